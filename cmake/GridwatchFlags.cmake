@@ -1,0 +1,41 @@
+# Compiler flags live in INTERFACE targets that only this project's targets link
+# (privately), so nothing developer-only leaks to a consumer.
+
+add_library(gridwatch_developer_flags INTERFACE)
+target_compile_options(gridwatch_developer_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference -Wdouble-promotion
+  -Wimplicit-fallthrough)
+if(GRIDWATCH_DEVELOPER)
+  target_compile_options(gridwatch_developer_flags INTERFACE -Werror)
+endif()
+
+add_library(gridwatch_sanitizer_flags INTERFACE)
+if(GRIDWATCH_SANITIZE)
+  target_compile_options(gridwatch_sanitizer_flags INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(gridwatch_sanitizer_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+# gridwatch_module(NAME SOURCES ... ) : a module library with the project's flags and the
+# alias gridwatch::NAME. Public headers live in NAME/include/gridwatch/NAME/.
+function(gridwatch_module name)
+  add_library(gridwatch_${name} ${ARGN})
+  add_library(gridwatch::${name} ALIAS gridwatch_${name})
+  target_include_directories(gridwatch_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+  target_link_libraries(gridwatch_${name} PRIVATE gridwatch_developer_flags gridwatch_sanitizer_flags)
+  set_target_properties(gridwatch_${name} PROPERTIES OUTPUT_NAME gridwatch_${name})
+endfunction()
+
+# gridwatch_test(NAME SOURCES ... LIBS ...) : one GoogleTest binary, its tests discovered by CTest.
+function(gridwatch_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS;PROPERTIES" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
+    gridwatch_developer_flags gridwatch_sanitizer_flags)
+  target_compile_definitions(${name} PRIVATE
+    GRIDWATCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    GRIDWATCH_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES ${T_PROPERTIES})
+endfunction()

@@ -1,0 +1,58 @@
+// The category catalog: the service codes shared by hotline tickets and edge orders.
+//
+// A Catalog is immutable after loading and safe to share between threads. The catalog shipped
+// with gridwatch (data/categories.yaml, compiled into the binary) is Catalog::builtin(); a
+// deployment may load its own file with load_file().
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gridwatch/domain/error.h"
+#include "gridwatch/domain/time.h"
+
+namespace gridwatch {
+
+enum class Priority { kUrgent, kHigh, kNormal, kLow };
+std::string_view to_string(Priority p);
+std::optional<Priority> parse_priority(std::string_view text);
+
+struct LocalizedName {
+  std::string zh;
+  std::string en;
+};
+
+struct Category {
+  std::string code;  // "sanitation.bin_overflow"
+  LocalizedName name;
+  std::string department_code;
+  LocalizedName department;
+  Duration respond_within{};
+  Duration resolve_within{};
+  double merge_radius_m = 0;
+  Duration merge_window{};
+  Priority default_priority = Priority::kNormal;
+  std::string taxonomy_code;  // six digits, a leaf of the 12345 taxonomy
+  std::string taxonomy_name;
+};
+
+class Catalog {
+ public:
+  // Errors name the file, line and key (code kConfig).
+  static Result<Catalog> load_file(const std::filesystem::path& path);
+  static Result<Catalog> load_text(std::string_view yaml, std::string source_name);
+  // The catalog compiled into gridwatch. Never fails (the build checks it).
+  static const Catalog& builtin();
+
+  // nullptr when `code` is not in the catalog.
+  const Category* find(std::string_view code) const;
+  const std::vector<Category>& all() const { return categories_; }
+
+ private:
+  std::vector<Category> categories_;
+};
+
+}  // namespace gridwatch

@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "gridwatch/domain/catalog.h"
+#include "matchers.h"
+
+namespace gridwatch {
+namespace {
+
+using testing::FailsWith;
+
+TEST(Catalog, BuiltinHasTheTenArchitectureCategories) {
+  const Catalog& c = Catalog::builtin();
+  for (const char* code :
+       {"sanitation.bin_overflow", "sanitation.dumped_waste", "traffic.illegal_parking",
+        "traffic.bike_clutter", "fire.blocked_lane", "water.waterlogging",
+        "utilities.manhole_cover", "environment.noise", "environment.odor", "utilities.heating"}) {
+    const Category* cat = c.find(code);
+    ASSERT_NE(cat, nullptr) << code;
+    EXPECT_FALSE(cat->name.zh.empty()) << code;
+    EXPECT_FALSE(cat->name.en.empty()) << code;
+    EXPECT_FALSE(cat->department.zh.empty()) << code;
+    EXPECT_GT(cat->respond_within.count(), 0) << code;
+    EXPECT_GE(cat->resolve_within, cat->respond_within) << code;
+    EXPECT_GT(cat->merge_radius_m, 0) << code;
+  }
+  EXPECT_EQ(c.find("sanitation.bin_overflow")->taxonomy_code, "030302");
+  EXPECT_EQ(c.find("fire.blocked_lane")->default_priority, Priority::kUrgent);
+  EXPECT_EQ(c.find("nope.nothing"), nullptr);
+}
+
+// Every taxonomy code of the catalog is a real leaf of the 12345 taxonomy, with the same name.
+TEST(Catalog, TaxonomyCodesAreLeavesOfTheStandard) {
+  std::ifstream in(std::string(GRIDWATCH_SHARED_DIR) +
+                   "/data/taxonomy/12345-categories-db44t2479-2024.csv");
+  ASSERT_TRUE(in) << "shared taxonomy file not found";
+  std::map<std::string, std::string> leaves;  // level_3_code -> level_3_name
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string col;
+    while (cols.size() < 7 && std::getline(ss, col, ',')) cols.push_back(col);
+    if (cols.size() == 7) leaves[cols[5]] = cols[6];
+  }
+  ASSERT_GT(leaves.size(), 500u);
+  for (const Category& cat : Catalog::builtin().all()) {
+    auto it = leaves.find(cat.taxonomy_code);
+    ASSERT_NE(it, leaves.end()) << cat.code << " -> " << cat.taxonomy_code;
+    EXPECT_EQ(it->second, cat.taxonomy_name) << cat.code;
+  }
+}
+
+constexpr std::string_view kOne = R"(version: 1
+categories:
+  - code: sanitation.bin_overflow
+    name: {zh: 垃圾桶满溢, en: Overflowing bin}
+    department: {code: sanitation, zh: 环卫中心, en: Sanitation service}
+    sla: {respond: 2h, resolve: 12h}
+    merge: {radius_m: 50, window: 24h}
+    priority: normal
+    taxonomy: {code: "030302", name: 市容环卫}
+)";
+
+TEST(Catalog, LoadsAFileOfItsOwn) {
+  auto c = Catalog::load_text(kOne, "one.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_EQ(c->all().size(), 1u);
+  EXPECT_EQ(c->all()[0].merge_window, std::chrono::hours{24});
+}
+
+TEST(Catalog, ErrorsNameLineAndKey) {
+  std::string bad(kOne);
+  bad.replace(bad.find("priority: normal"), 16, "priority: asap");
+  EXPECT_THAT(Catalog::load_text(bad, "c.yaml"),
+              FailsWith(ErrorCode::kConfig, "categories[0].priority", "c.yaml:8:"));
+  std::string unknown(kOne);
+  unknown += "    colour: red\n";
+  EXPECT_THAT(Catalog::load_text(unknown, "c.yaml"),
+              FailsWith(ErrorCode::kConfig, "categories[0].colour", "unknown key"));
+  std::string tax(kOne);
+  tax.replace(tax.find("\"030302\""), 8, "\"3302\"");
+  EXPECT_THAT(Catalog::load_text(tax, "c.yaml"),
+              FailsWith(ErrorCode::kConfig, "categories[0].taxonomy.code", "six digits"));
+  std::string dup(kOne);
+  dup += dup.substr(dup.find("  - code"));
+  EXPECT_THAT(Catalog::load_text(dup, "c.yaml"),
+              FailsWith(ErrorCode::kConfig, "categories[1].code", "duplicate code"));
+}
+
+}  // namespace
+}  // namespace gridwatch

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that gridwatch needs to build, test and run its demo.
+# Idempotent: packages already installed are skipped, and when nothing is missing the
+# script does no network access at all and returns in well under a second.
+#
+# Usage: scripts/install-deps.sh            (build + runtime + test dependencies)
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  # libraries
+  libpaho-mqttpp-dev libpaho-mqtt-dev libopencv-dev libgeos-dev libproj-dev libpq-dev
+  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libcpp-httplib-dev libssl-dev
+  googletest libgtest-dev libgmock-dev
+  # services started privately by the demo and the tests (never as system services)
+  mosquitto mosquitto-clients postgresql-15 postgresql-15-postgis-3 postgresql-client-15
+  # demo media: vtest.avi and the Haar cascades
+  opencv-doc opencv-data
+  # tools used by tests (Open311 validator)
+  python3 python3-jsonschema python3-rfc3987
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} missing package(s): ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "install-deps: not root and no sudo; install these packages: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Never let a package start a system-wide service: gridwatch runs its own private instances.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then $sudo rm -f "$policy"; fi; }
+trap cleanup EXIT
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2
