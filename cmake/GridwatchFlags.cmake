@@ -5,7 +5,9 @@ add_library(gridwatch_developer_flags INTERFACE)
 target_compile_options(gridwatch_developer_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
   -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference -Wdouble-promotion
-  -Wimplicit-fallthrough)
+  -Wimplicit-fallthrough
+  # Designated initializers that leave members at their defaults are intended.
+  -Wno-missing-field-initializers)
 if(GRIDWATCH_DEVELOPER)
   target_compile_options(gridwatch_developer_flags INTERFACE -Werror)
 endif()

@@ -1,0 +1,98 @@
+// MQTT client on Paho C++ (async), with the two rules every gridwatch process follows:
+// nothing blocks inside Paho's callbacks (handlers given here run on Paho's single receive
+// thread and must only hand work to a queue), and subscriptions survive reconnects (they are
+// re-sent whenever the connection comes back).
+//
+// Publisher is the small interface that agents and the center publish through, so that a test
+// can substitute a publisher that drops or fails. MqttClient is thread-safe: publish() may be
+// called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gridwatch/domain/error.h"
+
+namespace mqtt {
+class async_client;
+}
+
+namespace gridwatch::platform {
+
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  // Queues a message for delivery; does not wait for the broker. Fails with kUnavailable when
+  // the client's offline buffer is full, kInvalidArgument for a bad topic.
+  [[nodiscard]] virtual Status publish(const std::string& topic, const std::string& payload,
+                                       int qos, bool retained) = 0;
+};
+
+struct MqttOptions {
+  std::string url;        // tcp://host:port
+  std::string client_id;  // unique per connection
+  bool clean_session = true;
+  std::chrono::seconds keepalive{20};
+  // Unacknowledged QoS 1 messages in flight. Small windows throttle QoS 1 to a crawl over a
+  // round trip; 1000 keeps a burst moving.
+  int max_inflight = 1000;
+  int max_buffered = 10000;  // messages kept while offline
+  std::string username;
+  std::string password;
+  // Last will: published by the broker, retained, QoS 1, if the connection dies.
+  std::optional<std::pair<std::string, std::string>> will;
+};
+
+struct MqttMessage {
+  std::string topic;
+  std::string payload;
+  int qos = 0;
+  bool retained = false;
+};
+
+class MqttClient final : public Publisher {
+ public:
+  using MessageHandler = std::function<void(MqttMessage)>;
+  using ConnectionHandler = std::function<void(bool connected)>;
+
+  [[nodiscard]] static Result<std::unique_ptr<MqttClient>> create(MqttOptions options);
+  ~MqttClient() override;
+
+  // Set before connect(). Both run on Paho's thread: hand work off, never block.
+  void on_message(MessageHandler handler);
+  void on_connection(ConnectionHandler handler);
+  // Remembered and (re)subscribed on every connect.
+  void subscribe(std::string filter, int qos);
+
+  // Connects, waiting up to `timeout` for the first connection; afterwards the client
+  // reconnects by itself (1 s to 30 s back-off). Call from a normal thread, not a callback.
+  [[nodiscard]] Status connect(std::chrono::milliseconds timeout);
+  bool connected() const;
+  Status publish(const std::string& topic, const std::string& payload, int qos,
+                 bool retained) override;
+  // Publishes and waits for the broker's acknowledgement (QoS 1) up to `timeout`.
+  [[nodiscard]] Status publish_and_wait(const std::string& topic, const std::string& payload,
+                                        int qos, bool retained, std::chrono::milliseconds timeout);
+  // Clean disconnect (no last will). Waits up to `timeout`.
+  void disconnect(std::chrono::milliseconds timeout);
+
+ private:
+  explicit MqttClient(MqttOptions options);
+  void resubscribe();
+
+  MqttOptions options_;
+  std::unique_ptr<mqtt::async_client> client_;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, int>> subscriptions_;
+  MessageHandler message_handler_;
+  ConnectionHandler connection_handler_;
+  std::atomic<bool> connected_{false};
+};
+
+}  // namespace gridwatch::platform

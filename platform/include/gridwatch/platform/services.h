@@ -1,0 +1,77 @@
+// Private broker and database: a Mosquitto and a PostgreSQL + PostGIS that gridwatch starts
+// for itself, on free loopback ports, in a directory it owns. Used by the demo and the tests;
+// nothing touches system-wide services.
+//
+// PostgreSQL refuses to run as root, so when gridwatch runs as root the database runs as the
+// user `postgres` (or GRIDWATCH_PG_USER). Its data directory goes under `dir` when that user can
+// reach it, otherwise into a fresh directory under the system temp dir (removed on stop).
+// Mosquitto started as root drops to its own `mosquitto` user by itself.
+//
+// A PrivateServices object owns its processes and stops them (fast shutdown, then SIGKILL) when
+// destroyed, unless detach() was called; detached services are stopped later with
+// stop_detached(dir). Not thread-safe: one owner.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gridwatch/domain/error.h"
+#include "gridwatch/platform/process.h"
+
+namespace gridwatch::platform {
+
+struct ServiceEndpoints {
+  std::string mqtt_url;     // tcp://127.0.0.1:PORT
+  int mqtt_port = 0;
+  std::string pg_conninfo;  // libpq keyword/value string for database "gridwatch"
+  int pg_port = 0;
+};
+
+struct ServicesOptions {
+  std::filesystem::path dir;  // created if missing; logs and configs live here
+  bool mosquitto = true;
+  bool postgres = true;
+  bool durable = false;  // fsync on; off for tests and the demo (faster, no crash safety)
+  bool outlive_parent = false;  // needed for detach(): not killed when this process exits
+};
+
+class PrivateServices {
+ public:
+  // Starts what `options` asks for and waits until each accepts connections (the database
+  // also has CREATE EXTENSION postgis done). A previous run's leftovers in `dir` are removed.
+  [[nodiscard]] static Result<std::unique_ptr<PrivateServices>> start(const ServicesOptions& options);
+  ~PrivateServices();
+
+  const ServiceEndpoints& endpoints() const { return endpoints_; }
+  const std::filesystem::path& dir() const { return options_.dir; }
+  // Stops both services and removes the database's data directory.
+  void stop();
+  // Leaves the services running and records them in DIR/services.json for stop_detached().
+  Status detach();
+
+  // Reads DIR/services.json written by detach().
+  [[nodiscard]] static Result<ServiceEndpoints> read_state(const std::filesystem::path& dir);
+  // Stops services recorded in DIR/services.json; harmless when nothing runs.
+  static Status stop_detached(const std::filesystem::path& dir);
+
+ private:
+  PrivateServices() = default;
+  Status start_mosquitto();
+  Status start_postgres();
+
+  ServicesOptions options_;
+  ServiceEndpoints endpoints_;
+  std::optional<ChildProcess> mosquitto_;
+  std::optional<ChildProcess> postgres_;
+  std::filesystem::path pg_data_;
+  bool pg_data_is_temp_ = false;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+[[nodiscard]] Result<int> free_tcp_port();
+// True once something accepts TCP connections on 127.0.0.1:port, false after `timeout`.
+bool wait_for_tcp(int port, std::chrono::milliseconds timeout);
+
+}  // namespace gridwatch::platform

@@ -1,0 +1,177 @@
+#include "gridwatch/platform/mqtt.h"
+
+#include <mqtt/async_client.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace gridwatch::platform {
+
+MqttClient::MqttClient(MqttOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
+  std::unique_ptr<MqttClient> c(new MqttClient(std::move(options)));
+  try {
+    auto create_opts = mqtt::create_options_builder()
+                           .send_while_disconnected(true, true)
+                           .max_buffered_messages(c->options_.max_buffered)
+                           .delete_oldest_messages(false)
+                           .finalize();
+    c->client_ = std::make_unique<mqtt::async_client>(c->options_.url, c->options_.client_id,
+                                                      create_opts, nullptr);
+  } catch (const mqtt::exception& e) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("MQTT client for {}: {}", c->options_.url, e.what()), "broker.url");
+  }
+  MqttClient* self = c.get();
+  c->client_->set_connected_handler([self](const std::string&) {
+    self->connected_ = true;
+    self->resubscribe();
+    ConnectionHandler h;
+    {
+      std::lock_guard lock(self->mu_);
+      h = self->connection_handler_;
+    }
+    if (h) h(true);
+  });
+  c->client_->set_connection_lost_handler([self](const std::string& cause) {
+    self->connected_ = false;
+    spdlog::warn("MQTT {}: connection lost{}{}", self->options_.client_id,
+                 cause.empty() ? "" : ": ", cause);
+    ConnectionHandler h;
+    {
+      std::lock_guard lock(self->mu_);
+      h = self->connection_handler_;
+    }
+    if (h) h(false);
+  });
+  c->client_->set_message_callback([self](mqtt::const_message_ptr m) {
+    MessageHandler h;
+    {
+      std::lock_guard lock(self->mu_);
+      h = self->message_handler_;
+    }
+    if (h) h(MqttMessage{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()});
+  });
+  return c;
+}
+
+MqttClient::~MqttClient() {
+  if (client_) {
+    client_->disable_callbacks();
+    if (client_->is_connected()) disconnect(std::chrono::seconds{2});
+  }
+}
+
+void MqttClient::on_message(MessageHandler handler) {
+  std::lock_guard lock(mu_);
+  message_handler_ = std::move(handler);
+}
+
+void MqttClient::on_connection(ConnectionHandler handler) {
+  std::lock_guard lock(mu_);
+  connection_handler_ = std::move(handler);
+}
+
+void MqttClient::subscribe(std::string filter, int qos) {
+  {
+    std::lock_guard lock(mu_);
+    subscriptions_.emplace_back(filter, qos);
+  }
+  if (connected_) {
+    try {
+      client_->subscribe(filter, qos);
+    } catch (const mqtt::exception& e) {
+      spdlog::warn("MQTT subscribe {}: {}", filter, e.what());
+    }
+  }
+}
+
+void MqttClient::resubscribe() {
+  std::vector<std::pair<std::string, int>> subs;
+  {
+    std::lock_guard lock(mu_);
+    subs = subscriptions_;
+  }
+  for (const auto& [filter, qos] : subs) {
+    try {
+      client_->subscribe(filter, qos);  // asynchronous: never waited on here
+    } catch (const mqtt::exception& e) {
+      spdlog::warn("MQTT subscribe {}: {}", filter, e.what());
+    }
+  }
+}
+
+Status MqttClient::connect(std::chrono::milliseconds timeout) {
+  auto b = mqtt::connect_options_builder()
+               .clean_session(options_.clean_session)
+               .keep_alive_interval(options_.keepalive)
+               .connect_timeout(std::chrono::seconds{5})
+               .max_inflight(options_.max_inflight)
+               .automatic_reconnect(std::chrono::seconds{1}, std::chrono::seconds{30});
+  if (!options_.username.empty()) b.user_name(options_.username).password(options_.password);
+  if (options_.will) {
+    b.will(mqtt::message(options_.will->first, options_.will->second, 1, true));
+  }
+  auto opts = b.finalize();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last_error;
+  // Paho's automatic reconnect only starts after a first successful connect, so the first one
+  // is retried here until the deadline.
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      auto tok = client_->connect(opts);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (tok->wait_for(std::max(left, std::chrono::milliseconds{100})) && client_->is_connected())
+        return {};
+    } catch (const mqtt::exception& e) {
+      last_error = e.what();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
+  return fail(ErrorCode::kUnavailable,
+              fmt::format("cannot connect to MQTT broker {}{}{}", options_.url,
+                          last_error.empty() ? "" : ": ", last_error));
+}
+
+bool MqttClient::connected() const { return connected_ && client_->is_connected(); }
+
+Status MqttClient::publish(const std::string& topic, const std::string& payload, int qos,
+                           bool retained) {
+  try {
+    client_->publish(topic, payload.data(), payload.size(), qos, retained);
+    return {};
+  } catch (const mqtt::exception& e) {
+    return fail(ErrorCode::kUnavailable, fmt::format("MQTT publish to {}: {}", topic, e.what()),
+                "topic");
+  }
+}
+
+Status MqttClient::publish_and_wait(const std::string& topic, const std::string& payload, int qos,
+                                    bool retained, std::chrono::milliseconds timeout) {
+  try {
+    auto tok = client_->publish(topic, payload.data(), payload.size(), qos, retained);
+    if (!tok->wait_for(timeout))
+      return fail(ErrorCode::kUnavailable,
+                  fmt::format("MQTT publish to {}: no acknowledgement within {} ms", topic,
+                              timeout.count()));
+    return {};
+  } catch (const mqtt::exception& e) {
+    return fail(ErrorCode::kUnavailable, fmt::format("MQTT publish to {}: {}", topic, e.what()),
+                "topic");
+  }
+}
+
+void MqttClient::disconnect(std::chrono::milliseconds timeout) {
+  try {
+    if (client_->is_connected()) client_->disconnect()->wait_for(timeout);
+  } catch (const mqtt::exception& e) {
+    spdlog::debug("MQTT disconnect: {}", e.what());
+  }
+  connected_ = false;
+}
+
+}  // namespace gridwatch::platform
