@@ -1,0 +1,82 @@
+// The edge agent: sensor readings in over MQTT, work orders out.
+//
+// Lifecycle: construct, start(), ..., stop(). start() connects to the broker with a retained
+// last will "{prefix}/agents/{id}/status" = {"state":"offline"}, publishes the retained online
+// status, subscribes to "{prefix}/sensors/+/reading", and starts two threads: one evaluates
+// readings (handed over from Paho's callback through a bounded queue), one republishes the
+// status every status_interval. Each threshold transition becomes a gw.order/1 event (open or
+// clear) on "{prefix}/orders/{id}" at QoS 1, located at the sensor's configured place.
+//
+// Readings that cannot be used (malformed, unknown device, wrong type, queue full) are counted,
+// logged with the reason and appended to DATA_DIR/dead-letter.jsonl; processing goes on.
+// stop() publishes the offline status and disconnects. Public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "gridwatch/agent/config.h"
+#include "gridwatch/platform/log.h"
+#include "gridwatch/platform/mqtt.h"
+#include "gridwatch/rules/threshold.h"
+
+namespace gridwatch::agent {
+
+struct AgentStats {
+  uint64_t readings_received = 0;
+  uint64_t readings_rejected = 0;
+  uint64_t orders_published = 0;
+  uint64_t publish_failures = 0;
+  size_t open_episodes = 0;
+};
+
+class Agent {
+ public:
+  static constexpr size_t kQueueCapacity = 10'000;
+
+  Agent(AgentConfig config, const Catalog& catalog);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Fails with kUnavailable when the broker cannot be reached within `connect_timeout`.
+  [[nodiscard]] Status start(std::chrono::milliseconds connect_timeout = std::chrono::seconds{30});
+  void stop();
+  AgentStats stats() const;
+  const AgentConfig& config() const { return config_; }
+
+  // Evaluates one message as if it had arrived on `topic` (used by start()'s subscription).
+  void handle_reading_message(const std::string& topic, const std::string& payload);
+
+ private:
+  void worker();
+  void status_loop();
+  std::string status_json(std::string_view state) const;
+  void reject(const std::string& topic, const std::string& payload, const std::string& reason);
+  void publish_intent(const rules::Intent& intent);
+
+  AgentConfig config_;
+  const Catalog& catalog_;
+  std::unique_ptr<platform::MqttClient> mqtt_;
+  std::unique_ptr<platform::DeadLetterFile> dead_letters_;
+  rules::ThresholdEngine engine_;  // worker thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<platform::MqttMessage> queue_;
+  bool stopping_ = false;
+  std::thread worker_thread_;
+  std::thread status_thread_;
+
+  std::atomic<uint64_t> received_{0}, rejected_{0}, published_{0}, publish_failures_{0};
+  std::atomic<size_t> open_episodes_{0};
+  std::string status_topic_, orders_topic_, readings_filter_;
+};
+
+}  // namespace gridwatch::agent

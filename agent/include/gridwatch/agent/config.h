@@ -1,0 +1,52 @@
+// The edge agent's configuration (one YAML file; reference in docs/configuration.md).
+//
+// load_agent_config() refuses unknown keys and bad values with "FILE:LINE: KEY: reason"
+// (ErrorCode::kConfig). The result is a plain value.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/domain/error.h"
+#include "gridwatch/domain/order.h"
+#include "gridwatch/rules/threshold.h"
+
+namespace gridwatch::agent {
+
+struct BrokerConfig {
+  std::string url = "tcp://127.0.0.1:1883";
+  std::string topic_prefix = "gw/v1";
+  std::string username;
+  std::string password;
+  std::chrono::seconds keepalive{20};
+  int max_inflight = 1000;
+};
+
+struct SensorConfig {
+  std::string device_id;
+  std::string type;  // reading type it sends, e.g. bin_fill
+  OrderLocation location;
+  std::string description;
+};
+
+struct AgentConfig {
+  std::string id;
+  std::filesystem::path data_dir;  // dead letters; default ./gridwatch-data/agent-{id}
+  std::string log_level = "info";
+  BrokerConfig broker;
+  std::chrono::milliseconds status_interval{std::chrono::seconds{30}};
+  std::vector<SensorConfig> sensors;
+  std::vector<rules::ThresholdRule> thresholds;
+
+  const SensorConfig* sensor(std::string_view device_id) const;
+};
+
+[[nodiscard]] Result<AgentConfig> load_agent_config(const std::filesystem::path& path,
+                                                    const Catalog& catalog);
+[[nodiscard]] Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string source,
+                                                     const Catalog& catalog);
+
+}  // namespace gridwatch::agent
