@@ -1,0 +1,87 @@
+// The district center service: orders in over MQTT, stored in PostGIS, served over HTTP.
+//
+// start() opens the store and migrates it, subscribes to "$share/{group}/{prefix}/orders/#"
+// (a shared subscription, so several centers split the stream), starts the ingest thread and
+// the HTTP server. Messages are handed from Paho's thread to the ingest thread through a queue;
+// the ingest thread validates each (gw.order/1), stores valid ones idempotently and keeps
+// invalid ones, with the reason, in the dead_letters table. While the database is down the
+// ingest thread retries the same message; nothing is dropped. stop() ends all of it.
+// Public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "gridwatch/center/config.h"
+#include "gridwatch/center/store.h"
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/platform/mqtt.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace gridwatch::center {
+
+class Metrics {
+ public:
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> stored{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::atomic<uint64_t> store_retries{0};
+  void rejected(const Error& e);
+  uint64_t rejected_total() const;
+  // Prometheus text exposition format.
+  std::string render(size_t queue_depth, bool mqtt_connected, bool db_ok) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> rejected_;  // (reason, field)
+};
+
+class Center {
+ public:
+  Center(CenterConfig config, const Catalog& catalog);
+  ~Center();
+  Center(const Center&) = delete;
+  Center& operator=(const Center&) = delete;
+
+  [[nodiscard]] Status start(std::chrono::milliseconds connect_timeout = std::chrono::seconds{30});
+  void stop();
+
+  int http_port() const { return http_port_; }
+  const Metrics& metrics() const { return metrics_; }
+  Store& store() { return *store_; }
+  size_t queue_depth() const;
+
+  // Validates and stores one message as if it had arrived on `topic`.
+  void ingest(const std::string& topic, const std::string& payload);
+
+ private:
+  void ingest_loop();
+  void setup_http();
+
+  CenterConfig config_;
+  const Catalog& catalog_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<platform::MqttClient> mqtt_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread http_thread_;
+  std::thread ingest_thread_;
+  int http_port_ = 0;
+  Metrics metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<platform::MqttMessage> queue_;
+  bool stopping_ = false;
+};
+
+}  // namespace gridwatch::center

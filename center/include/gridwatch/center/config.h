@@ -1,0 +1,39 @@
+// The district center's configuration (one YAML file; reference in docs/configuration.md).
+// Errors say "FILE:LINE: KEY: reason" (ErrorCode::kConfig).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/domain/error.h"
+
+namespace gridwatch::center {
+
+struct CenterConfig {
+  std::string id = "center-1";
+  std::string log_level = "info";
+  std::filesystem::path catalog;  // empty: the built-in catalog
+  // broker
+  std::string broker_url = "tcp://127.0.0.1:1883";
+  std::string topic_prefix = "gw/v1";
+  std::string share_group = "center";
+  std::string username;
+  std::string password;
+  // database
+  std::string conninfo = "host=127.0.0.1 port=5432 dbname=gridwatch user=gridwatch";
+  int pool_size = 4;
+  // http
+  std::string http_host = "127.0.0.1";
+  int http_port = 8080;  // 0: any free port
+  int http_threads = 8;
+  // limits
+  size_t max_payload_bytes = 256 * 1024;
+  size_t max_queue = 1'000'000;
+};
+
+[[nodiscard]] Result<CenterConfig> load_center_config(const std::filesystem::path& path);
+[[nodiscard]] Result<CenterConfig> parse_center_config(std::string_view yaml, std::string source);
+
+}  // namespace gridwatch::center

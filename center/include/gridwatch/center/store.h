@@ -1,0 +1,67 @@
+// The center's PostGIS store (libpq). Every statement is parameterized.
+//
+// open() connects a small pool; migrate() brings the schema to the newest version (versioned
+// migrations in schema_migrations, applied under an advisory lock so several centers may start
+// at once). apply() is idempotent: an event already stored (same order id, event and
+// observed_at) changes nothing and returns kDuplicate. Thread-safe: each call borrows a
+// connection from the pool.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gridwatch/domain/error.h"
+#include "gridwatch/domain/order.h"
+
+struct pg_conn;
+
+namespace gridwatch::center {
+
+struct OrderQuery {
+  std::vector<std::string> statuses;    // empty: any
+  std::vector<std::string> categories;  // empty: any
+  std::optional<std::array<double, 4>> bbox;  // min lon, min lat, max lon, max lat
+  std::optional<Timestamp> since;       // updated at or after
+  int limit = 1000;
+};
+
+enum class Applied { kStored, kDuplicate };
+
+class Store {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& conninfo,
+                                                           int pool_size);
+  ~Store();
+
+  [[nodiscard]] Status migrate();
+  [[nodiscard]] Result<int> schema_version();
+  [[nodiscard]] Result<Applied> apply(const OrderEvent& event, std::string_view raw_payload);
+  [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
+                                       std::string_view payload);
+  // A GeoJSON FeatureCollection of the orders matching `q`, newest first.
+  [[nodiscard]] Result<std::string> orders_geojson(const OrderQuery& q);
+  // A GeoJSON Feature, or nullopt when there is no such order.
+  [[nodiscard]] Result<std::optional<std::string>> order_geojson(std::string_view id);
+  [[nodiscard]] Status ping();
+
+  // Borrowed connection; returned to the pool when destroyed.
+  class Lease;
+
+ private:
+  Store() = default;
+  Result<Lease> lease();
+  void give_back(pg_conn* c);
+
+  std::string conninfo_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<pg_conn*> idle_;
+  int size_ = 0;
+};
+
+}  // namespace gridwatch::center

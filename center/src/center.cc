@@ -1,0 +1,349 @@
+#include "gridwatch/center/center.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace gridwatch::center {
+
+// ---------------------------------------------------------------------------------- metrics
+
+void Metrics::rejected(const Error& e) {
+  std::lock_guard lock(mu_);
+  ++rejected_[{std::string(to_string(e.code)), e.field}];
+}
+
+uint64_t Metrics::rejected_total() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [k, v] : rejected_) n += v;
+  return n;
+}
+
+std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok) const {
+  std::string out;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
+  };
+  auto gauge = [&](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
+  };
+  counter("gw_center_messages_received_total", "Order messages received over MQTT.", received);
+  counter("gw_center_orders_stored_total", "Order events stored.", stored);
+  counter("gw_center_orders_duplicate_total", "Order events received again and ignored.",
+          duplicates);
+  counter("gw_center_store_retries_total", "Store attempts retried after a database error.",
+          store_retries);
+  out += "# HELP gw_center_messages_rejected_total Messages rejected, by reason and field.\n"
+         "# TYPE gw_center_messages_rejected_total counter\n";
+  {
+    std::lock_guard lock(mu_);
+    if (rejected_.empty()) out += "gw_center_messages_rejected_total{reason=\"none\",field=\"\"} 0\n";
+    for (const auto& [k, v] : rejected_)
+      out += fmt::format("gw_center_messages_rejected_total{{reason=\"{}\",field=\"{}\"}} {}\n",
+                         k.first, k.second, v);
+  }
+  gauge("gw_center_ingest_queue_depth", "Messages waiting to be stored.", queue_depth);
+  gauge("gw_center_mqtt_connected", "1 when connected to the broker.", mqtt_connected);
+  gauge("gw_center_database_up", "1 when the database answers.", db_ok);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------- center
+
+Center::Center(CenterConfig config, const Catalog& catalog)
+    : config_(std::move(config)), catalog_(catalog) {}
+
+Center::~Center() { stop(); }
+
+size_t Center::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+Status Center::start(std::chrono::milliseconds connect_timeout) {
+  auto store = Store::open(config_.conninfo, config_.pool_size);
+  if (!store) return std::unexpected(store.error());
+  store_ = std::move(*store);
+  if (auto st = store_->migrate(); !st) return st;
+
+  platform::MqttOptions o;
+  o.url = config_.broker_url;
+  o.client_id = fmt::format("gw-center-{}", config_.id);
+  // A persistent session: QoS 1 orders published while the center is down wait in the broker.
+  o.clean_session = false;
+  o.username = config_.username;
+  o.password = config_.password;
+  auto client = platform::MqttClient::create(o);
+  if (!client) return std::unexpected(client.error());
+  mqtt_ = std::move(*client);
+  mqtt_->on_message([this](platform::MqttMessage m) {
+    // Paho's thread: hand over, never block.
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.size() >= config_.max_queue) {
+        ++metrics_.received;
+        metrics_.rejected(Error{ErrorCode::kUnavailable, "ingest queue full", "queue"});
+        spdlog::error("ingest queue full ({} messages): message on {} dropped", queue_.size(),
+                      m.topic);
+        return;
+      }
+      queue_.push_back(std::move(m));
+    }
+    cv_.notify_one();
+  });
+  mqtt_->subscribe(fmt::format("$share/{}/{}/orders/#", config_.share_group, config_.topic_prefix),
+                   1);
+  ingest_thread_ = std::thread([this] { ingest_loop(); });
+  if (auto st = mqtt_->connect(connect_timeout); !st) return st;
+
+  setup_http();
+  if (config_.http_port == 0) {
+    http_port_ = http_->bind_to_any_port(config_.http_host);
+  } else {
+    http_port_ = http_->bind_to_port(config_.http_host, config_.http_port) ? config_.http_port : -1;
+  }
+  if (http_port_ <= 0)
+    return fail(ErrorCode::kUnavailable,
+                fmt::format("cannot listen on {}:{}", config_.http_host, config_.http_port),
+                "http.port");
+  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  spdlog::info("center {} listening on http://{}:{}; orders from {}", config_.id,
+               config_.http_host, http_port_, config_.broker_url);
+  return {};
+}
+
+void Center::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (http_) http_->stop();
+  if (http_thread_.joinable()) http_thread_.join();
+  if (mqtt_) mqtt_->disconnect(std::chrono::seconds{2});
+  if (ingest_thread_.joinable()) ingest_thread_.join();
+  mqtt_.reset();
+  store_.reset();
+}
+
+void Center::ingest_loop() {
+  for (;;) {
+    platform::MqttMessage m;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      m = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    ingest(m.topic, m.payload);
+  }
+}
+
+void Center::ingest(const std::string& topic, const std::string& payload) {
+  ++metrics_.received;
+  CodecLimits limits;
+  limits.max_payload_bytes = config_.max_payload_bytes;
+  auto event = decode_order(payload, catalog_, limits);
+  // An order must come from the agent its topic names: {prefix}/orders/{agent_id}.
+  if (event) {
+    std::string expected = fmt::format("{}/orders/{}", config_.topic_prefix, event->source.agent_id);
+    if (topic != expected)
+      event = fail(ErrorCode::kInvalidArgument,
+                   fmt::format("field 'source.agent_id': \"{}\" does not match topic {}",
+                               event->source.agent_id, topic),
+                   "source.agent_id");
+  }
+  // Retry while the database is unavailable: the message is not lost, and the ones behind it
+  // wait. Other database errors are a bug or bad data and go to the dead letters.
+  for (int attempt = 0;; ++attempt) {
+    if (!event) {
+      metrics_.rejected(event.error());
+      spdlog::warn("order message on {} rejected: {}", topic, event.error().message);
+      auto st = store_->add_dead_letter(topic, event.error().message, payload);
+      if (st) return;
+      if (st.error().code != ErrorCode::kUnavailable) {
+        spdlog::error("dead letter not stored: {}", st.error().message);
+        return;
+      }
+    } else {
+      auto r = store_->apply(*event, payload);
+      if (r) {
+        if (*r == Applied::kDuplicate) {
+          ++metrics_.duplicates;
+          spdlog::debug("order {} {} already stored", to_string(event->event), event->id);
+        } else {
+          ++metrics_.stored;
+          spdlog::info("order {} {} ({}) stored", to_string(event->event), event->id,
+                       event->category);
+        }
+        return;
+      }
+      if (r.error().code != ErrorCode::kUnavailable) {
+        event = std::unexpected(Error{ErrorCode::kInternal, r.error().message, "database"});
+        continue;  // keep it as a dead letter
+      }
+    }
+    ++metrics_.store_retries;
+    {
+      std::unique_lock lock(mu_);
+      if (stopping_) {
+        spdlog::error("stopping with the database down: message on {} not stored", topic);
+        return;
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5)))));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------- http
+
+namespace {
+
+void json_error(httplib::Response& res, int status, std::string_view message,
+                std::string_view parameter = {}) {
+  nlohmann::json j = {{"error", message}};
+  if (!parameter.empty()) j["parameter"] = parameter;
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, ','))
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+// Parses the query of GET /api/v1/orders. On error fills `error` and `parameter`.
+std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const Catalog& catalog,
+                                            std::string& error, std::string& parameter) {
+  OrderQuery q;
+  for (const auto& [key, value] : req.params) {
+    if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit") {
+      parameter = key;
+      error = fmt::format("unknown parameter \"{}\" (known: status, category, bbox, since, limit)", key);
+      return std::nullopt;
+    }
+  }
+  if (req.has_param("status")) {
+    for (auto& s : split(req.get_param_value("status"))) {
+      if (s != "open" && s != "cleared") {
+        parameter = "status";
+        error = fmt::format("unknown status \"{}\" (known: open, cleared)", s);
+        return std::nullopt;
+      }
+      q.statuses.push_back(s);
+    }
+  }
+  if (req.has_param("category")) {
+    for (auto& c : split(req.get_param_value("category"))) {
+      if (!catalog.find(c)) {
+        parameter = "category";
+        error = fmt::format("unknown category \"{}\"", c);
+        return std::nullopt;
+      }
+      q.categories.push_back(c);
+    }
+  }
+  if (req.has_param("bbox")) {
+    auto parts = split(req.get_param_value("bbox"));
+    std::array<double, 4> b{};
+    bool ok = parts.size() == 4;
+    for (size_t i = 0; ok && i < 4; ++i) {
+      const std::string& p = parts[i];
+      auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), b[i]);
+      ok = ec == std::errc{} && ptr == p.data() + p.size() && std::isfinite(b[i]);
+    }
+    ok = ok && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] &&
+         b[1] <= b[3];
+    if (!ok) {
+      parameter = "bbox";
+      error = "bbox must be min_lon,min_lat,max_lon,max_lat in WGS-84 degrees, min <= max";
+      return std::nullopt;
+    }
+    q.bbox = b;
+  }
+  if (req.has_param("since")) {
+    auto t = parse_rfc3339(req.get_param_value("since"));
+    if (!t) {
+      parameter = "since";
+      error = t.error().message;
+      return std::nullopt;
+    }
+    q.since = *t;
+  }
+  if (req.has_param("limit")) {
+    const std::string v = req.get_param_value("limit");
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || ptr != v.data() + v.size() || n < 1 || n > 10000) {
+      parameter = "limit";
+      error = "limit must be a whole number from 1 to 10000";
+      return std::nullopt;
+    }
+    q.limit = n;
+  }
+  return q;
+}
+
+}  // namespace
+
+void Center::setup_http() {
+  http_ = std::make_unique<httplib::Server>();
+  int threads = config_.http_threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http_->set_payload_max_length(1 << 20);
+
+  http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    bool db = store_ && store_->ping().has_value();
+    bool mq = mqtt_ && mqtt_->connected();
+    nlohmann::json j = {{"status", db && mq ? "ok" : "degraded"},
+                        {"database", db ? "ok" : "down"},
+                        {"mqtt", mq ? "connected" : "disconnected"},
+                        {"queue_depth", queue_depth()}};
+    res.status = db && mq ? 200 : 503;
+    res.set_content(j.dump(), "application/json");
+  });
+
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    bool db = store_ && store_->ping().has_value();
+    res.set_content(metrics_.render(queue_depth(), mqtt_ && mqtt_->connected(), db),
+                    "text/plain; version=0.0.4");
+  });
+
+  http_->Get("/api/v1/orders", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string error, parameter;
+    auto q = parse_order_query(req, catalog_, error, parameter);
+    if (!q) return json_error(res, 400, error, parameter);
+    auto body = store_->orders_geojson(*q);
+    if (!body) return json_error(res, 503, body.error().message);
+    res.set_content(*body, "application/geo+json");
+  });
+
+  http_->Get(R"(/api/v1/orders/([^/]+))", [this](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id");
+    auto body = store_->order_geojson(id);
+    if (!body) return json_error(res, 503, body.error().message);
+    if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
+    res.set_content(**body, "application/geo+json");
+  });
+
+  http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404 && res.body.empty())
+      json_error(res, 404, fmt::format("no such resource: {}", req.path));
+  });
+}
+
+}  // namespace gridwatch::center

@@ -1,0 +1,64 @@
+#include "gridwatch/center/config.h"
+
+#include "gridwatch/domain/config.h"
+#include "gridwatch/domain/order.h"
+
+namespace gridwatch::center {
+namespace {
+
+CenterConfig read(const ConfigNode& root) {
+  root.allow_only({"center", "broker", "database", "http", "limits"});
+  CenterConfig c;
+  if (auto n = root.find("center")) {
+    n->allow_only({"id", "log_level", "catalog"});
+    c.id = n->string("id", c.id);
+    if (!is_valid_id(c.id, 64)) n->raise("id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    c.log_level = n->choice("log_level", {"trace", "debug", "info", "warn", "error"}, "info");
+    c.catalog = n->string("catalog", "");
+  }
+  if (auto b = root.find("broker")) {
+    b->allow_only({"url", "topic_prefix", "share_group", "username", "password"});
+    c.broker_url = b->string("url", c.broker_url);
+    if (c.broker_url.rfind("tcp://", 0) != 0 && c.broker_url.rfind("mqtt://", 0) != 0)
+      b->raise("url", "must start with tcp:// or mqtt://");
+    c.topic_prefix = b->string("topic_prefix", c.topic_prefix);
+    if (c.topic_prefix.empty() || c.topic_prefix.find_first_of("#+") != std::string::npos ||
+        c.topic_prefix.back() == '/')
+      b->raise("topic_prefix", "must be a topic without wildcards or trailing '/'");
+    c.share_group = b->string("share_group", c.share_group);
+    if (!is_valid_id(c.share_group, 64)) b->raise("share_group", "must be a plain name");
+    c.username = b->string("username", "");
+    c.password = b->string("password", "");
+  }
+  if (auto d = root.find("database")) {
+    d->allow_only({"conninfo", "pool_size"});
+    c.conninfo = d->string("conninfo", c.conninfo);
+    c.pool_size = static_cast<int>(d->integer("pool_size", 4, 1, 64));
+  }
+  if (auto h = root.find("http")) {
+    h->allow_only({"host", "port", "threads"});
+    c.http_host = h->string("host", c.http_host);
+    c.http_port = static_cast<int>(h->integer("port", 8080, 0, 65535));
+    c.http_threads = static_cast<int>(h->integer("threads", 8, 1, 256));
+  }
+  if (auto l = root.find("limits")) {
+    l->allow_only({"max_payload_bytes", "max_queue"});
+    c.max_payload_bytes = static_cast<size_t>(l->integer("max_payload_bytes", 256 * 1024, 1024, 16 << 20));
+    c.max_queue = static_cast<size_t>(l->integer("max_queue", 1'000'000, 100, 100'000'000));
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<CenterConfig> parse_center_config(std::string_view yaml, std::string source) {
+  return read_config_text<CenterConfig>(yaml, std::move(source), read);
+}
+
+Result<CenterConfig> load_center_config(const std::filesystem::path& path) {
+  auto text = read_text_file(path);
+  if (!text) return std::unexpected(text.error());
+  return parse_center_config(*text, path.string());
+}
+
+}  // namespace gridwatch::center
