@@ -1,13 +1,13 @@
 #include "gridwatch/agent/agent.h"
 
+#include "gridwatch/domain/version.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace gridwatch::agent {
 
-extern const char* const kVersion;
-const char* const kVersion = "0.1.0";
 
 Agent::Agent(AgentConfig config, const Catalog& catalog)
     : config_(std::move(config)), catalog_(catalog), engine_(config_.thresholds) {

@@ -91,6 +91,14 @@ Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& par
   return r;
 }
 
+// Runs a script of several statements (no parameters: migrations only).
+Status exec_script(pg_conn* c, const char* sql) {
+  PgResult r(PQexec(c, sql));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+    return fail(ErrorCode::kInternal, fmt::format("database: {}", PQresultErrorMessage(r.get())));
+  return {};
+}
+
 Param text_array(const std::vector<std::string>& v) {
   if (v.empty()) return std::nullopt;
   // Values are validated identifiers ([a-z._]); quote each anyway.
@@ -203,7 +211,7 @@ Status Store::migrate() {
   int version = std::stoi(PQgetvalue(cur->get(), 0, 0));
   for (const Migration& m : kMigrations) {
     if (m.version <= version) continue;
-    if (auto r = exec(c, m.sql); !r)
+    if (auto r = exec_script(c, m.sql); !r)
       return rollback(Error{r.error().code,
                             fmt::format("migration {} ({}): {}", m.version, m.name, r.error().message),
                             ""});

@@ -1,0 +1,30 @@
+// Subcommands of the gridwatch binary. Each returns the process exit code:
+// 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace gridwatch::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct DemoOptions {
+  std::optional<int> duration_s;  // none: until Ctrl-C
+  int http_port = 8080;
+  std::filesystem::path data_dir = ".gridwatch/demo";
+  std::string log_level = "info";
+};
+int run_demo(const DemoOptions& options);
+
+// Blocks SIGINT and SIGTERM in the calling thread (call before starting threads, so every
+// thread inherits the mask) and waits for one, up to `timeout` if given. Returns the signal,
+// or 0 on timeout.
+void block_stop_signals();
+int wait_for_stop_signal(std::optional<std::chrono::milliseconds> timeout);
+
+}  // namespace gridwatch::app

@@ -1,0 +1,204 @@
+// gridwatch: one binary, subcommands (docs/operations.md).
+#include <signal.h>
+#include <time.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "gridwatch/agent/agent.h"
+#include "gridwatch/center/center.h"
+#include "gridwatch/domain/version.h"
+#include "gridwatch/platform/log.h"
+#include "gridwatch/platform/services.h"
+
+namespace gridwatch::app {
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int wait_for_stop_signal(std::optional<std::chrono::milliseconds> timeout) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (!timeout) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+  }
+  auto ms = timeout->count();
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1'000'000)};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig < 0 ? 0 : sig;
+}
+
+namespace {
+
+const Catalog* load_catalog(const std::filesystem::path& path) {
+  if (path.empty()) return &Catalog::builtin();
+  static std::optional<Catalog> loaded;
+  auto c = Catalog::load_file(path);
+  if (!c) {
+    fmt::print(stderr, "error: {}\n", c.error().message);
+    return nullptr;
+  }
+  loaded = std::move(*c);
+  return &*loaded;
+}
+
+int run_agent(const std::string& config_path, bool check_only) {
+  const Catalog& catalog = Catalog::builtin();
+  auto config = agent::load_agent_config(config_path, catalog);
+  if (!config) {
+    fmt::print(stderr, "error: {}\n", config.error().message);
+    return kExitUsage;
+  }
+  if (check_only) {
+    fmt::print("{}: ok ({} sensors, {} threshold rules)\n", config_path, config->sensors.size(),
+               config->thresholds.size());
+    return kExitOk;
+  }
+  if (auto st = platform::init_logging(config->log_level, "agent"); !st) return kExitUsage;
+  block_stop_signals();
+  agent::Agent a(std::move(*config), catalog);
+  if (auto st = a.start(); !st) {
+    spdlog::error("{}", st.error().message);
+    return kExitFailure;
+  }
+  int sig = wait_for_stop_signal(std::nullopt);
+  spdlog::info("signal {}: stopping", sig);
+  a.stop();
+  return kExitOk;
+}
+
+int run_center(const std::string& config_path, bool check_only) {
+  auto config = center::load_center_config(config_path);
+  if (!config) {
+    fmt::print(stderr, "error: {}\n", config.error().message);
+    return kExitUsage;
+  }
+  const Catalog* catalog = load_catalog(config->catalog);
+  if (!catalog) return kExitUsage;
+  if (check_only) {
+    fmt::print("{}: ok\n", config_path);
+    return kExitOk;
+  }
+  if (auto st = platform::init_logging(config->log_level, "center"); !st) return kExitUsage;
+  block_stop_signals();
+  center::Center c(std::move(*config), *catalog);
+  if (auto st = c.start(); !st) {
+    spdlog::error("{}", st.error().message);
+    return kExitFailure;
+  }
+  int sig = wait_for_stop_signal(std::nullopt);
+  spdlog::info("signal {}: stopping", sig);
+  c.stop();
+  return kExitOk;
+}
+
+int services_up(const std::string& dir, bool postgres, bool mosquitto) {
+  if (auto st = platform::init_logging("info", "services"); !st) return kExitUsage;
+  // A previous run that was not brought down is stopped first.
+  (void)platform::PrivateServices::stop_detached(dir);
+  auto s = platform::PrivateServices::start(
+      {.dir = dir, .mosquitto = mosquitto, .postgres = postgres, .outlive_parent = true});
+  if (!s) {
+    spdlog::error("{}", s.error().message);
+    return kExitFailure;
+  }
+  auto e = (*s)->endpoints();
+  if (auto st = (*s)->detach(); !st) {
+    spdlog::error("{}", st.error().message);
+    return kExitFailure;
+  }
+  fmt::print("{}\n", nlohmann::json({{"mqtt_url", e.mqtt_url}, {"pg_conninfo", e.pg_conninfo}}).dump());
+  return kExitOk;
+}
+
+int services_down(const std::string& dir) {
+  auto st = platform::PrivateServices::stop_detached(dir);
+  if (!st) {
+    fmt::print(stderr, "error: {}\n", st.error().message);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gridwatch: proactive city governance — edge agents that open work orders, and "
+               "the district center that dispatches and grades them."};
+  app.set_version_flag("--version", fmt::format("gridwatch {}", kVersion));
+  app.require_subcommand(1);
+
+  std::string config_path;
+  bool check_only = false;
+  auto* agent_cmd = app.add_subcommand("agent", "Run the edge agent.");
+  agent_cmd->add_option("--config", config_path, "Agent configuration file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  agent_cmd->add_flag("--check", check_only, "Validate the configuration and exit");
+
+  auto* center_cmd = app.add_subcommand("center", "Run the district center.");
+  center_cmd->add_option("--config", config_path, "Center configuration file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  center_cmd->add_flag("--check", check_only, "Validate the configuration and exit");
+
+  DemoOptions demo;
+  int duration = 0;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "Run everything on embedded defaults: private broker and database, a center, an "
+              "agent and simulated sensors. Prints the URL.");
+  demo_cmd->add_option("--duration", duration, "Stop after this many seconds (default: Ctrl-C)")
+      ->check(CLI::Range(1, 86400 * 365));
+  demo_cmd->add_option("--http-port", demo.http_port, "Center HTTP port (default 8080; 0: any)")
+      ->check(CLI::Range(0, 65535));
+  demo_cmd->add_option("--data-dir", demo.data_dir,
+                       "Directory for the private services and logs (default .gridwatch/demo)");
+  demo_cmd->add_option("--log-level", demo.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  std::string services_dir;
+  bool no_postgres = false, no_mosquitto = false;
+  auto* services_cmd = app.add_subcommand(
+      "services", "Start or stop a private Mosquitto and PostgreSQL + PostGIS in the background "
+                  "(for test fixtures and development).");
+  services_cmd->require_subcommand(1);
+  auto* up = services_cmd->add_subcommand("up", "Start them; print their endpoints as JSON.");
+  up->add_option("--dir", services_dir, "State directory")->required();
+  up->add_flag("--no-postgres", no_postgres, "Do not start PostgreSQL");
+  up->add_flag("--no-mosquitto", no_mosquitto, "Do not start Mosquitto");
+  auto* down = services_cmd->add_subcommand("down", "Stop what 'up' started in this directory.");
+  down->add_option("--dir", services_dir, "State directory")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (*agent_cmd) return run_agent(config_path, check_only);
+  if (*center_cmd) return run_center(config_path, check_only);
+  if (*demo_cmd) {
+    if (duration > 0) demo.duration_s = duration;
+    return run_demo(demo);
+  }
+  if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
+  if (*down) return services_down(services_dir);
+  return kExitUsage;
+}
+
+}  // namespace gridwatch::app
+
+int main(int argc, char** argv) { return gridwatch::app::main(argc, argv); }
