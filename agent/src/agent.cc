@@ -71,6 +71,7 @@ void Agent::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  status_cv_.notify_all();
   if (worker_thread_.joinable()) worker_thread_.join();
   if (status_thread_.joinable()) status_thread_.join();
   if (mqtt_) {
@@ -107,7 +108,7 @@ std::string Agent::status_json(std::string_view state) const {
 
 void Agent::status_loop() {
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, config_.status_interval, [this] { return stopping_; })) {
+  while (!status_cv_.wait_for(lock, config_.status_interval, [this] { return stopping_; })) {
     lock.unlock();
     if (mqtt_ && mqtt_->connected()) {
       auto st = mqtt_->publish(status_topic_, status_json("online"), 1, true);

@@ -161,7 +161,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& conninfo, int pool
       return fail(ErrorCode::kUnavailable, fmt::format("cannot connect to PostgreSQL: {}", msg),
                   "database.conninfo");
     }
-    PQexec(c, "SET application_name = 'gridwatch-center'");
+    PQsetNoticeProcessor(
+        c, [](void*, const char* message) { spdlog::debug("database: {}", message); }, nullptr);
+    PgResult(PQexec(c, "SET application_name = 'gridwatch-center'"));
     s->idle_.push_back(c);
   }
   s->size_ = pool_size;

@@ -9,7 +9,32 @@
 
 namespace gridwatch::platform {
 
-MqttClient::MqttClient(MqttOptions options) : options_(std::move(options)) {}
+// Completes a connection once the broker has acknowledged its subscriptions.
+class MqttClient::SubscribeListener final : public mqtt::iaction_listener {
+ public:
+  explicit SubscribeListener(MqttClient* self) : self_(self) {}
+  void on_success(const mqtt::token&) override { self_->notify_connection(true); }
+  void on_failure(const mqtt::token& tok) override {
+    spdlog::error("MQTT {}: subscription refused (reason {})", self_->options_.client_id,
+                  tok.get_reason_code());
+    self_->notify_connection(true);
+  }
+
+ private:
+  MqttClient* self_;
+};
+
+MqttClient::MqttClient(MqttOptions options)
+    : options_(std::move(options)), subscribe_listener_(std::make_unique<SubscribeListener>(this)) {}
+
+void MqttClient::notify_connection(bool up) {
+  ConnectionHandler h;
+  {
+    std::lock_guard lock(mu_);
+    h = connection_handler_;
+  }
+  if (h) h(up);
+}
 
 Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
   std::unique_ptr<MqttClient> c(new MqttClient(std::move(options)));
@@ -28,24 +53,13 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
   MqttClient* self = c.get();
   c->client_->set_connected_handler([self](const std::string&) {
     self->connected_ = true;
-    self->resubscribe();
-    ConnectionHandler h;
-    {
-      std::lock_guard lock(self->mu_);
-      h = self->connection_handler_;
-    }
-    if (h) h(true);
+    self->resubscribe();  // notifies the connection handler when acknowledged
   });
   c->client_->set_connection_lost_handler([self](const std::string& cause) {
     self->connected_ = false;
     spdlog::warn("MQTT {}: connection lost{}{}", self->options_.client_id,
                  cause.empty() ? "" : ": ", cause);
-    ConnectionHandler h;
-    {
-      std::lock_guard lock(self->mu_);
-      h = self->connection_handler_;
-    }
-    if (h) h(false);
+    self->notify_connection(false);
   });
   c->client_->set_message_callback([self](mqtt::const_message_ptr m) {
     MessageHandler h;
@@ -95,12 +109,19 @@ void MqttClient::resubscribe() {
     std::lock_guard lock(mu_);
     subs = subscriptions_;
   }
-  for (const auto& [filter, qos] : subs) {
-    try {
-      client_->subscribe(filter, qos);  // asynchronous: never waited on here
-    } catch (const mqtt::exception& e) {
-      spdlog::warn("MQTT subscribe {}: {}", filter, e.what());
-    }
+  if (subs.empty()) return notify_connection(true);
+  auto filters = std::make_shared<mqtt::string_collection>();
+  mqtt::iasync_client::qos_collection qos;
+  for (const auto& [filter, q] : subs) {
+    filters->push_back(filter);
+    qos.push_back(q);
+  }
+  try {
+    // Asynchronous: never waited on here; the listener completes the connection.
+    client_->subscribe(filters, qos, nullptr, *subscribe_listener_);
+  } catch (const mqtt::exception& e) {
+    spdlog::warn("MQTT subscribe: {}", e.what());
+    notify_connection(true);
   }
 }
 

@@ -138,6 +138,7 @@ Status PrivateServices::start_mosquitto() {
           << "persistence false\n"
           << "log_dest stderr\n"
           << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+          << "log_type subscribe\nlog_type unsubscribe\n"
           << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n"
           // Room for a burst of QoS 1 traffic and for a subscriber that is briefly away.
           << "max_inflight_messages 1000\n"

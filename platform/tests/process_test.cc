@@ -56,7 +56,7 @@ TEST(ChildProcess, StopEndsALongRunningProgramAndDestructorLeavesNothing) {
 }
 
 TEST(ChildProcess, StopEscalatesToKill) {
-  auto c = ChildProcess::spawn({"/bin/sh", "-c", "trap '' TERM; sleep 60"});
+  auto c = ChildProcess::spawn({"/bin/sh", "-c", "trap '' TERM; exec sleep 60"});
   ASSERT_TRUE(c.has_value());
   std::this_thread::sleep_for(200ms);
   int st = c->stop(300ms);

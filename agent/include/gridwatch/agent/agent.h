@@ -68,7 +68,8 @@ class Agent {
   rules::ThresholdEngine engine_;  // worker thread only
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;         // queue_ has work, or stopping_
+  std::condition_variable status_cv_;  // stopping_ (wakes the status thread early)
   std::deque<platform::MqttMessage> queue_;
   bool stopping_ = false;
   std::thread worker_thread_;

@@ -65,6 +65,8 @@ class MqttClient final : public Publisher {
   ~MqttClient() override;
 
   // Set before connect(). Both run on Paho's thread: hand work off, never block.
+  // on_connection(true) runs once the broker has acknowledged every subscription of this
+  // connection, so a client that announces itself there is ready to receive.
   void on_message(MessageHandler handler);
   void on_connection(ConnectionHandler handler);
   // Remembered and (re)subscribed on every connect.
@@ -85,8 +87,11 @@ class MqttClient final : public Publisher {
  private:
   explicit MqttClient(MqttOptions options);
   void resubscribe();
+  void notify_connection(bool up);
+  class SubscribeListener;
 
   MqttOptions options_;
+  std::unique_ptr<SubscribeListener> subscribe_listener_;
   std::unique_ptr<mqtt::async_client> client_;
   std::mutex mu_;
   std::vector<std::pair<std::string, int>> subscriptions_;

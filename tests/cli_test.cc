@@ -1,0 +1,71 @@
+// The command line contract: exit codes 0 / 1 / 2 and error messages that name file, line, key.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+TEST(Cli, VersionAndHelp) {
+  auto [code, out] = run_gridwatch({"--version"});
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("gridwatch 0.1.0"), std::string::npos) << out;
+  std::tie(code, out) = run_gridwatch({"agent", "--help"});
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find("--config"), std::string::npos) << out;
+}
+
+TEST(Cli, BadUsageExitsTwo) {
+  EXPECT_EQ(run_gridwatch({}).first, 2);
+  EXPECT_EQ(run_gridwatch({"frobnicate"}).first, 2);
+  auto [code, out] = run_gridwatch({"agent", "--config", "/nonexistent.yaml"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("/nonexistent.yaml"), std::string::npos) << out;
+}
+
+TEST(Cli, AgentConfigErrorsNameFileLineAndKey) {
+  auto dir = temp_dir("cli");
+  write_file(dir / "agent.yaml", "agent:\n  id: a1\nsensors:\n  - device_id: d1\n    type: bin_fill\n"
+                                 "    location: {lon: 116.4, lat: 39.9}\n    colour: red\n");
+  auto [code, out] = run_gridwatch({"agent", "--config", (dir / "agent.yaml").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find(fmt::format("{}:7: sensors[0].colour: unknown key", (dir / "agent.yaml").string())),
+            std::string::npos)
+      << out;
+  write_file(dir / "agent.yaml", "agent:\n  id: a1\nstatus:\n  interval: 5\n");
+  std::tie(code, out) = run_gridwatch({"agent", "--config", (dir / "agent.yaml").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find(":4: status.interval: not a duration"), std::string::npos) << out;
+  write_file(dir / "agent.yaml", "agent:\n  id: a1\n");
+  std::tie(code, out) = run_gridwatch({"agent", "--check", "--config", (dir / "agent.yaml").string()});
+  EXPECT_EQ(code, 0) << out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, CenterConfigErrorsNameFileLineAndKey) {
+  auto dir = temp_dir("cli");
+  write_file(dir / "center.yaml", "database:\n  pool_size: many\n");
+  auto [code, out] = run_gridwatch({"center", "--config", (dir / "center.yaml").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find(":2: database.pool_size: expected a whole number, got \"many\""), std::string::npos)
+      << out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, CenterThatCannotReachTheDatabaseExitsOne) {
+  auto dir = temp_dir("cli");
+  auto port = platform::free_tcp_port();
+  ASSERT_TRUE(port.has_value());
+  write_file(dir / "center.yaml",
+             fmt::format("database:\n  conninfo: \"host=127.0.0.1 port={} dbname=x user=x connect_timeout=2\"\n",
+                         *port));
+  auto [code, out] = run_gridwatch({"center", "--config", (dir / "center.yaml").string()});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(out.find("cannot connect to PostgreSQL"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gridwatch::testing

@@ -1,0 +1,356 @@
+// The walking skeleton, end to end on real services: a sensor reading over MQTT becomes a
+// geolocated work order in PostGIS that the center serves as GeoJSON.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "gridwatch/domain/order.h"
+#include "gridwatch/platform/mqtt.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// Collects every message on a topic filter.
+class Listener {
+ public:
+  Listener(const std::string& url, const std::string& filter) {
+    static std::atomic<int> n{0};
+    client_ = std::move(*platform::MqttClient::create(
+        {.url = url, .client_id = fmt::format("t-listen-{}-{}", getpid(), n++)}));
+    client_->on_message([this](platform::MqttMessage m) {
+      std::lock_guard lock(mu_);
+      messages_.push_back(std::move(m));
+    });
+    client_->subscribe(filter, 1);
+    EXPECT_TRUE(client_->connect(10s).has_value());
+  }
+  std::vector<platform::MqttMessage> messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
+  std::optional<json> last_json() {
+    std::lock_guard lock(mu_);
+    if (messages_.empty()) return std::nullopt;
+    return json::parse(messages_.back().payload, nullptr, false);
+  }
+
+ private:
+  std::unique_ptr<platform::MqttClient> client_;
+  std::mutex mu_;
+  std::vector<platform::MqttMessage> messages_;
+};
+
+class Slice : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    svc_ = services();
+    ASSERT_FALSE(svc_.mqtt_url.empty());
+    dir_ = temp_dir("slice");
+    prefix_ = unique_prefix();
+    static std::atomic<int> n{0};
+    tag_ = fmt::format("{}-{}", getpid(), n++);
+    agent_id_ = fmt::format("agent-{}", tag_);
+    http_port_ = *platform::free_tcp_port();
+    write_file(dir_ / "center.yaml",
+               fmt::format("center:\n  id: c-{}\n"
+                           "broker:\n  url: {}\n  topic_prefix: {}\n"
+                           "database:\n  conninfo: \"{}\"\n  pool_size: 2\n"
+                           "http:\n  port: {}\n",
+                           tag_, svc_.mqtt_url, prefix_, svc_.pg_conninfo, http_port_));
+    center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()},
+                                    dir_ / "center.log"));
+    ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/healthz").status == 200; }))
+        << read_file(dir_ / "center.log");
+    auto pub = platform::MqttClient::create(
+        {.url = svc_.mqtt_url, .client_id = fmt::format("t-pub-{}", tag_)});
+    ASSERT_TRUE(pub.has_value());
+    pub_ = std::move(*pub);
+    ASSERT_TRUE(pub_->connect(10s).has_value());
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "---- center metrics\n" << http_get(http_port_, "/metrics").body;
+      std::cerr << "---- center log\n" << read_file(dir_ / "center.log");
+      std::cerr << "---- agent log\n" << read_file(dir_ / "agent.log");
+    }
+    agent_.reset();
+    center_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string agent_yaml() const {
+    return fmt::format(R"(agent:
+  id: {}
+  data_dir: {}
+broker:
+  url: {}
+  topic_prefix: {}
+status:
+  interval: 1s
+sensors:
+  - device_id: bin-7
+    type: bin_fill
+    location: {{lon: 116.4109, lat: 39.9139, accuracy_m: 5}}
+thresholds:
+  - rule: bin_full
+    type: bin_fill
+    category: sanitation.bin_overflow
+    open_at: 90
+    clear_at: 60
+)",
+                       agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_);
+  }
+
+  void start_agent() {
+    write_file(dir_ / "agent.yaml", agent_yaml());
+    agent_.emplace(start_gridwatch({"agent", "--config", (dir_ / "agent.yaml").string()},
+                                   dir_ / "agent.log"));
+  }
+
+  void publish(const std::string& topic, const std::string& payload) {
+    ASSERT_TRUE(pub_->publish_and_wait(topic, payload, 1, false, 5s).has_value());
+  }
+
+  void publish_reading(const std::string& device, int second, double value) {
+    json r = {{"ts", fmt::format("2026-11-23T08:00:{:02}Z", second)},
+              {"type", "bin_fill"},
+              {"value", value},
+              {"unit", "%"}};
+    publish(fmt::format("{}/sensors/{}/reading", prefix_, device), r.dump());
+  }
+
+  std::string order_json(const std::string& id) const {
+    return json({{"schema", "gw.order/1"},
+                 {"event", "open"},
+                 {"id", id},
+                 {"category", "sanitation.dumped_waste"},
+                 {"source", {{"kind", "camera"}, {"agent_id", agent_id_}}},
+                 {"location", {{"lon", 116.39}, {"lat", 39.90}}},
+                 {"observed_at", "2026-11-23T08:00:00Z"}})
+        .dump();
+  }
+
+  std::string orders_topic() const { return fmt::format("{}/orders/{}", prefix_, agent_id_); }
+
+  int count(const std::string& query, const std::string& param) {
+    auto rows = sql(svc_.pg_conninfo, query, {param});
+    return rows.empty() ? -1 : std::stoi(rows[0][0]);
+  }
+
+  platform::ServiceEndpoints svc_;
+  std::filesystem::path dir_;
+  std::string prefix_, tag_, agent_id_;
+  int http_port_ = 0;
+  std::optional<platform::ChildProcess> center_, agent_;
+  std::unique_ptr<platform::MqttClient> pub_;
+};
+
+TEST_F(Slice, ReadingAboveThresholdBecomesAnOrderInPostgisAndTheApi) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == "online";
+  })) << "agent never reported online";
+
+  publish_reading("bin-7", 1, 50);
+  publish_reading("bin-7", 2, 95);
+
+  json feature;
+  ASSERT_TRUE(eventually([&] {
+    auto r = http_get(http_port_, fmt::format("/api/v1/orders?status=open&category=sanitation.bin_overflow"));
+    if (r.status != 200) return false;
+    const json doc = json::parse(r.body);
+    for (const auto& f : doc["features"])
+      if (f["properties"]["source"]["agent_id"] == agent_id_) feature = f;
+    return !feature.is_null();
+  }));
+  const std::string id = feature["id"];
+  EXPECT_EQ(id, fmt::format("{}.bin_full.bin-7.20261123T080002Z", agent_id_));
+  EXPECT_EQ(feature["geometry"]["type"], "Point");
+  EXPECT_DOUBLE_EQ(feature["geometry"]["coordinates"][0].get<double>(), 116.4109);
+  EXPECT_DOUBLE_EQ(feature["geometry"]["coordinates"][1].get<double>(), 39.9139);
+  EXPECT_EQ(feature["properties"]["status"], "open");
+  EXPECT_EQ(feature["properties"]["source"]["device_id"], "bin-7");
+  EXPECT_EQ(feature["properties"]["evidence"]["readings"][0]["value"], 95.0);
+
+  // The row in PostGIS: a WGS-84 point at the sensor's place.
+  auto rows = sql(svc_.pg_conninfo,
+                  "SELECT status, ST_X(geom), ST_Y(geom), ST_SRID(geom), category, accuracy_m "
+                  "FROM orders WHERE id = $1",
+                  {id});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "open");
+  EXPECT_DOUBLE_EQ(std::stod(rows[0][1]), 116.4109);
+  EXPECT_DOUBLE_EQ(std::stod(rows[0][2]), 39.9139);
+  EXPECT_EQ(rows[0][3], "4326");
+  EXPECT_EQ(rows[0][4], "sanitation.bin_overflow");
+  EXPECT_EQ(rows[0][5], "5");
+
+  // Filters: bbox around the bin finds it, one elsewhere does not; another category does not.
+  auto near = json::parse(http_get(http_port_, "/api/v1/orders?bbox=116.40,39.91,116.42,39.92").body);
+  auto far = json::parse(http_get(http_port_, "/api/v1/orders?bbox=0,0,1,1").body);
+  auto other = json::parse(http_get(http_port_, "/api/v1/orders?category=water.waterlogging").body);
+  auto has = [&](const json& fc) {
+    for (auto& f : fc["features"])
+      if (f["id"] == id) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(near));
+  EXPECT_FALSE(has(far));
+  EXPECT_FALSE(has(other));
+
+  // The bin is emptied: the order clears.
+  publish_reading("bin-7", 3, 10);
+  ASSERT_TRUE(eventually([&] {
+    auto r = http_get(http_port_, "/api/v1/orders/" + id);
+    return r.status == 200 && json::parse(r.body)["properties"]["status"] == "cleared";
+  }));
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE agent_id = $1", agent_id_), 1);
+}
+
+TEST_F(Slice, TheSameEventTwiceIsOneRow) {
+  std::string id = fmt::format("{}.dup.1", agent_id_);
+  publish(orders_topic(), order_json(id));
+  publish(orders_topic(), order_json(id));
+  publish(orders_topic(), order_json(id + ".marker"));  // processed after both copies
+  ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + id + ".marker").status == 200; }));
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE id = $1", id), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id = $1", id), 1);
+  auto metrics = http_get(http_port_, "/metrics").body;
+  EXPECT_NE(metrics.find("gw_center_orders_duplicate_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("gw_center_orders_stored_total 2\n"), std::string::npos) << metrics;
+}
+
+TEST_F(Slice, MalformedPayloadBetweenTwoValidOnesIsKeptAndTheRestStored) {
+  std::string a = fmt::format("{}.valid.a", agent_id_), b = fmt::format("{}.valid.b", agent_id_);
+  const std::string bad = R"({"schema":"gw.order/1","event":"open","id":)";
+  json out_of_range = json::parse(order_json(fmt::format("{}.range", agent_id_)));
+  out_of_range["location"]["lat"] = 91.0;
+  publish(orders_topic(), order_json(a));
+  publish(orders_topic(), bad);
+  publish(orders_topic(), out_of_range.dump());
+  publish(orders_topic(), order_json(b));
+  ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + b).status == 200; }));
+  EXPECT_EQ(http_get(http_port_, "/api/v1/orders/" + a).status, 200);
+  auto rows = sql(svc_.pg_conninfo,
+                  "SELECT reason, convert_from(payload, 'UTF8') FROM dead_letters WHERE source = $1 "
+                  "ORDER BY id",
+                  {orders_topic()});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0], "payload is not valid JSON");
+  EXPECT_EQ(rows[0][1], bad);
+  EXPECT_EQ(rows[1][0], "field 'location.lat': 91 is out of range [-90, 90]");
+  EXPECT_EQ(http_get(http_port_, "/healthz").status, 200);
+  auto metrics = http_get(http_port_, "/metrics").body;
+  EXPECT_NE(metrics.find("gw_center_messages_rejected_total{reason=\"parse_error\",field=\"\"} 1"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(
+                "gw_center_messages_rejected_total{reason=\"invalid_argument\",field=\"location.lat\"} 1"),
+            std::string::npos) << metrics;
+  ASSERT_TRUE(center_->running()) << "center died";
+}
+
+TEST_F(Slice, OrderFromAnotherAgentsTopicIsRejected) {
+  std::string id = fmt::format("{}.spoof", agent_id_);
+  publish(fmt::format("{}/orders/someone-else", prefix_), order_json(id));
+  publish(orders_topic(), order_json(id + ".marker"));
+  ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + id + ".marker").status == 200; }));
+  EXPECT_EQ(http_get(http_port_, "/api/v1/orders/" + id).status, 404);
+  EXPECT_EQ(count("SELECT count(*) FROM dead_letters WHERE source = $1",
+                  fmt::format("{}/orders/someone-else", prefix_)),
+            1);
+}
+
+TEST_F(Slice, ApiRefusesBadParametersWithTheirName) {
+  auto r = http_get(http_port_, "/api/v1/orders?bbox=1,2,3");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["parameter"], "bbox");
+  r = http_get(http_port_, "/api/v1/orders?status=lost");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["parameter"], "status");
+  r = http_get(http_port_, "/api/v1/orders?category=x.y");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("unknown category"), std::string::npos);
+  r = http_get(http_port_, "/api/v1/orders?colour=red");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["parameter"], "colour");
+  r = http_get(http_port_, "/api/v1/orders/no-such-order");
+  EXPECT_EQ(r.status, 404);
+  r = http_get(http_port_, "/api/v1/nothing");
+  EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == "online";
+  }));
+  ::kill(agent_->pid(), SIGKILL);
+  agent_->wait(5s);
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == "offline";
+  })) << "no last will seen";
+  // Retained: a newcomer sees offline too.
+  Listener late(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  ASSERT_TRUE(eventually([&] { return late.last_json().has_value(); }));
+  EXPECT_EQ(late.last_json()->value("state", ""), "offline");
+  EXPECT_TRUE(late.messages().back().retained);
+}
+
+TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == "online";
+  }));
+  ::kill(agent_->pid(), SIGTERM);
+  auto st = agent_->wait(10s);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == "offline";
+  }));
+}
+
+TEST_F(Slice, BadReadingsAreCountedKeptAndTheGoodOnesStillWork) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == "online";
+  }));
+  publish(fmt::format("{}/sensors/bin-7/reading", prefix_), "{\"ts\":");
+  publish(fmt::format("{}/sensors/bin-404/reading", prefix_),
+          R"({"ts":"2026-11-23T08:00:00Z","type":"bin_fill","value":99})");
+  publish_reading("bin-7", 5, 99);
+  ASSERT_TRUE(eventually([&] {
+    auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full.bin-7.20261123T080005Z", agent_id_));
+    return r.status == 200;
+  }));
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("readings_rejected", 0) == 2;
+  }));
+  std::string dead = read_file(dir_ / "agent-data" / "dead-letter.jsonl");
+  EXPECT_NE(dead.find("payload is not valid JSON"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("unknown device \\\"bin-404\\\""), std::string::npos) << dead;
+}
+
+}  // namespace
+}  // namespace gridwatch::testing

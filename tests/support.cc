@@ -1,0 +1,125 @@
+#include "support.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <libpq-fe.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace gridwatch::testing {
+
+platform::ServiceEndpoints services() {
+  const char* dir = std::getenv("GRIDWATCH_TEST_SERVICES");
+  if (!dir) {
+    ADD_FAILURE() << "GRIDWATCH_TEST_SERVICES is not set: run through ctest (the services fixture)";
+    return {};
+  }
+  auto e = platform::PrivateServices::read_state(dir);
+  if (!e) {
+    ADD_FAILURE() << e.error().message;
+    return {};
+  }
+  return *e;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  static std::atomic<int> n{0};
+  auto p = std::filesystem::temp_directory_path() / fmt::format("gw-{}-{}-{}", name, getpid(), n++);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::trunc);
+  out << text;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string unique_prefix() {
+  static std::atomic<int> n{0};
+  return fmt::format("t{}x{}/v1", getpid(), n++);
+}
+
+platform::ChildProcess start_gridwatch(const std::vector<std::string>& args,
+                                       const std::filesystem::path& log) {
+  std::vector<std::string> argv{GRIDWATCH_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  platform::SpawnOptions so;
+  so.log_file = log;
+  auto c = platform::ChildProcess::spawn(argv, so);
+  if (!c) throw std::runtime_error(c.error().message);
+  return std::move(*c);
+}
+
+std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args) {
+  auto dir = temp_dir("run");
+  auto log = dir / "out.log";
+  auto c = start_gridwatch(args, log);
+  auto st = c.wait(std::chrono::seconds{60});
+  std::string out = read_file(log);
+  std::filesystem::remove_all(dir);
+  if (!st || !WIFEXITED(*st)) return {-1, out};
+  return {WEXITSTATUS(*st), out};
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return pred();
+}
+
+HttpReply http_get(int port, const std::string& path) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_connection_timeout(2);
+  cli.set_read_timeout(5);
+  auto r = cli.Get(path);
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std::string& query,
+                                          const std::vector<std::string>& params) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  std::vector<std::vector<std::string>> rows;
+  if (PQstatus(c) != CONNECTION_OK) {
+    ADD_FAILURE() << PQerrorMessage(c);
+    PQfinish(c);
+    return rows;
+  }
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  PGresult* r = PQexecParams(c, query.c_str(), static_cast<int>(params.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+    ADD_FAILURE() << query << ": " << PQresultErrorMessage(r);
+  } else {
+    for (int i = 0; i < PQntuples(r); ++i) {
+      std::vector<std::string> row;
+      for (int j = 0; j < PQnfields(r); ++j) row.emplace_back(PQgetvalue(r, i, j));
+      rows.push_back(std::move(row));
+    }
+  }
+  PQclear(r);
+  PQfinish(c);
+  return rows;
+}
+
+}  // namespace gridwatch::testing

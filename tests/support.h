@@ -1,0 +1,49 @@
+// Support for integration tests: the fixture's services, gridwatch subprocesses, HTTP and SQL.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gridwatch/platform/process.h"
+#include "gridwatch/platform/services.h"
+
+namespace gridwatch::testing {
+
+// The services started by the CTest fixture (GRIDWATCH_TEST_SERVICES); fails the test if absent.
+platform::ServiceEndpoints services();
+
+// A fresh directory under the temp dir, removed by the caller.
+std::filesystem::path temp_dir(const std::string& name);
+void write_file(const std::filesystem::path& p, const std::string& text);
+std::string read_file(const std::filesystem::path& p);
+
+// A topic prefix no other test uses, so tests sharing the broker never see each other's traffic.
+std::string unique_prefix();
+
+// Starts `gridwatch ARGS...` with output to `log`.
+platform::ChildProcess start_gridwatch(const std::vector<std::string>& args,
+                                       const std::filesystem::path& log);
+// Runs `gridwatch ARGS...` to completion; returns (exit code, stdout+stderr).
+std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args);
+
+// Polls `pred` every 50 ms until it is true or `timeout` passes.
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds{20});
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+HttpReply http_get(int port, const std::string& path);
+
+// Runs a query and returns all rows, each a vector of text values ("" for NULL).
+std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std::string& query,
+                                          const std::vector<std::string>& params = {});
+
+}  // namespace gridwatch::testing
