@@ -49,6 +49,14 @@ class Listener {
   std::vector<platform::MqttMessage> messages_;
 };
 
+// True once the last status message on `status` has this state.
+bool reports(Listener& status, const std::string& state) {
+  return eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("state", "") == state;
+  });
+}
+
 class Slice : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -158,10 +166,7 @@ thresholds:
 TEST_F(Slice, ReadingAboveThresholdBecomesAnOrderInPostgisAndTheApi) {
   Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
-  ASSERT_TRUE(eventually([&] {
-    auto j = status.last_json();
-    return j && j->value("state", "") == "online";
-  })) << "agent never reported online";
+  ASSERT_TRUE(reports(status, "online")) << "agent never reported online";
 
   publish_reading("bin-7", 1, 50);
   publish_reading("bin-7", 2, 95);
@@ -294,16 +299,10 @@ TEST_F(Slice, ApiRefusesBadParametersWithTheirName) {
 TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {
   Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
-  ASSERT_TRUE(eventually([&] {
-    auto j = status.last_json();
-    return j && j->value("state", "") == "online";
-  }));
+  ASSERT_TRUE(reports(status, "online"));
   ::kill(agent_->pid(), SIGKILL);
   agent_->wait(5s);
-  ASSERT_TRUE(eventually([&] {
-    auto j = status.last_json();
-    return j && j->value("state", "") == "offline";
-  })) << "no last will seen";
+  ASSERT_TRUE(reports(status, "offline")) << "no last will seen";
   // Retained: a newcomer sees offline too.
   Listener late(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   ASSERT_TRUE(eventually([&] { return late.last_json().has_value(); }));
@@ -314,27 +313,18 @@ TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {
 TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {
   Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
-  ASSERT_TRUE(eventually([&] {
-    auto j = status.last_json();
-    return j && j->value("state", "") == "online";
-  }));
+  ASSERT_TRUE(reports(status, "online"));
   ::kill(agent_->pid(), SIGTERM);
   auto st = agent_->wait(10s);
   ASSERT_TRUE(st.has_value());
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
-  ASSERT_TRUE(eventually([&] {
-    auto j = status.last_json();
-    return j && j->value("state", "") == "offline";
-  }));
+  ASSERT_TRUE(reports(status, "offline"));
 }
 
 TEST_F(Slice, BadReadingsAreCountedKeptAndTheGoodOnesStillWork) {
   Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
-  ASSERT_TRUE(eventually([&] {
-    auto j = status.last_json();
-    return j && j->value("state", "") == "online";
-  }));
+  ASSERT_TRUE(reports(status, "online"));
   publish(fmt::format("{}/sensors/bin-7/reading", prefix_), "{\"ts\":");
   publish(fmt::format("{}/sensors/bin-404/reading", prefix_),
           R"({"ts":"2026-11-23T08:00:00Z","type":"bin_fill","value":99})");
