@@ -1,0 +1,383 @@
+#include "gridwatch/geo/areas.h"
+
+#include <geos_c.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace gridwatch::geo {
+namespace {
+
+using json = nlohmann::json;
+
+// One GEOS context for the duration of a load (GEOS contexts are not shared between threads).
+class Geos {
+ public:
+  Geos() : ctx_(GEOS_init_r()) {
+    GEOSContext_setErrorMessageHandler_r(ctx_, &Geos::on_error, this);
+  }
+  ~Geos() { GEOS_finish_r(ctx_); }
+  Geos(const Geos&) = delete;
+  Geos& operator=(const Geos&) = delete;
+  GEOSContextHandle_t get() const { return ctx_; }
+  std::string take_error() { return std::exchange(error_, {}); }
+
+ private:
+  static void on_error(const char* message, void* self) {
+    static_cast<Geos*>(self)->error_ = message ? message : "";
+  }
+  GEOSContextHandle_t ctx_;
+  std::string error_;
+};
+
+struct GeomDeleter {
+  GEOSContextHandle_t ctx;
+  void operator()(GEOSGeometry* g) const {
+    if (g) GEOSGeom_destroy_r(ctx, g);
+  }
+};
+using GeomPtr = std::unique_ptr<GEOSGeometry, GeomDeleter>;
+
+std::string code_of(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer() || v.is_number_unsigned()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (d == std::floor(d) && std::abs(d) < 1e15) return std::to_string(static_cast<int64_t>(d));
+    return fmt::format("{}", d);
+  }
+  return {};
+}
+
+Ring read_ring(GEOSContextHandle_t ctx, const GEOSGeometry* ring) {
+  Ring out;
+  const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, ring);
+  unsigned int n = 0;
+  GEOSCoordSeq_getSize_r(ctx, seq, &n);
+  out.reserve(n);
+  for (unsigned int i = 0; i < n; ++i) {
+    double x = 0, y = 0;
+    GEOSCoordSeq_getXY_r(ctx, seq, i, &x, &y);
+    out.push_back({.lon = x, .lat = y});
+  }
+  return out;
+}
+
+// Appends the polygons of `g` (Polygon, MultiPolygon, or the polygonal parts of a collection).
+void collect_polygons(GEOSContextHandle_t ctx, const GEOSGeometry* g, MultiPolygon& out) {
+  int type = GEOSGeomTypeId_r(ctx, g);
+  if (type == GEOS_POLYGON) {
+    if (GEOSisEmpty_r(ctx, g)) return;
+    Polygon p;
+    p.push_back(read_ring(ctx, GEOSGetExteriorRing_r(ctx, g)));
+    int holes = GEOSGetNumInteriorRings_r(ctx, g);
+    for (int i = 0; i < holes; ++i) p.push_back(read_ring(ctx, GEOSGetInteriorRingN_r(ctx, g, i)));
+    out.push_back(std::move(p));
+  } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+    int n = GEOSGetNumGeometries_r(ctx, g);
+    for (int i = 0; i < n; ++i) collect_polygons(ctx, GEOSGetGeometryN_r(ctx, g, i), out);
+  }
+}
+
+int to_wgs84_callback(double* x, double* y, void* userdata) {
+  LonLat p = to_wgs84(LonLat{.lon = *x, .lat = *y}, *static_cast<const Crs*>(userdata));
+  *x = p.lon;
+  *y = p.lat;
+  return 1;
+}
+
+}  // namespace
+
+Result<std::vector<Area>> parse_layer(std::string_view geojson, const LayerOptions& options,
+                                      std::vector<std::string>* warnings) {
+  json doc = json::parse(geojson.begin(), geojson.end(), nullptr, false);
+  if (doc.is_discarded()) return fail(ErrorCode::kParse, "areas: not valid JSON");
+  if (!doc.is_object() || doc.value("type", "") != "FeatureCollection" || !doc.contains("features") ||
+      !doc["features"].is_array())
+    return fail(ErrorCode::kInvalidArgument, "areas: not a GeoJSON FeatureCollection");
+  Geos geos;
+  GEOSContextHandle_t ctx = geos.get();
+  GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(ctx);
+  std::unique_ptr<GEOSGeoJSONReader, std::function<void(GEOSGeoJSONReader*)>> reader_guard(
+      reader, [ctx](GEOSGeoJSONReader* r) { GEOSGeoJSONReader_destroy_r(ctx, r); });
+  std::vector<Area> out;
+  std::map<std::string, size_t> seen;
+  const auto& features = doc["features"];
+  for (size_t i = 0; i < features.size(); ++i) {
+    const json& f = features[i];
+    const json props = f.contains("properties") && f["properties"].is_object() ? f["properties"]
+                                                                              : json::object();
+    Area a;
+    a.level_name = options.level_name;
+    if (options.id_property.empty()) {
+      a.code = f.contains("id") ? code_of(f["id"]) : "";
+    } else if (props.contains(options.id_property)) {
+      a.code = code_of(props[options.id_property]);
+    }
+    std::string label = a.code.empty() ? fmt::format("#{}", i) : a.code;
+    if (a.code.empty())
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("areas: feature {} has no code ({})", label,
+                              options.id_property.empty() ? "no \"id\""
+                                                          : fmt::format("no property \"{}\"", options.id_property)),
+                  options.id_property.empty() ? "id" : options.id_property);
+    if (!seen.emplace(a.code, i).second)
+      return fail(ErrorCode::kInvalidArgument, fmt::format("areas: duplicate code \"{}\"", a.code),
+                  "id");
+    if (props.contains(options.name_property) && props[options.name_property].is_string())
+      a.name = props[options.name_property].get<std::string>();
+    if (!a.name.empty()) label = fmt::format("{} ({})", a.code, a.name);
+    if (!options.parent_property.empty() && props.contains(options.parent_property))
+      a.parent = code_of(props[options.parent_property]);
+    if (!f.contains("geometry") || !f["geometry"].is_object())
+      return fail(ErrorCode::kInvalidArgument, fmt::format("areas: feature {} has no geometry", label));
+    std::string gtype = f["geometry"].value("type", "");
+    if (gtype != "Polygon" && gtype != "MultiPolygon")
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("areas: feature {} is a {}, not a Polygon or MultiPolygon", label, gtype));
+    GeomPtr g(GEOSGeoJSONReader_readGeometry_r(ctx, reader, f["geometry"].dump().c_str()),
+              GeomDeleter{ctx});
+    if (!g)
+      return fail(ErrorCode::kParse,
+                  fmt::format("areas: feature {}: unreadable geometry: {}", label, geos.take_error()));
+    if (options.crs != Crs::kWgs84) {
+      Crs crs = options.crs;
+      GeomPtr t(GEOSGeom_transformXY_r(ctx, g.get(), &to_wgs84_callback, &crs), GeomDeleter{ctx});
+      if (!t) return fail(ErrorCode::kInternal, fmt::format("areas: feature {}: transform failed", label));
+      g = std::move(t);
+    }
+    if (GEOSisValid_r(ctx, g.get()) != 1) {
+      char* reason = GEOSisValidReason_r(ctx, g.get());
+      std::string why = reason ? reason : "invalid";
+      GEOSFree_r(ctx, reason);
+      GeomPtr fixed(GEOSMakeValid_r(ctx, g.get()), GeomDeleter{ctx});
+      if (!fixed)
+        return fail(ErrorCode::kInvalidArgument,
+                    fmt::format("areas: feature {}: invalid geometry ({}) could not be repaired", label, why));
+      if (warnings)
+        warnings->push_back(fmt::format("feature {}: invalid geometry repaired ({})", label, why));
+      g = std::move(fixed);
+    }
+    collect_polygons(ctx, g.get(), a.geometry);
+    if (a.geometry.empty())
+      return fail(ErrorCode::kInvalidArgument, fmt::format("areas: feature {} has an empty geometry", label));
+    GeomPtr pos(GEOSPointOnSurface_r(ctx, g.get()), GeomDeleter{ctx});
+    if (pos) {
+      GEOSGeomGetX_r(ctx, pos.get(), &a.interior.lon);
+      GEOSGeomGetY_r(ctx, pos.get(), &a.interior.lat);
+    }
+    double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
+    for (const Polygon& p : a.geometry)
+      for (const LonLat& c : p.front()) {
+        minx = std::min(minx, c.lon);
+        miny = std::min(miny, c.lat);
+        maxx = std::max(maxx, c.lon);
+        maxy = std::max(maxy, c.lat);
+      }
+    a.bbox = {minx, miny, maxx, maxy};
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<std::vector<Area>> load_layer(const std::filesystem::path& file, const LayerOptions& options,
+                                     std::vector<std::string>* warnings) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(ErrorCode::kNotFound, fmt::format("{}: cannot open file", file.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto r = parse_layer(ss.str(), options, warnings);
+  if (!r) {
+    Error e = r.error();
+    e.message = fmt::format("{}: {}", file.string(), e.message);
+    return std::unexpected(std::move(e));
+  }
+  return r;
+}
+
+// ------------------------------------------------------------------------------------ index
+
+bool AreaIndex::contains(const AreaEdges& e, double x, double y) {
+  double fb = (y - e.min_y) / e.band_height;
+  if (!(fb >= 0) || fb >= static_cast<double>(e.bands)) return false;
+  auto b = static_cast<uint32_t>(fb);
+  bool inside = false;
+  for (uint32_t i = e.band_start[b], end = e.band_start[b + 1]; i < end; ++i) {
+    const Edge& s = e.edges[i];
+    // Half-open in y: an edge counts when y1 <= y < y2. Computed from the lower endpoint, so
+    // the same edge shared by two areas gives both exactly the same answer.
+    if (y >= s.y1 && y < s.y2 && x < s.x1 + (y - s.y1) * (s.x2 - s.x1) / (s.y2 - s.y1))
+      inside = !inside;
+  }
+  return inside;
+}
+
+void AreaIndex::index_level(Level& level) {
+  // Edges of each area, bucketed in horizontal bands of its bounding box.
+  level.edges.clear();
+  for (const Area& a : level.areas) {
+    std::vector<Edge> all;
+    for (const Polygon& p : a.geometry)
+      for (const Ring& r : p)
+        for (size_t i = 0; i + 1 < r.size(); ++i) {
+          LonLat u = r[i], v = r[i + 1];
+          if (u.lat == v.lat) continue;
+          if (u.lat > v.lat) std::swap(u, v);
+          all.push_back({u.lon, u.lat, v.lon, v.lat});
+        }
+    AreaEdges ae;
+    ae.min_y = a.bbox[1];
+    double h = a.bbox[3] - a.bbox[1];
+    ae.bands = static_cast<uint32_t>(std::clamp<size_t>(all.size() / 4, 1, 4096));
+    ae.band_height = h > 0 ? h / ae.bands : 1;
+    std::vector<std::vector<uint32_t>> per_band(ae.bands);
+    for (uint32_t k = 0; k < all.size(); ++k) {
+      auto b0 = static_cast<int64_t>(std::floor((all[k].y1 - ae.min_y) / ae.band_height));
+      auto b1 = static_cast<int64_t>(std::floor((all[k].y2 - ae.min_y) / ae.band_height));
+      b0 = std::clamp<int64_t>(b0, 0, ae.bands - 1);
+      b1 = std::clamp<int64_t>(b1, 0, ae.bands - 1);
+      for (int64_t b = b0; b <= b1; ++b) per_band[static_cast<size_t>(b)].push_back(k);
+    }
+    ae.band_start.push_back(0);
+    for (const auto& band : per_band) {
+      for (uint32_t k : band) ae.edges.push_back(all[k]);
+      ae.band_start.push_back(static_cast<uint32_t>(ae.edges.size()));
+    }
+    level.edges.push_back(std::move(ae));
+  }
+  // Candidate grid over the level's extent: about one cell per area, at most 1024 x 1024.
+  double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
+  for (const Area& a : level.areas) {
+    minx = std::min(minx, a.bbox[0]);
+    miny = std::min(miny, a.bbox[1]);
+    maxx = std::max(maxx, a.bbox[2]);
+    maxy = std::max(maxy, a.bbox[3]);
+  }
+  if (level.areas.empty()) minx = miny = 0, maxx = maxy = 1;
+  double w = std::max(maxx - minx, 1e-9), h = std::max(maxy - miny, 1e-9);
+  double n = std::max<double>(1.0, static_cast<double>(level.areas.size()) * 2.0);
+  double cell = std::sqrt(w * h / n);
+  level.cols = static_cast<uint32_t>(std::clamp(std::ceil(w / cell), 1.0, 1024.0));
+  level.rows = static_cast<uint32_t>(std::clamp(std::ceil(h / cell), 1.0, 1024.0));
+  level.min_x = minx;
+  level.min_y = miny;
+  level.cell_w = w / level.cols;
+  level.cell_h = h / level.rows;
+  std::vector<std::vector<uint32_t>> cells(static_cast<size_t>(level.cols) * level.rows);
+  auto col_of = [&](double x) {
+    return std::clamp<int64_t>(static_cast<int64_t>(std::floor((x - minx) / level.cell_w)), 0, level.cols - 1);
+  };
+  auto row_of = [&](double y) {
+    return std::clamp<int64_t>(static_cast<int64_t>(std::floor((y - miny) / level.cell_h)), 0, level.rows - 1);
+  };
+  for (uint32_t i = 0; i < level.areas.size(); ++i) {
+    const auto& b = level.areas[i].bbox;
+    for (int64_t r = row_of(b[1]); r <= row_of(b[3]); ++r)
+      for (int64_t c = col_of(b[0]); c <= col_of(b[2]); ++c)
+        cells[static_cast<size_t>(r * level.cols + c)].push_back(i);
+  }
+  level.cell_start.assign(1, 0);
+  level.cell_areas.clear();
+  for (const auto& c : cells) {
+    level.cell_areas.insert(level.cell_areas.end(), c.begin(), c.end());
+    level.cell_start.push_back(static_cast<uint32_t>(level.cell_areas.size()));
+  }
+}
+
+int32_t AreaIndex::locate_index(const Level& level, double x, double y) const {
+  double fc = (x - level.min_x) / level.cell_w, fr = (y - level.min_y) / level.cell_h;
+  if (!(fc >= 0 && fr >= 0)) return -1;  // also NaN
+  auto c = static_cast<uint64_t>(fc), r = static_cast<uint64_t>(fr);
+  // The far edge of the extent belongs to the last cell.
+  if (c == level.cols) --c;
+  if (r == level.rows) --r;
+  if (c >= level.cols || r >= level.rows) return -1;
+  size_t cell = r * level.cols + c;
+  for (uint32_t k = level.cell_start[cell]; k < level.cell_start[cell + 1]; ++k) {
+    uint32_t i = level.cell_areas[k];
+    const auto& b = level.areas[i].bbox;
+    if (x < b[0] || x > b[2] || y < b[1] || y > b[3]) continue;
+    if (contains(level.edges[i], x, y)) return static_cast<int32_t>(i);
+  }
+  return -1;
+}
+
+Result<std::shared_ptr<const AreaIndex>> AreaIndex::build(std::vector<std::vector<Area>> levels) {
+  auto index = std::shared_ptr<AreaIndex>(new AreaIndex());
+  for (size_t l = 0; l < levels.size(); ++l) {
+    Level level;
+    level.areas = std::move(levels[l]);
+    for (Area& a : level.areas) a.level = static_cast<int>(l);
+    index_level(level);
+    level.parent.assign(level.areas.size(), -1);
+    if (l > 0) {
+      const Level& up = index->levels_[l - 1];
+      std::map<std::string_view, int32_t> by_code;
+      for (size_t i = 0; i < up.areas.size(); ++i) by_code[up.areas[i].code] = static_cast<int32_t>(i);
+      for (size_t i = 0; i < level.areas.size(); ++i) {
+        Area& a = level.areas[i];
+        if (!a.parent.empty()) {
+          auto it = by_code.find(a.parent);
+          if (it == by_code.end())
+            return fail(ErrorCode::kInvalidArgument,
+                        fmt::format("area {} names parent \"{}\", which is not in the level above",
+                                    a.code, a.parent),
+                        "parent");
+          level.parent[i] = it->second;
+        } else {
+          level.parent[i] = index->locate_index(up, a.interior.lon, a.interior.lat);
+          if (level.parent[i] >= 0) a.parent = up.areas[static_cast<size_t>(level.parent[i])].code;
+        }
+      }
+    }
+    index->levels_.push_back(std::move(level));
+  }
+  return std::shared_ptr<const AreaIndex>(std::move(index));
+}
+
+const Area* AreaIndex::locate(LonLat p, size_t level) const {
+  if (level >= levels_.size()) return nullptr;
+  int32_t i = locate_index(levels_[level], p.lon, p.lat);
+  return i < 0 ? nullptr : &levels_[level].areas[static_cast<size_t>(i)];
+}
+
+const Area* AreaIndex::locate(LonLat p) const {
+  for (size_t l = levels_.size(); l-- > 0;)
+    if (const Area* a = locate(p, l)) return a;
+  return nullptr;
+}
+
+const Area* AreaIndex::parent(const Area* a) const {
+  if (!a || a->level <= 0) return nullptr;
+  const Level& level = levels_[static_cast<size_t>(a->level)];
+  auto i = static_cast<size_t>(a - level.areas.data());
+  int32_t p = level.parent[i];
+  return p < 0 ? nullptr : &levels_[static_cast<size_t>(a->level - 1)].areas[static_cast<size_t>(p)];
+}
+
+std::vector<const Area*> AreaIndex::lineage(const Area* a) const {
+  std::vector<const Area*> out;
+  for (; a; a = parent(a)) out.push_back(a);
+  return out;
+}
+
+size_t AreaIndex::memory_bytes() const {
+  size_t n = 0;
+  for (const Level& l : levels_) {
+    for (const AreaEdges& e : l.edges)
+      n += e.edges.size() * sizeof(Edge) + e.band_start.size() * sizeof(uint32_t);
+    n += (l.cell_start.size() + l.cell_areas.size()) * sizeof(uint32_t);
+    n += l.parent.size() * sizeof(int32_t);
+  }
+  return n;
+}
+
+}  // namespace gridwatch::geo
