@@ -21,6 +21,14 @@ struct DemoOptions {
 };
 int run_demo(const DemoOptions& options);
 
+struct GeoAssignOptions {
+  std::filesystem::path areas;
+  std::string id_property;  // empty: the feature's "id"
+  std::string crs = "wgs84";
+};
+// Reads lon,lat lines (WGS-84) on stdin, writes lon,lat,area_id on stdout.
+int run_geo_assign(const GeoAssignOptions& options);
+
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting threads, so every
 // thread inherits the mask) and waits for one, up to `timeout` if given. Returns the signal,
 // or 0 on timeout.

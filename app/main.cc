@@ -182,6 +182,20 @@ int main(int argc, char** argv) {
   auto* down = services_cmd->add_subcommand("down", "Stop what 'up' started in this directory.");
   down->add_option("--dir", services_dir, "State directory")->required();
 
+  GeoAssignOptions geo_assign;
+  auto* geo_cmd = app.add_subcommand("geo", "Geographic tools.");
+  geo_cmd->require_subcommand(1);
+  auto* assign = geo_cmd->add_subcommand(
+      "assign", "Read WGS-84 lon,lat lines on stdin; write lon,lat,area_id (empty when the point "
+                "is in no area). Bad lines are reported on stderr with their number and skipped.");
+  assign->add_option("--areas", geo_assign.areas, "Areas, a GeoJSON FeatureCollection")
+      ->required()
+      ->check(CLI::ExistingFile);
+  assign->add_option("--id-property", geo_assign.id_property,
+                     "Property holding the area id (default: the feature's \"id\")");
+  assign->add_option("--crs", geo_assign.crs, "Coordinate system of the areas file")
+      ->check(CLI::IsMember({"wgs84", "gcj02", "bd09"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -194,6 +208,7 @@ int main(int argc, char** argv) {
     if (duration > 0) demo.duration_s = duration;
     return run_demo(demo);
   }
+  if (*assign) return run_geo_assign(geo_assign);
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
   if (*down) return services_down(services_dir);
   return kExitUsage;

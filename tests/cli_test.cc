@@ -85,3 +85,37 @@ TEST(Cli, ExampleConfigsPassCheck) {
 
 }  // namespace
 }  // namespace gridwatch::testing
+
+namespace gridwatch::testing {
+namespace {
+
+TEST(Cli, GeoAssignReadsStdinAndReportsBadLinesByNumber) {
+  std::string areas = std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/beijing-districts-gcj02.json";
+  auto r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--crs", "gcj02"},
+                                    "lon,lat\n116.3913,39.9075\nabc,1\n0,0\n116.4,95\n116.3903, 39.9918\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "lon,lat,area_id\n116.3913,39.9075,110101\n0,0,\n116.3903,39.9918,110105\n");
+  EXPECT_NE(r.err.find("line 3: lon \"abc\" is not a number; skipped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 5: lat 95 is out of range [-90, 90]; skipped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("3 points: 2 in an area, 1 outside, 2 bad lines skipped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("warning: feature 110113 (顺义区): invalid geometry repaired"), std::string::npos) << r.err;
+
+  // Read as WGS-84 the same file puts Tiananmen's GPS position ~550 m off: still Dongcheng, but
+  // the file must say which it is; an unknown CRS is bad usage.
+  r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--crs", "wgs72"}, "");
+  EXPECT_EQ(r.code, 2);
+  r = run_gridwatch_with_input({"geo", "assign", "--areas", "/nonexistent.geojson"}, "");
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(Cli, GeoAssignWithAnIdProperty) {
+  std::string areas = std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/nyc-community-districts.geojson";
+  auto r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--id-property", "BoroCD"},
+                                    "-73.9857,40.7484\n-73.9936,40.6959\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  // The Empire State Building is in Manhattan CD 5; Brooklyn Heights in Brooklyn CD 2.
+  EXPECT_EQ(r.out, "-73.9857,40.7484,105\n-73.9936,40.6959,302\n");
+}
+
+}  // namespace
+}  // namespace gridwatch::testing

@@ -77,6 +77,27 @@ std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args) 
   return {WEXITSTATUS(*st), out};
 }
 
+RunResult run_gridwatch_with_input(const std::vector<std::string>& args, const std::string& input) {
+  auto dir = temp_dir("run");
+  write_file(dir / "in.txt", input);
+  std::vector<std::string> argv{GRIDWATCH_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  platform::SpawnOptions so;
+  so.log_file = dir / "err.log";
+  so.stdout_file = dir / "out.txt";
+  so.stdin_file = dir / "in.txt";
+  RunResult r;
+  auto c = platform::ChildProcess::spawn(argv, so);
+  if (c) {
+    auto st = c->wait(std::chrono::seconds{60});
+    if (st && WIFEXITED(*st)) r.code = WEXITSTATUS(*st);
+  }
+  r.out = read_file(dir / "out.txt");
+  r.err = read_file(dir / "err.log");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -32,6 +32,13 @@ platform::ChildProcess start_gridwatch(const std::vector<std::string>& args,
 // Runs `gridwatch ARGS...` to completion; returns (exit code, stdout+stderr).
 std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args);
 
+// Runs `gridwatch ARGS...` with `input` on stdin; returns (exit code, stdout, stderr).
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+RunResult run_gridwatch_with_input(const std::vector<std::string>& args, const std::string& input);
+
 // Polls `pred` every 50 ms until it is true or `timeout` passes.
 bool eventually(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout = std::chrono::seconds{20});

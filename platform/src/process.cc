@@ -81,8 +81,12 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     if (log_fd >= 0) {
       if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0) die(1);
     }
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    int in = ::open(options.stdin_file.empty() ? "/dev/null" : options.stdin_file.c_str(), O_RDONLY);
+    if (in < 0 || dup2(in, STDIN_FILENO) < 0) die(1);
+    if (!options.stdout_file.empty()) {
+      int out = ::open(options.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (out < 0 || dup2(out, STDOUT_FILENO) < 0) die(1);
+    }
     if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) die(2);
     if (user) {
       if (setgroups(0, nullptr) != 0 || setgid(user->gid) != 0 || setuid(user->uid) != 0) die(3);

@@ -20,6 +20,8 @@ namespace gridwatch::platform {
 
 struct SpawnOptions {
   std::filesystem::path log_file;        // stdout and stderr appended here; empty: inherit
+  std::filesystem::path stdout_file;     // if set, stdout goes here instead (truncated)
+  std::filesystem::path stdin_file;      // empty: /dev/null
   std::filesystem::path working_dir;     // empty: inherit
   std::optional<std::string> run_as;     // user name to switch to (only when running as root)
   bool die_with_parent = true;           // PR_SET_PDEATHSIG
