@@ -203,6 +203,82 @@ Result<std::vector<Area>> load_layer(const std::filesystem::path& file, const La
   return r;
 }
 
+namespace {
+
+GeomPtr to_geos(GEOSContextHandle_t ctx, const MultiPolygon& mp) {
+  std::vector<GEOSGeometry*> polys;
+  for (const Polygon& p : mp) {
+    std::vector<GEOSGeometry*> rings;
+    for (const Ring& r : p) {
+      GEOSCoordSequence* seq = GEOSCoordSeq_create_r(ctx, static_cast<unsigned>(r.size()), 2);
+      for (size_t i = 0; i < r.size(); ++i)
+        GEOSCoordSeq_setXY_r(ctx, seq, static_cast<unsigned>(i), r[i].lon, r[i].lat);
+      rings.push_back(GEOSGeom_createLinearRing_r(ctx, seq));
+    }
+    polys.push_back(GEOSGeom_createPolygon_r(ctx, rings[0], rings.data() + 1,
+                                             static_cast<unsigned>(rings.size() - 1)));
+  }
+  return GeomPtr(GEOSGeom_createCollection_r(ctx, GEOS_MULTIPOLYGON, polys.data(),
+                                             static_cast<unsigned>(polys.size())),
+                 GeomDeleter{ctx});
+}
+
+}  // namespace
+
+Result<std::vector<Area>> synthetic_grid(const std::vector<Area>& parents, double cell_m) {
+  if (!(cell_m >= 10)) return fail(ErrorCode::kInvalidArgument, "cell size must be at least 10 m", "cell_m");
+  Geos geos;
+  GEOSContextHandle_t ctx = geos.get();
+  std::vector<Area> out;
+  for (const Area& parent : parents) {
+    GeomPtr pg = to_geos(ctx, parent.geometry);
+    const GEOSPreparedGeometry* prep = GEOSPrepare_r(ctx, pg.get());
+    double mid_lat = (parent.bbox[1] + parent.bbox[3]) / 2;
+    double dlat = cell_m / 111'195.0;
+    double dlon = dlat / std::cos(mid_lat * 3.14159265358979323846 / 180.0);
+    auto rows = static_cast<int>(std::ceil((parent.bbox[3] - parent.bbox[1]) / dlat));
+    auto cols = static_cast<int>(std::ceil((parent.bbox[2] - parent.bbox[0]) / dlon));
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        double x0 = parent.bbox[0] + c * dlon, y0 = parent.bbox[1] + r * dlat;
+        MultiPolygon sq{{{{.lon = x0, .lat = y0}, {.lon = x0 + dlon, .lat = y0},
+                          {.lon = x0 + dlon, .lat = y0 + dlat}, {.lon = x0, .lat = y0 + dlat},
+                          {.lon = x0, .lat = y0}}}};
+        GeomPtr cell = to_geos(ctx, sq);
+        if (!GEOSPreparedIntersects_r(ctx, prep, cell.get())) continue;
+        GeomPtr clipped(GEOSPreparedContains_r(ctx, prep, cell.get()) ? GEOSGeom_clone_r(ctx, cell.get())
+                                                                      : GEOSIntersection_r(ctx, pg.get(), cell.get()),
+                        GeomDeleter{ctx});
+        if (!clipped) continue;
+        double area = 0;
+        GEOSArea_r(ctx, clipped.get(), &area);
+        if (area < 0.01 * dlon * dlat) continue;
+        Area a;
+        a.code = fmt::format("{}-g{:04}{:04}", parent.code, r, c);
+        a.name = fmt::format("synthetic grid cell {} {}/{}", parent.name, r, c);
+        a.parent = parent.code;
+        a.level_name = "grid (synthetic)";
+        collect_polygons(ctx, clipped.get(), a.geometry);
+        if (a.geometry.empty()) continue;
+        GeomPtr pos(GEOSPointOnSurface_r(ctx, clipped.get()), GeomDeleter{ctx});
+        GEOSGeomGetX_r(ctx, pos.get(), &a.interior.lon);
+        GEOSGeomGetY_r(ctx, pos.get(), &a.interior.lat);
+        double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
+        for (const Polygon& p : a.geometry)
+          for (const LonLat& q : p.front()) {
+            minx = std::min(minx, q.lon);
+            miny = std::min(miny, q.lat);
+            maxx = std::max(maxx, q.lon);
+            maxy = std::max(maxy, q.lat);
+          }
+        a.bbox = {minx, miny, maxx, maxy};
+        out.push_back(std::move(a));
+      }
+    GEOSPreparedGeom_destroy_r(ctx, prep);
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------ index
 
 bool AreaIndex::contains(const AreaEdges& e, double x, double y) {
@@ -253,36 +329,64 @@ void AreaIndex::index_level(Level& level) {
     }
     level.edges.push_back(std::move(ae));
   }
-  // Candidate grid over the level's extent: about one cell per area, at most 1024 x 1024.
+  // Candidate grid over the level's extent. Cells are classified per area: touched by one of its
+  // edges (test needed), wholly inside it (kFull: no test), or outside it (not listed). Most
+  // points then fall in a cell that answers without any edge test.
   double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
-  for (const Area& a : level.areas) {
+  size_t total_edges = 0;
+  for (size_t i = 0; i < level.areas.size(); ++i) {
+    const Area& a = level.areas[i];
     minx = std::min(minx, a.bbox[0]);
     miny = std::min(miny, a.bbox[1]);
     maxx = std::max(maxx, a.bbox[2]);
     maxy = std::max(maxy, a.bbox[3]);
+    total_edges += level.edges[i].edges.size();
   }
   if (level.areas.empty()) minx = miny = 0, maxx = maxy = 1;
   double w = std::max(maxx - minx, 1e-9), h = std::max(maxy - miny, 1e-9);
-  double n = std::max<double>(1.0, static_cast<double>(level.areas.size()) * 2.0);
-  double cell = std::sqrt(w * h / n);
-  level.cols = static_cast<uint32_t>(std::clamp(std::ceil(w / cell), 1.0, 1024.0));
-  level.rows = static_cast<uint32_t>(std::clamp(std::ceil(h / cell), 1.0, 1024.0));
+  double target = std::clamp(std::max(static_cast<double>(level.areas.size()) * 4.0,
+                                      static_cast<double>(total_edges) / 2.0),
+                             1.0, 4.0e6);
+  double cell = std::sqrt(w * h / target);
+  level.cols = static_cast<uint32_t>(std::clamp(std::ceil(w / cell), 1.0, 2048.0));
+  level.rows = static_cast<uint32_t>(std::clamp(std::ceil(h / cell), 1.0, 2048.0));
   level.min_x = minx;
   level.min_y = miny;
   level.cell_w = w / level.cols;
   level.cell_h = h / level.rows;
-  std::vector<std::vector<uint32_t>> cells(static_cast<size_t>(level.cols) * level.rows);
   auto col_of = [&](double x) {
     return std::clamp<int64_t>(static_cast<int64_t>(std::floor((x - minx) / level.cell_w)), 0, level.cols - 1);
   };
   auto row_of = [&](double y) {
     return std::clamp<int64_t>(static_cast<int64_t>(std::floor((y - miny) / level.cell_h)), 0, level.rows - 1);
   };
+  std::vector<std::vector<uint32_t>> cells(static_cast<size_t>(level.cols) * level.rows);
+  std::vector<uint8_t> touched;
   for (uint32_t i = 0; i < level.areas.size(); ++i) {
     const auto& b = level.areas[i].bbox;
-    for (int64_t r = row_of(b[1]); r <= row_of(b[3]); ++r)
-      for (int64_t c = col_of(b[0]); c <= col_of(b[2]); ++c)
-        cells[static_cast<size_t>(r * level.cols + c)].push_back(i);
+    int64_t c0 = col_of(b[0]), c1 = col_of(b[2]), r0 = row_of(b[1]), r1 = row_of(b[3]);
+    int64_t cw = c1 - c0 + 1;
+    touched.assign(static_cast<size_t>(cw * (r1 - r0 + 1)), 0);
+    // Every cell an edge's bounding box overlaps (horizontal edges included) counts as touched.
+    for (const Polygon& p : level.areas[i].geometry)
+      for (const Ring& ring : p)
+        for (size_t k = 0; k + 1 < ring.size(); ++k) {
+          const LonLat u = ring[k], v = ring[k + 1];
+          for (int64_t r = row_of(std::min(u.lat, v.lat)); r <= row_of(std::max(u.lat, v.lat)); ++r)
+            for (int64_t c = col_of(std::min(u.lon, v.lon)); c <= col_of(std::max(u.lon, v.lon)); ++c)
+              touched[static_cast<size_t>((r - r0) * cw + (c - c0))] = 1;
+        }
+    for (int64_t r = r0; r <= r1; ++r)
+      for (int64_t c = c0; c <= c1; ++c) {
+        auto& list = cells[static_cast<size_t>(r * level.cols + c)];
+        if (touched[static_cast<size_t>((r - r0) * cw + (c - c0))]) {
+          list.push_back(i);
+        } else {
+          double cx = minx + (static_cast<double>(c) + 0.5) * level.cell_w;
+          double cy = miny + (static_cast<double>(r) + 0.5) * level.cell_h;
+          if (contains(level.edges[i], cx, cy)) list.push_back(i | Level::kFull);
+        }
+      }
   }
   level.cell_start.assign(1, 0);
   level.cell_areas.clear();
@@ -302,7 +406,9 @@ int32_t AreaIndex::locate_index(const Level& level, double x, double y) const {
   if (c >= level.cols || r >= level.rows) return -1;
   size_t cell = r * level.cols + c;
   for (uint32_t k = level.cell_start[cell]; k < level.cell_start[cell + 1]; ++k) {
-    uint32_t i = level.cell_areas[k];
+    uint32_t entry = level.cell_areas[k];
+    uint32_t i = entry & ~Level::kFull;
+    if (entry & Level::kFull) return static_cast<int32_t>(i);
     const auto& b = level.areas[i].bbox;
     if (x < b[0] || x > b[2] || y < b[1] || y > b[3]) continue;
     if (contains(level.edges[i], x, y)) return static_cast<int32_t>(i);

@@ -259,3 +259,47 @@ TEST(AreaIndex, NycTicketsLandInTheirCommunityBoard) {
 
 }  // namespace
 }  // namespace gridwatch::geo
+
+namespace gridwatch::geo {
+namespace {
+
+TEST(SyntheticGrid, CellsTileTheirParentWithStableCodes) {
+  auto top = parse_layer(fc({square("D1", 116.0, 39.0, 116.02, 39.01)}), {.level_name = "district"});
+  ASSERT_TRUE(top.has_value());
+  auto cells = synthetic_grid(*top, 500);
+  ASSERT_TRUE(cells.has_value()) << cells.error().message;
+  // 0.02° x 0.01° at 39° N is about 1.73 km x 1.11 km: 4 columns x 3 rows of ~500 m cells.
+  EXPECT_EQ(cells->size(), 12u);
+  EXPECT_EQ(cells->front().code, "D1-g00000000");
+  EXPECT_EQ(cells->front().parent, "D1");
+  EXPECT_NE(cells->front().name.find("synthetic"), std::string::npos);
+  auto again = synthetic_grid(*top, 500);
+  EXPECT_EQ(again->back().code, cells->back().code);
+  auto idx = AreaIndex::build({std::move(*top), std::move(*cells)});
+  ASSERT_TRUE(idx.has_value());
+  // Every point of the parent is in exactly one cell, whose parent is D1.
+  for (int i = 1; i < 40; ++i)
+    for (int j = 1; j < 20; ++j) {
+      LonLat p{.lon = 116.0 + i * 0.0005, .lat = 39.0 + j * 0.0005};
+      const Area* a = (*idx)->locate(p);
+      ASSERT_NE(a, nullptr);
+      EXPECT_EQ(a->level, 1) << p.lon << "," << p.lat;
+      EXPECT_EQ((*idx)->parent(a)->code, "D1");
+    }
+}
+
+}  // namespace
+}  // namespace gridwatch::geo
+
+namespace gridwatch::geo {
+namespace {
+
+TEST(SyntheticGrid, RefusesTinyCells) {
+  auto top = parse_layer(fc({square("D1", 0, 0, 1, 1)}), {});
+  auto cells = synthetic_grid(*top, 1);
+  ASSERT_FALSE(cells.has_value());
+  EXPECT_EQ(cells.error().field, "cell_m");
+}
+
+}  // namespace
+}  // namespace gridwatch::geo

@@ -13,7 +13,8 @@
 // Boundary rule (deterministic, documented in docs/geo.md): a point exactly on an edge shared by
 // two areas belongs to the one east of the edge; on an east-west edge, to the one north of it. A
 // shared vertex likewise goes to exactly one area. Hence a point on the outer boundary of a
-// layer may be outside every area of it (the west and south sides).
+// layer may be outside every area of it (the west and south sides). Where areas of one level
+// overlap (imperfect source data), the point goes to the area listed first.
 #pragma once
 
 #include <array>
@@ -64,6 +65,13 @@ struct LayerOptions {
                                                     const LayerOptions& options,
                                                     std::vector<std::string>* warnings = nullptr);
 
+// SYNTHETIC grid cells for demos and benchmarks where only coarse real boundaries exist: squares
+// of about `cell_m` metres (in a local equirectangular frame of each parent) clipped to each
+// parent area. Codes are stable: "{parent}-g{row:04}{col:04}", counted from the parent's
+// south-west corner; names say "synthetic". Cells whose clipped part is smaller than 1 % of a
+// full cell are dropped.
+[[nodiscard]] Result<std::vector<Area>> synthetic_grid(const std::vector<Area>& parents, double cell_m);
+
 class AreaIndex {
  public:
   // `levels` from coarsest to finest. Parents named by code must exist one level up; areas
@@ -97,7 +105,10 @@ class AreaIndex {
     std::vector<Area> areas;
     std::vector<AreaEdges> edges;
     std::vector<int32_t> parent;  // index one level up, -1 when none
-    // Uniform grid over the level's extent: cell -> candidate areas (bbox overlaps the cell).
+    // Uniform grid over the level's extent: cell -> the areas that may contain its points, in
+    // area order. An entry with kFull set is an area that contains the whole cell (no test
+    // needed); others touch the cell with an edge. Areas that miss the cell are not listed.
+    static constexpr uint32_t kFull = 0x8000'0000u;
     double min_x = 0, min_y = 0, cell_w = 1, cell_h = 1;
     uint32_t cols = 1, rows = 1;
     std::vector<uint32_t> cell_start;
