@@ -29,6 +29,9 @@ struct GeoAssignOptions {
 // Reads lon,lat lines (WGS-84) on stdin, writes lon,lat,area_id on stdout.
 int run_geo_assign(const GeoAssignOptions& options);
 
+// Reads px,py,lon,lat control points; prints the homography, per-point and RMS error.
+int run_calibrate(const std::filesystem::path& points_file, const std::string& crs);
+
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting threads, so every
 // thread inherits the mask) and waits for one, up to `timeout` if given. Returns the signal,
 // or 0 on timeout.

@@ -196,6 +196,14 @@ int main(int argc, char** argv) {
   assign->add_option("--crs", geo_assign.crs, "Coordinate system of the areas file")
       ->check(CLI::IsMember({"wgs84", "gcj02", "bd09"}));
 
+  std::string points_file, calibrate_crs = "wgs84";
+  auto* calibrate_cmd = app.add_subcommand(
+      "calibrate", "Compute a camera's ground homography from control points (CSV px,py,lon,lat; "
+                   "at least 4, spread over the ground) and print it with its error in metres.");
+  calibrate_cmd->add_option("--points", points_file, "Control points file")->required()->check(CLI::ExistingFile);
+  calibrate_cmd->add_option("--crs", calibrate_crs, "Coordinate system of the lon,lat columns")
+      ->check(CLI::IsMember({"wgs84", "gcj02", "bd09"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -209,6 +217,7 @@ int main(int argc, char** argv) {
     return run_demo(demo);
   }
   if (*assign) return run_geo_assign(geo_assign);
+  if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
   if (*down) return services_down(services_dir);
   return kExitUsage;

@@ -119,3 +119,35 @@ TEST(Cli, GeoAssignWithAnIdProperty) {
 
 }  // namespace
 }  // namespace gridwatch::testing
+
+namespace gridwatch::testing {
+namespace {
+
+TEST(Cli, CalibratePrintsTheHomographyAndErrors) {
+  auto dir = temp_dir("cal");
+  // A camera looking straight down: pixel (x, y) at 10 px per metre, image y pointing south,
+  // so the mapping is a pure scale and every point fits exactly.
+  write_file(dir / "points.csv",
+             "px,py,lon,lat\n"
+             "0,0,116.40000000,39.91009000\n"
+             "200,0,116.40023427,39.91009000\n"
+             "200,200,116.40023427,39.90991000\n"
+             "0,200,116.40000000,39.90991000\n"
+             "100,100,116.40011713,39.91000000  # centre\n");
+  auto [code, out] = run_gridwatch({"calibrate", "--points", (dir / "points.csv").string()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("homography: ["), std::string::npos) << out;
+  EXPECT_NE(out.find("rms_error_m: 0.0"), std::string::npos) << out;
+  write_file(dir / "bad.csv", "0,0,116.4,39.9\n1,1,116.5,39.95\n2,2,116.6,40.0\n");
+  std::tie(code, out) = run_gridwatch({"calibrate", "--points", (dir / "bad.csv").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("at least 4 control points, got 3"), std::string::npos) << out;
+  write_file(dir / "junk.csv", "px,py,lon,lat\n0,0,116.4\n");
+  std::tie(code, out) = run_gridwatch({"calibrate", "--points", (dir / "junk.csv").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("junk.csv:2: expected px,py,lon,lat"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
