@@ -71,6 +71,7 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
   if (auto st = store_->migrate(); !st) return st;
+  if (auto st = load_areas(); !st) return st;
 
   platform::MqttOptions o;
   o.url = config_.broker_url;
@@ -115,6 +116,30 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   http_thread_ = std::thread([this] { http_->listen_after_bind(); });
   spdlog::info("center {} listening on http://{}:{}; orders from {}", config_.id,
                config_.http_host, http_port_, config_.broker_url);
+  return {};
+}
+
+Status Center::load_areas() {
+  std::vector<std::vector<geo::Area>> levels;
+  for (const AreaLayerConfig& layer : config_.areas) {
+    std::vector<std::string> warnings;
+    auto areas = geo::load_layer(layer.file, layer.options, &warnings);
+    for (const auto& w : warnings) spdlog::warn("areas {}: {}", layer.file.string(), w);
+    if (!areas) return std::unexpected(areas.error());
+    spdlog::info("areas: {} {} from {} ({})", areas->size(), layer.options.level_name,
+                 layer.file.string(), geo::to_string(layer.options.crs));
+    levels.push_back(std::move(*areas));
+  }
+  auto index = geo::AreaIndex::build(std::move(levels));
+  if (!index) return std::unexpected(index.error());
+  areas_ = std::move(*index);
+  std::vector<const geo::Area*> all;
+  for (size_t l = 0; l < areas_->levels(); ++l)
+    for (const geo::Area& a : areas_->areas(l)) all.push_back(&a);
+  if (all.empty()) return {};
+  auto changed = store_->upsert_areas(all);
+  if (!changed) return std::unexpected(changed.error());
+  spdlog::info("areas: {} stored, {} new or changed", all.size(), *changed);
   return {};
 }
 
@@ -338,6 +363,23 @@ void Center::setup_http() {
     if (!body) return json_error(res, 503, body.error().message);
     if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
     res.set_content(**body, "application/geo+json");
+  });
+
+  http_->Get("/api/v1/areas", [this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<int> level;
+    for (const auto& [key, value] : req.params)
+      if (key != "level") return json_error(res, 400, fmt::format("unknown parameter \"{}\" (known: level)", key), key);
+    if (req.has_param("level")) {
+      const std::string v = req.get_param_value("level");
+      int n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc{} || ptr != v.data() + v.size() || n < 0 || n > 16)
+        return json_error(res, 400, "level must be a whole number from 0 (coarsest) to 16", "level");
+      level = n;
+    }
+    auto body = store_->areas_geojson(level);
+    if (!body) return json_error(res, 503, body.error().message);
+    res.set_content(*body, "application/geo+json");
   });
 
   http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {

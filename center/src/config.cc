@@ -7,7 +7,7 @@ namespace gridwatch::center {
 namespace {
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -40,6 +40,19 @@ CenterConfig read(const ConfigNode& root) {
     c.http_host = h->string("host", c.http_host);
     c.http_port = static_cast<int>(h->integer("port", 8080, 0, 65535));
     c.http_threads = static_cast<int>(h->integer("threads", 8, 1, 256));
+  }
+  std::filesystem::path base = std::filesystem::path(root.file()).parent_path();
+  for (const ConfigNode& n : root.list("areas")) {
+    n.allow_only({"file", "level", "id_property", "name_property", "parent_property", "crs"});
+    AreaLayerConfig layer;
+    layer.file = n.string("file");
+    if (layer.file.is_relative()) layer.file = base / layer.file;
+    layer.options.level_name = n.string("level");
+    layer.options.id_property = n.string("id_property", "");
+    layer.options.name_property = n.string("name_property", "name");
+    layer.options.parent_property = n.string("parent_property", "");
+    layer.options.crs = *geo::parse_crs(n.choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84"));
+    c.areas.push_back(std::move(layer));
   }
   if (auto l = root.find("limits")) {
     l->allow_only({"max_payload_bytes", "max_queue"});

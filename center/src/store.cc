@@ -68,6 +68,19 @@ CREATE TABLE dead_letters (
 CREATE FUNCTION gw_rfc3339(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS
   $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 )sql"},
+    {2, "administrative areas", R"sql(
+CREATE TABLE areas (
+  level      int  NOT NULL,
+  code       text NOT NULL,
+  name       text NOT NULL DEFAULT '',
+  parent     text,
+  level_name text NOT NULL,
+  geom       geometry(MultiPolygon, 4326) NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (level, code)
+);
+CREATE INDEX areas_geom_gist ON areas USING gist (geom);
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -132,6 +145,34 @@ constexpr const char* kFeatureSql = R"sql(
       'cleared_at', gw_rfc3339(o.cleared_at), 'description', o.description,
       'evidence', o.evidence))
 )sql";
+
+// COPY text format: escape backslash, tab, newline and carriage return.
+void copy_escape(std::string& out, std::string_view v) {
+  for (char ch : v) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+}
+
+std::string to_wkt(const geo::MultiPolygon& mp) {
+  std::string w = "MULTIPOLYGON(";
+  for (size_t i = 0; i < mp.size(); ++i) {
+    w += i ? ",(" : "(";
+    for (size_t j = 0; j < mp[i].size(); ++j) {
+      w += j ? ",(" : "(";
+      for (size_t k = 0; k < mp[i][j].size(); ++k)
+        w += fmt::format("{}{:.17g} {:.17g}", k ? "," : "", mp[i][j][k].lon, mp[i][j][k].lat);
+      w += ")";
+    }
+    w += ")";
+  }
+  return w + ")";
+}
 
 }  // namespace
 
@@ -365,6 +406,87 @@ Result<std::optional<std::string>> Store::order_geojson(std::string_view id) {
   if (!r) return std::unexpected(r.error());
   if (PQntuples(r->get()) == 0) return std::optional<std::string>{};
   return std::optional<std::string>{PQgetvalue(r->get(), 0, 0)};
+}
+
+Result<size_t> Store::upsert_areas(const std::vector<const geo::Area*>& areas) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
+  auto rollback = [&](Error err) -> Result<size_t> {
+    PgResult(PQexec(c, "ROLLBACK"));
+    return std::unexpected(std::move(err));
+  };
+  if (auto r = exec(c, "CREATE TEMP TABLE areas_load (level int, code text, name text, parent text, "
+                       "level_name text, wkt text) ON COMMIT DROP");
+      !r)
+    return rollback(r.error());
+  {
+    PgResult start(PQexec(c, "COPY areas_load FROM STDIN"));
+    if (PQresultStatus(start.get()) != PGRES_COPY_IN)
+      return rollback(Error{ErrorCode::kInternal,
+                            fmt::format("COPY: {}", PQresultErrorMessage(start.get())), ""});
+  }
+  std::string buf;
+  for (const geo::Area* a : areas) {
+    buf += std::to_string(a->level);
+    buf += '\t';
+    copy_escape(buf, a->code);
+    buf += '\t';
+    copy_escape(buf, a->name);
+    buf += '\t';
+    copy_escape(buf, a->parent);
+    buf += '\t';
+    copy_escape(buf, a->level_name);
+    buf += '\t';
+    buf += to_wkt(a->geometry);
+    buf += '\n';
+    if (buf.size() > (1 << 20) || a == areas.back()) {
+      if (PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1)
+        return rollback(Error{ErrorCode::kUnavailable, fmt::format("COPY: {}", PQerrorMessage(c)), ""});
+      buf.clear();
+    }
+  }
+  if (PQputCopyEnd(c, nullptr) != 1)
+    return rollback(Error{ErrorCode::kUnavailable, fmt::format("COPY: {}", PQerrorMessage(c)), ""});
+  PgResult copied(PQgetResult(c));
+  if (PQresultStatus(copied.get()) != PGRES_COMMAND_OK)
+    return rollback(Error{ErrorCode::kInternal, fmt::format("COPY: {}", PQresultErrorMessage(copied.get())), ""});
+  while (PgResult(PQgetResult(c))) {
+  }
+  // Unchanged areas are left alone, so loading the same file twice changes nothing.
+  auto up = exec(c, R"sql(
+INSERT INTO areas (level, code, name, parent, level_name, geom)
+SELECT level, code, name, nullif(parent, ''), level_name, ST_Multi(ST_GeomFromText(wkt, 4326))
+FROM areas_load
+ON CONFLICT (level, code) DO UPDATE SET
+  name = EXCLUDED.name, parent = EXCLUDED.parent, level_name = EXCLUDED.level_name,
+  geom = EXCLUDED.geom, updated_at = now()
+WHERE (areas.name, areas.parent, areas.level_name) IS DISTINCT FROM
+      (EXCLUDED.name, EXCLUDED.parent, EXCLUDED.level_name)
+   OR NOT ST_Equals(areas.geom, EXCLUDED.geom)
+)sql");
+  if (!up) return rollback(up.error());
+  size_t changed = static_cast<size_t>(std::stoul(PQcmdTuples(up->get())));
+  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  return changed;
+}
+
+Result<std::string> Store::areas_geojson(std::optional<int> level) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  auto r = exec(l->get(), R"sql(
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+  json_build_object('type', 'Feature', 'id', a.code,
+                    'geometry', ST_AsGeoJSON(a.geom, 7)::json,
+                    'properties', json_build_object('code', a.code, 'name', a.name, 'parent', a.parent,
+                                                    'level', a.level, 'level_name', a.level_name))
+  ORDER BY a.level, a.code), '[]'::json))::text
+FROM areas a WHERE ($1::int IS NULL OR a.level = $1::int)
+)sql",
+                {level ? Param{std::to_string(*level)} : Param{}});
+  if (!r) return std::unexpected(r.error());
+  return std::string(PQgetvalue(r->get(), 0, 0));
 }
 
 Status Store::ping() {

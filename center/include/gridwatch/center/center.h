@@ -59,6 +59,8 @@ class Center {
   int http_port() const { return http_port_; }
   const Metrics& metrics() const { return metrics_; }
   Store& store() { return *store_; }
+  // The administrative areas loaded at start (empty index when none are configured).
+  const geo::AreaIndex& areas() const { return *areas_; }
   size_t queue_depth() const;
 
   // Validates and stores one message as if it had arrived on `topic`.
@@ -67,10 +69,12 @@ class Center {
  private:
   void ingest_loop();
   void setup_http();
+  Status load_areas();
 
   CenterConfig config_;
   const Catalog& catalog_;
   std::unique_ptr<Store> store_;
+  std::shared_ptr<const geo::AreaIndex> areas_;
   std::unique_ptr<platform::MqttClient> mqtt_;
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;

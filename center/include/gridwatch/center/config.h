@@ -8,8 +8,14 @@
 
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
+#include "gridwatch/geo/areas.h"
 
 namespace gridwatch::center {
+
+struct AreaLayerConfig {
+  std::filesystem::path file;  // relative paths are relative to the config file
+  geo::LayerOptions options;
+};
 
 struct CenterConfig {
   std::string id = "center-1";
@@ -28,6 +34,8 @@ struct CenterConfig {
   std::string http_host = "127.0.0.1";
   int http_port = 8080;  // 0: any free port
   int http_threads = 8;
+  // administrative layers, coarsest first
+  std::vector<AreaLayerConfig> areas;
   // limits
   size_t max_payload_bytes = 256 * 1024;
   size_t max_queue = 1'000'000;

@@ -17,6 +17,7 @@
 
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/geo/areas.h"
 
 struct pg_conn;
 
@@ -47,6 +48,11 @@ class Store {
   [[nodiscard]] Result<std::string> orders_geojson(const OrderQuery& q);
   // A GeoJSON Feature, or nullopt when there is no such order.
   [[nodiscard]] Result<std::optional<std::string>> order_geojson(std::string_view id);
+  // Inserts or updates areas (COPY into a temporary table, then one upsert); areas that did not
+  // change are not touched. Returns how many rows were inserted or changed.
+  [[nodiscard]] Result<size_t> upsert_areas(const std::vector<const geo::Area*>& areas);
+  // A GeoJSON FeatureCollection of the stored areas, of one level or all.
+  [[nodiscard]] Result<std::string> areas_geojson(std::optional<int> level);
   [[nodiscard]] Status ping();
 
   // Borrowed connection; returned to the pool when destroyed.
