@@ -159,21 +159,6 @@ void copy_escape(std::string& out, std::string_view v) {
   }
 }
 
-std::string to_wkt(const geo::MultiPolygon& mp) {
-  std::string w = "MULTIPOLYGON(";
-  for (size_t i = 0; i < mp.size(); ++i) {
-    w += i ? ",(" : "(";
-    for (size_t j = 0; j < mp[i].size(); ++j) {
-      w += j ? ",(" : "(";
-      for (size_t k = 0; k < mp[i][j].size(); ++k)
-        w += fmt::format("{}{:.17g} {:.17g}", k ? "," : "", mp[i][j][k].lon, mp[i][j][k].lat);
-      w += ")";
-    }
-    w += ")";
-  }
-  return w + ")";
-}
-
 }  // namespace
 
 class Store::Lease {
@@ -439,7 +424,7 @@ Result<size_t> Store::upsert_areas(const std::vector<const geo::Area*>& areas) {
     buf += '\t';
     copy_escape(buf, a->level_name);
     buf += '\t';
-    buf += to_wkt(a->geometry);
+    buf += geo::to_wkt(a->geometry);
     buf += '\n';
     if (buf.size() > (1 << 20) || a == areas.back()) {
       if (PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1)

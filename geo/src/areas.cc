@@ -225,6 +225,21 @@ GeomPtr to_geos(GEOSContextHandle_t ctx, const MultiPolygon& mp) {
 
 }  // namespace
 
+std::string to_wkt(const MultiPolygon& mp) {
+  std::string w = "MULTIPOLYGON(";
+  for (size_t i = 0; i < mp.size(); ++i) {
+    w += i ? ",(" : "(";
+    for (size_t j = 0; j < mp[i].size(); ++j) {
+      w += j ? ",(" : "(";
+      for (size_t k = 0; k < mp[i][j].size(); ++k)
+        w += fmt::format("{}{:.17g} {:.17g}", k ? "," : "", mp[i][j][k].lon, mp[i][j][k].lat);
+      w += ")";
+    }
+    w += ")";
+  }
+  return w + ")";
+}
+
 Result<std::vector<Area>> synthetic_grid(const std::vector<Area>& parents, double cell_m) {
   if (!(cell_m >= 10)) return fail(ErrorCode::kInvalidArgument, "cell size must be at least 10 m", "cell_m");
   Geos geos;

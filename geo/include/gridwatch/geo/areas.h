@@ -65,6 +65,9 @@ struct LayerOptions {
                                                     const LayerOptions& options,
                                                     std::vector<std::string>* warnings = nullptr);
 
+// Well-known text of a multipolygon, with enough digits to read back the same doubles.
+std::string to_wkt(const MultiPolygon& mp);
+
 // SYNTHETIC grid cells for demos and benchmarks where only coarse real boundaries exist: squares
 // of about `cell_m` metres (in a local equirectangular frame of each parent) clipped to each
 // parent area. Codes are stable: "{parent}-g{row:04}{col:04}", counted from the parent's
