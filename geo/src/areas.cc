@@ -87,6 +87,19 @@ void collect_polygons(GEOSContextHandle_t ctx, const GEOSGeometry* g, MultiPolyg
   }
 }
 
+// Bounding box of the exterior rings: min lon, min lat, max lon, max lat.
+std::array<double, 4> bbox_of(const MultiPolygon& mp) {
+  std::array<double, 4> b{1e300, 1e300, -1e300, -1e300};
+  for (const Polygon& p : mp)
+    for (const LonLat& c : p.front()) {
+      b[0] = std::min(b[0], c.lon);
+      b[1] = std::min(b[1], c.lat);
+      b[2] = std::max(b[2], c.lon);
+      b[3] = std::max(b[3], c.lat);
+    }
+  return b;
+}
+
 int to_wgs84_callback(double* x, double* y, void* userdata) {
   LonLat p = to_wgs84(LonLat{.lon = *x, .lat = *y}, *static_cast<const Crs*>(userdata));
   *x = p.lon;
@@ -174,15 +187,7 @@ Result<std::vector<Area>> parse_layer(std::string_view geojson, const LayerOptio
       GEOSGeomGetX_r(ctx, pos.get(), &a.interior.lon);
       GEOSGeomGetY_r(ctx, pos.get(), &a.interior.lat);
     }
-    double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
-    for (const Polygon& p : a.geometry)
-      for (const LonLat& c : p.front()) {
-        minx = std::min(minx, c.lon);
-        miny = std::min(miny, c.lat);
-        maxx = std::max(maxx, c.lon);
-        maxy = std::max(maxy, c.lat);
-      }
-    a.bbox = {minx, miny, maxx, maxy};
+    a.bbox = bbox_of(a.geometry);
     out.push_back(std::move(a));
   }
   return out;
@@ -278,15 +283,7 @@ Result<std::vector<Area>> synthetic_grid(const std::vector<Area>& parents, doubl
         GeomPtr pos(GEOSPointOnSurface_r(ctx, clipped.get()), GeomDeleter{ctx});
         GEOSGeomGetX_r(ctx, pos.get(), &a.interior.lon);
         GEOSGeomGetY_r(ctx, pos.get(), &a.interior.lat);
-        double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
-        for (const Polygon& p : a.geometry)
-          for (const LonLat& q : p.front()) {
-            minx = std::min(minx, q.lon);
-            miny = std::min(miny, q.lat);
-            maxx = std::max(maxx, q.lon);
-            maxy = std::max(maxy, q.lat);
-          }
-        a.bbox = {minx, miny, maxx, maxy};
+        a.bbox = bbox_of(a.geometry);
         out.push_back(std::move(a));
       }
     GEOSPreparedGeom_destroy_r(ctx, prep);
