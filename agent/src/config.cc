@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "gridwatch/domain/config.h"
+#include "gridwatch/platform/mqtt.h"
 
 namespace gridwatch::agent {
 
@@ -29,13 +30,8 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
 
   if (auto b = root.find("broker")) {
     b->allow_only({"url", "topic_prefix", "username", "password", "keepalive", "max_inflight"});
-    c.broker.url = b->string("url", c.broker.url);
-    if (c.broker.url.rfind("tcp://", 0) != 0 && c.broker.url.rfind("mqtt://", 0) != 0)
-      b->raise("url", "must start with tcp:// or mqtt://");
-    c.broker.topic_prefix = b->string("topic_prefix", c.broker.topic_prefix);
-    if (c.broker.topic_prefix.empty() || c.broker.topic_prefix.find_first_of("#+") != std::string::npos ||
-        c.broker.topic_prefix.back() == '/')
-      b->raise("topic_prefix", "must be a topic without wildcards or trailing '/'");
+    c.broker.url = platform::read_broker_url(*b, c.broker.url);
+    c.broker.topic_prefix = platform::read_topic_prefix(*b, c.broker.topic_prefix);
     c.broker.username = b->string("username", "");
     c.broker.password = b->string("password", "");
     c.broker.keepalive = duration_cast<seconds>(

@@ -2,6 +2,7 @@
 
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/platform/mqtt.h"
 
 namespace gridwatch::center {
 namespace {
@@ -18,13 +19,8 @@ CenterConfig read(const ConfigNode& root) {
   }
   if (auto b = root.find("broker")) {
     b->allow_only({"url", "topic_prefix", "share_group", "username", "password"});
-    c.broker_url = b->string("url", c.broker_url);
-    if (c.broker_url.rfind("tcp://", 0) != 0 && c.broker_url.rfind("mqtt://", 0) != 0)
-      b->raise("url", "must start with tcp:// or mqtt://");
-    c.topic_prefix = b->string("topic_prefix", c.topic_prefix);
-    if (c.topic_prefix.empty() || c.topic_prefix.find_first_of("#+") != std::string::npos ||
-        c.topic_prefix.back() == '/')
-      b->raise("topic_prefix", "must be a topic without wildcards or trailing '/'");
+    c.broker_url = platform::read_broker_url(*b, c.broker_url);
+    c.topic_prefix = platform::read_topic_prefix(*b, c.topic_prefix);
     c.share_group = b->string("share_group", c.share_group);
     if (!is_valid_id(c.share_group, 64)) b->raise("share_group", "must be a plain name");
     c.username = b->string("username", "");

@@ -24,6 +24,20 @@ class MqttClient::SubscribeListener final : public mqtt::iaction_listener {
   MqttClient* self_;
 };
 
+std::string read_broker_url(const ConfigNode& broker, std::string_view fallback) {
+  std::string url = broker.string("url", fallback);
+  if (url.rfind("tcp://", 0) != 0 && url.rfind("mqtt://", 0) != 0)
+    broker.raise("url", "must start with tcp:// or mqtt://");
+  return url;
+}
+
+std::string read_topic_prefix(const ConfigNode& broker, std::string_view fallback) {
+  std::string prefix = broker.string("topic_prefix", fallback);
+  if (prefix.empty() || prefix.find_first_of("#+") != std::string::npos || prefix.back() == '/')
+    broker.raise("topic_prefix", "must be a topic without wildcards or trailing '/'");
+  return prefix;
+}
+
 MqttClient::MqttClient(MqttOptions options)
     : options_(std::move(options)), subscribe_listener_(std::make_unique<SubscribeListener>(this)) {}
 

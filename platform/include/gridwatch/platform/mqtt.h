@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gridwatch/domain/config.h"
 #include "gridwatch/domain/error.h"
 
 namespace mqtt {
@@ -55,6 +56,12 @@ struct MqttMessage {
   int qos = 0;
   bool retained = false;
 };
+
+// Config readers shared by every process that talks MQTT (key `url` and `topic_prefix` of a
+// `broker` section). They refuse, with file, line and key, what the client or the topic scheme
+// cannot use: a URL that is not tcp:// or mqtt://, a prefix with wildcards or a trailing '/'.
+std::string read_broker_url(const ConfigNode& broker, std::string_view fallback);
+std::string read_topic_prefix(const ConfigNode& broker, std::string_view fallback);
 
 class MqttClient final : public Publisher {
  public:
