@@ -37,17 +37,11 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   mqtt_ = std::move(*client);
   mqtt_->on_message([this](platform::MqttMessage m) {
     // Paho's thread: hand over, never block.
-    {
-      std::lock_guard lock(mu_);
-      if (queue_.size() >= kQueueCapacity) {
-        ++received_;
-        ++rejected_;
-        if (dead_letters_) dead_letters_->add(m.topic, "queue full", m.payload);
-        return;
-      }
-      queue_.push_back(std::move(m));
+    if (!queue_.try_push(m)) {
+      ++received_;
+      ++rejected_;
+      if (dead_letters_) dead_letters_->add(m.topic, "queue full", m.payload);
     }
-    cv_.notify_one();
   });
   mqtt_->on_connection([this](bool up) {
     if (up) {
@@ -70,7 +64,7 @@ void Agent::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
+  queue_.close();
   status_cv_.notify_all();
   if (worker_thread_.joinable()) worker_thread_.join();
   if (status_thread_.joinable()) status_thread_.join();
@@ -119,17 +113,7 @@ void Agent::status_loop() {
 }
 
 void Agent::worker() {
-  for (;;) {
-    platform::MqttMessage m;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      m = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    handle_reading_message(m.topic, m.payload);
-  }
+  while (auto m = queue_.pop()) handle_reading_message(m->topic, m->payload);
 }
 
 void Agent::reject(const std::string& topic, const std::string& payload,

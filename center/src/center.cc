@@ -57,14 +57,11 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok)
 // ---------------------------------------------------------------------------------- center
 
 Center::Center(CenterConfig config, const Catalog& catalog)
-    : config_(std::move(config)), catalog_(catalog) {}
+    : config_(std::move(config)), catalog_(catalog), queue_(config_.max_queue) {}
 
 Center::~Center() { stop(); }
 
-size_t Center::queue_depth() const {
-  std::lock_guard lock(mu_);
-  return queue_.size();
-}
+size_t Center::queue_depth() const { return queue_.size(); }
 
 Status Center::start(std::chrono::milliseconds connect_timeout) {
   auto store = Store::open(config_.conninfo, config_.pool_size);
@@ -85,18 +82,12 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   mqtt_ = std::move(*client);
   mqtt_->on_message([this](platform::MqttMessage m) {
     // Paho's thread: hand over, never block.
-    {
-      std::lock_guard lock(mu_);
-      if (queue_.size() >= config_.max_queue) {
-        ++metrics_.received;
-        metrics_.rejected(Error{ErrorCode::kUnavailable, "ingest queue full", "queue"});
-        spdlog::error("ingest queue full ({} messages): message on {} dropped", queue_.size(),
-                      m.topic);
-        return;
-      }
-      queue_.push_back(std::move(m));
+    if (!queue_.try_push(m)) {
+      ++metrics_.received;
+      metrics_.rejected(Error{ErrorCode::kUnavailable, "ingest queue full", "queue"});
+      spdlog::error("ingest queue full ({} messages): message on {} dropped", queue_.capacity(),
+                    m.topic);
     }
-    cv_.notify_one();
   });
   mqtt_->subscribe(fmt::format("$share/{}/{}/orders/#", config_.share_group, config_.topic_prefix),
                    1);
@@ -144,12 +135,7 @@ Status Center::load_areas() {
 }
 
 void Center::stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
+  if (!queue_.close()) return;
   if (http_) http_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   if (mqtt_) mqtt_->disconnect(std::chrono::seconds{2});
@@ -159,17 +145,7 @@ void Center::stop() {
 }
 
 void Center::ingest_loop() {
-  for (;;) {
-    platform::MqttMessage m;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      m = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    ingest(m.topic, m.payload);
-  }
+  while (auto m = queue_.pop()) ingest(m->topic, m->payload);
 }
 
 void Center::ingest(const std::string& topic, const std::string& payload) {
@@ -217,13 +193,10 @@ void Center::ingest(const std::string& topic, const std::string& payload) {
       }
     }
     ++metrics_.store_retries;
-    {
-      std::unique_lock lock(mu_);
-      if (stopping_) {
-        spdlog::error("stopping with the database down: message on {} not stored", topic);
-        return;
-      }
-      cv_.wait_for(lock, std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5)))));
+    auto backoff = std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5))));
+    if (queue_.wait_closed_for(backoff)) {
+      spdlog::error("stopping with the database down: message on {} not stored", topic);
+      return;
     }
   }
 }

@@ -15,7 +15,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +22,7 @@
 
 #include "gridwatch/agent/config.h"
 #include "gridwatch/platform/log.h"
+#include "gridwatch/platform/message_queue.h"
 #include "gridwatch/platform/mqtt.h"
 #include "gridwatch/rules/threshold.h"
 
@@ -67,10 +67,9 @@ class Agent {
   std::unique_ptr<platform::DeadLetterFile> dead_letters_;
   rules::ThresholdEngine engine_;  // worker thread only
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;         // queue_ has work, or stopping_
+  platform::MessageQueue queue_{kQueueCapacity};  // readings, Paho thread -> worker
+  std::mutex mu_;
   std::condition_variable status_cv_;  // stopping_ (wakes the status thread early)
-  std::deque<platform::MqttMessage> queue_;
   bool stopping_ = false;
   std::thread worker_thread_;
   std::thread status_thread_;

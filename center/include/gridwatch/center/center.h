@@ -10,9 +10,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +20,7 @@
 #include "gridwatch/center/config.h"
 #include "gridwatch/center/store.h"
 #include "gridwatch/domain/catalog.h"
+#include "gridwatch/platform/message_queue.h"
 #include "gridwatch/platform/mqtt.h"
 
 namespace httplib {
@@ -82,10 +81,7 @@ class Center {
   int http_port_ = 0;
   Metrics metrics_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<platform::MqttMessage> queue_;
-  bool stopping_ = false;
+  platform::MessageQueue queue_;  // order messages, Paho thread -> ingest thread
 };
 
 }  // namespace gridwatch::center
