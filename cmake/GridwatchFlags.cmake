@@ -39,5 +39,7 @@ function(gridwatch_test name)
   target_compile_definitions(${name} PRIVATE
     GRIDWATCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     GRIDWATCH_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+  # Shared test helpers (gridwatch/testing: matchers for Result errors).
+  target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/domain/tests")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES ${T_PROPERTIES})
 endfunction()

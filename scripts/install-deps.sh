@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that gridwatch needs to build, test and run its demo.
+# Installs the Debian 12 packages that gridwatch needs to build, test and run its demo, and the
+# npm packages of web/ (package-lock.json; the echarts 4 map of Beijing's districts for now).
 # Idempotent: packages already installed are skipped, and when nothing is missing the
 # script does no network access at all and returns in well under a second.
 #
@@ -21,6 +22,19 @@ packages=(
   # tools used by tests (Open311 validator)
   python3 python3-jsonschema python3-rfc3987
 )
+# Node.js and npm for web/: the machine's own when present (e.g. a newer Node.js), else Debian's.
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+install_web() {
+  # npm ci when node_modules is missing or older than the lock file.
+  local web="$root/web"
+  if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+     [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in web/" >&2
+    (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +44,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  install_web
   exit 0
 fi
 
@@ -54,4 +69,5 @@ cleanup() { if [ "$created_policy" = 1 ]; then $sudo rm -f "$policy"; fi; }
 trap cleanup EXIT
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_web
 echo "install-deps: done" >&2

@@ -5,11 +5,15 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <map>
+#include <random>
+#include <set>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "gridwatch/domain/order.h"
+#include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/mqtt.h"
 #include "support.h"
 
@@ -278,22 +282,79 @@ TEST_F(Slice, OrderFromAnotherAgentsTopicIsRejected) {
 }
 
 TEST_F(Slice, ApiRefusesBadParametersWithTheirName) {
-  auto r = http_get(http_port_, "/api/v1/orders?bbox=1,2,3");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(json::parse(r.body)["parameter"], "bbox");
-  r = http_get(http_port_, "/api/v1/orders?status=lost");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(json::parse(r.body)["parameter"], "status");
-  r = http_get(http_port_, "/api/v1/orders?category=x.y");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("unknown category"), std::string::npos);
-  r = http_get(http_port_, "/api/v1/orders?colour=red");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(json::parse(r.body)["parameter"], "colour");
-  r = http_get(http_port_, "/api/v1/orders/no-such-order");
+  struct Case {
+    std::string query, parameter, error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"bbox=1,2,3", "bbox", "bbox must be"},
+           {"status=lost", "status", "unknown status \"lost\""},
+           {"category=x.y", "category", "unknown category \"x.y\""},
+           {"colour=red", "colour", "unknown parameter \"colour\""},
+           {"near=116.4,39.9", "radius_m", "near and radius_m go together"},
+           {"near=216.4,39.9&radius_m=10", "near", "near must be lon,lat"},
+           {"near=116.4,39.9&radius_m=90000", "radius_m", "at most 50000"},
+       }) {
+    auto r = http_get(http_port_, "/api/v1/orders?" + c.query);
+    EXPECT_EQ(r.status, 400) << c.query;
+    json body = json::parse(r.body);
+    EXPECT_EQ(body["parameter"], c.parameter) << c.query;
+    EXPECT_NE(body["error"].get<std::string>().find(c.error), std::string::npos) << c.query << ": " << r.body;
+  }
+  auto r = http_get(http_port_, "/api/v1/orders/no-such-order");
   EXPECT_EQ(r.status, 404);
   r = http_get(http_port_, "/api/v1/nothing");
   EXPECT_EQ(r.status, 404);
+}
+
+// Radius search: the API returns exactly the orders within radius_m (PostGIS geography on the
+// ellipsoid), nearest first, with their distance; none of the points lies within 1 % of the radius,
+// where the ellipsoid and the sphere of geo::distance_m may disagree.
+TEST_F(Slice, RadiusSearchReturnsTheOrdersWithinMetresNearestFirst) {
+  std::mt19937_64 rng(std::hash<std::string>{}(tag_));
+  // A centre of its own, so that the orders of other tests are kilometres away.
+  const LonLat centre{.lon = 116.0 + static_cast<double>(rng() % 400) * 0.05 / 20,
+                      .lat = 40.3 + static_cast<double>(rng() % 100) * 0.001};
+  std::uniform_real_distribution<double> offset(-0.025, 0.025);
+  const double radius = 1000;
+  std::map<std::string, double> expected;  // id -> haversine distance
+  for (int i = 0; i < 40; ++i) {
+    LonLat p;
+    double d = 0;
+    do {
+      p = {.lon = centre.lon + offset(rng), .lat = centre.lat + offset(rng)};
+      d = geo::distance_m(centre, p);
+    } while (std::abs(d - radius) < 0.01 * radius);
+    std::string id = fmt::format("near-{}-{}", tag_, i);
+    json order = json::parse(order_json(id));
+    order["location"] = {{"lon", p.lon}, {"lat", p.lat}};
+    publish(orders_topic(), order.dump());
+    if (d < radius) expected[id] = d;
+  }
+  ASSERT_GE(expected.size(), 3u);
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM orders WHERE id LIKE $1", fmt::format("near-{}-%", tag_)) == 40;
+  }));
+  auto r = http_get(http_port_, fmt::format("/api/v1/orders?near={:.7f},{:.7f}&radius_m={}", centre.lon,
+                                            centre.lat, radius));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json fc = json::parse(r.body);
+  std::set<std::string> got;
+  double last = -1;
+  for (const json& f : fc["features"]) {
+    std::string id = f["id"];
+    got.insert(id);
+    double d = f["properties"]["distance_m"];
+    EXPECT_GE(d, last) << "not nearest first";
+    last = d;
+    ASSERT_TRUE(expected.contains(id)) << id << " at " << d << " m is outside the radius";
+    EXPECT_NEAR(d, expected[id], 0.006 * expected[id] + 0.2) << id;
+  }
+  EXPECT_EQ(got.size(), expected.size());
+  // Combined with another filter.
+  r = http_get(http_port_, fmt::format("/api/v1/orders?near={:.7f},{:.7f}&radius_m={}&category=fire.blocked_lane",
+                                       centre.lon, centre.lat, radius));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(json::parse(r.body)["features"].empty());
 }
 
 TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/geo/distance.h"
+
 namespace gridwatch::center {
 
 // ---------------------------------------------------------------------------------- metrics
@@ -222,14 +224,25 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+// A whole string as a finite double.
+bool parse_double(const std::string& s, double& out) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+// The largest radius search the API accepts (a district is ~50 km across).
+constexpr double kMaxRadiusM = 50'000;
+
 // Parses the query of GET /api/v1/orders. On error fills `error` and `parameter`.
 std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const Catalog& catalog,
                                             std::string& error, std::string& parameter) {
   OrderQuery q;
   for (const auto& [key, value] : req.params) {
-    if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit") {
+    if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit" &&
+        key != "near" && key != "radius_m") {
       parameter = key;
-      error = fmt::format("unknown parameter \"{}\" (known: status, category, bbox, since, limit)", key);
+      error = fmt::format(
+          "unknown parameter \"{}\" (known: status, category, bbox, since, near, radius_m, limit)", key);
       return std::nullopt;
     }
   }
@@ -257,11 +270,7 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
     auto parts = split(req.get_param_value("bbox"));
     std::array<double, 4> b{};
     bool ok = parts.size() == 4;
-    for (size_t i = 0; ok && i < 4; ++i) {
-      const std::string& p = parts[i];
-      auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), b[i]);
-      ok = ec == std::errc{} && ptr == p.data() + p.size() && std::isfinite(b[i]);
-    }
+    for (size_t i = 0; ok && i < 4; ++i) ok = parse_double(parts[i], b[i]);
     ok = ok && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] &&
          b[1] <= b[3];
     if (!ok) {
@@ -270,6 +279,30 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
       return std::nullopt;
     }
     q.bbox = b;
+  }
+  if (req.has_param("near") != req.has_param("radius_m")) {
+    parameter = req.has_param("near") ? "radius_m" : "near";
+    error = "near and radius_m go together: near=lon,lat&radius_m=metres";
+    return std::nullopt;
+  }
+  if (req.has_param("near")) {
+    auto parts = split(req.get_param_value("near"));
+    LonLat p;
+    bool ok = parts.size() == 2 && parse_double(parts[0], p.lon) && parse_double(parts[1], p.lat) &&
+              geo::is_valid_wgs84(p);
+    if (!ok) {
+      parameter = "near";
+      error = "near must be lon,lat in WGS-84 degrees";
+      return std::nullopt;
+    }
+    double r = 0;
+    if (!parse_double(req.get_param_value("radius_m"), r) || !(r > 0) || r > kMaxRadiusM) {
+      parameter = "radius_m";
+      error = fmt::format("radius_m must be a number of metres above 0 and at most {}", kMaxRadiusM);
+      return std::nullopt;
+    }
+    q.near = p;
+    q.radius_m = r;
   }
   if (req.has_param("since")) {
     auto t = parse_rfc3339(req.get_param_value("since"));

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/geo/distance.h"
+
 namespace gridwatch::center {
 namespace {
 
@@ -353,32 +355,56 @@ Status Store::add_dead_letter(std::string_view source, std::string_view reason,
 Result<std::string> Store::orders_geojson(const OrderQuery& q) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
+  // The radius test runs on geography (ellipsoidal metres); the box around the circle, 1 % wider
+  // than the spherical one to cover the ellipsoid, lets the geometry GiST index pick candidates.
   std::string sql = fmt::format(R"sql(
 SELECT json_build_object('type', 'FeatureCollection',
-                         'features', coalesce(json_agg(f.feature ORDER BY f.updated_at DESC),
-                                              '[]'::json))::text
-FROM (SELECT {} AS feature, o.updated_at
+                         'features', coalesce(json_agg(
+                            CASE WHEN f.dist IS NULL THEN f.feature
+                                 ELSE jsonb_set(f.feature::jsonb, '{{properties,distance_m}}',
+                                                to_jsonb(round(f.dist::numeric, 1)))::json END
+                            ORDER BY f.dist, f.updated_at DESC), '[]'::json))::text
+FROM (SELECT {} AS feature, o.updated_at,
+             CASE WHEN $9::float8 IS NULL THEN NULL
+                  ELSE ST_Distance(o.geom::geography,
+                                   ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326)::geography)
+             END AS dist
       FROM orders o
       WHERE ($1::text[] IS NULL OR o.status = ANY($1::text[]))
         AND ($2::text[] IS NULL OR o.category = ANY($2::text[]))
         AND ($3::float8 IS NULL OR o.geom && ST_MakeEnvelope($3::float8, $4::float8, $5::float8,
                                                              $6::float8, 4326))
         AND ($7::timestamptz IS NULL OR o.updated_at >= $7::timestamptz)
-      ORDER BY o.updated_at DESC
+        AND ($9::float8 IS NULL OR
+             (o.geom && ST_MakeEnvelope($12::float8, $13::float8, $14::float8, $15::float8, 4326)
+              AND ST_DWithin(o.geom::geography,
+                             ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326)::geography,
+                             $11::float8)))
+      ORDER BY dist, o.updated_at DESC
       LIMIT $8::int) f
 )sql",
                                 kFeatureSql);
-  Param b0, b1, b2, b3, since;
+  Param b0, b1, b2, b3, since, near_lon, near_lat, radius, n0, n1, n2, n3;
   if (q.bbox) {
     b0 = num((*q.bbox)[0]);
     b1 = num((*q.bbox)[1]);
     b2 = num((*q.bbox)[2]);
     b3 = num((*q.bbox)[3]);
   }
+  if (q.near) {
+    near_lon = num(q.near->lon);
+    near_lat = num(q.near->lat);
+    radius = num(q.radius_m);
+    auto box = geo::bbox_around(*q.near, q.radius_m * 1.01);
+    n0 = num(box[0]);
+    n1 = num(box[1]);
+    n2 = num(box[2]);
+    n3 = num(box[3]);
+  }
   if (q.since) since = format_rfc3339(*q.since);
   auto r = exec(l->get(), sql.c_str(),
                 {text_array(q.statuses), text_array(q.categories), b0, b1, b2, b3, since,
-                 std::to_string(q.limit)});
+                 std::to_string(q.limit), near_lon, near_lat, radius, n0, n1, n2, n3});
   if (!r) return std::unexpected(r.error());
   return std::string(PQgetvalue(r->get(), 0, 0));
 }

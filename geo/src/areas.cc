@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -107,6 +108,108 @@ int to_wgs84_callback(double* x, double* y, void* userdata) {
   return 1;
 }
 
+// Unicode code points of a UTF-8 string as UTF-16 code units (what JavaScript's charCodeAt
+// sees), or nullopt when the bytes are not UTF-8.
+std::optional<std::vector<uint32_t>> utf16_units(const std::string& s) {
+  std::vector<uint32_t> out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    uint32_t cp = 0;
+    size_t n = 0;
+    if (b < 0x80) { cp = b; n = 1; }
+    else if ((b & 0xE0) == 0xC0) { cp = b & 0x1F; n = 2; }
+    else if ((b & 0xF0) == 0xE0) { cp = b & 0x0F; n = 3; }
+    else if ((b & 0xF8) == 0xF0) { cp = b & 0x07; n = 4; }
+    else return std::nullopt;
+    if (i + n > s.size()) return std::nullopt;
+    for (size_t k = 1; k < n; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out.push_back(0xD800 + (cp >> 10));
+      out.push_back(0xDC00 + (cp & 0x3FF));
+    } else {
+      out.push_back(cp);
+    }
+    i += n;
+  }
+  return out;
+}
+
+// One ring of ECharts' compressed map format: pairs of characters, each (code unit - 64)
+// zigzag-encoded and delta-coded from `offset`, divided by `scale`.
+Result<json> decode_echarts_ring(const json& encoded, const json& offset, double scale) {
+  if (!encoded.is_string() || !offset.is_array() || offset.size() != 2 || !offset[0].is_number() ||
+      !offset[1].is_number())
+    return fail(ErrorCode::kParse, "ring is not a string with a [x, y] offset");
+  auto units = utf16_units(encoded.get<std::string>());
+  if (!units || units->size() % 2 != 0)
+    return fail(ErrorCode::kParse, "ring is not an even number of characters");
+  auto prev_x = offset[0].get<int64_t>();
+  auto prev_y = offset[1].get<int64_t>();
+  json ring = json::array();
+  for (size_t i = 0; i < units->size(); i += 2) {
+    int64_t x = static_cast<int64_t>((*units)[i]) - 64;
+    int64_t y = static_cast<int64_t>((*units)[i + 1]) - 64;
+    if (x < 0 || y < 0) return fail(ErrorCode::kParse, "ring has a character below '@'");
+    x = (x >> 1) ^ (-(x & 1));
+    y = (y >> 1) ^ (-(y & 1));
+    prev_x += x;
+    prev_y += y;
+    ring.push_back({static_cast<double>(prev_x) / scale, static_cast<double>(prev_y) / scale});
+  }
+  return ring;
+}
+
+// Rewrites an ECharts-compressed FeatureCollection ("UTF8Encoding": true, as in the map files
+// of the npm package echarts 4) into plain GeoJSON coordinates.
+Status decode_echarts(json& doc) {
+  double scale = doc.contains("UTF8Scale") && doc["UTF8Scale"].is_number()
+                     ? doc["UTF8Scale"].get<double>()
+                     : 1024.0;
+  if (!(scale > 0)) return fail(ErrorCode::kParse, "areas: UTF8Scale must be positive");
+  json& features = doc["features"];
+  for (size_t i = 0; i < features.size(); ++i) {
+    json& f = features[i];
+    if (!f.is_object() || !f.contains("geometry") || !f["geometry"].is_object()) continue;
+    json& g = f["geometry"];
+    const std::string type = g.value("type", "");
+    if (type != "Polygon" && type != "MultiPolygon") continue;
+    if (!g.contains("coordinates") || !g["coordinates"].is_array() || !g.contains("encodeOffsets") ||
+        !g["encodeOffsets"].is_array() || g["encodeOffsets"].size() != g["coordinates"].size())
+      return fail(ErrorCode::kParse,
+                  fmt::format("areas: feature #{}: compressed geometry without matching encodeOffsets", i));
+    json& coords = g["coordinates"];
+    const json& offsets = g["encodeOffsets"];
+    auto fail_ring = [&](const Error& e) {
+      return fail(ErrorCode::kParse, fmt::format("areas: feature #{}: {}", i, e.message));
+    };
+    for (size_t c = 0; c < coords.size(); ++c) {
+      if (type == "Polygon") {
+        auto ring = decode_echarts_ring(coords[c], offsets[c], scale);
+        if (!ring) return fail_ring(ring.error());
+        coords[c] = std::move(*ring);
+      } else {
+        if (!coords[c].is_array() || !offsets[c].is_array() || offsets[c].size() != coords[c].size())
+          return fail(ErrorCode::kParse,
+                      fmt::format("areas: feature #{}: compressed polygon without matching encodeOffsets", i));
+        for (size_t r = 0; r < coords[c].size(); ++r) {
+          auto ring = decode_echarts_ring(coords[c][r], offsets[c][r], scale);
+          if (!ring) return fail_ring(ring.error());
+          coords[c][r] = std::move(*ring);
+        }
+      }
+    }
+    g.erase("encodeOffsets");
+  }
+  doc["UTF8Encoding"] = false;
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<Area>> parse_layer(std::string_view geojson, const LayerOptions& options,
@@ -116,6 +219,9 @@ Result<std::vector<Area>> parse_layer(std::string_view geojson, const LayerOptio
   if (!doc.is_object() || doc.value("type", "") != "FeatureCollection" || !doc.contains("features") ||
       !doc["features"].is_array())
     return fail(ErrorCode::kInvalidArgument, "areas: not a GeoJSON FeatureCollection");
+  if (doc.value("UTF8Encoding", false)) {
+    if (auto d = decode_echarts(doc); !d) return std::unexpected(d.error());
+  }
   Geos geos;
   GEOSContextHandle_t ctx = geos.get();
   GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(ctx);

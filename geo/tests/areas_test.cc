@@ -1,17 +1,24 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
 
 #include "gridwatch/geo/areas.h"
+#include "matchers.h"
 
 namespace gridwatch::geo {
 namespace {
+
+using gridwatch::testing::FailsWith;
 
 // Four unit squares meeting at (1, 1), and a fifth square with a hole, drawn:
 //
@@ -178,6 +185,113 @@ TEST(AreaIndex, BeijingDistrictsFromGcj02) {
   const Area* nest = (*idx)->locate(LonLat{.lon = 116.3903, .lat = 39.9918});
   ASSERT_NE(nest, nullptr);
   EXPECT_EQ(nest->code, "110105");
+}
+
+// ECharts' compressed map format, written the way its encoder does: per ring, pairs of
+// characters (zigzag(delta) + 64) after the first point's quantised offset.
+std::string echarts_code_point(int64_t v) {
+  uint32_t cp = static_cast<uint32_t>((v << 1) ^ (v >> 63)) + 64;
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+// A ring of (x, y) in 1/1024 degree units -> {"encoded ring", [x0, y0]}.
+std::pair<std::string, std::string> echarts_ring(const std::vector<std::pair<int64_t, int64_t>>& pts) {
+  std::string encoded;
+  int64_t px = pts.front().first, py = pts.front().second;
+  for (auto [x, y] : pts) {
+    encoded += echarts_code_point(x - px) + echarts_code_point(y - py);
+    px = x;
+    py = y;
+  }
+  return {nlohmann::json(encoded).dump(), fmt::format("[{},{}]", pts.front().first, pts.front().second)};
+}
+
+std::string echarts_square(const std::string& id, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+  auto [ring, offset] = echarts_ring({{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}});
+  return fmt::format(R"({{"type":"Feature","id":"{}","properties":{{"name":"{}"}},"geometry":{{"type":"Polygon","coordinates":[{}],"encodeOffsets":[{}]}}}})",
+                     id, id, ring, offset);
+}
+
+TEST(EchartsMap, CompressedCoordinatesDecodeToTheSameAreas) {
+  // Two squares in 1/1024 degree units, one of them a MultiPolygon of two parts; deltas large
+  // enough to need two- and three-byte UTF-8 characters.
+  auto [r1, o1] = echarts_ring({{0, 0}, {1024, 0}, {1024, 1024}, {0, 1024}, {0, 0}});
+  auto [r2, o2] = echarts_ring({{5120, 0}, {6144, 0}, {6144, 1024}, {5120, 1024}, {5120, 0}});
+  std::string multi = fmt::format(
+      R"({{"type":"Feature","id":"M","properties":{{"name":"M"}},"geometry":{{"type":"MultiPolygon","coordinates":[[{}],[{}]],"encodeOffsets":[[{}],[{}]]}}}})",
+      r1, r2, o1, o2);
+  std::string doc = fc({echarts_square("S", 2048, 0, 3072, 1024), multi});
+  doc.insert(doc.size() - 1, R"(,"UTF8Encoding":true)");
+  auto layer = parse_layer(doc, {});
+  ASSERT_TRUE(layer.has_value()) << layer.error().message;
+  auto idx = AreaIndex::build({std::move(*layer)});
+  ASSERT_TRUE(idx.has_value());
+  EXPECT_EQ(at(**idx, 0.5, 0.5), "M");
+  EXPECT_EQ(at(**idx, 2.5, 0.5), "S");
+  EXPECT_EQ(at(**idx, 5.5, 0.5), "M");
+  EXPECT_EQ(at(**idx, 4.5, 0.5), "");
+  EXPECT_EQ(at(**idx, 2.5, 1.5), "");
+  const Area* s = (*idx)->locate(LonLat{.lon = 2.5, .lat = 0.5});
+  ASSERT_NE(s, nullptr);
+  EXPECT_DOUBLE_EQ(s->bbox[0], 2.0);
+  EXPECT_DOUBLE_EQ(s->bbox[2], 3.0);
+  EXPECT_DOUBLE_EQ(s->bbox[3], 1.0);
+}
+
+TEST(EchartsMap, BrokenCompressedGeometryNamesTheFeature) {
+  std::string odd = fc({R"({"type":"Feature","id":"X","properties":{},"geometry":{"type":"Polygon","coordinates":["@@A"],"encodeOffsets":[[0,0]]}})"});
+  odd.insert(odd.size() - 1, R"(,"UTF8Encoding":true)");
+  EXPECT_THAT(parse_layer(odd, {}), FailsWith(ErrorCode::kParse, "", "feature #0: ring is not an even number"));
+  std::string no_offsets = fc({R"({"type":"Feature","id":"X","properties":{},"geometry":{"type":"Polygon","coordinates":["@@AA"]}})"});
+  no_offsets.insert(no_offsets.size() - 1, R"(,"UTF8Encoding":true)");
+  EXPECT_THAT(parse_layer(no_offsets, {}),
+              FailsWith(ErrorCode::kParse, "", "feature #0: compressed geometry without matching encodeOffsets"));
+}
+
+// The map the demo uses: npm echarts@4.9.0, map/json/province/beijing.json (installed into
+// web/node_modules by scripts/install-deps.sh). Quantised to 1/1024 degree, its districts agree
+// with the 6-decimal outlines of the same districts in ../shared except within ~100 m of borders.
+TEST(EchartsMap, BeijingFromTheNpmPackageMatchesTheDetailedOutlines) {
+  const std::string file =
+      std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
+  ASSERT_TRUE(std::filesystem::exists(file)) << file << " is missing: run scripts/install-deps.sh";
+  auto coarse = load_layer(file, {.level_name = "district", .crs = Crs::kGcj02});
+  ASSERT_TRUE(coarse.has_value()) << coarse.error().message;
+  EXPECT_EQ(coarse->size(), 16u);
+  auto fine = load_layer(std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/beijing-districts-gcj02.json",
+                         {.level_name = "district", .crs = Crs::kGcj02});
+  ASSERT_TRUE(fine.has_value()) << fine.error().message;
+  auto coarse_idx = AreaIndex::build({std::move(*coarse)});
+  auto fine_idx = AreaIndex::build({std::move(*fine)});
+  ASSERT_TRUE(coarse_idx.has_value() && fine_idx.has_value());
+  const Area* a = (*coarse_idx)->locate(LonLat{.lon = 116.3913, .lat = 39.9075});
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->code, "110101");
+  EXPECT_EQ(a->name, "东城区");
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> lon(115.4, 117.5), lat(39.4, 41.1);
+  int inside = 0, same = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    LonLat p{.lon = lon(rng), .lat = lat(rng)};
+    const Area* f = (*fine_idx)->locate(p);
+    if (!f) continue;
+    ++inside;
+    const Area* c = (*coarse_idx)->locate(p);
+    if (c && c->code == f->code) ++same;
+  }
+  ASSERT_GT(inside, 8'000);
+  EXPECT_GE(static_cast<double>(same) / inside, 0.99) << same << " of " << inside;
 }
 
 std::vector<std::string> split_csv_line(const std::string& line) {

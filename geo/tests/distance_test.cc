@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
+#include <random>
 
 #include "gridwatch/geo/distance.h"
 
@@ -23,6 +26,44 @@ TEST(Distance, Validity) {
   EXPECT_FALSE(is_valid_wgs84({.lon = 181, .lat = 0}));
   EXPECT_FALSE(is_valid_wgs84({.lon = 0, .lat = -90.01}));
   EXPECT_FALSE(is_valid_wgs84({.lon = std::numeric_limits<double>::quiet_NaN(), .lat = 0}));
+}
+
+// Every point within the radius (by distance_m) lies in bbox_around; the box is tight, i.e. its
+// edges are reached by points at the radius.
+TEST(Distance, BboxAroundHoldsTheCircle) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (LonLat centre : {LonLat{.lon = 116.4, .lat = 39.9}, LonLat{.lon = -73.95, .lat = 40.7},
+                        LonLat{.lon = 10, .lat = -70}, LonLat{.lon = 0, .lat = 0}}) {
+    for (double radius : {50.0, 500.0, 20'000.0}) {
+      auto box = bbox_around(centre, radius);
+      double widest = 0, tallest = 0;
+      for (int i = 0; i < 20'000; ++i) {
+        // Sample a square twice the size of the box; keep the points inside the circle.
+        LonLat p{.lon = centre.lon + (unit(rng) * 2 - 1) * 2 * (box[2] - centre.lon),
+                 .lat = centre.lat + (unit(rng) * 2 - 1) * 2 * (box[3] - centre.lat)};
+        if (distance_m(centre, p) > radius) continue;
+        EXPECT_GE(p.lon, box[0]);
+        EXPECT_LE(p.lon, box[2]);
+        EXPECT_GE(p.lat, box[1]);
+        EXPECT_LE(p.lat, box[3]);
+        widest = std::max(widest, std::abs(p.lon - centre.lon) / (box[2] - centre.lon));
+        tallest = std::max(tallest, std::abs(p.lat - centre.lat) / (box[3] - centre.lat));
+      }
+      EXPECT_GT(widest, 0.95) << "box too wide for radius " << radius;
+      EXPECT_GT(tallest, 0.95) << "box too tall for radius " << radius;
+    }
+  }
+}
+
+TEST(Distance, BboxAroundPolesAndAntimeridian) {
+  auto polar = bbox_around({.lon = 30, .lat = 89.99}, 5'000);
+  EXPECT_EQ(polar[0], -180.0);
+  EXPECT_EQ(polar[2], 180.0);
+  EXPECT_EQ(polar[3], 90.0);
+  auto wrap = bbox_around({.lon = 179.999, .lat = 0}, 1'000);
+  EXPECT_EQ(wrap[0], -180.0);
+  EXPECT_EQ(wrap[2], 180.0);
 }
 
 }  // namespace

@@ -28,6 +28,10 @@ struct OrderQuery {
   std::vector<std::string> categories;  // empty: any
   std::optional<std::array<double, 4>> bbox;  // min lon, min lat, max lon, max lat
   std::optional<Timestamp> since;       // updated at or after
+  // Radius search: orders within `radius_m` metres of `near` (on the WGS-84 ellipsoid), nearest
+  // first, each with properties.distance_m. Without `near`: newest update first.
+  std::optional<LonLat> near;
+  double radius_m = 0;
   int limit = 1000;
 };
 

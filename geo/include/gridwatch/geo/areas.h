@@ -55,7 +55,10 @@ struct LayerOptions {
   Crs crs = Crs::kWgs84;
 };
 
-// Reads one level. Fails (kParse / kInvalidArgument) naming the feature for input it cannot use:
+// Reads one level. Besides plain GeoJSON, reads the compressed map files of the npm package
+// echarts 4 ("UTF8Encoding": true, coordinates quantised to 1/1024 degree, about 100 m), e.g.
+// echarts/map/json/province/beijing.json (GCJ-02, codes in the features' "id").
+// Fails (kParse / kInvalidArgument) naming the feature for input it cannot use:
 // not GeoJSON, a feature without a code, a duplicate code, a non-polygonal geometry.
 // Repairs are reported in `warnings` ("feature 110105 (朝阳区): invalid geometry repaired: ...").
 [[nodiscard]] Result<std::vector<Area>> load_layer(const std::filesystem::path& file,

@@ -3,6 +3,8 @@
 // Thread-safe, pure functions.
 #pragma once
 
+#include <array>
+
 #include "gridwatch/domain/order.h"
 
 namespace gridwatch::geo {
@@ -11,6 +13,12 @@ inline constexpr double kEarthRadiusM = 6'371'008.8;  // IUGG mean radius
 
 // Great-circle (haversine) distance in metres.
 double distance_m(LonLat a, LonLat b);
+
+// The smallest lon/lat box (min lon, min lat, max lon, max lat) that holds every point within
+// `radius_m` of `p`: the index-friendly first step of a radius search, to be followed by the exact
+// distance test. Near a pole, or when the circle crosses the antimeridian, the box spans all
+// longitudes.
+std::array<double, 4> bbox_around(LonLat p, double radius_m);
 
 // True when lon is in [-180, 180] and lat in [-90, 90], both finite.
 bool is_valid_wgs84(LonLat p);
