@@ -18,6 +18,9 @@ struct DemoOptions {
   int http_port = 8080;
   std::filesystem::path data_dir = ".gridwatch/demo";
   std::string log_level = "info";
+  // Beijing's district outlines (echarts 4 compressed GeoJSON, GCJ-02), installed into web/ by
+  // scripts/install-deps.sh. Missing: the demo runs without areas and says so.
+  std::filesystem::path districts = "web/node_modules/echarts/map/json/province/beijing.json";
 };
 int run_demo(const DemoOptions& options);
 

@@ -81,6 +81,13 @@ size_t count_open(center::Center& c) {
   return j.is_discarded() ? 0 : j["features"].size();
 }
 
+std::string area_summary(const center::Center& c) {
+  const geo::AreaIndex& idx = c.areas();
+  if (idx.levels() < 2) return "no areas loaded";
+  return fmt::format("{} synthetic grid cells in {} districts", idx.areas(1).size(),
+                     idx.areas(0).size());
+}
+
 }  // namespace
 
 int run_demo(const DemoOptions& options) {
@@ -103,6 +110,19 @@ int run_demo(const DemoOptions& options) {
   cc.conninfo = endpoints.pg_conninfo;
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
+  // Areas: Beijing's 16 districts and SYNTHETIC ~500 m grid cells in the two central ones, where
+  // the demo's sensors stand.
+  if (std::filesystem::exists(options.districts)) {
+    center::AreaLayerConfig districts{.file = options.districts,
+                                      .options = {.level_name = "district", .crs = geo::Crs::kGcj02}};
+    center::AreaLayerConfig grid{.options = {.level_name = "grid"},
+                                 .synthetic_cell_m = 500,
+                                 .synthetic_within = {"110101", "110102"}};
+    cc.areas = {std::move(districts), std::move(grid)};
+  } else {
+    spdlog::warn("no district map at {} (scripts/install-deps.sh installs it): running without areas",
+                 options.districts.string());
+  }
   center::Center center(cc, catalog);
   if (auto st = center.start(); !st) {
     spdlog::error("center: {}", st.error().message);
@@ -135,13 +155,16 @@ int run_demo(const DemoOptions& options) {
       "\ngridwatch demo is running.\n"
       "  orders (GeoJSON):  {0}/api/v1/orders\n"
       "  open orders:       {0}/api/v1/orders?status=open\n"
+      "  near Wangfujing:   {0}/api/v1/orders?near=116.4109,39.9139&radius_m=2000\n"
+      "  areas:             {0}/api/v1/areas?level=0 (districts)  ?level=1 ({4})\n"
       "  health, metrics:   {0}/healthz  {0}/metrics\n"
       "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -v)\n"
       "  logs, dead letters: {2}\n"
       "{3}\n\n",
       base, endpoints.mqtt_url, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
-                         : std::string("Ctrl-C stops it."));
+                         : std::string("Ctrl-C stops it."),
+      area_summary(center));
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {

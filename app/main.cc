@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   demo_cmd->add_option("--data-dir", demo.data_dir,
                        "Directory for the private services and logs (default .gridwatch/demo)");
+  demo_cmd->add_option("--districts", demo.districts,
+                       "Beijing district outlines (default: the echarts 4 map in web/node_modules)");
   demo_cmd->add_option("--log-level", demo.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 

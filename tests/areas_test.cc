@@ -2,6 +2,7 @@
 // the assignment index agreeing with PostGIS ST_Covers on the same polygons.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
@@ -24,7 +25,8 @@ TEST(CenterAreas, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
   write_file(dir / "center.yaml",
              fmt::format("center:\n  id: areas-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
                          "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
-                         "areas:\n  - file: {}\n    level: community_district\n    id_property: BoroCD\n",
+                         "areas:\n  - file: {}\n    level: community_district\n    id_property: BoroCD\n"
+                         "  - level: grid\n    synthetic_cell_m: 1000\n    within: [\"101\", \"102\"]\n",
                          getpid(), svc.mqtt_url, unique_prefix(), svc.pg_conninfo, port, kNyc));
   for (int run = 0; run < 2; ++run) {
     auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
@@ -33,14 +35,29 @@ TEST(CenterAreas, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
     ASSERT_EQ(r.status, 200);
     const json fc = json::parse(r.body);
     EXPECT_EQ(fc["features"].size(), 71u);
+    // Synthetic 1 km cells in two Manhattan districts, each naming its parent.
+    r = http_get(port, "/api/v1/areas?level=1");
+    ASSERT_EQ(r.status, 200);
+    const json cells = json::parse(r.body);
+    std::map<std::string, int> per_parent;
+    for (const json& f : cells["features"]) {
+      ++per_parent[f["properties"]["parent"].get<std::string>()];
+      EXPECT_EQ(f["properties"]["level_name"], "grid");
+      EXPECT_NE(f["properties"]["name"].get<std::string>().find("synthetic"), std::string::npos);
+    }
+    EXPECT_EQ(per_parent.size(), 2u);
+    EXPECT_GE(per_parent["101"], 3);
+    EXPECT_GE(per_parent["102"], 3);
     EXPECT_EQ(http_get(port, "/api/v1/areas?level=x").status, 400);
     EXPECT_EQ(http_get(port, "/api/v1/areas?lvl=0").status, 400);
     center.stop(std::chrono::seconds{10});
   }
   // The second start found every area unchanged.
   std::string log = read_file(dir / "center.log");
-  EXPECT_NE(log.find("areas: 71 stored, 71 new or changed"), std::string::npos) << log;
-  EXPECT_NE(log.find("areas: 71 stored, 0 new or changed"), std::string::npos) << log;
+  const size_t all = 71 + static_cast<size_t>(std::stoi(
+                              sql(svc.pg_conninfo, "SELECT count(*) FROM areas WHERE level = 1 AND parent IN ('101', '102')")[0][0]));
+  EXPECT_NE(log.find(fmt::format("areas: {} stored, {} new or changed", all, all)), std::string::npos) << log;
+  EXPECT_NE(log.find(fmt::format("areas: {} stored, 0 new or changed", all)), std::string::npos) << log;
   auto rows = sql(svc.pg_conninfo, "SELECT count(*), min(ST_SRID(geom)) FROM areas WHERE level = 0 AND code ~ '^[1-5][0-9][0-9]$'");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0][0], "71");

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -112,9 +113,42 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   return {};
 }
 
+namespace {
+
+// Synthetic cells cut from `parents` (or those named in layer.synthetic_within).
+Result<std::vector<geo::Area>> synthetic_layer(const std::vector<geo::Area>& parents,
+                                               const AreaLayerConfig& layer) {
+  std::vector<geo::Area> chosen;
+  for (const std::string& code : layer.synthetic_within) {
+    auto it = std::find_if(parents.begin(), parents.end(),
+                           [&](const geo::Area& a) { return a.code == code; });
+    if (it == parents.end())
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("areas: synthetic {} layer: no area \"{}\" in the level above",
+                              layer.options.level_name, code),
+                  "within");
+    chosen.push_back(*it);
+  }
+  auto cells = geo::synthetic_grid(layer.synthetic_within.empty() ? parents : chosen,
+                                   layer.synthetic_cell_m);
+  if (!cells) return cells;
+  for (geo::Area& a : *cells) a.level_name = layer.options.level_name;
+  return cells;
+}
+
+}  // namespace
+
 Status Center::load_areas() {
   std::vector<std::vector<geo::Area>> levels;
   for (const AreaLayerConfig& layer : config_.areas) {
+    if (layer.synthetic_cell_m > 0) {
+      auto cells = synthetic_layer(levels.back(), layer);
+      if (!cells) return std::unexpected(cells.error());
+      spdlog::info("areas: {} SYNTHETIC {} cells of ~{} m", cells->size(), layer.options.level_name,
+                   layer.synthetic_cell_m);
+      levels.push_back(std::move(*cells));
+      continue;
+    }
     std::vector<std::string> warnings;
     auto areas = geo::load_layer(layer.file, layer.options, &warnings);
     for (const auto& w : warnings) spdlog::warn("areas {}: {}", layer.file.string(), w);

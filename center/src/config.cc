@@ -39,11 +39,25 @@ CenterConfig read(const ConfigNode& root) {
   }
   std::filesystem::path base = std::filesystem::path(root.file()).parent_path();
   for (const ConfigNode& n : root.list("areas")) {
-    n.allow_only({"file", "level", "id_property", "name_property", "parent_property", "crs"});
+    n.allow_only({"file", "level", "id_property", "name_property", "parent_property", "crs",
+                  "synthetic_cell_m", "within"});
     AreaLayerConfig layer;
+    layer.options.level_name = n.string("level");
+    if (n.has("file") == n.has("synthetic_cell_m"))
+      n.raise(n.has("file") ? "synthetic_cell_m" : "file",
+              "an area layer has either a file or synthetic_cell_m, not both");
+    if (n.has("synthetic_cell_m")) {
+      for (std::string_view key : {"id_property", "name_property", "parent_property", "crs"})
+        if (n.has(key)) n.raise(key, "does not apply to a synthetic layer");
+      if (c.areas.empty()) n.raise("synthetic_cell_m", "a synthetic layer needs a layer above it");
+      layer.synthetic_cell_m = n.number("synthetic_cell_m", 50, 100'000);
+      layer.synthetic_within = n.strings("within");
+      c.areas.push_back(std::move(layer));
+      continue;
+    }
+    if (n.has("within")) n.raise("within", "applies to synthetic layers only");
     layer.file = n.string("file");
     if (layer.file.is_relative()) layer.file = base / layer.file;
-    layer.options.level_name = n.string("level");
     layer.options.id_property = n.string("id_property", "");
     layer.options.name_property = n.string("name_property", "name");
     layer.options.parent_property = n.string("parent_property", "");

@@ -35,5 +35,48 @@ TEST(CenterConfig, UnknownKeyAndWrongType) {
   EXPECT_EQ(c.error().field, "broker.topic_prefix");
 }
 
+TEST(CenterConfig, AreaLayersFromFilesAndSyntheticCells) {
+  auto c = parse_center_config(R"(areas:
+  - file: districts.json
+    level: district
+    crs: gcj02
+  - level: grid
+    synthetic_cell_m: 500
+    within: [110101, "110102"]
+)",
+                               "/etc/gridwatch/center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_EQ(c->areas.size(), 2u);
+  EXPECT_EQ(c->areas[0].file, "/etc/gridwatch/districts.json");
+  EXPECT_EQ(c->areas[0].options.crs, geo::Crs::kGcj02);
+  EXPECT_EQ(c->areas[1].synthetic_cell_m, 500);
+  EXPECT_EQ(c->areas[1].synthetic_within, (std::vector<std::string>{"110101", "110102"}));
+  EXPECT_EQ(c->areas[1].options.level_name, "grid");
+
+  struct Case {
+    std::string yaml, field, message;
+  };
+  for (const Case& k : std::vector<Case>{
+           {"areas:\n  - level: grid\n    synthetic_cell_m: 500\n", "areas[0].synthetic_cell_m",
+            "center.yaml:3: areas[0].synthetic_cell_m: a synthetic layer needs a layer above it"},
+           {"areas:\n  - level: d\n", "areas[0].file", "either a file or synthetic_cell_m"},
+           {"areas:\n  - file: a.json\n    level: d\n    synthetic_cell_m: 5\n",
+            "areas[0].synthetic_cell_m", "either a file or synthetic_cell_m"},
+           {"areas:\n  - file: a.json\n    level: d\n  - level: g\n    synthetic_cell_m: 5\n",
+            "areas[1].synthetic_cell_m", "out of range"},
+           {"areas:\n  - file: a.json\n    level: d\n  - level: g\n    synthetic_cell_m: 500\n    crs: gcj02\n",
+            "areas[1].crs", "does not apply to a synthetic layer"},
+           {"areas:\n  - file: a.json\n    level: d\n  - level: g\n    synthetic_cell_m: 500\n    within: 110101\n",
+            "areas[1].within", "expected a list"},
+           {"areas:\n  - file: a.json\n    level: d\n    within: [1]\n", "areas[0].within",
+            "applies to synthetic layers only"},
+       }) {
+    auto r = parse_center_config(k.yaml, "center.yaml");
+    ASSERT_FALSE(r.has_value()) << k.yaml;
+    EXPECT_EQ(r.error().field, k.field) << k.yaml;
+    EXPECT_NE(r.error().message.find(k.message), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace gridwatch::center

@@ -88,6 +88,18 @@ std::vector<ConfigNode> ConfigNode::list(std::string_view key, bool required) co
   return out;
 }
 
+std::vector<std::string> ConfigNode::strings(std::string_view key) const {
+  std::vector<std::string> out;
+  if (!has(key)) return out;
+  YAML::Node n = child(key);
+  if (n.IsScalar()) raise(key, "expected a list, e.g. [a, b]");
+  for (const ConfigNode& item : list(key)) {
+    if (!item.yaml().IsScalar()) item.raise("", "expected a string");
+    out.push_back(item.yaml().Scalar());
+  }
+  return out;
+}
+
 std::string ConfigNode::string(std::string_view key) const {
   YAML::Node n = child(key);
   if (!n.IsDefined() || n.IsNull()) raise(key, "required key is missing");

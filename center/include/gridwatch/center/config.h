@@ -15,6 +15,10 @@ namespace gridwatch::center {
 struct AreaLayerConfig {
   std::filesystem::path file;  // relative paths are relative to the config file
   geo::LayerOptions options;
+  // Instead of a file: SYNTHETIC square cells of about this many metres cut from the areas of
+  // the level above (all of them, or those whose codes are in `synthetic_within`).
+  double synthetic_cell_m = 0;
+  std::vector<std::string> synthetic_within;
 };
 
 struct CenterConfig {

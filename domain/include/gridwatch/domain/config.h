@@ -52,6 +52,8 @@ class ConfigNode {
   std::optional<ConfigNode> find(std::string_view key) const;
   // A sequence under `key`; missing means empty when `required` is false.
   std::vector<ConfigNode> list(std::string_view key, bool required = false) const;
+  // A sequence of strings under `key` (`[a, b]` or one per line); missing means empty.
+  std::vector<std::string> strings(std::string_view key) const;
 
   std::string string(std::string_view key) const;
   std::string string(std::string_view key, std::string_view fallback) const;
