@@ -4,8 +4,9 @@
 // agent and three simulated sensors (two smart bins and an underpass water-depth gauge in
 // Beijing's Dongcheng and Xicheng districts), plus a few deliberately bad messages so that the
 // dead-letter handling shows. Every second each sensor publishes a reading; the bin fill levels
-// and the water depth follow scripts that cross their thresholds and fall back, so orders open
-// and clear while the demo runs.
+// and the water depth follow scripts that cross their thresholds and fall back, so orders open,
+// escalate and clear while the demo runs, and one bin falls silent for half of every minute so
+// that the "no data" rule fires from its timer.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -43,18 +44,28 @@ sensors:
     type: water_depth
     location: {{lon: 116.37070, lat: 39.94100, accuracy_m: 10}}
     description: 西直门桥下 Xizhimen bridge underpass
-thresholds:
-  - rule: bin_full
-    type: bin_fill
-    category: sanitation.bin_overflow
-    open_at: 90
-    clear_at: 60
-  - rule: underpass_flood
-    type: water_depth
-    category: water.waterlogging
-    open_at: 150
-    clear_at: 50
-    priority: urgent
+rules:
+  timezone: Asia/Shanghai
+  lateness: 2s
+  rules:
+    - id: bin_full
+      category: sanitation.bin_overflow
+      input: {{type: bin_fill}}
+      when: {{threshold: {{above: 90, clear_below: 60}}}}
+      escalate:
+        - priority: high
+          when: {{threshold: {{above: 98}}, for: 2s}}
+    - id: underpass_flood
+      category: water.waterlogging
+      priority: urgent
+      input: {{type: water_depth}}
+      when: {{threshold: {{above: 150, clear_below: 50}}}}
+    - id: sensor_silent
+      category: water.waterlogging
+      priority: low
+      input: {{types: [bin_fill, water_depth]}}
+      when: {{no_data: {{for: 20s}}}}
+      description: "Sensor {{subject}} has sent nothing for 20 s"
 )";
 
 // Scripted values at tick t (one tick a second).
@@ -178,7 +189,9 @@ int run_demo(const DemoOptions& options) {
   int stop_signal = 0;
   for (int t = 0;; ++t) {
     (void)pub.publish("gw/v1/sensors/bin-001/reading", reading(bin_001(t), "bin_fill", "%"), 1, false);
-    (void)pub.publish("gw/v1/sensors/bin-002/reading", reading(bin_002(t), "bin_fill", "%"), 1, false);
+    // bin-002 goes quiet for 30 s a minute (a flat battery, say): "no data" opens and clears.
+    if (t % 60 < 30)
+      (void)pub.publish("gw/v1/sensors/bin-002/reading", reading(bin_002(t), "bin_fill", "%"), 1, false);
     (void)pub.publish("gw/v1/sensors/water-001/reading", reading(water_001(t), "water_depth", "mm"), 1, false);
     // Bad input, kept and counted, never fatal.
     if (t == 2)

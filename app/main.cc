@@ -63,8 +63,8 @@ int run_agent(const std::string& config_path, bool check_only) {
     return kExitUsage;
   }
   if (check_only) {
-    fmt::print("{}: ok ({} sensors, {} threshold rules)\n", config_path, config->sensors.size(),
-               config->thresholds.size());
+    fmt::print("{}: ok ({} sensors, {} rules)\n", config_path, config->sensors.size(),
+               config->rules.rules.size());
     return kExitOk;
   }
   if (auto st = platform::init_logging(config->log_level, "agent"); !st) return kExitUsage;

@@ -21,15 +21,16 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\?level=1 \((\d+) synthetic grid cells in 16 districts\))")))
       << out;
   EXPECT_GT(std::stoi(m[1]), 300);  // ~92 km² in 500 m cells
-  // bin-001 opens at t=10 s and clears at t=16 s; the underpass floods at t=12 s.
+  // bin-001 opens at t=10 s, escalates at 14 s (98 % for 2 s) and clears at 16 s; the underpass
+  // floods at 12 s.
   ASSERT_TRUE(std::regex_search(
       out, m,
       std::regex(R"(Summary: (\d+) readings \((\d+) rejected\), (\d+) orders published, (\d+) stored, (\d+) duplicates, (\d+) messages rejected, (\d+) orders open\.)")))
       << out;
   EXPECT_GE(std::stoi(m[1]), 55);
   EXPECT_EQ(m[2], "2");  // the bad timestamp and the unknown device
-  EXPECT_EQ(m[3], "3");  // bin-001 open + clear, underpass open
-  EXPECT_EQ(m[4], "3");
+  EXPECT_EQ(m[3], "4");  // bin-001 open + update + clear, underpass open
+  EXPECT_EQ(m[4], "4");
   EXPECT_EQ(m[6], "1");  // the truncated order message
   EXPECT_EQ(m[7], "1");  // the underpass is still flooded
   EXPECT_NE(out.find("services shut down"), std::string::npos) << out;

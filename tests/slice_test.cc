@@ -113,12 +113,13 @@ sensors:
   - device_id: bin-7
     type: bin_fill
     location: {{lon: 116.4109, lat: 39.9139, accuracy_m: 5}}
-thresholds:
-  - rule: bin_full
-    type: bin_fill
-    category: sanitation.bin_overflow
-    open_at: 90
-    clear_at: 60
+rules:
+  lateness: 0s
+  rules:
+    - id: bin_full
+      category: sanitation.bin_overflow
+      input: {{type: bin_fill}}
+      when: {{threshold: {{above: 90, clear_below: 60}}}}
 )",
                        agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_);
   }
@@ -133,8 +134,22 @@ thresholds:
     ASSERT_TRUE(pub_->publish_and_wait(topic, payload, 1, false, 5s).has_value());
   }
 
+  // Readings are stamped `second` seconds after the first one this test sends (the agent
+  // evaluates readings at their own time and refuses those behind its lateness window).
+  Timestamp reading_time(int second) {
+    if (!t0_) t0_ = std::chrono::ceil<std::chrono::seconds>(now_utc());
+    return *t0_ + std::chrono::seconds{second};
+  }
+  // The time part of an episode id: 2026-11-23T08:00:02Z -> 20261123T080002Z.
+  std::string id_time(int second) {
+    std::string out;
+    for (char c : format_rfc3339(reading_time(second)))
+      if (c != '-' && c != ':') out += c;
+    return out;
+  }
+
   void publish_reading(const std::string& device, int second, double value) {
-    json r = {{"ts", fmt::format("2026-11-23T08:00:{:02}Z", second)},
+    json r = {{"ts", format_rfc3339(reading_time(second))},
               {"type", "bin_fill"},
               {"value", value},
               {"unit", "%"}};
@@ -165,6 +180,7 @@ thresholds:
   int http_port_ = 0;
   std::optional<platform::ChildProcess> center_, agent_;
   std::unique_ptr<platform::MqttClient> pub_;
+  std::optional<Timestamp> t0_;
 };
 
 TEST_F(Slice, ReadingAboveThresholdBecomesAnOrderInPostgisAndTheApi) {
@@ -185,7 +201,7 @@ TEST_F(Slice, ReadingAboveThresholdBecomesAnOrderInPostgisAndTheApi) {
     return !feature.is_null();
   }));
   const std::string id = feature["id"];
-  EXPECT_EQ(id, fmt::format("{}.bin_full.bin-7.20261123T080002Z", agent_id_));
+  EXPECT_EQ(id, fmt::format("{}.bin_full.bin-7.{}", agent_id_, id_time(2)));
   EXPECT_EQ(feature["geometry"]["type"], "Point");
   EXPECT_DOUBLE_EQ(feature["geometry"]["coordinates"][0].get<double>(), 116.4109);
   EXPECT_DOUBLE_EQ(feature["geometry"]["coordinates"][1].get<double>(), 39.9139);
@@ -391,7 +407,7 @@ TEST_F(Slice, BadReadingsAreCountedKeptAndTheGoodOnesStillWork) {
           R"({"ts":"2026-11-23T08:00:00Z","type":"bin_fill","value":99})");
   publish_reading("bin-7", 5, 99);
   ASSERT_TRUE(eventually([&] {
-    auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full.bin-7.20261123T080005Z", agent_id_));
+    auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full.bin-7.{}", agent_id_, id_time(5)));
     return r.status == 200;
   }));
   ASSERT_TRUE(eventually([&] {

@@ -10,7 +10,10 @@ namespace gridwatch::agent {
 
 
 Agent::Agent(AgentConfig config, const Catalog& catalog)
-    : config_(std::move(config)), catalog_(catalog), engine_(config_.thresholds) {
+    : config_(std::move(config)),
+      catalog_(catalog),
+      engine_(config_.rules, config_.devices(), catalog),
+      state_file_(config_.data_dir / "rules") {
   const std::string& p = config_.broker.topic_prefix;
   status_topic_ = fmt::format("{}/agents/{}/status", p, config_.id);
   orders_topic_ = fmt::format("{}/orders/{}", p, config_.id);
@@ -23,6 +26,13 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   auto dl = platform::DeadLetterFile::open(config_.data_dir / "dead-letter.jsonl");
   if (!dl) return std::unexpected(dl.error());
   dead_letters_ = std::move(*dl);
+  engine_.start(now_utc());
+  auto recovered = state_file_.recover(engine_);
+  if (!recovered) return std::unexpected(recovered.error());
+  for (const std::string& w : recovered->warnings) spdlog::warn("rules: {}", w);
+  if (recovered->had_snapshot || recovered->journal_inputs > 0)
+    spdlog::info("rules: state restored ({} journalled readings replayed, {} episodes open)",
+                 recovered->journal_inputs, engine_.stats().open_episodes);
   platform::MqttOptions o;
   o.url = config_.broker.url;
   o.client_id = fmt::format("gw-agent-{}", config_.id);
@@ -51,8 +61,10 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   });
   mqtt_->subscribe(readings_filter_, 1);
   if (auto st = mqtt_->connect(connect_timeout); !st) return st;
-  spdlog::info("agent {} connected to {}; {} sensors, {} threshold rules", config_.id,
-               config_.broker.url, config_.sensors.size(), config_.thresholds.size());
+  spdlog::info("agent {} connected to {}; {} sensors, {} rules", config_.id, config_.broker.url,
+               config_.sensors.size(), config_.rules.rules.size());
+  // Orders the journal replay produced again (their ids are the ones published before).
+  publish_all(std::move(recovered->intents));
   worker_thread_ = std::thread([this] { worker(); });
   status_thread_ = std::thread([this] { status_loop(); });
   return {};
@@ -68,6 +80,7 @@ void Agent::stop() {
   status_cv_.notify_all();
   if (worker_thread_.joinable()) worker_thread_.join();
   if (status_thread_.joinable()) status_thread_.join();
+  if (dead_letters_) checkpoint();
   if (mqtt_) {
     if (mqtt_->connected()) {
       auto st = mqtt_->publish_and_wait(status_topic_, status_json("offline"), 1, true,
@@ -82,7 +95,7 @@ void Agent::stop() {
 
 AgentStats Agent::stats() const {
   return {received_.load(), rejected_.load(), published_.load(), publish_failures_.load(),
-          open_episodes_.load()};
+          open_episodes_.load(), late_.load(), duplicates_.load()};
 }
 
 std::string Agent::status_json(std::string_view state) const {
@@ -113,7 +126,27 @@ void Agent::status_loop() {
 }
 
 void Agent::worker() {
-  while (auto m = queue_.pop()) handle_reading_message(m->topic, m->payload);
+  constexpr auto kTick = std::chrono::seconds{1};
+  constexpr auto kCheckpointEvery = std::chrono::seconds{30};
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  for (;;) {
+    auto popped = queue_.pop_for(kTick);
+    if (popped.message) handle_reading_message(popped.message->topic, popped.message->payload);
+    // Timers fire as the clock moves, with or without readings.
+    publish_all(engine_.advance(now_utc()));
+    open_episodes_ = engine_.stats().open_episodes;
+    if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery) checkpoint();
+    if (popped.closed) break;
+  }
+}
+
+void Agent::checkpoint() {
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  if (auto st = state_file_.checkpoint(engine_); !st) spdlog::error("rules: checkpoint failed: {}", st.error().message);
+}
+
+void Agent::publish_all(std::vector<rules::Intent> intents) {
+  for (const rules::Intent& i : intents) publish_intent(i);
 }
 
 void Agent::reject(const std::string& topic, const std::string& payload,
@@ -140,35 +173,47 @@ void Agent::handle_reading_message(const std::string& topic, const std::string& 
     return reject(topic, payload,
                   fmt::format("device \"{}\" is configured as type \"{}\", reading has \"{}\"",
                               device, sensor->type, reading->type));
-  for (const rules::Intent& intent : engine_.on_reading(*reading)) publish_intent(intent);
-  open_episodes_ = engine_.open_episodes();
+  const Timestamp now = now_utc();
+  switch (engine_.offer(*reading, now)) {
+    case rules::Offer::kAccepted:
+      if (auto st = state_file_.record(*reading, now); !st)
+        spdlog::warn("rules: journal: {} (the reading is evaluated but not journalled)", st.error().message);
+      break;
+    case rules::Offer::kUnused:
+      break;  // no rule reads it: fine
+    case rules::Offer::kLate:
+      ++late_;
+      return reject(topic, payload,
+                    fmt::format("reading at {} is older than the rule engine's lateness window (now {})",
+                                format_rfc3339(reading->ts), format_rfc3339(now)));
+    case rules::Offer::kDuplicate:
+      ++duplicates_;  // a re-delivery: harmless, not a dead letter
+      break;
+    case rules::Offer::kFuture:
+      return reject(topic, payload,
+                    fmt::format("reading at {} is in the future (now {})", format_rfc3339(reading->ts),
+                                format_rfc3339(now)));
+    case rules::Offer::kUnknownDevice:
+      return reject(topic, payload, fmt::format("unknown device \"{}\"", device));
+  }
+  publish_all(engine_.advance(now));
+  open_episodes_ = engine_.stats().open_episodes;
 }
 
 void Agent::publish_intent(const rules::Intent& intent) {
-  const rules::ThresholdRule& rule = *intent.rule;
-  const SensorConfig* sensor = config_.sensor(intent.reading.device_id);
-  const Category* cat = catalog_.find(rule.category);
   OrderEvent e;
-  e.event = intent.kind == rules::IntentKind::kOpen ? OrderEventKind::kOpen : OrderEventKind::kClear;
-  e.id = fmt::format("{}.{}", config_.id, intent.episode_id);
-  e.category = rule.category;
-  e.priority = rule.priority.value_or(cat ? cat->default_priority : Priority::kNormal);
-  e.source = {SourceKind::kSensor, config_.id, intent.reading.device_id, rule.name};
-  e.location = sensor->location;
-  e.observed_at = intent.reading.ts;
+  e.event = intent.kind == rules::IntentKind::kOpen     ? OrderEventKind::kOpen
+            : intent.kind == rules::IntentKind::kUpdate ? OrderEventKind::kUpdate
+                                                        : OrderEventKind::kClear;
+  e.id = fmt::format("{}.{}", config_.id, intent.id);
+  e.category = intent.category;
+  e.priority = intent.priority;
+  e.source = {SourceKind::kSensor, config_.id, intent.device, intent.rule};
+  e.location = intent.location;
+  e.observed_at = intent.at;
   e.first_seen_at = intent.first_seen;
-  const Reading& r = intent.reading;
-  e.evidence = {{"readings", nlohmann::json::array({{{"ts", format_rfc3339(r.ts)},
-                                                     {"device_id", r.device_id},
-                                                     {"type", r.type},
-                                                     {"value", r.value},
-                                                     {"unit", r.unit}}})}};
-  std::string where = sensor->description.empty() ? r.device_id
-                                                  : fmt::format("{} ({})", sensor->description, r.device_id);
-  e.description =
-      e.event == OrderEventKind::kOpen
-          ? fmt::format("{} {}{} reached {} at {}", r.type, r.value, r.unit, rule.open_at, where)
-          : fmt::format("{} {}{} back to {} at {}", r.type, r.value, r.unit, rule.clear_at, where);
+  e.evidence = intent.evidence;
+  e.description = intent.description;
   if (auto st = validate_order(e, catalog_); !st) {
     spdlog::error("order {} not published: {}", e.id, st.error().message);
     ++publish_failures_;

@@ -15,11 +15,19 @@ const SensorConfig* AgentConfig::sensor(std::string_view device_id) const {
   return nullptr;
 }
 
+std::vector<rules::DeviceInfo> AgentConfig::devices() const {
+  std::vector<rules::DeviceInfo> out;
+  for (const SensorConfig& s : sensors)
+    out.push_back({.id = s.device_id, .group = s.group, .tags = s.tags, .location = s.location,
+                   .description = s.description});
+  return out;
+}
+
 namespace {
 
 AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
   using namespace std::chrono;
-  root.allow_only({"agent", "broker", "status", "sensors", "thresholds"});
+  root.allow_only({"agent", "broker", "status", "sensors", "rules"});
   AgentConfig c;
   ConfigNode a = root.at("agent");
   a.allow_only({"id", "data_dir", "log_level"});
@@ -44,13 +52,17 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
   }
   std::set<std::string> ids;
   for (const ConfigNode& n : root.list("sensors")) {
-    n.allow_only({"device_id", "type", "location", "description"});
+    n.allow_only({"device_id", "type", "group", "tags", "location", "description"});
     SensorConfig s;
     s.device_id = n.string("device_id");
     if (!is_valid_id(s.device_id)) n.raise("device_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
     if (!ids.insert(s.device_id).second)
       n.raise("device_id", fmt::format("duplicate device \"{}\"", s.device_id));
     s.type = n.string("type");
+    s.group = n.string("group", "");
+    if (!s.group.empty() && !is_valid_id(s.group, 64))
+      n.raise("group", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    s.tags = n.strings("tags");
     ConfigNode loc = n.at("location");
     loc.allow_only({"lon", "lat", "accuracy_m"});
     s.location.position.lon = loc.number("lon", -180.0, 180.0);
@@ -59,21 +71,18 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     s.description = n.string("description", "");
     c.sensors.push_back(std::move(s));
   }
-  std::set<std::string> rule_names;
-  for (const ConfigNode& n : root.list("thresholds")) {
-    n.allow_only({"rule", "type", "category", "open_at", "clear_at", "priority"});
-    rules::ThresholdRule r;
-    r.name = n.string("rule");
-    r.reading_type = n.string("type");
-    r.category = n.string("category");
-    r.open_at = n.number("open_at", -1e12, 1e12);
-    r.clear_at = n.number("clear_at", -1e12, 1e12);
-    if (n.has("priority"))
-      r.priority = parse_priority(n.choice("priority", {"urgent", "high", "normal", "low"}, "normal"));
-    if (auto st = rules::validate(r, catalog); !st) n.raise(st.error().field, st.error().message);
-    if (!rule_names.insert(r.name).second)
-      n.raise("rule", fmt::format("duplicate rule \"{}\"", r.name));
-    c.thresholds.push_back(std::move(r));
+  // Rules: inline (a mapping like a rule file) or the path of a rule file.
+  if (auto r = root.find("rules")) {
+    if (r->yaml().IsScalar()) {
+      std::filesystem::path file = r->yaml().Scalar();
+      if (file.is_relative()) file = std::filesystem::path(root.file()).parent_path() / file;
+      auto set = rules::load_rules(file, catalog);
+      if (!set) r->raise("", set.error().message);
+      c.rules = std::move(*set);
+      c.rules_file = file;
+    } else {
+      c.rules = rules::read_rules(*r, catalog);
+    }
   }
   return c;
 }

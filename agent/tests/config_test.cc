@@ -1,5 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
 #include "gridwatch/agent/config.h"
 
 namespace gridwatch::agent {
@@ -15,12 +22,12 @@ sensors:
   - device_id: bin-001
     type: bin_fill
     location: {lon: 116.397, lat: 39.909, accuracy_m: 5}
-thresholds:
-  - rule: bin_full
-    type: bin_fill
-    category: sanitation.bin_overflow
-    open_at: 90
-    clear_at: 60
+rules:
+  rules:
+    - id: bin_full
+      category: sanitation.bin_overflow
+      input: {type: bin_fill}
+      when: {threshold: {above: 90, clear_below: 60}}
 )";
 
 Result<AgentConfig> parse(std::string_view text) {
@@ -50,20 +57,22 @@ TEST(AgentConfig, Good) {
   EXPECT_EQ(c->status_interval, std::chrono::seconds{10});
   ASSERT_EQ(c->sensors.size(), 1u);
   EXPECT_DOUBLE_EQ(c->sensors[0].location.position.lat, 39.909);
-  ASSERT_EQ(c->thresholds.size(), 1u);
-  EXPECT_TRUE(c->thresholds[0].rising());
+  ASSERT_EQ(c->rules.rules.size(), 1u);
+  EXPECT_EQ(c->rules.rules[0].id, "bin_full");
+  ASSERT_EQ(c->devices().size(), 1u);
+  EXPECT_EQ(c->devices()[0].location->position.lat, 39.909);
   EXPECT_EQ(c->broker.topic_prefix, "gw/v1");
   EXPECT_EQ(c->data_dir, "gridwatch-data/agent-box-01");
 }
 
 TEST(AgentConfig, UnknownKeyWithFileLineAndKey) {
-  expect_error(with("    open_at: 90", "    open_at: 90\n    opne_at: 95"),
-               "thresholds[0].opne_at", "agent.yaml:16: thresholds[0].opne_at: unknown key");
+  expect_error(with("      input: {type: bin_fill}", "      input: {type: bin_fill}\n      colour: red"),
+               "rules.rules[0].colour", "agent.yaml:16: rules.rules[0].colour: unknown key");
 }
 
 TEST(AgentConfig, WrongType) {
-  expect_error(with("open_at: 90", "open_at: ninety"), "thresholds[0].open_at",
-               "agent.yaml:15: thresholds[0].open_at: expected a number, got \"ninety\"");
+  expect_error(with("above: 90", "above: ninety"), "rules.rules[0].when.threshold.above",
+               "agent.yaml:16: rules.rules[0].when.threshold.above: expected a number, got \"ninety\"");
   expect_error(with("interval: 10s", "interval: often"), "status.interval", "not a duration");
 }
 
@@ -72,15 +81,36 @@ TEST(AgentConfig, OutOfRangeCoordinate) {
                "99.9 is out of range [-90, 90]");
 }
 
-TEST(AgentConfig, UnknownCategoryAndEqualThresholds) {
-  expect_error(with("sanitation.bin_overflow", "sanitation.bins"), "thresholds[0].category",
+TEST(AgentConfig, RulesFromAFileRelativeToTheConfig) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("gw-agent-config-{}", getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "rules.yaml") << "rules:\n  - id: r\n    category: water.waterlogging\n"
+                                       "    input: {type: bin_fill}\n    when: {no_data: {for: 1h}}\n";
+  std::string text = with("rules:\n  rules:", "rules: rules.yaml\nunused:");
+  text = text.substr(0, text.find("unused:"));
+  std::ofstream(dir / "agent.yaml") << text;
+  auto c = load_agent_config(dir / "agent.yaml", Catalog::builtin());
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->rules_file, dir / "rules.yaml");
+  ASSERT_EQ(c->rules.rules.size(), 1u);
+  std::ofstream(dir / "rules.yaml") << "rules:\n  - id: r\n    category: x.y\n";
+  c = load_agent_config(dir / "agent.yaml", Catalog::builtin());
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("rules.yaml:3: rules[0].category: unknown category"), std::string::npos)
+      << c.error().message;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AgentConfig, UnknownCategoryAndImpossibleThresholds) {
+  expect_error(with("sanitation.bin_overflow", "sanitation.bins"), "rules.rules[0].category",
                "unknown category \"sanitation.bins\"");
-  expect_error(with("clear_at: 60", "clear_at: 90"), "thresholds[0].clear_at", "must differ");
+  expect_error(with("clear_below: 60", "clear_below: 95"), "rules.rules[0].when.threshold.clear_below",
+               "on the wrong side");
 }
 
 TEST(AgentConfig, MissingAndDuplicate) {
   expect_error(with("  id: box-01\n", "  log_level: info\n"), "agent.id", "required key is missing");
-  expect_error(with("thresholds:", "  - device_id: bin-001\n    type: bin_fill\n    location: {lon: 1, lat: 2}\nthresholds:"),
+  expect_error(with("rules:\n  rules:", "  - device_id: bin-001\n    type: bin_fill\n    location: {lon: 1, lat: 2}\nrules:\n  rules:"),
                "sensors[1].device_id", "duplicate device");
   expect_error(with("tcp://127.0.0.1:1883", "http://x"), "broker.url", "must start with tcp://");
 }

@@ -21,6 +21,15 @@ std::optional<MqttMessage> MessageQueue::pop() {
   return m;
 }
 
+MessageQueue::Popped MessageQueue::pop_for(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [this] { return closed_ || !queue_.empty(); });
+  if (queue_.empty()) return {.message = std::nullopt, .closed = closed_};
+  Popped p{.message = std::move(queue_.front())};
+  queue_.pop_front();
+  return p;
+}
+
 bool MessageQueue::close() {
   {
     std::lock_guard lock(mu_);

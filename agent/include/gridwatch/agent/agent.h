@@ -4,8 +4,12 @@
 // last will "{prefix}/agents/{id}/status" = {"state":"offline"}, publishes the retained online
 // status, subscribes to "{prefix}/sensors/+/reading", and starts two threads: one evaluates
 // readings (handed over from Paho's callback through a bounded queue), one republishes the
-// status every status_interval. Each threshold transition becomes a gw.order/1 event (open or
-// clear) on "{prefix}/orders/{id}" at QoS 1, located at the sensor's configured place.
+// status every status_interval. The worker feeds readings to the rule engine (rules/) and
+// advances its clock at least once a second, so timers (durations, no data, schedules) fire
+// without new readings; each transition becomes a gw.order/1 event (open, update or clear) on
+// "{prefix}/orders/{id}" at QoS 1, located at the sensor's configured place. Rule state is kept
+// in DATA_DIR/rules (snapshot every checkpoint_interval and at stop, journal in between), so a
+// restart resumes open episodes and half-elapsed durations.
 //
 // Readings that cannot be used (malformed, unknown device, wrong type, queue full) are counted,
 // logged with the reason and appended to DATA_DIR/dead-letter.jsonl; processing goes on.
@@ -24,7 +28,8 @@
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/message_queue.h"
 #include "gridwatch/platform/mqtt.h"
-#include "gridwatch/rules/threshold.h"
+#include "gridwatch/rules/engine.h"
+#include "gridwatch/rules/state_file.h"
 
 namespace gridwatch::agent {
 
@@ -34,6 +39,8 @@ struct AgentStats {
   uint64_t orders_published = 0;
   uint64_t publish_failures = 0;
   size_t open_episodes = 0;
+  uint64_t readings_late = 0;        // refused by the engine: behind its lateness window
+  uint64_t readings_duplicate = 0;   // same device, type and timestamp seen before
 };
 
 class Agent {
@@ -60,12 +67,17 @@ class Agent {
   std::string status_json(std::string_view state) const;
   void reject(const std::string& topic, const std::string& payload, const std::string& reason);
   void publish_intent(const rules::Intent& intent);
+  void publish_all(std::vector<rules::Intent> intents);
+  void checkpoint();
 
   AgentConfig config_;
   const Catalog& catalog_;
   std::unique_ptr<platform::MqttClient> mqtt_;
   std::unique_ptr<platform::DeadLetterFile> dead_letters_;
-  rules::ThresholdEngine engine_;  // worker thread only
+  // Worker thread only (and start()/stop() while the worker is not running).
+  rules::Engine engine_;
+  rules::StateFile state_file_;
+  std::chrono::steady_clock::time_point last_checkpoint_{};
 
   platform::MessageQueue queue_{kQueueCapacity};  // readings, Paho thread -> worker
   std::mutex mu_;
@@ -75,6 +87,7 @@ class Agent {
   std::thread status_thread_;
 
   std::atomic<uint64_t> received_{0}, rejected_{0}, published_{0}, publish_failures_{0};
+  std::atomic<uint64_t> late_{0}, duplicates_{0};
   std::atomic<size_t> open_episodes_{0};
   std::string status_topic_, orders_topic_, readings_filter_;
 };

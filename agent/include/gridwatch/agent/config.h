@@ -12,7 +12,8 @@
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
-#include "gridwatch/rules/threshold.h"
+#include "gridwatch/rules/engine.h"
+#include "gridwatch/rules/ruleset.h"
 
 namespace gridwatch::agent {
 
@@ -28,6 +29,8 @@ struct BrokerConfig {
 struct SensorConfig {
   std::string device_id;
   std::string type;  // reading type it sends, e.g. bin_fill
+  std::string group;               // for rules with subject group or input groups
+  std::vector<std::string> tags;   // for rules with input tags
   OrderLocation location;
   std::string description;
 };
@@ -39,7 +42,11 @@ struct AgentConfig {
   BrokerConfig broker;
   std::chrono::milliseconds status_interval{std::chrono::seconds{30}};
   std::vector<SensorConfig> sensors;
-  std::vector<rules::ThresholdRule> thresholds;
+  rules::RuleSet rules;             // inline `rules:` or the file it names
+  std::filesystem::path rules_file;  // empty when inline
+
+  // The sensors as the rule engine's device registry.
+  std::vector<rules::DeviceInfo> devices() const;
 
   const SensorConfig* sensor(std::string_view device_id) const;
 };

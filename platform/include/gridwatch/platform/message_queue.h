@@ -24,6 +24,13 @@ class MessageQueue {
   // Moves `m` in and returns true, or leaves `m` as it is and returns false (full or closed).
   bool try_push(MqttMessage& m);
   std::optional<MqttMessage> pop();
+  // Like pop(), but gives up after `timeout` (a worker that also has timers to run): `message` is
+  // empty on timeout and when the queue is closed and drained (then `closed` is true).
+  struct Popped {
+    std::optional<MqttMessage> message;
+    bool closed = false;
+  };
+  Popped pop_for(std::chrono::milliseconds timeout);
   // Stops accepting messages and wakes the worker. Returns false if it was already closed.
   bool close();
   // Waits up to `timeout` (e.g. a retry back-off); returns true as soon as the queue is closed.
