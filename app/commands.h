@@ -32,6 +32,14 @@ struct GeoAssignOptions {
 // Reads lon,lat lines (WGS-84) on stdin, writes lon,lat,area_id on stdout.
 int run_geo_assign(const GeoAssignOptions& options);
 
+struct RulesReplayOptions {
+  std::filesystem::path rules;
+  std::filesystem::path readings;    // CSV ts,device_id,type,value
+  std::filesystem::path events_out;  // empty: stdout
+};
+// Runs a rule file over recorded readings; writes the order intents as JSON lines.
+int run_rules_replay(const RulesReplayOptions& options);
+
 // Reads px,py,lon,lat control points; prints the homography, per-point and RMS error.
 int run_calibrate(const std::filesystem::path& points_file, const std::string& crs);
 

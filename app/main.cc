@@ -198,6 +198,17 @@ int main(int argc, char** argv) {
   assign->add_option("--crs", geo_assign.crs, "Coordinate system of the areas file")
       ->check(CLI::IsMember({"wgs84", "gcj02", "bd09"}));
 
+  RulesReplayOptions replay;
+  auto* rules_cmd = app.add_subcommand("rules", "Rule tools.");
+  rules_cmd->require_subcommand(1);
+  auto* replay_cmd = rules_cmd->add_subcommand(
+      "replay", "Run a rule file over recorded readings (CSV with columns ts,device_id,type,value) "
+                "as fast as possible and write the order intents as JSON lines. Bad rows are "
+                "reported on stderr with their line number and skipped; a summary ends stderr.");
+  replay_cmd->add_option("--rules", replay.rules, "Rule file (docs/rules.md)")->required()->check(CLI::ExistingFile);
+  replay_cmd->add_option("--readings", replay.readings, "Readings CSV")->required()->check(CLI::ExistingFile);
+  replay_cmd->add_option("--events-out", replay.events_out, "Write the intents here (default: stdout)");
+
   std::string points_file, calibrate_crs = "wgs84";
   auto* calibrate_cmd = app.add_subcommand(
       "calibrate", "Compute a camera's ground homography from control points (CSV px,py,lon,lat; "
@@ -219,6 +230,7 @@ int main(int argc, char** argv) {
     return run_demo(demo);
   }
   if (*assign) return run_geo_assign(geo_assign);
+  if (*replay_cmd) return run_rules_replay(replay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
   if (*down) return services_down(services_dir);

@@ -1,6 +1,8 @@
 // The command line contract: exit codes 0 / 1 / 2 and error messages that name file, line, key.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "support.h"
@@ -106,6 +108,60 @@ TEST(Cli, GeoAssignReadsStdinAndReportsBadLinesByNumber) {
   EXPECT_EQ(r.code, 2);
   r = run_gridwatch_with_input({"geo", "assign", "--areas", "/nonexistent.geojson"}, "");
   EXPECT_EQ(r.code, 2);
+}
+
+TEST(Cli, RulesReplayWritesIntentsAndReportsBadRowsByLine) {
+  auto dir = temp_dir("replay");
+  write_file(dir / "rules.yaml", R"(lateness: 1m
+rules:
+  - id: bin_full
+    category: sanitation.bin_overflow
+    input: {type: bin_fill}
+    when: {threshold: {above: 90, clear_below: 60}}
+    escalate:
+      - priority: high
+        when: {threshold: {above: 100}, for: 30m}
+)");
+  write_file(dir / "readings.csv",
+             "ts,device_id,type,value\n"
+             "2026-11-01T08:00:00Z,bin-1,bin_fill,50\n"
+             "2026-11-01T08:10:00Z,bin-1,bin_fill,95\n"
+             "2026-11-01T08:20:00Z,bin-1,bin_fill,100\n"
+             "2026-11-01T08:20:00Z,bin-1,bin_fill,oops\n"
+             "2026-11-01T08:40:00Z,bin-2,bin_fill,10\n"
+             "2026-11-01T08:55:00Z,bin-1,bin_fill,100\n"
+             "2026-11-01T09:00:00Z,bin-1,bin_fill,20\n");
+  auto [code, out] = run_gridwatch({"rules", "replay", "--rules", (dir / "rules.yaml").string(), "--readings",
+                                    (dir / "readings.csv").string(), "--events-out", (dir / "events.jsonl").string()});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("readings.csv:5: value \"oops\" is not a number"), std::string::npos) << out;
+  EXPECT_NE(out.find("replayed 7 rows (1 bad, 0 late, 0 duplicate, 0 unused)"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 opened, 1 updated, 1 cleared, 0 still open"), std::string::npos) << out;
+  std::vector<nlohmann::json> events;
+  std::istringstream lines(read_file(dir / "events.jsonl"));
+  for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0]["event"], "open");
+  EXPECT_EQ(events[0]["ts"], "2026-11-01T08:10:00Z");
+  EXPECT_EQ(events[0]["id"], "bin_full.bin-1.20261101T081000Z");
+  EXPECT_EQ(events[0]["subject"], "bin-1");
+  EXPECT_EQ(events[0]["category"], "sanitation.bin_overflow");
+  EXPECT_EQ(events[0]["priority"], "normal");
+  EXPECT_EQ(events[1]["event"], "update");
+  EXPECT_EQ(events[1]["ts"], "2026-11-01T08:50:00Z");  // 100 % from 08:20 for 30 minutes
+  EXPECT_EQ(events[1]["priority"], "high");
+  EXPECT_EQ(events[2]["event"], "clear");
+  EXPECT_EQ(events[2]["id"], events[0]["id"]);
+
+  // A bad rule file is bad usage, named by file, line and key.
+  write_file(dir / "bad.yaml", "rules:\n  - id: r\n    category: sanitation.bin_overflow\n    input: {type: x}\n"
+                               "    when: {threshold: {above: 10, clear_below: 20}}\n");
+  std::tie(code, out) = run_gridwatch({"rules", "replay", "--rules", (dir / "bad.yaml").string(), "--readings",
+                                       (dir / "readings.csv").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("bad.yaml:5: rules[0].when.threshold.clear_below: clear_below 20 is on the wrong side"),
+            std::string::npos) << out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, GeoAssignWithAnIdProperty) {
