@@ -18,7 +18,7 @@ const SensorConfig* AgentConfig::sensor(std::string_view device_id) const {
 std::vector<rules::DeviceInfo> AgentConfig::devices() const {
   std::vector<rules::DeviceInfo> out;
   for (const SensorConfig& s : sensors)
-    out.push_back({.id = s.device_id, .group = s.group, .tags = s.tags, .location = s.location,
+    out.push_back({.id = s.device_id, .types = {s.type}, .group = s.group, .tags = s.tags, .location = s.location,
                    .description = s.description});
   return out;
 }

@@ -5,7 +5,6 @@
 #include <limits>
 #include <queue>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -84,8 +83,10 @@ struct State {
   int64_t opened_at = kNever, first_seen = kNever, cooldown_until = kNever, clear_since = kNever;
   int64_t heap_at = kInf;  // earliest timer queued for this state
   std::string episode;
-  std::vector<NodeState> nodes;
-  std::vector<Buffer> buffers;
+  // The state's node states and buffers live in the engine's pools (one allocation for all
+  // states, the states of one device side by side): [node_base, node_base + rule's nodes).
+  uint32_t node_base = 0;
+  uint32_t buffer_base = 0;
   LastInput last;
 };
 
@@ -116,32 +117,11 @@ struct Timer {
 struct Route {
   std::vector<uint32_t> states;
   int64_t last_applied = kNever;
+  int64_t last_offered = kNever;  // newest timestamp accepted for this device and type
 };
-
-struct PendingKey {
-  int32_t device, type;
-  int64_t t;
-  bool operator==(const PendingKey&) const = default;
-};
-struct PendingKeyHash {
-  size_t operator()(const PendingKey& k) const {
-    uint64_t h = static_cast<uint64_t>(k.t) * 0x9E3779B97F4A7C15ull;
-    h ^= (static_cast<uint64_t>(static_cast<uint32_t>(k.device)) << 32 | static_cast<uint32_t>(k.type)) + 0x7f4a7c15 + (h << 6) + (h >> 2);
-    return static_cast<size_t>(h);
-  }
-};
-
-uint64_t route_key(int32_t device, int32_t type) {
-  return static_cast<uint64_t>(static_cast<uint32_t>(device)) << 32 | static_cast<uint32_t>(type);
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-    s.replace(pos, from.size(), to);
 }
 
 std::string format_value(double v) {
@@ -185,11 +165,15 @@ struct Engine::Impl {
   std::vector<std::string> subjects;
   std::unordered_map<std::string, uint32_t> subject_index;
   std::vector<State> states;
+  std::vector<NodeState> node_pool;
+  std::vector<Buffer> buffer_pool;
   std::unordered_map<uint64_t, uint32_t> state_index;  // (rule, subject) -> state
-  std::unordered_map<uint64_t, Route> routes;          // (device, type) -> states
+  // Per device: (type, index into routes); a device sends one or a few types.
+  std::vector<std::vector<std::pair<int32_t, uint32_t>>> device_routes;
+  std::vector<Route> routes;  // (device, type) -> the states its readings feed
+  std::vector<std::pair<int32_t, int32_t>> route_owner;  // route -> (device, type)
   std::unordered_map<std::string, Route> zone_routes;  // "camera:zone" -> states
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
-  std::unordered_set<PendingKey, PendingKeyHash> pending_keys;
   std::unordered_map<uint64_t, ZoneEvent> pending_events;  // seq -> event
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   int64_t watermark = kNever;
@@ -237,8 +221,10 @@ struct Engine::Impl {
       st.subject = sub;
       st.priority = r.priority;
       st.created = created;
-      st.nodes.resize(r.nodes.size());
-      st.buffers.resize(r.buffers);
+      st.node_base = static_cast<uint32_t>(node_pool.size());
+      st.buffer_base = static_cast<uint32_t>(buffer_pool.size());
+      node_pool.resize(node_pool.size() + r.nodes.size());
+      buffer_pool.resize(buffer_pool.size() + r.buffers);
       states.push_back(std::move(st));
     }
     return it->second;
@@ -275,17 +261,23 @@ struct Engine::Impl {
   }
 
   Route& route(int32_t device, int32_t type, int64_t now) {
-    auto [it, added] = routes.try_emplace(route_key(device, type));
-    if (!added) return it->second;
+    if (device_routes.size() < devices.size()) device_routes.resize(devices.size());
+    auto& mine = device_routes[static_cast<size_t>(device)];
+    for (const auto& [ty, idx] : mine)
+      if (ty == type) return routes[idx];
+    mine.emplace_back(type, static_cast<uint32_t>(routes.size()));
+    routes.emplace_back();
+    route_owner.emplace_back(device, type);
+    Route& made = routes.back();
     const DeviceInfo& d = devices[static_cast<size_t>(device)];
     for (uint32_t ri = 0; ri < rules.rules.size(); ++ri) {
       const Rule& r = rules.rules[ri];
       if (r.input.zone_events || !contains_type(ri, type) || !device_selected(r, d)) continue;
       std::string subject = subject_of(r, d);
       if (subject.empty()) continue;
-      it->second.states.push_back(state_for(ri, subject, now));
+      made.states.push_back(state_for(ri, subject, now));
     }
-    return it->second;
+    return made;
   }
 
   bool contains_type(uint32_t rule, int32_t type) const {
@@ -312,7 +304,7 @@ struct Engine::Impl {
   bool eval(const Rule& r, uint32_t ri, State& st, uint16_t idx, int64_t t, const Input* in,
             int64_t& next) {
     const Node& n = r.nodes[idx];
-    NodeState& ns = st.nodes[idx];
+    NodeState& ns = node_pool[st.node_base + idx];
     const int32_t want = node_type[ri][idx];
     const bool reading = in && !in->event;
     const bool type_ok = reading && (want < 0 || want == in->type);
@@ -344,7 +336,7 @@ struct Engine::Impl {
         break;
       }
       case NodeKind::kCount: {
-        Buffer& b = st.buffers[static_cast<size_t>(n.buffer)];
+        Buffer& b = buffer_pool[st.buffer_base + static_cast<uint32_t>(n.buffer)];
         bool match = in && (in->event ? n.event_kind && *n.event_kind == in->event->kind
                                       : type_ok && in->value >= n.min_value && in->value <= n.max_value);
         if (match) {
@@ -357,26 +349,29 @@ struct Engine::Impl {
         break;
       }
       case NodeKind::kRate: {
-        Buffer& b = st.buffers[static_cast<size_t>(n.buffer)];
+        // Measured at each reading over the readings within the window; without readings the
+        // last measure stands until the window has passed since the newest one.
         if (type_ok) {
           consumed = true;
+          Buffer& b = buffer_pool[st.buffer_base + static_cast<uint32_t>(n.buffer)];
           b.samples.push_back({t, in->value});
-        }
-        b.expire_until(t, n.window);
-        if (b.size() >= 2) {
+          b.expire_until(t, n.window);
+          ns.latch = false;
+          ns.last = t;
           const Sample& first = b.oldest();
-          const Sample& lastS = b.samples.back();
-          if (lastS.t > first.t) {
-            const double slope = (lastS.v - first.v) / static_cast<double>(lastS.t - first.t) *
+          const Sample& newest = b.samples.back();
+          if (b.size() >= 2 && newest.t > first.t) {
+            const double slope = (newest.v - first.v) / static_cast<double>(newest.t - first.t) *
                                  static_cast<double>(n.per.count());
-            raw = n.rising ? slope >= n.open_at : slope <= n.open_at;
+            ns.latch = n.rising ? slope >= n.open_at : slope <= n.open_at;
           }
         }
-        if (b.size() > 0) next = std::min(next, b.oldest().t + n.window.count());
+        raw = ns.latch && t - ns.last < n.window.count();
+        if (raw) next = std::min(next, ns.last + n.window.count());
         break;
       }
       case NodeKind::kZone: {
-        Buffer& b = st.buffers[static_cast<size_t>(n.buffer)];
+        Buffer& b = buffer_pool[st.buffer_base + static_cast<uint32_t>(n.buffer)];
         if (in && in->event && (n.objects.empty() || contains(n.objects, in->event->object))) {
           consumed = true;
           const ZoneEvent& e = *in->event;
@@ -464,7 +459,7 @@ struct Engine::Impl {
         st.last.device = in->device;
         st.last.type = in->type;
         st.last.value = in->value;
-        st.last.location = devices[static_cast<size_t>(in->device)].location;
+        st.last.location.reset();  // the device's, looked up when an intent is made
       }
     }
   }
@@ -488,7 +483,7 @@ struct Engine::Impl {
         if (st.cooldown_until == kNever || t >= st.cooldown_until) {
           st.open = true;
           st.opened_at = t;
-          const int64_t since = st.nodes[r.when].since;
+          const int64_t since = node_pool[st.node_base + r.when].since;
           st.first_seen = since == kNever ? t : since;
           st.episode = fmt::format("{}.{}.{}", r.id, subjects[st.subject], compact_time(t));
           st.level = static_cast<int8_t>(best);
@@ -539,21 +534,37 @@ struct Engine::Impl {
       type = types[static_cast<size_t>(st.last.type)];
       value = format_value(st.last.value);
     }
-    std::string text = r.description;
-    if (text.empty()) {
-      text = "{category_zh} {category_en}: {rule} at {where}";
-      if (!type.empty()) text += ", {type} {value}";
+    const std::string_view tmpl = !r.description.empty() ? std::string_view(r.description)
+                                  : type.empty() ? std::string_view("{category_zh} {category_en}: {rule} at {where}")
+                                                 : std::string_view("{category_zh} {category_en}: {rule} at {where}, {type} {value}");
+    auto variable = [&](std::string_view name) -> std::optional<std::string_view> {
+      if (name == "rule") return r.id;
+      if (name == "subject") return subjects[st.subject];
+      if (name == "where") return where;
+      if (name == "device") return device;
+      if (name == "type") return type;
+      if (name == "value") return value;
+      if (name == "priority") return to_string(st.priority);
+      if (name == "category") return r.category;
+      if (name == "category_zh") return cat ? std::string_view(cat->name.zh) : std::string_view();
+      if (name == "category_en") return cat ? std::string_view(cat->name.en) : std::string_view();
+      return std::nullopt;
+    };
+    // One pass over the template; unknown {names} stay as written.
+    std::string text;
+    text.reserve(tmpl.size() + 32);
+    for (size_t pos = 0; pos < tmpl.size();) {
+      const size_t open = tmpl.find('{', pos);
+      const size_t close = open == std::string_view::npos ? open : tmpl.find('}', open);
+      if (close == std::string_view::npos) {
+        text.append(tmpl.substr(pos));
+        break;
+      }
+      text.append(tmpl.substr(pos, open - pos));
+      if (auto v = variable(tmpl.substr(open + 1, close - open - 1))) text.append(*v);
+      else text.append(tmpl.substr(open, close - open + 1));
+      pos = close + 1;
     }
-    replace_all(text, "{rule}", r.id);
-    replace_all(text, "{subject}", subjects[st.subject]);
-    replace_all(text, "{where}", where);
-    replace_all(text, "{device}", device);
-    replace_all(text, "{type}", type);
-    replace_all(text, "{value}", value);
-    replace_all(text, "{priority}", to_string(st.priority));
-    replace_all(text, "{category}", r.category);
-    replace_all(text, "{category_zh}", cat ? cat->name.zh : "");
-    replace_all(text, "{category_en}", cat ? cat->name.en : "");
     if (kind == IntentKind::kClear) return "cleared: " + text;
     if (kind == IntentKind::kUpdate) return fmt::format("escalated to {}: {}", to_string(st.priority), text);
     return text;
@@ -571,7 +582,8 @@ struct Engine::Impl {
     i.first_seen = ts(st.first_seen);
     i.priority = st.priority;
     i.description = describe(st, r, kind);
-    i.location = st.last.location;
+    i.location = st.last.device >= 0 ? devices[static_cast<size_t>(st.last.device)].location
+                                     : st.last.location;
     json evidence = {{"trigger", by_timer ? "timer" : "input"}};
     if (st.last.device >= 0) {
       i.device = devices[static_cast<size_t>(st.last.device)].id;
@@ -604,8 +616,13 @@ struct Engine::Impl {
       for (uint32_t si : rt.states) evaluate(si, p.t, &in);
       return;
     }
-    pending_keys.erase({p.device, p.type, p.t});
     Route& rt = route(p.device, p.type, p.t);
+    if (p.t == rt.last_applied) {  // a duplicate that was still waiting when its twin arrived
+      ++stats.duplicates;
+      --stats.accepted;
+      --stats.applied;
+      return;
+    }
     rt.last_applied = std::max(rt.last_applied, p.t);
     for (uint32_t si : rt.states) evaluate(si, p.t, &in);
   }
@@ -679,8 +696,11 @@ void Engine::start(Timestamp now) {
       for (const std::string& z : r.input.zones)
         if (z.back() != '*') m.zone_route(z, t);
     } else {
-      for (int32_t d = 0; d < static_cast<int32_t>(m.devices.size()); ++d)
-        for (int32_t type : m.rule_types[ri]) m.route(d, type, t);
+      for (int32_t d = 0; d < static_cast<int32_t>(m.devices.size()); ++d) {
+        const auto& sends = m.devices[static_cast<size_t>(d)].types;
+        for (int32_t type : m.rule_types[ri])
+          if (sends.empty() || contains(sends, m.types[static_cast<size_t>(type)])) m.route(d, type, t);
+      }
     }
   }
   m.queue_timers_at_watermark();
@@ -711,14 +731,18 @@ Offer Engine::offer(const Reading& reading, Timestamp now) {
     ++m.stats.unused;
     return Offer::kUnused;
   }
-  if (t <= rt.last_applied || !m.pending_keys.insert({device, ty->second, t}).second) {
-    if (t < rt.last_applied) {
-      ++m.stats.late;
-      return Offer::kLate;
-    }
+  // Duplicates: the same timestamp as the newest one accepted (an immediate re-delivery) or as
+  // one already applied are refused here; a duplicate of an older reading still waiting in the
+  // buffer is dropped when it is applied.
+  if (t < rt.last_applied) {
+    ++m.stats.late;
+    return Offer::kLate;
+  }
+  if (t == rt.last_applied || t == rt.last_offered) {
     ++m.stats.duplicates;
     return Offer::kDuplicate;
   }
+  rt.last_offered = std::max(rt.last_offered, t);
   m.pending.push({t, m.seq++, device, ty->second, reading.value});
   ++m.stats.accepted;
   return Offer::kAccepted;
@@ -778,10 +802,13 @@ json Engine::snapshot() const {
   for (const State& st : m.states) {
     const Rule& r = m.rules.rules[st.rule];
     json nodes = json::array();
-    for (const NodeState& ns : st.nodes)
+    for (size_t k = 0; k < r.nodes.size(); ++k) {
+      const NodeState& ns = m.node_pool[st.node_base + k];
       nodes.push_back({opt_time(ns.since), opt_time(ns.last), ns.count, ns.latch});
+    }
     json buffers = json::array();
-    for (const Buffer& b : st.buffers) {
+    for (size_t k = 0; k < r.buffers; ++k) {
+      const Buffer& b = m.buffer_pool[st.buffer_base + k];
       json samples = json::array();
       for (size_t i = b.head; i < b.samples.size(); ++i) samples.push_back({b.samples[i].t, b.samples[i].v});
       json tracks = json::array();
@@ -837,9 +864,10 @@ json Engine::snapshot() const {
     }
   }
   json applied = json::array();
-  for (const auto& [key, rt] : m.routes)
-    if (rt.last_applied != kNever)
-      applied.push_back({m.devices[key >> 32].id, m.types[key & 0xffffffffu], rt.last_applied});
+  for (size_t i = 0; i < m.routes.size(); ++i)
+    if (m.routes[i].last_applied != kNever)
+      applied.push_back({m.devices[static_cast<size_t>(m.route_owner[i].first)].id,
+                         m.types[static_cast<size_t>(m.route_owner[i].second)], m.routes[i].last_applied});
   return {{"version", 1}, {"watermark", opt_time(m.watermark)}, {"states", states},
           {"pending", pending}, {"applied", applied}};
 }
@@ -897,15 +925,16 @@ Result<std::vector<std::string>> Engine::restore(const json& snap) {
         continue;
       }
       const json& nodes = js.at("nodes");
-      for (size_t i = 0; i < nodes.size() && i < st.nodes.size(); ++i) {
-        st.nodes[i].since = read_time(nodes[i][0]);
-        st.nodes[i].last = read_time(nodes[i][1]);
-        st.nodes[i].count = static_cast<uint32_t>(nodes[i][2].get<int64_t>());
-        st.nodes[i].latch = nodes[i][3].get<bool>();
+      for (size_t i = 0; i < nodes.size() && i < r.nodes.size(); ++i) {
+        NodeState& ns = m.node_pool[st.node_base + i];
+        ns.since = read_time(nodes[i][0]);
+        ns.last = read_time(nodes[i][1]);
+        ns.count = static_cast<uint32_t>(nodes[i][2].get<int64_t>());
+        ns.latch = nodes[i][3].get<bool>();
       }
       const json& buffers = js.at("buffers");
-      for (size_t i = 0; i < buffers.size() && i < st.buffers.size(); ++i) {
-        Buffer& b = st.buffers[i];
+      for (size_t i = 0; i < buffers.size() && i < r.buffers; ++i) {
+        Buffer& b = m.buffer_pool[st.buffer_base + i];
         b = Buffer{};
         for (const json& s : buffers[i].at("samples")) b.samples.push_back({s[0].get<int64_t>(), s[1].get<double>()});
         for (const json& tr : buffers[i].at("tracks"))
@@ -926,7 +955,9 @@ Result<std::vector<std::string>> Engine::restore(const json& snap) {
         const int32_t device = m.add_device({.id = p["device"].get<std::string>()});
         auto ty = m.type_index.find(p["type"].get<std::string>());
         if (ty == m.type_index.end()) continue;
-        if (!m.pending_keys.insert({device, ty->second, t}).second) continue;
+        Route& rt = m.route(device, ty->second, t);
+        if (t == rt.last_offered) continue;
+        rt.last_offered = std::max(rt.last_offered, t);
         m.pending.push({t, m.seq++, device, ty->second, p["value"].get<double>()});
       } else {
         ZoneEvent e;

@@ -33,6 +33,7 @@ namespace gridwatch::rules {
 
 struct DeviceInfo {
   std::string id;
+  std::vector<std::string> types;  // reading types it sends; empty: any
   std::string group;
   std::vector<std::string> tags;
   std::optional<OrderLocation> location;
