@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -113,13 +114,20 @@ sensors:
   - device_id: bin-7
     type: bin_fill
     location: {{lon: 116.4109, lat: 39.9139, accuracy_m: 5}}
+  - device_id: bin-8
+    type: bin_fill
+    location: {{lon: 116.4120, lat: 39.9140, accuracy_m: 5}}
 rules:
   lateness: 0s
   rules:
     - id: bin_full
       category: sanitation.bin_overflow
-      input: {{type: bin_fill}}
+      input: {{type: bin_fill, devices: [bin-7]}}
       when: {{threshold: {{above: 90, clear_below: 60}}}}
+    - id: bin_stuck
+      category: sanitation.bin_overflow
+      input: {{type: bin_fill, devices: [bin-8]}}
+      when: {{threshold: {{above: 95}}, for: 6s}}
 )",
                        agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_);
   }
@@ -385,6 +393,32 @@ TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {
   ASSERT_TRUE(eventually([&] { return late.last_json().has_value(); }));
   EXPECT_EQ(late.last_json()->value("state", ""), "offline");
   EXPECT_TRUE(late.messages().back().retained);
+}
+
+// A duration half elapsed when the agent is killed still fires at its original time after a
+// restart (the reading is in the rule journal), once.
+TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(reports(status, "online"));
+  publish_reading("bin-8", 1, 99);
+  ASSERT_TRUE(eventually([&] {
+    return read_file(dir_ / "agent-data" / "rules" / "rules-journal.jsonl").find("bin-8") != std::string::npos;
+  }));
+  ::kill(agent_->pid(), SIGKILL);
+  ASSERT_TRUE(agent_->wait(10s).has_value());
+  agent_.reset();
+  start_agent();
+  const std::string id = fmt::format("{}.bin_stuck.bin-8.{}", agent_id_, id_time(7));
+  ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + id).status == 200; }))
+      << "no order " << id;
+  auto order = json::parse(http_get(http_port_, "/api/v1/orders/" + id).body);
+  EXPECT_EQ(parse_rfc3339(order["properties"]["observed_at"].get<std::string>()), reading_time(7));
+  EXPECT_EQ(parse_rfc3339(order["properties"]["first_seen_at"].get<std::string>()), reading_time(1));
+  std::this_thread::sleep_for(2s);  // a second open would have arrived by now
+  EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id LIKE $1",
+                  fmt::format("{}.bin_stuck.%", agent_id_)),
+            1);
 }
 
 TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {
