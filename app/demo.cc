@@ -60,12 +60,12 @@ rules:
       priority: urgent
       input: {{type: water_depth}}
       when: {{threshold: {{above: 150, clear_below: 50}}}}
-    - id: sensor_silent
-      category: water.waterlogging
+    - id: bin_silent
+      category: sanitation.bin_overflow
       priority: low
-      input: {{types: [bin_fill, water_depth]}}
+      input: {{type: bin_fill}}
       when: {{no_data: {{for: 20s}}}}
-      description: "Sensor {{subject}} has sent nothing for 20 s"
+      description: "Bin sensor {{subject}} has sent nothing for 20 s: check the bin"
 )";
 
 // Scripted values at tick t (one tick a second).
