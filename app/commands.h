@@ -40,6 +40,15 @@ struct RulesReplayOptions {
 // Runs a rule file over recorded readings; writes the order intents as JSON lines.
 int run_rules_replay(const RulesReplayOptions& options);
 
+struct VisionReplayOptions {
+  std::filesystem::path camera;      // camera YAML
+  std::filesystem::path video;
+  std::filesystem::path events_out;  // empty: stdout
+  std::string start = "1970-01-01T00:00:00Z";  // wall-clock time of the clip's first frame
+};
+// Runs one camera's pipeline over a recorded clip; writes the zone events as JSON lines.
+int run_vision_replay(const VisionReplayOptions& options);
+
 // Reads px,py,lon,lat control points; prints the homography, per-point and RMS error.
 int run_calibrate(const std::filesystem::path& points_file, const std::string& crs);
 

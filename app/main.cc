@@ -209,6 +209,18 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--readings", replay.readings, "Readings CSV")->required()->check(CLI::ExistingFile);
   replay_cmd->add_option("--events-out", replay.events_out, "Write the intents here (default: stdout)");
 
+  VisionReplayOptions vreplay;
+  auto* vision_cmd = app.add_subcommand("vision", "Camera tools.");
+  vision_cmd->require_subcommand(1);
+  auto* vreplay_cmd = vision_cmd->add_subcommand(
+      "replay", "Run one camera's pipeline over a recorded clip as fast as possible and write the "
+                "zone events as JSON lines (ts, camera, zone, event, object_id, class, bbox, "
+                "dwell_s, confidence); per-stage timings end stderr.");
+  vreplay_cmd->add_option("--camera", vreplay.camera, "Camera configuration (docs/vision.md)")->required()->check(CLI::ExistingFile);
+  vreplay_cmd->add_option("--video", vreplay.video, "Video file")->required()->check(CLI::ExistingFile);
+  vreplay_cmd->add_option("--events-out", vreplay.events_out, "Write the events here (default: stdout)");
+  vreplay_cmd->add_option("--start", vreplay.start, "RFC 3339 time of the first frame (default 1970-01-01T00:00:00Z: ts = clip time)");
+
   std::string points_file, calibrate_crs = "wgs84";
   auto* calibrate_cmd = app.add_subcommand(
       "calibrate", "Compute a camera's ground homography from control points (CSV px,py,lon,lat; "
@@ -231,6 +243,7 @@ int main(int argc, char** argv) {
   }
   if (*assign) return run_geo_assign(geo_assign);
   if (*replay_cmd) return run_rules_replay(replay);
+  if (*vreplay_cmd) return run_vision_replay(vreplay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
   if (*down) return services_down(services_dir);

@@ -2,6 +2,8 @@
 
 #include <opencv2/videoio.hpp>
 
+#include <thread>
+
 #include <fmt/format.h>
 
 namespace gridwatch::vision {
@@ -42,6 +44,121 @@ Result<std::optional<Frame>> VideoFileSource::next() {
   f.media_ms = std::max(ms, last_ms_);
   last_ms_ = f.media_ms;
   return std::optional<Frame>{std::move(f)};
+}
+
+bool is_live(const std::string& source) {
+  return source.rfind("rtsp://", 0) == 0 || source.rfind("http://", 0) == 0 ||
+         source.rfind("https://", 0) == 0 || source.rfind("/dev/video", 0) == 0;
+}
+
+namespace {
+
+// A stream or device: like a file, but opened by URL / device path.
+class CaptureSource final : public FrameSource {
+ public:
+  static Result<std::unique_ptr<FrameSource>> open(const std::string& source) {
+    auto s = std::unique_ptr<CaptureSource>(new CaptureSource());
+    s->name_ = source;
+    try {
+      s->capture_ = source.rfind("/dev/video", 0) == 0
+                        ? std::make_unique<cv::VideoCapture>(source, cv::CAP_V4L2)
+                        : std::make_unique<cv::VideoCapture>(source, cv::CAP_FFMPEG);
+    } catch (const cv::Exception& e) {
+      return fail(ErrorCode::kUnavailable, fmt::format("camera {}: {}", source, e.what()), "source");
+    }
+    if (!s->capture_->isOpened())
+      return fail(ErrorCode::kUnavailable, fmt::format("camera {}: cannot be opened", source), "source");
+    s->fps_ = s->capture_->get(cv::CAP_PROP_FPS);
+    if (!(s->fps_ > 0 && s->fps_ < 200)) s->fps_ = 25;
+    s->size_ = {static_cast<int>(s->capture_->get(cv::CAP_PROP_FRAME_WIDTH)),
+                static_cast<int>(s->capture_->get(cv::CAP_PROP_FRAME_HEIGHT))};
+    s->start_ = std::chrono::steady_clock::now();
+    return std::unique_ptr<FrameSource>(std::move(s));
+  }
+  Result<std::optional<Frame>> next() override {
+    Frame f;
+    try {
+      if (!capture_->read(f.image) || f.image.empty())
+        return fail(ErrorCode::kUnavailable, fmt::format("camera {}: no frame (stalled or closed)", name_));
+    } catch (const cv::Exception& e) {
+      return fail(ErrorCode::kUnavailable, fmt::format("camera {}: {}", name_, e.what()));
+    }
+    f.index = index_++;
+    // Live streams: the time of arrival (their own timestamps restart with the stream).
+    f.media_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    return std::optional<Frame>{std::move(f)};
+  }
+  double fps() const override { return fps_; }
+  cv::Size size() const override { return size_; }
+
+ private:
+  CaptureSource() = default;
+  std::unique_ptr<cv::VideoCapture> capture_;
+  std::string name_;
+  double fps_ = 25;
+  cv::Size size_;
+  int64_t index_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source) {
+  if (is_live(source)) return CaptureSource::open(source);
+  auto f = VideoFileSource::open(source);
+  if (!f) return std::unexpected(f.error());
+  return std::unique_ptr<FrameSource>(std::move(*f));
+}
+
+std::string_view to_string(SourceState s) {
+  switch (s) {
+    case SourceState::kConnected: return "connected";
+    case SourceState::kStalled: return "stalled";
+    case SourceState::kReconnecting: return "reconnecting";
+  }
+  return "?";
+}
+
+ReconnectingSource::ReconnectingSource(Opener open, Options options)
+    : open_(std::move(open)), options_(std::move(options)) {
+  if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+}
+
+Result<std::optional<Frame>> ReconnectingSource::next() {
+  auto backoff = options_.first_backoff;
+  int failures = 0;
+  for (;;) {
+    if (options_.stop && options_.stop()) return std::optional<Frame>{};
+    if (!current_) {
+      auto s = open_();
+      if (s) {
+        current_ = std::move(*s);
+        offset_ms_ = last_ms_ < 0 ? 0 : last_ms_ + 1;
+        if (options_.on_state) options_.on_state(SourceState::kConnected, "");
+        backoff = options_.first_backoff;
+      } else {
+        ++failures;
+        if (options_.max_attempts > 0 && failures >= options_.max_attempts) return std::unexpected(s.error());
+        if (options_.on_state) options_.on_state(SourceState::kReconnecting, s.error().message);
+        options_.sleep(backoff);
+        backoff = std::min(options_.max_backoff, backoff * 2);
+        continue;
+      }
+    }
+    auto f = current_->next();
+    if (f && *f) {
+      Frame frame = std::move(**f);
+      frame.media_ms = std::max(offset_ms_ + frame.media_ms, last_ms_);
+      frame.index = index_++;
+      last_ms_ = frame.media_ms;
+      return std::optional<Frame>{std::move(frame)};
+    }
+    // An error or the end of a live stream: a stall; drop the stream and reconnect.
+    if (options_.on_state)
+      options_.on_state(SourceState::kStalled, f ? std::string("end of stream") : f.error().message);
+    current_.reset();
+    ++reconnects_;
+  }
 }
 
 }  // namespace gridwatch::vision

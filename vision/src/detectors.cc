@@ -1,0 +1,391 @@
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/background_segm.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "gridwatch/domain/order.h"
+#include "gridwatch/vision/detect.h"
+
+namespace gridwatch::vision {
+namespace {
+
+cv::Mat to_grey(const cv::Mat& bgr, int width, double* scale) {
+  cv::Mat grey;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  const double s = std::min(1.0, static_cast<double>(width) / bgr.cols);
+  if (scale) *scale = s;
+  if (s < 1.0) cv::resize(grey, grey, cv::Size(), s, s, cv::INTER_AREA);
+  return grey;
+}
+
+cv::Rect2f scale_rect(const cv::Rect& r, double inv) {
+  return {static_cast<float>(r.x * inv), static_cast<float>(r.y * inv), static_cast<float>(r.width * inv),
+          static_cast<float>(r.height * inv)};
+}
+
+// Connected regions of a binary mask as boxes, the small ones dropped.
+std::vector<cv::Rect> regions(const cv::Mat& mask, double min_pixels) {
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  std::vector<cv::Rect> out;
+  for (const auto& c : contours) {
+    cv::Rect r = cv::boundingRect(c);
+    if (cv::contourArea(c) >= min_pixels || r.area() >= min_pixels * 2) out.push_back(r);
+  }
+  // One object, one box: boxes that overlap are merged into their union.
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t i = 0; i < out.size() && !merged; ++i)
+      for (size_t j = i + 1; j < out.size() && !merged; ++j)
+        if ((out[i] & out[j]).area() > 0) {
+          out[i] |= out[j];
+          out.erase(out.begin() + static_cast<std::ptrdiff_t>(j));
+          merged = true;
+        }
+  }
+  return out;
+}
+
+// The frame downscaled to `width`, blurred, as 3-channel float, and its grey median.
+cv::Mat small_colour(const cv::Mat& bgr, int width, double* scale) {
+  const double s = std::min(1.0, static_cast<double>(width) / bgr.cols);
+  if (scale) *scale = s;
+  cv::Mat small;
+  if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA);
+  else small = bgr.clone();
+  cv::GaussianBlur(small, small, {5, 5}, 0);
+  return small;
+}
+
+// Per pixel, the largest difference over the three channels (a red car on a grey road of the
+// same brightness still differs).
+cv::Mat colour_diff(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat d;
+  cv::absdiff(a, b, d);
+  std::vector<cv::Mat> ch;
+  cv::split(d, ch);
+  cv::Mat m = cv::max(ch[0], ch[1]);
+  return cv::max(m, ch[2]);
+}
+
+// Median of a grey image, for gain compensation (a cloud, a street light switching on).
+double median_of(const cv::Mat& grey) {
+  int hist[256] = {0};
+  for (int y = 0; y < grey.rows; ++y) {
+    const uchar* p = grey.ptr<uchar>(y);
+    for (int x = 0; x < grey.cols; ++x) ++hist[p[x]];
+  }
+  const int half = grey.rows * grey.cols / 2;
+  int acc = 0;
+  for (int v = 0; v < 256; ++v)
+    if ((acc += hist[v]) >= half) return std::max(1, v);
+  return 128;
+}
+
+// ---- dnn ------------------------------------------------------------------------------------------
+
+class DnnDetector final : public Detector {
+ public:
+  static Result<std::unique_ptr<Detector>> create(const DetectorConfig& c) {
+    auto d = std::unique_ptr<DnnDetector>(new DnnDetector(c));
+    for (const auto& p : {c.model, c.names})
+      if (!std::filesystem::exists(p))
+        return fail(ErrorCode::kNotFound, fmt::format("dnn detector: {}: no such file", p.string()), "model");
+    try {
+      d->net_ = c.config.empty() ? cv::dnn::readNet(c.model.string())
+                                 : cv::dnn::readNetFromDarknet(c.config.string(), c.model.string());
+    } catch (const cv::Exception& e) {
+      return fail(ErrorCode::kInvalidArgument, fmt::format("dnn detector: {}: {}", c.model.string(), e.what()), "model");
+    }
+    if (d->net_.empty())
+      return fail(ErrorCode::kInvalidArgument, fmt::format("dnn detector: {}: not a model OpenCV can load", c.model.string()), "model");
+    d->net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    d->net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    d->outputs_ = d->net_.getUnconnectedOutLayersNames();
+    std::ifstream in(c.names);
+    for (std::string line; std::getline(in, line);) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      d->names_.push_back(line);
+    }
+    for (const auto& [from, to] : c.classes)
+      if (std::find(d->names_.begin(), d->names_.end(), from) == d->names_.end())
+        return fail(ErrorCode::kInvalidArgument,
+                    fmt::format("dnn detector: class \"{}\" is not in {}", from, c.names.string()), "classes");
+    return std::unique_ptr<Detector>(std::move(d));
+  }
+
+  std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
+    const bool due = last_run_ms_ < 0 || ctx.media_ms - last_run_ms_ >= static_cast<double>(config_.refresh.count());
+    if (!due && !(ctx.motion && ctx.motion->any())) return std::nullopt;
+    last_run_ms_ = ctx.media_ms;
+    return run(bgr);
+  }
+  std::string_view type() const override { return "dnn"; }
+
+  std::vector<Detection> run(const cv::Mat& bgr) {
+    // Letterbox into a square: the whole frame, aspect kept, padded at the bottom / right.
+    const int n = config_.input_size;
+    const double s = std::min(static_cast<double>(n) / bgr.cols, static_cast<double>(n) / bgr.rows);
+    cv::Mat square(n, n, CV_8UC3, cv::Scalar(114, 114, 114)), resized;
+    cv::resize(bgr, resized, cv::Size(static_cast<int>(bgr.cols * s), static_cast<int>(bgr.rows * s)), 0, 0, cv::INTER_AREA);
+    resized.copyTo(square(cv::Rect(0, 0, resized.cols, resized.rows)));
+    cv::Mat blob = cv::dnn::blobFromImage(square, 1.0 / 255.0, cv::Size(n, n), cv::Scalar(), true, false);
+    net_.setInput(blob);
+    std::vector<cv::Mat> outs;
+    net_.forward(outs, outputs_);
+    std::map<std::string, std::vector<cv::Rect2d>> boxes;
+    std::map<std::string, std::vector<float>> scores;
+    for (const cv::Mat& o : outs) {
+      for (int r = 0; r < o.rows; ++r) {
+        const float* d = o.ptr<float>(r);
+        const int classes = o.cols - 5;
+        int best = 0;
+        for (int k = 1; k < classes; ++k)
+          if (d[5 + k] > d[5 + best]) best = k;
+        // OpenCV's YOLO layers output class scores with the objectness folded in.
+        const double score = static_cast<double>(d[5 + best]);
+        if (score < config_.score * 0.5 || static_cast<size_t>(best) >= names_.size()) continue;
+        auto it = config_.classes.find(names_[static_cast<size_t>(best)]);
+        if (it == config_.classes.end()) continue;
+        auto cs = config_.class_scores.find(it->second);
+        const double min_score = cs != config_.class_scores.end() ? cs->second : config_.score;
+        if (score < min_score) continue;
+        auto px = [&](int k) { return static_cast<double>(d[k]) * n / s; };
+        const double cx = px(0), cy = px(1), w = px(2), h = px(3);
+        boxes[it->second].emplace_back(cx - w / 2, cy - h / 2, w, h);
+        scores[it->second].push_back(static_cast<float>(score));
+      }
+    }
+    std::vector<Detection> out;
+    for (auto& [label, b] : boxes) {  // NMS per class after the remap (car and truck are one vehicle)
+      std::vector<int> keep;
+      cv::dnn::NMSBoxes(b, scores[label], 0.0f, static_cast<float>(config_.nms), keep);
+      for (int k : keep) {
+        cv::Rect2f box(b[static_cast<size_t>(k)]);
+        box &= cv::Rect2f(0, 0, static_cast<float>(bgr.cols), static_cast<float>(bgr.rows));
+        if (box.area() > 0) out.push_back({.box = box, .label = label, .score = scores[label][static_cast<size_t>(k)]});
+      }
+    }
+    return out;
+  }
+
+ private:
+  explicit DnnDetector(DetectorConfig c) : config_(std::move(c)) {}
+  DetectorConfig config_;
+  cv::dnn::Net net_;
+  std::vector<std::string> outputs_;
+  std::vector<std::string> names_;
+  double last_run_ms_ = -1;
+};
+
+// ---- motion: moving blobs (top-down views a COCO model does not know) -----------------------------
+
+class MotionDetector final : public Detector {
+ public:
+  explicit MotionDetector(DetectorConfig c) : config_(std::move(c)) {
+    mog_ = cv::createBackgroundSubtractorMOG2(200, 40, false);
+  }
+  std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext&) override {
+    double s = 1;
+    cv::Mat grey = to_grey(bgr, 320, &s);
+    // Gain compensation: cameras re-expose when a bright car drives in; bring every frame to the
+    // brightness the model has learnt, so that only objects change.
+    const double median = median_of(grey);
+    reference_median_ = reference_median_ < 0 ? median : 0.95 * reference_median_ + 0.05 * median;
+    grey.convertTo(grey, CV_8U, reference_median_ / median);
+    cv::GaussianBlur(grey, grey, {5, 5}, 0);
+    cv::Mat mask;
+    mog_->apply(grey, mask);
+    cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_ELLIPSE, {5, 5}));
+    cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, {21, 21}));
+    ++frames_;
+    if (frames_ < 10) return std::vector<Detection>{};  // the model is still learning the scene
+    // Most of the picture changing at once is the camera (exposure, a shake), not objects: this
+    // frame says nothing.
+    if (cv::countNonZero(mask) > 0.4 * static_cast<double>(mask.total())) return std::nullopt;
+    std::vector<Detection> out;
+    for (const cv::Rect& r : regions(mask, config_.min_area * static_cast<double>(mask.total())))
+      out.push_back({.box = scale_rect(r, 1.0 / s), .label = config_.label, .score = 1.0f});
+    return out;
+  }
+  std::string_view type() const override { return "motion"; }
+
+ private:
+  DetectorConfig config_;
+  cv::Ptr<cv::BackgroundSubtractorMOG2> mog_;
+  double reference_median_ = -1;
+  int frames_ = 0;
+};
+
+// ---- stationary: what arrived and stayed, no model ----------------------------------------------
+//
+// Two running backgrounds of the gain-compensated grey frame: a long-term one (the scene as it
+// was, updated slowly and never where something is settling) and a short-term one (the last
+// seconds). A pixel that differs from the long-term background but not from the short-term one
+// has changed and then stayed: its evidence grows one frame at a time; a pixel covered by
+// something moving (differs from the short-term background) keeps its evidence (a passing
+// occluder); a pixel back to the long-term background loses it. Regions whose evidence covers
+// `settle` are reported, with the time they started.
+
+class StationaryDetector final : public Detector {
+ public:
+  explicit StationaryDetector(DetectorConfig c) : config_(std::move(c)) {}
+
+  std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
+    cv::Mat small = small_colour(bgr, 320, &scale_);
+    cv::Mat grey, f;
+    cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
+    if (long_.empty()) {
+      small.convertTo(long_, CV_32FC3);
+      long_.copyTo(short_);
+      evidence_ = cv::Mat::zeros(grey.size(), CV_32F);
+      return std::vector<Detection>{};
+    }
+    // Gain compensation: bring the frame's median to the background's.
+    cv::Mat long8, long_grey;
+    long_.convertTo(long8, CV_8UC3);
+    cv::cvtColor(long8, long_grey, cv::COLOR_BGR2GRAY);
+    small.convertTo(f, CV_32FC3, median_of(long_grey) / median_of(grey));
+    const cv::Mat d_long = colour_diff(f, long_), d_short = colour_diff(f, short_);
+    const double t = 25;
+    cv::Mat changed = d_long > t, moving = d_short > t;
+    cv::Mat settling = changed & ~moving;
+    cv::Mat back = ~changed;
+    cv::add(evidence_, 1.0, evidence_, settling);
+    evidence_.setTo(0, back);
+    const double frames_needed = std::max(1.0, ctx.fps * static_cast<double>(config_.settle.count()) / 1000.0);
+    cv::Mat settled = evidence_ >= frames_needed;
+    // A change over most of the picture is the camera or the light, not an object: start again.
+    if (cv::countNonZero(changed & ~moving) > 0.5 * static_cast<double>(changed.total())) {
+      f.copyTo(long_);
+      f.copyTo(short_);
+      evidence_.setTo(0);
+      return std::vector<Detection>{};
+    }
+    // Backgrounds: the short one follows quickly; the long one slowly, and not where something
+    // is settling or moving (so a parked car does not fade into the scene).
+    cv::accumulateWeighted(f, short_, 0.3);
+    cv::Mat quiet = ~(changed | moving);
+    cv::accumulateWeighted(f, long_, 0.02, quiet);
+    std::vector<Detection> out;
+    const double inv = 1.0 / scale_;
+    for (const cv::Rect& r : regions(settled, config_.min_area * static_cast<double>(settled.total()))) {
+      double max_ev = 0;
+      cv::minMaxLoc(evidence_(r), nullptr, &max_ev);
+      const double since = ctx.media_ms - max_ev / ctx.fps * 1000.0;
+      out.push_back({.box = scale_rect(r, inv), .label = config_.label, .score = 1.0f, .since_ms = since});
+    }
+    return out;
+  }
+  std::string_view type() const override { return "stationary"; }
+
+ private:
+  DetectorConfig config_;
+  cv::Mat long_, short_, evidence_;
+  double scale_ = 1;
+};
+
+// ---- bin_overflow: a bin station fuller than normal ---------------------------------------------
+//
+// For each zone of type bin_station: the normal look is learnt over `learn`; afterwards the
+// fraction of the zone that differs from it and has stayed so for `settle` is the fill estimate
+// (over-full bins, bags or litter around them). At `overflow_at` or more the zone is reported.
+
+class BinOverflowDetector final : public Detector {
+ public:
+  explicit BinOverflowDetector(DetectorConfig c) : config_(std::move(c)) {}
+
+  std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
+    cv::Mat small = small_colour(bgr, 320, &scale_);
+    cv::Mat grey, f;
+    cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
+    small.convertTo(f, CV_32FC3);
+    if (start_ms_ < 0) {
+      start_ms_ = ctx.media_ms;
+      f.copyTo(reference_);
+      evidence_ = cv::Mat::zeros(grey.size(), CV_32F);
+    }
+    if (ctx.media_ms - start_ms_ < static_cast<double>(config_.learn.count())) {
+      cv::accumulateWeighted(f, reference_, 0.1);
+      return std::vector<Detection>{};
+    }
+    cv::Mat ref8, ref_grey;
+    reference_.convertTo(ref8, CV_8UC3);
+    cv::cvtColor(ref8, ref_grey, cv::COLOR_BGR2GRAY);
+    f *= median_of(ref_grey) / median_of(grey);
+    const cv::Mat diff = colour_diff(f, reference_);
+    cv::Mat changed = diff > 25;
+    cv::add(evidence_, 1.0, evidence_, changed);
+    evidence_.setTo(0, ~changed);
+    const double frames_needed = std::max(1.0, ctx.fps * static_cast<double>(config_.settle.count()) / 1000.0);
+    cv::Mat settled = evidence_ >= frames_needed;
+    std::vector<Detection> out;
+    if (!ctx.zones) return out;
+    for (const ZoneConfig& z : *ctx.zones) {
+      if (z.type != "bin_station") continue;
+      cv::Mat mask = cv::Mat::zeros(settled.size(), CV_8U);
+      std::vector<cv::Point> poly;
+      for (const auto& p : z.polygon) poly.emplace_back(cvRound(static_cast<double>(p.x) * scale_), cvRound(static_cast<double>(p.y) * scale_));
+      cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{poly}, 255);
+      const double area = cv::countNonZero(mask);
+      if (area <= 0) continue;
+      const cv::Mat in_zone = settled & mask;
+      const double fill = cv::countNonZero(in_zone) / area;
+      last_fill_[z.name] = fill;
+      if (fill < config_.overflow_at) continue;
+      // The box is what changed in the zone (the pile), so its foot is in the zone.
+      const cv::Rect2f box = scale_rect(cv::boundingRect(in_zone), 1.0 / scale_);
+      out.push_back({.box = box, .label = config_.label, .score = static_cast<float>(std::min(1.0, fill)),
+                     .fill = fill});
+    }
+    return out;
+  }
+  std::string_view type() const override { return "bin_overflow"; }
+
+ private:
+  DetectorConfig config_;
+  cv::Mat reference_, evidence_;
+  double start_ms_ = -1;
+  double scale_ = 1;
+  std::map<std::string, double> last_fill_;
+};
+
+}  // namespace
+
+Motion MotionGate::update(const cv::Mat& bgr) {
+  Motion m;
+  cv::Mat grey = to_grey(bgr, config_.width, &scale_);
+  cv::GaussianBlur(grey, grey, {5, 5}, 0);
+  cv::Mat f;
+  grey.convertTo(f, CV_32F);
+  if (average_.empty()) {
+    f.copyTo(average_);
+    return m;
+  }
+  cv::Mat diff, mask;
+  cv::absdiff(f, average_, diff);
+  diff.convertTo(diff, CV_8U);
+  cv::threshold(diff, mask, config_.threshold, 255, cv::THRESH_BINARY);
+  cv::dilate(mask, mask, cv::getStructuringElement(cv::MORPH_RECT, {5, 5}));
+  cv::accumulateWeighted(f, average_, 0.1);
+  m.fraction = static_cast<double>(cv::countNonZero(mask)) / static_cast<double>(mask.total());
+  const double inv = 1.0 / scale_;
+  for (const cv::Rect& r : regions(mask, config_.min_area * static_cast<double>(mask.total())))
+    m.regions.emplace_back(cvRound(r.x * inv), cvRound(r.y * inv), cvRound(r.width * inv), cvRound(r.height * inv));
+  return m;
+}
+
+Result<std::unique_ptr<Detector>> make_detector(const DetectorConfig& c) {
+  if (c.type == "dnn") return DnnDetector::create(c);
+  if (c.type == "motion") return std::unique_ptr<Detector>(new MotionDetector(c));
+  if (c.type == "stationary") return std::unique_ptr<Detector>(new StationaryDetector(c));
+  if (c.type == "bin_overflow") return std::unique_ptr<Detector>(new BinOverflowDetector(c));
+  return fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown detector type \"{}\" (dnn, motion, stationary, bin_overflow)", c.type), "type");
+}
+
+}  // namespace gridwatch::vision

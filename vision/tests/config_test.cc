@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "gridwatch/vision/config.h"
+#include "gridwatch/vision/detect.h"
+#include "matchers.h"
+
+namespace gridwatch::vision {
+namespace {
+
+using gridwatch::testing::FailsWith;
+
+TEST(CameraConfig, ReadsAFullCamera) {
+  auto c = parse_camera_config(R"(camera: {id: cam-0107, source: "rtsp://10.0.0.7/stream1"}
+detect: {width: 1280, height: 720, fps: 5}
+motion: {threshold: 30}
+detectors:
+  - type: dnn
+    model: models/yolo.weights
+    config: models/yolo.cfg
+    names: models/coco.names
+    classes: {car: vehicle, truck: vehicle}
+    class_scores: {vehicle: 0.5}
+  - {type: stationary, settle: 5s}
+zones:
+  - name: fire_lane
+    type: fire_lane
+    polygon: [[0.1, 0.5], [0.9, 0.5], [0.9, 1], [0.1, 1]]
+    relative: true
+    classes: [vehicle]
+    dwell: 2m
+evidence: {dir: /var/lib/gridwatch/evidence, blur_faces: true, blur_plates: true}
+calibration:
+  - {px: 100, py: 700, lon: 116.40, lat: 39.91}
+)",
+                               "/etc/gridwatch/cam.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->id, "cam-0107");
+  EXPECT_EQ(c->detect, cv::Size(1280, 720));
+  ASSERT_EQ(c->detectors.size(), 2u);
+  EXPECT_EQ(c->detectors[0].model, "/etc/gridwatch/models/yolo.weights");
+  EXPECT_EQ(c->detectors[0].classes.at("truck"), "vehicle");
+  EXPECT_EQ(c->detectors[0].class_scores.at("vehicle"), 0.5);
+  EXPECT_EQ(c->detectors[1].settle, std::chrono::seconds{5});
+  ASSERT_EQ(c->zones.size(), 1u);
+  EXPECT_TRUE(c->zones[0].relative);
+  EXPECT_EQ(c->zones[0].dwell, std::chrono::minutes{2});
+  EXPECT_TRUE(c->evidence.blur_plates);
+  ASSERT_EQ(c->calibration.size(), 1u);
+}
+
+TEST(CameraConfig, ErrorsNameFileLineAndKey) {
+  const std::string head = "camera: {id: c}\n";
+  struct Case {
+    std::string body, field, message;
+  };
+  for (const Case& k : std::vector<Case>{
+           {"detectors: [{type: yolo9000}]\n", "detectors[0].type", "cam.yaml:2: detectors[0].type: \"yolo9000\" is not one of"},
+           {"detectors: [{type: stationary, colour: red}]\n", "detectors[0].colour", "unknown key"},
+           {"detectors: [{type: dnn, model: m, names: n}]\n", "detectors[0].classes", "say which model classes to keep"},
+           {"detectors: [{type: dnn, model: m, names: n, classes: {car: vehicle}, input_size: 300}]\n",
+            "detectors[0].input_size", "multiple of 32"},
+           {"detectors: [{type: stationary}]\nzones: [{name: z, polygon: [[0, 0], [1, 1]]}]\n", "zones[0].polygon",
+            "at least 3 points"},
+           {"detectors: [{type: stationary}]\nzones: [{name: z, relative: true, polygon: [[0, 0], [2, 0], [1, 1]]}]\n",
+            "zones[0].polygon[1]", "relative coordinates are 0-1"},
+           {"detectors: [{type: stationary}]\nzones: [{name: z, polygon: [[0, 0], [9, 0], [1, 1]]}, {name: z, polygon: [[0, 0], [9, 0], [1, 1]]}]\n",
+            "zones[1].name", "duplicate zone \"z\""},
+           {"detectors: []\n", "detectors", "at least one detector"},
+           {"detect: {width: 640}\ndetectors: [{type: motion}]\n", "detect.height", "give both width and height"},
+       }) {
+    EXPECT_THAT(parse_camera_config(head + k.body, "cam.yaml"), FailsWith(ErrorCode::kConfig, k.field, k.message))
+        << k.body;
+  }
+}
+
+TEST(Detectors, UnknownTypeAndMissingModelAreClearErrors) {
+  DetectorConfig d{.type = "magic"};
+  EXPECT_THAT(make_detector(d), FailsWith(ErrorCode::kInvalidArgument, "type", "unknown detector type \"magic\""));
+  DetectorConfig dnn{.type = "dnn", .model = "/nonexistent/yolo.weights", .names = "/nonexistent/coco.names"};
+  EXPECT_THAT(make_detector(dnn), FailsWith(ErrorCode::kNotFound, "model", "/nonexistent/yolo.weights: no such file"));
+  const std::string models = std::string(GRIDWATCH_SHARED_DIR) + "/data/models/";
+  DetectorConfig bad_class{.type = "dnn", .model = models + "yolo-fastest-1.1.weights",
+                           .config = models + "yolo-fastest-1.1.cfg", .names = models + "coco.names",
+                           .classes = {{"unicorn", "vehicle"}}};
+  EXPECT_THAT(make_detector(bad_class), FailsWith(ErrorCode::kInvalidArgument, "classes", "class \"unicorn\" is not in"));
+}
+
+}  // namespace
+}  // namespace gridwatch::vision

@@ -1,0 +1,377 @@
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "gridwatch/vision/pipeline.h"
+
+namespace gridwatch::vision {
+namespace {
+
+constexpr const char* kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+const std::string kModels = std::string(GRIDWATCH_SHARED_DIR) + "/data/models/";
+const std::string kLot = std::string(GRIDWATCH_SHARED_DIR) + "/data/video/parking-lot-car-detection.mp4";
+
+CameraConfig camera(const std::string& yaml) {
+  auto c = parse_camera_config(yaml, "camera.yaml");
+  EXPECT_TRUE(c.has_value()) << c.error().message;
+  return c ? std::move(*c) : CameraConfig{};
+}
+
+std::vector<ZoneEvent> replay(FrameSource& source, CameraConfig config, PipelineStats* stats = nullptr,
+                              std::function<void(const CameraPipeline&)> after_frame = {}) {
+  auto p = CameraPipeline::create(std::move(config));
+  EXPECT_TRUE(p.has_value()) << p.error().message;
+  std::vector<ZoneEvent> events;
+  if (!p) return events;
+  for (;;) {
+    auto f = source.next();
+    EXPECT_TRUE(f.has_value()) << f.error().message;
+    if (!f || !*f) break;
+    for (auto& e : (*p)->process(**f)) events.push_back(e);
+    if (after_frame) after_frame(**p);
+  }
+  for (auto& e : (*p)->finish()) events.push_back(e);
+  if (stats) *stats = (*p)->stats();
+  return events;
+}
+
+std::vector<ZoneEvent> of(const std::vector<ZoneEvent>& events, const std::string& zone, ZoneEventKind kind) {
+  std::vector<ZoneEvent> out;
+  for (const auto& e : events)
+    if (e.zone == zone && e.kind == kind) out.push_back(e);
+  return out;
+}
+
+// Frames from memory: a synthetic clip with known ground truth, or faults on cue.
+class FakeSource final : public FrameSource {
+ public:
+  FakeSource(std::function<cv::Mat(int)> draw, int frames, double fps) : draw_(std::move(draw)), frames_(frames), fps_(fps) {}
+  Result<std::optional<Frame>> next() override {
+    if (i_ >= frames_) return std::optional<Frame>{};
+    if (stall_at_ == i_) {
+      stall_at_ = -1;
+      return fail(ErrorCode::kUnavailable, "fake: stalled");
+    }
+    Frame f{.image = draw_(i_), .index = i_, .media_ms = i_ * 1000.0 / fps_};
+    ++i_;
+    return std::optional<Frame>{std::move(f)};
+  }
+  double fps() const override { return fps_; }
+  cv::Size size() const override { return {320, 240}; }
+  int stall_at_ = -1;
+
+ private:
+  std::function<cv::Mat(int)> draw_;
+  int frames_;
+  double fps_;
+  int i_ = 0;
+};
+
+// ---- real footage --------------------------------------------------------------------------------
+
+// vtest.avi: the white van at the top right stands for the whole clip while people cross. A
+// no_parking zone around it (vehicles, 30 s) yields exactly one stationary event at 30 s of clip
+// time; a walkway zone for vehicles yields none.
+TEST(Pipeline, VtestVanIsOneStationaryEventAtThirtySeconds) {
+  auto src = VideoFileSource::open(kVtest);
+  ASSERT_TRUE(src.has_value()) << src.error().message;
+  auto events = replay(**src, camera(fmt::format(R"(camera: {{id: cam-vtest}}
+detect: {{fps: 5}}
+detectors:
+  - type: dnn
+    model: {0}yolo-fastest-1.1-xl.weights
+    config: {0}yolo-fastest-1.1-xl.cfg
+    names: {0}coco.names
+    classes: {{car: vehicle, truck: vehicle, bus: vehicle, person: person}}
+    score: 0.3
+zones:
+  - name: van_bay
+    type: no_parking
+    polygon: [[630, 30], [730, 30], [730, 115], [630, 115]]
+    classes: [vehicle]
+    dwell: 30s
+  - name: walkway
+    type: no_parking
+    polygon: [[0, 180], [768, 180], [768, 330], [0, 330]]
+    classes: [vehicle]
+    dwell: 5s
+  - name: walkway_people
+    type: sidewalk
+    polygon: [[0, 180], [768, 180], [768, 330], [0, 330]]
+    classes: [person]
+    dwell: 60s
+)",
+                                                 kModels)));
+  auto stationary = of(events, "van_bay", ZoneEventKind::kStationary);
+  ASSERT_EQ(stationary.size(), 1u);
+  EXPECT_NEAR(stationary[0].media_ms / 1000.0, 30.0, 1.0);
+  EXPECT_EQ(stationary[0].label, "vehicle");
+  EXPECT_GE(stationary[0].dwell_s, 29.0);
+  EXPECT_EQ(of(events, "van_bay", ZoneEventKind::kEntered).size(), 1u);
+  EXPECT_TRUE(of(events, "walkway", ZoneEventKind::kEntered).empty());
+  EXPECT_TRUE(of(events, "walkway", ZoneEventKind::kStationary).empty());
+  // People do cross it: the person zone sees them (and none stands still for a minute).
+  EXPECT_GE(of(events, "walkway_people", ZoneEventKind::kEntered).size(), 3u);
+  EXPECT_TRUE(of(events, "walkway_people", ZoneEventKind::kStationary).empty());
+}
+
+// The parking-lot clip (top down): cars drive through one after another, none stays. With the
+// model-free motion detector each car is one track that enters and leaves once, and no
+// stationary event comes.
+TEST(Pipeline, ParkingLotCarsPassThroughAsOneTrackEach) {
+  auto src = VideoFileSource::open(kLot);
+  ASSERT_TRUE(src.has_value()) << src.error().message;
+  auto events = replay(**src, camera(R"(camera: {id: cam-lot}
+detect: {fps: 12.5}
+detectors:
+  - {type: motion, label: vehicle, min_area: 0.01}
+zones:
+  - name: lot
+    type: no_parking
+    polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]
+    relative: true
+    classes: [vehicle]
+    dwell: 10s
+)"));
+  EXPECT_TRUE(of(events, "lot", ZoneEventKind::kStationary).empty());
+  std::map<int, std::pair<int, int>> per_track;  // entered, left
+  std::map<int, double> entered_at, duration;
+  for (const auto& e : events) {
+    if (e.kind == ZoneEventKind::kEntered) {
+      ++per_track[e.object_id].first;
+      entered_at[e.object_id] = e.media_ms;
+    }
+    if (e.kind == ZoneEventKind::kLeft) {
+      ++per_track[e.object_id].second;
+      duration[e.object_id] = e.media_ms - entered_at[e.object_id];
+    }
+  }
+  // Four cars are plain to see (a white one, a grey and a red one together, a white one), and
+  // the clip starts with one leaving at the top: "five or so".
+  EXPECT_GE(per_track.size(), 4u);
+  EXPECT_LE(per_track.size(), 6u);
+  for (const auto& [id, n] : per_track) {
+    EXPECT_EQ(n.first, 1) << "track " << id;
+    EXPECT_EQ(n.second, 1) << "track " << id;
+    EXPECT_GE(duration[id], 1500) << "track " << id << " is a fragment (an id switch)";
+  }
+}
+
+// ---- synthetic clips -------------------------------------------------------------------------------
+
+cv::Mat background(int seed) {
+  cv::Mat bg(240, 320, CV_8UC3);
+  cv::RNG rng(static_cast<uint64_t>(seed));
+  rng.fill(bg, cv::RNG::UNIFORM, 60, 160);
+  cv::GaussianBlur(bg, bg, {0, 0}, 3);
+  cv::line(bg, {0, 200}, {320, 200}, {220, 220, 220}, 3);  // a kerb line
+  return bg;
+}
+
+void textured_box(cv::Mat& img, cv::Rect r, cv::Scalar colour, int seed) {
+  cv::Mat patch(r.size(), CV_8UC3, colour);
+  cv::Mat noise(r.size(), CV_8UC3);
+  cv::RNG rng(static_cast<uint64_t>(seed));
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 40);
+  patch += noise;
+  patch.copyTo(img(r));
+}
+
+// An object arrives at 5 s and stays: one stationary event 10 s later (the zone's dwell), from
+// the model-free detector. Flicker, a lighting change at 25 s and a person walking in front of it
+// at 30 s bring no second event.
+TEST(Pipeline, StationaryDetectorArrivedAndStayedWithFlickerLightAndOccluder) {
+  const cv::Mat bg = background(1);
+  const double fps = 10;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> flicker(0.94, 1.06);
+  FakeSource src(
+      [&](int i) {
+        const double t = i / fps;
+        cv::Mat img = bg.clone();
+        if (t >= 5) textured_box(img, {150, 120, 60, 40}, {30, 30, 200}, 7);  // a dumped sofa
+        if (t >= 30 && t < 33) {  // a person crosses in front of it
+          const int x = 100 + static_cast<int>((t - 30) * 50);
+          textured_box(img, {x, 100, 20, 70}, {200, 150, 40}, 9);
+        }
+        double gain = flicker(rng) * (t >= 25 ? 1.3 : 1.0);
+        img.convertTo(img, -1, gain);
+        return img;
+      },
+      450, fps);
+  auto events = replay(src, camera(R"(camera: {id: cam-syn}
+detect: {fps: 10}
+detectors:
+  - {type: stationary, label: object, min_area: 0.005, settle: 3s}
+zones:
+  - name: pavement
+    type: sidewalk
+    polygon: [[100, 80], [260, 80], [260, 190], [100, 190]]
+    dwell: 10s
+)"));
+  auto stationary = of(events, "pavement", ZoneEventKind::kStationary);
+  ASSERT_EQ(stationary.size(), 1u);
+  EXPECT_NEAR(stationary[0].media_ms / 1000.0, 15.0, 1.0);
+  EXPECT_EQ(stationary[0].label, "object");
+  EXPECT_EQ(of(events, "pavement", ZoneEventKind::kEntered).size(), 1u)
+      << "the object kept its track through the light change and the occluder";
+}
+
+// A bin station fills up from 8 s: one overflow event, with a fill estimate that rises.
+TEST(Pipeline, BinStationFillingUpIsOneOverflowEventWithRisingFill) {
+  const cv::Mat bg = background(2);
+  const double fps = 5;
+  FakeSource src(
+      [&](int i) {
+        const double t = i / fps;
+        cv::Mat img = bg.clone();
+        textured_box(img, {200, 60, 60, 80}, {40, 120, 40}, 11);  // the bins, always there
+        if (t >= 8) {  // bags pile up beside them, a bit more every second
+          const int h = std::min(80, static_cast<int>((t - 8) * 8));
+          textured_box(img, {140, 140 - h, 60, h + 1}, {20, 20, 20}, 13);
+        }
+        return img;
+      },
+      150, fps);
+  std::vector<double> fills;
+  auto events = replay(
+      src,
+      camera(R"(camera: {id: cam-bins}
+detect: {fps: 5}
+detectors:
+  - {type: bin_overflow, learn: 4s, settle: 1s, overflow_at: 0.1}
+zones:
+  - name: station
+    type: bin_station
+    polygon: [[130, 50], [270, 50], [270, 150], [130, 150]]
+    classes: [bin_overflow]
+    dwell: 5s
+)"),
+      nullptr, [&](const CameraPipeline& p) {
+        for (const Track& t : p.tracks())
+          if (t.fill && (fills.empty() || *t.fill != fills.back())) fills.push_back(*t.fill);
+      });
+  auto overflow = of(events, "station", ZoneEventKind::kStationary);
+  ASSERT_EQ(overflow.size(), 1u);
+  ASSERT_TRUE(overflow[0].fill.has_value());
+  EXPECT_GE(*overflow[0].fill, 0.1);
+  ASSERT_GE(fills.size(), 3u);
+  EXPECT_GT(fills.back(), fills.front() + 0.1) << "the fill estimate rises as the pile grows";
+}
+
+// ---- faults ----------------------------------------------------------------------------------------
+
+TEST(Pipeline, CorruptFramesAreSkippedAndCounted) {
+  const cv::Mat bg = background(3);
+  FakeSource src(
+      [&](int i) {
+        if (i % 10 == 3) return cv::Mat();                       // an empty frame
+        if (i % 10 == 7) return cv::Mat(240, 320, CV_8UC1, 0.0);  // wrong format
+        if (i % 10 == 9) return cv::Mat(100, 100, CV_8UC3, cv::Scalar(1, 2, 3));  // wrong size
+        return bg.clone();
+      },
+      100, 10);
+  PipelineStats stats;
+  auto events = replay(src, camera("camera: {id: c}\ndetectors: [{type: stationary}]\n"), &stats);
+  EXPECT_EQ(stats.frames_in, 100);
+  EXPECT_EQ(stats.frames_corrupt, 30);
+  EXPECT_TRUE(events.empty());
+}
+
+TEST(ReconnectingSource, StallsReconnectWithBackoffAndKeepTimeMonotonic) {
+  const cv::Mat bg = background(4);
+  int opens = 0;
+  std::vector<std::chrono::milliseconds> sleeps;
+  std::vector<std::string> states;
+  ReconnectingSource src(
+      [&]() -> Result<std::unique_ptr<FrameSource>> {
+        ++opens;
+        if (opens == 2 || opens == 3) return fail(ErrorCode::kUnavailable, "camera: connection refused");
+        auto s = std::make_unique<FakeSource>([&](int) { return bg.clone(); }, 5, 10);
+        return std::unique_ptr<FrameSource>(std::move(s));
+      },
+      {.sleep = [&](std::chrono::milliseconds d) { sleeps.push_back(d); },
+       .on_state = [&](SourceState s, const std::string&) { states.emplace_back(to_string(s)); }});
+  double last = -1;
+  for (int i = 0; i < 12; ++i) {
+    auto f = src.next();
+    ASSERT_TRUE(f.has_value()) << f.error().message;
+    ASSERT_TRUE(f->has_value());
+    EXPECT_GT((*f)->media_ms, last);
+    last = (*f)->media_ms;
+  }
+  EXPECT_EQ(opens, 5);
+  EXPECT_EQ(sleeps, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds{500}, std::chrono::milliseconds{1000}}));
+  EXPECT_EQ(states, (std::vector<std::string>{"connected", "stalled", "reconnecting", "reconnecting", "connected",
+                                              "stalled", "connected"}));
+  EXPECT_EQ(src.reconnects(), 2);
+}
+
+TEST(ReconnectingSource, GivesUpAfterMaxAttemptsWithTheLastError) {
+  ReconnectingSource src([]() -> Result<std::unique_ptr<FrameSource>> { return fail(ErrorCode::kUnavailable, "rtsp://cam: 401 Unauthorized"); },
+                         {.max_attempts = 3, .sleep = [](std::chrono::milliseconds) {}});
+  auto f = src.next();
+  ASSERT_FALSE(f.has_value());
+  EXPECT_EQ(f.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(f.error().message.find("401 Unauthorized"), std::string::npos);
+}
+
+// ---- evidence ----------------------------------------------------------------------------------------
+
+TEST(Evidence, StationaryEventWritesASnapshotAndAClip) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("gw-evidence-{}", getpid());
+  std::filesystem::remove_all(dir);
+  const cv::Mat bg = background(5);
+  FakeSource src(
+      [&](int i) {
+        cv::Mat img = bg.clone();
+        if (i >= 20) textured_box(img, {150, 120, 60, 40}, {30, 30, 200}, 7);
+        return img;
+      },
+      200, 10);
+  auto events = replay(src, camera(fmt::format(R"(camera: {{id: cam-ev}}
+detect: {{fps: 10}}
+detectors: [{{type: stationary, settle: 2s}}]
+zones:
+  - {{name: z, polygon: [[100, 80], [260, 80], [260, 190], [100, 190]], dwell: 5s}}
+evidence: {{dir: {}, clip_before: 3s, clip_after: 2s}}
+)",
+                                                   dir.string())));
+  auto st = of(events, "z", ZoneEventKind::kStationary);
+  ASSERT_EQ(st.size(), 1u);
+  cv::Mat shot = cv::imread(st[0].snapshot);
+  ASSERT_FALSE(shot.empty()) << st[0].snapshot;
+  EXPECT_EQ(shot.size(), cv::Size(320, 240));
+  cv::VideoCapture clip(st[0].clip);
+  ASSERT_TRUE(clip.isOpened()) << st[0].clip;
+  int frames = 0;
+  for (cv::Mat f; clip.read(f);) ++frames;
+  EXPECT_NEAR(frames, 51, 2);  // 3 s before + 2 s after at 10 fps
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Evidence, PrivacyFilterBlursAPlateAndNamesMissingCascades) {
+  auto missing = PrivacyFilter::load("/nonexistent", true, false);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("/nonexistent/haarcascade_frontalface_default.xml"), std::string::npos);
+  cv::Mat img = cv::imread("/usr/share/doc/opencv-doc/examples/data/licenseplate_motion.jpg");
+  ASSERT_FALSE(img.empty());
+  auto filter = PrivacyFilter::load("/usr/share/opencv4/haarcascades", true, true);
+  ASSERT_TRUE(filter.has_value()) << filter.error().message;
+  cv::Mat before = img.clone();
+  const int n = (*filter)->apply(img);
+  EXPECT_GE(n, 1);
+  EXPECT_GT(cv::norm(before, img, cv::NORM_L1), 0.0);
+}
+
+}  // namespace
+}  // namespace gridwatch::vision
