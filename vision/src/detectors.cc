@@ -14,11 +14,12 @@ namespace gridwatch::vision {
 namespace {
 
 cv::Mat to_grey(const cv::Mat& bgr, int width, double* scale) {
-  cv::Mat grey;
-  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
   const double s = std::min(1.0, static_cast<double>(width) / bgr.cols);
   if (scale) *scale = s;
-  if (s < 1.0) cv::resize(grey, grey, cv::Size(), s, s, cv::INTER_AREA);
+  cv::Mat small, grey;
+  if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA);
+  else small = bgr;
+  cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
   return grey;
 }
 
@@ -186,22 +187,26 @@ class DnnDetector final : public Detector {
 
 class MotionDetector final : public Detector {
  public:
+  static constexpr int kWidth = 160;  // objects worth a work order are big at this scale
   explicit MotionDetector(DetectorConfig c) : config_(std::move(c)) {
     mog_ = cv::createBackgroundSubtractorMOG2(200, 40, false);
+    open_ = cv::getStructuringElement(cv::MORPH_ELLIPSE, {3, 3});
+    close_ = cv::getStructuringElement(cv::MORPH_ELLIPSE, {11, 11});
   }
-  std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext&) override {
+  std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
     double s = 1;
-    cv::Mat grey = to_grey(bgr, 320, &s);
+    cv::Mat grey = to_grey(ctx.small ? *ctx.small : bgr, kWidth, &s);
+    if (ctx.small) s *= ctx.small_scale;
     // Gain compensation: cameras re-expose when a bright car drives in; bring every frame to the
     // brightness the model has learnt, so that only objects change.
     const double median = median_of(grey);
     reference_median_ = reference_median_ < 0 ? median : 0.95 * reference_median_ + 0.05 * median;
     grey.convertTo(grey, CV_8U, reference_median_ / median);
-    cv::GaussianBlur(grey, grey, {5, 5}, 0);
+    cv::GaussianBlur(grey, grey, {3, 3}, 0);
     cv::Mat mask;
     mog_->apply(grey, mask);
-    cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_ELLIPSE, {5, 5}));
-    cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, {21, 21}));
+    cv::morphologyEx(mask, mask, cv::MORPH_OPEN, open_);
+    cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, close_);
     ++frames_;
     if (frames_ < 10) return std::vector<Detection>{};  // the model is still learning the scene
     // Most of the picture changing at once is the camera (exposure, a shake), not objects: this
@@ -217,6 +222,7 @@ class MotionDetector final : public Detector {
  private:
   DetectorConfig config_;
   cv::Ptr<cv::BackgroundSubtractorMOG2> mog_;
+  cv::Mat open_, close_;
   double reference_median_ = -1;
   int frames_ = 0;
 };
@@ -233,10 +239,12 @@ class MotionDetector final : public Detector {
 
 class StationaryDetector final : public Detector {
  public:
+  static constexpr int kWidth = 320;
   explicit StationaryDetector(DetectorConfig c) : config_(std::move(c)) {}
 
   std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
-    cv::Mat small = small_colour(bgr, 320, &scale_);
+    cv::Mat small = small_colour(ctx.small ? *ctx.small : bgr, kWidth, &scale_);
+    if (ctx.small) scale_ *= ctx.small_scale;
     cv::Mat grey, f;
     cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
     if (long_.empty()) {
@@ -245,11 +253,15 @@ class StationaryDetector final : public Detector {
       evidence_ = cv::Mat::zeros(grey.size(), CV_32F);
       return std::vector<Detection>{};
     }
-    // Gain compensation: bring the frame's median to the background's.
-    cv::Mat long8, long_grey;
-    long_.convertTo(long8, CV_8UC3);
-    cv::cvtColor(long8, long_grey, cv::COLOR_BGR2GRAY);
-    small.convertTo(f, CV_32FC3, median_of(long_grey) / median_of(grey));
+    // Gain compensation: bring the frame's median to the background's (whose median moves
+    // slowly: recomputed every 10 frames).
+    if (frames_++ % 10 == 0) {
+      cv::Mat long8, long_grey;
+      long_.convertTo(long8, CV_8UC3);
+      cv::cvtColor(long8, long_grey, cv::COLOR_BGR2GRAY);
+      long_median_ = median_of(long_grey);
+    }
+    small.convertTo(f, CV_32FC3, long_median_ / median_of(grey));
     const cv::Mat d_long = colour_diff(f, long_), d_short = colour_diff(f, short_);
     const double t = 25;
     cv::Mat changed = d_long > t, moving = d_short > t;
@@ -287,6 +299,8 @@ class StationaryDetector final : public Detector {
   DetectorConfig config_;
   cv::Mat long_, short_, evidence_;
   double scale_ = 1;
+  double long_median_ = 128;
+  int64_t frames_ = 0;
 };
 
 // ---- bin_overflow: a bin station fuller than normal ---------------------------------------------
@@ -300,7 +314,8 @@ class BinOverflowDetector final : public Detector {
   explicit BinOverflowDetector(DetectorConfig c) : config_(std::move(c)) {}
 
   std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
-    cv::Mat small = small_colour(bgr, 320, &scale_);
+    cv::Mat small = small_colour(ctx.small ? *ctx.small : bgr, 320, &scale_);
+    if (ctx.small) scale_ *= ctx.small_scale;
     cv::Mat grey, f;
     cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
     small.convertTo(f, CV_32FC3);
@@ -356,9 +371,10 @@ class BinOverflowDetector final : public Detector {
 
 }  // namespace
 
-Motion MotionGate::update(const cv::Mat& bgr) {
+Motion MotionGate::update(const cv::Mat& bgr, double prescale) {
   Motion m;
   cv::Mat grey = to_grey(bgr, config_.width, &scale_);
+  scale_ *= prescale;
   cv::GaussianBlur(grey, grey, {5, 5}, 0);
   cv::Mat f;
   grey.convertTo(f, CV_32F);

@@ -236,9 +236,17 @@ std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
   else img = frame.image;
   stats_.stage_ms["resize"] += ms_since(t0);
   t0 = Clock::now();
-  Motion motion = motion_.update(img);
-  stats_.stage_ms["motion"] += ms_since(t0);
-  DetectContext ctx{.media_ms = frame.media_ms, .motion = &motion, .zones = &config_.zones, .fps = config_.fps};
+  // One downscaled copy for the gate and the model-free detectors.
+  const double small_scale = std::min(1.0, 320.0 / img.cols);
+  cv::Mat small;
+  if (small_scale < 1.0) cv::resize(img, small, cv::Size(), small_scale, small_scale, cv::INTER_LINEAR);
+  else small = img;
+  stats_.stage_ms["resize"] += ms_since(t0);
+  t0 = Clock::now();
+  Motion motion = motion_.update(small, small_scale);
+  stats_.stage_ms["gate"] += ms_since(t0);
+  DetectContext ctx{.media_ms = frame.media_ms, .small = &small, .small_scale = small_scale, .motion = &motion,
+                    .zones = &config_.zones, .fps = config_.fps};
   std::vector<Detection> all;
   bool looked = true;
   for (auto& d : detectors_) {

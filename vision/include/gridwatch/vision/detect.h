@@ -35,7 +35,9 @@ struct Motion {
 class MotionGate {
  public:
   explicit MotionGate(MotionConfig config) : config_(config) {}
-  Motion update(const cv::Mat& bgr);
+  // `bgr` may be a downscaled copy of the detect frame, `prescale` its scale (regions come back in
+  // detect-frame pixels).
+  Motion update(const cv::Mat& bgr, double prescale = 1.0);
 
  private:
   MotionConfig config_;
@@ -45,6 +47,9 @@ class MotionGate {
 
 struct DetectContext {
   double media_ms = 0;
+  // The detect frame downscaled once for everyone (at most 320 pixels wide) and its scale.
+  const cv::Mat* small = nullptr;
+  double small_scale = 1.0;
   const Motion* motion = nullptr;
   const std::vector<ZoneConfig>* zones = nullptr;  // in detect-frame pixels
   double fps = 5;
