@@ -164,6 +164,49 @@ rules:
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, VisionReplayWritesZoneEventsAsJsonLines) {
+  auto dir = temp_dir("vreplay");
+  const std::string models = std::string(GRIDWATCH_SHARED_DIR) + "/data/models/";
+  write_file(dir / "cam.yaml", fmt::format(R"(camera: {{id: cam-vtest}}
+detect: {{fps: 1}}
+detectors:
+  - type: dnn
+    model: {0}yolo-fastest-1.1-xl.weights
+    config: {0}yolo-fastest-1.1-xl.cfg
+    names: {0}coco.names
+    classes: {{car: vehicle, truck: vehicle}}
+    score: 0.3
+zones:
+  - {{name: van_bay, type: no_parking, polygon: [[630, 30], [730, 30], [730, 115], [630, 115]], classes: [vehicle], dwell: 30s}}
+)",
+                                           models));
+  auto [code, out] = run_gridwatch({"vision", "replay", "--camera", (dir / "cam.yaml").string(), "--video",
+                                    "/usr/share/doc/opencv-doc/examples/data/vtest.avi", "--events-out",
+                                    (dir / "events.jsonl").string(), "--start", "2026-11-23T08:00:00Z"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("795 frames (80 analysed, 0 corrupt)"), std::string::npos) << out;
+  std::vector<nlohmann::json> stationary;
+  std::istringstream lines(read_file(dir / "events.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* key : {"ts", "camera", "zone", "event", "object_id", "class", "bbox", "dwell_s", "confidence"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    if (j["event"] == "stationary") stationary.push_back(j);
+  }
+  ASSERT_EQ(stationary.size(), 1u);
+  EXPECT_EQ(stationary[0]["ts"], "2026-11-23T08:00:30Z");
+  EXPECT_EQ(stationary[0]["zone"], "van_bay");
+  EXPECT_EQ(stationary[0]["class"], "vehicle");
+  EXPECT_EQ(stationary[0]["bbox"].size(), 4u);
+
+  write_file(dir / "bad.yaml", "camera: {id: c}\ndetectors: [{type: yolo9000}]\n");
+  std::tie(code, out) = run_gridwatch({"vision", "replay", "--camera", (dir / "bad.yaml").string(), "--video",
+                                       "/usr/share/doc/opencv-doc/examples/data/vtest.avi"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("bad.yaml:2: detectors[0].type: \"yolo9000\" is not one of"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, GeoAssignWithAnIdProperty) {
   std::string areas = std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/nyc-community-districts.geojson";
   auto r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--id-property", "BoroCD"},
