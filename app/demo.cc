@@ -10,10 +10,12 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "demo_cameras.h"
 #include "gridwatch/agent/agent.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/platform/log.h"
@@ -66,7 +68,7 @@ rules:
       input: {{type: bin_fill}}
       when: {{no_data: {{for: 20s}}}}
       description: "Bin sensor {{subject}} has sent nothing for 20 s: check the bin"
-)";
+{camera_rules})";
 
 // Scripted values at tick t (one tick a second).
 double bin_001(int t) {
@@ -142,7 +144,8 @@ int run_demo(const DemoOptions& options) {
 
   std::string yaml = fmt::format(fmt::runtime(kAgentYaml),
                                  fmt::arg("data_dir", (*services)->dir().string()),
-                                 fmt::arg("broker", endpoints.mqtt_url));
+                                 fmt::arg("broker", endpoints.mqtt_url),
+                                 fmt::arg("camera_rules", DemoCameras::rules_yaml()));
   auto ac = agent::parse_agent_config(yaml, "demo agent.yaml", catalog);
   if (!ac) {
     spdlog::error("{}", ac.error().message);
@@ -153,6 +156,10 @@ int run_demo(const DemoOptions& options) {
     spdlog::error("agent: {}", st.error().message);
     return kExitFailure;
   }
+
+  // Cameras: zone events go into the agent's rule engine.
+  DemoCameras cameras((*services)->dir() / "evidence",
+                      [&edge](rules::ZoneEvent e) { edge.offer_zone_event(std::move(e)); });
 
   auto sensors = platform::MqttClient::create({.url = endpoints.mqtt_url, .client_id = "demo-sensors"});
   if (!sensors || !(*sensors)->connect(std::chrono::seconds{10})) {
@@ -170,12 +177,13 @@ int run_demo(const DemoOptions& options) {
       "  areas:             {0}/api/v1/areas?level=0 (districts)  ?level=1 ({4})\n"
       "  health, metrics:   {0}/healthz  {0}/metrics\n"
       "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -v)\n"
+      "  cameras:           {5}; snapshots and clips in {2}/evidence\n"
       "  logs, dead letters: {2}\n"
       "{3}\n\n",
       base, endpoints.mqtt_url, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
-      area_summary(center));
+      area_summary(center), fmt::join(cameras.names(), ", "));
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {
@@ -203,10 +211,10 @@ int run_demo(const DemoOptions& options) {
     if (t > 0 && t % 10 == 0) {
       auto as = edge.stats();
       const auto& m = center.metrics();
-      fmt::print("[{:>4}s] readings {} (rejected {}) | orders published {} | center stored {}, "
-                 "rejected {} | open orders {}\n",
-                 t, as.readings_received, as.readings_rejected, as.orders_published,
-                 m.stored.load(), m.rejected_total(), count_open(center));
+      fmt::print("[{:>4}s] readings {} (rejected {}) | camera frames {}, zone events {} | orders published {} | "
+                 "center stored {}, rejected {} | open orders {}\n",
+                 t, as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
+                 as.orders_published, m.stored.load(), m.rejected_total(), count_open(center));
       std::fflush(stdout);
     }
     auto next = start + std::chrono::seconds{t + 1};
@@ -217,10 +225,11 @@ int run_demo(const DemoOptions& options) {
   if (stop_signal) spdlog::info("signal {}: stopping", stop_signal);
   auto as = edge.stats();
   const auto& m = center.metrics();
-  fmt::print("\nSummary: {} readings ({} rejected), {} orders published, {} stored, {} duplicates, "
-             "{} messages rejected, {} orders open.\n",
-             as.readings_received, as.readings_rejected, as.orders_published, m.stored.load(),
-             m.duplicates.load(), m.rejected_total(), count_open(center));
+  cameras.stop();
+  fmt::print("\nSummary: {} readings ({} rejected), {} camera frames, {} zone events, {} orders published, "
+             "{} stored, {} duplicates, {} messages rejected, {} orders open.\n",
+             as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
+             as.orders_published, m.stored.load(), m.duplicates.load(), m.rejected_total(), count_open(center));
   std::fflush(stdout);
   pub.disconnect(std::chrono::seconds{1});
   edge.stop();

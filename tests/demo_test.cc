@@ -13,7 +13,7 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   auto dir = temp_dir("demo");
   const std::string districts =
       std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
-  auto [code, out] = run_gridwatch({"demo", "--duration", "20", "--http-port", "0", "--data-dir",
+  auto [code, out] = run_gridwatch({"demo", "--duration", "33", "--http-port", "0", "--data-dir",
                                     (dir / "demo").string(), "--districts", districts});
   EXPECT_EQ(code, 0) << out;
   // 16 districts from the echarts map and synthetic cells in Dongcheng and Xicheng.
@@ -21,18 +21,22 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\?level=1 \((\d+) synthetic grid cells in 16 districts\))")))
       << out;
   EXPECT_GT(std::stoi(m[1]), 300);  // ~92 km² in 500 m cells
-  // bin-001 opens at t=10 s, escalates at 14 s (98 % for 2 s) and clears at 16 s; the underpass
-  // floods at 12 s.
+  // Sensors: bin-001 opens at t=10 s, escalates at 14 s (98 % for 2 s) and clears at 16 s; the
+  // underpass floods at 12 s and drains at 28 s (decided 2 s later: the lateness). Street camera: the car drawn by the demo parks in
+  // the no-parking zone at 12 s; 10 s later the zone says stationary and the rule opens an order.
   ASSERT_TRUE(std::regex_search(
       out, m,
-      std::regex(R"(Summary: (\d+) readings \((\d+) rejected\), (\d+) orders published, (\d+) stored, (\d+) duplicates, (\d+) messages rejected, (\d+) orders open\.)")))
+      std::regex(R"(Summary: (\d+) readings \((\d+) rejected\), (\d+) camera frames, (\d+) zone events, (\d+) orders published, (\d+) stored, (\d+) duplicates, (\d+) messages rejected, (\d+) orders open\.)")))
       << out;
-  EXPECT_GE(std::stoi(m[1]), 55);
+  EXPECT_GE(std::stoi(m[1]), 90);
   EXPECT_EQ(m[2], "2");  // the bad timestamp and the unknown device
-  EXPECT_EQ(m[3], "4");  // bin-001 open + update + clear, underpass open
-  EXPECT_EQ(m[4], "4");
-  EXPECT_EQ(m[6], "1");  // the truncated order message
-  EXPECT_EQ(m[7], "1");  // the underpass is still flooded
+  EXPECT_GE(std::stoi(m[3]), 250);  // two cameras at 5 analysed frames a second... and more read
+  EXPECT_GE(std::stoi(m[4]), 3);    // at least the car's entered and stationary, and people on vtest
+  EXPECT_EQ(m[5], "6");  // bin-001 open + update + clear, underpass open + clear, illegal parking open
+  EXPECT_EQ(m[6], "6");
+  EXPECT_EQ(m[8], "1");  // the truncated order message
+  EXPECT_EQ(m[9], "1");  // the car is still parked
+  EXPECT_NE(out.find("order open demo-box-01.illegal_parking.street-cam:no_parking."), std::string::npos) << out;
   EXPECT_NE(out.find("services shut down"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }

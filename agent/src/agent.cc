@@ -95,7 +95,7 @@ void Agent::stop() {
 
 AgentStats Agent::stats() const {
   return {received_.load(), rejected_.load(), published_.load(), publish_failures_.load(),
-          open_episodes_.load(), late_.load(), duplicates_.load()};
+          open_episodes_.load(), late_.load(), duplicates_.load(), zone_events_received_.load()};
 }
 
 std::string Agent::status_json(std::string_view state) const {
@@ -132,12 +132,33 @@ void Agent::worker() {
   for (;;) {
     auto popped = queue_.pop_for(kTick);
     if (popped.message) handle_reading_message(popped.message->topic, popped.message->payload);
+    std::deque<rules::ZoneEvent> events;
+    {
+      std::lock_guard lock(mu_);
+      events.swap(zone_events_);
+    }
+    for (const rules::ZoneEvent& e : events) {
+      const Timestamp now = now_utc();
+      const rules::Offer o = engine_.offer(e, now);
+      if (o == rules::Offer::kAccepted) {
+        if (auto st = state_file_.record(e, now); !st) spdlog::warn("rules: journal: {}", st.error().message);
+      } else if (o != rules::Offer::kUnused) {
+        spdlog::warn("zone event {}:{} {} refused by the rule engine: {}", e.camera, e.zone, to_string(e.kind),
+                     to_string(o));
+      }
+    }
     // Timers fire as the clock moves, with or without readings.
     publish_all(engine_.advance(now_utc()));
     open_episodes_ = engine_.stats().open_episodes;
     if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery) checkpoint();
     if (popped.closed) break;
   }
+}
+
+void Agent::offer_zone_event(rules::ZoneEvent event) {
+  ++zone_events_received_;
+  std::lock_guard lock(mu_);
+  zone_events_.push_back(std::move(event));
 }
 
 void Agent::checkpoint() {
@@ -208,7 +229,10 @@ void Agent::publish_intent(const rules::Intent& intent) {
   e.id = fmt::format("{}.{}", config_.id, intent.id);
   e.category = intent.category;
   e.priority = intent.priority;
-  e.source = {SourceKind::kSensor, config_.id, intent.device, intent.rule};
+  // Zone rules have no device; their subject is the camera zone ("cam-0107:fire_lane").
+  const bool camera = intent.device.empty();
+  e.source = {camera ? SourceKind::kCamera : SourceKind::kSensor, config_.id,
+              camera ? intent.subject : intent.device, intent.rule};
   e.location = intent.location;
   e.observed_at = intent.at;
   e.first_seen_at = intent.first_seen;

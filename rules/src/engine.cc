@@ -391,9 +391,10 @@ struct Engine::Impl {
             }
           }
         }
-        std::erase_if(b.tracks, [&](const Track& tr) { return t - tr.last >= n.window.count(); });
+        const bool expires = n.window.count() > 0;
+        if (expires) std::erase_if(b.tracks, [&](const Track& tr) { return t - tr.last >= n.window.count(); });
         for (const Track& tr : b.tracks) {
-          next = std::min(next, tr.last + n.window.count());
+          if (expires) next = std::min(next, tr.last + n.window.count());
           if (n.stationary_for.count() == 0) {
             raw = true;
           } else if (tr.stationary_since != kNever) {

@@ -243,7 +243,8 @@ class RuleReader {
       if (leaf.has("present") && !leaf.boolean("present", true))
         leaf.raise("present", "present: false is written not: {zone: {present: true}}");
       node.stationary_for = leaf.duration("stationary", Duration{0}, std::chrono::seconds{1}, kMaxDuration);
-      node.window = leaf.duration("expire", std::chrono::minutes{5}, std::chrono::seconds{1}, kMaxDuration);
+      // 0: tracks are forgotten only when the camera says `left` (a parked car may stay for hours).
+      node.window = leaf.duration("expire", Duration{0}, std::chrono::seconds{1}, kMaxDuration);
       node.buffer = static_cast<int32_t>(rule_->buffers++);
     } else if (kind == "schedule") {
       leaf.allow_only({"days", "from", "to", "timezone"});

@@ -73,6 +73,29 @@ cv::Mat colour_diff(const cv::Mat& a, const cv::Mat& b) {
   return cv::max(m, ch[2]);
 }
 
+// The camera's gain between a background and a frame: the median over the picture of
+// frame / background, so objects (a minority of pixels) do not move it, unlike a median of the
+// frame itself, which jumps when something covers part of a two-tone scene.
+double gain_of(const cv::Mat& frame_grey, const cv::Mat& bg_grey) {
+  constexpr int kBins = 300;  // ratios 0.5 .. 2.0
+  int hist[kBins] = {0};
+  int n = 0;
+  for (int y = 0; y < frame_grey.rows; y += 2) {
+    const uchar* f = frame_grey.ptr<uchar>(y);
+    const uchar* b = bg_grey.ptr<uchar>(y);
+    for (int x = 0; x < frame_grey.cols; x += 2) {
+      const double r = (f[x] + 1.0) / (b[x] + 1.0);
+      const int bin = std::clamp(static_cast<int>((r - 0.5) / 1.5 * kBins), 0, kBins - 1);
+      ++hist[bin];
+      ++n;
+    }
+  }
+  int acc = 0;
+  for (int bin = 0; bin < kBins; ++bin)
+    if ((acc += hist[bin]) * 2 >= n) return 0.5 + (bin + 0.5) * 1.5 / kBins;
+  return 1.0;
+}
+
 // Median of a grey image, for gain compensation (a cloud, a street light switching on).
 double median_of(const cv::Mat& grey) {
   int hist[256] = {0};
@@ -253,15 +276,14 @@ class StationaryDetector final : public Detector {
       evidence_ = cv::Mat::zeros(grey.size(), CV_32F);
       return std::vector<Detection>{};
     }
-    // Gain compensation: bring the frame's median to the background's (whose median moves
-    // slowly: recomputed every 10 frames).
+    // Gain compensation: undo the camera's exposure change against the long-term background
+    // (whose grey copy moves slowly: refreshed every 10 frames).
     if (frames_++ % 10 == 0) {
-      cv::Mat long8, long_grey;
+      cv::Mat long8;
       long_.convertTo(long8, CV_8UC3);
-      cv::cvtColor(long8, long_grey, cv::COLOR_BGR2GRAY);
-      long_median_ = median_of(long_grey);
+      cv::cvtColor(long8, long_grey_, cv::COLOR_BGR2GRAY);
     }
-    small.convertTo(f, CV_32FC3, long_median_ / median_of(grey));
+    small.convertTo(f, CV_32FC3, 1.0 / gain_of(grey, long_grey_));
     const cv::Mat d_long = colour_diff(f, long_), d_short = colour_diff(f, short_);
     const double t = 25;
     cv::Mat changed = d_long > t, moving = d_short > t;
@@ -299,7 +321,7 @@ class StationaryDetector final : public Detector {
   DetectorConfig config_;
   cv::Mat long_, short_, evidence_;
   double scale_ = 1;
-  double long_median_ = 128;
+  cv::Mat long_grey_;
   int64_t frames_ = 0;
 };
 
@@ -331,7 +353,7 @@ class BinOverflowDetector final : public Detector {
     cv::Mat ref8, ref_grey;
     reference_.convertTo(ref8, CV_8UC3);
     cv::cvtColor(ref8, ref_grey, cv::COLOR_BGR2GRAY);
-    f *= median_of(ref_grey) / median_of(grey);
+    f *= 1.0 / gain_of(grey, ref_grey);
     const cv::Mat diff = colour_diff(f, reference_);
     cv::Mat changed = diff > 25;
     cv::add(evidence_, 1.0, evidence_, changed);

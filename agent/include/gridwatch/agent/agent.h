@@ -19,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,7 @@ struct AgentStats {
   size_t open_episodes = 0;
   uint64_t readings_late = 0;        // refused by the engine: behind its lateness window
   uint64_t readings_duplicate = 0;   // same device, type and timestamp seen before
+  uint64_t zone_events = 0;          // camera zone events received
 };
 
 class Agent {
@@ -60,6 +62,9 @@ class Agent {
 
   // Evaluates one message as if it had arrived on `topic` (used by start()'s subscription).
   void handle_reading_message(const std::string& topic, const std::string& payload);
+  // Hands a camera zone event to the rule engine (thread-safe; evaluated by the worker within a
+  // second). Orders from zone rules carry source kind "camera" and the event's location.
+  void offer_zone_event(rules::ZoneEvent event);
 
  private:
   void worker();
@@ -81,13 +86,14 @@ class Agent {
 
   platform::MessageQueue queue_{kQueueCapacity};  // readings, Paho thread -> worker
   std::mutex mu_;
+  std::deque<rules::ZoneEvent> zone_events_;  // guarded by mu_
   std::condition_variable status_cv_;  // stopping_ (wakes the status thread early)
   bool stopping_ = false;
   std::thread worker_thread_;
   std::thread status_thread_;
 
   std::atomic<uint64_t> received_{0}, rejected_{0}, published_{0}, publish_failures_{0};
-  std::atomic<uint64_t> late_{0}, duplicates_{0};
+  std::atomic<uint64_t> late_{0}, duplicates_{0}, zone_events_received_{0};
   std::atomic<size_t> open_episodes_{0};
   std::string status_topic_, orders_topic_, readings_filter_;
 };
