@@ -1,5 +1,7 @@
 #include "demo_cameras.h"
 
+#include "camera_geo.h"
+
 #include <opencv2/imgproc.hpp>
 
 #include <chrono>
@@ -128,17 +130,17 @@ class LoopingFile final : public vision::FrameSource {
 constexpr const char* kStreetCamera = R"(camera: {id: street-cam}
 detect: {fps: 5}
 detectors:
-  - {type: stationary, label: object, min_area: 0.004, settle: 2s}
+  - {type: stationary, label: object, min_area: 0.004, settle: 2s, min_size_m: 1.5}
   - {type: bin_overflow, learn: 5s, settle: 2s, overflow_at: 0.15}
 zones:
   - {name: no_parking, type: no_parking, polygon: [[70, 225], [340, 225], [340, 302], [70, 302]], classes: [object], dwell: 10s}
   - {name: bins, type: bin_station, polygon: [[460, 285], [620, 285], [620, 355], [460, 355]], classes: [bin_overflow], dwell: 5s}
 tracker: {stationary_max_age: 4s}
 calibration:
-  - {px: 0, py: 360, lon: 116.40990, lat: 39.91350}
-  - {px: 640, py: 360, lon: 116.41090, lat: 39.91350}
-  - {px: 640, py: 60, lon: 116.41090, lat: 39.91420}
-  - {px: 0, py: 60, lon: 116.40990, lat: 39.91420}
+  - {px: 0, py: 360, lon: 116.41000, lat: 39.91350}
+  - {px: 640, py: 360, lon: 116.41047, lat: 39.91350}
+  - {px: 640, py: 60, lon: 116.41047, lat: 39.91367}
+  - {px: 0, py: 60, lon: 116.41000, lat: 39.91367}
 )";
 
 constexpr const char* kVtestCamera = R"(camera: {id: vtest-cam}
@@ -166,15 +168,14 @@ void run_camera(const char* yaml, std::unique_ptr<vision::FrameSource> source, c
     return;
   }
   config->evidence.dir = evidence;
-  std::optional<geo::Calibration> calibration;
-  if (config->calibration.size() >= 4) {
-    std::vector<geo::ControlPoint> points;
-    for (const auto& c : config->calibration)
-      points.push_back({.px = c[0], .py = c[1], .world = {.lon = c[2], .lat = c[3]}});
-    if (auto cal = geo::calibrate(points)) calibration = *cal;
+  auto cal = camera_calibration(*config);
+  if (!cal) {
+    spdlog::error("demo camera {}: calibration: {}", config->id, cal.error().message);
+    return;
   }
+  std::optional<geo::Calibration> calibration = *cal;
   const std::string id = config->id;
-  auto pipeline = vision::CameraPipeline::create(std::move(*config));
+  auto pipeline = vision::CameraPipeline::create(std::move(*config), ground_size(calibration));
   if (!pipeline) {
     spdlog::error("demo camera {}: {}", id, pipeline.error().message);
     return;

@@ -25,7 +25,7 @@ DetectorConfig read_detector(const ConfigNode& n) {
   if (d.type.empty()) n.raise("type", "required key is missing (dnn, motion, stationary or bin_overflow)");
   if (d.type == "dnn") {
     n.allow_only({"type", "model", "config", "names", "input_size", "score", "class_scores", "nms",
-                  "classes", "refresh"});
+                  "classes", "refresh", "crop", "min_size_m"});
     d.model = path_of(n, "model");
     if (n.has("config")) d.config = path_of(n, "config");
     d.names = path_of(n, "names");
@@ -46,8 +46,9 @@ DetectorConfig read_detector(const ConfigNode& n) {
     }
     if (d.classes.empty()) n.raise("classes", "say which model classes to keep, e.g. {car: vehicle, truck: vehicle}");
     d.refresh = n.duration("refresh", d.refresh, milliseconds{0}, hours{1});
+    d.crop = n.boolean("crop", false);
   } else {
-    n.allow_only({"type", "label", "min_area", "settle", "learn", "overflow_at"});
+    n.allow_only({"type", "label", "min_area", "settle", "learn", "overflow_at", "min_size_m"});
     d.label = n.string("label", d.type == "bin_overflow" ? "bin_overflow" : "object");
     d.min_area = n.number("min_area", d.min_area, 0.0, 1.0);
     d.settle = n.duration("settle", d.settle, milliseconds{100}, hours{1});
@@ -55,6 +56,7 @@ DetectorConfig read_detector(const ConfigNode& n) {
     d.overflow_at = n.number("overflow_at", d.overflow_at, 0.001, 1.0);
     if (d.type != "stationary" && n.has("settle") && d.type != "bin_overflow") n.raise("settle", "applies to stationary and bin_overflow");
   }
+  d.min_size_m = n.number("min_size_m", 0, 0, 1000);
   return d;
 }
 
@@ -133,6 +135,9 @@ CameraConfig read_camera_config(const ConfigNode& root) {
     c.stationary_max_age = t->duration("stationary_max_age", c.stationary_max_age, milliseconds{100}, hours{24});
     c.stationary_iou = t->number("stationary_iou", c.stationary_iou, 0.1, 1.0);
   }
+  for (size_t i = 0; i < c.detectors.size(); ++i)
+    if (c.detectors[i].min_size_m > 0 && !root.has("calibration"))
+      root.list("detectors")[i].raise("min_size_m", "a size in metres needs calibration points (calibration:)");
   for (const ConfigNode& p : root.list("calibration")) {
     p.allow_only({"px", "py", "lon", "lat"});
     c.calibration.push_back({p.number("px", 0, 1e5), p.number("py", 0, 1e5), p.number("lon", -180, 180),

@@ -144,11 +144,45 @@ class DnnDetector final : public Detector {
 
   std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) override {
     const bool due = last_run_ms_ < 0 || ctx.media_ms - last_run_ms_ >= static_cast<double>(config_.refresh.count());
-    if (!due && !(ctx.motion && ctx.motion->any())) return std::nullopt;
-    last_run_ms_ = ctx.media_ms;
-    return run(bgr);
+    const bool moving = ctx.motion && ctx.motion->any();
+    if (!due && !moving) return std::nullopt;
+    area_.reset();
+    if (due || !config_.crop) {
+      last_run_ms_ = ctx.media_ms;
+      return run(bgr);
+    }
+    // Only the moving part: a square around the union of the motion regions, at least the
+    // network's input size, so small distant objects get more pixels. Objects outside it are
+    // found again at the next full pass (`refresh`), well within a stationary track's lifetime.
+    cv::Rect area = ctx.motion->regions.front();
+    for (const cv::Rect& r : ctx.motion->regions) area |= r;
+    const int side = std::max({area.width, area.height, config_.input_size});
+    if (side >= std::min(bgr.cols, bgr.rows)) {
+      last_run_ms_ = ctx.media_ms;
+      return run(bgr);
+    }
+    cv::Rect square(area.x + area.width / 2 - side / 2, area.y + area.height / 2 - side / 2, side, side);
+    square.x = std::clamp(square.x, 0, std::max(0, bgr.cols - side));
+    square.y = std::clamp(square.y, 0, std::max(0, bgr.rows - side));
+    square &= cv::Rect(0, 0, bgr.cols, bgr.rows);
+    area_ = square;
+    std::vector<Detection> found;
+    for (Detection& d : run(bgr(square))) {
+      // An object cut by the crop's edge (not the frame's) is half seen: its box is wrong. The
+      // next full pass sees it whole.
+      const bool cut = (d.box.x <= 2 && square.x > 0) || (d.box.y <= 2 && square.y > 0) ||
+                       (d.box.br().x >= static_cast<float>(square.width - 2) && square.br().x < bgr.cols) ||
+                       (d.box.br().y >= static_cast<float>(square.height - 2) && square.br().y < bgr.rows);
+      if (cut) continue;
+      d.box.x += static_cast<float>(square.x);
+      d.box.y += static_cast<float>(square.y);
+      found.push_back(std::move(d));
+    }
+    crops_ += 1;
+    return found;
   }
   std::string_view type() const override { return "dnn"; }
+  std::optional<cv::Rect> last_area() const override { return area_; }
 
   std::vector<Detection> run(const cv::Mat& bgr) {
     // Letterbox into a square: the whole frame, aspect kept, padded at the bottom / right.
@@ -204,6 +238,8 @@ class DnnDetector final : public Detector {
   std::vector<std::string> outputs_;
   std::vector<std::string> names_;
   double last_run_ms_ = -1;
+  int64_t crops_ = 0;
+  std::optional<cv::Rect> area_;
 };
 
 // ---- motion: moving blobs (top-down views a COCO model does not know) -----------------------------

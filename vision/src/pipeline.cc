@@ -20,6 +20,8 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+constexpr double kLeaveAfterMs = 2000;
+
 float iou(const cv::Rect2f& a, const cv::Rect2f& b) {
   const float inter = (a & b).area();
   const float uni = a.area() + b.area() - inter;
@@ -60,19 +62,36 @@ nlohmann::json ZoneEvent::to_json(Timestamp clip_start) const {
 
 // ---- tracker --------------------------------------------------------------------------------------
 
-void Tracker::update(const std::vector<Detection>& detections, double now, bool looked) {
+void Tracker::update(const std::vector<Detection>& detections, double now, bool looked,
+                     const std::vector<cv::Rect>& areas) {
   ended_.clear();
   std::vector<bool> used_det(detections.size(), false), used_track(tracks_.size(), false);
+  // With partial looks (crops), only tracks inside them take part: a detection in the crop must
+  // not be matched to an object outside it.
+  for (size_t ti = 0; ti < tracks_.size(); ++ti) {
+    const cv::Point2f c = centre(tracks_[ti].box);
+    const bool inside = areas.empty() || std::any_of(areas.begin(), areas.end(), [&](const cv::Rect& a) {
+                          return cv::Rect2f(a).contains(c);
+                        });
+    if (!inside) used_track[ti] = true;  // neither matched nor aged this time
+  }
+  const std::vector<bool> outside = used_track;
   auto assign = [&](size_t ti, size_t di) {
     Track& t = tracks_[ti];
     const Detection& d = detections[di];
     used_det[di] = used_track[ti] = true;
     t.box = d.box;
     t.score = std::max(t.score, d.score);
+    t.last_score = d.score;
     t.last_ms = now;
     ++t.hits;
     if (d.fill) t.fill = d.fill;
-    if (iou(d.box, t.anchor) < static_cast<float>(config_.stationary_iou)) {
+    // Moved: the box left where it stopped (low overlap and the centre shifted by a quarter of
+    // its size). A box that only grows or shrinks around the same centre (detector jitter, a
+    // passer-by cutting into it) has not moved.
+    const float shift = static_cast<float>(cv::norm(centre(d.box) - centre(t.anchor)));
+    if (iou(d.box, t.anchor) < static_cast<float>(config_.stationary_iou) &&
+        shift > 0.25f * std::max(t.anchor.width, t.anchor.height)) {
       t.anchor = d.box;
       t.anchor_ms = now;
     }
@@ -113,7 +132,8 @@ void Tracker::update(const std::vector<Detection>& detections, double now, bool 
     Track& t = tracks_[ti];
     const bool still = t.last_ms - t.anchor_ms >= 1000;
     const double max_age = static_cast<double>((still ? config_.stationary_max_age : config_.max_age).count());
-    if (looked && !used_track[ti] && now - t.last_ms > max_age) ended_.push_back(std::move(t));
+    const bool seen_for = looked && !outside[ti];
+    if (seen_for && !used_track[ti] && now - t.last_ms > max_age) ended_.push_back(std::move(t));
     else kept.push_back(std::move(t));
   }
   tracks_ = std::move(kept);
@@ -123,11 +143,14 @@ void Tracker::update(const std::vector<Detection>& detections, double now, bool 
     const Detection& d = detections[di];
     // A second box on an object already tracked (a detector's duplicate) is not a new object.
     const bool duplicate = std::any_of(tracks_.begin(), tracks_.end(), [&](const Track& t) {
-      return t.label == d.label && iou(t.box, d.box) >= 0.5f;
+      if (t.label != d.label) return false;
+      const float inter = (t.box & d.box).area();
+      return iou(t.box, d.box) >= 0.5f || inter >= 0.6f * std::min(t.box.area(), d.box.area());
     });
     if (duplicate) continue;
     const double since = d.since_ms.value_or(now);
-    tracks_.push_back({.id = next_id_++, .label = d.label, .box = d.box, .score = d.score, .first_ms = since,
+    tracks_.push_back({.id = next_id_++, .label = d.label, .box = d.box, .score = d.score, .last_score = d.score,
+                       .first_ms = since,
                        .last_ms = now, .hits = 1, .anchor = d.box, .anchor_ms = since, .fill = d.fill});
   }
 }
@@ -186,8 +209,15 @@ CameraPipeline::CameraPipeline(CameraConfig config)
 
 CameraPipeline::~CameraPipeline() = default;
 
-Result<std::unique_ptr<CameraPipeline>> CameraPipeline::create(CameraConfig config) {
+Result<std::unique_ptr<CameraPipeline>> CameraPipeline::create(CameraConfig config, GroundSize ground) {
   std::unique_ptr<CameraPipeline> p(new CameraPipeline(std::move(config)));
+  p->ground_ = std::move(ground);
+  for (const DetectorConfig& dc : p->config_.detectors)
+    if (dc.min_size_m > 0 && !p->ground_)
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("camera {}: a {} detector with min_size_m needs the camera's calibration", p->config_.id,
+                              dc.type),
+                  "min_size_m");
   for (const DetectorConfig& dc : p->config_.detectors) {
     auto d = make_detector(dc);
     if (!d) return std::unexpected(d.error());
@@ -248,7 +278,8 @@ std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
   DetectContext ctx{.media_ms = frame.media_ms, .small = &small, .small_scale = small_scale, .motion = &motion,
                     .zones = &config_.zones, .fps = config_.fps};
   std::vector<Detection> all;
-  bool looked = true;
+  bool looked = true, whole = false;
+  std::vector<cv::Rect> areas;
   for (auto& d : detectors_) {
     t0 = Clock::now();
     auto found = d->detect(img, ctx);
@@ -258,11 +289,21 @@ std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
       continue;
     }
     ++stats_.detector_runs;
-    all.insert(all.end(), found->begin(), found->end());
+    if (auto area = d->last_area()) areas.push_back(*area);
+    else whole = true;
+    const double min_m = config_.detectors[static_cast<size_t>(&d - &detectors_.front())].min_size_m;
+    for (Detection& det : *found) {
+      if (min_m > 0) {
+        auto w = ground_(det.box);
+        if (!w || *w < min_m) continue;  // too small on the ground, or not on the ground at all
+      }
+      all.push_back(std::move(det));
+    }
   }
   t0 = Clock::now();
-  tracker_.update(all, frame.media_ms, looked);
+  tracker_.update(all, frame.media_ms, looked, whole ? std::vector<cv::Rect>{} : areas);
   auto events = zone_events(frame.media_ms, img);
+  if (!config_.evidence.dir.empty()) keep_best_frames(img, frame.media_ms);
   stats_.stage_ms["track+zones"] += ms_since(t0);
   if (!config_.evidence.dir.empty()) {
     t0 = Clock::now();
@@ -296,18 +337,22 @@ std::vector<ZoneEvent> CameraPipeline::zone_events(double now, const cv::Mat&) {
       const bool inside = cv::pointPolygonTest(z.polygon, foot, false) >= 0;
       auto it = inside_.find(key);
       if (inside && it == inside_.end()) {
-        it = inside_.emplace(key, std::min(now, t.first_ms)).first;
+        it = inside_.emplace(key, InZone{.entered_ms = std::min(now, t.first_ms)}).first;
         event(t, z, ZoneEventKind::kEntered, 0);
       } else if (!inside && it != inside_.end()) {
-        event(t, z, ZoneEventKind::kLeft, now - it->second);
-        inside_.erase(it);
-        stationary_sent_.erase(key);
+        // Out only after 2 s outside: a box that jitters across the edge has not left.
+        if (it->second.outside_since_ms < 0) it->second.outside_since_ms = now;
+        if (now - it->second.outside_since_ms >= kLeaveAfterMs) {
+          event(t, z, ZoneEventKind::kLeft, now - it->second.entered_ms);
+          inside_.erase(it);
+          stationary_sent_.erase(key);
+        }
         continue;
       }
       if (!inside) continue;
-      const double dwell = now - std::max(t.anchor_ms, it->second);
-      if (dwell >= static_cast<double>(z.dwell.count()) && t.last_ms - t.anchor_ms >= 0 &&
-          stationary_sent_.insert(key).second)
+      it->second.outside_since_ms = -1;
+      const double dwell = now - std::max(t.anchor_ms, it->second.entered_ms);
+      if (dwell >= static_cast<double>(z.dwell.count()) && stationary_sent_.insert(key).second)
         event(t, z, ZoneEventKind::kStationary, dwell);
     }
   }
@@ -315,7 +360,7 @@ std::vector<ZoneEvent> CameraPipeline::zone_events(double now, const cv::Mat&) {
     for (const ZoneConfig& z : config_.zones) {
       auto it = inside_.find({t.id, z.name});
       if (it == inside_.end()) continue;
-      event(t, z, ZoneEventKind::kLeft, now - it->second);
+      event(t, z, ZoneEventKind::kLeft, now - it->second.entered_ms);
       stationary_sent_.erase(it->first);
       inside_.erase(it);
     }
@@ -323,13 +368,34 @@ std::vector<ZoneEvent> CameraPipeline::zone_events(double now, const cv::Mat&) {
   return out;
 }
 
+void CameraPipeline::keep_best_frames(const cv::Mat& frame, double now) {
+  std::set<int> in_zone;
+  for (const auto& [key, at] : inside_) in_zone.insert(key.first);
+  for (auto it = best_.begin(); it != best_.end();)
+    it = in_zone.contains(it->first) ? std::next(it) : best_.erase(it);
+  for (const Track& t : tracker_.tracks()) {
+    if (!in_zone.contains(t.id) || t.last_ms != now) continue;  // not seen in this frame
+    Best& b = best_[t.id];
+    // The highest-scoring sighting; among equals (model-free detectors) the latest.
+    const float score = t.last_score;
+    if (b.frame.empty() || score >= b.score) {
+      b.score = score;
+      frame.copyTo(b.frame);
+      b.box = t.box;
+    }
+  }
+}
+
 void CameraPipeline::evidence_for(ZoneEvent& e, const cv::Mat& frame) {
   if (e.kind != ZoneEventKind::kStationary) return;
-  cv::Mat shot = frame.clone();
+  auto best = best_.find(e.object_id);
+  const bool have_best = best != best_.end() && !best->second.frame.empty();
+  cv::Mat shot = have_best ? best->second.frame.clone() : frame.clone();
+  const cv::Rect2f box = have_best ? best->second.box : e.box;
   if (privacy_) privacy_->apply(shot);
-  cv::rectangle(shot, e.box, cv::Scalar(0, 0, 255), 2);
+  cv::rectangle(shot, box, cv::Scalar(0, 0, 255), 2);
   cv::putText(shot, fmt::format("{} #{} {} {:.0f}s", e.label, e.object_id, e.zone, e.dwell_s),
-              cv::Point(static_cast<int>(e.box.x), std::max(12, static_cast<int>(e.box.y) - 4)),
+              cv::Point(static_cast<int>(box.x), std::max(12, static_cast<int>(box.y) - 4)),
               cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 255), 1);
   const std::string stem = fmt::format("{}-{}-{}-{:.0f}", config_.id, e.zone, e.object_id, e.media_ms);
   const auto jpg = config_.evidence.dir / (stem + ".jpg");
@@ -374,7 +440,7 @@ std::vector<ZoneEvent> CameraPipeline::finish() {
       if (it == inside_.end()) continue;
       out.push_back({.camera = config_.id, .zone = z.name, .zone_type = z.type, .kind = ZoneEventKind::kLeft,
                      .object_id = t.id, .label = t.label, .box = t.box, .media_ms = t.last_ms,
-                     .dwell_s = (t.last_ms - it->second) / 1000.0, .confidence = t.score, .fill = t.fill});
+                     .dwell_s = (t.last_ms - it->second.entered_ms) / 1000.0, .confidence = t.score, .fill = t.fill});
       inside_.erase(it);
     }
   }

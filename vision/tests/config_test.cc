@@ -67,6 +67,8 @@ TEST(CameraConfig, ErrorsNameFileLineAndKey) {
             "zones[1].name", "duplicate zone \"z\""},
            {"detectors: []\n", "detectors", "at least one detector"},
            {"detect: {width: 640}\ndetectors: [{type: motion}]\n", "detect.height", "give both width and height"},
+           {"detectors: [{type: stationary, min_size_m: 2}]\n", "detectors[0].min_size_m",
+            "a size in metres needs calibration points"},
        }) {
     EXPECT_THAT(parse_camera_config(head + k.body, "cam.yaml"), FailsWith(ErrorCode::kConfig, k.field, k.message))
         << k.body;

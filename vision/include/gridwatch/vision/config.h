@@ -35,12 +35,15 @@ struct DetectorConfig {
   double nms = 0.45;
   std::map<std::string, std::string> classes;   // model class -> our class (unlisted: dropped)
   Duration refresh{std::chrono::seconds{5}};    // full-frame pass even without motion
+  bool crop = false;  // between full-frame passes, run on a crop around the moving parts only
   // motion / stationary / bin_overflow
   std::string label = "object";  // class of what it reports
   double min_area = 0.001;       // fraction of the frame
   Duration settle{std::chrono::seconds{3}};     // stationary: how long a change must stay
   Duration learn{std::chrono::seconds{5}};      // bin_overflow: learning the normal state
   double overflow_at = 0.15;     // bin_overflow: changed fraction of the zone that is "over-full"
+  // Any detector: drop objects narrower than this on the ground (needs calibration points).
+  double min_size_m = 0;
 };
 
 struct ZoneConfig {

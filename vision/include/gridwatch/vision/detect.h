@@ -62,6 +62,9 @@ class Detector {
   // not count its objects as missing.
   virtual std::optional<std::vector<Detection>> detect(const cv::Mat& bgr, const DetectContext& ctx) = 0;
   virtual std::string_view type() const = 0;
+  // Where the last detect() looked, when not the whole frame (a crop): objects elsewhere were
+  // not looked for.
+  virtual std::optional<cv::Rect> last_area() const { return std::nullopt; }
 };
 
 // The registry: dnn, motion, stationary, bin_overflow. Fails for an unknown type or a model that

@@ -8,7 +8,7 @@
 // marks a track stationary while its box stays where it stopped, and keeps stationary tracks
 // alive through passing traffic (`stationary_max_age`). An object is in a zone by the bottom
 // centre of its box. Per (track, zone): `entered` once, `stationary` once when it has stood still
-// in the zone for the zone's dwell, `left` when it leaves or its track ends. Not thread-safe: one
+// in the zone for the zone's dwell, `left` when it has been out for 2 s or its track ends. Not thread-safe: one
 // pipeline per camera thread.
 #pragma once
 
@@ -37,6 +37,7 @@ struct Track {
   std::string label;
   cv::Rect2f box;
   float score = 0;       // best score seen
+  float last_score = 0;  // score of the latest sighting
   double first_ms = 0;   // media time it was first seen (or the detector's `since`)
   double last_ms = 0;    // media time it was last matched
   int hits = 0;
@@ -70,9 +71,10 @@ struct ZoneEvent {
 class Tracker {
  public:
   explicit Tracker(const CameraConfig& c) : config_(c) {}
-  // `looked`: the detectors that produced these detections looked at the whole frame; when
-  // false, tracks not matched are not aged (nobody looked for them).
-  void update(const std::vector<Detection>& detections, double media_ms, bool looked);
+  // `looked`: the detectors that produced these detections looked at the whole frame, or at
+  // `areas` when given; tracks nobody looked for are not aged.
+  void update(const std::vector<Detection>& detections, double media_ms, bool looked,
+              const std::vector<cv::Rect>& areas = {});
   const std::vector<Track>& tracks() const { return tracks_; }
   // Tracks that ended in the last update (the zones say `left`).
   const std::vector<Track>& ended() const { return ended_; }
@@ -110,10 +112,16 @@ struct PipelineStats {
   std::map<std::string, double> stage_ms;  // total time per stage
 };
 
+// Width on the ground, in metres, of what a box shows (from the camera's calibration, which the
+// caller owns); nullopt when the box is not on the ground (above the horizon).
+using GroundSize = std::function<std::optional<double>(const cv::Rect2f&)>;
+
 class CameraPipeline {
  public:
-  // Loads the detectors (a model that does not load fails here, naming its file).
-  [[nodiscard]] static Result<std::unique_ptr<CameraPipeline>> create(CameraConfig config);
+  // Loads the detectors (a model that does not load fails here, naming its file). `ground` is
+  // required when a detector has min_size_m.
+  [[nodiscard]] static Result<std::unique_ptr<CameraPipeline>> create(CameraConfig config,
+                                                                      GroundSize ground = {});
   ~CameraPipeline();
 
   // Feeds one source frame; returns the zone events it caused (usually none). Frames between
@@ -130,6 +138,7 @@ class CameraPipeline {
   explicit CameraPipeline(CameraConfig config);
   void prepare(cv::Size source_size);
   std::vector<ZoneEvent> zone_events(double media_ms, const cv::Mat& frame);
+  void keep_best_frames(const cv::Mat& frame, double now_ms);
   void evidence_for(ZoneEvent& e, const cv::Mat& frame);
   void write_due_clips(double media_ms, bool all);
 
@@ -140,7 +149,11 @@ class CameraPipeline {
   bool prepared_ = false;
   double next_detect_ms_ = -1;
   cv::Size size_;
-  std::map<std::pair<int, std::string>, double> inside_;  // (track, zone) -> entered at
+  struct InZone {
+    double entered_ms = 0;
+    double outside_since_ms = -1;  // the foot has been outside since (box jitter is not leaving)
+  };
+  std::map<std::pair<int, std::string>, InZone> inside_;  // (track, zone)
   std::set<std::pair<int, std::string>> stationary_sent_;
   PipelineStats stats_;
   struct Buffered {
@@ -155,6 +168,14 @@ class CameraPipeline {
   };
   std::vector<PendingClip> pending_clips_;
   std::unique_ptr<PrivacyFilter> privacy_;
+  GroundSize ground_;
+  // The best frame of each track that is in a zone (highest score): the evidence snapshot.
+  struct Best {
+    float score = -1;
+    cv::Mat frame;
+    cv::Rect2f box;
+  };
+  std::map<int, Best> best_;
 };
 
 // Runs a pipeline over a source to its end; `on_event` gets every zone event.
