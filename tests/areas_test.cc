@@ -4,10 +4,12 @@
 
 #include <map>
 #include <random>
+#include <regex>
 
 #include <fmt/format.h>
 
 #include "gridwatch/geo/areas.h"
+#include "gridwatch/platform/mqtt.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -34,14 +36,19 @@ TEST(CenterAreas, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
     auto r = http_get(port, "/api/v1/areas?level=0");
     ASSERT_EQ(r.status, 200);
     const json fc = json::parse(r.body);
-    EXPECT_EQ(fc["features"].size(), 71u);
+    // Other tests store Beijing's areas in the same database: count NYC's (three-digit BoroCD).
+    size_t nyc = 0;
+    for (const json& f : fc["features"]) nyc += std::regex_match(f["id"].get<std::string>(), std::regex("[1-5][0-9][0-9]"));
+    EXPECT_EQ(nyc, 71u);
     // Synthetic 1 km cells in two Manhattan districts, each naming its parent.
     r = http_get(port, "/api/v1/areas?level=1");
     ASSERT_EQ(r.status, 200);
     const json cells = json::parse(r.body);
     std::map<std::string, int> per_parent;
     for (const json& f : cells["features"]) {
-      ++per_parent[f["properties"]["parent"].get<std::string>()];
+      const std::string parent = f["properties"]["parent"].get<std::string>();
+      if (parent.size() != 3) continue;  // Beijing's cells of another test
+      ++per_parent[parent];
       EXPECT_EQ(f["properties"]["level_name"], "grid");
       EXPECT_NE(f["properties"]["name"].get<std::string>().find("synthetic"), std::string::npos);
     }
@@ -107,6 +114,64 @@ TEST(CenterAreas, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
   }
   EXPECT_EQ(differ, 0);
   EXPECT_GT(inside, 30000);  // a real share of the points is inside some district
+  std::filesystem::remove_all(dir);
+}
+
+// Every order is placed in the areas at ingest: district and synthetic grid cell of Beijing.
+TEST(CenterAreas, OrdersArePlacedInTheirDistrictAndGridCell) {
+  using namespace std::chrono_literals;
+  auto svc = services();
+  ASSERT_FALSE(svc.mqtt_url.empty());
+  auto dir = temp_dir("placed");
+  int port = *platform::free_tcp_port();
+  const std::string prefix = unique_prefix();
+  write_file(dir / "center.yaml",
+             fmt::format("center:\n  id: placed-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
+                         "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
+                         "areas:\n  - file: {}/data/boundaries/beijing-districts-gcj02.json\n    level: district\n    crs: gcj02\n"
+                         "  - level: grid\n    synthetic_cell_m: 500\n    within: [\"110101\"]\n",
+                         getpid(), svc.mqtt_url, prefix, svc.pg_conninfo, port, GRIDWATCH_SHARED_DIR));
+  auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
+  ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
+  auto pub = platform::MqttClient::create({.url = svc.mqtt_url, .client_id = fmt::format("t-placed-{}", getpid())});
+  ASSERT_TRUE(pub.has_value());
+  ASSERT_TRUE((*pub)->connect(10s).has_value());
+  auto order = [&](const std::string& id, double lon, double lat) {
+    return nlohmann::json({{"schema", "gw.order/1"}, {"event", "open"}, {"id", id},
+                           {"category", "sanitation.dumped_waste"},
+                           {"source", {{"kind", "camera"}, {"agent_id", "box-1"}}},
+                           {"location", {{"lon", lon}, {"lat", lat}}},
+                           {"observed_at", "2026-11-23T08:00:00Z"}})
+        .dump();
+  };
+  const std::string tag = std::to_string(getpid());
+  const std::string topic = prefix + "/orders/box-1";
+  ASSERT_TRUE((*pub)->publish_and_wait(topic, order("tiananmen-" + tag, 116.3913, 39.9075), 1, false, 5s).has_value());
+  ASSERT_TRUE((*pub)->publish_and_wait(topic, order("haidian-" + tag, 116.3103, 39.9925), 1, false, 5s).has_value());
+  ASSERT_TRUE((*pub)->publish_and_wait(topic, order("nowhere-" + tag, 10.0, 10.0), 1, false, 5s).has_value());
+  auto get = [&](const std::string& id) {
+    nlohmann::json j;
+    EXPECT_TRUE(eventually([&] {
+      auto r = http_get(port, "/api/v1/orders/" + id);
+      if (r.status != 200) return false;
+      j = nlohmann::json::parse(r.body);
+      return true;
+    })) << id;
+    return j["properties"];
+  };
+  auto t = get("tiananmen-" + tag);
+  EXPECT_EQ(t["areas"]["district"], "110101");
+  ASSERT_TRUE(t["areas"]["grid"].is_string()) << t.dump();
+  EXPECT_EQ(t["areas"]["grid"].get<std::string>().rfind("110101-g", 0), 0u);
+  EXPECT_EQ(t["area_code"], t["areas"]["grid"]);
+  auto h = get("haidian-" + tag);
+  EXPECT_EQ(h["areas"]["district"], "110108");  // no grid cells cut there
+  EXPECT_FALSE(h["areas"].contains("grid"));
+  EXPECT_EQ(h["area_code"], "110108");
+  auto n = get("nowhere-" + tag);
+  EXPECT_TRUE(n["areas"].is_null());
+  EXPECT_TRUE(n["area_code"].is_null());
+  center.stop(std::chrono::seconds{10});
   std::filesystem::remove_all(dir);
 }
 

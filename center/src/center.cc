@@ -211,7 +211,15 @@ void Center::ingest(const std::string& topic, const std::string& payload) {
         return;
       }
     } else {
-      auto r = store_->apply(*event, payload);
+      // Place the order in the administrative areas (the finest one and all its ancestors).
+      Store::Placement placement;
+      if (event->location && areas_) {
+        if (const geo::Area* a = areas_->locate(event->location->position)) {
+          placement.finest = a->code;
+          for (const geo::Area* up : areas_->lineage(a)) placement.levels[up->level_name] = up->code;
+        }
+      }
+      auto r = store_->apply(*event, payload, &placement);
       if (r) {
         if (*r == Applied::kDuplicate) {
           ++metrics_.duplicates;

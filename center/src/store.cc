@@ -83,6 +83,11 @@ CREATE TABLE areas (
 );
 CREATE INDEX areas_geom_gist ON areas USING gist (geom);
 )sql"},
+    {3, "orders placed in areas", R"sql(
+ALTER TABLE orders ADD COLUMN areas jsonb;
+ALTER TABLE orders ADD COLUMN area_code text;
+CREATE INDEX orders_area_code ON orders (area_code);
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -145,7 +150,7 @@ constexpr const char* kFeatureSql = R"sql(
       'first_seen_at', gw_rfc3339(o.first_seen_at), 'observed_at', gw_rfc3339(o.observed_at),
       'received_at', gw_rfc3339(o.received_at), 'updated_at', gw_rfc3339(o.updated_at),
       'cleared_at', gw_rfc3339(o.cleared_at), 'description', o.description,
-      'evidence', o.evidence))
+      'evidence', o.evidence, 'areas', o.areas, 'area_code', o.area_code))
 )sql";
 
 // COPY text format: escape backslash, tab, newline and carriage return.
@@ -263,7 +268,7 @@ Result<int> Store::schema_version() {
   return std::stoi(PQgetvalue(r->get(), 0, 0));
 }
 
-Result<Applied> Store::apply(const OrderEvent& e, std::string_view raw_payload) {
+Result<Applied> Store::apply(const OrderEvent& e, std::string_view raw_payload, const Placement* placement) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
@@ -312,14 +317,16 @@ Result<Applied> Store::apply(const OrderEvent& e, std::string_view raw_payload) 
   static constexpr const char* kUpsert = R"sql(
 INSERT INTO orders (id, category, priority, status, source_kind, agent_id, device_id, rule, geom,
                     accuracy_m, confidence, first_seen_at, observed_at, cleared_at, description,
-                    evidence)
+                    evidence, areas, area_code)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         CASE WHEN $9::float8 IS NULL THEN NULL
              ELSE ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326) END,
         $11::float8, $12::float8, $13::timestamptz, $14::timestamptz,
-        CASE WHEN $4 = 'cleared' THEN $14::timestamptz END, $15, $16::jsonb)
+        CASE WHEN $4 = 'cleared' THEN $14::timestamptz END, $15, $16::jsonb, $18::jsonb, $19)
 ON CONFLICT (id) DO UPDATE SET
   geom          = coalesce(orders.geom, EXCLUDED.geom),
+  areas         = coalesce(orders.areas, EXCLUDED.areas),
+  area_code     = coalesce(orders.area_code, EXCLUDED.area_code),
   accuracy_m    = coalesce(orders.accuracy_m, EXCLUDED.accuracy_m),
   first_seen_at = coalesce(orders.first_seen_at, EXCLUDED.first_seen_at),
   priority      = CASE WHEN $17 = 'update' AND EXCLUDED.observed_at >= orders.observed_at
@@ -334,6 +341,13 @@ ON CONFLICT (id) DO UPDATE SET
   updated_at    = now()
 )sql";
   p.push_back(std::string(to_string(e.event)));
+  if (placement && !placement->finest.empty()) {
+    p.push_back(placement->levels.dump());
+    p.push_back(placement->finest);
+  } else {
+    p.push_back(Param{});
+    p.push_back(Param{});
+  }
   auto up = exec(c, kUpsert, p);
   if (!up) return rollback(up.error());
   if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/geo/areas.h"
@@ -45,7 +47,14 @@ class Store {
 
   [[nodiscard]] Status migrate();
   [[nodiscard]] Result<int> schema_version();
-  [[nodiscard]] Result<Applied> apply(const OrderEvent& event, std::string_view raw_payload);
+  // Where an order is: the code of each level that contains it ({"district": "110101", "grid":
+  // "110101-g00040007"}) and the finest one.
+  struct Placement {
+    nlohmann::json levels = nlohmann::json::object();
+    std::string finest;
+  };
+  [[nodiscard]] Result<Applied> apply(const OrderEvent& event, std::string_view raw_payload,
+                                      const Placement* placement = nullptr);
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
                                        std::string_view payload);
   // A GeoJSON FeatureCollection of the orders matching `q`, newest first.
