@@ -1,5 +1,7 @@
 #include "gridwatch/center/center.h"
 
+#include "gridwatch/center/open311.h"
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -428,6 +430,33 @@ void Center::setup_http() {
     auto body = store_->areas_geojson(level);
     if (!body) return json_error(res, 503, body.error().message);
     res.set_content(*body, "application/geo+json");
+  });
+
+  // Open311 GeoReport v2: the service list and definitions from the catalog.
+  http_->Get(R"(/open311/v2/(services(?:\.json|\.xml)?))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto f = open311::split_format(req.matches[1].str());
+    const auto format = f ? f->second : open311::Format::kJson;
+    const std::string locale = req.has_param("locale") ? req.get_param_value("locale") : "en";
+    if (locale != "en" && locale != "zh") {
+      res.status = 400;
+      return res.set_content(open311::error(400, "locale must be en or zh", format), open311::content_type(format));
+    }
+    res.set_content(open311::services(catalog_, format, locale), open311::content_type(format));
+  });
+  http_->Get(R"(/open311/v2/services/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto f = open311::split_format(req.matches[1].str());
+    if (!f) {
+      res.status = 404;
+      return res.set_content(open311::error(404, "formats are .json and .xml", open311::Format::kJson),
+                             open311::content_type(open311::Format::kJson));
+    }
+    const Category* c = catalog_.find(f->first);
+    if (!c) {
+      res.status = 404;
+      return res.set_content(open311::error(404, fmt::format("no service \"{}\"", f->first), f->second),
+                             open311::content_type(f->second));
+    }
+    res.set_content(open311::service_definition(*c, f->second), open311::content_type(f->second));
   });
 
   http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
