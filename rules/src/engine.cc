@@ -83,6 +83,9 @@ struct State {
   int64_t opened_at = kNever, first_seen = kNever, cooldown_until = kNever, clear_since = kNever;
   int64_t heap_at = kInf;  // earliest timer queued for this state
   std::string episode;
+  // Restored open episode of a changed rule: it does not clear before a condition has read a new
+  // input (its conditions start afresh, so "no longer holds" means nothing until then).
+  bool await_input = false;
   // The state's node states and buffers live in the engine's pools (one allocation for all
   // states, the states of one device side by side): [node_base, node_base + rule's nodes).
   uint32_t node_base = 0;
@@ -478,6 +481,11 @@ struct Engine::Impl {
     for (size_t k = 0; k < r.escalations.size(); ++k)
       if (eval(r, ri, st, r.escalations[k].when, t, in, next)) best = static_cast<int>(k);
     if (in && consumed_by_leaf) remember(st, t, in);
+    bool may_clear = clear_holds;
+    if (st.await_input) {
+      if (in && consumed_by_leaf) st.await_input = false;
+      else may_clear = false;
+    }
     if (!st.open) {
       st.clear_since = kNever;
       if (holds) {
@@ -495,7 +503,7 @@ struct Engine::Impl {
         }
       }
     } else {
-      if (clear_holds) {
+      if (may_clear) {
         if (st.clear_since == kNever) st.clear_since = t;
         if (t - st.clear_since >= r.clear_after.count()) {
           emit(st, IntentKind::kClear, t, in == nullptr);
@@ -651,6 +659,27 @@ struct Engine::Impl {
     watermark = std::max(watermark, wm);
   }
 
+  // Subjects known now (registered devices, named zones) of rules with no_data conditions start
+  // their no-data clocks at `t` (states that exist already keep theirs).
+  void seed_no_data(int64_t t) {
+    for (uint32_t ri = 0; ri < rules.rules.size(); ++ri) {
+      const Rule& r = rules.rules[ri];
+      const bool no_data = std::any_of(r.nodes.begin(), r.nodes.end(),
+                                       [](const Node& n) { return n.kind == NodeKind::kNoData; });
+      if (!no_data) continue;
+      if (r.input.zone_events) {
+        for (const std::string& z : r.input.zones)
+          if (z.back() != '*') zone_route(z, t);
+      } else {
+        for (int32_t d = 0; d < static_cast<int32_t>(devices.size()); ++d) {
+          const auto& sends = devices[static_cast<size_t>(d)].types;
+          for (int32_t type : rule_types[ri])
+            if (sends.empty() || contains(sends, types[static_cast<size_t>(type)])) route(d, type, t);
+        }
+      }
+    }
+  }
+
   // Re-evaluates every state with timers at the watermark on the next advance, which queues each
   // one's own next due time (used after start() and restore()).
   void queue_timers_at_watermark() {
@@ -687,23 +716,7 @@ void Engine::start(Timestamp now) {
   const int64_t t = ms(now);
   // Nothing is processed yet: an input stamped exactly `now - lateness` is still on time.
   m.watermark = t - m.rules.lateness.count() - 1;
-  // Subjects known now start their no-data clocks now.
-  for (uint32_t ri = 0; ri < m.rules.rules.size(); ++ri) {
-    const Rule& r = m.rules.rules[ri];
-    bool no_data = std::any_of(r.nodes.begin(), r.nodes.end(),
-                               [](const Node& n) { return n.kind == NodeKind::kNoData; });
-    if (!no_data) continue;
-    if (r.input.zone_events) {
-      for (const std::string& z : r.input.zones)
-        if (z.back() != '*') m.zone_route(z, t);
-    } else {
-      for (int32_t d = 0; d < static_cast<int32_t>(m.devices.size()); ++d) {
-        const auto& sends = m.devices[static_cast<size_t>(d)].types;
-        for (int32_t type : m.rule_types[ri])
-          if (sends.empty() || contains(sends, m.types[static_cast<size_t>(type)])) m.route(d, type, t);
-      }
-    }
-  }
+  m.seed_no_data(t);
   m.queue_timers_at_watermark();
 }
 
@@ -726,22 +739,25 @@ Offer Engine::offer(const Reading& reading, Timestamp now) {
     return Offer::kUnused;
   }
   const int64_t t = ms(reading.ts);
-  if (Offer o = m.admit(t, ms(now)); o != Offer::kAccepted) return o;
-  Route& rt = m.route(device, ty->second, t);
+  if (t > ms(now) + m.options.max_future.count()) {
+    ++m.stats.future;
+    return Offer::kFuture;
+  }
+  Route& rt = m.route(device, ty->second, std::max(t, m.watermark));
   if (rt.states.empty()) {
     ++m.stats.unused;
     return Offer::kUnused;
   }
   // Duplicates: the same timestamp as the newest one accepted (an immediate re-delivery) or as
-  // one already applied are refused here; a duplicate of an older reading still waiting in the
-  // buffer is dropped when it is applied.
-  if (t < rt.last_applied) {
-    ++m.stats.late;
-    return Offer::kLate;
-  }
+  // the newest applied (a re-send after it was evaluated) are refused as such; a duplicate of an
+  // older reading still waiting in the buffer is dropped when it is applied.
   if (t == rt.last_applied || t == rt.last_offered) {
     ++m.stats.duplicates;
     return Offer::kDuplicate;
+  }
+  if (t <= m.watermark || t < rt.last_applied) {
+    ++m.stats.late;
+    return Offer::kLate;
   }
   rt.last_offered = std::max(rt.last_offered, t);
   m.pending.push({t, m.seq++, device, ty->second, reading.value});
@@ -830,6 +846,7 @@ json Engine::snapshot() const {
                       {"rule_hash", r.source_text_hash},
                       {"subject", m.subjects[st.subject]},
                       {"open", st.open},
+                      {"await_input", st.await_input},
                       {"episode", st.episode},
                       {"level", st.level},
                       {"priority", to_string(st.priority)},
@@ -862,6 +879,9 @@ json Engine::snapshot() const {
                          {"track", e.track},
                          {"stationary_ms", e.stationary.count()},
                          {"evidence", e.evidence}});
+      if (e.location)
+        pending.back()["location"] = {e.location->position.lon, e.location->position.lat,
+                                      e.location->accuracy_m ? json(*e.location->accuracy_m) : json(nullptr)};
     }
   }
   json applied = json::array();
@@ -873,11 +893,26 @@ json Engine::snapshot() const {
           {"pending", pending}, {"applied", applied}};
 }
 
+namespace {
+
+OrderLocation location_of(const json& l) {
+  OrderLocation loc;
+  loc.position = {.lon = l.at(0).get<double>(), .lat = l.at(1).get<double>()};
+  if (!l.at(2).is_null()) loc.accuracy_m = l.at(2).get<double>();
+  return loc;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> Engine::restore(const json& snap) {
   std::vector<std::string> warnings;
-  Impl& m = *impl_;
+  // Restored into a fresh engine and swapped in only when all of it could be read: a broken
+  // snapshot leaves this engine as it was.
+  const Impl& old = *impl_;
+  auto fresh = std::make_unique<Impl>(old.rules, old.devices, old.catalog, old.options);
+  Impl& m = *fresh;
   try {
-    if (!snap.is_object() || !snap.contains("version") || snap["version"] != 1)
+    if (!snap.is_object() || !snap.contains("version") || snap.at("version") != 1)
       return fail(ErrorCode::kParse, "rule state: not a version 1 snapshot");
     std::unordered_map<std::string, uint32_t> rule_index;
     for (uint32_t i = 0; i < m.rules.rules.size(); ++i) rule_index.emplace(m.rules.rules[i].id, i);
@@ -893,73 +928,72 @@ Result<std::vector<std::string>> Engine::restore(const json& snap) {
         continue;
       }
       const Rule& r = m.rules.rules[ri->second];
-      const uint32_t si = m.state_for(ri->second, js.at("subject").get<std::string>(), js.at("created").get<int64_t>());
+      const bool changed = js.at("rule_hash").get<std::string>() != r.source_text_hash;
+      const uint32_t si = m.state_for(ri->second, js.at("subject").get<std::string>(), m.watermark);
       State& st = m.states[si];
+      st.created = changed ? m.watermark : js.at("created").get<int64_t>();
       st.open = open;
+      st.await_input = (js.contains("await_input") && js.at("await_input").get<bool>()) || (changed && open);
       st.episode = js.at("episode").get<std::string>();
       st.opened_at = read_time(js.at("opened_at"));
       st.first_seen = read_time(js.at("first_seen"));
       st.cooldown_until = read_time(js.at("cooldown_until"));
-      st.clear_since = read_time(js.at("clear_since"));
+      st.clear_since = changed ? kNever : read_time(js.at("clear_since"));
       st.priority = parse_priority(js.at("priority").get<std::string>()).value_or(r.priority);
-      st.level = static_cast<int8_t>(std::min<int64_t>(js.at("level").get<int64_t>(), static_cast<int64_t>(r.escalations.size()) - 1));
+      st.level = static_cast<int8_t>(std::min<int64_t>(js.at("level").get<int64_t>(),
+                                                       static_cast<int64_t>(r.escalations.size()) - 1));
       const json& last = js.at("last");
       st.last.t = read_time(last.at("t"));
       st.last.value = last.at("value").get<double>();
       if (last.contains("device")) {
-        st.last.device = m.add_device({.id = last["device"].get<std::string>()});
-        st.last.type = m.intern_type(last["type"].get<std::string>());
+        st.last.device = m.add_device({.id = last.at("device").get<std::string>()});
+        st.last.type = m.intern_type(last.at("type").get<std::string>());
       }
-      if (last.contains("event")) st.last.event = last["event"];
-      if (last.contains("location")) {
-        const json& l = last["location"];
-        OrderLocation loc;
-        loc.position = {.lon = l[0].get<double>(), .lat = l[1].get<double>()};
-        if (!l[2].is_null()) loc.accuracy_m = l[2].get<double>();
-        st.last.location = loc;
-      }
-      if (js.at("rule_hash").get<std::string>() != r.source_text_hash) {
-        warnings.push_back(fmt::format("rule \"{}\" changed: conditions of subject {} start afresh{}",
-                                       rule_id, js.at("subject").get<std::string>(),
-                                       open ? " (its open episode stays open)" : ""));
-        st.level = -1;
+      if (last.contains("event")) st.last.event = last.at("event");
+      if (last.contains("location")) st.last.location = location_of(last.at("location"));
+      if (changed) {
+        warnings.push_back(fmt::format("rule \"{}\" changed: conditions of subject {} start afresh{}", rule_id,
+                                       js.at("subject").get<std::string>(),
+                                       open ? " (its open episode stays open until a new input decides)" : ""));
         continue;
       }
       const json& nodes = js.at("nodes");
       for (size_t i = 0; i < nodes.size() && i < r.nodes.size(); ++i) {
         NodeState& ns = m.node_pool[st.node_base + i];
-        ns.since = read_time(nodes[i][0]);
-        ns.last = read_time(nodes[i][1]);
-        ns.count = static_cast<uint32_t>(nodes[i][2].get<int64_t>());
-        ns.latch = nodes[i][3].get<bool>();
+        const json& n = nodes.at(i);
+        ns.since = read_time(n.at(0));
+        ns.last = read_time(n.at(1));
+        ns.count = static_cast<uint32_t>(n.at(2).get<int64_t>());
+        ns.latch = n.at(3).get<bool>();
       }
       const json& buffers = js.at("buffers");
       for (size_t i = 0; i < buffers.size() && i < r.buffers; ++i) {
         Buffer& b = m.buffer_pool[st.buffer_base + i];
         b = Buffer{};
-        for (const json& s : buffers[i].at("samples")) b.samples.push_back({s[0].get<int64_t>(), s[1].get<double>()});
-        for (const json& tr : buffers[i].at("tracks"))
-          b.tracks.push_back({.id = tr[0].get<std::string>(), .object = tr[1].get<std::string>(),
-                              .stationary_since = read_time(tr[2]), .last = read_time(tr[3])});
+        for (const json& smp : buffers.at(i).at("samples"))
+          b.samples.push_back({smp.at(0).get<int64_t>(), smp.at(1).get<double>()});
+        for (const json& tr : buffers.at(i).at("tracks"))
+          b.tracks.push_back({.id = tr.at(0).get<std::string>(), .object = tr.at(1).get<std::string>(),
+                              .stationary_since = read_time(tr.at(2)), .last = read_time(tr.at(3))});
       }
     }
     for (const json& a : snap.at("applied")) {
-      const int32_t device = m.add_device({.id = a[0].get<std::string>()});
-      auto ty = m.type_index.find(a[1].get<std::string>());
+      const int32_t device = m.add_device({.id = a.at(0).get<std::string>()});
+      auto ty = m.type_index.find(a.at(1).get<std::string>());
       if (ty == m.type_index.end()) continue;
       Route& rt = m.route(device, ty->second, m.watermark);
-      rt.last_applied = std::max(rt.last_applied, a[2].get<int64_t>());
+      rt.last_applied = std::max(rt.last_applied, a.at(2).get<int64_t>());
     }
     for (const json& p : snap.at("pending")) {
       const int64_t t = p.at("t").get<int64_t>();
       if (p.contains("device")) {
-        const int32_t device = m.add_device({.id = p["device"].get<std::string>()});
-        auto ty = m.type_index.find(p["type"].get<std::string>());
+        const int32_t device = m.add_device({.id = p.at("device").get<std::string>()});
+        auto ty = m.type_index.find(p.at("type").get<std::string>());
         if (ty == m.type_index.end()) continue;
         Route& rt = m.route(device, ty->second, t);
         if (t == rt.last_offered) continue;
         rt.last_offered = std::max(rt.last_offered, t);
-        m.pending.push({t, m.seq++, device, ty->second, p["value"].get<double>()});
+        m.pending.push({t, m.seq++, device, ty->second, p.at("value").get<double>()});
       } else {
         ZoneEvent e;
         e.camera = p.at("camera").get<std::string>();
@@ -970,6 +1004,7 @@ Result<std::vector<std::string>> Engine::restore(const json& snap) {
         e.ts = ts(t);
         e.stationary = Duration{p.at("stationary_ms").get<int64_t>()};
         e.evidence = p.value("evidence", json());
+        if (p.contains("location")) e.location = location_of(p.at("location"));
         const uint64_t seq = m.seq++;
         m.pending_events.emplace(seq, std::move(e));
         m.pending.push({t, seq, -1, -1, 0});
@@ -978,8 +1013,11 @@ Result<std::vector<std::string>> Engine::restore(const json& snap) {
   } catch (const json::exception& e) {
     return fail(ErrorCode::kParse, fmt::format("rule state: {}", e.what()));
   }
+  // Known subjects without a saved state count their silence from the snapshot on.
+  if (m.watermark != kNever) m.seed_no_data(m.watermark);
   // A duration half elapsed before the snapshot fires at its original time, not later.
   m.queue_timers_at_watermark();
+  impl_ = std::move(fresh);
   return warnings;
 }
 

@@ -328,8 +328,9 @@ TEST(Engine, RestoredOpenEpisodeClearsWithItsIdAndIsNotReopened) {
   const std::string id = before.intents().at(0).id;
   Engine after(rules_from(yaml), {{.id = "d1"}}, Catalog::builtin());
   ASSERT_TRUE(after.restore(before.engine().snapshot()).has_value());
+  // The reading that opened it, sent again after the restart: a duplicate.
   EXPECT_EQ(after.offer(Reading{.device_id = "d1", .ts = at(1), .type = "level", .value = 95}, at(2)),
-            Offer::kLate);
+            Offer::kDuplicate);
   ASSERT_EQ(after.offer(Reading{.device_id = "d1", .ts = at(2), .type = "level", .value = 95}, at(2)),
             Offer::kAccepted);
   EXPECT_TRUE(after.advance(at(2)).empty()) << "still the same episode";
@@ -355,6 +356,52 @@ TEST(Engine, ChangedRuleKeepsTheOpenEpisodeButForgetsConditions) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, IntentKind::kClear);
   EXPECT_EQ(out[0].id, before.intents()[0].id);
+}
+
+TEST(Engine, AReadingSentAgainAfterItWasEvaluatedIsADuplicateNotLate) {
+  Driver d(R"(lateness: 5s
+rules:
+  - id: r
+    category: water.waterlogging
+    input: {type: level}
+    when: {threshold: {above: 90}}
+)");
+  EXPECT_EQ(d.reading_at(10, 10, 50), Offer::kAccepted);
+  d.tick(30);  // applied long ago
+  EXPECT_EQ(d.reading_at(10, 30, 50), Offer::kDuplicate);
+  EXPECT_EQ(d.reading_at(9, 30, 50), Offer::kLate);
+  EXPECT_EQ(d.engine().stats().duplicates, 1u);
+}
+
+// A changed rule with timers: its restored open episode is not cleared by a timer before any
+// new input has been read (that would tell the center "verified by sensor" with no reading).
+TEST(Engine, ChangedRuleWithTimersWaitsForAnInputBeforeClearing) {
+  Driver before(rule("{threshold: {above: 90, clear_below: 60}}", "    cooldown: 1m\n"));
+  before.reading(1, 95);
+  Engine after(rules_from(rule("{threshold: {above: 90, clear_below: 50}}", "    cooldown: 1m\n")), {{.id = "d1"}},
+               Catalog::builtin());
+  ASSERT_TRUE(after.restore(before.engine().snapshot()).has_value());
+  EXPECT_TRUE(after.advance(at(100)).empty()) << "no clear without a reading";
+  ASSERT_EQ(after.offer(Reading{.device_id = "d1", .ts = at(101), .type = "level", .value = 95}, at(101)),
+            Offer::kAccepted);
+  EXPECT_TRUE(after.advance(at(101)).empty()) << "still a problem: stays open";
+  ASSERT_EQ(after.offer(Reading{.device_id = "d1", .ts = at(102), .type = "level", .value = 40}, at(102)),
+            Offer::kAccepted);
+  auto out = after.advance(at(102));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, IntentKind::kClear);
+}
+
+TEST(Engine, ABrokenSnapshotLeavesTheEngineAsItWas) {
+  Driver d(rule("{threshold: {above: 90, clear_below: 60}}"));
+  d.reading(1, 95);
+  nlohmann::json snap = d.engine().snapshot();
+  snap["states"][0]["nodes"][0] = nlohmann::json::array({nullptr});  // too short
+  auto r = d.engine().restore(snap);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kParse);
+  d.reading(2, 50);  // the engine still has its open episode, and clears it
+  EXPECT_EQ(d.log(), (Log{"open@1 normal", "clear@2"}));
 }
 
 TEST(Engine, DescriptionTemplate) {
