@@ -13,11 +13,16 @@
 namespace gridwatch::vision {
 namespace {
 
+// A size scaled by s, never 0 in either direction.
+cv::Size scaled(cv::Size size, double s) {
+  return {std::max(1, cvRound(size.width * s)), std::max(1, cvRound(size.height * s))};
+}
+
 cv::Mat to_grey(const cv::Mat& bgr, int width, double* scale) {
   const double s = std::min(1.0, static_cast<double>(width) / bgr.cols);
   if (scale) *scale = s;
   cv::Mat small, grey;
-  if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA);
+  if (s < 1.0) cv::resize(bgr, small, scaled(bgr.size(), s), 0, 0, cv::INTER_AREA);
   else small = bgr;
   cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
   return grey;
@@ -56,7 +61,7 @@ cv::Mat small_colour(const cv::Mat& bgr, int width, double* scale) {
   const double s = std::min(1.0, static_cast<double>(width) / bgr.cols);
   if (scale) *scale = s;
   cv::Mat small;
-  if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA);
+  if (s < 1.0) cv::resize(bgr, small, scaled(bgr.size(), s), 0, 0, cv::INTER_AREA);
   else small = bgr.clone();
   cv::GaussianBlur(small, small, {5, 5}, 0);
   return small;
@@ -115,13 +120,17 @@ double median_of(const cv::Mat& grey) {
 class DnnDetector final : public Detector {
  public:
   static Result<std::unique_ptr<Detector>> create(const DetectorConfig& c) {
+    if (c.config.empty())
+      return fail(ErrorCode::kInvalidArgument,
+                  "dnn detector: give the Darknet config (config: model.cfg); ONNX models are not supported yet "
+                  "(their YOLO output layouts differ)",
+                  "config");
     auto d = std::unique_ptr<DnnDetector>(new DnnDetector(c));
     for (const auto& p : {c.model, c.names})
       if (!std::filesystem::exists(p))
         return fail(ErrorCode::kNotFound, fmt::format("dnn detector: {}: no such file", p.string()), "model");
     try {
-      d->net_ = c.config.empty() ? cv::dnn::readNet(c.model.string())
-                                 : cv::dnn::readNetFromDarknet(c.config.string(), c.model.string());
+      d->net_ = cv::dnn::readNetFromDarknet(c.config.string(), c.model.string());
     } catch (const cv::Exception& e) {
       return fail(ErrorCode::kInvalidArgument, fmt::format("dnn detector: {}: {}", c.model.string(), e.what()), "model");
     }
@@ -189,7 +198,7 @@ class DnnDetector final : public Detector {
     const int n = config_.input_size;
     const double s = std::min(static_cast<double>(n) / bgr.cols, static_cast<double>(n) / bgr.rows);
     cv::Mat square(n, n, CV_8UC3, cv::Scalar(114, 114, 114)), resized;
-    cv::resize(bgr, resized, cv::Size(static_cast<int>(bgr.cols * s), static_cast<int>(bgr.rows * s)), 0, 0, cv::INTER_AREA);
+    cv::resize(bgr, resized, scaled(bgr.size(), s), 0, 0, cv::INTER_AREA);
     resized.copyTo(square(cv::Rect(0, 0, resized.cols, resized.rows)));
     cv::Mat blob = cv::dnn::blobFromImage(square, 1.0 / 255.0, cv::Size(n, n), cv::Scalar(), true, false);
     net_.setInput(blob);
@@ -325,10 +334,12 @@ class StationaryDetector final : public Detector {
     cv::Mat changed = d_long > t, moving = d_short > t;
     cv::Mat settling = changed & ~moving;
     cv::Mat back = ~changed;
-    cv::add(evidence_, 1.0, evidence_, settling);
+    // Evidence is time (ms) a pixel has been settling, whatever the frame rate really is.
+    const double dt = last_ms_ < 0 ? 1000.0 / ctx.fps : std::max(0.0, ctx.media_ms - last_ms_);
+    last_ms_ = ctx.media_ms;
+    cv::add(evidence_, dt, evidence_, settling);
     evidence_.setTo(0, back);
-    const double frames_needed = std::max(1.0, ctx.fps * static_cast<double>(config_.settle.count()) / 1000.0);
-    cv::Mat settled = evidence_ >= frames_needed;
+    cv::Mat settled = evidence_ >= static_cast<double>(config_.settle.count());
     // A change over most of the picture is the camera or the light, not an object: start again.
     if (cv::countNonZero(changed & ~moving) > 0.5 * static_cast<double>(changed.total())) {
       f.copyTo(long_);
@@ -346,7 +357,7 @@ class StationaryDetector final : public Detector {
     for (const cv::Rect& r : regions(settled, config_.min_area * static_cast<double>(settled.total()))) {
       double max_ev = 0;
       cv::minMaxLoc(evidence_(r), nullptr, &max_ev);
-      const double since = ctx.media_ms - max_ev / ctx.fps * 1000.0;
+      const double since = ctx.media_ms - max_ev;
       out.push_back({.box = scale_rect(r, inv), .label = config_.label, .score = 1.0f, .since_ms = since});
     }
     return out;
@@ -359,6 +370,7 @@ class StationaryDetector final : public Detector {
   double scale_ = 1;
   cv::Mat long_grey_;
   int64_t frames_ = 0;
+  double last_ms_ = -1;
 };
 
 // ---- bin_overflow: a bin station fuller than normal ---------------------------------------------
@@ -392,10 +404,11 @@ class BinOverflowDetector final : public Detector {
     f *= 1.0 / gain_of(grey, ref_grey);
     const cv::Mat diff = colour_diff(f, reference_);
     cv::Mat changed = diff > 25;
-    cv::add(evidence_, 1.0, evidence_, changed);
+    const double dt = last_ms_ < 0 ? 1000.0 / ctx.fps : std::max(0.0, ctx.media_ms - last_ms_);
+    last_ms_ = ctx.media_ms;
+    cv::add(evidence_, dt, evidence_, changed);
     evidence_.setTo(0, ~changed);
-    const double frames_needed = std::max(1.0, ctx.fps * static_cast<double>(config_.settle.count()) / 1000.0);
-    cv::Mat settled = evidence_ >= frames_needed;
+    cv::Mat settled = evidence_ >= static_cast<double>(config_.settle.count());
     std::vector<Detection> out;
     if (!ctx.zones) return out;
     for (const ZoneConfig& z : *ctx.zones) {
@@ -423,6 +436,7 @@ class BinOverflowDetector final : public Detector {
   DetectorConfig config_;
   cv::Mat reference_, evidence_;
   double start_ms_ = -1;
+  double last_ms_ = -1;
   double scale_ = 1;
   std::map<std::string, double> last_fill_;
 };

@@ -133,9 +133,9 @@ Result<std::optional<Frame>> ReconnectingSource::next() {
       auto s = open_();
       if (s) {
         current_ = std::move(*s);
+        frames_from_current_ = false;
         offset_ms_ = last_ms_ < 0 ? 0 : last_ms_ + 1;
         if (options_.on_state) options_.on_state(SourceState::kConnected, "");
-        backoff = options_.first_backoff;
       } else {
         ++failures;
         if (options_.max_attempts > 0 && failures >= options_.max_attempts) return std::unexpected(s.error());
@@ -147,6 +147,11 @@ Result<std::optional<Frame>> ReconnectingSource::next() {
     }
     auto f = current_->next();
     if (f && *f) {
+      if (!frames_from_current_) {  // a stream that works: the next trouble starts from the first back-off
+        frames_from_current_ = true;
+        backoff = options_.first_backoff;
+        failures = 0;
+      }
       Frame frame = std::move(**f);
       frame.media_ms = std::max(offset_ms_ + frame.media_ms, last_ms_);
       frame.index = index_++;
@@ -158,6 +163,16 @@ Result<std::optional<Frame>> ReconnectingSource::next() {
       options_.on_state(SourceState::kStalled, f ? std::string("end of stream") : f.error().message);
     current_.reset();
     ++reconnects_;
+    // A stream that opens but gives nothing (a device held by another process, a truncated
+    // file) is a failed attempt: back off instead of reopening at full speed.
+    if (!frames_from_current_) {
+      ++failures;
+      if (options_.max_attempts > 0 && failures >= options_.max_attempts)
+        return f ? fail(ErrorCode::kUnavailable, "camera: the stream opens but gives no frames")
+                 : Result<std::optional<Frame>>(std::unexpected(f.error()));
+      options_.sleep(backoff);
+      backoff = std::min(options_.max_backoff, backoff * 2);
+    }
   }
 }
 

@@ -62,18 +62,16 @@ nlohmann::json ZoneEvent::to_json(Timestamp clip_start) const {
 
 // ---- tracker --------------------------------------------------------------------------------------
 
-void Tracker::update(const std::vector<Detection>& detections, double now, bool looked,
-                     const std::vector<cv::Rect>& areas) {
+void Tracker::update(const std::vector<Detection>& detections, double now, const std::vector<Look>& looks) {
   ended_.clear();
   std::vector<bool> used_det(detections.size(), false), used_track(tracks_.size(), false);
-  // With partial looks (crops), only tracks inside them take part: a detection in the crop must
-  // not be matched to an object outside it.
+  // A track takes part only if its own detector looked where it is: not at all this frame, or a
+  // crop elsewhere, means nobody looked for it (neither matched nor aged).
   for (size_t ti = 0; ti < tracks_.size(); ++ti) {
-    const cv::Point2f c = centre(tracks_[ti].box);
-    const bool inside = areas.empty() || std::any_of(areas.begin(), areas.end(), [&](const cv::Rect& a) {
-                          return cv::Rect2f(a).contains(c);
-                        });
-    if (!inside) used_track[ti] = true;  // neither matched nor aged this time
+    const auto di = static_cast<size_t>(tracks_[ti].detector);
+    const Look look = di < looks.size() ? looks[di] : Look{.looked = true};
+    const bool seen = look.looked && (!look.area || cv::Rect2f(*look.area).contains(centre(tracks_[ti].box)));
+    if (!seen) used_track[ti] = true;
   }
   const std::vector<bool> outside = used_track;
   auto assign = [&](size_t ti, size_t di) {
@@ -104,7 +102,7 @@ void Tracker::update(const std::vector<Detection>& detections, double now, bool 
   std::vector<Pair> pairs;
   for (size_t ti = 0; ti < tracks_.size(); ++ti)
     for (size_t di = 0; di < detections.size(); ++di)
-      if (tracks_[ti].label == detections[di].label) {
+      if (tracks_[ti].label == detections[di].label && tracks_[ti].detector == detections[di].detector) {
         const float o = iou(tracks_[ti].box, detections[di].box);
         if (o >= 0.2f) pairs.push_back({o, ti, di});
       }
@@ -118,7 +116,7 @@ void Tracker::update(const std::vector<Detection>& detections, double now, bool 
     const Track& t = tracks_[ti];
     const float reach = 0.75f * std::max(t.box.width, t.box.height);
     for (size_t di = 0; di < detections.size(); ++di) {
-      if (used_det[di] || t.label != detections[di].label) continue;
+      if (used_det[di] || t.label != detections[di].label || t.detector != detections[di].detector) continue;
       const float dist = static_cast<float>(cv::norm(centre(t.box) - centre(detections[di].box)));
       if (dist <= reach) pairs.push_back({-dist, ti, di});
     }
@@ -132,8 +130,7 @@ void Tracker::update(const std::vector<Detection>& detections, double now, bool 
     Track& t = tracks_[ti];
     const bool still = t.last_ms - t.anchor_ms >= 1000;
     const double max_age = static_cast<double>((still ? config_.stationary_max_age : config_.max_age).count());
-    const bool seen_for = looked && !outside[ti];
-    if (seen_for && !used_track[ti] && now - t.last_ms > max_age) ended_.push_back(std::move(t));
+    if (!outside[ti] && !used_track[ti] && now - t.last_ms > max_age) ended_.push_back(std::move(t));
     else kept.push_back(std::move(t));
   }
   tracks_ = std::move(kept);
@@ -149,8 +146,8 @@ void Tracker::update(const std::vector<Detection>& detections, double now, bool 
     });
     if (duplicate) continue;
     const double since = d.since_ms.value_or(now);
-    tracks_.push_back({.id = next_id_++, .label = d.label, .box = d.box, .score = d.score, .last_score = d.score,
-                       .first_ms = since,
+    tracks_.push_back({.id = next_id_++, .label = d.label, .detector = d.detector, .box = d.box, .score = d.score,
+                       .last_score = d.score, .first_ms = since,
                        .last_ms = now, .hits = 1, .anchor = d.box, .anchor_ms = since, .fill = d.fill});
   }
 }
@@ -249,8 +246,8 @@ void CameraPipeline::prepare(cv::Size source_size) {
 
 std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
   ++stats_.frames_in;
-  if (frame.image.empty() || frame.image.type() != CV_8UC3 || (prepared_ && frame.image.size() != size_ &&
-                                                                config_.detect.width == 0)) {
+  if (frame.image.empty() || frame.image.type() != CV_8UC3 || frame.image.cols < 16 || frame.image.rows < 16 ||
+      (prepared_ && frame.image.size() != size_ && config_.detect.width == 0)) {
     ++stats_.frames_corrupt;
     return {};
   }
@@ -269,7 +266,10 @@ std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
   // One downscaled copy for the gate and the model-free detectors.
   const double small_scale = std::min(1.0, 320.0 / img.cols);
   cv::Mat small;
-  if (small_scale < 1.0) cv::resize(img, small, cv::Size(), small_scale, small_scale, cv::INTER_LINEAR);
+  if (small_scale < 1.0)
+    cv::resize(img, small,
+               {std::max(1, cvRound(img.cols * small_scale)), std::max(1, cvRound(img.rows * small_scale))}, 0, 0,
+               cv::INTER_LINEAR);
   else small = img;
   stats_.stage_ms["resize"] += ms_since(t0);
   t0 = Clock::now();
@@ -278,21 +278,18 @@ std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
   DetectContext ctx{.media_ms = frame.media_ms, .small = &small, .small_scale = small_scale, .motion = &motion,
                     .zones = &config_.zones, .fps = config_.fps};
   std::vector<Detection> all;
-  bool looked = true, whole = false;
-  std::vector<cv::Rect> areas;
+  std::vector<Tracker::Look> looks(detectors_.size());
   for (auto& d : detectors_) {
     t0 = Clock::now();
     auto found = d->detect(img, ctx);
     stats_.stage_ms[std::string(d->type())] += ms_since(t0);
-    if (!found) {
-      looked = false;
-      continue;
-    }
+    const auto di = static_cast<size_t>(&d - &detectors_.front());
+    if (!found) continue;  // this detector did not look: its tracks are not aged
     ++stats_.detector_runs;
-    if (auto area = d->last_area()) areas.push_back(*area);
-    else whole = true;
-    const double min_m = config_.detectors[static_cast<size_t>(&d - &detectors_.front())].min_size_m;
+    looks[di] = {.looked = true, .area = d->last_area()};
+    const double min_m = config_.detectors[di].min_size_m;
     for (Detection& det : *found) {
+      det.detector = static_cast<int>(di);
       if (min_m > 0) {
         auto w = ground_(det.box);
         if (!w || *w < min_m) continue;  // too small on the ground, or not on the ground at all
@@ -301,7 +298,7 @@ std::vector<ZoneEvent> CameraPipeline::process(const Frame& frame) {
     }
   }
   t0 = Clock::now();
-  tracker_.update(all, frame.media_ms, looked, whole ? std::vector<cv::Rect>{} : areas);
+  tracker_.update(all, frame.media_ms, looks);
   auto events = zone_events(frame.media_ms, img);
   if (!config_.evidence.dir.empty()) keep_best_frames(img, frame.media_ms);
   stats_.stage_ms["track+zones"] += ms_since(t0);
@@ -337,7 +334,9 @@ std::vector<ZoneEvent> CameraPipeline::zone_events(double now, const cv::Mat&) {
       const bool inside = cv::pointPolygonTest(z.polygon, foot, false) >= 0;
       auto it = inside_.find(key);
       if (inside && it == inside_.end()) {
-        it = inside_.emplace(key, InZone{.entered_ms = std::min(now, t.first_ms)}).first;
+        // A track confirmed just now was there since its first sighting (which may lie further
+        // back: the stationary detector's `since`); an older track enters now.
+        it = inside_.emplace(key, InZone{.entered_ms = t.hits <= 2 ? t.first_ms : now}).first;
         event(t, z, ZoneEventKind::kEntered, 0);
       } else if (!inside && it != inside_.end()) {
         // Out only after 2 s outside: a box that jitters across the edge has not left.
@@ -414,7 +413,18 @@ void CameraPipeline::write_due_clips(double now, bool all) {
       later.push_back(c);
       continue;
     }
-    cv::VideoWriter w(c.path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), config_.fps, size_);
+    // The clip's rate is the rate its frames were analysed at (the source may be slower than
+    // the configured detect rate).
+    double first = -1, last = -1;
+    int n = 0;
+    for (const Buffered& b : clip_buffer_)
+      if (b.media_ms >= c.from_ms && b.media_ms <= c.until_ms) {
+        if (first < 0) first = b.media_ms;
+        last = b.media_ms;
+        ++n;
+      }
+    const double fps = n > 1 && last > first ? (n - 1) * 1000.0 / (last - first) : config_.fps;
+    cv::VideoWriter w(c.path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, size_);
     if (!w.isOpened()) {
       spdlog::warn("evidence: cannot write {}", c.path);
       continue;
@@ -430,7 +440,8 @@ void CameraPipeline::write_due_clips(double now, bool all) {
 }
 
 std::vector<ZoneEvent> CameraPipeline::finish() {
-  tracker_.update({}, std::numeric_limits<double>::max() / 4, true);  // every track ends
+  tracker_.update({}, std::numeric_limits<double>::max() / 4,
+                  std::vector<Tracker::Look>(detectors_.size(), Tracker::Look{.looked = true}));  // every track ends
   double now = 0;
   for (const Track& t : tracker_.ended()) now = std::max(now, t.last_ms);
   std::vector<ZoneEvent> out;

@@ -78,8 +78,11 @@ TEST(CameraConfig, ErrorsNameFileLineAndKey) {
 TEST(Detectors, UnknownTypeAndMissingModelAreClearErrors) {
   DetectorConfig d{.type = "magic"};
   EXPECT_THAT(make_detector(d), FailsWith(ErrorCode::kInvalidArgument, "type", "unknown detector type \"magic\""));
-  DetectorConfig dnn{.type = "dnn", .model = "/nonexistent/yolo.weights", .names = "/nonexistent/coco.names"};
+  DetectorConfig dnn{.type = "dnn", .model = "/nonexistent/yolo.weights", .config = "/nonexistent/yolo.cfg",
+                     .names = "/nonexistent/coco.names"};
   EXPECT_THAT(make_detector(dnn), FailsWith(ErrorCode::kNotFound, "model", "/nonexistent/yolo.weights: no such file"));
+  DetectorConfig onnx{.type = "dnn", .model = "/models/yolov8n.onnx", .names = "/models/coco.names"};
+  EXPECT_THAT(make_detector(onnx), FailsWith(ErrorCode::kInvalidArgument, "config", "ONNX models are not supported yet"));
   const std::string models = std::string(GRIDWATCH_SHARED_DIR) + "/data/models/";
   DetectorConfig bad_class{.type = "dnn", .model = models + "yolo-fastest-1.1.weights",
                            .config = models + "yolo-fastest-1.1.cfg", .names = models + "coco.names",

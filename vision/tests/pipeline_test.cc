@@ -330,13 +330,14 @@ TEST(Pipeline, CorruptFramesAreSkippedAndCounted) {
         if (i % 10 == 3) return cv::Mat();                       // an empty frame
         if (i % 10 == 7) return cv::Mat(240, 320, CV_8UC1, 0.0);  // wrong format
         if (i % 10 == 9) return cv::Mat(100, 100, CV_8UC3, cv::Scalar(1, 2, 3));  // wrong size
+        if (i % 10 == 5) return cv::Mat(1, 640, CV_8UC3, cv::Scalar(1, 2, 3));    // a sliver
         return bg.clone();
       },
       100, 10);
   PipelineStats stats;
   auto events = replay(src, camera("camera: {id: c}\ndetectors: [{type: stationary}]\n"), &stats);
   EXPECT_EQ(stats.frames_in, 100);
-  EXPECT_EQ(stats.frames_corrupt, 30);
+  EXPECT_EQ(stats.frames_corrupt, 40);
   EXPECT_TRUE(events.empty());
 }
 
@@ -367,6 +368,27 @@ TEST(ReconnectingSource, StallsReconnectWithBackoffAndKeepTimeMonotonic) {
   EXPECT_EQ(states, (std::vector<std::string>{"connected", "stalled", "reconnecting", "reconnecting", "connected",
                                               "stalled", "connected"}));
   EXPECT_EQ(src.reconnects(), 2);
+}
+
+// A stream that opens but never gives a frame (a device held by another process) is retried
+// with back-off, not reopened at full speed.
+TEST(ReconnectingSource, AStreamThatOpensButGivesNothingBacksOff) {
+  const cv::Mat bg = background(4);
+  int opens = 0;
+  std::vector<std::chrono::milliseconds> sleeps;
+  ReconnectingSource src(
+      [&]() -> Result<std::unique_ptr<FrameSource>> {
+        ++opens;
+        const int frames = opens <= 3 ? 0 : 5;  // three empty streams, then a good one
+        return std::unique_ptr<FrameSource>(std::make_unique<FakeSource>([&](int) { return bg.clone(); }, frames, 10));
+      },
+      {.sleep = [&](std::chrono::milliseconds d) { sleeps.push_back(d); }});
+  auto f = src.next();
+  ASSERT_TRUE(f.has_value()) << f.error().message;
+  ASSERT_TRUE(f->has_value());
+  EXPECT_EQ(opens, 4);
+  EXPECT_EQ(sleeps, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds{500}, std::chrono::milliseconds{1000},
+                                                            std::chrono::milliseconds{2000}}));
 }
 
 TEST(ReconnectingSource, GivesUpAfterMaxAttemptsWithTheLastError) {

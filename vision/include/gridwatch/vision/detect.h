@@ -23,6 +23,7 @@ struct Detection {
   // detector settles before it reports): the time it first appeared.
   std::optional<double> since_ms;
   std::optional<double> fill;  // bin_overflow: the changed fraction of the bin zone
+  int detector = 0;            // set by the pipeline: which detector found it
 };
 
 // The changed regions of a frame, from a downscaled grey difference against a running average.

@@ -97,6 +97,7 @@ class ReconnectingSource final : public FrameSource {
   double offset_ms_ = 0, last_ms_ = -1;
   int64_t index_ = 0;
   int reconnects_ = 0;
+  bool frames_from_current_ = false;
 };
 
 }  // namespace gridwatch::vision

@@ -35,6 +35,7 @@ namespace gridwatch::vision {
 struct Track {
   int id = 0;
   std::string label;
+  int detector = 0;  // index of the detector that found it
   cv::Rect2f box;
   float score = 0;       // best score seen
   float last_score = 0;  // score of the latest sighting
@@ -71,10 +72,13 @@ struct ZoneEvent {
 class Tracker {
  public:
   explicit Tracker(const CameraConfig& c) : config_(c) {}
-  // `looked`: the detectors that produced these detections looked at the whole frame, or at
-  // `areas` when given; tracks nobody looked for are not aged.
-  void update(const std::vector<Detection>& detections, double media_ms, bool looked,
-              const std::vector<cv::Rect>& areas = {});
+  // Per detector: whether it looked at this frame, and where (none: the whole frame). A track
+  // is matched and aged only when its own detector looked where it is.
+  struct Look {
+    bool looked = false;
+    std::optional<cv::Rect> area;
+  };
+  void update(const std::vector<Detection>& detections, double media_ms, const std::vector<Look>& looks);
   const std::vector<Track>& tracks() const { return tracks_; }
   // Tracks that ended in the last update (the zones say `left`).
   const std::vector<Track>& ended() const { return ended_; }
