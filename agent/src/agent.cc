@@ -109,6 +109,9 @@ std::string Agent::status_json(std::string_view state) const {
     j["readings_rejected"] = rejected_.load();
     j["orders_published"] = published_.load();
     j["open_episodes"] = open_episodes_.load();
+    j["readings_late"] = late_.load();
+    j["readings_duplicate"] = duplicates_.load();
+    j["zone_events"] = zone_events_received_.load();
   }
   return j.dump();
 }
