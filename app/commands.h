@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -51,6 +52,10 @@ int run_vision_replay(const VisionReplayOptions& options);
 
 // Reads px,py,lon,lat control points; prints the homography, per-point and RMS error.
 int run_calibrate(const std::filesystem::path& points_file, const std::string& crs);
+
+// Where a command writes its JSON lines: `path`, truncated (kept open in `file`), or stdout when
+// `path` is empty. nullptr, with the error printed, when the file cannot be written.
+std::ostream* open_output(const std::filesystem::path& path, std::ofstream& file);
 
 // Blocks SIGINT and SIGTERM in the calling thread (call before starting threads, so every
 // thread inherits the mask) and waits for one, up to `timeout` if given. Returns the signal,

@@ -2,9 +2,10 @@
 #include <signal.h>
 #include <time.h>
 
+#include <iostream>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +17,16 @@
 #include "gridwatch/platform/services.h"
 
 namespace gridwatch::app {
+
+std::ostream* open_output(const std::filesystem::path& path, std::ofstream& file) {
+  if (path.empty()) return &std::cout;
+  file.open(path, std::ios::binary | std::ios::trunc);
+  if (!file) {
+    fmt::print(stderr, "error: {}: cannot write file\n", path.string());
+    return nullptr;
+  }
+  return &file;
+}
 
 void block_stop_signals() {
   sigset_t set;

@@ -2,7 +2,6 @@
 // rule on last month's data before deploying it.
 #include <chrono>
 #include <fstream>
-#include <iostream>
 
 #include <fmt/format.h>
 
@@ -24,15 +23,8 @@ int run_rules_replay(const RulesReplayOptions& options) {
     return kExitUsage;
   }
   std::ofstream file_out;
-  std::ostream* out = &std::cout;
-  if (!options.events_out.empty()) {
-    file_out.open(options.events_out, std::ios::binary | std::ios::trunc);
-    if (!file_out) {
-      fmt::print(stderr, "error: {}: cannot write file\n", options.events_out.string());
-      return kExitUsage;
-    }
-    out = &file_out;
-  }
+  std::ostream* out = open_output(options.events_out, file_out);
+  if (!out) return kExitUsage;
   rules::Engine engine(std::move(*rules), {}, catalog, {.accept_unknown_devices = true});
   const auto started = std::chrono::steady_clock::now();
   auto stats = rules::replay_csv(

@@ -1,6 +1,5 @@
 // gridwatch vision replay: one camera's pipeline over a recorded clip, as fast as possible.
 #include <fstream>
-#include <iostream>
 
 #include <fmt/format.h>
 
@@ -37,15 +36,8 @@ int run_vision_replay(const VisionReplayOptions& options) {
     return kExitUsage;
   }
   std::ofstream file_out;
-  std::ostream* out = &std::cout;
-  if (!options.events_out.empty()) {
-    file_out.open(options.events_out, std::ios::binary | std::ios::trunc);
-    if (!file_out) {
-      fmt::print(stderr, "error: {}: cannot write file\n", options.events_out.string());
-      return kExitUsage;
-    }
-    out = &file_out;
-  }
+  std::ostream* out = open_output(options.events_out, file_out);
+  if (!out) return kExitUsage;
   auto stats = vision::run_pipeline(**source, **pipeline, [&](const vision::ZoneEvent& e) {
     *out << e.to_json(*start).dump() << '\n';
   });

@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <nlohmann/json.hpp>
 
+#include "gridwatch/domain/csv.h"
 #include "gridwatch/geo/areas.h"
 #include "matchers.h"
 
@@ -292,29 +293,6 @@ TEST(EchartsMap, BeijingFromTheNpmPackageMatchesTheDetailedOutlines) {
   }
   ASSERT_GT(inside, 8'000);
   EXPECT_GE(static_cast<double>(same) / inside, 0.99) << same << " of " << inside;
-}
-
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') cur += '"', ++i;
-      else if (c == '"') quoted = false;
-      else cur += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else if (c != '\r') {
-      cur += c;
-    }
-  }
-  out.push_back(std::move(cur));
-  return out;
 }
 
 // Real NYC 311 tickets against the real community districts: the assigned district equals the

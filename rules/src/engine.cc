@@ -692,16 +692,15 @@ struct Engine::Impl {
     }
   }
 
-  Offer admit(int64_t t, int64_t now) {
-    if (t > now + options.max_future.count()) {
-      ++stats.future;
-      return Offer::kFuture;
-    }
-    if (t <= watermark) {
-      ++stats.late;
-      return Offer::kLate;
-    }
-    return Offer::kAccepted;
+  bool from_future(int64_t t, int64_t now) {
+    if (t <= now + options.max_future.count()) return false;
+    ++stats.future;
+    return true;
+  }
+  bool too_late(int64_t t) {
+    if (t > watermark) return false;
+    ++stats.late;
+    return true;
   }
 };
 
@@ -739,10 +738,7 @@ Offer Engine::offer(const Reading& reading, Timestamp now) {
     return Offer::kUnused;
   }
   const int64_t t = ms(reading.ts);
-  if (t > ms(now) + m.options.max_future.count()) {
-    ++m.stats.future;
-    return Offer::kFuture;
-  }
+  if (m.from_future(t, ms(now))) return Offer::kFuture;
   Route& rt = m.route(device, ty->second, std::max(t, m.watermark));
   if (rt.states.empty()) {
     ++m.stats.unused;
@@ -755,10 +751,7 @@ Offer Engine::offer(const Reading& reading, Timestamp now) {
     ++m.stats.duplicates;
     return Offer::kDuplicate;
   }
-  if (t <= m.watermark || t < rt.last_applied) {
-    ++m.stats.late;
-    return Offer::kLate;
-  }
+  if (m.too_late(t)) return Offer::kLate;  // also covers anything older than the last applied
   rt.last_offered = std::max(rt.last_offered, t);
   m.pending.push({t, m.seq++, device, ty->second, reading.value});
   ++m.stats.accepted;
@@ -768,7 +761,8 @@ Offer Engine::offer(const Reading& reading, Timestamp now) {
 Offer Engine::offer(const ZoneEvent& event, Timestamp now) {
   Impl& m = *impl_;
   const int64_t t = ms(event.ts);
-  if (Offer o = m.admit(t, ms(now)); o != Offer::kAccepted) return o;
+  if (m.from_future(t, ms(now))) return Offer::kFuture;
+  if (m.too_late(t)) return Offer::kLate;
   if (m.zone_route(event.camera + ":" + event.zone, t).states.empty()) {
     ++m.stats.unused;
     return Offer::kUnused;

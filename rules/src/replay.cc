@@ -6,38 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/domain/csv.h"
+
 namespace gridwatch::rules {
-namespace {
-
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cur += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cur += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else if (c != '\r') {
-      cur += c;
-    }
-  }
-  out.push_back(std::move(cur));
-  return out;
-}
-
-}  // namespace
 
 Result<Timestamp> parse_iso8601(std::string_view text) {
   std::string s(text);
@@ -73,7 +44,7 @@ Result<ReplayStats> replay_csv(std::istream& csv, Engine& engine,
   if (!std::getline(csv, line)) return fail(ErrorCode::kParse, "readings: empty input, expected a header line");
   ++number;
   if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // BOM
-  const auto header = split_csv(line);
+  const auto header = split_csv_line(line);
   auto column = [&](std::string_view name) -> int {
     auto it = std::find(header.begin(), header.end(), name);
     return it == header.end() ? -1 : static_cast<int>(it - header.begin());
@@ -98,7 +69,7 @@ Result<ReplayStats> replay_csv(std::istream& csv, Engine& engine,
       ++stats.bad_rows;
       on_bad(number, why);
     };
-    const auto f = split_csv(line);
+    const auto f = split_csv_line(line);
     if (f.size() < needed) {
       bad(fmt::format("{} fields, expected at least {}", f.size(), needed));
       continue;

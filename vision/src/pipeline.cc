@@ -379,7 +379,7 @@ void CameraPipeline::keep_best_frames(const cv::Mat& frame, double now) {
     const float score = t.last_score;
     if (b.frame.empty() || score >= b.score) {
       b.score = score;
-      frame.copyTo(b.frame);
+      b.frame = frame;  // shares the pixels: each analysed frame is a fresh, never-written image
       b.box = t.box;
     }
   }

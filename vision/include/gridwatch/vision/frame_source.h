@@ -4,7 +4,8 @@
 // streams and V4L2 devices, and fakes that stall or corrupt frames in tests). next() returns the
 // next frame, std::nullopt at the end of a finite source, or an Error (kUnavailable) when the
 // source failed. Timestamps are the position in the media (milliseconds from its start) and never
-// decrease. A FrameSource is used by one thread.
+// decrease. Each frame's image is its own (a source never writes into a frame it has handed
+// out), so the pipeline may keep it. A FrameSource is used by one thread.
 #pragma once
 
 #include <opencv2/core.hpp>
