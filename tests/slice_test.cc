@@ -164,13 +164,22 @@ rules:
     publish(fmt::format("{}/sensors/{}/reading", prefix_, device), r.dump());
   }
 
+  // A place of this test's own, kilometres from the other tests' (which share the database), so
+  // that its orders never join their cases.
+  LonLat spot() const {
+    const size_t h = std::hash<std::string>{}(tag_);
+    return {.lon = 115.5 + static_cast<double>(h % 997) * 0.002,
+            .lat = 39.5 + static_cast<double>((h / 997) % 991) * 0.002};
+  }
+
   std::string order_json(const std::string& id) const {
     return json({{"schema", "gw.order/1"},
                  {"event", "open"},
                  {"id", id},
-                 {"category", "sanitation.dumped_waste"},
+                 // Never merged (radius 0): each order is a case of its own.
+                 {"category", "general.other"},
                  {"source", {{"kind", "camera"}, {"agent_id", agent_id_}}},
-                 {"location", {{"lon", 116.39}, {"lat", 39.90}}},
+                 {"location", {{"lon", spot().lon}, {"lat", spot().lat}}},
                  {"observed_at", "2026-11-23T08:00:00Z"}})
         .dump();
   }

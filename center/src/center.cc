@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -42,6 +43,10 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok)
   counter("gw_center_orders_stored_total", "Order events stored.", stored);
   counter("gw_center_orders_duplicate_total", "Order events received again and ignored.",
           duplicates);
+  counter("gw_center_reports_merged_total",
+          "Reports (edge orders and tickets) that joined an existing case.", merged);
+  counter("gw_center_tickets_stored_total", "Hotline tickets stored (Open311 and imports).",
+          tickets);
   counter("gw_center_store_retries_total", "Store attempts retried after a database error.",
           store_retries);
   out += "# HELP gw_center_messages_rejected_total Messages rejected, by reason and field.\n"
@@ -69,7 +74,7 @@ Center::~Center() { stop(); }
 size_t Center::queue_depth() const { return queue_.size(); }
 
 Status Center::start(std::chrono::milliseconds connect_timeout) {
-  auto store = Store::open(config_.conninfo, config_.pool_size);
+  auto store = Store::open(config_.conninfo, config_.pool_size, catalog_);
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
   if (auto st = store_->migrate(); !st) return st;
@@ -223,13 +228,14 @@ void Center::ingest(const std::string& topic, const std::string& payload) {
       }
       auto r = store_->apply(*event, payload, &placement);
       if (r) {
-        if (*r == Applied::kDuplicate) {
+        if (r->applied == Applied::kDuplicate) {
           ++metrics_.duplicates;
           spdlog::debug("order {} {} already stored", to_string(event->event), event->id);
         } else {
           ++metrics_.stored;
-          spdlog::info("order {} {} ({}) stored", to_string(event->event), event->id,
-                       event->category);
+          if (r->result == "merged") ++metrics_.merged;
+          spdlog::info("order {} {} ({}) stored: {} case {}", to_string(event->event), event->id,
+                       event->category, r->result, r->case_id);
         }
         return;
       }
@@ -412,7 +418,12 @@ void Center::setup_http() {
     auto body = store_->order_geojson(id);
     if (!body) return json_error(res, 503, body.error().message);
     if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
-    res.set_content(**body, "application/geo+json");
+    nlohmann::json feature = nlohmann::json::parse(**body);
+    auto more = store_->case_sources(feature.value("id", id));
+    if (!more) return json_error(res, 503, more.error().message);
+    feature["properties"]["sources"] = std::move((*more)["sources"]);
+    feature["properties"]["history"] = std::move((*more)["history"]);
+    res.set_content(feature.dump(), "application/geo+json");
   });
 
   http_->Get("/api/v1/areas", [this](const httplib::Request& req, httplib::Response& res) {
@@ -457,6 +468,174 @@ void Center::setup_http() {
                              open311::content_type(f->second));
     }
     res.set_content(open311::service_definition(*c, f->second), open311::content_type(f->second));
+  });
+
+  // Open311 GeoReport v2: service requests (hotline tickets).
+  auto o311_error = [](httplib::Response& res, int status, std::string_view message, open311::Format f) {
+    res.status = status;
+    res.set_content(open311::error(status, message, f), open311::content_type(f));
+  };
+  http_->Post(R"(/open311/v2/(requests(?:\.json|\.xml)?))", [this, o311_error](const httplib::Request& req,
+                                                                              httplib::Response& res) {
+    const auto format = open311::split_format(req.matches[1].str())->second;
+    auto form = open311::parse_request_form(req.body, req.get_header_value("Content-Type"), catalog_,
+                                            config_.api_keys, now_utc());
+    if (!form) {
+      metrics_.rejected(Error{form.error().http_status == 403 ? ErrorCode::kInvalidArgument : ErrorCode::kParse,
+                              form.error().message, form.error().http_status == 403 ? "api_key" : "open311"});
+      spdlog::warn("Open311 request from {} refused ({}): {}", req.remote_addr, form.error().http_status,
+                   form.error().message);
+      // Kept like any bad input, without the key.
+      std::string kept;
+      for (size_t pos = 0; pos <= req.body.size();) {
+        size_t amp = std::min(req.body.find('&', pos), req.body.size());
+        std::string_view pair(req.body.data() + pos, amp - pos);
+        if (!pair.starts_with("api_key=")) kept.append(kept.empty() ? "" : "&").append(pair);
+        pos = amp + 1;
+      }
+      if (auto st = store_->add_dead_letter("open311", form.error().message, kept); !st)
+        spdlog::error("dead letter not stored: {}", st.error().message);
+      return o311_error(res, form.error().http_status, form.error().message, format);
+    }
+    if (form->where && areas_) {
+      if (const geo::Area* a = areas_->locate(*form->where)) {
+        nlohmann::json levels = nlohmann::json::object();
+        for (const geo::Area* up : areas_->lineage(a)) levels[up->level_name] = up->code;
+        form->source["areas"] = levels;
+        form->source["area_code"] = a->code;
+      }
+    }
+    auto out = store_->add_source(form->source, form->where);
+    if (!out) {
+      spdlog::error("Open311 request not stored: {}", out.error().message);
+      return o311_error(res, 503, "the request could not be stored now; try again", format);
+    }
+    ++metrics_.tickets;
+    if (out->result == "merged") ++metrics_.merged;
+    const Category& cat = *catalog_.find(form->source["category"].get<std::string>());
+    std::string notice = fmt::format("已受理，{}将在{}内响应 / Accepted: {} responds within {}", cat.department.zh,
+                                     format_duration(cat.respond_within), cat.department.en,
+                                     format_duration(cat.respond_within));
+    if (out->result == "merged")
+      notice += fmt::format("; 已并入案件 {} / joined case {}, already reported", out->case_id, out->case_id);
+    spdlog::info("Open311 request {} ({}) from key {}: {} case {}", out->id, cat.code, form->api_key, out->result,
+                 out->case_id);
+    res.set_content(open311::receipt({{"service_request_id", out->id}, {"token", out->token}, {"service_notice", notice}},
+                                     format),
+                    open311::content_type(format));
+  });
+
+  auto send_requests = [this, o311_error](httplib::Response& res, const RequestQuery& q, open311::Format format,
+                                          bool one) {
+    auto rows = store_->requests(q);
+    if (!rows) return o311_error(res, 503, "requests cannot be read now; try again", format);
+    nlohmann::json list = nlohmann::json::array();
+    for (const nlohmann::json& r : *rows) list.push_back(open311::request_json(r, catalog_));
+    if (one && list.empty())
+      return o311_error(res, 404, fmt::format("no service request \"{}\"", q.ids.front()), format);
+    res.set_content(open311::requests(list, format), open311::content_type(format));
+  };
+
+  http_->Get(R"(/open311/v2/(requests(?:\.json|\.xml)?))", [this, o311_error, send_requests](
+                                                               const httplib::Request& req, httplib::Response& res) {
+    const auto format = open311::split_format(req.matches[1].str())->second;
+    RequestQuery q;
+    q.page_size = config_.open311_page_size;
+    for (const auto& [key, value] : req.params) {
+      static const char* kKnown[] = {"service_request_id", "service_code", "start_date", "end_date", "status",
+                                     "page", "page_size", "jurisdiction_id"};
+      if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
+        return o311_error(res, 400, fmt::format("unknown parameter \"{}\"", key.substr(0, 60)), format);
+    }
+    if (req.has_param("service_request_id")) {
+      for (auto& id : split(req.get_param_value("service_request_id"))) {
+        if (!is_valid_id(id)) return o311_error(res, 400, "service_request_id: malformed id", format);
+        q.ids.push_back(id);
+      }
+    }
+    if (req.has_param("service_code")) {
+      for (auto& c : split(req.get_param_value("service_code"))) {
+        if (!catalog_.find(c))
+          return o311_error(res, 400, fmt::format("service_code \"{}\" is not a service", c.substr(0, 60)), format);
+        q.service_codes.push_back(c);
+      }
+    }
+    for (const char* key : {"start_date", "end_date"}) {
+      if (!req.has_param(key)) continue;
+      auto t = parse_rfc3339(req.get_param_value(key));
+      if (!t) return o311_error(res, 400, fmt::format("{}: {}", key, t.error().message), format);
+      (std::string_view(key) == "start_date" ? q.start : q.end) = *t;
+    }
+    // Without dates, the last 90 days (the spec's default).
+    if (!q.start && !q.end) q.start = now_utc() - std::chrono::days{90};
+    if (req.has_param("status")) {
+      const std::string v = req.get_param_value("status");
+      if (v != "open" && v != "closed") return o311_error(res, 400, "status must be open or closed", format);
+      q.status = v;
+    }
+    for (const char* key : {"page", "page_size"}) {
+      if (!req.has_param(key)) continue;
+      const std::string v = req.get_param_value(key);
+      int n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      const int most = std::string_view(key) == "page" ? 1'000'000 : 1000;
+      if (ec != std::errc{} || ptr != v.data() + v.size() || n < 1 || n > most)
+        return o311_error(res, 400, fmt::format("{} must be a whole number from 1 to {}", key, most), format);
+      (std::string_view(key) == "page" ? q.page : q.page_size) = n;
+    }
+    send_requests(res, q, format, false);
+  });
+
+  // requests/{id} (the spec) and request/{id} (the spec's swagger file).
+  http_->Get(R"(/open311/v2/requests?/([^/]+))", [o311_error, send_requests](const httplib::Request& req,
+                                                                           httplib::Response& res) {
+    auto f = open311::split_format(req.matches[1].str());
+    if (!f) return o311_error(res, 404, "formats are .json and .xml", open311::Format::kJson);
+    if (!is_valid_id(f->first)) return o311_error(res, 400, "malformed service_request_id", f->second);
+    RequestQuery q;
+    q.ids = {f->first};
+    send_requests(res, q, f->second, true);
+  });
+
+  http_->Get(R"(/open311/v2/tokens/([^/]+))", [this, o311_error](const httplib::Request& req, httplib::Response& res) {
+    auto f = open311::split_format(req.matches[1].str());
+    if (!f) return o311_error(res, 404, "formats are .json and .xml", open311::Format::kJson);
+    auto id = store_->request_of_token(f->first);
+    if (!id) return o311_error(res, 503, "tokens cannot be read now; try again", f->second);
+    if (!*id) return o311_error(res, 404, "unknown token", f->second);
+    res.set_content(open311::receipt({{"service_request_id", **id}, {"token", f->first}}, f->second),
+                    open311::content_type(f->second));
+  });
+
+  // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
+  http_->Post(R"(/api/v1/orders/([^/]+)/split)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return json_error(res, 400, "the body must be a JSON object {\"sources\": [...], \"reason\": \"...\"}");
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "sources" && it.key() != "reason")
+        return json_error(res, 400, fmt::format("unknown field \"{}\" (known: sources, reason)", it.key()), it.key());
+    if (!body.contains("sources") || !body.at("sources").is_array() || body.at("sources").empty())
+      return json_error(res, 400, "sources must be a list of the source ids to move", "sources");
+    std::vector<std::string> ids;
+    for (const auto& v : body.at("sources")) {
+      if (!v.is_string() || !is_valid_id(v.get<std::string>()))
+        return json_error(res, 400, "sources must be a list of source ids", "sources");
+      ids.push_back(v.get<std::string>());
+    }
+    if (!body.contains("reason") || !body.at("reason").is_string() || body.at("reason").get<std::string>().empty())
+      return json_error(res, 400, "a reason is required (it is kept in both cases' history)", "reason");
+    auto out = store_->split_case(id, ids, body.at("reason").get<std::string>(), "api");
+    if (!out) {
+      const int status = out.error().code == ErrorCode::kNotFound          ? 404
+                         : out.error().code == ErrorCode::kInvalidArgument ? 400
+                                                                           : 503;
+      return json_error(res, status, out.error().message, out.error().field);
+    }
+    spdlog::info("case {} split: {} moved to case {}", id, fmt::join(ids, ", "), *out);
+    res.set_content(nlohmann::json({{"case_id", id}, {"new_case_id", *out}}).dump(), "application/json");
   });
 
   http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {

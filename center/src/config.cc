@@ -1,5 +1,7 @@
 #include "gridwatch/center/config.h"
 
+#include <fmt/format.h>
+
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/platform/mqtt.h"
@@ -8,7 +10,7 @@ namespace gridwatch::center {
 namespace {
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -63,6 +65,30 @@ CenterConfig read(const ConfigNode& root) {
     layer.options.parent_property = n.string("parent_property", "");
     layer.options.crs = *geo::parse_crs(n.choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84"));
     c.areas.push_back(std::move(layer));
+  }
+  if (auto o = root.find("open311")) {
+    o->allow_only({"api_keys", "page_size"});
+    c.open311_page_size = static_cast<int>(o->integer("page_size", c.open311_page_size, 1, 1000));
+    for (const ConfigNode& k : o->list("api_keys")) {
+      k.allow_only({"name", "key", "key_file"});
+      ApiKey key;
+      key.name = k.string("name");
+      if (k.has("key") == k.has("key_file")) k.raise("key", "give exactly one of key and key_file");
+      if (k.has("key")) {
+        key.key = k.string("key");
+      } else {
+        std::filesystem::path f = k.string("key_file");
+        if (f.is_relative()) f = base / f;
+        auto text = read_text_file(f);
+        if (!text) k.raise("key_file", text.error().message);
+        key.key = text->substr(0, text->find_first_of("\r\n"));
+      }
+      if (key.key.size() < 16) k.raise(k.has("key") ? "key" : "key_file", "an API key has at least 16 characters");
+      for (const ApiKey& other : c.api_keys)
+        if (other.key == key.key || other.name == key.name)
+          k.raise("name", fmt::format("\"{}\" repeats the name or key of \"{}\"", key.name, other.name));
+      c.api_keys.push_back(std::move(key));
+    }
   }
   if (auto l = root.find("limits")) {
     l->allow_only({"max_payload_bytes", "max_queue"});

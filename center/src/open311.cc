@@ -1,5 +1,9 @@
 #include "gridwatch/center/open311.h"
 
+#include <charconv>
+#include <cmath>
+#include <map>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -140,6 +144,268 @@ std::string error(int code, std::string_view description, Format format) {
 
 std::string content_type(Format format) {
   return format == Format::kJson ? "application/json; charset=utf-8" : "text/xml; charset=utf-8";
+}
+
+// ---------------------------------------------------------------------------- POST requests
+
+namespace {
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : 4;
+    if (n == 4 || i + n >= s.size() + (n == 0 ? 1 : 0)) return false;
+    uint32_t cp = n == 0 ? c : (c & (0x3Fu >> n));
+    for (size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong forms, surrogates and values above U+10FFFF are not UTF-8.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+size_t code_points(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded: '+' is a space, %XX a byte; a '%' not followed by two hex
+// digits is malformed.
+std::optional<std::string> form_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::unexpected<FormError> bad(std::string message) { return std::unexpected(FormError{400, std::move(message)}); }
+
+bool parse_number(const std::string& s, double& out) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+// FNV-1a: a stable, non-reversible key for a caller, to count independent reports without
+// keeping the caller's details in the counting column.
+std::string caller_key(std::string_view v) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : v) {
+    h ^= static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(c)));
+    h *= 1099511628211ull;
+  }
+  return fmt::format("caller:{:016x}", h);
+}
+
+}  // namespace
+
+std::expected<TicketForm, FormError> parse_request_form(std::string_view body, std::string_view content_type,
+                                                        const Catalog& catalog, const std::vector<ApiKey>& keys,
+                                                        Timestamp now) {
+  if (content_type.substr(0, 33) != "application/x-www-form-urlencoded")
+    return bad(fmt::format("POST requests takes a form (Content-Type application/x-www-form-urlencoded), not \"{}\"",
+                           content_type));
+  std::map<std::string, std::string> form;
+  size_t pos = 0;
+  while (pos <= body.size() && !body.empty()) {
+    size_t amp = body.find('&', pos);
+    if (amp == std::string_view::npos) amp = body.size();
+    std::string_view pair = body.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (pair.empty()) {
+      if (amp >= body.size()) break;
+      continue;
+    }
+    const size_t eq = pair.find('=');
+    auto key = form_decode(pair.substr(0, eq));
+    auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!key || !value) return bad(fmt::format("malformed form: bad %-escape in \"{}\"", pair.substr(0, 60)));
+    if (!valid_utf8(*key) || !valid_utf8(*value))
+      return bad(fmt::format("malformed form: \"{}\" is not valid UTF-8", valid_utf8(*key) ? *key : "a key"));
+    if (form.contains(*key)) return bad(fmt::format("{} is given twice", *key));
+    form.emplace(std::move(*key), std::move(*value));
+    if (amp >= body.size()) break;
+  }
+  auto get = [&](const std::string& k) -> std::optional<std::string> {
+    auto it = form.find(k);
+    if (it == form.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  // The key first: an unknown caller learns nothing else about the request.
+  const auto key = get("api_key");
+  if (!key) return std::unexpected(FormError{403, "api_key is required"});
+  const ApiKey* who = nullptr;
+  for (const ApiKey& k : keys)
+    if (k.key == *key) who = &k;
+  if (!who) return std::unexpected(FormError{403, "unknown api_key"});
+
+  static const char* kKnown[] = {"api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string",
+                                 "address_id", "email", "device_id", "account_id", "first_name", "last_name",
+                                 "phone", "description", "media_url"};
+  for (const auto& [k, v] : form) {
+    if (k.starts_with("attribute[") && k.ends_with("]")) continue;
+    if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown))
+      return bad(fmt::format("unknown field \"{}\"", k.substr(0, 60)));
+    if (k != "description" && code_points(v) > 500) return bad(fmt::format("{} is longer than 500 characters", k));
+  }
+  const auto code = get("service_code");
+  if (!code) return bad("service_code is required");
+  const Category* cat = catalog.find(*code);
+  if (!cat) return bad(fmt::format("service_code \"{}\" is not a service (see services.json)", code->substr(0, 60)));
+
+  TicketForm t;
+  t.api_key = who->name;
+  nlohmann::json& s = t.source;
+  s = {{"kind", "hotline"},
+       {"channel", "open311"},
+       {"category", cat->code},
+       {"priority", std::string(to_string(cat->default_priority))},
+       {"reported_at", format_rfc3339(now)},
+       {"want_token", true}};
+  const auto lat = get("lat"), lon = get("long");
+  if (lat.has_value() != lon.has_value()) return bad(lat ? "long is required with lat" : "lat is required with long");
+  if (lat) {
+    LonLat p;
+    if (!parse_number(*lat, p.lat) || p.lat < -90 || p.lat > 90) return bad("lat must be a number from -90 to 90");
+    if (!parse_number(*lon, p.lon) || p.lon < -180 || p.lon > 180)
+      return bad("long must be a number from -180 to 180");
+    t.where = p;
+  }
+  const auto address = get("address_string"), address_id = get("address_id");
+  if (!lat && !address && !address_id) return bad("a location is required: lat and long, address_string or address_id");
+  if (address) s["address"] = *address;
+  nlohmann::json attributes = nlohmann::json::object();
+  if (address_id) attributes["address_id"] = *address_id;
+  if (const auto d = get("description")) {
+    if (code_points(*d) > kMaxDescription)
+      return bad(fmt::format("description is longer than {} characters", kMaxDescription));
+    s["description"] = *d;
+  }
+  if (const auto m = get("media_url")) {
+    if (!m->starts_with("http://") && !m->starts_with("https://")) return bad("media_url must be an http(s) URL");
+    s["media_url"] = *m;
+  }
+  for (const auto& [k, v] : form) {
+    if (!k.starts_with("attribute[")) continue;
+    const std::string attr = k.substr(10, k.size() - 11);
+    if (attr == "building") {
+      attributes["building"] = v;
+    } else if (attr == "severity") {
+      if (v != "low" && v != "normal" && v != "high")
+        return bad(fmt::format("attribute[severity] must be low, normal or high, not \"{}\"", v.substr(0, 40)));
+      attributes["severity"] = v;
+    } else {
+      return bad(fmt::format("attribute[{}] is not an attribute of {} (see services/{}.json)", attr.substr(0, 40),
+                             cat->code, cat->code));
+    }
+  }
+  s["attributes"] = attributes;
+  nlohmann::json contact = nlohmann::json::object();
+  for (const char* k : {"email", "phone", "device_id", "account_id", "first_name", "last_name"})
+    if (const auto v = get(k)) contact[k] = *v;
+  contact["api_key"] = who->name;
+  s["contact"] = contact;
+  // Reports of one caller (by email, phone, device or account) are not independent of each other.
+  for (const char* k : {"email", "phone", "account_id", "device_id"})
+    if (const auto v = get(k)) {
+      s["reporter"] = caller_key(fmt::format("{}:{}", k, *v));
+      break;
+    }
+  return t;
+}
+
+// ----------------------------------------------------------------------------- GET requests
+
+namespace {
+
+// A string member, or "" (get_ref: no conversion, so no -Wnull-dereference false positive).
+std::string str(const json& row, const char* key) {
+  auto it = row.find(key);
+  return it != row.end() && it->is_string() ? it->get_ref<const std::string&>() : std::string();
+}
+
+}  // namespace
+
+nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog) {
+  const std::string code = str(row, "service_code");
+  const Category* cat = catalog.find(code);
+  json r = {{"service_request_id", row.at("service_request_id")},
+            {"status", row.at("status")},
+            {"service_code", code},
+            {"service_name", cat ? json(fmt::format("{} {}", cat->name.zh, cat->name.en)) : json()},
+            {"agency_responsible", cat ? json(fmt::format("{} {}", cat->department.zh, cat->department.en)) : json()},
+            {"description", row.contains("description") ? row.at("description") : json()},
+            {"requested_datetime", row.at("requested_datetime")},
+            {"updated_datetime", row.contains("updated_datetime") ? row.at("updated_datetime") : json()},
+            {"expected_datetime", nullptr},
+            {"service_notice", nullptr},
+            {"address", row.contains("address") ? row.at("address") : json()},
+            {"address_id", row.contains("address_id") ? row.at("address_id") : json()},
+            {"zipcode", nullptr},
+            {"lat", row.contains("lat") ? row.at("lat") : json()},
+            {"long", row.contains("long") ? row.at("long") : json()},
+            {"media_url", row.contains("media_url") ? row.at("media_url") : json()}};
+  if (cat) {
+    if (auto t = parse_rfc3339(str(row, "requested_datetime")))
+      r["expected_datetime"] = format_rfc3339(*t + cat->resolve_within);
+  }
+  const std::string case_id = str(row, "case_id");
+  const auto count = row.find("source_count");
+  const int64_t sources = count != row.end() && count->is_number_integer() ? count->get_ref<const int64_t&>() : 1;
+  std::string notes = case_id == str(row, "service_request_id")
+                          ? fmt::format("案件 {} / case {}", case_id, case_id)
+                          : fmt::format("并入案件 {} / joined case {}", case_id, case_id);
+  if (sources > 1) notes += fmt::format(" ({} reports)", sources);
+  r["status_notes"] = notes;
+  return r;
+}
+
+std::string requests(const nlohmann::json& list, Format format) {
+  if (format == Format::kJson) return list.dump();
+  std::string out = kXmlHead;
+  out += "<service_requests>";
+  for (const json& r : list) {
+    out += "<request>";
+    to_xml(out, r);
+    out += "</request>";
+  }
+  out += "</service_requests>";
+  return out;
+}
+
+std::string receipt(const nlohmann::json& fields, Format format) {
+  if (format == Format::kJson) return json::array({fields}).dump();
+  std::string out = kXmlHead;
+  out += "<service_requests><request>";
+  to_xml(out, fields);
+  out += "</request></service_requests>";
+  return out;
 }
 
 }  // namespace gridwatch::center::open311

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
 
 namespace gridwatch::center {
@@ -88,6 +89,309 @@ ALTER TABLE orders ADD COLUMN areas jsonb;
 ALTER TABLE orders ADD COLUMN area_code text;
 CREATE INDEX orders_area_code ON orders (area_code);
 )sql"},
+    {4, "cases: sources, merge and history", R"sql(
+-- An order row is now a case: one problem at one place, reported by one or more sources (edge
+-- orders and hotline tickets). The case's own columns are derived from its sources by
+-- gw_refresh_case(); its id is the id of the source that opened it.
+ALTER TABLE orders ALTER COLUMN agent_id DROP NOT NULL;
+ALTER TABLE orders
+  ADD COLUMN opened_at        timestamptz,
+  ADD COLUMN reports          int NOT NULL DEFAULT 1,
+  ADD COLUMN source_count     int NOT NULL DEFAULT 1,
+  ADD COLUMN first_edge_at    timestamptz,
+  ADD COLUMN first_hotline_at timestamptz,
+  ADD COLUMN preempted        boolean NOT NULL DEFAULT false,
+  ADD COLUMN proactive        boolean NOT NULL DEFAULT false,
+  ADD COLUMN address          text;
+UPDATE orders SET opened_at = coalesce(first_seen_at, observed_at);
+CREATE INDEX orders_open_geom ON orders USING gist (geom) WHERE status = 'open';
+
+CREATE TABLE sources (
+  id            text PRIMARY KEY,  -- edge order id, or the service_request_id of a ticket
+  case_id       text NOT NULL REFERENCES orders (id) DEFERRABLE INITIALLY DEFERRED,
+  kind          text NOT NULL CHECK (kind IN ('camera', 'sensor', 'hotline')),
+  channel       text NOT NULL,     -- mqtt | open311 | import:<name>
+  reporter      text NOT NULL,     -- who reported, for counting independent reports
+  category      text NOT NULL,
+  priority      text NOT NULL,
+  status        text NOT NULL CHECK (status IN ('open', 'cleared')),
+  agent_id      text,
+  device_id     text,
+  rule          text,
+  geom          geometry(Point, 4326),
+  accuracy_m    double precision,
+  confidence    double precision,
+  areas         jsonb,
+  area_code     text,
+  address       text,
+  description   text NOT NULL DEFAULT '',
+  evidence      jsonb NOT NULL DEFAULT '{}',
+  attributes    jsonb NOT NULL DEFAULT '{}',
+  contact       jsonb,             -- hotline caller's details; never served by the public API
+  media_url     text,
+  token         text UNIQUE,
+  reported_at   timestamptz NOT NULL,  -- first seen (edge) or requested (hotline)
+  observed_at   timestamptz NOT NULL,
+  received_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  cleared_at    timestamptz,
+  merge         jsonb NOT NULL     -- why it joined its case (or opened one)
+);
+CREATE INDEX sources_case ON sources (case_id);
+CREATE SEQUENCE ticket_numbers;
+CREATE INDEX sources_reported_at ON sources (reported_at);
+
+CREATE TABLE case_history (
+  id        bigserial PRIMARY KEY,
+  case_id   text NOT NULL,
+  at        timestamptz NOT NULL DEFAULT now(),
+  action    text NOT NULL,       -- opened | merged | updated | cleared | split | split_from
+  source_id text,
+  actor     text,
+  detail    jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX case_history_case ON case_history (case_id, id);
+
+-- Existing orders become cases of one source each.
+INSERT INTO sources (id, case_id, kind, channel, reporter, category, priority, status, agent_id,
+                     device_id, rule, geom, accuracy_m, confidence, areas, area_code, description,
+                     evidence, reported_at, observed_at, received_at, updated_at, cleared_at, merge)
+SELECT id, id, source_kind, 'mqtt', concat_ws('/', agent_id, device_id), category, priority, status,
+       agent_id, device_id, rule, geom, accuracy_m, confidence, areas, area_code, description,
+       evidence, coalesce(first_seen_at, observed_at), observed_at, received_at, updated_at,
+       cleared_at, '{"decision": "new", "why": "stored before cases were merged"}'
+FROM orders;
+UPDATE orders SET proactive = true;
+
+CREATE FUNCTION gw_priority_rank(p text) RETURNS int LANGUAGE sql IMMUTABLE AS
+  $$ SELECT CASE p WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END $$;
+CREATE FUNCTION gw_priority_name(r int) RETURNS text LANGUAGE sql IMMUTABLE AS
+  $$ SELECT (ARRAY['urgent', 'high', 'normal', 'low'])[greatest(0, least(3, r)) + 1] $$;
+
+-- Derives a case from its sources. The primary source (the first received) gives the place,
+-- the description and the evidence; the category is that of the most urgent source; the
+-- priority is the most urgent source's, one step higher from 2 independent reports (distinct
+-- reporters) and two steps from 4; the case is open while any source is.
+CREATE FUNCTION gw_refresh_case(cid text) RETURNS void LANGUAGE sql AS $$
+UPDATE orders o SET
+  category         = s.top_category,
+  priority         = gw_priority_name(s.best - (s.reports >= 2)::int - (s.reports >= 4)::int),
+  status           = CASE WHEN s.open_count > 0 THEN 'open' ELSE 'cleared' END,
+  cleared_at       = CASE WHEN s.open_count > 0 THEN NULL ELSE s.last_cleared END,
+  source_kind      = p.kind,
+  agent_id         = p.agent_id,
+  device_id        = p.device_id,
+  rule             = p.rule,
+  geom             = p.geom,
+  accuracy_m       = p.accuracy_m,
+  confidence       = p.confidence,
+  areas            = p.areas,
+  area_code        = p.area_code,
+  address          = p.address,
+  description      = p.description,
+  evidence         = p.evidence,
+  first_seen_at    = s.opened,
+  opened_at        = s.opened,
+  observed_at      = s.last_observed,
+  reports          = s.reports,
+  source_count     = s.n,
+  first_edge_at    = s.first_edge,
+  first_hotline_at = s.first_hotline,
+  preempted        = coalesce(s.first_edge < s.first_hotline, false),
+  proactive        = p.kind <> 'hotline',
+  updated_at       = now()
+FROM (SELECT count(*) AS n, count(DISTINCT reporter) AS reports,
+             min(gw_priority_rank(priority)) AS best,
+             (array_agg(category ORDER BY gw_priority_rank(priority), reported_at))[1] AS top_category,
+             count(*) FILTER (WHERE status = 'open') AS open_count,
+             max(cleared_at) AS last_cleared,
+             min(reported_at) AS opened, max(observed_at) AS last_observed,
+             min(reported_at) FILTER (WHERE kind <> 'hotline') AS first_edge,
+             min(reported_at) FILTER (WHERE kind = 'hotline') AS first_hotline,
+             (array_agg(id ORDER BY received_at, id))[1] AS primary_id
+      FROM sources WHERE case_id = cid) s
+JOIN sources p ON p.id = s.primary_id
+WHERE o.id = cid
+$$;
+
+-- Adds a source (an edge order seen for the first time, or a ticket) and decides its case.
+-- p: the source's fields, plus "merge": [{category, radius_m, window_s}] (the categories it may
+-- join, with radius and window), "box": [min lon, min lat, max lon, max lat] around the widest
+-- radius, and "locks": advisory lock keys of the places the decision reads (taken in order, so
+-- two sources at one place are decided one after the other). Returns {"result": "new" | "merged"
+-- | "exists", "case_id", "decision"}.
+CREATE FUNCTION gw_add_source(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  pt geometry;
+  t timestamptz := (p->>'reported_at')::timestamptz;
+  k bigint;
+  existing text;
+  cand_id text;
+  cand_d float8;
+  cand_opened timestamptz;
+  cand_category text;
+  cand_radius float8;
+  cand_window float8;
+  cid text;
+  decision jsonb;
+BEGIN
+  -- A ticket without an id gets the next number: h20261123-000042.
+  IF p->>'id' IS NULL THEN
+    p := p || jsonb_build_object('id', 'h' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD') || '-' ||
+                                       lpad(nextval('ticket_numbers')::text, 6, '0'));
+  END IF;
+  IF (p->>'want_token')::boolean THEN
+    p := p || jsonb_build_object('token', gen_random_uuid()::text);
+  END IF;
+  IF p->>'lon' IS NOT NULL THEN
+    pt := ST_SetSRID(ST_MakePoint((p->>'lon')::float8, (p->>'lat')::float8), 4326);
+  END IF;
+  FOR k IN SELECT x::bigint FROM jsonb_array_elements_text(coalesce(p->'locks', '[]')) x ORDER BY 1 LOOP
+    PERFORM pg_advisory_xact_lock(k);
+  END LOOP;
+  SELECT case_id INTO existing FROM sources WHERE id = p->>'id';
+  IF existing IS NOT NULL THEN
+    RETURN jsonb_build_object('result', 'exists', 'id', p->>'id', 'case_id', existing);
+  END IF;
+  IF pt IS NOT NULL AND jsonb_array_length(coalesce(p->'merge', '[]')) > 0 THEN
+    SELECT o.id, ST_Distance(o.geom::geography, pt::geography), o.opened_at, o.category,
+           m.radius_m, m.window_s
+      INTO cand_id, cand_d, cand_opened, cand_category, cand_radius, cand_window
+    FROM orders o
+    JOIN jsonb_to_recordset(p->'merge') AS m(category text, radius_m float8, window_s float8)
+      ON o.category = m.category
+    WHERE o.status = 'open'
+      AND o.geom && ST_MakeEnvelope((p->'box'->>0)::float8, (p->'box'->>1)::float8,
+                                    (p->'box'->>2)::float8, (p->'box'->>3)::float8, 4326)
+      AND ST_DWithin(o.geom::geography, pt::geography, m.radius_m)
+      AND abs(extract(epoch FROM t - o.opened_at)) <= m.window_s
+    ORDER BY 2, o.opened_at DESC, o.id
+    LIMIT 1;
+  END IF;
+  IF cand_id IS NULL THEN
+    cid := p->>'id';
+    IF EXISTS (SELECT 1 FROM orders WHERE id = cid) THEN
+      cid := cid || '.' || substr(md5(random()::text), 1, 8);
+    END IF;
+    decision := jsonb_build_object(
+      'decision', 'new',
+      'why', CASE WHEN pt IS NULL THEN 'no location: cannot be merged'
+                  WHEN jsonb_array_length(coalesce(p->'merge', '[]')) = 0
+                    THEN 'the category does not merge'
+                  ELSE 'no open case of a compatible category within its radius and window' END);
+    INSERT INTO orders (id, category, priority, status, source_kind, observed_at)
+    VALUES (cid, p->>'category', p->>'priority', 'open', p->>'kind', t);
+  ELSE
+    cid := cand_id;
+    decision := jsonb_build_object(
+      'decision', 'merged', 'case_id', cand_id, 'case_category', cand_category,
+      'distance_m', round(cand_d::numeric, 1), 'radius_m', cand_radius,
+      'age_s', round(extract(epoch FROM t - cand_opened)::numeric, 1), 'window_s', cand_window);
+  END IF;
+  INSERT INTO sources (id, case_id, kind, channel, reporter, category, priority, status, agent_id,
+                       device_id, rule, geom, accuracy_m, confidence, areas, area_code, address,
+                       description, evidence, attributes, contact, media_url, token, reported_at,
+                       observed_at, cleared_at, merge)
+  VALUES (p->>'id', cid, p->>'kind', p->>'channel', coalesce(p->>'reporter', 'ticket:' || (p->>'id')),
+          p->>'category', p->>'priority',
+          coalesce(p->>'status', 'open'), p->>'agent_id', p->>'device_id', p->>'rule', pt,
+          (p->>'accuracy_m')::float8, (p->>'confidence')::float8, p->'areas', p->>'area_code',
+          p->>'address', coalesce(p->>'description', ''), coalesce(p->'evidence', '{}'),
+          coalesce(p->'attributes', '{}'), p->'contact', p->>'media_url', p->>'token', t,
+          coalesce((p->>'observed_at')::timestamptz, t),
+          CASE WHEN p->>'status' = 'cleared' THEN coalesce((p->>'observed_at')::timestamptz, t) END,
+          decision);
+  INSERT INTO case_history (case_id, action, source_id, actor, detail)
+  VALUES (cid, CASE WHEN cand_id IS NULL THEN 'opened' ELSE 'merged' END, p->>'id',
+          p->>'channel', decision);
+  PERFORM gw_refresh_case(cid);
+  RETURN jsonb_build_object('result', CASE WHEN cand_id IS NULL THEN 'new' ELSE 'merged' END,
+                            'id', p->>'id', 'token', p->>'token', 'case_id', cid,
+                            'decision', decision);
+END
+$$;
+
+-- A later event of a known edge order (update or clear).
+CREATE FUNCTION gw_update_source(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  cid text;
+  newer boolean;
+  was text;
+BEGIN
+  SELECT case_id, (p->>'observed_at')::timestamptz >= observed_at, status INTO cid, newer, was
+  FROM sources WHERE id = p->>'id' FOR UPDATE;
+  IF cid IS NULL THEN
+    RETURN jsonb_build_object('result', 'unknown');
+  END IF;
+  UPDATE sources SET
+    geom        = coalesce(geom, CASE WHEN p->>'lon' IS NULL THEN NULL ELSE
+                    ST_SetSRID(ST_MakePoint((p->>'lon')::float8, (p->>'lat')::float8), 4326) END),
+    accuracy_m  = coalesce(accuracy_m, (p->>'accuracy_m')::float8),
+    areas       = coalesce(areas, p->'areas'),
+    area_code   = coalesce(area_code, p->>'area_code'),
+    reported_at = least(reported_at, (p->>'reported_at')::timestamptz),
+    priority    = CASE WHEN p->>'event' = 'update' AND newer THEN p->>'priority' ELSE priority END,
+    description = CASE WHEN p->>'event' = 'update' AND newer THEN p->>'description' ELSE description END,
+    evidence    = CASE WHEN newer AND p->'evidence' <> '{}' THEN p->'evidence' ELSE evidence END,
+    confidence  = coalesce((p->>'confidence')::float8, confidence),
+    status      = CASE WHEN p->>'event' = 'clear' THEN 'cleared' ELSE status END,
+    cleared_at  = CASE WHEN p->>'event' = 'clear' THEN coalesce(cleared_at, (p->>'observed_at')::timestamptz)
+                       ELSE cleared_at END,
+    observed_at = greatest(observed_at, (p->>'observed_at')::timestamptz),
+    updated_at  = now()
+  WHERE id = p->>'id';
+  INSERT INTO case_history (case_id, action, source_id, actor, detail)
+  VALUES (cid, CASE WHEN p->>'event' = 'clear' THEN 'cleared' ELSE 'updated' END, p->>'id', 'mqtt',
+          jsonb_build_object('event', p->>'event', 'observed_at', p->>'observed_at',
+                             'priority', p->>'priority'));
+  PERFORM gw_refresh_case(cid);
+  RETURN jsonb_build_object('result', 'updated', 'case_id', cid);
+END
+$$;
+
+-- Moves `ids` out of case `cid` into a new case (a dispatcher undoing a wrong merge). Returns the
+-- new case's id. Raises when a source is not in the case or when no source would be left.
+CREATE FUNCTION gw_split_case(cid text, ids text[], reason text, actor text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  moving int;
+  total int;
+  nid text;
+  first_id text;
+BEGIN
+  PERFORM 1 FROM orders WHERE id = cid FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no case "%"', cid USING ERRCODE = 'P0002';
+  END IF;
+  SELECT count(*) FILTER (WHERE id = ANY(ids)), count(*),
+         (array_agg(id ORDER BY received_at, id) FILTER (WHERE id = ANY(ids)))[1]
+    INTO moving, total, first_id
+  FROM sources WHERE case_id = cid;
+  IF moving <> cardinality(ARRAY(SELECT DISTINCT unnest(ids))) THEN
+    RAISE EXCEPTION 'not every source named is in case "%"', cid USING ERRCODE = '22023';
+  END IF;
+  IF moving = total THEN
+    RAISE EXCEPTION 'a split must leave at least one source in case "%"', cid USING ERRCODE = '22023';
+  END IF;
+  nid := first_id;
+  IF EXISTS (SELECT 1 FROM orders WHERE id = nid) THEN
+    nid := first_id || '.split' || (SELECT count(*) + 1 FROM orders WHERE id LIKE first_id || '.split%');
+  END IF;
+  INSERT INTO orders (id, category, priority, status, source_kind, observed_at)
+  SELECT nid, category, priority, 'open', kind, observed_at FROM sources WHERE id = first_id;
+  UPDATE sources SET case_id = nid, updated_at = now(),
+         merge = jsonb_build_object('decision', 'split', 'from', cid, 'reason', reason, 'by', actor,
+                                    'before', merge)
+  WHERE id = ANY(ids);
+  INSERT INTO case_history (case_id, action, actor, detail)
+  VALUES (cid, 'split', actor, jsonb_build_object('sources', ids, 'to', nid, 'reason', reason)),
+         (nid, 'split_from', actor, jsonb_build_object('sources', ids, 'from', cid, 'reason', reason));
+  PERFORM gw_refresh_case(cid);
+  PERFORM gw_refresh_case(nid);
+  RETURN nid;
+END
+$$;
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -150,7 +454,10 @@ constexpr const char* kFeatureSql = R"sql(
       'first_seen_at', gw_rfc3339(o.first_seen_at), 'observed_at', gw_rfc3339(o.observed_at),
       'received_at', gw_rfc3339(o.received_at), 'updated_at', gw_rfc3339(o.updated_at),
       'cleared_at', gw_rfc3339(o.cleared_at), 'description', o.description,
-      'evidence', o.evidence, 'areas', o.areas, 'area_code', o.area_code))
+      'evidence', o.evidence, 'areas', o.areas, 'area_code', o.area_code,
+      'opened_at', gw_rfc3339(o.opened_at), 'reports', o.reports, 'source_count', o.source_count,
+      'preempted', o.preempted, 'proactive', o.proactive, 'address', o.address,
+      'queue', CASE WHEN o.area_code IS NULL THEN 'dispatcher' ELSE 'area' END))
 )sql";
 
 // COPY text format: escape backslash, tab, newline and carriage return.
@@ -183,9 +490,11 @@ class Store::Lease {
   pg_conn* conn_;
 };
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& conninfo, int pool_size) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& conninfo, int pool_size,
+                                           const Catalog& catalog) {
   std::unique_ptr<Store> s(new Store());
   s->conninfo_ = conninfo;
+  s->catalog_ = &catalog;
   for (int i = 0; i < pool_size; ++i) {
     pg_conn* c = PQconnectdb(conninfo.c_str());
     if (PQstatus(c) != CONNECTION_OK) {
@@ -268,90 +577,195 @@ Result<int> Store::schema_version() {
   return std::stoi(PQgetvalue(r->get(), 0, 0));
 }
 
-Result<Applied> Store::apply(const OrderEvent& e, std::string_view raw_payload, const Placement* placement) {
+namespace {
+
+// The JSON given to gw_add_source / gw_update_source for an edge order event.
+nlohmann::json edge_source(const OrderEvent& e, const Store::Placement* placement) {
+  nlohmann::json p = {{"id", e.id},
+                      {"event", std::string(to_string(e.event))},
+                      {"kind", std::string(to_string(e.source.kind))},
+                      {"channel", "mqtt"},
+                      // Two rules or zones of one device are not independent reports.
+                      {"reporter", e.source.device_id.empty()
+                                       ? e.source.agent_id
+                                       : fmt::format("{}/{}", e.source.agent_id, e.source.device_id)},
+                      {"category", e.category},
+                      {"priority", std::string(to_string(e.priority))},
+                      {"agent_id", e.source.agent_id},
+                      {"description", e.description},
+                      {"evidence", e.evidence},
+                      {"observed_at", format_rfc3339(e.observed_at)},
+                      {"reported_at", format_rfc3339(e.first_seen_at.value_or(e.observed_at))}};
+  if (!e.source.device_id.empty()) p["device_id"] = e.source.device_id;
+  if (!e.source.rule.empty()) p["rule"] = e.source.rule;
+  if (e.event == OrderEventKind::kClear) p["status"] = "cleared";
+  if (e.location) {
+    p["lon"] = e.location->position.lon;
+    p["lat"] = e.location->position.lat;
+    if (e.location->accuracy_m) p["accuracy_m"] = *e.location->accuracy_m;
+  }
+  if (e.confidence) p["confidence"] = *e.confidence;
+  if (placement && !placement->finest.empty()) {
+    p["areas"] = placement->levels;
+    p["area_code"] = placement->finest;
+  }
+  return p;
+}
+
+Result<nlohmann::json> call_json(pg_conn* c, const char* sql, const std::vector<Param>& params) {
+  auto r = exec(c, sql, params);
+  if (!r) return std::unexpected(r.error());
+  return nlohmann::json::parse(PQgetvalue(r->get(), 0, 0));
+}
+
+}  // namespace
+
+Result<Outcome> Store::apply(const OrderEvent& e, std::string_view raw_payload,
+                             const Placement* placement) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
   if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<Applied> {
+  auto rollback = [&](Error err) -> Result<Outcome> {
     PgResult(PQexec(c, "ROLLBACK"));
     return std::unexpected(std::move(err));
   };
-  std::string observed = format_rfc3339(e.observed_at);
   auto ins = exec(c,
                   "INSERT INTO order_events (order_id, event, observed_at, payload) "
                   "VALUES ($1, $2, $3::timestamptz, $4::jsonb) ON CONFLICT DO NOTHING",
-                  {e.id, std::string(to_string(e.event)), observed, std::string(raw_payload)});
+                  {e.id, std::string(to_string(e.event)), format_rfc3339(e.observed_at),
+                   std::string(raw_payload)});
   if (!ins) return rollback(ins.error());
   if (std::string(PQcmdTuples(ins->get())) == "0") {
     PgResult(PQexec(c, "COMMIT"));
-    return Applied::kDuplicate;
+    return Outcome{Applied::kDuplicate, "", "", e.id, "", {}};
   }
-  Param lon, lat, acc, conf, first;
-  if (e.location) {
-    lon = num(e.location->position.lon);
-    lat = num(e.location->position.lat);
-    if (e.location->accuracy_m) acc = num(*e.location->accuracy_m);
+  nlohmann::json p = edge_source(e, placement);
+  // An order seen for the first time (whatever its event: an update or clear may overtake its
+  // open) is a new source and gets a merge decision; a known one is updated in its case.
+  nlohmann::json out;
+  if (e.event != OrderEventKind::kOpen) {
+    auto u = call_json(c, "SELECT gw_update_source($1::jsonb)::text", {p.dump()});
+    if (!u) return rollback(u.error());
+    out = std::move(*u);
   }
-  if (e.confidence) conf = num(*e.confidence);
-  if (e.first_seen_at) first = format_rfc3339(*e.first_seen_at);
-  Param device = e.source.device_id.empty() ? Param{} : Param{e.source.device_id};
-  Param rule = e.source.rule.empty() ? Param{} : Param{e.source.rule};
-  std::vector<Param> p = {e.id,
-                          e.category,
-                          std::string(to_string(e.priority)),
-                          std::string(e.event == OrderEventKind::kClear ? "cleared" : "open"),
-                          std::string(to_string(e.source.kind)),
-                          e.source.agent_id,
-                          device,
-                          rule,
-                          lon,
-                          lat,
-                          acc,
-                          conf,
-                          first,
-                          observed,
-                          e.description,
-                          e.evidence.dump()};
-  // The row is created by whichever event arrives first; later events fill in or advance it.
-  static constexpr const char* kUpsert = R"sql(
-INSERT INTO orders (id, category, priority, status, source_kind, agent_id, device_id, rule, geom,
-                    accuracy_m, confidence, first_seen_at, observed_at, cleared_at, description,
-                    evidence, areas, area_code)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-        CASE WHEN $9::float8 IS NULL THEN NULL
-             ELSE ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326) END,
-        $11::float8, $12::float8, $13::timestamptz, $14::timestamptz,
-        CASE WHEN $4 = 'cleared' THEN $14::timestamptz END, $15, $16::jsonb, $18::jsonb, $19)
-ON CONFLICT (id) DO UPDATE SET
-  geom          = coalesce(orders.geom, EXCLUDED.geom),
-  areas         = coalesce(orders.areas, EXCLUDED.areas),
-  area_code     = coalesce(orders.area_code, EXCLUDED.area_code),
-  accuracy_m    = coalesce(orders.accuracy_m, EXCLUDED.accuracy_m),
-  first_seen_at = coalesce(orders.first_seen_at, EXCLUDED.first_seen_at),
-  priority      = CASE WHEN $17 = 'update' AND EXCLUDED.observed_at >= orders.observed_at
-                       THEN EXCLUDED.priority ELSE orders.priority END,
-  description   = CASE WHEN $17 = 'update' AND EXCLUDED.observed_at >= orders.observed_at
-                       THEN EXCLUDED.description ELSE orders.description END,
-  confidence    = coalesce(EXCLUDED.confidence, orders.confidence),
-  status        = CASE WHEN $17 = 'clear' THEN 'cleared' ELSE orders.status END,
-  cleared_at    = CASE WHEN $17 = 'clear' THEN coalesce(orders.cleared_at, EXCLUDED.observed_at)
-                       ELSE orders.cleared_at END,
-  observed_at   = greatest(orders.observed_at, EXCLUDED.observed_at),
-  updated_at    = now()
-)sql";
-  p.push_back(std::string(to_string(e.event)));
-  if (placement && !placement->finest.empty()) {
-    p.push_back(placement->levels.dump());
-    p.push_back(placement->finest);
-  } else {
-    p.push_back(Param{});
-    p.push_back(Param{});
+  if (e.event == OrderEventKind::kOpen || out.value("result", "") == "unknown") {
+    const Category* cat = catalog_->find(e.category);
+    if (!cat) return rollback(Error{ErrorCode::kInvalidArgument, fmt::format("unknown category \"{}\"", e.category), "category"});
+    add_merge_plan(p, *catalog_, *cat, e.location ? std::optional<LonLat>(e.location->position) : std::nullopt);
+    auto a = call_json(c, "SELECT gw_add_source($1::jsonb)::text", {p.dump()});
+    if (!a) return rollback(a.error());
+    out = std::move(*a);
+    if (out.value("result", "") == "exists") {
+      auto u = call_json(c, "SELECT gw_update_source($1::jsonb)::text", {p.dump()});
+      if (!u) return rollback(u.error());
+      out = std::move(*u);
+    }
   }
-  auto up = exec(c, kUpsert, p);
-  if (!up) return rollback(up.error());
   if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
-  return Applied::kStored;
+  return Outcome{Applied::kStored, out.value("case_id", ""), out.value("result", ""), e.id, "", {}};
+}
+
+Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> where) {
+  const Category* cat = catalog_->find(source.value("category", ""));
+  if (!cat) return fail(ErrorCode::kInvalidArgument, "unknown category", "category");
+  add_merge_plan(source, *catalog_, *cat, where);
+  if (where) {
+    source["lon"] = where->lon;
+    source["lat"] = where->lat;
+  }
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  auto a = call_json(l->get(), "SELECT gw_add_source($1::jsonb)::text", {source.dump()});
+  if (!a) return std::unexpected(a.error());
+  const std::string result = a->value("result", "");
+  Outcome out{result == "exists" ? Applied::kDuplicate : Applied::kStored, a->value("case_id", ""), result,
+              a->value("id", ""), "", a->contains("decision") ? a->at("decision") : nlohmann::json()};
+  if (a->contains("token") && a->at("token").is_string()) out.token = a->at("token");
+  return out;
+}
+
+Result<std::string> Store::split_case(std::string_view case_id, const std::vector<std::string>& source_ids,
+                                      std::string_view reason, std::string_view actor) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  std::vector<const char*> values;
+  const std::string ids = *text_array(source_ids);
+  const std::string cid(case_id), why(reason), who(actor);
+  values = {cid.c_str(), ids.c_str(), why.c_str(), who.c_str()};
+  PgResult r(PQexecParams(c, "SELECT gw_split_case($1, $2::text[], $3, $4)", 4, nullptr, values.data(), nullptr,
+                          nullptr, 0));
+  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) return std::string(PQgetvalue(r.get(), 0, 0));
+  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+  const char* msg = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
+  const std::string st = state ? state : "";
+  if (st == "P0002") return fail(ErrorCode::kNotFound, msg ? msg : "no such case", "id");
+  if (st == "22023") return fail(ErrorCode::kInvalidArgument, msg ? msg : "bad split", "sources");
+  return fail(PQstatus(c) != CONNECTION_OK ? ErrorCode::kUnavailable : ErrorCode::kInternal,
+              fmt::format("database: {}", PQresultErrorMessage(r.get())));
+}
+
+Result<nlohmann::json> Store::requests(const RequestQuery& q) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  Param start, end;
+  if (q.start) start = format_rfc3339(*q.start);
+  if (q.end) end = format_rfc3339(*q.end);
+  const bool by_id = !q.ids.empty();
+  return call_json(l->get(), R"sql(
+SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
+  'service_request_id', r.id, 'status', r.status, 'service_code', r.category,
+  'description', nullif(r.description, ''), 'requested_datetime', gw_rfc3339(r.reported_at),
+  'updated_datetime', gw_rfc3339(r.updated), 'address', r.address,
+  'address_id', r.attributes->>'address_id', 'lat', ST_Y(r.geom), 'long', ST_X(r.geom),
+  'media_url', r.media_url, 'case_id', r.case_id, 'source_count', r.source_count))
+  ORDER BY r.reported_at DESC, r.id), '[]')::text
+FROM (SELECT s.id, s.category, s.description, s.reported_at, s.address, s.attributes, s.geom,
+             s.media_url, s.case_id, o.source_count,
+             CASE WHEN o.status = 'open' THEN 'open' ELSE 'closed' END AS status,
+             greatest(s.updated_at, o.updated_at) AS updated
+      FROM sources s JOIN orders o ON o.id = s.case_id
+      WHERE ($1::text[] IS NULL OR s.id = ANY($1::text[]))
+        AND ($2::text[] IS NULL OR s.category = ANY($2::text[]))
+        AND ($3::timestamptz IS NULL OR s.reported_at >= $3::timestamptz)
+        AND ($4::timestamptz IS NULL OR s.reported_at <= $4::timestamptz)
+        AND ($5::text IS NULL OR (CASE WHEN o.status = 'open' THEN 'open' ELSE 'closed' END) = $5)
+      ORDER BY s.reported_at DESC, s.id
+      LIMIT $6::int OFFSET $7::int) r
+)sql",
+                   {text_array(q.ids), by_id ? Param{} : text_array(q.service_codes), by_id ? Param{} : start,
+                    by_id ? Param{} : end, by_id || !q.status ? Param{} : Param{*q.status},
+                    std::to_string(q.page_size), std::to_string((q.page - 1) * q.page_size)});
+}
+
+Result<std::optional<std::string>> Store::request_of_token(std::string_view token) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  auto r = exec(l->get(), "SELECT id FROM sources WHERE token = $1", {std::string(token)});
+  if (!r) return std::unexpected(r.error());
+  if (PQntuples(r->get()) == 0) return std::optional<std::string>{};
+  return std::optional<std::string>{PQgetvalue(r->get(), 0, 0)};
+}
+
+Result<nlohmann::json> Store::case_sources(std::string_view case_id) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  return call_json(l->get(), R"sql(
+SELECT json_build_object(
+  'sources', coalesce((SELECT json_agg(json_build_object(
+      'id', s.id, 'kind', s.kind, 'channel', s.channel, 'category', s.category,
+      'priority', s.priority, 'status', s.status, 'agent_id', s.agent_id, 'device_id', s.device_id,
+      'rule', s.rule, 'lon', ST_X(s.geom), 'lat', ST_Y(s.geom), 'accuracy_m', s.accuracy_m,
+      'address', s.address, 'description', s.description, 'attributes', s.attributes,
+      'evidence', s.evidence, 'media_url', s.media_url, 'reported_at', gw_rfc3339(s.reported_at),
+      'received_at', gw_rfc3339(s.received_at), 'cleared_at', gw_rfc3339(s.cleared_at),
+      'merge', s.merge) ORDER BY s.received_at, s.id) FROM sources s WHERE s.case_id = $1), '[]'),
+  'history', coalesce((SELECT json_agg(json_build_object(
+      'at', gw_rfc3339(h.at), 'action', h.action, 'source_id', h.source_id, 'actor', h.actor,
+      'detail', h.detail) ORDER BY h.id) FROM case_history h WHERE h.case_id = $1), '[]'))::text
+)sql",
+                   {std::string(case_id)});
 }
 
 Status Store::add_dead_letter(std::string_view source, std::string_view reason,
@@ -426,7 +840,10 @@ FROM (SELECT {} AS feature, o.updated_at,
 Result<std::optional<std::string>> Store::order_geojson(std::string_view id) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  std::string sql = fmt::format("SELECT {}::text FROM orders o WHERE o.id = $1", kFeatureSql);
+  // A case by its id, or the case a source (an edge order or ticket that was merged) belongs to.
+  std::string sql = fmt::format(
+      "SELECT {}::text FROM orders o WHERE o.id = coalesce((SELECT case_id FROM sources WHERE id = $1), $1)",
+      kFeatureSql);
   auto r = exec(l->get(), sql.c_str(), {std::string(id)});
   if (!r) return std::unexpected(r.error());
   if (PQntuples(r->get()) == 0) return std::optional<std::string>{};

@@ -45,6 +45,7 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
     root.allow_only({"version", "categories"});
     root.integer("version", 1, 1, 1);
     Catalog c;
+    std::vector<ConfigNode> merge_nodes;
     static const std::regex kCode("^[a-z][a-z_]*\\.[a-z][a-z_]*$");
     static const std::regex kTaxonomy("^[0-9]{6}$");
     for (const ConfigNode& n : root.list("categories", true)) {
@@ -70,10 +71,12 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
       if (cat.resolve_within < cat.respond_within)
         sla.raise("resolve", "must not be shorter than respond");
       ConfigNode merge = n.at("merge");
-      merge.allow_only({"radius_m", "window"});
+      merge.allow_only({"radius_m", "window", "with"});
       cat.merge_radius_m = merge.number("radius_m", 0.0, 10'000.0);
       if (!merge.has("window")) merge.raise("window", "required key is missing");
       cat.merge_window = merge.duration("window", {}, Duration{0}, days{365});
+      cat.merge_with = merge.strings("with");
+      merge_nodes.push_back(merge);
       std::string prio = n.choice("priority", {"urgent", "high", "normal", "low"}, "normal");
       cat.default_priority = *parse_priority(prio);
       ConfigNode tax = n.at("taxonomy");
@@ -85,6 +88,10 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
       c.categories_.push_back(std::move(cat));
     }
     if (c.categories_.empty()) root.raise("categories", "the catalog is empty");
+    for (size_t i = 0; i < c.categories_.size(); ++i)
+      for (const std::string& other : c.categories_[i].merge_with)
+        if (!c.find(other) || other == c.categories_[i].code)
+          merge_nodes[i].raise("with", fmt::format("\"{}\" is not another category of the catalog", other));
     return c;
   });
 }
@@ -105,6 +112,13 @@ const Catalog& Catalog::builtin() {
     return std::move(*c);
   }();
   return catalog;
+}
+
+bool Catalog::compatible(const Category& a, const Category& b) {
+  auto names = [](const Category& x, const Category& y) {
+    return std::find(x.merge_with.begin(), x.merge_with.end(), y.code) != x.merge_with.end();
+  };
+  return a.code == b.code || names(a, b) || names(b, a);
 }
 
 const Category* Catalog::find(std::string_view code) const {

@@ -92,5 +92,21 @@ TEST(Catalog, ErrorsNameLineAndKey) {
               FailsWith(ErrorCode::kConfig, "categories[1].code", "duplicate code"));
 }
 
+TEST(Catalog, MergeWithNamesAnotherCategoryAndWorksBothWays) {
+  const Catalog& c = Catalog::builtin();
+  const Category* lane = c.find("fire.blocked_lane");
+  const Category* parking = c.find("traffic.illegal_parking");
+  const Category* noise = c.find("environment.noise");
+  ASSERT_TRUE(lane && parking && noise);
+  EXPECT_TRUE(Catalog::compatible(*lane, *parking));
+  EXPECT_TRUE(Catalog::compatible(*parking, *lane));
+  EXPECT_TRUE(Catalog::compatible(*noise, *noise));
+  EXPECT_FALSE(Catalog::compatible(*noise, *parking));
+  std::string bad(kOne);
+  bad.replace(bad.find("window: 24h}"), 12, "window: 24h, with: [sanitation.nothing]}");
+  EXPECT_THAT(Catalog::load_text(bad, "c.yaml"),
+              FailsWith(ErrorCode::kConfig, "categories[0].merge.with", "sanitation.nothing"));
+}
+
 }  // namespace
 }  // namespace gridwatch

@@ -35,6 +35,8 @@ class Metrics {
   std::atomic<uint64_t> stored{0};
   std::atomic<uint64_t> duplicates{0};
   std::atomic<uint64_t> store_retries{0};
+  std::atomic<uint64_t> merged{0};
+  std::atomic<uint64_t> tickets{0};
   void rejected(const Error& e);
   uint64_t rejected_total() const;
   // Prometheus text exposition format.

@@ -21,6 +21,12 @@ struct AreaLayerConfig {
   std::vector<std::string> synthetic_within;
 };
 
+// An Open311 API key: who may POST requests. `name` is logged and stored with each ticket.
+struct ApiKey {
+  std::string name;
+  std::string key;
+};
+
 struct CenterConfig {
   std::string id = "center-1";
   std::string log_level = "info";
@@ -40,6 +46,9 @@ struct CenterConfig {
   int http_threads = 8;
   // administrative layers, coarsest first
   std::vector<AreaLayerConfig> areas;
+  // Open311 intake
+  std::vector<ApiKey> api_keys;
+  int open311_page_size = 50;  // requests per page of GET requests
   // limits
   size_t max_payload_bytes = 256 * 1024;
   size_t max_queue = 1'000'000;

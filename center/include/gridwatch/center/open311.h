@@ -6,7 +6,16 @@
 #include <string>
 #include <string_view>
 
+#include <expected>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gridwatch/center/config.h"
 #include "gridwatch/domain/catalog.h"
+#include "gridwatch/domain/time.h"
+#include "gridwatch/geo/distance.h"
 
 namespace gridwatch::center::open311 {
 
@@ -24,5 +33,45 @@ std::string service_definition(const Category& category, Format format);
 // The spec's error list: [{"code": 404, "description": "..."}] / <errors><error>...</error></errors>.
 std::string error(int code, std::string_view description, Format format);
 std::string content_type(Format format);
+
+// ---------------------------------------------------------------------------- POST requests
+
+// The longest description accepted, in UTF-8 code points (the schema's maxLength).
+inline constexpr size_t kMaxDescription = 4000;
+
+struct FormError {
+  int http_status;  // 400 or 403
+  std::string message;
+};
+
+// A ticket ready for Store::add_source: the source JSON (kind hotline, channel open311, category,
+// priority, reported_at, description, address, attributes, contact, reporter, media_url) and its
+// place when lat/long were given. `api_key` names the key that posted it.
+struct TicketForm {
+  nlohmann::json source;
+  std::optional<LonLat> where;
+  std::string api_key;
+};
+
+// Parses and checks the body of POST requests (application/x-www-form-urlencoded): api_key (one
+// of `keys`, else 403), service_code, lat+long or address_string or address_id, attribute[code]
+// of the service definition, description of at most kMaxDescription code points, email,
+// device_id, account_id, first_name, last_name, phone, media_url, jurisdiction_id. Every value
+// must be valid UTF-8 and every key known and given once; anything else is a 400 naming it.
+std::expected<TicketForm, FormError> parse_request_form(std::string_view body,
+                                                        std::string_view content_type,
+                                                        const Catalog& catalog,
+                                                        const std::vector<ApiKey>& keys, Timestamp now);
+
+// ----------------------------------------------------------------------------- GET requests
+
+// One stored source (a row of Store::requests) as a GeoReport v2 request: status open/closed from
+// its case, service name and agency from the catalog, expected_datetime from the SLA, and
+// status_notes saying which case it belongs to.
+nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog);
+// A list of requests as the spec's JSON array or <service_requests> document.
+std::string requests(const nlohmann::json& list, Format format);
+// The answer to POST requests and to GET tokens/{token}: [{service_request_id, token, service_notice}].
+std::string receipt(const nlohmann::json& fields, Format format);
 
 }  // namespace gridwatch::center::open311

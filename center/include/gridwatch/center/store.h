@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/geo/areas.h"
@@ -37,12 +38,35 @@ struct OrderQuery {
   int limit = 1000;
 };
 
+// GET requests of Open311: sources filtered and paged, newest request first.
+struct RequestQuery {
+  std::vector<std::string> ids;            // when given, the other filters are ignored
+  std::vector<std::string> service_codes;  // empty: any
+  std::optional<Timestamp> start, end;     // requested at or after / at or before
+  std::optional<std::string> status;       // "open" or "closed" (the status of the case)
+  int page = 1;
+  int page_size = 50;
+};
+
 enum class Applied { kStored, kDuplicate };
+
+// What storing a report did: its case, and "new" (opened a case), "merged" (joined one),
+// "updated" (a known edge order changed) or "exists" (a ticket stored before).
+struct Outcome {
+  Applied applied = Applied::kStored;
+  std::string case_id;
+  std::string result;
+  std::string id;     // the source's id (a new ticket's number)
+  std::string token;  // a new Open311 ticket's token
+  nlohmann::json decision;  // the merge decision of a new source, as kept in its case's history
+};
 
 class Store {
  public:
+  // `catalog` (merge radius, window and compatible categories) must outlive the store.
   [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& conninfo,
-                                                           int pool_size);
+                                                           int pool_size,
+                                                           const Catalog& catalog = Catalog::builtin());
   ~Store();
 
   [[nodiscard]] Status migrate();
@@ -53,8 +77,27 @@ class Store {
     nlohmann::json levels = nlohmann::json::object();
     std::string finest;
   };
-  [[nodiscard]] Result<Applied> apply(const OrderEvent& event, std::string_view raw_payload,
+  // Stores an edge order event: a new order id becomes a source that opens or joins a case (see
+  // docs/api.md, "Cases and merging"); a known one updates its source and case.
+  [[nodiscard]] Result<Outcome> apply(const OrderEvent& event, std::string_view raw_payload,
                                       const Placement* placement = nullptr);
+  // Adds a hotline ticket (or any source given as the JSON gw_add_source takes: id, kind,
+  // channel, reporter, category, priority, reported_at, ...) and decides its case. A source id
+  // stored before gives applied = kDuplicate and changes nothing.
+  [[nodiscard]] Result<Outcome> add_source(nlohmann::json source, std::optional<LonLat> where);
+  // Moves `source_ids` out of `case_id` into a new case; returns its id. kNotFound for an unknown
+  // case, kInvalidArgument when a source is not in the case or none would be left.
+  [[nodiscard]] Result<std::string> split_case(std::string_view case_id,
+                                               const std::vector<std::string>& source_ids,
+                                               std::string_view reason, std::string_view actor);
+  // Sources as rows for open311::request_json: service_request_id, status, service_code,
+  // description, requested_datetime, updated_datetime, address, address_id, lat, long,
+  // media_url, case_id, source_count.
+  [[nodiscard]] Result<nlohmann::json> requests(const RequestQuery& q);
+  // The service_request_id of an Open311 token, nullopt when unknown.
+  [[nodiscard]] Result<std::optional<std::string>> request_of_token(std::string_view token);
+  // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
+  [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
                                        std::string_view payload);
   // A GeoJSON FeatureCollection of the orders matching `q`, newest first.
@@ -77,6 +120,7 @@ class Store {
   void give_back(pg_conn* c);
 
   std::string conninfo_;
+  const Catalog* catalog_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<pg_conn*> idle_;

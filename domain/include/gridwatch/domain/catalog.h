@@ -34,6 +34,9 @@ struct Category {
   Duration resolve_within{};
   double merge_radius_m = 0;
   Duration merge_window{};
+  // Other categories whose reports may join a case of this one (and the other way round): a car
+  // reported as illegal parking by a resident and as a blocked fire lane by a camera.
+  std::vector<std::string> merge_with;
   Priority default_priority = Priority::kNormal;
   std::string taxonomy_code;  // six digits, a leaf of the 12345 taxonomy
   std::string taxonomy_name;
@@ -50,6 +53,9 @@ class Catalog {
   // nullptr when `code` is not in the catalog.
   const Category* find(std::string_view code) const;
   const std::vector<Category>& all() const { return categories_; }
+  // True when reports of `a` and `b` may be one case: the same code, or one names the other in
+  // merge.with. Such a pair merges within the smaller radius and window of the two.
+  static bool compatible(const Category& a, const Category& b);
 
  private:
   std::vector<Category> categories_;
