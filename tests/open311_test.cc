@@ -2,9 +2,15 @@
 // validator in ../shared/tools.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <random>
+
 #include <fmt/format.h>
 
 #include "gridwatch/domain/catalog.h"
+#include "gridwatch/domain/time.h"
+#include "gridwatch/geo/distance.h"
+#include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/process.h"
 #include "support.h"
 
@@ -22,14 +28,20 @@ class Open311 : public ::testing::Test {
     ASSERT_FALSE(svc.pg_conninfo.empty());
     dir_ = temp_dir("open311");
     port_ = *platform::free_tcp_port();
+    static std::atomic<int> n{0};
+    tag_ = fmt::format("{}-{}", getpid(), n++);
+    prefix_ = unique_prefix();
+    svc_ = svc;
     write_file(dir_ / "center.yaml",
                fmt::format("center:\n  id: o311-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
-                           "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n",
-                           getpid(), svc.mqtt_url, unique_prefix(), svc.pg_conninfo, port_));
+                           "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
+                           "open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n",
+                           tag_, svc.mqtt_url, prefix_, svc.pg_conninfo, port_, kKey));
     center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()}, dir_ / "center.log"));
     ASSERT_TRUE(eventually([&] { return http_get(port_, "/healthz").status == 200; })) << read_file(dir_ / "center.log");
   }
   void TearDown() override {
+    if (HasFailure()) std::cerr << "---- center log\n" << read_file(dir_ / "center.log");
     center_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -42,9 +54,80 @@ class Open311 : public ::testing::Test {
     return platform::run_to_completion({"/usr/bin/python3", kTools + "/validate.py", kSchemas, kind, file.string()}, o,
                                        std::chrono::seconds{60});
   }
+  // A place of this test's own (the database is shared with parallel tests): a random point in
+  // a 50 x 50 km square, so two tests' reports are practically never within a merge radius.
+  LonLat spot() {
+    if (!spot_) {
+      std::mt19937_64 rng(std::hash<std::string>{}(tag_ + "spot"));
+      std::uniform_real_distribution<double> u(0, 0.5);
+      spot_ = LonLat{.lon = 116.0 + u(rng), .lat = 39.7 + u(rng)};
+    }
+    return *spot_;
+  }
+  // `east_m` metres east of the spot.
+  LonLat east_of_spot(double east_m) {
+    LonLat p = spot();
+    p.lon += east_m / (111'319.49 * std::cos(p.lat * M_PI / 180));
+    return p;
+  }
+  HttpReply post(std::vector<std::pair<std::string, std::string>> fields, const std::string& path = "requests.json") {
+    return http_post(port_, "/open311/v2/" + path, form_encode(fields));
+  }
+  // POSTs a ticket and returns its receipt (fails the test on anything but 200).
+  json ticket(const std::string& code, LonLat where, const std::string& description,
+              std::vector<std::pair<std::string, std::string>> extra = {}) {
+    std::vector<std::pair<std::string, std::string>> f = {{"api_key", kKey},
+                                                          {"service_code", code},
+                                                          {"lat", fmt::format("{:.8f}", where.lat)},
+                                                          {"long", fmt::format("{:.8f}", where.lon)},
+                                                          {"description", description}};
+    f.insert(f.end(), extra.begin(), extra.end());
+    auto r = post(f);
+    EXPECT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    if (!j.is_array() || j.empty()) return json::object();
+    return j[0];
+  }
+  json case_of(const std::string& id) {
+    auto r = http_get(port_, "/api/v1/orders/" + id);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  void publish_order(const json& order) {
+    if (!pub_) {
+      auto pub = platform::MqttClient::create({.url = svc_.mqtt_url, .client_id = fmt::format("t-o311-{}", tag_)});
+      ASSERT_TRUE(pub.has_value());
+      pub_ = std::move(*pub);
+      ASSERT_TRUE(pub_->connect(std::chrono::seconds{10}).has_value());
+    }
+    ASSERT_TRUE(pub_->publish_and_wait(fmt::format("{}/orders/{}", prefix_, agent_id()), order.dump(), 1, false,
+                                       std::chrono::seconds{5})
+                    .has_value());
+  }
+  std::string agent_id() const { return "cam-agent-" + tag_; }
+  json camera_order(const std::string& id, const std::string& category, LonLat where, Timestamp first_seen) const {
+    return {{"schema", "gw.order/1"},
+            {"event", "open"},
+            {"id", id},
+            {"category", category},
+            {"source", {{"kind", "camera"}, {"agent_id", agent_id()}, {"device_id", "cam-1"}}},
+            {"location", {{"lon", where.lon}, {"lat", where.lat}, {"accuracy_m", 3}}},
+            {"first_seen_at", format_rfc3339(first_seen)},
+            {"observed_at", format_rfc3339(first_seen + std::chrono::minutes{5})}};
+  }
+  int count(const std::string& query, const std::string& param) {
+    auto rows = sql(svc_.pg_conninfo, query, {param});
+    return rows.empty() ? -1 : std::stoi(rows[0][0]);
+  }
+
+  static constexpr const char* kKey = "test-key-0123456789abcdef";
+  platform::ServiceEndpoints svc_;
   std::filesystem::path dir_;
+  std::string tag_, prefix_;
   int port_ = 0;
+  std::optional<LonLat> spot_;
   std::optional<platform::ChildProcess> center_;
+  std::unique_ptr<platform::MqttClient> pub_;
 };
 
 TEST_F(Open311, ServicesAndDefinitionsValidateAgainstTheOfficialSchemas) {
@@ -98,6 +181,269 @@ sys.exit(0 if codes == sys.argv[2].split(',') else 1))";
   auto missing_xml = http_get(port_, "/open311/v2/services/no.such.xml");
   EXPECT_EQ(missing_xml.status, 404);
   EXPECT_NE(missing_xml.body.find("<errors><error><code>404</code>"), std::string::npos) << missing_xml.body;
+}
+
+TEST_F(Open311, PostedRequestIsStoredAndEveryAnswerValidates) {
+  const std::string text = "垃圾桶满了 — bin full at the north gate " + tag_;
+  json receipt = ticket("sanitation.bin_overflow", spot(), text,
+                        {{"email", "resident@example.org"}, {"attribute[severity]", "high"},
+                         {"attribute[building]", "DC-0107-12"}});
+  ASSERT_TRUE(validate("post-response", json::array({receipt}).dump()).has_value()) << read_file(dir_ / "validate.log");
+  ASSERT_TRUE(receipt["service_request_id"].is_string());
+  const std::string id = receipt["service_request_id"];
+  const std::string token = receipt["token"];
+  EXPECT_NE(receipt["service_notice"].get<std::string>().find("环卫中心"), std::string::npos) << receipt;
+
+  auto t = http_get(port_, fmt::format("/open311/v2/tokens/{}.json", token));
+  ASSERT_EQ(t.status, 200);
+  ASSERT_TRUE(validate("tokens", t.body).has_value()) << read_file(dir_ / "validate.log") << t.body;
+  EXPECT_EQ(json::parse(t.body)[0]["service_request_id"], id);
+  EXPECT_EQ(http_get(port_, "/open311/v2/tokens/no-such-token.json").status, 404);
+
+  auto one = http_get(port_, fmt::format("/open311/v2/requests/{}.json", id));
+  ASSERT_EQ(one.status, 200);
+  ASSERT_TRUE(validate("request", one.body).has_value()) << read_file(dir_ / "validate.log") << one.body;
+  const json r = json::parse(one.body)[0];
+  EXPECT_EQ(r["service_request_id"], id);
+  EXPECT_EQ(r["status"], "open");
+  EXPECT_EQ(r["description"], text);
+  EXPECT_EQ(r["service_code"], "sanitation.bin_overflow");
+  EXPECT_NEAR(r["lat"].get<double>(), spot().lat, 1e-7);
+  EXPECT_NEAR(r["long"].get<double>(), spot().lon, 1e-7);
+  // The expected time is the category's resolve SLA (12 h) after the request.
+  EXPECT_EQ(*parse_rfc3339(r["expected_datetime"].get<std::string>()) -
+                *parse_rfc3339(r["requested_datetime"].get<std::string>()),
+            std::chrono::hours{12});
+  // The swagger file's singular path answers the same; XML carries the same content.
+  EXPECT_EQ(http_get(port_, fmt::format("/open311/v2/request/{}.json", id)).body, one.body);
+  auto xml = http_get(port_, fmt::format("/open311/v2/requests/{}.xml", id));
+  ASSERT_EQ(xml.status, 200);
+  EXPECT_NE(xml.body.find(fmt::format("<service_request_id>{}</service_request_id>", id)), std::string::npos) << xml.body;
+  EXPECT_NE(xml.body.find(fmt::format("<description>{}</description>", text)), std::string::npos) << xml.body;
+  EXPECT_NE(xml.body.find(fmt::format("<lat>{}</lat>", r["lat"].dump())), std::string::npos) << xml.body;
+  // The caller's details are kept but never served.
+  EXPECT_EQ(one.body.find("resident@example.org"), std::string::npos);
+  EXPECT_EQ(count("SELECT count(*) FROM sources WHERE id = $1 AND contact->>'email' = 'resident@example.org' "
+                  "AND attributes->>'severity' = 'high' AND attributes->>'building' = 'DC-0107-12'",
+                  id),
+            1);
+  EXPECT_EQ(http_get(port_, "/open311/v2/requests/h19990101-999999.json").status, 404);
+
+  // Lists: filters, default window, paging (newest first) and the outside checker on the server.
+  const std::string a = ticket("environment.noise", east_of_spot(400), "a")["service_request_id"];
+  const std::string b = ticket("environment.noise", east_of_spot(800), "b")["service_request_id"];
+  auto list = http_get(port_, "/open311/v2/requests.json?service_code=sanitation.bin_overflow&status=open");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_TRUE(validate("requests", list.body).has_value()) << read_file(dir_ / "validate.log");
+  bool found = false;
+  for (const json& e : json::parse(list.body)) {
+    EXPECT_EQ(e["service_code"], "sanitation.bin_overflow");
+    found |= e["service_request_id"] == id;
+  }
+  EXPECT_TRUE(found);
+  auto page = http_get(port_, fmt::format("/open311/v2/requests.json?service_request_id={},{},{}&page_size=2&page=2", id, a, b));
+  ASSERT_EQ(page.status, 200);
+  ASSERT_EQ(json::parse(page.body).size(), 1u) << page.body;
+  EXPECT_EQ(json::parse(page.body)[0]["service_request_id"], id);  // the oldest of three
+  EXPECT_EQ(http_get(port_, "/open311/v2/requests.json?status=pending").status, 400);
+  EXPECT_EQ(http_get(port_, "/open311/v2/requests.json?start_date=yesterday").status, 400);
+  EXPECT_EQ(http_get(port_, "/open311/v2/requests.json?page_size=1001").status, 400);
+  EXPECT_TRUE(json::parse(http_get(port_, "/open311/v2/requests.json?end_date=2000-01-01T00:00:00Z").body).empty());
+
+  platform::SpawnOptions o;
+  o.log_file = dir_ / "check_server.log";
+  auto checked = platform::run_to_completion(
+      {"/bin/sh", kTools + "/check_server.sh", fmt::format("http://127.0.0.1:{}/open311/v2/", port_), kSchemas}, o,
+      std::chrono::seconds{120});
+  EXPECT_TRUE(checked.has_value()) << read_file(dir_ / "check_server.log");
+  EXPECT_EQ(read_file(dir_ / "check_server.log").find("INVALID"), std::string::npos) << read_file(dir_ / "check_server.log");
+}
+
+TEST_F(Open311, BadRequestsGetTheSpecErrorAndNothingIsStored) {
+  const std::string marker = "bad-" + tag_;
+  const std::string lat = fmt::format("{:.6f}", spot().lat), lon = fmt::format("{:.6f}", spot().lon);
+  struct Case {
+    std::string name;
+    std::string body;
+    int status;
+    std::string says;
+  };
+  auto form = [&](std::vector<std::pair<std::string, std::string>> f) {
+    f.emplace_back("description", marker);
+    return form_encode(f);
+  };
+  const std::vector<Case> cases = {
+      {"unknown key", form({{"api_key", "not-a-key-at-all-000"}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon}}),
+       403, "unknown api_key"},
+      {"no key", form({{"service_code", "environment.noise"}, {"lat", lat}, {"long", lon}}), 403, "api_key is required"},
+      {"malformed form", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"long", lon}}) + "&lat=3%G9",
+       400, "malformed form"},
+      {"invalid UTF-8", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon}}) +
+                            "&address_string=%C3%28",
+       400, "not valid UTF-8"},
+      {"no service_code", form({{"api_key", kKey}, {"lat", lat}, {"long", lon}}), 400, "service_code is required"},
+      {"unknown service", form({{"api_key", kKey}, {"service_code", "fire.dragon"}, {"lat", lat}, {"long", lon}}), 400,
+       "\"fire.dragon\" is not a service"},
+      {"SQL in service_code",
+       form({{"api_key", kKey}, {"service_code", "x'); DROP TABLE sources; --"}, {"lat", lat}, {"long", lon}}), 400,
+       "is not a service"},
+      {"lat out of range", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", "91.5"}, {"long", lon}}),
+       400, "lat must be a number from -90 to 90"},
+      {"lat not a number", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", "north"}, {"long", lon}}),
+       400, "lat must be a number"},
+      {"long without lat", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"long", lon}}), 400,
+       "lat is required with long"},
+      {"no location", form({{"api_key", kKey}, {"service_code", "environment.noise"}}), 400, "a location is required"},
+      {"unknown attribute",
+       form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon}, {"attribute[colour]", "red"}}),
+       400, "attribute[colour] is not an attribute"},
+      {"bad severity",
+       form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon}, {"attribute[severity]", "!!"}}),
+       400, "attribute[severity] must be"},
+      {"unknown field", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon}, {"colour", "red"}}),
+       400, "unknown field \"colour\""},
+      {"twice", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"lat", lat}, {"long", lon}}),
+       400, "lat is given twice"},
+      {"5000 characters",
+       form_encode({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon},
+                    {"description", marker + std::string(5000, 'x')}}),
+       400, "description is longer than 4000 characters"},
+  };
+  for (const Case& c : cases) {
+    auto r = http_post(port_, "/open311/v2/requests.json", c.body);
+    EXPECT_EQ(r.status, c.status) << c.name << ": " << r.body;
+    const json err = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(err.is_array() && err.size() == 1) << c.name << ": " << r.body;
+    EXPECT_EQ(err[0]["code"], c.status) << c.name;
+    EXPECT_NE(err[0]["description"].get<std::string>().find(c.says), std::string::npos) << c.name << ": " << r.body;
+  }
+  // Not a form at all.
+  auto js = http_post(port_, "/open311/v2/requests.json", R"({"service_code": "environment.noise"})", "application/json");
+  EXPECT_EQ(js.status, 400);
+  // XML errors for XML requests.
+  auto x = http_post(port_, "/open311/v2/requests.xml", form({{"api_key", kKey}, {"lat", lat}, {"long", lon}}));
+  EXPECT_EQ(x.status, 400);
+  EXPECT_NE(x.body.find("<errors><error><code>400</code><description>service_code is required"), std::string::npos) << x.body;
+
+  // Nothing half-stored: no source carries the marker; every refused form is kept, without its key.
+  EXPECT_EQ(count("SELECT count(*) FROM sources WHERE description LIKE $1 || '%'", marker), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM dead_letters WHERE source = 'open311' AND position($1::bytea in payload) > 0",
+                  marker),
+            static_cast<int>(cases.size()) + 1);  // and the XML one
+  EXPECT_EQ(count("SELECT count(*) FROM dead_letters WHERE source = 'open311' AND position($1::bytea in payload) > 0 "
+                  "AND position('api_key'::bytea in payload) > 0",
+                  marker),
+            0);
+
+  // SQL metacharacters and 4,000 Chinese characters (12,000 bytes) are text like any other.
+  const std::string sqlish = "Robert'); DROP TABLE sources; -- \\ \" $1 %s " + tag_;
+  json ok = ticket("environment.noise", spot(), sqlish);
+  ASSERT_TRUE(ok.contains("service_request_id"));
+  auto back = json::parse(http_get(port_, fmt::format("/open311/v2/requests/{}.json", ok["service_request_id"].get<std::string>())).body);
+  EXPECT_EQ(back[0]["description"], sqlish);
+  std::string chinese;
+  for (int i = 0; i < 4000; ++i) chinese += "噪";
+  json long_ok = ticket("environment.noise", east_of_spot(3000), chinese);
+  EXPECT_TRUE(long_ok.contains("service_request_id")) << long_ok;
+}
+
+// A camera saw it first; then a resident called. Reports of one problem become one case.
+TEST_F(Open311, TicketNearACameraOrderJoinsItsCaseAndTheCaseIsPreempted) {
+  const Timestamp seen = now_utc() - std::chrono::minutes{10};
+  const std::string edge = "cam-" + tag_ + ".bin";
+  publish_order(camera_order(edge, "sanitation.bin_overflow", spot(), seen));
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM sources WHERE id = $1", edge) == 1; }));
+
+  json near = ticket("sanitation.bin_overflow", east_of_spot(30), "满了 full", {{"phone", "13800000001"}});
+  EXPECT_NE(near["service_notice"].get<std::string>().find("joined case " + edge), std::string::npos) << near;
+  json c = case_of(near["service_request_id"]);  // a source id finds its case
+  EXPECT_EQ(c["id"], edge);
+  const json& p = c["properties"];
+  EXPECT_EQ(p["source_count"], 2);
+  EXPECT_EQ(p["reports"], 2);
+  EXPECT_TRUE(p["preempted"].get<bool>());
+  EXPECT_TRUE(p["proactive"].get<bool>());
+  EXPECT_EQ(p["priority"], "high");  // normal, one step up for a second independent report
+  ASSERT_EQ(p["sources"].size(), 2u);
+  EXPECT_EQ(p["sources"][0]["kind"], "camera");
+  EXPECT_EQ(p["sources"][1]["kind"], "hotline");
+  // The decision is explained: which case, how far, how old.
+  const json& merged = p["history"][1];
+  EXPECT_EQ(merged["action"], "merged");
+  EXPECT_EQ(merged["detail"]["case_id"], edge);
+  EXPECT_NEAR(merged["detail"]["distance_m"].get<double>(), 30.0, 0.5);
+  EXPECT_EQ(merged["detail"]["radius_m"], 50);
+  EXPECT_GT(merged["detail"]["age_s"].get<double>(), 590);
+
+  // The same caller again: a second source, but not a second independent report.
+  json again = ticket("sanitation.bin_overflow", east_of_spot(20), "还是满 still full", {{"phone", "13800000001"}});
+  c = case_of(edge);
+  EXPECT_EQ(c["properties"]["source_count"], 3);
+  EXPECT_EQ(c["properties"]["reports"], 2);
+
+  // 300 m away, or another category: cases of their own.
+  json far = ticket("sanitation.bin_overflow", east_of_spot(300), "far");
+  EXPECT_EQ(case_of(far["service_request_id"])["id"], far["service_request_id"]);
+  json other = ticket("environment.noise", east_of_spot(30), "noisy");
+  json oc = case_of(other["service_request_id"]);
+  EXPECT_EQ(oc["id"], other["service_request_id"]);
+  EXPECT_FALSE(oc["properties"]["preempted"].get<bool>());
+  EXPECT_FALSE(oc["properties"]["proactive"].get<bool>());
+
+  // The same edge order delivered again changes nothing.
+  const std::string before = http_get(port_, "/api/v1/orders/" + edge).body;
+  publish_order(camera_order(edge, "sanitation.bin_overflow", spot(), seen));
+  publish_order(camera_order(edge + ".marker", "general.other", east_of_spot(5000), seen));
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM sources WHERE id = $1", edge + ".marker") == 1; }));
+  EXPECT_EQ(http_get(port_, "/api/v1/orders/" + edge).body, before);
+  EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id = $1", edge), 1);
+
+  // A dispatcher splits the wrong merge; both cases say so in their history.
+  const std::string moved = near["service_request_id"];
+  auto split = http_post(port_, fmt::format("/api/v1/orders/{}/split", edge),
+                         json({{"sources", {moved, again["service_request_id"]}}, {"reason", "two different bins"}}).dump(),
+                         "application/json");
+  ASSERT_EQ(split.status, 200) << split.body;
+  const std::string new_case = json::parse(split.body)["new_case_id"];
+  EXPECT_EQ(new_case, moved);
+  c = case_of(edge);
+  EXPECT_EQ(c["properties"]["source_count"], 1);
+  EXPECT_FALSE(c["properties"]["preempted"].get<bool>());
+  EXPECT_EQ(c["properties"]["priority"], "normal");
+  EXPECT_EQ(c["properties"]["history"].back()["action"], "split");
+  json n = case_of(new_case);
+  EXPECT_EQ(n["properties"]["source_count"], 2);
+  EXPECT_EQ(n["properties"]["history"].back()["action"], "split_from");
+  EXPECT_EQ(n["properties"]["history"].back()["detail"]["reason"], "two different bins");
+  // Refused splits name the problem.
+  auto all = http_post(port_, fmt::format("/api/v1/orders/{}/split", edge),
+                       json({{"sources", {edge}}, {"reason", "x"}}).dump(), "application/json");
+  EXPECT_EQ(all.status, 400);
+  EXPECT_NE(all.body.find("at least one source"), std::string::npos) << all.body;
+  auto stranger = http_post(port_, fmt::format("/api/v1/orders/{}/split", edge),
+                            json({{"sources", {far["service_request_id"]}}, {"reason", "x"}}).dump(), "application/json");
+  EXPECT_EQ(stranger.status, 400);
+  EXPECT_NE(stranger.body.find("not every source named is in case"), std::string::npos) << stranger.body;
+  EXPECT_EQ(http_post(port_, "/api/v1/orders/no-such-case/split", json({{"sources", {"a"}}, {"reason", "x"}}).dump(),
+                      "application/json")
+                .status,
+            404);
+}
+
+// A car in a fire lane: the camera calls it a blocked fire lane, a resident calls it illegal
+// parking. The catalog says the two merge (merge.with); the case takes the more urgent category.
+TEST_F(Open311, CompatibleCategoriesMergeAndTheMoreUrgentOneLeads) {
+  const std::string edge = "cam-" + tag_ + ".lane";
+  publish_order(camera_order(edge, "fire.blocked_lane", spot(), now_utc() - std::chrono::minutes{2}));
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM sources WHERE id = $1", edge) == 1; }));
+  json t = ticket("traffic.illegal_parking", east_of_spot(10), "车停在消防通道 car in the fire lane");
+  json c = case_of(t["service_request_id"]);
+  EXPECT_EQ(c["id"], edge);
+  EXPECT_EQ(c["properties"]["category"], "fire.blocked_lane");
+  EXPECT_EQ(c["properties"]["priority"], "urgent");
+  // Outside the smaller of the two radii (30 m), no merge.
+  json far = ticket("traffic.illegal_parking", east_of_spot(45), "another car");
+  EXPECT_EQ(case_of(far["service_request_id"])["id"], far["service_request_id"]);
 }
 
 }  // namespace

@@ -116,6 +116,25 @@ HttpReply http_get(int port, const std::string& path) {
   return {r->status, r->body};
 }
 
+HttpReply http_post(int port, const std::string& path, const std::string& body,
+                    const std::string& content_type) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_connection_timeout(2);
+  cli.set_read_timeout(10);
+  auto r = cli.Post(path, body, content_type);
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out += '&';
+    out += httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
+  }
+  return out;
+}
+
 std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std::string& query,
                                           const std::vector<std::string>& params) {
   PGconn* c = PQconnectdb(conninfo.c_str());

@@ -48,6 +48,10 @@ struct HttpReply {
   std::string body;
 };
 HttpReply http_get(int port, const std::string& path);
+HttpReply http_post(int port, const std::string& path, const std::string& body,
+                    const std::string& content_type = "application/x-www-form-urlencoded");
+// application/x-www-form-urlencoded, in the order given.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
 // Runs a query and returns all rows, each a vector of text values ("" for NULL).
 std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std::string& query,
