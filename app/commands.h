@@ -8,7 +8,15 @@
 #include <optional>
 #include <string>
 
+namespace gridwatch {
+class Catalog;
+}
+
 namespace gridwatch::app {
+
+// The catalog of a configuration (`path`), or the built-in one when empty; prints the error and
+// returns nullptr when the file is bad.
+const Catalog* load_catalog(const std::filesystem::path& path);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
@@ -24,6 +32,13 @@ struct DemoOptions {
   std::filesystem::path districts = "web/node_modules/echarts/map/json/province/beijing.json";
 };
 int run_demo(const DemoOptions& options);
+
+struct TicketsImportOptions {
+  std::filesystem::path csv;
+  std::filesystem::path mapping;
+  std::filesystem::path config;  // the center's: database, areas and catalog
+};
+int run_tickets_import(const TicketsImportOptions& options);
 
 struct GeoAssignOptions {
   std::filesystem::path areas;

@@ -52,8 +52,6 @@ int wait_for_stop_signal(std::optional<std::chrono::milliseconds> timeout) {
   return sig < 0 ? 0 : sig;
 }
 
-namespace {
-
 const Catalog* load_catalog(const std::filesystem::path& path) {
   if (path.empty()) return &Catalog::builtin();
   static std::optional<Catalog> loaded;
@@ -65,6 +63,8 @@ const Catalog* load_catalog(const std::filesystem::path& path) {
   loaded = std::move(*c);
   return &*loaded;
 }
+
+namespace {
 
 int run_agent(const std::string& config_path, bool check_only) {
   const Catalog& catalog = Catalog::builtin();
@@ -195,6 +195,22 @@ int main(int argc, char** argv) {
   auto* down = services_cmd->add_subcommand("down", "Stop what 'up' started in this directory.");
   down->add_option("--dir", services_dir, "State directory")->required();
 
+  TicketsImportOptions tickets;
+  auto* tickets_cmd = app.add_subcommand("tickets", "Hotline ticket tools.");
+  tickets_cmd->require_subcommand(1);
+  auto* import_cmd = tickets_cmd->add_subcommand(
+      "import", "Import a CSV export of hotline tickets into the center's database: each row opens or "
+                "joins a case; a re-import changes nothing. Prints a summary; bad rows go to stderr.");
+  import_cmd->add_option("csv", tickets.csv, "The CSV file (a header line, one ticket per line)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  import_cmd->add_option("--mapping", tickets.mapping, "Column mapping (YAML), e.g. config/tickets/nyc311.yaml")
+      ->required()
+      ->check(CLI::ExistingFile);
+  import_cmd->add_option("--config", tickets.config, "Center configuration (database, areas, catalog)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   GeoAssignOptions geo_assign;
   auto* geo_cmd = app.add_subcommand("geo", "Geographic tools.");
   geo_cmd->require_subcommand(1);
@@ -252,6 +268,7 @@ int main(int argc, char** argv) {
     if (duration > 0) demo.duration_s = duration;
     return run_demo(demo);
   }
+  if (*import_cmd) return run_tickets_import(tickets);
   if (*assign) return run_geo_assign(geo_assign);
   if (*replay_cmd) return run_rules_replay(replay);
   if (*vreplay_cmd) return run_vision_replay(vreplay);

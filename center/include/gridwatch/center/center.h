@@ -47,6 +47,9 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, uint64_t> rejected_;  // (reason, field)
 };
 
+// The administrative layers of `config` (files and synthetic cells) as one index.
+[[nodiscard]] Result<std::shared_ptr<const geo::AreaIndex>> load_area_index(const CenterConfig& config);
+
 class Center {
  public:
   Center(CenterConfig config, const Catalog& catalog);

@@ -1,0 +1,198 @@
+#include "gridwatch/center/import.h"
+
+#include <cctz/time_zone.h>
+
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "gridwatch/domain/config.h"
+#include "gridwatch/domain/csv.h"
+#include "gridwatch/domain/order.h"
+#include "gridwatch/geo/distance.h"
+
+namespace gridwatch::center {
+namespace {
+
+size_t code_points(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool parse_number(const std::string& s, double& out) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+}  // namespace
+
+Result<TicketMapping> parse_ticket_mapping(std::string_view yaml, std::string source, const Catalog& catalog) {
+  return read_config_text<TicketMapping>(yaml, std::move(source), [&](const ConfigNode& root) {
+    root.allow_only({"source", "columns", "time", "categories", "unmapped"});
+    TicketMapping m;
+    m.source = root.string("source");
+    if (!is_valid_id(m.source, 32)) root.raise("source", "1-32 characters of [A-Za-z0-9._:-]");
+    ConfigNode cols = root.at("columns");
+    cols.allow_only({"id", "requested_at", "category", "description", "lat", "long", "address"});
+    m.id_column = cols.string("id");
+    m.time_column = cols.string("requested_at");
+    m.category_column = cols.string("category");
+    m.lat_column = cols.string("lat");
+    m.long_column = cols.string("long");
+    m.address_column = cols.string("address", "");
+    m.description_columns = cols.strings("description");
+    ConfigNode time = root.at("time");
+    time.allow_only({"format", "zone"});
+    m.time_format = time.string("format");
+    m.time_zone = time.string("zone", "UTC");
+    cctz::time_zone tz;
+    if (!cctz::load_time_zone(m.time_zone, &tz)) time.raise("zone", fmt::format("unknown time zone \"{}\"", m.time_zone));
+    if (auto cats = root.find("categories")) {
+      if (!cats->yaml().IsMap()) root.raise("categories", "a mapping of column value -> service code");
+      for (const auto& kv : cats->yaml()) {
+        const std::string value = kv.first.as<std::string>();
+        const std::string code = cats->string(value);
+        if (!catalog.find(code)) cats->raise(value, fmt::format("\"{}\" is not a category of the catalog", code));
+        m.categories[value] = code;
+      }
+    }
+    m.unmapped = root.string("unmapped", "reject");
+    if (m.unmapped == "reject") {
+      m.unmapped.clear();
+    } else if (!catalog.find(m.unmapped)) {
+      root.raise("unmapped", fmt::format("\"{}\" is neither reject nor a category of the catalog", m.unmapped));
+    }
+    return m;
+  });
+}
+
+Result<TicketMapping> load_ticket_mapping(const std::filesystem::path& path, const Catalog& catalog) {
+  auto text = read_text_file(path);
+  if (!text) return std::unexpected(text.error());
+  return parse_ticket_mapping(*text, path.string(), catalog);
+}
+
+Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, const Catalog& catalog, Store& store,
+                                     const geo::AreaIndex* areas,
+                                     const std::function<void(size_t, const std::string&)>& on_reject) {
+  std::string line;
+  if (!std::getline(csv, line)) return fail(ErrorCode::kParse, "the CSV file is empty (no header line)");
+  if (line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a spreadsheet's byte-order mark
+  const std::vector<std::string> header = split_csv_line(line);
+  auto column = [&](const std::string& name) -> Result<size_t> {
+    for (size_t i = 0; i < header.size(); ++i)
+      if (header[i] == name) return i;
+    return fail(ErrorCode::kInvalidArgument, fmt::format("the header has no column \"{}\"", name), "columns");
+  };
+  std::vector<std::string> wanted = {m.id_column, m.time_column, m.category_column, m.lat_column, m.long_column};
+  if (!m.address_column.empty()) wanted.push_back(m.address_column);
+  wanted.insert(wanted.end(), m.description_columns.begin(), m.description_columns.end());
+  std::vector<size_t> at;
+  for (const std::string& name : wanted) {
+    auto c = column(name);
+    if (!c) return std::unexpected(c.error());
+    at.push_back(*c);
+  }
+  const size_t id_col = at[0], time_col = at[1], cat_col = at[2], lat_col = at[3], lon_col = at[4];
+  std::optional<size_t> addr_col;
+  if (!m.address_column.empty()) addr_col = at[5];
+  const std::vector<size_t> desc_cols(at.end() - static_cast<std::ptrdiff_t>(m.description_columns.size()), at.end());
+  cctz::time_zone tz;
+  cctz::load_time_zone(m.time_zone, &tz);
+
+  ImportSummary sum;
+  size_t number = 1;
+  while (std::getline(csv, line)) {
+    ++number;
+    if (line.empty() || line == "\r") continue;
+    ++sum.rows;
+    // A bad row is reported and kept as a dead letter with its reason.
+    auto reject = [&](const std::string& reason) {
+      ++sum.rejected;
+      on_reject(number, reason);
+      if (auto st = store.add_dead_letter(fmt::format("import:{}:{}", m.source, number), reason, line); !st)
+        on_reject(number, fmt::format("(not kept: {})", st.error().message));
+    };
+    const std::vector<std::string> f = split_csv_line(line);
+    if (f.size() != header.size()) {
+      reject(fmt::format("{} fields, the header has {}", f.size(), header.size()));
+      continue;
+    }
+    const std::string& raw_id = f[id_col];
+    const std::string id = fmt::format("{}-{}", m.source, raw_id);
+    if (raw_id.empty() || !is_valid_id(id)) {
+      reject(fmt::format("{} \"{}\" is not a usable id", m.id_column, raw_id.substr(0, 40)));
+      continue;
+    }
+    std::chrono::system_clock::time_point tp;
+    if (!cctz::parse(m.time_format, f[time_col], tz, &tp)) {
+      reject(fmt::format("{} \"{}\" does not match \"{}\"", m.time_column, f[time_col].substr(0, 40), m.time_format));
+      continue;
+    }
+    std::string code;
+    if (auto it = m.categories.find(f[cat_col]); it != m.categories.end()) {
+      code = it->second;
+    } else if (!m.unmapped.empty()) {
+      code = m.unmapped;
+      ++sum.unmapped_values[f[cat_col]];
+    } else {
+      reject(fmt::format("{} \"{}\" has no service code in the mapping", m.category_column, f[cat_col].substr(0, 60)));
+      continue;
+    }
+    std::optional<LonLat> where;
+    const std::string& lat_s = f[lat_col];
+    const std::string& lon_s = f[lon_col];
+    if (!lat_s.empty() || !lon_s.empty()) {
+      LonLat p;
+      if (!parse_number(lat_s, p.lat) || !parse_number(lon_s, p.lon) || !geo::is_valid_wgs84(p)) {
+        reject(fmt::format("{}/{} \"{}\", \"{}\" is not a WGS-84 position", m.lat_column, m.long_column,
+                           lat_s.substr(0, 30), lon_s.substr(0, 30)));
+        continue;
+      }
+      where = p;
+    }
+    std::string description;
+    for (size_t c : desc_cols) {
+      if (f[c].empty()) continue;
+      if (!description.empty()) description += " / ";
+      description += f[c];
+    }
+    if (code_points(description) > 4000) {
+      reject("the description is longer than 4000 characters");
+      continue;
+    }
+    const Category& cat = *catalog.find(code);
+    nlohmann::json s = {{"id", id},
+                        {"kind", "hotline"},
+                        {"channel", "import:" + m.source},
+                        {"category", code},
+                        {"priority", std::string(to_string(cat.default_priority))},
+                        {"reported_at", format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(tp))},
+                        {"description", description},
+                        {"attributes", {{"imported_category", f[cat_col]}}}};
+    if (addr_col && !f[*addr_col].empty()) s["address"] = f[*addr_col];
+    if (where && areas) {
+      if (const geo::Area* a = areas->locate(*where)) {
+        nlohmann::json levels = nlohmann::json::object();
+        for (const geo::Area* up : areas->lineage(a)) levels[up->level_name] = up->code;
+        s["areas"] = levels;
+        s["area_code"] = a->code;
+      }
+    }
+    auto out = store.add_source(std::move(s), where);
+    if (!out) {
+      if (out.error().code == ErrorCode::kUnavailable) return std::unexpected(out.error());
+      reject(out.error().message);
+      continue;
+    }
+    if (out->applied == Applied::kDuplicate) ++sum.already;
+    else if (out->result == "merged") ++sum.merged;
+    else if (!where) ++sum.no_location;
+    else ++sum.imported;
+  }
+  return sum;
+}
+
+}  // namespace gridwatch::center
