@@ -21,6 +21,8 @@ packages=(
   opencv-doc opencv-data
   # tools used by tests (Open311 validator)
   python3 python3-jsonschema python3-rfc3987
+  # load generator for the Open311 benchmark (bench/center_bench)
+  wrk
 )
 # Node.js and npm for web/: the machine's own when present (e.g. a newer Node.js), else Debian's.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi

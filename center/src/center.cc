@@ -194,66 +194,118 @@ void Center::stop() {
 }
 
 void Center::ingest_loop() {
-  while (auto m = queue_.pop()) ingest(m->topic, m->payload);
+  while (auto m = queue_.pop()) {
+    // Whatever else is waiting goes along, up to a batch: one transaction, one pipeline.
+    std::vector<platform::MqttMessage> batch;
+    batch.push_back(std::move(*m));
+    while (batch.size() < kIngestBatch) {
+      auto more = queue_.pop_for(std::chrono::milliseconds{0});
+      if (!more.message) break;
+      batch.push_back(std::move(*more.message));
+    }
+    ingest_batch(batch);
+  }
 }
 
 void Center::ingest(const std::string& topic, const std::string& payload) {
-  ++metrics_.received;
-  CodecLimits limits;
-  limits.max_payload_bytes = config_.max_payload_bytes;
-  auto event = decode_order(payload, catalog_, limits);
-  // An order must come from the agent its topic names: {prefix}/orders/{agent_id}.
-  if (event) {
-    std::string expected = fmt::format("{}/orders/{}", config_.topic_prefix, event->source.agent_id);
-    if (topic != expected)
-      event = fail(ErrorCode::kInvalidArgument,
-                   fmt::format("field 'source.agent_id': \"{}\" does not match topic {}",
-                               event->source.agent_id, topic),
-                   "source.agent_id");
-  }
-  // Retry while the database is unavailable: the message is not lost, and the ones behind it
-  // wait. Other database errors are a bug or bad data and go to the dead letters.
+  std::vector<platform::MqttMessage> one{{.topic = topic, .payload = payload}};
+  ingest_batch(one);
+}
+
+// Retries while the database is unavailable, so the bad message is not lost either.
+void Center::keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload) {
+  metrics_.rejected(e);
+  spdlog::warn("order message on {} rejected: {}", topic, e.message);
   for (int attempt = 0;; ++attempt) {
-    if (!event) {
-      metrics_.rejected(event.error());
-      spdlog::warn("order message on {} rejected: {}", topic, event.error().message);
-      auto st = store_->add_dead_letter(topic, event.error().message, payload);
-      if (st) return;
-      if (st.error().code != ErrorCode::kUnavailable) {
-        spdlog::error("dead letter not stored: {}", st.error().message);
-        return;
-      }
-    } else {
-      // Place the order in the administrative areas (the finest one and all its ancestors).
-      Store::Placement placement;
-      if (event->location && areas_) {
-        if (const geo::Area* a = areas_->locate(event->location->position)) {
-          placement.finest = a->code;
-          for (const geo::Area* up : areas_->lineage(a)) placement.levels[up->level_name] = up->code;
-        }
-      }
-      auto r = store_->apply(*event, payload, &placement);
-      if (r) {
-        if (r->applied == Applied::kDuplicate) {
-          ++metrics_.duplicates;
-          spdlog::debug("order {} {} already stored", to_string(event->event), event->id);
-        } else {
-          ++metrics_.stored;
-          if (r->result == "merged") ++metrics_.merged;
-          spdlog::info("order {} {} ({}) stored: {} case {}", to_string(event->event), event->id,
-                       event->category, r->result, r->case_id);
-        }
-        return;
-      }
-      if (r.error().code != ErrorCode::kUnavailable) {
-        event = std::unexpected(Error{ErrorCode::kInternal, r.error().message, "database"});
-        continue;  // keep it as a dead letter
-      }
+    auto st = store_->add_dead_letter(topic, e.message, payload);
+    if (st) return;
+    if (st.error().code != ErrorCode::kUnavailable) {
+      spdlog::error("dead letter not stored: {}", st.error().message);
+      return;
     }
     ++metrics_.store_retries;
+    if (queue_.wait_closed_for(std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5)))))) {
+      spdlog::error("stopping with the database down: rejected message on {} not kept", topic);
+      return;
+    }
+  }
+}
+
+void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
+  metrics_.received += batch.size();
+  CodecLimits limits;
+  limits.max_payload_bytes = config_.max_payload_bytes;
+  struct Item {
+    size_t message;
+    OrderEvent event;
+    Store::Placement placement;
+  };
+  std::vector<Item> items;
+  items.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const platform::MqttMessage& m = batch[i];
+    auto event = decode_order(m.payload, catalog_, limits);
+    // An order must come from the agent its topic names: {prefix}/orders/{agent_id}.
+    if (event) {
+      std::string expected = fmt::format("{}/orders/{}", config_.topic_prefix, event->source.agent_id);
+      if (m.topic != expected)
+        event = fail(ErrorCode::kInvalidArgument,
+                     fmt::format("field 'source.agent_id': \"{}\" does not match topic {}", event->source.agent_id,
+                                 m.topic),
+                     "source.agent_id");
+    }
+    if (!event) {
+      keep_dead_letter(m.topic, event.error(), m.payload);
+      continue;
+    }
+    Item item{i, std::move(*event), {}};
+    // Place the order in the administrative areas (the finest one and all its ancestors).
+    if (item.event.location && areas_) {
+      if (const geo::Area* a = areas_->locate(item.event.location->position)) {
+        item.placement.finest = a->code;
+        for (const geo::Area* up : areas_->lineage(a)) item.placement.levels[up->level_name] = up->code;
+      }
+    }
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) return;
+  std::vector<Store::EdgeEvent> events;
+  events.reserve(items.size());
+  for (const Item& it : items) events.push_back({&it.event, batch[it.message].payload, &it.placement});
+  // Retry while the database is unavailable: the batch is not lost, and the messages behind it
+  // wait. Other errors are a bug or bad data: those messages go to the dead letters.
+  for (int attempt = 0;; ++attempt) {
+    auto r = store_->apply_batch(events);
+    if (r) {
+      for (size_t k = 0; k < items.size(); ++k) {
+        const OrderEvent& e = items[k].event;
+        const auto& one = (*r)[k];
+        if (!one) {
+          keep_dead_letter(batch[items[k].message].topic, Error{ErrorCode::kInternal, one.error().message, "database"},
+                           batch[items[k].message].payload);
+        } else if (one->applied == Applied::kDuplicate) {
+          ++metrics_.duplicates;
+          spdlog::debug("order {} {} already stored", to_string(e.event), e.id);
+        } else {
+          ++metrics_.stored;
+          if (one->result == "merged") ++metrics_.merged;
+          spdlog::info("order {} {} ({}) stored: {} case {}", to_string(e.event), e.id, e.category, one->result,
+                       one->case_id);
+        }
+      }
+      return;
+    }
+    if (r.error().code != ErrorCode::kUnavailable) {
+      for (const Item& it : items)
+        keep_dead_letter(batch[it.message].topic, Error{ErrorCode::kInternal, r.error().message, "database"},
+                         batch[it.message].payload);
+      return;
+    }
+    ++metrics_.store_retries;
+    spdlog::warn("database unavailable ({}); {} order events wait", r.error().message, items.size());
     auto backoff = std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5))));
     if (queue_.wait_closed_for(backoff)) {
-      spdlog::error("stopping with the database down: message on {} not stored", topic);
+      spdlog::error("stopping with the database down: {} order events not stored", items.size());
       return;
     }
   }
@@ -390,6 +442,9 @@ void Center::setup_http() {
   int threads = config_.http_threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(1 << 20);
+  // Headers and body go out in separate writes: with Nagle's algorithm and the client's delayed
+  // ACK, every keep-alive response would wait ~40 ms.
+  http_->set_tcp_nodelay(true);
 
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     bool db = store_ && store_->ping().has_value();

@@ -172,7 +172,8 @@ CREATE FUNCTION gw_priority_name(r int) RETURNS text LANGUAGE sql IMMUTABLE AS
 -- the description and the evidence; the category is that of the most urgent source; the
 -- priority is the most urgent source's, one step higher from 2 independent reports (distinct
 -- reporters) and two steps from 4; the case is open while any source is.
-CREATE FUNCTION gw_refresh_case(cid text) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION gw_refresh_case(cid text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
 UPDATE orders o SET
   category         = s.top_category,
   priority         = gw_priority_name(s.best - (s.reports >= 2)::int - (s.reports >= 4)::int),
@@ -211,7 +212,8 @@ FROM (SELECT count(*) AS n, count(DISTINCT reporter) AS reports,
              (array_agg(id ORDER BY received_at, id))[1] AS primary_id
       FROM sources WHERE case_id = cid) s
 JOIN sources p ON p.id = s.primary_id
-WHERE o.id = cid
+WHERE o.id = cid;
+END
 $$;
 
 -- Adds a source (an edge order seen for the first time, or a ticket) and decides its case.
@@ -223,6 +225,7 @@ $$;
 CREATE FUNCTION gw_add_source(p jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   pt geometry;
+  env geometry;
   t timestamptz := (p->>'reported_at')::timestamptz;
   k bigint;
   existing text;
@@ -254,6 +257,9 @@ BEGIN
     RETURN jsonb_build_object('result', 'exists', 'id', p->>'id', 'case_id', existing);
   END IF;
   IF pt IS NOT NULL AND jsonb_array_length(coalesce(p->'merge', '[]')) > 0 THEN
+    -- A variable, not an expression of p: the cached plan then searches the GiST index.
+    env := ST_MakeEnvelope((p->'box'->>0)::float8, (p->'box'->>1)::float8,
+                           (p->'box'->>2)::float8, (p->'box'->>3)::float8, 4326);
     SELECT o.id, ST_Distance(o.geom::geography, pt::geography), o.opened_at, o.category,
            m.radius_m, m.window_s
       INTO cand_id, cand_d, cand_opened, cand_category, cand_radius, cand_window
@@ -261,8 +267,7 @@ BEGIN
     JOIN jsonb_to_recordset(p->'merge') AS m(category text, radius_m float8, window_s float8)
       ON o.category = m.category
     WHERE o.status = 'open'
-      AND o.geom && ST_MakeEnvelope((p->'box'->>0)::float8, (p->'box'->>1)::float8,
-                                    (p->'box'->>2)::float8, (p->'box'->>3)::float8, 4326)
+      AND o.geom && env
       AND ST_DWithin(o.geom::geography, pt::geography, m.radius_m)
       AND abs(extract(epoch FROM t - o.opened_at)) <= m.window_s
     ORDER BY 2, o.opened_at DESC, o.id
@@ -279,8 +284,6 @@ BEGIN
                   WHEN jsonb_array_length(coalesce(p->'merge', '[]')) = 0
                     THEN 'the category does not merge'
                   ELSE 'no open case of a compatible category within its radius and window' END);
-    INSERT INTO orders (id, category, priority, status, source_kind, observed_at)
-    VALUES (cid, p->>'category', p->>'priority', 'open', p->>'kind', t);
   ELSE
     cid := cand_id;
     decision := jsonb_build_object(
@@ -301,10 +304,23 @@ BEGIN
           coalesce((p->>'observed_at')::timestamptz, t),
           CASE WHEN p->>'status' = 'cleared' THEN coalesce((p->>'observed_at')::timestamptz, t) END,
           decision);
+  IF cand_id IS NULL THEN
+    -- A case of one source: its columns are the source's (what gw_refresh_case would derive).
+    INSERT INTO orders (id, category, priority, status, source_kind, agent_id, device_id, rule, geom,
+                        accuracy_m, confidence, first_seen_at, observed_at, cleared_at, description,
+                        evidence, areas, area_code, address, opened_at, reports, source_count,
+                        first_edge_at, first_hotline_at, preempted, proactive)
+    SELECT cid, category, priority, status, kind, agent_id, device_id, rule, geom, accuracy_m,
+           confidence, reported_at, observed_at, cleared_at, description, evidence, areas, area_code,
+           address, reported_at, 1, 1, CASE WHEN kind <> 'hotline' THEN reported_at END,
+           CASE WHEN kind = 'hotline' THEN reported_at END, false, kind <> 'hotline'
+    FROM sources WHERE id = p->>'id';
+  ELSE
+    PERFORM gw_refresh_case(cid);
+  END IF;
   INSERT INTO case_history (case_id, action, source_id, actor, detail)
   VALUES (cid, CASE WHEN cand_id IS NULL THEN 'opened' ELSE 'merged' END, p->>'id',
           p->>'channel', decision);
-  PERFORM gw_refresh_case(cid);
   RETURN jsonb_build_object('result', CASE WHEN cand_id IS NULL THEN 'new' ELSE 'merged' END,
                             'id', p->>'id', 'token', p->>'token', 'case_id', cid,
                             'decision', decision);
@@ -346,6 +362,35 @@ BEGIN
                              'priority', p->>'priority'));
   PERFORM gw_refresh_case(cid);
   RETURN jsonb_build_object('result', 'updated', 'case_id', cid);
+END
+$$;
+
+-- One edge order event, whole: stored once in order_events (a copy delivered again changes
+-- nothing), then a new source (with its merge decision) or an update of a known one. An error
+-- undoes all of it and is returned as {"result": "error", "error": "..."}, so that one bad event
+-- does not abort the batch it came in.
+CREATE FUNCTION gw_ingest_edge(p jsonb, raw jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r jsonb;
+BEGIN
+  INSERT INTO order_events (order_id, event, observed_at, payload)
+  VALUES (p->>'id', p->>'event', (p->>'observed_at')::timestamptz, raw) ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('result', 'duplicate');
+  END IF;
+  IF p->>'event' <> 'open' THEN
+    r := gw_update_source(p);
+    IF r->>'result' <> 'unknown' THEN
+      RETURN r;
+    END IF;
+  END IF;
+  r := gw_add_source(p);
+  IF r->>'result' = 'exists' THEN
+    r := gw_update_source(p);
+  END IF;
+  RETURN r;
+EXCEPTION WHEN others THEN
+  RETURN jsonb_build_object('result', 'error', 'error', SQLERRM);
 END
 $$;
 
@@ -620,50 +665,77 @@ Result<nlohmann::json> call_json(pg_conn* c, const char* sql, const std::vector<
 
 }  // namespace
 
-Result<Outcome> Store::apply(const OrderEvent& e, std::string_view raw_payload,
-                             const Placement* placement) {
+Result<Outcome> Store::apply(const OrderEvent& e, std::string_view raw_payload, const Placement* placement) {
+  std::vector<EdgeEvent> one{{&e, raw_payload, placement}};
+  auto r = apply_batch(one);
+  if (!r) return std::unexpected(r.error());
+  return std::move(r->front());
+}
+
+Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEvent>& events) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<Outcome> {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(err));
+  std::vector<std::string> params;
+  params.reserve(events.size() * 2);
+  for (const EdgeEvent& ev : events) {
+    nlohmann::json p = edge_source(*ev.event, ev.placement);
+    // An update or clear may overtake its open: every event carries what a new source needs.
+    if (const Category* cat = catalog_->find(ev.event->category))
+      add_merge_plan(p, *catalog_, *cat,
+                     ev.event->location ? std::optional<LonLat>(ev.event->location->position) : std::nullopt);
+    params.push_back(p.dump());
+    params.emplace_back(ev.raw);
+  }
+  // One transaction, sent as a pipeline: no round trip per event. gw_ingest_edge catches its own
+  // errors, so a bad event is reported without aborting the others.
+  auto broken = [&](std::string what) -> Result<std::vector<Result<Outcome>>> {
+    if (PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
+      while (PGresult* r = PQgetResult(c)) PQclear(r);
+      PQexitPipelineMode(c);
+    }
+    const bool gone = PQstatus(c) != CONNECTION_OK;
+    if (!gone) PgResult(PQexec(c, "ROLLBACK"));
+    return fail(gone ? ErrorCode::kUnavailable : ErrorCode::kInternal, fmt::format("database: {}", what));
   };
-  auto ins = exec(c,
-                  "INSERT INTO order_events (order_id, event, observed_at, payload) "
-                  "VALUES ($1, $2, $3::timestamptz, $4::jsonb) ON CONFLICT DO NOTHING",
-                  {e.id, std::string(to_string(e.event)), format_rfc3339(e.observed_at),
-                   std::string(raw_payload)});
-  if (!ins) return rollback(ins.error());
-  if (std::string(PQcmdTuples(ins->get())) == "0") {
-    PgResult(PQexec(c, "COMMIT"));
-    return Outcome{Applied::kDuplicate, "", "", e.id, "", {}};
+  if (PQenterPipelineMode(c) != 1) return broken(PQerrorMessage(c));
+  bool sent = PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  for (size_t i = 0; sent && i < events.size(); ++i) {
+    const char* values[2] = {params[2 * i].c_str(), params[2 * i + 1].c_str()};
+    sent = PQsendQueryParams(c, "SELECT gw_ingest_edge($1::jsonb, $2::jsonb)::text", 2, nullptr, values, nullptr,
+                             nullptr, 0) == 1;
   }
-  nlohmann::json p = edge_source(e, placement);
-  // An order seen for the first time (whatever its event: an update or clear may overtake its
-  // open) is a new source and gets a merge decision; a known one is updated in its case.
-  nlohmann::json out;
-  if (e.event != OrderEventKind::kOpen) {
-    auto u = call_json(c, "SELECT gw_update_source($1::jsonb)::text", {p.dump()});
-    if (!u) return rollback(u.error());
-    out = std::move(*u);
-  }
-  if (e.event == OrderEventKind::kOpen || out.value("result", "") == "unknown") {
-    const Category* cat = catalog_->find(e.category);
-    if (!cat) return rollback(Error{ErrorCode::kInvalidArgument, fmt::format("unknown category \"{}\"", e.category), "category"});
-    add_merge_plan(p, *catalog_, *cat, e.location ? std::optional<LonLat>(e.location->position) : std::nullopt);
-    auto a = call_json(c, "SELECT gw_add_source($1::jsonb)::text", {p.dump()});
-    if (!a) return rollback(a.error());
-    out = std::move(*a);
-    if (out.value("result", "") == "exists") {
-      auto u = call_json(c, "SELECT gw_update_source($1::jsonb)::text", {p.dump()});
-      if (!u) return rollback(u.error());
-      out = std::move(*u);
+  sent = sent && PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  sent = sent && PQpipelineSync(c) == 1;
+  if (!sent) return broken(PQerrorMessage(c));
+  std::vector<Result<Outcome>> out;
+  out.reserve(events.size());
+  std::string failure;
+  // Results: BEGIN, one per event, COMMIT, then the sync point; each followed by a null.
+  for (size_t k = 0; k < events.size() + 2; ++k) {
+    PgResult r(PQgetResult(c));
+    if (!r) return broken(PQerrorMessage(c));
+    const auto st = PQresultStatus(r.get());
+    while (PGresult* extra = PQgetResult(c)) PQclear(extra);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      if (failure.empty()) failure = PQresultErrorMessage(r.get());
+      continue;
+    }
+    if (k == 0 || k == events.size() + 1) continue;
+    const EdgeEvent& ev = events[k - 1];
+    auto j = nlohmann::json::parse(PQgetvalue(r.get(), 0, 0));
+    const std::string result = j.value("result", "");
+    if (result == "error") {
+      out.push_back(fail(ErrorCode::kInvalidArgument, fmt::format("database: {}", j.value("error", "")), "database"));
+    } else {
+      out.push_back(Outcome{result == "duplicate" ? Applied::kDuplicate : Applied::kStored, j.value("case_id", ""),
+                            result, ev.event->id, "", {}});
     }
   }
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
-  return Outcome{Applied::kStored, out.value("case_id", ""), out.value("result", ""), e.id, "", {}};
+  PgResult sync(PQgetResult(c));  // PGRES_PIPELINE_SYNC
+  PQexitPipelineMode(c);
+  if (!failure.empty()) return broken(failure);
+  return out;
 }
 
 Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> where) {

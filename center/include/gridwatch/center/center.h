@@ -72,6 +72,10 @@ class Center {
 
  private:
   void ingest_loop();
+  void ingest_batch(std::vector<platform::MqttMessage>& batch);
+  void keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload);
+  // Order messages stored per transaction at most.
+  static constexpr size_t kIngestBatch = 500;
   void setup_http();
   Status load_areas();
 

@@ -81,6 +81,15 @@ class Store {
   // docs/api.md, "Cases and merging"); a known one updates its source and case.
   [[nodiscard]] Result<Outcome> apply(const OrderEvent& event, std::string_view raw_payload,
                                       const Placement* placement = nullptr);
+  // Stores many edge order events in one transaction (sent as a libpq pipeline). The outer error
+  // is for the whole batch (database unavailable: nothing stored, retry it); an inner error is one
+  // event the database refused (kept nowhere; the caller dead-letters it), the others are stored.
+  struct EdgeEvent {
+    const OrderEvent* event;
+    std::string_view raw;
+    const Placement* placement;
+  };
+  [[nodiscard]] Result<std::vector<Result<Outcome>>> apply_batch(const std::vector<EdgeEvent>& events);
   // Adds a hotline ticket (or any source given as the JSON gw_add_source takes: id, kind,
   // channel, reporter, category, priority, reported_at, ...) and decides its case. A source id
   // stored before gives applied = kDuplicate and changes nothing.
