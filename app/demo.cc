@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "demo_cameras.h"
 #include "gridwatch/agent/agent.h"
+#include "demo_hotline.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/services.h"
@@ -94,6 +95,17 @@ size_t count_open(center::Center& c) {
   return j.is_discarded() ? 0 : j["features"].size();
 }
 
+// Cases where an edge order came before the first hotline ticket (未诉先办).
+size_t count_preempted(center::Center& c) {
+  auto body = c.store().orders_geojson({.limit = 10000});
+  if (!body) return 0;
+  auto j = nlohmann::json::parse(*body, nullptr, false);
+  size_t n = 0;
+  if (!j.is_discarded())
+    for (const auto& f : j["features"]) n += f["properties"].contains("preempted") && f["properties"]["preempted"] == true;
+  return n;
+}
+
 std::string area_summary(const center::Center& c) {
   const geo::AreaIndex& idx = c.areas();
   if (idx.levels() < 2) return "no areas loaded";
@@ -123,6 +135,7 @@ int run_demo(const DemoOptions& options) {
   cc.conninfo = endpoints.pg_conninfo;
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
+  cc.api_keys = {{"demo-hotline", DemoHotline::kApiKey}};
   // Areas: Beijing's 16 districts and SYNTHETIC ~500 m grid cells in the two central ones, where
   // the demo's sensors stand.
   if (std::filesystem::exists(options.districts)) {
@@ -141,6 +154,10 @@ int run_demo(const DemoOptions& options) {
     spdlog::error("center: {}", st.error().message);
     return kExitFailure;
   }
+
+  // The hotline's earlier tickets, from a CSV export.
+  DemoHotline hotline(center, (*services)->dir());
+  hotline.import_export();
 
   std::string yaml = fmt::format(fmt::runtime(kAgentYaml),
                                  fmt::arg("data_dir", (*services)->dir().string()),
@@ -175,6 +192,10 @@ int run_demo(const DemoOptions& options) {
       "  open orders:       {0}/api/v1/orders?status=open\n"
       "  near Wangfujing:   {0}/api/v1/orders?near=116.4109,39.9139&radius_m=2000\n"
       "  areas:             {0}/api/v1/areas?level=0 (districts)  ?level=1 ({4})\n"
+      "  hotline (Open311): {0}/open311/v2/services.json?locale=zh  {0}/open311/v2/requests.json\n"
+      "                     curl -d 'api_key={6}&service_code=sanitation.bin_overflow&lat=39.9139&long=116.4110'"
+      " {0}/open311/v2/requests.json\n"
+      "  one case:          {0}/api/v1/orders/ID (sources and history)\n"
       "  health, metrics:   {0}/healthz  {0}/metrics\n"
       "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -v)\n"
       "  cameras:           {5}; snapshots and clips in {2}/evidence\n"
@@ -183,7 +204,7 @@ int run_demo(const DemoOptions& options) {
       base, endpoints.mqtt_url, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
-      area_summary(center), fmt::join(cameras.names(), ", "));
+      area_summary(center), fmt::join(cameras.names(), ", "), DemoHotline::kApiKey);
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {
@@ -208,6 +229,7 @@ int run_demo(const DemoOptions& options) {
       (void)pub.publish("gw/v1/sensors/bin-001/reading", R"({"ts":"yesterday","type":"bin_fill","value":50})", 1, false);
     if (t == 4)
       (void)pub.publish("gw/v1/sensors/bin-999/reading", reading(50, "bin_fill", "%"), 1, false);
+    hotline.tick(t);
     if (t > 0 && t % 10 == 0) {
       auto as = edge.stats();
       const auto& m = center.metrics();
@@ -227,9 +249,12 @@ int run_demo(const DemoOptions& options) {
   const auto& m = center.metrics();
   cameras.stop();
   fmt::print("\nSummary: {} readings ({} rejected), {} camera frames, {} zone events, {} orders published, "
-             "{} stored, {} duplicates, {} messages rejected, {} orders open.\n",
+             "{} stored, {} duplicates, {} messages rejected, {} orders open.\n"
+             "Hotline: {} tickets posted (Open311), {} imported; {} reports joined an existing case; "
+             "{} cases preempted (an edge order came before the first call).\n",
              as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
-             as.orders_published, m.stored.load(), m.duplicates.load(), m.rejected_total(), count_open(center));
+             as.orders_published, m.stored.load(), m.duplicates.load(), m.rejected_total(), count_open(center),
+             hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
   std::fflush(stdout);
   pub.disconnect(std::chrono::seconds{1});
   edge.stop();

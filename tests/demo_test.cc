@@ -35,7 +35,21 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_EQ(m[5], "6");  // bin-001 open + update + clear, underpass open + clear, illegal parking open
   EXPECT_EQ(m[6], "6");
   EXPECT_EQ(m[8], "1");  // the truncated order message
-  EXPECT_EQ(m[9], "1");  // the car is still parked
+  // The car is still parked (with the resident's ticket beside it), the flooded underpass has a
+  // resident's ticket (a sensor's clear does not close it), two more tickets were posted, and the
+  // hotline export left six cases (one row joined another, one was broken).
+  EXPECT_EQ(m[9], "10");
+  ASSERT_TRUE(std::regex_search(
+      out, m,
+      std::regex(R"(Hotline: (\d+) tickets posted \(Open311\), (\d+) imported; (\d+) reports joined an existing case; (\d+) cases preempted)")))
+      << out;
+  EXPECT_EQ(m[1], "4");
+  EXPECT_EQ(m[2], "7");
+  EXPECT_GE(std::stoi(m[3]), 1);  // the flood and the parked car were reported before the calls
+  EXPECT_GE(std::stoi(m[4]), 1);
+  EXPECT_NE(out.find("8 rows: 4 imported, 1 merged into open cases, 2 without location (dispatcher queue), 1 rejected"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("order open demo-box-01.illegal_parking.street-cam:no_parking."), std::string::npos) << out;
   EXPECT_NE(out.find("services shut down"), std::string::npos) << out;
   std::filesystem::remove_all(dir);

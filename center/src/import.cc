@@ -10,6 +10,7 @@
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/csv.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/geo/chinacoord.h"
 #include "gridwatch/geo/distance.h"
 
 namespace gridwatch::center {
@@ -30,8 +31,9 @@ bool parse_number(const std::string& s, double& out) {
 
 Result<TicketMapping> parse_ticket_mapping(std::string_view yaml, std::string source, const Catalog& catalog) {
   return read_config_text<TicketMapping>(yaml, std::move(source), [&](const ConfigNode& root) {
-    root.allow_only({"source", "columns", "time", "categories", "unmapped"});
+    root.allow_only({"source", "columns", "time", "categories", "unmapped", "crs"});
     TicketMapping m;
+    m.crs = *geo::parse_crs(root.choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84"));
     m.source = root.string("source");
     if (!is_valid_id(m.source, 32)) root.raise("source", "1-32 characters of [A-Za-z0-9._:-]");
     ConfigNode cols = root.at("columns");
@@ -151,7 +153,7 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
                            lat_s.substr(0, 30), lon_s.substr(0, 30)));
         continue;
       }
-      where = p;
+      where = geo::to_wgs84(p, m.crs);
     }
     std::string description;
     for (size_t c : desc_cols) {

@@ -23,6 +23,7 @@ struct TicketMapping {
   std::vector<std::string> description_columns;  // joined with " / "
   std::string time_format;                        // strptime-like, read by CCTZ
   std::string time_zone;                          // IANA name
+  geo::Crs crs = geo::Crs::kWgs84;                // of lat/long: Chinese exports are often GCJ-02
   std::map<std::string, std::string> categories;  // value of the category column -> service code
   std::string unmapped;                           // a service code, or "" to reject the row
 };

@@ -1,0 +1,37 @@
+// The demo's hotline (12345): a CSV export of earlier tickets imported at start, and residents'
+// tickets posted through Open311 while the demo runs, some of them about problems a sensor or
+// camera has already reported (they join that case, which counts as handled before the call).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "gridwatch/center/center.h"
+
+namespace gridwatch::app {
+
+class DemoHotline {
+ public:
+  static constexpr const char* kApiKey = "demo-hotline-key-0123456789";
+
+  DemoHotline(center::Center& center, std::filesystem::path dir);
+  // Writes the CSV export and its mapping into the demo's directory and imports it; prints the
+  // import's summary.
+  void import_export();
+  // Posts the tickets scripted for second `t` of the demo.
+  void tick(int t);
+
+  size_t posted() const { return posted_; }
+  size_t imported() const { return imported_; }
+  size_t joined() const { return joined_; }  // posted tickets that joined an existing case
+
+ private:
+  void post(const std::string& form, const char* what);
+
+  center::Center& center_;
+  std::filesystem::path dir_;
+  size_t posted_ = 0, imported_ = 0, joined_ = 0;
+};
+
+}  // namespace gridwatch::app
