@@ -430,6 +430,46 @@ TEST_F(Open311, TicketNearACameraOrderJoinsItsCaseAndTheCaseIsPreempted) {
             404);
 }
 
+// Edge events out of order, and a sensor's clear in a case a resident also reported.
+TEST_F(Open311, UpdateBeforeOpenIsOneCaseAndAClearDoesNotCloseATicket) {
+  const Timestamp seen = now_utc() - std::chrono::minutes{3};
+  const std::string edge = "sensor-" + tag_ + ".flood";
+  json open = camera_order(edge, "water.waterlogging", spot(), seen);
+  open["source"]["kind"] = "sensor";
+  json update = open;
+  update["event"] = "update";
+  update["priority"] = "urgent";
+  update["observed_at"] = format_rfc3339(seen + std::chrono::minutes{6});
+  publish_order(update);  // overtakes its open
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM sources WHERE id = $1", edge) == 1; }));
+  publish_order(open);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM order_events WHERE order_id = $1", edge) == 2; }));
+  json c = case_of(edge);
+  EXPECT_EQ(c["properties"]["source_count"], 1);
+  EXPECT_EQ(c["properties"]["priority"], "urgent");  // the later event's, whatever the order of arrival
+
+  json t = ticket("water.waterlogging", east_of_spot(120), "路面积水 water on the road");
+  EXPECT_EQ(case_of(t["service_request_id"])["id"], edge);
+  json clear = open;
+  clear["event"] = "clear";
+  clear["observed_at"] = format_rfc3339(seen + std::chrono::minutes{9});
+  publish_order(clear);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM order_events WHERE order_id = $1", edge) == 3; }));
+  c = case_of(edge);
+  EXPECT_EQ(c["properties"]["status"], "open") << "the resident's ticket is not answered by the sensor";
+  EXPECT_EQ(c["properties"]["sources"][0]["status"], "cleared");
+  EXPECT_EQ(c["properties"]["history"].back()["action"], "cleared");
+  // Without a ticket, the sensor's clear clears its case.
+  const std::string alone = "sensor-" + tag_ + ".alone";
+  json o2 = camera_order(alone, "water.waterlogging", east_of_spot(5000), seen);
+  publish_order(o2);
+  o2["event"] = "clear";
+  o2["observed_at"] = format_rfc3339(seen + std::chrono::minutes{7});
+  publish_order(o2);
+  ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM order_events WHERE order_id = $1", alone) == 2; }));
+  EXPECT_EQ(case_of(alone)["properties"]["status"], "cleared");
+}
+
 // A car in a fire lane: the camera calls it a blocked fire lane, a resident calls it illegal
 // parking. The catalog says the two merge (merge.with); the case takes the more urgent category.
 TEST_F(Open311, CompatibleCategoriesMergeAndTheMoreUrgentOneLeads) {
