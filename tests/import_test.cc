@@ -125,21 +125,27 @@ TEST_F(TicketsImport, BadRowsAreReportedByLineAndKeptWhileGoodOnesImport) {
                                   with(good, key + ",", "99000001,").replace(9, 10, "13/45/2011"),  // line 4: bad date
                                   with(with(good, key + ",", "99000002,"), ",40.", ",400."),   // line 5: bad latitude
                                   with(good, key + ",", "bad key!,"),                          // line 6: bad id
+                                  with(good, key + ",", "99000003,") + "\xC3\x28",             // line 7: not UTF-8
+                                  std::regex_replace(with(good, key + ",", "99000004,"),         // line 8: 0,0
+                                                     std::regex(R"(,40\.\d+,-7\d\.\d+,)"), ",0,0,"),
                                   lines[2]};
   write_file(dir_ / "bad.csv", fmt::format("{}\n", fmt::join(out, "\n")));
   auto r = import((dir_ / "bad.csv").string());
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   auto s = parse_summary(r.out);
   ASSERT_TRUE(s) << r.out;
-  EXPECT_EQ(s->rows, 6u);
-  EXPECT_EQ(s->rejected, 4u) << r.err;
-  EXPECT_EQ(s->imported + s->merged + s->no_location, 2u);
+  EXPECT_EQ(s->rows, 8u);
+  EXPECT_EQ(s->rejected, 5u) << r.err;
+  EXPECT_EQ(s->imported + s->merged + s->no_location, 3u);
+  EXPECT_EQ(count("SELECT count(*) FROM sources WHERE id = $1 AND geom IS NULL", tag_ + "-99000004"), 1)
+      << "0,0 is no position";
   const std::string f = (dir_ / "bad.csv").string();
   EXPECT_NE(r.err.find(f + ":3: 3 fields, the header has 41"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(f + ":4: Created Date \"13/45/2011"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(f + ":5: Latitude/Longitude \"400."), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(f + ":6: Unique Key \"bad key!\" is not a usable id"), std::string::npos) << r.err;
-  EXPECT_EQ(count("SELECT count(*) FROM dead_letters WHERE source LIKE 'import:' || $1 || ':%'", tag_), 4);
+  EXPECT_NE(r.err.find(f + ":7: not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_EQ(count("SELECT count(*) FROM dead_letters WHERE source LIKE 'import:' || $1 || ':%'", tag_), 5);
 
   // A mapping that names a column the file does not have: refused as a whole, nothing stored.
   std::string mapping = read_file(dir_ / "mapping.yaml");

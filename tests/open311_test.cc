@@ -304,6 +304,14 @@ TEST_F(Open311, BadRequestsGetTheSpecErrorAndNothingIsStored) {
        400, "unknown field \"colour\""},
       {"twice", form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"lat", lat}, {"long", lon}}),
        400, "lat is given twice"},
+      {"control character",
+       form_encode({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon},
+                    {"description", marker + "\x01"}}),
+       400, "holds a control character"},
+      {"long attribute",
+       form({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon},
+             {"attribute[building]", std::string(600, 'b')}}),
+       400, "attribute[building] is longer than 500 characters"},
       {"5000 characters",
        form_encode({{"api_key", kKey}, {"service_code", "environment.noise"}, {"lat", lat}, {"long", lon},
                     {"description", marker + std::string(5000, 'x')}}),
@@ -397,6 +405,16 @@ TEST_F(Open311, TicketNearACameraOrderJoinsItsCaseAndTheCaseIsPreempted) {
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM sources WHERE id = $1", edge + ".marker") == 1; }));
   EXPECT_EQ(http_get(port_, "/api/v1/orders/" + edge).body, before);
   EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id = $1", edge), 1);
+
+  // An agent cannot clear or rewrite a resident's ticket by using its id.
+  json forged = camera_order(far["service_request_id"], "sanitation.bin_overflow", east_of_spot(300), seen);
+  forged["event"] = "clear";
+  publish_order(forged);
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM dead_letters WHERE reason LIKE '%' || $1 || '\" belongs to another source%'",
+                 far["service_request_id"].get<std::string>()) == 1;
+  }));
+  EXPECT_EQ(case_of(far["service_request_id"])["properties"]["status"], "open");
 
   // A dispatcher splits the wrong merge; both cases say so in their history.
   const std::string moved = near["service_request_id"];

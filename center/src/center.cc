@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/domain/text.h"
 #include "gridwatch/geo/distance.h"
 
 namespace gridwatch::center {
@@ -296,9 +297,20 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
       return;
     }
     if (r.error().code != ErrorCode::kUnavailable) {
-      for (const Item& it : items)
-        keep_dead_letter(batch[it.message].topic, Error{ErrorCode::kInternal, r.error().message, "database"},
-                         batch[it.message].payload);
+      if (items.size() > 1) {
+        // Something in the batch broke it as a whole: store the events one by one, so that only
+        // the guilty one is kept aside.
+        spdlog::warn("batch of {} order events refused ({}); storing them one by one", items.size(),
+                     r.error().message);
+        for (const Item& it : items) {
+          std::vector<platform::MqttMessage> one{batch[it.message]};
+          metrics_.received -= 1;  // counted once already
+          ingest_batch(one);
+        }
+        return;
+      }
+      keep_dead_letter(batch[items[0].message].topic, Error{ErrorCode::kInternal, r.error().message, "database"},
+                       batch[items[0].message].payload);
       return;
     }
     ++metrics_.store_retries;
@@ -320,7 +332,8 @@ void json_error(httplib::Response& res, int status, std::string_view message,
   nlohmann::json j = {{"error", message}};
   if (!parameter.empty()) j["parameter"] = parameter;
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  // Messages may quote what the client sent: bytes that are not UTF-8 are replaced, not fatal.
+  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -549,6 +562,7 @@ void Center::setup_http() {
       body.append(data, n);
       return true;
     });
+    if (!whole) res.set_header("Connection", "close");  // the rest of the body is not read
     if (!whole) return o311_error(res, 413, fmt::format("the form is larger than {} KB", kMaxForm / 1024), format);
     auto form = open311::parse_request_form(body, req.get_header_value("Content-Type"), catalog_,
                                             config_.api_keys, now_utc());
@@ -557,14 +571,9 @@ void Center::setup_http() {
                               form.error().message, form.error().http_status == 403 ? "api_key" : "open311"});
       spdlog::warn("Open311 request from {} refused ({}): {}", req.remote_addr, form.error().http_status,
                    form.error().message);
-      // Kept like any bad input, without the key.
-      std::string kept;
-      for (size_t pos = 0; pos <= body.size();) {
-        size_t amp = std::min(body.find('&', pos), body.size());
-        std::string_view pair(body.data() + pos, amp - pos);
-        if (!pair.starts_with("api_key=")) kept.append(kept.empty() ? "" : "&").append(pair);
-        pos = amp + 1;
-      }
+      // Kept like any bad input, without the key; an unauthorised caller's form only in part.
+      std::string kept = open311::without_api_key(body);
+      if (form.error().http_status == 403 && kept.size() > 4096) kept.resize(4096);
       if (auto st = store_->add_dead_letter("open311", form.error().message, kept); !st)
         spdlog::error("dead letter not stored: {}", st.error().message);
       return o311_error(res, form.error().http_status, form.error().message, format);
@@ -578,6 +587,8 @@ void Center::setup_http() {
       }
     }
     auto out = store_->add_source(form->source, form->where);
+    if (out && out->applied == Applied::kDuplicate)
+      out = fail(ErrorCode::kInternal, fmt::format("ticket id {} already taken", out->id));
     if (!out) {
       spdlog::error("Open311 request not stored: {}", out.error().message);
       return o311_error(res, 503, "the request could not be stored now; try again", format);
@@ -617,7 +628,7 @@ void Center::setup_http() {
       static const char* kKnown[] = {"service_request_id", "service_code", "start_date", "end_date", "status",
                                      "page", "page_size", "jurisdiction_id"};
       if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
-        return o311_error(res, 400, fmt::format("unknown parameter \"{}\"", key.substr(0, 60)), format);
+        return o311_error(res, 400, fmt::format("unknown parameter \"{}\"", printable(key)), format);
     }
     if (req.has_param("service_request_id")) {
       for (auto& id : split(req.get_param_value("service_request_id"))) {
@@ -628,7 +639,7 @@ void Center::setup_http() {
     if (req.has_param("service_code")) {
       for (auto& c : split(req.get_param_value("service_code"))) {
         if (!catalog_.find(c))
-          return o311_error(res, 400, fmt::format("service_code \"{}\" is not a service", c.substr(0, 60)), format);
+          return o311_error(res, 400, fmt::format("service_code \"{}\" is not a service", printable(c)), format);
         q.service_codes.push_back(c);
       }
     }

@@ -10,17 +10,12 @@
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/csv.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/domain/text.h"
 #include "gridwatch/geo/chinacoord.h"
 #include "gridwatch/geo/distance.h"
 
 namespace gridwatch::center {
 namespace {
-
-size_t code_points(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
 
 bool parse_number(const std::string& s, double& out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -117,6 +112,14 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       if (auto st = store.add_dead_letter(fmt::format("import:{}:{}", m.source, number), reason, line); !st)
         on_reject(number, fmt::format("(not kept: {})", st.error().message));
     };
+    if (!is_valid_utf8(line)) {
+      reject("not valid UTF-8 (exports in GBK or another encoding must be converted to UTF-8 first)");
+      continue;
+    }
+    if (has_control_chars(line.substr(0, line.size() - (line.ends_with('\r') ? 1 : 0)))) {
+      reject("holds a control character");
+      continue;
+    }
     const std::vector<std::string> f = split_csv_line(line);
     if (f.size() != header.size()) {
       reject(fmt::format("{} fields, the header has {}", f.size(), header.size()));
@@ -125,12 +128,12 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
     const std::string& raw_id = f[id_col];
     const std::string id = fmt::format("{}-{}", m.source, raw_id);
     if (raw_id.empty() || !is_valid_id(id)) {
-      reject(fmt::format("{} \"{}\" is not a usable id", m.id_column, raw_id.substr(0, 40)));
+      reject(fmt::format("{} \"{}\" is not a usable id", m.id_column, printable(raw_id, 40)));
       continue;
     }
     std::chrono::system_clock::time_point tp;
     if (!cctz::parse(m.time_format, f[time_col], tz, &tp)) {
-      reject(fmt::format("{} \"{}\" does not match \"{}\"", m.time_column, f[time_col].substr(0, 40), m.time_format));
+      reject(fmt::format("{} \"{}\" does not match \"{}\"", m.time_column, printable(f[time_col], 40), m.time_format));
       continue;
     }
     std::string code;
@@ -140,7 +143,7 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       code = m.unmapped;
       ++sum.unmapped_values[f[cat_col]];
     } else {
-      reject(fmt::format("{} \"{}\" has no service code in the mapping", m.category_column, f[cat_col].substr(0, 60)));
+      reject(fmt::format("{} \"{}\" has no service code in the mapping", m.category_column, printable(f[cat_col])));
       continue;
     }
     std::optional<LonLat> where;
@@ -150,10 +153,11 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       LonLat p;
       if (!parse_number(lat_s, p.lat) || !parse_number(lon_s, p.lon) || !geo::is_valid_wgs84(p)) {
         reject(fmt::format("{}/{} \"{}\", \"{}\" is not a WGS-84 position", m.lat_column, m.long_column,
-                           lat_s.substr(0, 30), lon_s.substr(0, 30)));
+                           printable(lat_s, 30), printable(lon_s, 30)));
         continue;
       }
-      where = geo::to_wgs84(p, m.crs);
+      // 0,0 is what many exports write for "no position".
+      if (p.lon != 0 || p.lat != 0) where = geo::to_wgs84(p, m.crs);
     }
     std::string description;
     for (size_t c : desc_cols) {
@@ -161,7 +165,7 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       if (!description.empty()) description += " / ";
       description += f[c];
     }
-    if (code_points(description) > 4000) {
+    if (utf8_length(description) > 4000) {
       reject("the description is longer than 4000 characters");
       continue;
     }

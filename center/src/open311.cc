@@ -5,6 +5,8 @@
 #include <map>
 
 #include <fmt/format.h>
+
+#include "gridwatch/domain/text.h"
 #include <nlohmann/json.hpp>
 
 namespace gridwatch::center::open311 {
@@ -22,7 +24,9 @@ std::string xml_escape(std::string_view s) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default: out += c;
+      default:
+        // XML 1.0 cannot carry C0 controls other than tab, LF and CR.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
     }
   }
   return out;
@@ -137,7 +141,9 @@ std::string service_definition(const Category& c, Format format) {
 }
 
 std::string error(int code, std::string_view description, Format format) {
-  if (format == Format::kJson) return json::array({{{"code", code}, {"description", description}}}).dump();
+  if (format == Format::kJson)
+    return json::array({{{"code", code}, {"description", description}}})
+        .dump(-1, ' ', false, json::error_handler_t::replace);
   return fmt::format("{}<errors><error><code>{}</code><description>{}</description></error></errors>", kXmlHead, code,
                      xml_escape(description));
 }
@@ -149,33 +155,6 @@ std::string content_type(Format format) {
 // ---------------------------------------------------------------------------- POST requests
 
 namespace {
-
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : 4;
-    if (n == 4 || i + n >= s.size() + (n == 0 ? 1 : 0)) return false;
-    uint32_t cp = n == 0 ? c : (c & (0x3Fu >> n));
-    for (size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    // Overlong forms, surrogates and values above U+10FFFF are not UTF-8.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-size_t code_points(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
 
 int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -230,7 +209,7 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
                                                         Timestamp now) {
   if (content_type.substr(0, 33) != "application/x-www-form-urlencoded")
     return bad(fmt::format("POST requests takes a form (Content-Type application/x-www-form-urlencoded), not \"{}\"",
-                           content_type));
+                           printable(content_type)));
   std::map<std::string, std::string> form;
   size_t pos = 0;
   while (pos <= body.size() && !body.empty()) {
@@ -245,10 +224,12 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
     const size_t eq = pair.find('=');
     auto key = form_decode(pair.substr(0, eq));
     auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-    if (!key || !value) return bad(fmt::format("malformed form: bad %-escape in \"{}\"", pair.substr(0, 60)));
-    if (!valid_utf8(*key) || !valid_utf8(*value))
-      return bad(fmt::format("malformed form: \"{}\" is not valid UTF-8", valid_utf8(*key) ? *key : "a key"));
-    if (form.contains(*key)) return bad(fmt::format("{} is given twice", *key));
+    if (!key || !value) return bad(fmt::format("malformed form: bad %-escape in \"{}\"", printable(pair)));
+    if (!is_valid_utf8(*key) || !is_valid_utf8(*value))
+      return bad(fmt::format("malformed form: \"{}\" is not valid UTF-8", is_valid_utf8(*key) ? printable(*key) : "a key"));
+    if (has_control_chars(*key) || has_control_chars(*value))
+      return bad(fmt::format("malformed form: \"{}\" holds a control character", printable(*key)));
+    if (form.contains(*key)) return bad(fmt::format("{} is given twice", printable(*key)));
     form.emplace(std::move(*key), std::move(*value));
     if (amp >= body.size()) break;
   }
@@ -269,15 +250,16 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
                                  "address_id", "email", "device_id", "account_id", "first_name", "last_name",
                                  "phone", "description", "media_url"};
   for (const auto& [k, v] : form) {
+    if (k != "description" && utf8_length(v) > 500)
+      return bad(fmt::format("{} is longer than 500 characters", printable(k)));
     if (k.starts_with("attribute[") && k.ends_with("]")) continue;
     if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown))
-      return bad(fmt::format("unknown field \"{}\"", k.substr(0, 60)));
-    if (k != "description" && code_points(v) > 500) return bad(fmt::format("{} is longer than 500 characters", k));
+      return bad(fmt::format("unknown field \"{}\"", printable(k)));
   }
   const auto code = get("service_code");
   if (!code) return bad("service_code is required");
   const Category* cat = catalog.find(*code);
-  if (!cat) return bad(fmt::format("service_code \"{}\" is not a service (see services.json)", code->substr(0, 60)));
+  if (!cat) return bad(fmt::format("service_code \"{}\" is not a service (see services.json)", printable(*code)));
 
   TicketForm t;
   t.api_key = who->name;
@@ -303,7 +285,7 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
   nlohmann::json attributes = nlohmann::json::object();
   if (address_id) attributes["address_id"] = *address_id;
   if (const auto d = get("description")) {
-    if (code_points(*d) > kMaxDescription)
+    if (utf8_length(*d) > kMaxDescription)
       return bad(fmt::format("description is longer than {} characters", kMaxDescription));
     s["description"] = *d;
   }
@@ -318,10 +300,10 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
       attributes["building"] = v;
     } else if (attr == "severity") {
       if (v != "low" && v != "normal" && v != "high")
-        return bad(fmt::format("attribute[severity] must be low, normal or high, not \"{}\"", v.substr(0, 40)));
+        return bad(fmt::format("attribute[severity] must be low, normal or high, not \"{}\"", printable(v, 40)));
       attributes["severity"] = v;
     } else {
-      return bad(fmt::format("attribute[{}] is not an attribute of {} (see services/{}.json)", attr.substr(0, 40),
+      return bad(fmt::format("attribute[{}] is not an attribute of {} (see services/{}.json)", printable(attr, 40),
                              cat->code, cat->code));
     }
   }
@@ -338,6 +320,19 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
       break;
     }
   return t;
+}
+
+std::string without_api_key(std::string_view body) {
+  std::string kept;
+  size_t pos = 0;
+  while (pos <= body.size()) {
+    const size_t amp = std::min(body.find('&', pos), body.size());
+    const std::string_view pair = body.substr(pos, amp - pos);
+    const auto key = form_decode(pair.substr(0, pair.find('=')));
+    if (!pair.empty() && key != "api_key") kept.append(kept.empty() ? "" : "&").append(pair);
+    pos = amp + 1;
+  }
+  return kept;
 }
 
 // ----------------------------------------------------------------------------- GET requests

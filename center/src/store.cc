@@ -168,7 +168,7 @@ CREATE FUNCTION gw_priority_rank(p text) RETURNS int LANGUAGE sql IMMUTABLE AS
 CREATE FUNCTION gw_priority_name(r int) RETURNS text LANGUAGE sql IMMUTABLE AS
   $$ SELECT (ARRAY['urgent', 'high', 'normal', 'low'])[greatest(0, least(3, r)) + 1] $$;
 
--- Derives a case from its sources. The primary source (the first received) gives the place,
+-- Derives a case from its sources. The primary source (the first reported) gives the place,
 -- the description and the evidence; the category is that of the most urgent source; the
 -- priority is the most urgent source's, one step higher from 2 independent reports (distinct
 -- reporters) and two steps from 4; the case is open while any source is.
@@ -209,7 +209,7 @@ FROM (SELECT count(*) AS n, count(DISTINCT reporter) AS reports,
              min(reported_at) AS opened, max(observed_at) AS last_observed,
              min(reported_at) FILTER (WHERE kind <> 'hotline') AS first_edge,
              min(reported_at) FILTER (WHERE kind = 'hotline') AS first_hotline,
-             (array_agg(id ORDER BY received_at, id))[1] AS primary_id
+             (array_agg(id ORDER BY reported_at, received_at, id))[1] AS primary_id
       FROM sources WHERE case_id = cid) s
 JOIN sources p ON p.id = s.primary_id
 WHERE o.id = cid;
@@ -238,10 +238,10 @@ DECLARE
   cid text;
   decision jsonb;
 BEGIN
-  -- A ticket without an id gets the next number: h20261123-000042.
+  -- A ticket without an id gets the next number: h20261123-000000042.
   IF p->>'id' IS NULL THEN
     p := p || jsonb_build_object('id', 'h' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD') || '-' ||
-                                       lpad(nextval('ticket_numbers')::text, 6, '0'));
+                                       to_char(nextval('ticket_numbers'), 'FM000000000'));
   END IF;
   IF (p->>'want_token')::boolean THEN
     p := p || jsonb_build_object('token', gen_random_uuid()::text);
@@ -333,11 +333,19 @@ DECLARE
   cid text;
   newer boolean;
   was text;
+  owner_kind text;
+  owner text;
 BEGIN
-  SELECT case_id, (p->>'observed_at')::timestamptz >= observed_at, status INTO cid, newer, was
+  SELECT case_id, (p->>'observed_at')::timestamptz >= observed_at, status, kind, agent_id
+    INTO cid, newer, was, owner_kind, owner
   FROM sources WHERE id = p->>'id' FOR UPDATE;
   IF cid IS NULL THEN
     RETURN jsonb_build_object('result', 'unknown');
+  END IF;
+  -- Only the agent that reported an order may change it; tickets are not edge orders.
+  IF owner_kind = 'hotline' OR owner IS DISTINCT FROM p->>'agent_id' THEN
+    RETURN jsonb_build_object('result', 'error', 'error',
+                              format('id "%s" belongs to another source', p->>'id'));
   END IF;
   UPDATE sources SET
     geom        = coalesce(geom, CASE WHEN p->>'lon' IS NULL THEN NULL ELSE
@@ -389,8 +397,12 @@ BEGIN
     r := gw_update_source(p);
   END IF;
   RETURN r;
-EXCEPTION WHEN others THEN
-  RETURN jsonb_build_object('result', 'error', 'error', SQLERRM);
+EXCEPTION
+  -- Deadlocks and lock timeouts are not the event's fault: the whole batch is retried.
+  WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+    RAISE;
+  WHEN others THEN
+    RETURN jsonb_build_object('result', 'error', 'error', SQLERRM);
 END
 $$;
 
@@ -420,7 +432,8 @@ BEGIN
   END IF;
   nid := first_id;
   IF EXISTS (SELECT 1 FROM orders WHERE id = nid) THEN
-    nid := first_id || '.split' || (SELECT count(*) + 1 FROM orders WHERE id LIKE first_id || '.split%');
+    nid := first_id || '.split' ||
+           (SELECT count(*) + 1 FROM orders WHERE left(id, length(first_id) + 6) = first_id || '.split');
   END IF;
   INSERT INTO orders (id, category, priority, status, source_kind, observed_at)
   SELECT nid, category, priority, 'open', kind, observed_at FROM sources WHERE id = first_id;
@@ -678,28 +691,53 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
   pg_conn* c = l->get();
   std::vector<std::string> params;
   params.reserve(events.size() * 2);
+  std::vector<int64_t> locks;
   for (const EdgeEvent& ev : events) {
     nlohmann::json p = edge_source(*ev.event, ev.placement);
-    // An update or clear may overtake its open: every event carries what a new source needs.
-    if (const Category* cat = catalog_->find(ev.event->category))
+    // An update may overtake its open: it carries what a new source needs. A clear of an order
+    // never seen opens a (cleared) case of its own rather than joining one.
+    const Category* cat = catalog_->find(ev.event->category);
+    if (cat && ev.event->event != OrderEventKind::kClear)
       add_merge_plan(p, *catalog_, *cat,
                      ev.event->location ? std::optional<LonLat>(ev.event->location->position) : std::nullopt);
+    for (const auto& k : p.value("locks", nlohmann::json::array())) locks.push_back(k.get<int64_t>());
     params.push_back(p.dump());
     params.emplace_back(ev.raw);
   }
-  // One transaction, sent as a pipeline: no round trip per event. gw_ingest_edge catches its own
-  // errors, so a bad event is reported without aborting the others.
+  // Every lock the batch needs, in one ascending order, before any event: batches of several
+  // centers and single tickets (which lock in the same order) never wait for each other in a cycle.
+  std::sort(locks.begin(), locks.end());
+  locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+  std::string lock_array = "{";
+  for (size_t i = 0; i < locks.size(); ++i) lock_array += (i ? "," : "") + std::to_string(locks[i]);
+  lock_array += "}";
+
+  std::string state;  // SQLSTATE of the first failure
   auto broken = [&](std::string what) -> Result<std::vector<Result<Outcome>>> {
     if (PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
-      while (PGresult* r = PQgetResult(c)) PQclear(r);
-      PQexitPipelineMode(c);
+      for (int idle = 0; idle < 2;) {
+        PGresult* r = PQgetResult(c);
+        if (!r) {
+          ++idle;
+          continue;
+        }
+        idle = PQresultStatus(r) == PGRES_PIPELINE_SYNC ? 2 : 0;
+        PQclear(r);
+      }
+      // A connection that cannot leave pipeline mode is not given back as it is.
+      if (PQexitPipelineMode(c) != 1) PQreset(c);
     }
     const bool gone = PQstatus(c) != CONNECTION_OK;
     if (!gone) PgResult(PQexec(c, "ROLLBACK"));
-    return fail(gone ? ErrorCode::kUnavailable : ErrorCode::kInternal, fmt::format("database: {}", what));
+    // Deadlock, serialization failure, lock timeout: nothing was stored; trying again will do.
+    const bool retry = gone || state == "40P01" || state == "40001" || state == "55P03";
+    return fail(retry ? ErrorCode::kUnavailable : ErrorCode::kInternal, fmt::format("database: {}", what));
   };
   if (PQenterPipelineMode(c) != 1) return broken(PQerrorMessage(c));
   bool sent = PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  const char* lock_values[1] = {lock_array.c_str()};
+  sent = sent && PQsendQueryParams(c, "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", 1,
+                                   nullptr, lock_values, nullptr, nullptr, 0) == 1;
   for (size_t i = 0; sent && i < events.size(); ++i) {
     const char* values[2] = {params[2 * i].c_str(), params[2 * i + 1].c_str()};
     sent = PQsendQueryParams(c, "SELECT gw_ingest_edge($1::jsonb, $2::jsonb)::text", 2, nullptr, values, nullptr,
@@ -711,18 +749,24 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
   std::vector<Result<Outcome>> out;
   out.reserve(events.size());
   std::string failure;
-  // Results: BEGIN, one per event, COMMIT, then the sync point; each followed by a null.
-  for (size_t k = 0; k < events.size() + 2; ++k) {
+  // Results: BEGIN, the locks, one per event, COMMIT, then the sync point; each but the sync
+  // followed by a null.
+  const size_t first_event = 2, statements = events.size() + 3;
+  for (size_t k = 0; k < statements; ++k) {
     PgResult r(PQgetResult(c));
     if (!r) return broken(PQerrorMessage(c));
     const auto st = PQresultStatus(r.get());
-    while (PGresult* extra = PQgetResult(c)) PQclear(extra);
+    PgResult(PQgetResult(c));  // the null that ends this statement's results
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      if (failure.empty()) failure = PQresultErrorMessage(r.get());
+      if (failure.empty()) {
+        failure = PQresultErrorMessage(r.get());
+        const char* code = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+        state = code ? code : "";
+      }
       continue;
     }
-    if (k == 0 || k == events.size() + 1) continue;
-    const EdgeEvent& ev = events[k - 1];
+    if (k < first_event || k == statements - 1) continue;
+    const EdgeEvent& ev = events[k - first_event];
     auto j = nlohmann::json::parse(PQgetvalue(r.get(), 0, 0));
     const std::string result = j.value("result", "");
     if (result == "error") {
@@ -733,7 +777,8 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
     }
   }
   PgResult sync(PQgetResult(c));  // PGRES_PIPELINE_SYNC
-  PQexitPipelineMode(c);
+  if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) return broken("pipeline out of step");
+  if (PQexitPipelineMode(c) != 1) return broken(PQerrorMessage(c));
   if (!failure.empty()) return broken(failure);
   return out;
 }
@@ -914,7 +959,8 @@ Result<std::optional<std::string>> Store::order_geojson(std::string_view id) {
   if (!l) return std::unexpected(l.error());
   // A case by its id, or the case a source (an edge order or ticket that was merged) belongs to.
   std::string sql = fmt::format(
-      "SELECT {}::text FROM orders o WHERE o.id = coalesce((SELECT case_id FROM sources WHERE id = $1), $1)",
+      "SELECT {}::text FROM orders o WHERE o.id = coalesce((SELECT id FROM orders WHERE id = $1), "
+      "(SELECT case_id FROM sources WHERE id = $1))",
       kFeatureSql);
   auto r = exec(l->get(), sql.c_str(), {std::string(id)});
   if (!r) return std::unexpected(r.error());

@@ -1,5 +1,7 @@
 #include "gridwatch/domain/order.h"
 
+#include "gridwatch/domain/text.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -47,10 +49,14 @@ std::string_view type_name(const json& v) {
   return "object";
 }
 
-size_t utf8_length(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
+// True when a JSON text holds the escape \u0000 (a backslash that is not itself escaped).
+bool has_escaped_nul(std::string_view text) {
+  for (size_t at = text.find("\\u0000"); at != std::string_view::npos; at = text.find("\\u0000", at + 1)) {
+    size_t slashes = 0;
+    while (at >= slashes + 1 && text[at - slashes - 1] == '\\') ++slashes;
+    if (slashes % 2 == 0) return true;
+  }
+  return false;
 }
 
 // Typed access to one JSON object, reporting errors with the full path of the field.
@@ -160,6 +166,10 @@ Status validate_order(const OrderEvent& e, const Catalog& catalog, const CodecLi
 
 Result<OrderEvent> decode_order(std::string_view payload, const Catalog& catalog,
                                 const CodecLimits& limits) {
+  // PostgreSQL's jsonb cannot hold NUL: refused here, with its reason, rather than by the store.
+  if (has_escaped_nul(payload))
+    return fail(ErrorCode::kInvalidArgument, "the message contains \\u0000 (NUL), which no text field may hold",
+                "payload");
   GW_TRY(doc, parse_object(payload, limits.max_payload_bytes));
   Fields f(doc, "");
   OrderEvent e;

@@ -152,6 +152,14 @@ TEST(OrderCodec, DescriptionLimitCountsCharactersNotBytes) {
                                    "longer than 4000 characters"));
 }
 
+TEST(OrderCodec, NulIsRefusedButAnEscapedBackslashBeforeU0000IsText) {
+  json j = valid_order();
+  j["description"] = std::string("a\0b", 3);  // written by the encoder as \u0000
+  EXPECT_THAT(decode(j), FailsWith(ErrorCode::kInvalidArgument, "payload", "\\u0000 (NUL)"));
+  j["description"] = "C:\\u0000";  // a backslash, then the letters u0000
+  EXPECT_TRUE(decode(j).has_value());
+}
+
 TEST(ReadingCodec, DecodesAndRoundTrips) {
   auto r = decode_reading("bin-001", R"({"ts":"2026-11-23T08:00:00Z","type":"bin_fill","value":87.5,"unit":"%"})");
   ASSERT_TRUE(r.has_value()) << r.error().message;

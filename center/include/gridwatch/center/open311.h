@@ -63,6 +63,9 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body,
                                                         const Catalog& catalog,
                                                         const std::vector<ApiKey>& keys, Timestamp now);
 
+// The form without its api_key (however the key's name is %-encoded), to keep a refused form.
+std::string without_api_key(std::string_view body);
+
 // ----------------------------------------------------------------------------- GET requests
 
 // One stored source (a row of Store::requests) as a GeoReport v2 request: status open/closed from
