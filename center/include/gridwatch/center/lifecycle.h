@@ -1,0 +1,54 @@
+// The life of a case, as 12345 runs it (接、派、办、评): dispatched to the unit that owns it,
+// accepted, worked on, resolved, closed after the resident's evaluation — or sent back as not
+// ours (退单) and dispatched again, re-opened when the resident is not satisfied (再派件),
+// cancelled, or marked a duplicate of another case. Pure: the store applies it and keeps the
+// audit trail.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "gridwatch/domain/error.h"
+
+namespace gridwatch::center {
+
+enum class CaseState {
+  kNew,         // 待派单: not yet with a unit
+  kDispatched,  // 已派单: with a unit, not acknowledged
+  kAccepted,    // 已签收
+  kInProgress,  // 处置中
+  kResolved,    // 已办结: the unit says it is fixed; awaits the resident's evaluation
+  kClosed,      // 已结案
+  kRejected,    // 已退单: a unit sent it back as not its own; to be dispatched again
+  kReopened,    // 重新派单: the resident was not satisfied; to be dispatched again
+  kCancelled,   // 已撤销
+  kDuplicate,   // 重复件: another case covers it
+};
+
+enum class CaseAction { kDispatch, kAccept, kStart, kResolve, kClose, kReject, kReopen, kCancel, kMarkDuplicate };
+
+inline constexpr CaseState kAllStates[] = {CaseState::kNew,      CaseState::kDispatched, CaseState::kAccepted,
+                                           CaseState::kInProgress, CaseState::kResolved,   CaseState::kClosed,
+                                           CaseState::kRejected, CaseState::kReopened,   CaseState::kCancelled,
+                                           CaseState::kDuplicate};
+inline constexpr CaseAction kAllActions[] = {CaseAction::kDispatch, CaseAction::kAccept, CaseAction::kStart,
+                                             CaseAction::kResolve,  CaseAction::kClose,  CaseAction::kReject,
+                                             CaseAction::kReopen,   CaseAction::kCancel, CaseAction::kMarkDuplicate};
+
+std::string_view to_string(CaseState s);   // "in_progress"
+std::string_view name_zh(CaseState s);     // "处置中"
+std::string_view to_string(CaseAction a);  // "mark_duplicate"
+std::optional<CaseState> parse_case_state(std::string_view text);
+std::optional<CaseAction> parse_case_action(std::string_view text);
+
+// The states `action` may start from.
+std::vector<CaseState> allowed_from(CaseAction action);
+// True for states no action leaves except by re-opening (closed) or never (cancelled, duplicate).
+bool is_final(CaseState s);
+
+// The state after `action`, or kInvalidArgument naming the current state and the states the
+// action needs: "cannot accept a case that is resolved (accept needs: dispatched)".
+Result<CaseState> next_state(CaseState from, CaseAction action);
+
+}  // namespace gridwatch::center
