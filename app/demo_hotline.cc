@@ -116,6 +116,24 @@ void DemoHotline::post(const std::string& body, const char* what) {
   joined_ += joined;
   fmt::print("  12345 ticket {} ({}): {}\n", id, what, notice);
   std::fflush(stdout);
+  last_ticket_ = id;
+}
+
+void DemoHotline::act(const std::string& action, const std::string& reason) {
+  if (flood_case_.empty()) return;
+  httplib::Client cli("127.0.0.1", center_.http_port());
+  cli.set_connection_timeout(2);
+  const auto body = nlohmann::json({{"action", action}, {"reason", reason}, {"actor", "demo-dispatcher"}}).dump();
+  auto r = cli.Post(fmt::format("/api/v1/orders/{}/actions", flood_case_), body, "application/json");
+  if (!r || r->status != 200) {
+    spdlog::warn("demo dispatcher: {} refused: {}", action, r ? r->body : httplib::to_string(r.error()));
+    return;
+  }
+  const auto j = nlohmann::json::parse(r->body, nullptr, false);
+  fmt::print("  dispatcher: case {} {} -> {} ({}) — {}\n", flood_case_, j.value("from", "?"), j.value("state", "?"),
+             j.value("state_zh", "?"), reason);
+  std::fflush(stdout);
+  ++steps_;
 }
 
 void DemoHotline::tick(int t) {
@@ -137,6 +155,26 @@ void DemoHotline::tick(int t) {
                  {"description", "西直门桥下积水很深，车过不去 deep water under the bridge"},
                  {"attribute[severity]", "high"}, {"phone", "13900000002"}}),
            "waterlogging at Xizhimen");
+      // The dispatcher works the flood case (the one this ticket opened or joined).
+      if (!last_ticket_.empty()) {
+        httplib::Client cli("127.0.0.1", center_.http_port());
+        if (auto r = cli.Get("/api/v1/orders/" + last_ticket_); r && r->status == 200) {
+          const auto j = nlohmann::json::parse(r->body, nullptr, false);
+          if (j.is_object()) flood_case_ = j.value("id", "");
+        }
+      }
+      break;
+    case 18:
+      act("dispatch", "直派西城区水务 to the Xicheng water office");
+      break;
+    case 20:
+      act("accept", "签收 on the way with a pump");
+      break;
+    case 22:
+      act("start", "pumping");
+      break;
+    case 31:
+      act("resolve", "积水已排除 water drained, the gauge agrees");
       break;
     case 25:
       // Beside the camera's no-parking zone.

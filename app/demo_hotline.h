@@ -25,13 +25,16 @@ class DemoHotline {
   size_t posted() const { return posted_; }
   size_t imported() const { return imported_; }
   size_t joined() const { return joined_; }  // posted tickets that joined an existing case
+  size_t steps() const { return steps_; }    // lifecycle steps the demo's dispatcher took
 
  private:
   void post(const std::string& form, const char* what);
+  void act(const std::string& action, const std::string& reason);
 
   center::Center& center_;
   std::filesystem::path dir_;
-  size_t posted_ = 0, imported_ = 0, joined_ = 0;
+  size_t posted_ = 0, imported_ = 0, joined_ = 0, steps_ = 0;
+  std::string last_ticket_, flood_case_;
 };
 
 }  // namespace gridwatch::app

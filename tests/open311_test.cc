@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <random>
 
 #include <fmt/format.h>
@@ -486,6 +487,70 @@ TEST_F(Open311, UpdateBeforeOpenIsOneCaseAndAClearDoesNotCloseATicket) {
   publish_order(o2);
   ASSERT_TRUE(eventually([&] { return count("SELECT count(*) FROM order_events WHERE order_id = $1", alone) == 2; }));
   EXPECT_EQ(case_of(alone)["properties"]["status"], "cleared");
+}
+
+// The work on a case: each step through the API, kept in the history and published for the
+// agents and the wall map; steps the lifecycle does not allow are refused naming the state.
+TEST_F(Open311, CaseMovesThroughItsLifecycleAndRefusedStepsNameTheState) {
+  std::mutex mu;
+  std::vector<json> published;
+  auto sub = platform::MqttClient::create({.url = svc_.mqtt_url, .client_id = "t-life-" + tag_});
+  ASSERT_TRUE(sub.has_value());
+  (*sub)->on_message([&](platform::MqttMessage m) {
+    std::lock_guard lock(mu);
+    published.push_back(json::parse(m.payload, nullptr, false));
+  });
+  (*sub)->subscribe(prefix_ + "/center/orders/#", 1);
+  ASSERT_TRUE((*sub)->connect(std::chrono::seconds{10}).has_value());
+
+  const std::string id = ticket("utilities.heating", spot(), "暖气不热 radiator cold")["service_request_id"];
+  EXPECT_EQ(case_of(id)["properties"]["state"], "new");
+  auto act = [&](const std::string& action, const std::string& reason = "") {
+    return http_post(port_, fmt::format("/api/v1/orders/{}/actions", id),
+                     json({{"action", action}, {"reason", reason}, {"actor", "dispatcher-7"}}).dump(), "application/json");
+  };
+  for (const char* step : {"dispatch", "reject", "dispatch", "accept", "start", "resolve", "reopen", "dispatch",
+                           "accept", "resolve", "close"}) {
+    auto r = act(step, std::string("step ") + step);
+    ASSERT_EQ(r.status, 200) << step << ": " << r.body;
+  }
+  const json c = case_of(id);
+  EXPECT_EQ(c["properties"]["state"], "closed");
+  // Every step in the history: who, what, from which state to which, why.
+  std::vector<std::string> steps;
+  for (const json& h : c["properties"]["history"])
+    if (h["actor"] == "dispatcher-7") steps.push_back(h["action"]);
+  EXPECT_EQ(steps, (std::vector<std::string>{"dispatch", "reject", "dispatch", "accept", "start", "resolve", "reopen",
+                                             "dispatch", "accept", "resolve", "close"}));
+  const json& last = c["properties"]["history"].back();
+  EXPECT_EQ(last["detail"]["from"], "resolved");
+  EXPECT_EQ(last["detail"]["to"], "closed");
+  EXPECT_EQ(last["detail"]["reason"], "step close");
+
+  // Refused: the current state is named, with what the action needs; nothing changes.
+  auto refused = act("accept");
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(refused.body.find("cannot accept a case that is closed (accept needs: dispatched)"), std::string::npos)
+      << refused.body;
+  EXPECT_EQ(case_of(id)["properties"]["state"], "closed");
+  EXPECT_EQ(act("approve").status, 400);
+  EXPECT_EQ(http_post(port_, "/api/v1/orders/no-such-case/actions", R"({"action":"dispatch"})", "application/json").status,
+            404);
+  EXPECT_EQ(http_post(port_, fmt::format("/api/v1/orders/{}/actions", id), R"({"action":"close","colour":1})",
+                      "application/json")
+                .status,
+            400);
+
+  // Published, in order, on {prefix}/center/orders/{id}.
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return published.size() >= 11;
+  }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(published.front()["state"], "dispatched");
+  EXPECT_EQ(published.back()["state"], "closed");
+  EXPECT_EQ(published.back()["state_zh"], "已结案");
+  EXPECT_EQ(published.back()["case_id"], id);
 }
 
 // A car in a fire lane: the camera calls it a blocked fire lane, a resident calls it illegal

@@ -690,6 +690,53 @@ void Center::setup_http() {
                     open311::content_type(f->second));
   });
 
+  // A step of the case's lifecycle: {"action": "accept", "reason": "...", "actor": "..."}.
+  http_->Post(R"(/api/v1/orders/([^/]+)/actions)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return json_error(res, 400, "the body must be a JSON object {\"action\": \"...\", \"reason\": \"...\"}");
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "action" && it.key() != "reason" && it.key() != "actor")
+        return json_error(res, 400, fmt::format("unknown field \"{}\" (known: action, reason, actor)", printable(it.key())),
+                          it.key());
+    auto text = [&](const char* key) -> std::optional<std::string> {
+      if (!body.contains(key)) return std::string();
+      if (!body.at(key).is_string() || utf8_length(body.at(key).get_ref<const std::string&>()) > 1000)
+        return std::nullopt;
+      return body.at(key).get<std::string>();
+    };
+    const auto action_name = text("action"), reason = text("reason"), actor = text("actor");
+    if (!action_name || !reason || !actor) return json_error(res, 400, "action, reason and actor are strings of at most 1000 characters");
+    const auto action = parse_case_action(*action_name);
+    if (!action) {
+      std::string known;
+      for (CaseAction a : kAllActions) known += (known.empty() ? "" : ", ") + std::string(to_string(a));
+      return json_error(res, 400, fmt::format("unknown action \"{}\" (known: {})", printable(*action_name), known),
+                        "action");
+    }
+    auto t = store_->transition(id, *action, *reason, actor->empty() ? "api" : *actor);
+    if (!t) {
+      const int status = t.error().code == ErrorCode::kNotFound          ? 404
+                         : t.error().code == ErrorCode::kInvalidArgument ? 409
+                                                                         : 503;
+      return json_error(res, status, t.error().message, t.error().field);
+    }
+    const nlohmann::json change = {{"case_id", id},
+                                   {"action", std::string(to_string(*action))},
+                                   {"from", std::string(to_string(t->from))},
+                                   {"state", std::string(to_string(t->to))},
+                                   {"state_zh", std::string(name_zh(t->to))},
+                                   {"at", t->at},
+                                   {"actor", actor->empty() ? "api" : *actor}};
+    // Agents and wall maps follow their cases on {prefix}/center/orders/{id}.
+    if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
+    spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(*action), to_string(t->from), to_string(t->to),
+                 actor->empty() ? "api" : *actor);
+    res.set_content(change.dump(), "application/json");
+  });
+
   // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
   http_->Post(R"(/api/v1/orders/([^/]+)/split)", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/center/lifecycle.h"
 #include "gridwatch/domain/text.h"
 #include <nlohmann/json.hpp>
 
@@ -377,6 +378,8 @@ nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog) {
                           ? fmt::format("案件 {} / case {}", case_id, case_id)
                           : fmt::format("并入案件 {} / joined case {}", case_id, case_id);
   if (sources > 1) notes += fmt::format(" ({} reports)", sources);
+  if (const auto state = parse_case_state(str(row, "state")))
+    notes += fmt::format("; {} / {}", name_zh(*state), to_string(*state));
   r["status_notes"] = notes;
   return r;
 }

@@ -451,6 +451,16 @@ BEGIN
 END
 $$;
 )sql"},
+    {5, "case lifecycle state", R"sql(
+-- The work on a case (dispatch, accept, ..., close: center/lifecycle.h), beside `status`, which
+-- says whether the problem is still there (derived from the sources).
+ALTER TABLE orders
+  ADD COLUMN state text NOT NULL DEFAULT 'new'
+    CHECK (state IN ('new', 'dispatched', 'accepted', 'in_progress', 'resolved', 'closed', 'rejected',
+                     'reopened', 'cancelled', 'duplicate')),
+  ADD COLUMN state_changed_at timestamptz;
+CREATE INDEX orders_state ON orders (state);
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -516,7 +526,8 @@ constexpr const char* kFeatureSql = R"sql(
       'evidence', o.evidence, 'areas', o.areas, 'area_code', o.area_code,
       'opened_at', gw_rfc3339(o.opened_at), 'reports', o.reports, 'source_count', o.source_count,
       'preempted', o.preempted, 'proactive', o.proactive, 'address', o.address,
-      'queue', CASE WHEN o.area_code IS NULL THEN 'dispatcher' ELSE 'area' END))
+      'queue', CASE WHEN o.area_code IS NULL THEN 'dispatcher' ELSE 'area' END,
+      'state', o.state, 'state_changed_at', gw_rfc3339(o.state_changed_at)))
 )sql";
 
 // COPY text format: escape backslash, tab, newline and carriage return.
@@ -837,18 +848,20 @@ SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
   'description', nullif(r.description, ''), 'requested_datetime', gw_rfc3339(r.reported_at),
   'updated_datetime', gw_rfc3339(r.updated), 'address', r.address,
   'address_id', r.attributes->>'address_id', 'lat', ST_Y(r.geom), 'long', ST_X(r.geom),
-  'media_url', r.media_url, 'case_id', r.case_id, 'source_count', r.source_count))
+  'media_url', r.media_url, 'case_id', r.case_id, 'source_count', r.source_count, 'state', r.state))
   ORDER BY r.reported_at DESC, r.id), '[]')::text
 FROM (SELECT s.id, s.category, s.description, s.reported_at, s.address, s.attributes, s.geom,
              s.media_url, s.case_id, o.source_count,
-             CASE WHEN o.status = 'open' THEN 'open' ELSE 'closed' END AS status,
+             CASE WHEN o.status = 'cleared' OR o.state IN ('closed', 'cancelled', 'duplicate') THEN 'closed'
+                  ELSE 'open' END AS status, o.state,
              greatest(s.updated_at, o.updated_at) AS updated
       FROM sources s JOIN orders o ON o.id = s.case_id
       WHERE ($1::text[] IS NULL OR s.id = ANY($1::text[]))
         AND ($2::text[] IS NULL OR s.category = ANY($2::text[]))
         AND ($3::timestamptz IS NULL OR s.reported_at >= $3::timestamptz)
         AND ($4::timestamptz IS NULL OR s.reported_at <= $4::timestamptz)
-        AND ($5::text IS NULL OR (CASE WHEN o.status = 'open' THEN 'open' ELSE 'closed' END) = $5)
+        AND ($5::text IS NULL OR (CASE WHEN o.status = 'cleared' OR o.state IN ('closed', 'cancelled', 'duplicate') THEN 'closed'
+                  ELSE 'open' END) = $5)
       ORDER BY s.reported_at DESC, s.id
       LIMIT $6::int OFFSET $7::int) r
 )sql",
@@ -864,6 +877,41 @@ Result<std::optional<std::string>> Store::request_of_token(std::string_view toke
   if (!r) return std::unexpected(r.error());
   if (PQntuples(r->get()) == 0) return std::optional<std::string>{};
   return std::optional<std::string>{PQgetvalue(r->get(), 0, 0)};
+}
+
+Result<Transition> Store::transition(std::string_view case_id, CaseAction action, std::string_view reason,
+                                     std::string_view actor) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
+  auto rollback = [&](Error err) -> Result<Transition> {
+    PgResult(PQexec(c, "ROLLBACK"));
+    return std::unexpected(std::move(err));
+  };
+  const std::string id(case_id);
+  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
+  if (!cur) return rollback(cur.error());
+  if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
+  if (!from) return rollback(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
+  auto to = next_state(*from, action);
+  if (!to) return rollback(to.error());
+  const nlohmann::json detail = {{"from", std::string(to_string(*from))},
+                                 {"to", std::string(to_string(*to))},
+                                 {"reason", std::string(reason)}};
+  auto up = exec(c, R"sql(
+WITH moved AS (
+  UPDATE orders SET state = $2, state_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING id)
+INSERT INTO case_history (case_id, action, actor, detail)
+SELECT id, $3, $4, $5::jsonb FROM moved
+RETURNING gw_rfc3339(at)
+)sql",
+                 {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump()});
+  if (!up) return rollback(up.error());
+  const std::string at = PQgetvalue(up->get(), 0, 0);
+  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  return Transition{*from, *to, at};
 }
 
 Result<nlohmann::json> Store::case_sources(std::string_view case_id) {

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gridwatch/center/lifecycle.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
@@ -49,6 +50,12 @@ struct RequestQuery {
 };
 
 enum class Applied { kStored, kDuplicate };
+
+struct Transition {
+  CaseState from;
+  CaseState to;
+  std::string at;  // RFC 3339
+};
 
 // What storing a report did: its case, and "new" (opened a case), "merged" (joined one),
 // "updated" (a known edge order changed) or "exists" (a ticket stored before).
@@ -105,6 +112,11 @@ class Store {
   [[nodiscard]] Result<nlohmann::json> requests(const RequestQuery& q);
   // The service_request_id of an Open311 token, nullopt when unknown.
   [[nodiscard]] Result<std::optional<std::string>> request_of_token(std::string_view token);
+  // Moves a case through its lifecycle (center/lifecycle.h) and keeps the step in its history
+  // (who, when, why). kNotFound for an unknown case; kInvalidArgument when the action is not
+  // allowed from the case's state (the message names it).
+  [[nodiscard]] Result<Transition> transition(std::string_view case_id, CaseAction action, std::string_view reason,
+                                              std::string_view actor);
   // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
