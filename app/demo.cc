@@ -136,6 +136,7 @@ int run_demo(const DemoOptions& options) {
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
   cc.api_keys = {{"demo-hotline", DemoHotline::kApiKey}};
+  cc.dispatch_level = "district";  // the demo has no street layer: its districts stand in
   // Areas: Beijing's 16 districts and SYNTHETIC ~500 m grid cells in the two central ones, where
   // the demo's sensors stand.
   if (std::filesystem::exists(options.districts)) {

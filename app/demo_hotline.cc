@@ -130,8 +130,9 @@ void DemoHotline::act(const std::string& action, const std::string& reason) {
     return;
   }
   const auto j = nlohmann::json::parse(r->body, nullptr, false);
-  fmt::print("  dispatcher: case {} {} -> {} ({}) — {}\n", flood_case_, j.value("from", "?"), j.value("state", "?"),
-             j.value("state_zh", "?"), reason);
+  fmt::print("  dispatcher: case {} {} -> {} ({}){} — {}\n", flood_case_, j.value("from", "?"), j.value("state", "?"),
+             j.value("state_zh", "?"), j.contains("unit") ? fmt::format(", to unit {}", j.value("unit", "")) : "",
+             reason);
   std::fflush(stdout);
   ++steps_;
 }

@@ -49,6 +49,7 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_GE(std::stoi(m[4]), 1);
   // The demo's dispatcher works the flood case to resolved.
   EXPECT_NE(out.find("in_progress -> resolved (已办结)"), std::string::npos) << out;
+  EXPECT_NE(out.find("new -> dispatched (已派单), to unit 110102"), std::string::npos) << out;  // Xicheng owns Xizhimen
   EXPECT_NE(out.find("8 rows: 4 imported, 1 merged into open cases, 2 without location (dispatcher queue), 1 rejected"),
             std::string::npos)
       << out;

@@ -509,13 +509,31 @@ TEST_F(Open311, CaseMovesThroughItsLifecycleAndRefusedStepsNameTheState) {
     return http_post(port_, fmt::format("/api/v1/orders/{}/actions", id),
                      json({{"action", action}, {"reason", reason}, {"actor", "dispatcher-7"}}).dump(), "application/json");
   };
+  // This center has no areas: a case in no street area waits for the dispatcher to name a unit.
+  auto queued = act("dispatch");
+  EXPECT_EQ(queued.status, 409);
+  EXPECT_NE(queued.body.find("is in no street area (dispatcher queue): name the unit"), std::string::npos) << queued.body;
+  auto to_unit = [&](const std::string& action, const std::string& reason) {
+    return http_post(port_, fmt::format("/api/v1/orders/{}/actions", id),
+                     json({{"action", action}, {"reason", reason}, {"actor", "dispatcher-7"}, {"unit", "street-ab"}}).dump(),
+                     "application/json");
+  };
   for (const char* step : {"dispatch", "reject", "dispatch", "accept", "start", "resolve", "reopen", "dispatch",
                            "accept", "resolve", "close"}) {
-    auto r = act(step, std::string("step ") + step);
+    auto r = std::string_view(step) == "dispatch" ? to_unit(step, std::string("step ") + step)
+                                                  : act(step, std::string("step ") + step);
     ASSERT_EQ(r.status, 200) << step << ": " << r.body;
   }
   const json c = case_of(id);
   EXPECT_EQ(c["properties"]["state"], "closed");
+  // Dispatched to the unit and the category's department, on the category's clock (2 h / 24 h).
+  EXPECT_EQ(c["properties"]["unit_code"], "street-ab");
+  EXPECT_EQ(c["properties"]["department"], "heating");
+  const auto dispatched = *parse_rfc3339(c["properties"]["dispatched_at"].get<std::string>());
+  EXPECT_EQ(*parse_rfc3339(c["properties"]["respond_due"].get<std::string>()) - dispatched, std::chrono::hours{2});
+  EXPECT_EQ(*parse_rfc3339(c["properties"]["resolve_due"].get<std::string>()) - dispatched, std::chrono::hours{24});
+  EXPECT_FALSE(c["properties"]["responded_at"].is_null());
+  EXPECT_FALSE(c["properties"]["resolved_at"].is_null());
   // Every step in the history: who, what, from which state to which, why.
   std::vector<std::string> steps;
   for (const json& h : c["properties"]["history"])
@@ -551,6 +569,63 @@ TEST_F(Open311, CaseMovesThroughItsLifecycleAndRefusedStepsNameTheState) {
   EXPECT_EQ(published.back()["state"], "closed");
   EXPECT_EQ(published.back()["state_zh"], "已结案");
   EXPECT_EQ(published.back()["case_id"], id);
+}
+
+// The resident's evaluation: not satisfied re-opens the case for another dispatch (再派件);
+// satisfied closes it. An urgent case answers within 2 h and is done within 24 h.
+TEST_F(Open311, FeedbackClosesOrReopensAndUrgentCasesRunOnAShorterClock) {
+  // Four callers about one smell: normal, two steps up = urgent.
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    json t = ticket("environment.odor", east_of_spot(10.0 * i), "刺鼻气味 acrid smell",
+                    {{"phone", fmt::format("1390000{:04}", i)}});
+    if (i == 0) id = t["service_request_id"];
+  }
+  json c = case_of(id);
+  ASSERT_EQ(c["properties"]["reports"], 4);
+  ASSERT_EQ(c["properties"]["priority"], "urgent");
+  auto act = [&](const std::string& action) {
+    return http_post(port_, fmt::format("/api/v1/orders/{}/actions", id),
+                     json({{"action", action}, {"unit", "street-cd"}}).dump(), "application/json");
+  };
+  ASSERT_EQ(act("dispatch").status, 200);
+  c = case_of(id);
+  const auto dispatched = *parse_rfc3339(c["properties"]["dispatched_at"].get<std::string>());
+  EXPECT_EQ(*parse_rfc3339(c["properties"]["respond_due"].get<std::string>()) - dispatched, std::chrono::hours{2});
+  // environment.odor resolves within 72 h; urgent: 24 h.
+  EXPECT_EQ(*parse_rfc3339(c["properties"]["resolve_due"].get<std::string>()) - dispatched, std::chrono::hours{24});
+
+  auto feedback = [&](bool satisfied) {
+    return http_post(port_, fmt::format("/api/v1/orders/{}/feedback", id),
+                     json({{"satisfied", satisfied}, {"comment", satisfied ? "好了 fine now" : "还有味 still smells"}}).dump(),
+                     "application/json");
+  };
+  auto early = feedback(true);  // not resolved yet
+  EXPECT_EQ(early.status, 409);
+  EXPECT_NE(early.body.find("cannot close a case that is dispatched"), std::string::npos) << early.body;
+  ASSERT_EQ(act("accept").status, 200);
+  ASSERT_EQ(act("resolve").status, 200);
+  auto unhappy = feedback(false);
+  ASSERT_EQ(unhappy.status, 200) << unhappy.body;
+  EXPECT_EQ(json::parse(unhappy.body)["state"], "reopened");
+  EXPECT_EQ(case_of(id)["properties"]["satisfaction"], "unsatisfied");
+  ASSERT_EQ(act("dispatch").status, 200);
+  ASSERT_EQ(act("accept").status, 200);
+  ASSERT_EQ(act("resolve").status, 200);
+  auto happy = feedback(true);
+  ASSERT_EQ(happy.status, 200) << happy.body;
+  c = case_of(id);
+  EXPECT_EQ(c["properties"]["state"], "closed");
+  EXPECT_EQ(c["properties"]["satisfaction"], "satisfied");
+  EXPECT_EQ(c["properties"]["history"].back()["actor"], "resident");
+  EXPECT_EQ(c["properties"]["history"].back()["detail"]["reason"], "好了 fine now");
+  EXPECT_EQ(http_post(port_, fmt::format("/api/v1/orders/{}/feedback", id), R"({"satisfied":"yes"})", "application/json")
+                .status,
+            400);
+  // Open311 says closed once the work is closed.
+  auto r = json::parse(http_get(port_, fmt::format("/open311/v2/requests/{}.json", id)).body);
+  EXPECT_EQ(r[0]["status"], "closed");
+  EXPECT_NE(r[0]["status_notes"].get<std::string>().find("已结案 / closed"), std::string::npos) << r[0];
 }
 
 // A car in a fire lane: the camera calls it a blocked fire lane, a resident calls it illegal

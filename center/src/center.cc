@@ -698,8 +698,9 @@ void Center::setup_http() {
     if (body.is_discarded() || !body.is_object())
       return json_error(res, 400, "the body must be a JSON object {\"action\": \"...\", \"reason\": \"...\"}");
     for (auto it = body.begin(); it != body.end(); ++it)
-      if (it.key() != "action" && it.key() != "reason" && it.key() != "actor")
-        return json_error(res, 400, fmt::format("unknown field \"{}\" (known: action, reason, actor)", printable(it.key())),
+      if (it.key() != "action" && it.key() != "reason" && it.key() != "actor" && it.key() != "unit")
+        return json_error(res, 400,
+                          fmt::format("unknown field \"{}\" (known: action, reason, actor, unit)", printable(it.key())),
                           it.key());
     auto text = [&](const char* key) -> std::optional<std::string> {
       if (!body.contains(key)) return std::string();
@@ -707,8 +708,9 @@ void Center::setup_http() {
         return std::nullopt;
       return body.at(key).get<std::string>();
     };
-    const auto action_name = text("action"), reason = text("reason"), actor = text("actor");
-    if (!action_name || !reason || !actor) return json_error(res, 400, "action, reason and actor are strings of at most 1000 characters");
+    const auto action_name = text("action"), reason = text("reason"), actor = text("actor"), unit = text("unit");
+    if (!action_name || !reason || !actor || !unit)
+      return json_error(res, 400, "action, reason, actor and unit are strings of at most 1000 characters");
     const auto action = parse_case_action(*action_name);
     if (!action) {
       std::string known;
@@ -716,7 +718,51 @@ void Center::setup_http() {
       return json_error(res, 400, fmt::format("unknown action \"{}\" (known: {})", printable(*action_name), known),
                         "action");
     }
-    auto t = store_->transition(id, *action, *reason, actor->empty() ? "api" : *actor);
+    TransitionOptions options{.dispatch_level = config_.dispatch_level, .unit = *unit, .satisfaction = ""};
+    auto t = store_->transition(id, *action, *reason, actor->empty() ? "api" : *actor, options);
+    if (!t) {
+      const int status = t.error().code == ErrorCode::kNotFound          ? 404
+                         : t.error().code == ErrorCode::kInvalidArgument ? 409
+                                                                         : 503;
+      return json_error(res, status, t.error().message, t.error().field);
+    }
+    nlohmann::json change = {{"case_id", id},
+                             {"action", std::string(to_string(*action))},
+                                   {"from", std::string(to_string(t->from))},
+                                   {"state", std::string(to_string(t->to))},
+                                   {"state_zh", std::string(name_zh(t->to))},
+                                   {"at", t->at},
+                                   {"actor", actor->empty() ? "api" : *actor}};
+    if (!t->unit.empty()) change["unit"] = t->unit;
+    // Agents and wall maps follow their cases on {prefix}/center/orders/{id}.
+    if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
+    spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(*action), to_string(t->from), to_string(t->to),
+                 actor->empty() ? "api" : *actor);
+    res.set_content(change.dump(), "application/json");
+  });
+
+  // The resident's evaluation of a resolved case: satisfied closes it, not satisfied re-opens it
+  // for another dispatch (再派件). {"satisfied": true, "comment": "..."}.
+  http_->Post(R"(/api/v1/orders/([^/]+)/feedback)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("satisfied") || !body.at("satisfied").is_boolean())
+      return json_error(res, 400, "the body must be {\"satisfied\": true|false, \"comment\": \"...\"}", "satisfied");
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "satisfied" && it.key() != "comment")
+        return json_error(res, 400, fmt::format("unknown field \"{}\" (known: satisfied, comment)", printable(it.key())),
+                          it.key());
+    std::string comment;
+    if (body.contains("comment")) {
+      if (!body.at("comment").is_string() || utf8_length(body.at("comment").get_ref<const std::string&>()) > 1000)
+        return json_error(res, 400, "comment is a string of at most 1000 characters", "comment");
+      comment = body.at("comment").get<std::string>();
+    }
+    const bool satisfied = body.at("satisfied").get<bool>();
+    TransitionOptions options{.dispatch_level = config_.dispatch_level, .unit = "",
+                              .satisfaction = satisfied ? "satisfied" : "unsatisfied"};
+    auto t = store_->transition(id, satisfied ? CaseAction::kClose : CaseAction::kReopen, comment, "resident", options);
     if (!t) {
       const int status = t.error().code == ErrorCode::kNotFound          ? 404
                          : t.error().code == ErrorCode::kInvalidArgument ? 409
@@ -724,16 +770,14 @@ void Center::setup_http() {
       return json_error(res, status, t.error().message, t.error().field);
     }
     const nlohmann::json change = {{"case_id", id},
-                                   {"action", std::string(to_string(*action))},
+                                   {"action", satisfied ? "close" : "reopen"},
                                    {"from", std::string(to_string(t->from))},
                                    {"state", std::string(to_string(t->to))},
                                    {"state_zh", std::string(name_zh(t->to))},
                                    {"at", t->at},
-                                   {"actor", actor->empty() ? "api" : *actor}};
-    // Agents and wall maps follow their cases on {prefix}/center/orders/{id}.
+                                   {"actor", "resident"},
+                                   {"satisfaction", satisfied ? "satisfied" : "unsatisfied"}};
     if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
-    spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(*action), to_string(t->from), to_string(t->to),
-                 actor->empty() ? "api" : *actor);
     res.set_content(change.dump(), "application/json");
   });
 

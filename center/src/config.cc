@@ -10,7 +10,7 @@ namespace gridwatch::center {
 namespace {
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -65,6 +65,10 @@ CenterConfig read(const ConfigNode& root) {
     layer.options.parent_property = n.string("parent_property", "");
     layer.options.crs = *geo::parse_crs(n.choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84"));
     c.areas.push_back(std::move(layer));
+  }
+  if (auto d = root.find("dispatch")) {
+    d->allow_only({"level"});
+    c.dispatch_level = d->string("level", c.dispatch_level);
   }
   if (auto o = root.find("open311")) {
     o->allow_only({"api_keys", "page_size"});

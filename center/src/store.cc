@@ -458,7 +458,17 @@ ALTER TABLE orders
   ADD COLUMN state text NOT NULL DEFAULT 'new'
     CHECK (state IN ('new', 'dispatched', 'accepted', 'in_progress', 'resolved', 'closed', 'rejected',
                      'reopened', 'cancelled', 'duplicate')),
-  ADD COLUMN state_changed_at timestamptz;
+  ADD COLUMN state_changed_at timestamptz,
+  -- Where it was dispatched (直派街乡镇: the street office owning the place) and the department
+  -- of its category; the SLA clock of the last dispatch; the resident's evaluation.
+  ADD COLUMN unit_code     text,
+  ADD COLUMN department    text,
+  ADD COLUMN dispatched_at timestamptz,
+  ADD COLUMN respond_due   timestamptz,
+  ADD COLUMN resolve_due   timestamptz,
+  ADD COLUMN responded_at  timestamptz,
+  ADD COLUMN resolved_at   timestamptz,
+  ADD COLUMN satisfaction  text CHECK (satisfaction IN ('satisfied', 'unsatisfied'));
 CREATE INDEX orders_state ON orders (state);
 )sql"},
 };
@@ -527,7 +537,11 @@ constexpr const char* kFeatureSql = R"sql(
       'opened_at', gw_rfc3339(o.opened_at), 'reports', o.reports, 'source_count', o.source_count,
       'preempted', o.preempted, 'proactive', o.proactive, 'address', o.address,
       'queue', CASE WHEN o.area_code IS NULL THEN 'dispatcher' ELSE 'area' END,
-      'state', o.state, 'state_changed_at', gw_rfc3339(o.state_changed_at)))
+      'state', o.state, 'state_changed_at', gw_rfc3339(o.state_changed_at), 'unit_code', o.unit_code,
+      'department', o.department, 'dispatched_at', gw_rfc3339(o.dispatched_at),
+      'respond_due', gw_rfc3339(o.respond_due), 'resolve_due', gw_rfc3339(o.resolve_due),
+      'responded_at', gw_rfc3339(o.responded_at), 'resolved_at', gw_rfc3339(o.resolved_at),
+      'satisfaction', o.satisfaction))
 )sql";
 
 // COPY text format: escape backslash, tab, newline and carriage return.
@@ -880,7 +894,7 @@ Result<std::optional<std::string>> Store::request_of_token(std::string_view toke
 }
 
 Result<Transition> Store::transition(std::string_view case_id, CaseAction action, std::string_view reason,
-                                     std::string_view actor) {
+                                     std::string_view actor, const TransitionOptions& o) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
@@ -890,28 +904,73 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     return std::unexpected(std::move(err));
   };
   const std::string id(case_id);
-  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
+  auto cur = exec(c, "SELECT state, category, priority, coalesce(areas, '{}')::text FROM orders WHERE id = $1 FOR UPDATE",
+                  {id});
   if (!cur) return rollback(cur.error());
   if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
   const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
   if (!from) return rollback(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
   auto to = next_state(*from, action);
   if (!to) return rollback(to.error());
-  const nlohmann::json detail = {{"from", std::string(to_string(*from))},
-                                 {"to", std::string(to_string(*to))},
-                                 {"reason", std::string(reason)}};
+  nlohmann::json detail = {{"from", std::string(to_string(*from))},
+                           {"to", std::string(to_string(*to))},
+                           {"reason", std::string(reason)}};
+  Param unit, department, respond_s, resolve_s, satisfaction;
+  if (action == CaseAction::kDispatch) {
+    // Straight to the unit that owns the place (直派), unless the dispatcher names one.
+    const auto areas = nlohmann::json::parse(PQgetvalue(cur->get(), 0, 3), nullptr, false);
+    std::string u = o.unit;
+    if (u.empty() && areas.is_object() && areas.contains(o.dispatch_level) && areas.at(o.dispatch_level).is_string())
+      u = areas.at(o.dispatch_level).get<std::string>();
+    if (u.empty())
+      return rollback(Error{ErrorCode::kInvalidArgument,
+                            fmt::format("case \"{}\" is in no {} area (dispatcher queue): name the unit to dispatch to",
+                                        id, o.dispatch_level),
+                            "unit"});
+    const Category* cat = catalog_->find(PQgetvalue(cur->get(), 0, 1));
+    if (!cat) return rollback(Error{ErrorCode::kInternal, "case of an unknown category", "category"});
+    // SLA of the category; urgent cases answer within 2 h and are done within 24 h at the latest.
+    auto respond = cat->respond_within, resolve = cat->resolve_within;
+    if (std::string_view(PQgetvalue(cur->get(), 0, 2)) == "urgent") {
+      respond = std::min<Duration>(respond, std::chrono::hours{2});
+      resolve = std::min<Duration>(resolve, std::chrono::hours{24});
+    }
+    unit = u;
+    department = cat->department_code;
+    respond_s = fmt::format("{} milliseconds", respond.count());
+    resolve_s = fmt::format("{} milliseconds", resolve.count());
+    detail["unit"] = u;
+    detail["department"] = cat->department_code;
+  }
+  if (!o.satisfaction.empty()) {
+    satisfaction = o.satisfaction;
+    detail["satisfaction"] = o.satisfaction;
+  }
   auto up = exec(c, R"sql(
 WITH moved AS (
-  UPDATE orders SET state = $2, state_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING id)
+  UPDATE orders SET
+    state = $2, state_changed_at = now(), updated_at = now(),
+    unit_code     = CASE WHEN $3 = 'dispatch' THEN $6 ELSE unit_code END,
+    department    = CASE WHEN $3 = 'dispatch' THEN $7 ELSE department END,
+    dispatched_at = CASE WHEN $3 = 'dispatch' THEN now() ELSE dispatched_at END,
+    respond_due   = CASE WHEN $3 = 'dispatch' THEN now() + $8::interval ELSE respond_due END,
+    resolve_due   = CASE WHEN $3 = 'dispatch' THEN now() + $9::interval ELSE resolve_due END,
+    responded_at  = CASE WHEN $3 = 'dispatch' THEN NULL
+                         WHEN $3 IN ('accept', 'reject') THEN coalesce(responded_at, now())
+                         ELSE responded_at END,
+    resolved_at   = CASE WHEN $3 = 'dispatch' THEN NULL WHEN $3 = 'resolve' THEN now() ELSE resolved_at END,
+    satisfaction  = coalesce($10, satisfaction)
+  WHERE id = $1 RETURNING id)
 INSERT INTO case_history (case_id, action, actor, detail)
 SELECT id, $3, $4, $5::jsonb FROM moved
 RETURNING gw_rfc3339(at)
 )sql",
-                 {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump()});
+                 {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump(),
+                  unit, department, respond_s, resolve_s, satisfaction});
   if (!up) return rollback(up.error());
   const std::string at = PQgetvalue(up->get(), 0, 0);
   if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
-  return Transition{*from, *to, at};
+  return Transition{*from, *to, at, unit.value_or("")};
 }
 
 Result<nlohmann::json> Store::case_sources(std::string_view case_id) {

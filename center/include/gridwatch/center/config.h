@@ -46,6 +46,8 @@ struct CenterConfig {
   int http_threads = 8;
   // administrative layers, coarsest first
   std::vector<AreaLayerConfig> areas;
+  // dispatch: the area level whose code names the unit a case goes to (直派街乡镇)
+  std::string dispatch_level = "street";
   // Open311 intake
   std::vector<ApiKey> api_keys;
   int open311_page_size = 50;  // requests per page of GET requests

@@ -54,7 +54,14 @@ enum class Applied { kStored, kDuplicate };
 struct Transition {
   CaseState from;
   CaseState to;
-  std::string at;  // RFC 3339
+  std::string at;    // RFC 3339
+  std::string unit;  // dispatch: the unit it went to
+};
+
+struct TransitionOptions {
+  std::string dispatch_level = "street";  // dispatch: the area level whose code is the unit (直派)
+  std::string unit;                       // dispatch: this unit instead
+  std::string satisfaction;               // "satisfied" | "unsatisfied": the resident's evaluation
 };
 
 // What storing a report did: its case, and "new" (opened a case), "merged" (joined one),
@@ -113,10 +120,12 @@ class Store {
   // The service_request_id of an Open311 token, nullopt when unknown.
   [[nodiscard]] Result<std::optional<std::string>> request_of_token(std::string_view token);
   // Moves a case through its lifecycle (center/lifecycle.h) and keeps the step in its history
-  // (who, when, why). kNotFound for an unknown case; kInvalidArgument when the action is not
-  // allowed from the case's state (the message names it).
+  // (who, when, why). Dispatch sends it to the unit owning its place (the code of its
+  // `dispatch_level` area, or `unit`) and the department of its category, and starts the SLA
+  // clock. kNotFound for an unknown case; kInvalidArgument when the action is not allowed from
+  // the case's state (the message names it) or a case in no area is dispatched without a unit.
   [[nodiscard]] Result<Transition> transition(std::string_view case_id, CaseAction action, std::string_view reason,
-                                              std::string_view actor);
+                                              std::string_view actor, const TransitionOptions& options = {});
   // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
