@@ -116,6 +116,10 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
                 fmt::format("cannot listen on {}:{}", config_.http_host, config_.http_port),
                 "http.port");
   http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  sla_thread_ = std::thread([this] {
+    while (!queue_.wait_closed_for(std::chrono::duration_cast<std::chrono::milliseconds>(config_.sla_check_interval)))
+      check_sla(now_utc());
+  });
   spdlog::info("center {} listening on http://{}:{}; orders from {}", config_.id,
                config_.http_host, http_port_, config_.broker_url);
   return {};
@@ -188,10 +192,26 @@ void Center::stop() {
   if (!queue_.close()) return;
   if (http_) http_->stop();
   if (http_thread_.joinable()) http_thread_.join();
+  if (sla_thread_.joinable()) sla_thread_.join();
   if (mqtt_) mqtt_->disconnect(std::chrono::seconds{2});
   if (ingest_thread_.joinable()) ingest_thread_.join();
   mqtt_.reset();
   store_.reset();
+}
+
+size_t Center::check_sla(Timestamp now) {
+  auto late = store_->mark_overdue(now);
+  if (!late) {
+    spdlog::warn("SLA check: {}", late.error().message);
+    return 0;
+  }
+  for (const auto& l : *late) {
+    const std::string id = l.value("case_id", "");
+    spdlog::warn("case {} is overdue: not {} by {} (state {})", id, l.value("overdue", "") == "respond" ? "accepted" : "resolved",
+                 l.value("due", ""), l.value("state", ""));
+    if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), l.dump(), 1, false);
+  }
+  return late->size();
 }
 
 void Center::ingest_loop() {

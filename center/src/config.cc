@@ -10,7 +10,7 @@ namespace gridwatch::center {
 namespace {
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -69,6 +69,11 @@ CenterConfig read(const ConfigNode& root) {
   if (auto d = root.find("dispatch")) {
     d->allow_only({"level"});
     c.dispatch_level = d->string("level", c.dispatch_level);
+  }
+  if (auto sla = root.find("sla")) {
+    sla->allow_only({"check_interval"});
+    c.sla_check_interval = sla->duration("check_interval", c.sla_check_interval, std::chrono::seconds{1},
+                                         std::chrono::hours{1});
   }
   if (auto o = root.find("open311")) {
     o->allow_only({"api_keys", "page_size"});

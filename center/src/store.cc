@@ -468,7 +468,10 @@ ALTER TABLE orders
   ADD COLUMN resolve_due   timestamptz,
   ADD COLUMN responded_at  timestamptz,
   ADD COLUMN resolved_at   timestamptz,
-  ADD COLUMN satisfaction  text CHECK (satisfaction IN ('satisfied', 'unsatisfied'));
+  ADD COLUMN satisfaction  text CHECK (satisfaction IN ('satisfied', 'unsatisfied')),
+  -- When the SLA check found the case late (once per dispatch).
+  ADD COLUMN overdue_respond_at timestamptz,
+  ADD COLUMN overdue_resolve_at timestamptz;
 CREATE INDEX orders_state ON orders (state);
 )sql"},
 };
@@ -541,7 +544,9 @@ constexpr const char* kFeatureSql = R"sql(
       'department', o.department, 'dispatched_at', gw_rfc3339(o.dispatched_at),
       'respond_due', gw_rfc3339(o.respond_due), 'resolve_due', gw_rfc3339(o.resolve_due),
       'responded_at', gw_rfc3339(o.responded_at), 'resolved_at', gw_rfc3339(o.resolved_at),
-      'satisfaction', o.satisfaction))
+      'satisfaction', o.satisfaction,
+      'overdue', to_json(array_remove(ARRAY[CASE WHEN o.overdue_respond_at IS NOT NULL THEN 'respond' END,
+                                            CASE WHEN o.overdue_resolve_at IS NOT NULL THEN 'resolve' END], NULL))))
 )sql";
 
 // COPY text format: escape backslash, tab, newline and carriage return.
@@ -959,6 +964,8 @@ WITH moved AS (
                          WHEN $3 IN ('accept', 'reject') THEN coalesce(responded_at, now())
                          ELSE responded_at END,
     resolved_at   = CASE WHEN $3 = 'dispatch' THEN NULL WHEN $3 = 'resolve' THEN now() ELSE resolved_at END,
+    overdue_respond_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_respond_at END,
+    overdue_resolve_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_resolve_at END,
     satisfaction  = coalesce($10, satisfaction)
   WHERE id = $1 RETURNING id)
 INSERT INTO case_history (case_id, action, actor, detail)
@@ -971,6 +978,47 @@ RETURNING gw_rfc3339(at)
   const std::string at = PQgetvalue(up->get(), 0, 0);
   if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
   return Transition{*from, *to, at, unit.value_or("")};
+}
+
+Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
+  auto rollback = [&](Error err) -> Result<nlohmann::json> {
+    PgResult(PQexec(c, "ROLLBACK"));
+    return std::unexpected(std::move(err));
+  };
+  const std::string t = format_rfc3339(now);
+  nlohmann::json out = nlohmann::json::array();
+  // Not accepted in time, then not resolved in time: each flagged once per dispatch.
+  static constexpr const char* kChecks[][2] = {
+      {"respond", R"sql(
+UPDATE orders SET overdue_respond_at = $1::timestamptz, updated_at = now()
+WHERE state = 'dispatched' AND respond_due < $1::timestamptz AND overdue_respond_at IS NULL
+RETURNING id, gw_rfc3339(respond_due), state)sql"},
+      {"resolve", R"sql(
+UPDATE orders SET overdue_resolve_at = $1::timestamptz, updated_at = now()
+WHERE state IN ('dispatched', 'accepted', 'in_progress') AND resolve_due < $1::timestamptz
+  AND overdue_resolve_at IS NULL
+RETURNING id, gw_rfc3339(resolve_due), state)sql"}};
+  for (const auto& check : kChecks) {
+    auto r = exec(c, check[1], {t});
+    if (!r) return rollback(r.error());
+    for (int i = 0; i < PQntuples(r->get()); ++i) {
+      nlohmann::json late = {{"case_id", PQgetvalue(r->get(), i, 0)},
+                             {"overdue", check[0]},
+                             {"due", PQgetvalue(r->get(), i, 1)},
+                             {"state", PQgetvalue(r->get(), i, 2)},
+                             {"at", t}};
+      auto h = exec(c, "INSERT INTO case_history (case_id, action, actor, detail) VALUES ($1, 'overdue', 'sla', $2::jsonb)",
+                    {late["case_id"].get<std::string>(), late.dump()});
+      if (!h) return rollback(h.error());
+      out.push_back(std::move(late));
+    }
+  }
+  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  return out;
 }
 
 Result<nlohmann::json> Store::case_sources(std::string_view case_id) {

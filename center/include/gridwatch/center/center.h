@@ -67,6 +67,10 @@ class Center {
   const geo::AreaIndex& areas() const { return *areas_; }
   size_t queue_depth() const;
 
+  // Flags the cases late at `now` and publishes each on {prefix}/center/orders/{id}; the SLA
+  // thread calls it every sla.check_interval with the wall clock. Returns how many.
+  size_t check_sla(Timestamp now);
+
   // Validates and stores one message as if it had arrived on `topic`.
   void ingest(const std::string& topic, const std::string& payload);
 
@@ -87,6 +91,7 @@ class Center {
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
   std::thread ingest_thread_;
+  std::thread sla_thread_;
   int http_port_ = 0;
   Metrics metrics_;
 

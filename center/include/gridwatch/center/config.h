@@ -8,6 +8,7 @@
 
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
+#include "gridwatch/domain/time.h"
 #include "gridwatch/geo/areas.h"
 
 namespace gridwatch::center {
@@ -48,6 +49,7 @@ struct CenterConfig {
   std::vector<AreaLayerConfig> areas;
   // dispatch: the area level whose code names the unit a case goes to (直派街乡镇)
   std::string dispatch_level = "street";
+  Duration sla_check_interval = std::chrono::seconds{30};
   // Open311 intake
   std::vector<ApiKey> api_keys;
   int open311_page_size = 50;  // requests per page of GET requests

@@ -126,6 +126,10 @@ class Store {
   // the case's state (the message names it) or a case in no area is dispatched without a unit.
   [[nodiscard]] Result<Transition> transition(std::string_view case_id, CaseAction action, std::string_view reason,
                                               std::string_view actor, const TransitionOptions& options = {});
+  // Flags the cases that became late by `now` (dispatched and not accepted by respond_due; not
+  // resolved by resolve_due), each once per dispatch, with an "overdue" entry in their history.
+  // Returns [{case_id, overdue: "respond"|"resolve", due, state, at}].
+  [[nodiscard]] Result<nlohmann::json> mark_overdue(Timestamp now);
   // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,

@@ -1,0 +1,100 @@
+// SLA timers with an injected clock: a center in this process, on the fixture's services; the
+// test calls its SLA check with times of its choosing instead of waiting hours.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "gridwatch/center/center.h"
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/platform/mqtt.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
+  auto svc = services();
+  ASSERT_FALSE(svc.pg_conninfo.empty());
+  const std::string tag = fmt::format("sla{}", getpid());
+  const std::string prefix = unique_prefix();
+  center::CenterConfig cfg;
+  cfg.id = tag;
+  cfg.broker_url = svc.mqtt_url;
+  cfg.topic_prefix = prefix;
+  cfg.conninfo = svc.pg_conninfo;
+  cfg.http_port = 0;
+  cfg.sla_check_interval = std::chrono::hours{1};  // the test drives the clock
+  cfg.api_keys = {{"sla", "sla-test-key-0123456789"}};
+  center::Center center(cfg, Catalog::builtin());
+  ASSERT_TRUE(center.start().has_value());
+
+  std::mutex mu;
+  std::vector<json> published;
+  auto sub = platform::MqttClient::create({.url = svc.mqtt_url, .client_id = "t-" + tag});
+  ASSERT_TRUE(sub.has_value());
+  (*sub)->on_message([&](platform::MqttMessage m) {
+    std::lock_guard lock(mu);
+    published.push_back(json::parse(m.payload, nullptr, false));
+  });
+  (*sub)->subscribe(prefix + "/center/orders/#", 1);
+  ASSERT_TRUE((*sub)->connect(10s).has_value());
+
+  // A manhole cover (respond 30 min, resolve 4 h), and a noise case accepted in time.
+  auto post = [&](const std::string& code, double lon) {
+    auto r = http_post(center.http_port(), "/open311/v2/requests.json",
+                       form_encode({{"api_key", "sla-test-key-0123456789"}, {"service_code", code},
+                                    {"lat", "40.41"}, {"long", fmt::format("{:.5f}", lon)}}));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)[0]["service_request_id"].get<std::string>();
+  };
+  const std::string cover = post("utilities.manhole_cover", 117.30 + (getpid() % 1000) * 1e-4);
+  const std::string noise = post("environment.noise", 117.35 + (getpid() % 1000) * 1e-4);
+  auto act = [&](const std::string& id, const std::string& action) {
+    auto r = http_post(center.http_port(), fmt::format("/api/v1/orders/{}/actions", id),
+                       json({{"action", action}, {"unit", "street-1"}}).dump(), "application/json");
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  act(cover, "dispatch");
+  act(noise, "dispatch");
+  act(noise, "accept");
+  const json c = json::parse(http_get(center.http_port(), "/api/v1/orders/" + cover).body);
+  const Timestamp dispatched = *parse_rfc3339(c["properties"]["dispatched_at"].get<std::string>());
+
+  // Other tests' cases share the database: count only ours.
+  auto ours = [&](const std::string& id, const std::string& kind) {
+    std::lock_guard lock(mu);
+    return std::count_if(published.begin(), published.end(),
+                         [&](const json& j) { return j.value("case_id", "") == id && j.value("overdue", "") == kind; });
+  };
+  center.check_sla(dispatched + 29min);
+  center.check_sla(dispatched + 30min + 1s);
+  ASSERT_TRUE(eventually([&] { return ours(cover, "respond") == 1; }));
+  EXPECT_EQ(ours(noise, "respond"), 0) << "accepted in time";
+  center.check_sla(dispatched + 31min);  // once only
+  center.check_sla(dispatched + 4h - 1s);
+  EXPECT_EQ(ours(cover, "resolve"), 0);
+  center.check_sla(dispatched + 4h + 1s);
+  ASSERT_TRUE(eventually([&] { return ours(cover, "resolve") == 1; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(ours(cover, "respond"), 1);
+  const json late = json::parse(http_get(center.http_port(), "/api/v1/orders/" + cover).body);
+  EXPECT_EQ(late["properties"]["overdue"], json::array({"respond", "resolve"}));
+  EXPECT_EQ(late["properties"]["history"].back()["action"], "overdue");
+  // The noise case is late only to resolve (48 h).
+  center.check_sla(dispatched + 48h + 1s);
+  ASSERT_TRUE(eventually([&] { return ours(noise, "resolve") == 1; }));
+  // A new dispatch starts the clock again.
+  act(cover, "reject");
+  act(cover, "dispatch");
+  const json again = json::parse(http_get(center.http_port(), "/api/v1/orders/" + cover).body);
+  EXPECT_TRUE(again["properties"]["overdue"].empty());
+  center.stop();
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
