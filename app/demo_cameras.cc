@@ -151,15 +151,6 @@ zones:
   - {name: walkway, type: sidewalk, polygon: [[0, 180], [768, 180], [768, 330], [0, 330]], classes: [person], dwell: 60s}
 )";
 
-rules::ZoneEventKind kind_of(vision::ZoneEventKind k) {
-  switch (k) {
-    case vision::ZoneEventKind::kEntered: return rules::ZoneEventKind::kEntered;
-    case vision::ZoneEventKind::kStationary: return rules::ZoneEventKind::kStationary;
-    case vision::ZoneEventKind::kLeft: return rules::ZoneEventKind::kLeft;
-  }
-  return rules::ZoneEventKind::kEntered;
-}
-
 void run_camera(const char* yaml, std::unique_ptr<vision::FrameSource> source, const std::filesystem::path& evidence,
                 const DemoCameras::Sink& sink, std::atomic<bool>& stop, DemoCameraStats& stats) {
   auto config = vision::parse_camera_config(yaml, "demo camera");
@@ -190,10 +181,10 @@ void run_camera(const char* yaml, std::unique_ptr<vision::FrameSource> source, c
     ++stats.frames;
     for (const vision::ZoneEvent& e : (*pipeline)->process(**f)) {
       ++stats.events;
-      rules::ZoneEvent z{.camera = e.camera, .zone = e.zone, .kind = kind_of(e.kind), .object = e.label,
+      rules::ZoneEvent z{.camera = e.camera, .zone = e.zone, .kind = e.kind, .object = e.label,
                          .track = std::to_string(e.object_id),
                          .ts = wall_start + Duration{static_cast<int64_t>(e.media_ms)},
-                         .stationary = e.kind == vision::ZoneEventKind::kStationary
+                         .stationary = e.kind == ZoneEventKind::kStationary
                                            ? Duration{static_cast<int64_t>(e.dwell_s * 1000)}
                                            : Duration{0},
                          .evidence = e.to_json(wall_start)};
@@ -203,7 +194,7 @@ void run_camera(const char* yaml, std::unique_ptr<vision::FrameSource> source, c
           z.location = OrderLocation{.position = *p, .accuracy_m = std::max(2.0, calibration->rms_m)};
       }
       spdlog::info("camera {}: {} {} #{} in {}{}", e.camera, e.label, to_string(e.kind), e.object_id, e.zone,
-                   e.kind == vision::ZoneEventKind::kStationary ? fmt::format(" for {:.0f} s", e.dwell_s) : "");
+                   e.kind == ZoneEventKind::kStationary ? fmt::format(" for {:.0f} s", e.dwell_s) : "");
       sink(std::move(z));
     }
     // Real time: frame n is due n / fps after the start.

@@ -291,22 +291,6 @@ std::string_view to_string(NodeKind k) {
   return "?";
 }
 
-std::string_view to_string(ZoneEventKind k) {
-  switch (k) {
-    case ZoneEventKind::kEntered: return "entered";
-    case ZoneEventKind::kStationary: return "stationary";
-    case ZoneEventKind::kLeft: return "left";
-  }
-  return "?";
-}
-
-std::optional<ZoneEventKind> parse_zone_event_kind(std::string_view s) {
-  if (s == "entered") return ZoneEventKind::kEntered;
-  if (s == "stationary") return ZoneEventKind::kStationary;
-  if (s == "left") return ZoneEventKind::kLeft;
-  return std::nullopt;
-}
-
 std::string_view to_string(SubjectKind k) {
   switch (k) {
     case SubjectKind::kDevice: return "device";

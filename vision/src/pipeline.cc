@@ -32,14 +32,6 @@ cv::Point2f centre(const cv::Rect2f& r) { return {r.x + r.width / 2, r.y + r.hei
 
 }  // namespace
 
-std::string_view to_string(ZoneEventKind k) {
-  switch (k) {
-    case ZoneEventKind::kEntered: return "entered";
-    case ZoneEventKind::kStationary: return "stationary";
-    case ZoneEventKind::kLeft: return "left";
-  }
-  return "?";
-}
 
 nlohmann::json ZoneEvent::to_json(Timestamp clip_start) const {
   nlohmann::json j = {

@@ -23,6 +23,7 @@
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/domain/time.h"
+#include "gridwatch/domain/zone_event.h"
 
 namespace YAML {
 class Node;
@@ -39,10 +40,7 @@ class Schedule;
 enum class NodeKind { kThreshold, kNoData, kCount, kRate, kZone, kSchedule, kAll, kAny, kNot };
 std::string_view to_string(NodeKind k);
 
-// Zone event kinds (from vision/): an object entered, has been stationary for a while, left.
-enum class ZoneEventKind { kEntered, kStationary, kLeft };
-std::string_view to_string(ZoneEventKind k);
-std::optional<ZoneEventKind> parse_zone_event_kind(std::string_view s);
+// Zone event kinds (from vision/): gridwatch::ZoneEventKind, domain/zone_event.h.
 
 // One node of a compiled condition tree. Nodes of a rule live in one vector; children are
 // indices into it. Only the fields of the node's kind are meaningful.

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gridwatch/domain/error.h"
+#include "gridwatch/domain/zone_event.h"
 #include "gridwatch/vision/config.h"
 #include "gridwatch/vision/detect.h"
 #include "gridwatch/vision/frame_source.h"
@@ -49,8 +50,7 @@ struct Track {
   cv::Point2f bottom_centre() const { return {box.x + box.width / 2, box.y + box.height}; }
 };
 
-enum class ZoneEventKind { kEntered, kStationary, kLeft };
-std::string_view to_string(ZoneEventKind k);
+// Kinds of zone events: gridwatch::ZoneEventKind (domain/zone_event.h), shared with rules/.
 
 struct ZoneEvent {
   std::string camera;
