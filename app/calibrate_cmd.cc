@@ -1,5 +1,4 @@
 // gridwatch calibrate: a camera's homography from ground control points.
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -7,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "gridwatch/domain/text.h"
 #include "gridwatch/geo/calibration.h"
 #include "gridwatch/geo/chinacoord.h"
 
@@ -35,10 +35,9 @@ int run_calibrate(const std::filesystem::path& points_file, const std::string& c
       size_t b = field.find_first_not_of(" \t\r"), e = field.find_last_not_of(" \t\r");
       std::string_view f = b == std::string::npos ? std::string_view{} : std::string_view(field).substr(b, e - b + 1);
       if (!f.empty()) blank = false;
-      double d = 0;
-      auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), d);
-      ok = ok && ec == std::errc{} && ptr == f.data() + f.size() && std::isfinite(d);
-      v.push_back(d);
+      const auto d = parse_finite(f);
+      ok = ok && d.has_value();
+      v.push_back(d.value_or(0));
     }
     if (blank) continue;
     if (line_no == 1 && !ok) continue;  // header: px,py,lon,lat

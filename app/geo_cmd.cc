@@ -1,12 +1,11 @@
 // gridwatch geo assign: batch point-in-area assignment for people and scripts.
-#include <charconv>
-#include <cmath>
 #include <iostream>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "gridwatch/domain/text.h"
 #include "gridwatch/geo/areas.h"
 
 namespace gridwatch::app {
@@ -16,12 +15,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-bool parse_number(std::string_view s, double& out) {
-  s = trim(s);
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
 }
 
 }  // namespace
@@ -53,19 +46,20 @@ int run_geo_assign(const GeoAssignOptions& options) {
     std::string_view text = trim(line);
     if (text.empty()) continue;
     auto comma = text.find(',');
-    double lon = 0, lat = 0;
     std::string_view a = comma == std::string_view::npos ? text : text.substr(0, comma);
     std::string_view b = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     if (line_no == 1 && trim(a) == "lon" && trim(b) == "lat") {
       out += "lon,lat,area_id\n";
       continue;
     }
+    const auto lon_v = parse_finite(trim(a)), lat_v = parse_finite(trim(b));
+    const double lon = lon_v.value_or(0), lat = lat_v.value_or(0);
     std::string why;
     if (comma == std::string_view::npos || b.find(',') != std::string_view::npos)
       why = "expected two fields: lon,lat";
-    else if (!parse_number(a, lon))
+    else if (!lon_v)
       why = fmt::format("lon \"{}\" is not a number", trim(a));
-    else if (!parse_number(b, lat))
+    else if (!lat_v)
       why = fmt::format("lat \"{}\" is not a number", trim(b));
     else if (lon < -180 || lon > 180)
       why = fmt::format("lon {} is out of range [-180, 180]", lon);

@@ -209,7 +209,7 @@ size_t Center::check_sla(Timestamp now) {
     const std::string id = l.value("case_id", "");
     spdlog::warn("case {} is overdue: not {} by {} (state {})", id, l.value("overdue", "") == "respond" ? "accepted" : "resolved",
                  l.value("due", ""), l.value("state", ""));
-    if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), l.dump(), 1, false);
+    publish_case(id, l);
   }
   return late->size();
 }
@@ -228,10 +228,14 @@ void Center::ingest_loop() {
   }
 }
 
-void Center::ingest(const std::string& topic, const std::string& payload) {
-  std::vector<platform::MqttMessage> one{{.topic = topic, .payload = payload}};
-  ingest_batch(one);
+namespace {
+
+// Waits between attempts at an unavailable database: 0.2 s, doubling, at most 5 s.
+std::chrono::milliseconds retry_backoff(int attempt) {
+  return std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5))));
 }
+
+}  // namespace
 
 // Retries while the database is unavailable, so the bad message is not lost either.
 void Center::keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload) {
@@ -245,7 +249,7 @@ void Center::keep_dead_letter(const std::string& topic, const Error& e, const st
       return;
     }
     ++metrics_.store_retries;
-    if (queue_.wait_closed_for(std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5)))))) {
+    if (queue_.wait_closed_for(retry_backoff(attempt))) {
       spdlog::error("stopping with the database down: rejected message on {} not kept", topic);
       return;
     }
@@ -279,31 +283,36 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
       keep_dead_letter(m.topic, event.error(), m.payload);
       continue;
     }
-    Item item{i, std::move(*event), {}};
-    // Place the order in the administrative areas (the finest one and all its ancestors).
-    if (item.event.location && areas_) {
-      if (const geo::Area* a = areas_->locate(item.event.location->position)) {
-        item.placement.finest = a->code;
-        for (const geo::Area* up : areas_->lineage(a)) item.placement.levels[up->level_name] = up->code;
-      }
-    }
-    items.push_back(std::move(item));
+    // Placed in the administrative areas (the finest one and all its ancestors).
+    auto placement = Store::Placement::of(
+        areas_.get(), event->location ? std::optional<LonLat>(event->location->position) : std::nullopt);
+    items.push_back(Item{i, std::move(*event), std::move(placement)});
   }
-  if (items.empty()) return;
   std::vector<Store::EdgeEvent> events;
+  std::vector<std::string_view> topics;
   events.reserve(items.size());
-  for (const Item& it : items) events.push_back({&it.event, batch[it.message].payload, &it.placement});
+  for (const Item& it : items) {
+    events.push_back({&it.event, batch[it.message].payload, &it.placement});
+    topics.push_back(batch[it.message].topic);
+  }
+  store_events(events, topics);
+}
+
+void Center::store_events(const std::vector<Store::EdgeEvent>& events, const std::vector<std::string_view>& topics) {
+  if (events.empty()) return;
+  auto keep = [&](size_t k, const std::string& reason) {
+    keep_dead_letter(std::string(topics[k]), Error{ErrorCode::kInternal, reason, "database"}, std::string(events[k].raw));
+  };
   // Retry while the database is unavailable: the batch is not lost, and the messages behind it
   // wait. Other errors are a bug or bad data: those messages go to the dead letters.
   for (int attempt = 0;; ++attempt) {
     auto r = store_->apply_batch(events);
     if (r) {
-      for (size_t k = 0; k < items.size(); ++k) {
-        const OrderEvent& e = items[k].event;
+      for (size_t k = 0; k < events.size(); ++k) {
+        const OrderEvent& e = *events[k].event;
         const auto& one = (*r)[k];
         if (!one) {
-          keep_dead_letter(batch[items[k].message].topic, Error{ErrorCode::kInternal, one.error().message, "database"},
-                           batch[items[k].message].payload);
+          keep(k, one.error().message);
         } else if (one->applied == Applied::kDuplicate) {
           ++metrics_.duplicates;
           spdlog::debug("order {} {} already stored", to_string(e.event), e.id);
@@ -317,27 +326,17 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
       return;
     }
     if (r.error().code != ErrorCode::kUnavailable) {
-      if (items.size() > 1) {
-        // Something in the batch broke it as a whole: store the events one by one, so that only
-        // the guilty one is kept aside.
-        spdlog::warn("batch of {} order events refused ({}); storing them one by one", items.size(),
-                     r.error().message);
-        for (const Item& it : items) {
-          std::vector<platform::MqttMessage> one{batch[it.message]};
-          metrics_.received -= 1;  // counted once already
-          ingest_batch(one);
-        }
-        return;
-      }
-      keep_dead_letter(batch[items[0].message].topic, Error{ErrorCode::kInternal, r.error().message, "database"},
-                       batch[items[0].message].payload);
+      if (events.size() == 1) return keep(0, r.error().message);
+      // Something in the batch broke it as a whole: store the events one by one, so that only
+      // the guilty one is kept aside.
+      spdlog::warn("batch of {} order events refused ({}); storing them one by one", events.size(), r.error().message);
+      for (size_t k = 0; k < events.size(); ++k) store_events({events[k]}, {topics[k]});
       return;
     }
     ++metrics_.store_retries;
-    spdlog::warn("database unavailable ({}); {} order events wait", r.error().message, items.size());
-    auto backoff = std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt, 5))));
-    if (queue_.wait_closed_for(backoff)) {
-      spdlog::error("stopping with the database down: {} order events not stored", items.size());
+    spdlog::warn("database unavailable ({}); {} order events wait", r.error().message, events.size());
+    if (queue_.wait_closed_for(retry_backoff(attempt))) {
+      spdlog::error("stopping with the database down: {} order events not stored", events.size());
       return;
     }
   }
@@ -363,12 +362,6 @@ std::vector<std::string> split(const std::string& s) {
   while (std::getline(ss, part, ','))
     if (!part.empty()) out.push_back(part);
   return out;
-}
-
-// A whole string as a finite double.
-bool parse_double(const std::string& s, double& out) {
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
 }
 
 // The largest radius search the API accepts (a district is ~50 km across).
@@ -411,7 +404,11 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
     auto parts = split(req.get_param_value("bbox"));
     std::array<double, 4> b{};
     bool ok = parts.size() == 4;
-    for (size_t i = 0; ok && i < 4; ++i) ok = parse_double(parts[i], b[i]);
+    for (size_t i = 0; ok && i < 4; ++i) {
+      const auto v = parse_finite(parts[i]);
+      ok = v.has_value();
+      b[i] = v.value_or(0);
+    }
     ok = ok && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] &&
          b[1] <= b[3];
     if (!ok) {
@@ -428,16 +425,16 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
   }
   if (req.has_param("near")) {
     auto parts = split(req.get_param_value("near"));
-    LonLat p;
-    bool ok = parts.size() == 2 && parse_double(parts[0], p.lon) && parse_double(parts[1], p.lat) &&
-              geo::is_valid_wgs84(p);
-    if (!ok) {
+    const auto lon = parts.size() == 2 ? parse_finite(parts[0]) : std::nullopt;
+    const auto lat = parts.size() == 2 ? parse_finite(parts[1]) : std::nullopt;
+    const LonLat p{.lon = lon.value_or(0), .lat = lat.value_or(0)};
+    if (!lon || !lat || !geo::is_valid_wgs84(p)) {
       parameter = "near";
       error = "near must be lon,lat in WGS-84 degrees";
       return std::nullopt;
     }
-    double r = 0;
-    if (!parse_double(req.get_param_value("radius_m"), r) || !(r > 0) || r > kMaxRadiusM) {
+    const double r = parse_finite(req.get_param_value("radius_m")).value_or(0);
+    if (!(r > 0) || r > kMaxRadiusM) {
       parameter = "radius_m";
       error = fmt::format("radius_m must be a number of metres above 0 and at most {}", kMaxRadiusM);
       return std::nullopt;
@@ -455,20 +452,46 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
     q.since = *t;
   }
   if (req.has_param("limit")) {
-    const std::string v = req.get_param_value("limit");
-    int n = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || ptr != v.data() + v.size() || n < 1 || n > 10000) {
+    const auto n = parse_int_in(req.get_param_value("limit"), 1, 10000);
+    if (!n) {
       parameter = "limit";
       error = "limit must be a whole number from 1 to 10000";
       return std::nullopt;
     }
-    q.limit = n;
+    q.limit = *n;
   }
   return q;
 }
 
 }  // namespace
+
+void Center::publish_case(const std::string& id, const nlohmann::json& change) {
+  // Agents and wall maps follow their cases on {prefix}/center/orders/{id}.
+  if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
+}
+
+void Center::answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
+                         const std::string& actor, const TransitionOptions& options) {
+  auto t = store_->transition(id, action, reason, actor, options);
+  if (!t) {
+    const int status = t.error().code == ErrorCode::kNotFound          ? 404
+                       : t.error().code == ErrorCode::kInvalidArgument ? 409
+                                                                       : 503;
+    return json_error(res, status, t.error().message, t.error().field);
+  }
+  nlohmann::json change = {{"case_id", id},
+                           {"action", std::string(to_string(action))},
+                           {"from", std::string(to_string(t->from))},
+                           {"state", std::string(to_string(t->to))},
+                           {"state_zh", std::string(name_zh(t->to))},
+                           {"at", t->at},
+                           {"actor", actor}};
+  if (!t->unit.empty()) change["unit"] = t->unit;
+  if (!options.satisfaction.empty()) change["satisfaction"] = options.satisfaction;
+  publish_case(id, change);
+  spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(action), to_string(t->from), to_string(t->to), actor);
+  res.set_content(change.dump(), "application/json");
+}
 
 void Center::setup_http() {
   http_ = std::make_unique<httplib::Server>();
@@ -525,12 +548,8 @@ void Center::setup_http() {
     for (const auto& [key, value] : req.params)
       if (key != "level") return json_error(res, 400, fmt::format("unknown parameter \"{}\" (known: level)", key), key);
     if (req.has_param("level")) {
-      const std::string v = req.get_param_value("level");
-      int n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc{} || ptr != v.data() + v.size() || n < 0 || n > 16)
-        return json_error(res, 400, "level must be a whole number from 0 (coarsest) to 16", "level");
-      level = n;
+      level = parse_int_in(req.get_param_value("level"), 0, 16);
+      if (!level) return json_error(res, 400, "level must be a whole number from 0 (coarsest) to 16", "level");
     }
     auto body = store_->areas_geojson(level);
     if (!body) return json_error(res, 503, body.error().message);
@@ -598,15 +617,8 @@ void Center::setup_http() {
         spdlog::error("dead letter not stored: {}", st.error().message);
       return o311_error(res, form.error().http_status, form.error().message, format);
     }
-    if (form->where && areas_) {
-      if (const geo::Area* a = areas_->locate(*form->where)) {
-        nlohmann::json levels = nlohmann::json::object();
-        for (const geo::Area* up : areas_->lineage(a)) levels[up->level_name] = up->code;
-        form->source["areas"] = levels;
-        form->source["area_code"] = a->code;
-      }
-    }
-    auto out = store_->add_source(form->source, form->where);
+    const auto placement = Store::Placement::of(areas_.get(), form->where);
+    auto out = store_->add_source(form->source, form->where, &placement);
     if (out && out->applied == Applied::kDuplicate)
       out = fail(ErrorCode::kInternal, fmt::format("ticket id {} already taken", out->id));
     if (!out) {
@@ -678,13 +690,10 @@ void Center::setup_http() {
     }
     for (const char* key : {"page", "page_size"}) {
       if (!req.has_param(key)) continue;
-      const std::string v = req.get_param_value(key);
-      int n = 0;
-      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
       const int most = std::string_view(key) == "page" ? 1'000'000 : 1000;
-      if (ec != std::errc{} || ptr != v.data() + v.size() || n < 1 || n > most)
-        return o311_error(res, 400, fmt::format("{} must be a whole number from 1 to {}", key, most), format);
-      (std::string_view(key) == "page" ? q.page : q.page_size) = n;
+      const auto n = parse_int_in(req.get_param_value(key), 1, most);
+      if (!n) return o311_error(res, 400, fmt::format("{} must be a whole number from 1 to {}", key, most), format);
+      (std::string_view(key) == "page" ? q.page : q.page_size) = *n;
     }
     send_requests(res, q, format, false);
   });
@@ -738,27 +747,8 @@ void Center::setup_http() {
       return json_error(res, 400, fmt::format("unknown action \"{}\" (known: {})", printable(*action_name), known),
                         "action");
     }
-    TransitionOptions options{.dispatch_level = config_.dispatch_level, .unit = *unit, .satisfaction = ""};
-    auto t = store_->transition(id, *action, *reason, actor->empty() ? "api" : *actor, options);
-    if (!t) {
-      const int status = t.error().code == ErrorCode::kNotFound          ? 404
-                         : t.error().code == ErrorCode::kInvalidArgument ? 409
-                                                                         : 503;
-      return json_error(res, status, t.error().message, t.error().field);
-    }
-    nlohmann::json change = {{"case_id", id},
-                             {"action", std::string(to_string(*action))},
-                                   {"from", std::string(to_string(t->from))},
-                                   {"state", std::string(to_string(t->to))},
-                                   {"state_zh", std::string(name_zh(t->to))},
-                                   {"at", t->at},
-                                   {"actor", actor->empty() ? "api" : *actor}};
-    if (!t->unit.empty()) change["unit"] = t->unit;
-    // Agents and wall maps follow their cases on {prefix}/center/orders/{id}.
-    if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
-    spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(*action), to_string(t->from), to_string(t->to),
-                 actor->empty() ? "api" : *actor);
-    res.set_content(change.dump(), "application/json");
+    answer_step(res, id, *action, *reason, actor->empty() ? "api" : *actor,
+                {.dispatch_level = config_.dispatch_level, .unit = *unit, .satisfaction = ""});
   });
 
   // The resident's evaluation of a resolved case: satisfied closes it, not satisfied re-opens it
@@ -780,25 +770,9 @@ void Center::setup_http() {
       comment = body.at("comment").get<std::string>();
     }
     const bool satisfied = body.at("satisfied").get<bool>();
-    TransitionOptions options{.dispatch_level = config_.dispatch_level, .unit = "",
-                              .satisfaction = satisfied ? "satisfied" : "unsatisfied"};
-    auto t = store_->transition(id, satisfied ? CaseAction::kClose : CaseAction::kReopen, comment, "resident", options);
-    if (!t) {
-      const int status = t.error().code == ErrorCode::kNotFound          ? 404
-                         : t.error().code == ErrorCode::kInvalidArgument ? 409
-                                                                         : 503;
-      return json_error(res, status, t.error().message, t.error().field);
-    }
-    const nlohmann::json change = {{"case_id", id},
-                                   {"action", satisfied ? "close" : "reopen"},
-                                   {"from", std::string(to_string(t->from))},
-                                   {"state", std::string(to_string(t->to))},
-                                   {"state_zh", std::string(name_zh(t->to))},
-                                   {"at", t->at},
-                                   {"actor", "resident"},
-                                   {"satisfaction", satisfied ? "satisfied" : "unsatisfied"}};
-    if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
-    res.set_content(change.dump(), "application/json");
+    answer_step(res, id, satisfied ? CaseAction::kClose : CaseAction::kReopen, comment, "resident",
+                {.dispatch_level = config_.dispatch_level, .unit = "",
+                 .satisfaction = satisfied ? "satisfied" : "unsatisfied"});
   });
 
   // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.

@@ -17,10 +17,6 @@
 namespace gridwatch::center {
 namespace {
 
-bool parse_number(const std::string& s, double& out) {
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
-}
 
 }  // namespace
 
@@ -150,8 +146,9 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
     const std::string& lat_s = f[lat_col];
     const std::string& lon_s = f[lon_col];
     if (!lat_s.empty() || !lon_s.empty()) {
-      LonLat p;
-      if (!parse_number(lat_s, p.lat) || !parse_number(lon_s, p.lon) || !geo::is_valid_wgs84(p)) {
+      const auto lat = parse_finite(lat_s), lon = parse_finite(lon_s);
+      const LonLat p{.lon = lon.value_or(0), .lat = lat.value_or(0)};
+      if (!lat || !lon || !geo::is_valid_wgs84(p)) {
         reject(fmt::format("{}/{} \"{}\", \"{}\" is not a WGS-84 position", m.lat_column, m.long_column,
                            printable(lat_s, 30), printable(lon_s, 30)));
         continue;
@@ -179,15 +176,8 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
                         {"description", description},
                         {"attributes", {{"imported_category", f[cat_col]}}}};
     if (addr_col && !f[*addr_col].empty()) s["address"] = f[*addr_col];
-    if (where && areas) {
-      if (const geo::Area* a = areas->locate(*where)) {
-        nlohmann::json levels = nlohmann::json::object();
-        for (const geo::Area* up : areas->lineage(a)) levels[up->level_name] = up->code;
-        s["areas"] = levels;
-        s["area_code"] = a->code;
-      }
-    }
-    auto out = store.add_source(std::move(s), where);
+    const auto placement = Store::Placement::of(areas, where);
+    auto out = store.add_source(std::move(s), where, &placement);
     if (!out) {
       if (out.error().code == ErrorCode::kUnavailable) return std::unexpected(out.error());
       reject(out.error().message);

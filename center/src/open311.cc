@@ -187,11 +187,6 @@ std::optional<std::string> form_decode(std::string_view s) {
 
 std::unexpected<FormError> bad(std::string message) { return std::unexpected(FormError{400, std::move(message)}); }
 
-bool parse_number(const std::string& s, double& out) {
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && ec == std::errc{} && ptr == s.data() + s.size() && std::isfinite(out);
-}
-
 // FNV-1a: a stable, non-reversible key for a caller, to count independent reports without
 // keeping the caller's details in the counting column.
 std::string caller_key(std::string_view v) {
@@ -274,11 +269,10 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
   const auto lat = get("lat"), lon = get("long");
   if (lat.has_value() != lon.has_value()) return bad(lat ? "long is required with lat" : "lat is required with long");
   if (lat) {
-    LonLat p;
-    if (!parse_number(*lat, p.lat) || p.lat < -90 || p.lat > 90) return bad("lat must be a number from -90 to 90");
-    if (!parse_number(*lon, p.lon) || p.lon < -180 || p.lon > 180)
-      return bad("long must be a number from -180 to 180");
-    t.where = p;
+    const auto la = parse_finite(*lat), lo = parse_finite(*lon);
+    if (!la || *la < -90 || *la > 90) return bad("lat must be a number from -90 to 90");
+    if (!lo || *lo < -180 || *lo > 180) return bad("long must be a number from -180 to 180");
+    t.where = LonLat{.lon = *lo, .lat = *la};
   }
   const auto address = get("address_string"), address_id = get("address_id");
   if (!lat && !address && !address_id) return bad("a location is required: lat and long, address_string or address_id");

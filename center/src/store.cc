@@ -669,6 +669,13 @@ Result<int> Store::schema_version() {
 namespace {
 
 // The JSON given to gw_add_source / gw_update_source for an edge order event.
+// The source's "areas" and "area_code", when it is placed.
+void put_placement(nlohmann::json& source, const Store::Placement* placement) {
+  if (!placement || placement->finest.empty()) return;
+  source["areas"] = placement->levels;
+  source["area_code"] = placement->finest;
+}
+
 nlohmann::json edge_source(const OrderEvent& e, const Store::Placement* placement) {
   nlohmann::json p = {{"id", e.id},
                       {"event", std::string(to_string(e.event))},
@@ -694,10 +701,7 @@ nlohmann::json edge_source(const OrderEvent& e, const Store::Placement* placemen
     if (e.location->accuracy_m) p["accuracy_m"] = *e.location->accuracy_m;
   }
   if (e.confidence) p["confidence"] = *e.confidence;
-  if (placement && !placement->finest.empty()) {
-    p["areas"] = placement->levels;
-    p["area_code"] = placement->finest;
-  }
+  put_placement(p, placement);
   return p;
 }
 
@@ -814,10 +818,21 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
   return out;
 }
 
-Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> where) {
+Store::Placement Store::Placement::of(const geo::AreaIndex* areas, std::optional<LonLat> where) {
+  Placement p;
+  if (!areas || !where) return p;
+  if (const geo::Area* a = areas->locate(*where)) {
+    p.finest = a->code;
+    for (const geo::Area* up : areas->lineage(a)) p.levels[up->level_name] = up->code;
+  }
+  return p;
+}
+
+Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> where, const Placement* placement) {
   const Category* cat = catalog_->find(source.value("category", ""));
   if (!cat) return fail(ErrorCode::kInvalidArgument, "unknown category", "category");
   add_merge_plan(source, *catalog_, *cat, where);
+  put_placement(source, placement);
   if (where) {
     source["lon"] = where->lon;
     source["lat"] = where->lat;

@@ -1,5 +1,7 @@
 #include "gridwatch/domain/text.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 
 namespace gridwatch {
@@ -36,6 +38,20 @@ bool has_control_chars(std::string_view s) {
     if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') return true;
   }
   return false;
+}
+
+std::optional<double> parse_finite(std::string_view s) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<int> parse_int_in(std::string_view s, int lo, int hi) {
+  int v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || ptr != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  return v;
 }
 
 std::string printable(std::string_view s, size_t max_bytes) {

@@ -1,12 +1,12 @@
 #include "gridwatch/rules/replay.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "gridwatch/domain/csv.h"
+#include "gridwatch/domain/text.h"
 
 namespace gridwatch::rules {
 
@@ -85,11 +85,12 @@ Result<ReplayStats> replay_csv(std::istream& csv, Engine& engine,
       continue;
     }
     const std::string& v = f[static_cast<size_t>(c_val)];
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), r.value);
-    if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(r.value)) {
+    const auto value = parse_finite(v);
+    if (!value) {
       bad(fmt::format("value \"{}\" is not a number", v));
       continue;
     }
+    r.value = *value;
     if (!now) {
       now = r.ts;
       engine.start(r.ts);

@@ -25,6 +25,7 @@
 
 namespace httplib {
 class Server;
+struct Response;
 }
 
 namespace gridwatch::center {
@@ -71,16 +72,20 @@ class Center {
   // thread calls it every sla.check_interval with the wall clock. Returns how many.
   size_t check_sla(Timestamp now);
 
-  // Validates and stores one message as if it had arrived on `topic`.
-  void ingest(const std::string& topic, const std::string& payload);
 
  private:
   void ingest_loop();
   void ingest_batch(std::vector<platform::MqttMessage>& batch);
+  // Stores edge events (events[k] arrived on topics[k]) in one transaction; see ingest_batch.
+  void store_events(const std::vector<Store::EdgeEvent>& events, const std::vector<std::string_view>& topics);
   void keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload);
   // Order messages stored per transaction at most.
   static constexpr size_t kIngestBatch = 500;
   void setup_http();
+  void publish_case(const std::string& id, const nlohmann::json& change);
+  // Takes a lifecycle step and answers it: the change (also published), or 404 / 409 / 503.
+  void answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
+                   const std::string& actor, const TransitionOptions& options);
   Status load_areas();
 
   CenterConfig config_;

@@ -90,6 +90,8 @@ class Store {
   struct Placement {
     nlohmann::json levels = nlohmann::json::object();
     std::string finest;
+    // The areas of `areas` that contain `where` (empty without either, or outside every area).
+    static Placement of(const geo::AreaIndex* areas, std::optional<LonLat> where);
   };
   // Stores an edge order event: a new order id becomes a source that opens or joins a case (see
   // docs/api.md, "Cases and merging"); a known one updates its source and case.
@@ -107,7 +109,8 @@ class Store {
   // Adds a hotline ticket (or any source given as the JSON gw_add_source takes: id, kind,
   // channel, reporter, category, priority, reported_at, ...) and decides its case. A source id
   // stored before gives applied = kDuplicate and changes nothing.
-  [[nodiscard]] Result<Outcome> add_source(nlohmann::json source, std::optional<LonLat> where);
+  [[nodiscard]] Result<Outcome> add_source(nlohmann::json source, std::optional<LonLat> where,
+                                           const Placement* placement = nullptr);
   // Moves `source_ids` out of `case_id` into a new case; returns its id. kNotFound for an unknown
   // case, kInvalidArgument when a source is not in the case or none would be left.
   [[nodiscard]] Result<std::string> split_case(std::string_view case_id,

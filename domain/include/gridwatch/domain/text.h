@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,10 @@ size_t utf8_length(std::string_view s);
 // True when `s` holds a C0 control character other than tab, LF and CR (NUL included): text that
 // PostgreSQL (NUL) or XML 1.0 (the others) cannot carry.
 bool has_control_chars(std::string_view s);
+// `s`, all of it, as a finite number (no spaces, no NaN or infinity); nullopt otherwise.
+std::optional<double> parse_finite(std::string_view s);
+// `s`, all of it, as a whole number from `lo` to `hi`; nullopt otherwise.
+std::optional<int> parse_int_in(std::string_view s, int lo, int hi);
 // `s` for an error message: cut to at most `max_bytes` on a character boundary, and "(not UTF-8)"
 // when it is not valid UTF-8.
 std::string printable(std::string_view s, size_t max_bytes = 60);
