@@ -474,6 +474,60 @@ ALTER TABLE orders
   ADD COLUMN overdue_resolve_at timestamptz;
 CREATE INDEX orders_state ON orders (state);
 )sql"},
+    {6, "summoned units, grid workers, sensor verification", R"sql(
+-- 吹哨报到: units summoned to a case, each acknowledging and finishing its own part.
+CREATE TABLE case_tasks (
+  case_id         text NOT NULL REFERENCES orders (id),
+  unit            text NOT NULL,
+  state           text NOT NULL CHECK (state IN ('summoned', 'acknowledged', 'done')),
+  summoned_at     timestamptz NOT NULL,
+  summoned_by     text NOT NULL,
+  reason          text NOT NULL DEFAULT '',
+  acknowledged_at timestamptz,
+  done_at         timestamptz,
+  note            text,
+  PRIMARY KEY (case_id, unit)
+);
+-- Grid workers and where they last were (reported from their phones).
+CREATE TABLE workers (
+  id          text PRIMARY KEY,
+  grid        text NOT NULL,
+  on_duty     boolean NOT NULL,
+  geom        geometry(Point, 4326),
+  reported_at timestamptz NOT NULL
+);
+CREATE INDEX workers_grid ON workers (grid);
+ALTER TABLE orders
+  ADD COLUMN assignee text,                    -- the grid worker it went to
+  ADD COLUMN first_dispatched_at timestamptz,  -- the three rates count a case once
+  ADD COLUMN verified_at timestamptz,          -- a sensor saw the problem gone
+  ADD COLUMN verified_by text;
+UPDATE orders SET first_dispatched_at = dispatched_at;
+-- A worker's cases: areas @> {"grid": "..."}.
+CREATE INDEX orders_areas ON orders USING gin (areas jsonb_path_ops);
+
+-- A sensor that reports its problem gone verifies the case (whatever its state).
+CREATE FUNCTION gw_sensor_verifies() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE orders SET verified_at = NEW.cleared_at, verified_by = NEW.id, updated_at = now()
+  WHERE id = NEW.case_id;
+  INSERT INTO case_history (case_id, action, source_id, actor, detail)
+  SELECT NEW.case_id, 'verified', NEW.id, 'sensor',
+         jsonb_build_object('state', o.state, 'cleared_at', gw_rfc3339(NEW.cleared_at), 'device_id', NEW.device_id)
+  FROM orders o WHERE o.id = NEW.case_id;
+  RETURN NULL;
+END
+$$;
+-- At commit: a new source's case row is written after the source.
+CREATE CONSTRAINT TRIGGER sources_sensor_cleared AFTER UPDATE OF status ON sources
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (NEW.kind = 'sensor' AND OLD.status = 'open' AND NEW.status = 'cleared')
+  EXECUTE FUNCTION gw_sensor_verifies();
+CREATE CONSTRAINT TRIGGER sources_sensor_cleared_new AFTER INSERT ON sources
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (NEW.kind = 'sensor' AND NEW.status = 'cleared')
+  EXECUTE FUNCTION gw_sensor_verifies();
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -544,7 +598,10 @@ constexpr const char* kFeatureSql = R"sql(
       'department', o.department, 'dispatched_at', gw_rfc3339(o.dispatched_at),
       'respond_due', gw_rfc3339(o.respond_due), 'resolve_due', gw_rfc3339(o.resolve_due),
       'responded_at', gw_rfc3339(o.responded_at), 'resolved_at', gw_rfc3339(o.resolved_at),
-      'satisfaction', o.satisfaction,
+      'satisfaction', o.satisfaction, 'assignee', o.assignee,
+      'first_dispatched_at', gw_rfc3339(o.first_dispatched_at),
+      'verified_by_sensor', CASE WHEN o.verified_at IS NULL THEN NULL
+                                 ELSE json_build_object('at', gw_rfc3339(o.verified_at), 'source_id', o.verified_by) END,
       'overdue', to_json(array_remove(ARRAY[CASE WHEN o.overdue_respond_at IS NOT NULL THEN 'respond' END,
                                             CASE WHEN o.overdue_resolve_at IS NOT NULL THEN 'resolve' END], NULL))))
 )sql";
@@ -560,6 +617,35 @@ void copy_escape(std::string& out, std::string_view v) {
       default: out += ch;
     }
   }
+}
+
+// The cases a scope may see (center/store.h, Scope), as a condition on orders `o` with the unit,
+// area level and area code as parameters $first, $first+1 and $first+2.
+std::string scope_sql(int first) {
+  return fmt::format(
+      "(${0}::text IS NULL OR o.unit_code = ${0} OR o.department = ${0} OR "
+      "EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = o.id AND t.unit = ${0})) AND "
+      "(${2}::text IS NULL OR o.areas @> jsonb_build_object(${1}::text, ${2}::text))",
+      first, first + 1, first + 2);
+}
+
+std::array<Param, 3> scope_params(const Scope& s) {
+  auto opt = [](const std::string& v) { return v.empty() ? Param{} : Param{v}; };
+  return {opt(s.unit), opt(s.area_code.empty() ? "" : s.area_level), opt(s.area_code)};
+}
+
+// kNotFound for no such case, kDenied when it is outside `scope`.
+Status case_in_scope(pg_conn* c, const std::string& id, const Scope& scope) {
+  const auto sp = scope_params(scope);
+  auto r = exec(c, fmt::format("SELECT {} FROM orders o WHERE o.id = $1", scope_sql(2)).c_str(), {id, sp[0], sp[1], sp[2]});
+  if (!r) return std::unexpected(r.error());
+  if (PQntuples(r->get()) == 0) return fail(ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id");
+  if (std::string_view(PQgetvalue(r->get(), 0, 0)) == "t") return {};
+  if (!scope.area_code.empty())
+    return fail(ErrorCode::kDenied, fmt::format("case \"{}\" is not in {} {}", id, scope.area_level, scope.area_code),
+                "id");
+  return fail(ErrorCode::kDenied,
+              fmt::format("case \"{}\" is neither dispatched to unit {} nor summons it", id, scope.unit), "id");
 }
 
 }  // namespace
@@ -928,14 +1014,27 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
                   {id});
   if (!cur) return rollback(cur.error());
   if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (!o.scope.empty())
+    if (auto in = case_in_scope(c, id, o.scope); !in) return rollback(in.error());
   const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
   if (!from) return rollback(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
   auto to = next_state(*from, action);
   if (!to) return rollback(to.error());
+  if (action == CaseAction::kResolve) {
+    // 吹哨报到: the case is done when every summoned unit is.
+    auto open = exec(c, "SELECT string_agg(unit, ', ' ORDER BY unit) FROM case_tasks WHERE case_id = $1 AND state <> 'done'",
+                     {id});
+    if (!open) return rollback(open.error());
+    if (!PQgetisnull(open->get(), 0, 0))
+      return rollback(Error{ErrorCode::kInvalidArgument,
+                            fmt::format("cannot resolve case \"{}\": summoned units have not finished: {}", id,
+                                        PQgetvalue(open->get(), 0, 0)),
+                            "action"});
+  }
   nlohmann::json detail = {{"from", std::string(to_string(*from))},
                            {"to", std::string(to_string(*to))},
                            {"reason", std::string(reason)}};
-  Param unit, department, respond_s, resolve_s, satisfaction;
+  Param unit, department, respond_s, resolve_s, satisfaction, worker;
   if (action == CaseAction::kDispatch) {
     // Straight to the unit that owns the place (直派), unless the dispatcher names one.
     const auto areas = nlohmann::json::parse(PQgetvalue(cur->get(), 0, 3), nullptr, false);
@@ -961,6 +1060,21 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     resolve_s = fmt::format("{} milliseconds", resolve.count());
     detail["unit"] = u;
     detail["department"] = cat->department_code;
+    // And to the nearest grid worker on duty in the case's area, when one reported lately.
+    auto w = exec(c, R"sql(
+SELECT w.id, round(ST_Distance(w.geom::geography, o.geom::geography)::numeric, 1)
+FROM orders o JOIN workers w ON w.grid = o.areas->>$2
+WHERE o.id = $1 AND w.on_duty AND w.geom IS NOT NULL AND o.geom IS NOT NULL
+  AND w.reported_at >= now() - $3::interval
+ORDER BY w.geom::geography <-> o.geom::geography, w.id
+LIMIT 1)sql",
+                  {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count())});
+    if (!w) return rollback(w.error());
+    if (PQntuples(w->get()) == 1) {
+      worker = PQgetvalue(w->get(), 0, 0);
+      detail["worker"] = *worker;
+      detail["worker_distance_m"] = std::stod(PQgetvalue(w->get(), 0, 1));
+    }
   }
   if (!o.satisfaction.empty()) {
     satisfaction = o.satisfaction;
@@ -973,6 +1087,9 @@ WITH moved AS (
     unit_code     = CASE WHEN $3 = 'dispatch' THEN $6 ELSE unit_code END,
     department    = CASE WHEN $3 = 'dispatch' THEN $7 ELSE department END,
     dispatched_at = CASE WHEN $3 = 'dispatch' THEN now() ELSE dispatched_at END,
+    first_dispatched_at = CASE WHEN $3 = 'dispatch' THEN coalesce(first_dispatched_at, now())
+                               ELSE first_dispatched_at END,
+    assignee      = CASE WHEN $3 = 'dispatch' THEN $11 ELSE assignee END,
     respond_due   = CASE WHEN $3 = 'dispatch' THEN now() + $8::interval ELSE respond_due END,
     resolve_due   = CASE WHEN $3 = 'dispatch' THEN now() + $9::interval ELSE resolve_due END,
     responded_at  = CASE WHEN $3 = 'dispatch' THEN NULL
@@ -988,11 +1105,216 @@ SELECT id, $3, $4, $5::jsonb FROM moved
 RETURNING gw_rfc3339(at)
 )sql",
                  {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump(),
-                  unit, department, respond_s, resolve_s, satisfaction});
+                  unit, department, respond_s, resolve_s, satisfaction, worker});
   if (!up) return rollback(up.error());
   const std::string at = PQgetvalue(up->get(), 0, 0);
   if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
-  return Transition{*from, *to, at, unit.value_or("")};
+  return Transition{*from, *to, at, unit.value_or(""), worker.value_or("")};
+}
+
+Status Store::check_scope(std::string_view case_id, const Scope& scope) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  return case_in_scope(l->get(), std::string(case_id), scope);
+}
+
+Result<std::string> Store::summon(std::string_view case_id, const std::vector<std::string>& units,
+                                  std::string_view reason, std::string_view actor, const Scope& scope) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
+  auto rollback = [&](Error err) -> Result<std::string> {
+    PgResult(PQexec(c, "ROLLBACK"));
+    return std::unexpected(std::move(err));
+  };
+  const std::string id(case_id);
+  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
+  if (!cur) return rollback(cur.error());
+  if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (auto in = case_in_scope(c, id, scope); !in) return rollback(in.error());
+  const std::string state = PQgetvalue(cur->get(), 0, 0);
+  // The unit that holds the case blows the whistle while it works on it.
+  if (state != "accepted" && state != "in_progress")
+    return rollback(Error{ErrorCode::kInvalidArgument,
+                          fmt::format("cannot summon units to a case that is {} (summon needs: accepted, in_progress)",
+                                      state),
+                          "action"});
+  const nlohmann::json detail = {{"units", units}, {"reason", std::string(reason)}, {"state", state}};
+  auto up = exec(c, R"sql(
+WITH summoned AS (
+  INSERT INTO case_tasks (case_id, unit, state, summoned_at, summoned_by, reason)
+  SELECT $1, u, 'summoned', now(), $3, $4 FROM unnest($2::text[]) u
+  ON CONFLICT (case_id, unit) DO UPDATE SET
+    state = 'summoned', summoned_at = now(), summoned_by = $3, reason = $4,
+    acknowledged_at = NULL, done_at = NULL, note = NULL
+  RETURNING case_id)
+INSERT INTO case_history (case_id, action, actor, detail)
+SELECT $1, 'summon', $3, $5::jsonb WHERE EXISTS (SELECT 1 FROM summoned)
+RETURNING gw_rfc3339(at))sql",
+                 {id, text_array(units), std::string(actor), std::string(reason), detail.dump()});
+  if (!up) return rollback(up.error());
+  if (PQntuples(up->get()) != 1) return rollback(Error{ErrorCode::kInvalidArgument, "no unit to summon", "units"});
+  const std::string at = PQgetvalue(up->get(), 0, 0);
+  if (auto u = exec(c, "UPDATE orders SET updated_at = now() WHERE id = $1", {id}); !u) return rollback(u.error());
+  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  return at;
+}
+
+Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view unit, TaskAction action,
+                                  std::string_view note, std::string_view actor) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
+  auto rollback = [&](Error err) -> Result<TaskStep> {
+    PgResult(PQexec(c, "ROLLBACK"));
+    return std::unexpected(std::move(err));
+  };
+  const std::string id(case_id), u(unit);
+  auto cur = exec(c, R"sql(
+SELECT o.state, t.state FROM orders o LEFT JOIN case_tasks t ON t.case_id = o.id AND t.unit = $2
+WHERE o.id = $1 FOR UPDATE OF o)sql",
+                  {id, u});
+  if (!cur) return rollback(cur.error());
+  if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (PQgetisnull(cur->get(), 0, 1))
+    return rollback(Error{ErrorCode::kNotFound, fmt::format("unit {} was not summoned to case \"{}\"", u, id), "unit"});
+  const std::string case_state = PQgetvalue(cur->get(), 0, 0), task_state = PQgetvalue(cur->get(), 0, 1);
+  const bool ack = action == TaskAction::kAcknowledge;
+  const char* needs = ack ? "summoned" : "acknowledged";
+  if (task_state != needs)
+    return rollback(Error{ErrorCode::kInvalidArgument,
+                          fmt::format("cannot {} a sub-task that is {} ({} needs: {})", ack ? "acknowledge" : "finish",
+                                      task_state, ack ? "acknowledge" : "finish", needs),
+                          "action"});
+  TaskStep out;
+  out.state = ack ? "acknowledged" : "done";
+  auto up = exec(c, R"sql(
+WITH stepped AS (
+  UPDATE case_tasks SET state = $3,
+    acknowledged_at = CASE WHEN $3 = 'acknowledged' THEN now() ELSE acknowledged_at END,
+    done_at = CASE WHEN $3 = 'done' THEN now() ELSE done_at END,
+    note = coalesce(nullif($4, ''), note)
+  WHERE case_id = $1 AND unit = $2 RETURNING case_id)
+INSERT INTO case_history (case_id, action, actor, detail)
+SELECT case_id, $5, $6, jsonb_build_object('unit', $2::text, 'note', $4::text) FROM stepped
+RETURNING gw_rfc3339(at))sql",
+                 {id, u, out.state, std::string(note), ack ? "task_acknowledged" : "task_done", std::string(actor)});
+  if (!up) return rollback(up.error());
+  out.at = PQgetvalue(up->get(), 0, 0);
+  out.case_state = case_state;
+  if (!ack) {
+    // The last unit done resolves a case that is being worked on.
+    auto rest = exec(c, "SELECT count(*) FROM case_tasks WHERE case_id = $1 AND state <> 'done'", {id});
+    if (!rest) return rollback(rest.error());
+    const auto cs = parse_case_state(case_state);
+    if (std::string_view(PQgetvalue(rest->get(), 0, 0)) == "0" && cs && next_state(*cs, CaseAction::kResolve)) {
+      const nlohmann::json detail = {{"from", case_state}, {"to", "resolved"},
+                                     {"reason", "every summoned unit has finished"}};
+      auto res = exec(c, R"sql(
+WITH moved AS (
+  UPDATE orders SET state = 'resolved', state_changed_at = now(), updated_at = now(), resolved_at = now()
+  WHERE id = $1 RETURNING id)
+INSERT INTO case_history (case_id, action, actor, detail) SELECT id, 'resolve', $2, $3::jsonb FROM moved)sql",
+                      {id, std::string(actor), detail.dump()});
+      if (!res) return rollback(res.error());
+      out.case_state = "resolved";
+      out.resolved_case = true;
+    }
+  }
+  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  return out;
+}
+
+Status Store::report_worker(std::string_view id, std::string_view grid, std::optional<LonLat> where, bool on_duty) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  Param lon, lat;
+  if (where) {
+    lon = num(where->lon);
+    lat = num(where->lat);
+  }
+  auto r = exec(l->get(), R"sql(
+INSERT INTO workers (id, grid, on_duty, geom, reported_at)
+VALUES ($1, $2, $3::boolean,
+        CASE WHEN $4::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($4::float8, $5::float8), 4326) END, now())
+ON CONFLICT (id) DO UPDATE SET grid = EXCLUDED.grid, on_duty = EXCLUDED.on_duty,
+  geom = coalesce(EXCLUDED.geom, workers.geom), reported_at = EXCLUDED.reported_at)sql",
+                {std::string(id), std::string(grid), on_duty ? "true" : "false", lon, lat});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::string> Store::workers_geojson() {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  auto r = exec(l->get(), R"sql(
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+  'type', 'Feature', 'id', w.id,
+  'geometry', CASE WHEN w.geom IS NULL THEN NULL ELSE ST_AsGeoJSON(w.geom, 7)::json END,
+  'properties', json_build_object('id', w.id, 'grid', w.grid, 'on_duty', w.on_duty,
+                                  'reported_at', gw_rfc3339(w.reported_at),
+                                  'open_cases', (SELECT count(*) FROM orders o WHERE o.assignee = w.id
+                                                 AND o.state IN ('dispatched', 'accepted', 'in_progress'))))
+  ORDER BY w.id), '[]'))::text
+FROM workers w)sql");
+  if (!r) return std::unexpected(r.error());
+  return std::string(PQgetvalue(r->get(), 0, 0));
+}
+
+Result<nlohmann::json> Store::stats(const StatsQuery& q) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  // One pass over the cases opened in the span (cancelled and duplicate cases are not counted);
+  // the total is the sum of the groups.
+  auto r = exec(l->get(), R"sql(
+SELECT coalesce(json_agg(json_build_object(
+  'key', g.key, 'period', to_char(g.period, 'YYYY-MM-DD'), 'cases', g.cases, 'dispatched', g.dispatched,
+  'response_due', g.response_due, 'responded_on_time', g.responded_on_time, 'resolved', g.resolved,
+  'evaluated', g.evaluated, 'satisfied', g.satisfied, 'proactive', g.proactive)
+  ORDER BY g.key NULLS LAST, g.period), '[]')::text
+FROM (SELECT key, period, count(*) AS cases,
+             count(*) FILTER (WHERE first_dispatched_at IS NOT NULL) AS dispatched,
+             count(*) FILTER (WHERE first_dispatched_at IS NOT NULL
+                              AND (responded_at IS NOT NULL OR respond_due < $6::timestamptz)) AS response_due,
+             count(*) FILTER (WHERE responded_at <= respond_due) AS responded_on_time,
+             count(*) FILTER (WHERE first_dispatched_at IS NOT NULL AND state IN ('resolved', 'closed')) AS resolved,
+             count(*) FILTER (WHERE satisfaction IS NOT NULL) AS evaluated,
+             count(*) FILTER (WHERE satisfaction = 'satisfied') AS satisfied,
+             count(*) FILTER (WHERE proactive) AS proactive
+      FROM (SELECT CASE $1 WHEN '' THEN 'all' WHEN 'unit' THEN o.unit_code WHEN 'department' THEN o.department
+                           ELSE o.areas->>$1 END AS key,
+                   CASE WHEN $2 = '' THEN NULL ELSE date_trunc($2, o.opened_at AT TIME ZONE $3) END AS period,
+                   o.first_dispatched_at, o.responded_at, o.respond_due, o.state, o.satisfaction, o.proactive
+            FROM orders o
+            WHERE o.opened_at >= $4::timestamptz AND o.opened_at < $5::timestamptz
+              AND o.state NOT IN ('cancelled', 'duplicate')) c
+      GROUP BY key, period) g)sql",
+                {q.by, q.period, q.time_zone, format_rfc3339(q.from), format_rfc3339(q.to), format_rfc3339(q.now)});
+  if (!r) return std::unexpected(r.error());
+  auto groups = nlohmann::json::parse(PQgetvalue(r->get(), 0, 0));
+  static constexpr const char* kCounts[] = {"cases",    "dispatched", "response_due", "responded_on_time", "resolved",
+                                            "evaluated", "satisfied",  "proactive"};
+  auto rates = [](nlohmann::json& g) {
+    auto ratio = [&](const char* num, const char* den) -> nlohmann::json {
+      const auto d = g.at(den).get<int64_t>();
+      if (d == 0) return nullptr;
+      return static_cast<double>(g.at(num).get<int64_t>()) / static_cast<double>(d);
+    };
+    g["response_rate"] = ratio("responded_on_time", "response_due");
+    g["resolution_rate"] = ratio("resolved", "dispatched");
+    g["satisfaction_rate"] = ratio("satisfied", "evaluated");
+    g["proactive_share"] = ratio("proactive", "cases");
+  };
+  nlohmann::json total = nlohmann::json::object();
+  for (const char* k : kCounts) total[k] = 0;
+  for (auto& g : groups) {
+    for (const char* k : kCounts) total[k] = total[k].get<int64_t>() + g.at(k).get<int64_t>();
+    rates(g);
+  }
+  rates(total);
+  return nlohmann::json{{"groups", std::move(groups)}, {"total", std::move(total)}};
 }
 
 Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
@@ -1051,7 +1373,11 @@ SELECT json_build_object(
       'merge', s.merge) ORDER BY s.received_at, s.id) FROM sources s WHERE s.case_id = $1), '[]'),
   'history', coalesce((SELECT json_agg(json_build_object(
       'at', gw_rfc3339(h.at), 'action', h.action, 'source_id', h.source_id, 'actor', h.actor,
-      'detail', h.detail) ORDER BY h.id) FROM case_history h WHERE h.case_id = $1), '[]'))::text
+      'detail', h.detail) ORDER BY h.id) FROM case_history h WHERE h.case_id = $1), '[]'),
+  'tasks', coalesce((SELECT json_agg(json_build_object(
+      'unit', t.unit, 'state', t.state, 'summoned_at', gw_rfc3339(t.summoned_at), 'summoned_by', t.summoned_by,
+      'reason', t.reason, 'acknowledged_at', gw_rfc3339(t.acknowledged_at), 'done_at', gw_rfc3339(t.done_at),
+      'note', t.note) ORDER BY t.summoned_at, t.unit) FROM case_tasks t WHERE t.case_id = $1), '[]'))::text
 )sql",
                    {std::string(case_id)});
 }
@@ -1096,10 +1422,11 @@ FROM (SELECT {} AS feature, o.updated_at,
               AND ST_DWithin(o.geom::geography,
                              ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326)::geography,
                              $11::float8)))
+        AND {}
       ORDER BY dist, o.updated_at DESC
       LIMIT $8::int) f
 )sql",
-                                kFeatureSql);
+                                kFeatureSql, scope_sql(16));
   Param b0, b1, b2, b3, since, near_lon, near_lat, radius, n0, n1, n2, n3;
   if (q.bbox) {
     b0 = num((*q.bbox)[0]);
@@ -1118,9 +1445,10 @@ FROM (SELECT {} AS feature, o.updated_at,
     n3 = num(box[3]);
   }
   if (q.since) since = format_rfc3339(*q.since);
+  const auto sp = scope_params(q.scope);
   auto r = exec(l->get(), sql.c_str(),
                 {text_array(q.statuses), text_array(q.categories), b0, b1, b2, b3, since,
-                 std::to_string(q.limit), near_lon, near_lat, radius, n0, n1, n2, n3});
+                 std::to_string(q.limit), near_lon, near_lat, radius, n0, n1, n2, n3, sp[0], sp[1], sp[2]});
   if (!r) return std::unexpected(r.error());
   return std::string(PQgetvalue(r->get(), 0, 0));
 }

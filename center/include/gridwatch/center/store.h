@@ -27,6 +27,15 @@ struct pg_conn;
 
 namespace gridwatch::center {
 
+// Whose request it is, as far as the store limits it: the cases a department or a grid worker may
+// read and change. An empty scope sees every case.
+struct Scope {
+  std::string unit;        // cases dispatched to this unit, of this department, or summoning it
+  std::string area_level;  // with area_code: cases placed in this area ("grid": "110101-g00040007")
+  std::string area_code;
+  bool empty() const { return unit.empty() && area_code.empty(); }
+};
+
 struct OrderQuery {
   std::vector<std::string> statuses;    // empty: any
   std::vector<std::string> categories;  // empty: any
@@ -37,6 +46,17 @@ struct OrderQuery {
   std::optional<LonLat> near;
   double radius_m = 0;
   int limit = 1000;
+  Scope scope;
+};
+
+// The three rates (response, resolution, satisfaction) and the proactive share of the cases opened
+// in [from, to), per group and period. See docs/api.md, "The three rates".
+struct StatsQuery {
+  std::string by;          // an area level name, "unit", "department" or "" (all cases as one group)
+  std::string period;      // "day", "week", "month" or "" (the whole span as one period)
+  std::string time_zone = "UTC";  // periods start at local midnight of this IANA zone
+  Timestamp from, to;
+  Timestamp now;           // a case still within its respond time counts only once it responded
 };
 
 // GET requests of Open311: sources filtered and paged, newest request first.
@@ -56,12 +76,28 @@ struct Transition {
   CaseState to;
   std::string at;    // RFC 3339
   std::string unit;  // dispatch: the unit it went to
+  std::string worker;  // dispatch: the grid worker it went to ("" when none is on duty nearby)
+};
+
+enum class TaskAction { kAcknowledge, kFinish };
+
+// A step of a summoned unit's sub-task; when the last one finishes the case resolves.
+struct TaskStep {
+  std::string state;       // the sub-task's state after the step
+  std::string at;          // RFC 3339
+  std::string case_state;  // the case's state after the step ("resolved" when this was the last)
+  bool resolved_case = false;
 };
 
 struct TransitionOptions {
   std::string dispatch_level = "street";  // dispatch: the area level whose code is the unit (直派)
   std::string unit;                       // dispatch: this unit instead
   std::string satisfaction;               // "satisfied" | "unsatisfied": the resident's evaluation
+  // dispatch: also to the nearest on-duty grid worker of the case's area of this level whose
+  // position is at most `worker_fresh` old
+  std::string worker_level = "grid";
+  Duration worker_fresh = std::chrono::minutes{15};
+  Scope scope;  // the caller may act only on cases in its scope (kDenied otherwise)
 };
 
 // What storing a report did: its case, and "new" (opened a case), "merged" (joined one),
@@ -129,6 +165,24 @@ class Store {
   // the case's state (the message names it) or a case in no area is dispatched without a unit.
   [[nodiscard]] Result<Transition> transition(std::string_view case_id, CaseAction action, std::string_view reason,
                                               std::string_view actor, const TransitionOptions& options = {});
+  // 吹哨报到: summons `units` to a case being worked on (accepted or in progress); each gets a
+  // sub-task to acknowledge and finish. A unit summoned before is summoned again. kInvalidArgument
+  // when the case is in another state; kDenied outside the caller's scope.
+  [[nodiscard]] Result<std::string> summon(std::string_view case_id, const std::vector<std::string>& units,
+                                           std::string_view reason, std::string_view actor, const Scope& scope = {});
+  // A summoned unit acknowledges (summoned -> acknowledged) or finishes (acknowledged -> done) its
+  // sub-task; the last one done resolves the case. kNotFound when the unit was not summoned.
+  [[nodiscard]] Result<TaskStep> task_step(std::string_view case_id, std::string_view unit, TaskAction action,
+                                           std::string_view note, std::string_view actor);
+  // A grid worker's position (or none) and whether on duty, from the phone.
+  [[nodiscard]] Status report_worker(std::string_view id, std::string_view grid, std::optional<LonLat> where,
+                                     bool on_duty);
+  // GeoJSON FeatureCollection of the workers: id, grid, on_duty, reported_at, open assigned cases.
+  [[nodiscard]] Result<std::string> workers_geojson();
+  // The three rates; see StatsQuery. {"groups": [{key, period, cases, ...}], "total": {...}}.
+  [[nodiscard]] Result<nlohmann::json> stats(const StatsQuery& q);
+  // True when `case_id` exists and is in `scope`; kNotFound / kDenied otherwise.
+  [[nodiscard]] Status check_scope(std::string_view case_id, const Scope& scope);
   // Flags the cases that became late by `now` (dispatched and not accepted by respond_due; not
   // resolved by resolve_due), each once per dispatch, with an "overdue" entry in their history.
   // Returns [{case_id, overdue: "respond"|"resolve", due, state, at}].
