@@ -136,6 +136,10 @@ int run_demo(const DemoOptions& options) {
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
   cc.api_keys = {{"demo-hotline", DemoHotline::kApiKey}};
+  cc.tokens = {{.name = "demo-admin", .role = center::Role::kAdmin, .token = DemoHotline::kAdminToken, .expires = {},
+                .unit = "", .grid = ""},
+               {.name = "demo-dispatcher", .role = center::Role::kDispatcher, .token = DemoHotline::kDispatcherToken,
+                .expires = {}, .unit = "", .grid = ""}};
   cc.dispatch_level = "district";  // the demo has no street layer: its districts stand in
   // Areas: Beijing's 16 districts and SYNTHETIC ~500 m grid cells in the two central ones, where
   // the demo's sensors stand.
@@ -189,6 +193,8 @@ int run_demo(const DemoOptions& options) {
   const std::string base = fmt::format("http://127.0.0.1:{}", center.http_port());
   fmt::print(
       "\ngridwatch demo is running.\n"
+      "  API token:         /api/v1 needs \"Authorization: Bearer <token>\": dispatcher {7}, admin {8}\n"
+      "                     curl -H 'Authorization: Bearer {7}' {0}/api/v1/orders\n"
       "  orders (GeoJSON):  {0}/api/v1/orders\n"
       "  open orders:       {0}/api/v1/orders?status=open\n"
       "  near Wangfujing:   {0}/api/v1/orders?near=116.4109,39.9139&radius_m=2000\n"
@@ -205,7 +211,8 @@ int run_demo(const DemoOptions& options) {
       base, endpoints.mqtt_url, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
-      area_summary(center), fmt::join(cameras.names(), ", "), DemoHotline::kApiKey);
+      area_summary(center), fmt::join(cameras.names(), ", "), DemoHotline::kApiKey, DemoHotline::kDispatcherToken,
+      DemoHotline::kAdminToken);
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {

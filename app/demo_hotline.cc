@@ -123,7 +123,8 @@ void DemoHotline::act(const std::string& action, const std::string& reason) {
   if (flood_case_.empty()) return;
   httplib::Client cli("127.0.0.1", center_.http_port());
   cli.set_connection_timeout(2);
-  const auto body = nlohmann::json({{"action", action}, {"reason", reason}, {"actor", "demo-dispatcher"}}).dump();
+  cli.set_bearer_token_auth(kDispatcherToken);
+  const auto body = nlohmann::json({{"action", action}, {"reason", reason}}).dump();
   auto r = cli.Post(fmt::format("/api/v1/orders/{}/actions", flood_case_), body, "application/json");
   if (!r || r->status != 200) {
     spdlog::warn("demo dispatcher: {} refused: {}", action, r ? r->body : httplib::to_string(r.error()));
@@ -159,6 +160,7 @@ void DemoHotline::tick(int t) {
       // The dispatcher works the flood case (the one this ticket opened or joined).
       if (!last_ticket_.empty()) {
         httplib::Client cli("127.0.0.1", center_.http_port());
+        cli.set_bearer_token_auth(kDispatcherToken);
         if (auto r = cli.Get("/api/v1/orders/" + last_ticket_); r && r->status == 200) {
           const auto j = nlohmann::json::parse(r->body, nullptr, false);
           if (j.is_object()) flood_case_ = j.value("id", "");

@@ -14,6 +14,9 @@ namespace gridwatch::app {
 class DemoHotline {
  public:
   static constexpr const char* kApiKey = "demo-hotline-key-0123456789";
+  // The demo center's API tokens (auth.tokens), printed in its banner.
+  static constexpr const char* kDispatcherToken = "demo-dispatcher-token-0123";
+  static constexpr const char* kAdminToken = "demo-admin-token-0123456789";
 
   DemoHotline(center::Center& center, std::filesystem::path dir);
   // Writes the CSV export and its mapping into the demo's directory and imports it; prints the

@@ -36,8 +36,10 @@ class Open311 : public ::testing::Test {
     write_file(dir_ / "center.yaml",
                fmt::format("center:\n  id: o311-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
                            "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
-                           "open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n",
-                           tag_, svc.mqtt_url, prefix_, svc.pg_conninfo, port_, kKey));
+                           "open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n{}",
+                           tag_, svc.mqtt_url, prefix_, svc.pg_conninfo, port_, kKey,
+                           auth_yaml(fmt::format("    - {{name: dispatcher-7, role: dispatcher, token: \"{}\"}}\n",
+                                                 kDispatcherToken))));
     center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()}, dir_ / "center.log"));
     ASSERT_TRUE(eventually([&] { return http_get(port_, "/healthz").status == 200; })) << read_file(dir_ / "center.log");
   }
@@ -122,6 +124,7 @@ class Open311 : public ::testing::Test {
   }
 
   static constexpr const char* kKey = "test-key-0123456789abcdef";
+  static constexpr const char* kDispatcherToken = "dispatcher-7-token-0123456";
   platform::ServiceEndpoints svc_;
   std::filesystem::path dir_;
   std::string tag_, prefix_;
@@ -237,7 +240,8 @@ TEST_F(Open311, PostedRequestIsStoredAndEveryAnswerValidates) {
   ASSERT_EQ(list.status, 200);
   ASSERT_TRUE(validate("requests", list.body).has_value()) << read_file(dir_ / "validate.log");
   bool found = false;
-  for (const json& e : json::parse(list.body)) {
+  const json listed = json::parse(list.body);
+  for (const json& e : listed) {
     EXPECT_EQ(e["service_code"], "sanitation.bin_overflow");
     found |= e["service_request_id"] == id;
   }
@@ -477,7 +481,12 @@ TEST_F(Open311, UpdateBeforeOpenIsOneCaseAndAClearDoesNotCloseATicket) {
   c = case_of(edge);
   EXPECT_EQ(c["properties"]["status"], "open") << "the resident's ticket is not answered by the sensor";
   EXPECT_EQ(c["properties"]["sources"][0]["status"], "cleared");
-  EXPECT_EQ(c["properties"]["history"].back()["action"], "cleared");
+  const json& history = c["properties"]["history"];
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[history.size() - 2]["action"], "cleared");
+  // The sensor saw the water gone: the case is verified by it, still open for the resident.
+  EXPECT_EQ(history.back()["action"], "verified");
+  EXPECT_EQ(c["properties"]["verified_by_sensor"]["source_id"], edge);
   // Without a ticket, the sensor's clear clears its case.
   const std::string alone = "sensor-" + tag_ + ".alone";
   json o2 = camera_order(alone, "water.waterlogging", east_of_spot(5000), seen);
@@ -506,17 +515,16 @@ TEST_F(Open311, CaseMovesThroughItsLifecycleAndRefusedStepsNameTheState) {
   const std::string id = ticket("utilities.heating", spot(), "暖气不热 radiator cold")["service_request_id"];
   EXPECT_EQ(case_of(id)["properties"]["state"], "new");
   auto act = [&](const std::string& action, const std::string& reason = "") {
-    return http_post(port_, fmt::format("/api/v1/orders/{}/actions", id),
-                     json({{"action", action}, {"reason", reason}, {"actor", "dispatcher-7"}}).dump(), "application/json");
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/actions", id),
+                        json({{"action", action}, {"reason", reason}}).dump(), kDispatcherToken);
   };
   // This center has no areas: a case in no street area waits for the dispatcher to name a unit.
   auto queued = act("dispatch");
   EXPECT_EQ(queued.status, 409);
   EXPECT_NE(queued.body.find("is in no street area (dispatcher queue): name the unit"), std::string::npos) << queued.body;
   auto to_unit = [&](const std::string& action, const std::string& reason) {
-    return http_post(port_, fmt::format("/api/v1/orders/{}/actions", id),
-                     json({{"action", action}, {"reason", reason}, {"actor", "dispatcher-7"}, {"unit", "street-ab"}}).dump(),
-                     "application/json");
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/actions", id),
+                        json({{"action", action}, {"reason", reason}, {"unit", "street-ab"}}).dump(), kDispatcherToken);
   };
   for (const char* step : {"dispatch", "reject", "dispatch", "accept", "start", "resolve", "reopen", "dispatch",
                            "accept", "resolve", "close"}) {
@@ -575,12 +583,15 @@ TEST_F(Open311, CaseMovesThroughItsLifecycleAndRefusedStepsNameTheState) {
 // satisfied closes it. An urgent case answers within 2 h and is done within 24 h.
 TEST_F(Open311, FeedbackClosesOrReopensAndUrgentCasesRunOnAShorterClock) {
   // Four callers about one smell: normal, two steps up = urgent.
-  std::string id;
+  std::string id, resident, other_resident;
   for (int i = 0; i < 4; ++i) {
     json t = ticket("environment.odor", east_of_spot(10.0 * i), "刺鼻气味 acrid smell",
                     {{"phone", fmt::format("1390000{:04}", i)}});
     if (i == 0) id = t["service_request_id"];
+    if (i == 0) resident = t["token"];
   }
+  other_resident = ticket("general.other", east_of_spot(5000), "别的事 something else")["token"];
+  ASSERT_FALSE(resident.empty());
   json c = case_of(id);
   ASSERT_EQ(c["properties"]["reports"], 4);
   ASSERT_EQ(c["properties"]["priority"], "urgent");
@@ -595,11 +606,21 @@ TEST_F(Open311, FeedbackClosesOrReopensAndUrgentCasesRunOnAShorterClock) {
   // environment.odor resolves within 72 h; urgent: 24 h.
   EXPECT_EQ(*parse_rfc3339(c["properties"]["resolve_due"].get<std::string>()) - dispatched, std::chrono::hours{24});
 
-  auto feedback = [&](bool satisfied) {
-    return http_post(port_, fmt::format("/api/v1/orders/{}/feedback", id),
-                     json({{"satisfied", satisfied}, {"comment", satisfied ? "好了 fine now" : "还有味 still smells"}}).dump(),
-                     "application/json");
+  // The resident answers with the token of the ticket; no API token needed.
+  auto feedback_with = [&](bool satisfied, const std::string& token) {
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/feedback", id),
+                        json({{"satisfied", satisfied}, {"comment", satisfied ? "好了 fine now" : "还有味 still smells"},
+                              {"token", token}})
+                            .dump(),
+                        "");
   };
+  auto feedback = [&](bool satisfied) { return feedback_with(satisfied, resident); };
+  // Another case's ticket token, or no token at all, is refused.
+  auto stranger = feedback_with(false, other_resident);
+  EXPECT_EQ(stranger.status, 403);
+  EXPECT_NE(stranger.body.find("the token is not that of a ticket of case"), std::string::npos) << stranger.body;
+  auto anonymous = http_request(port_, "POST", fmt::format("/api/v1/orders/{}/feedback", id), R"({"satisfied":true})", "");
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
   auto early = feedback(true);  // not resolved yet
   EXPECT_EQ(early.status, 409);
   EXPECT_NE(early.body.find("cannot close a case that is dispatched"), std::string::npos) << early.body;

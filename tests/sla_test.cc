@@ -30,6 +30,8 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
   cfg.http_port = 0;
   cfg.sla_check_interval = std::chrono::hours{1};  // the test drives the clock
   cfg.api_keys = {{"sla", "sla-test-key-0123456789"}};
+  cfg.tokens = {{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken, .expires = {}, .unit = "",
+                 .grid = ""}};
   center::Center center(cfg, Catalog::builtin());
   ASSERT_TRUE(center.start().has_value());
 

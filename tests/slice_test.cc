@@ -77,8 +77,8 @@ class Slice : public ::testing::Test {
                fmt::format("center:\n  id: c-{}\n"
                            "broker:\n  url: {}\n  topic_prefix: {}\n"
                            "database:\n  conninfo: \"{}\"\n  pool_size: 2\n"
-                           "http:\n  port: {}\n",
-                           tag_, svc_.mqtt_url, prefix_, svc_.pg_conninfo, http_port_));
+                           "http:\n  port: {}\n{}",
+                           tag_, svc_.mqtt_url, prefix_, svc_.pg_conninfo, http_port_, auth_yaml()));
     center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()},
                                     dir_ / "center.log"));
     ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/healthz").status == 200; }))

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -107,23 +108,52 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return pred();
 }
 
-HttpReply http_get(int port, const std::string& path) {
+namespace {
+std::mutex token_mu;
+std::string default_token = kAdminToken;
+}  // namespace
+
+void set_token(std::string token) {
+  std::lock_guard lock(token_mu);
+  default_token = std::move(token);
+}
+
+std::string auth_yaml(const std::string& more_tokens) {
+  return fmt::format("auth:\n  tokens:\n    - {{name: tests-admin, role: admin, token: \"{}\"}}\n{}", kAdminToken,
+                     more_tokens);
+}
+
+HttpReply http_request(int port, const std::string& method, const std::string& path, const std::string& body,
+                       const std::string& token, const std::string& content_type) {
   httplib::Client cli("127.0.0.1", port);
   cli.set_connection_timeout(2);
-  cli.set_read_timeout(5);
-  auto r = cli.Get(path);
+  cli.set_read_timeout(10);
+  httplib::Headers headers;
+  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  httplib::Result r = method == "GET"   ? cli.Get(path, headers)
+                      : method == "PUT" ? cli.Put(path, headers, body, content_type)
+                                        : cli.Post(path, headers, body, content_type);
   if (!r) return {};
   return {r->status, r->body};
 }
 
+HttpReply http_get(int port, const std::string& path) {
+  std::string token;
+  {
+    std::lock_guard lock(token_mu);
+    token = default_token;
+  }
+  return http_request(port, "GET", path, "", token);
+}
+
 HttpReply http_post(int port, const std::string& path, const std::string& body,
                     const std::string& content_type) {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_connection_timeout(2);
-  cli.set_read_timeout(10);
-  auto r = cli.Post(path, body, content_type);
-  if (!r) return {};
-  return {r->status, r->body};
+  std::string token;
+  {
+    std::lock_guard lock(token_mu);
+    token = default_token;
+  }
+  return http_request(port, "POST", path, body, token, content_type);
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {

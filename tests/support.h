@@ -47,6 +47,15 @@ struct HttpReply {
   int status = 0;
   std::string body;
 };
+// The admin token of the tests' centers (auth_yaml() configures it); http_get and http_post send
+// it unless set_token() chose another ("" sends none).
+inline constexpr const char* kAdminToken = "tests-admin-token-0123456789";
+// An "auth:" section with kAdminToken and `more_tokens` (lines "    - {name: ..., ...}\n").
+std::string auth_yaml(const std::string& more_tokens = "");
+void set_token(std::string token);
+// GET, POST or PUT with `token` as "Authorization: Bearer" ("" sends none).
+HttpReply http_request(int port, const std::string& method, const std::string& path, const std::string& body,
+                       const std::string& token, const std::string& content_type = "application/json");
 HttpReply http_get(int port, const std::string& path);
 HttpReply http_post(int port, const std::string& path, const std::string& body,
                     const std::string& content_type = "application/x-www-form-urlencoded");

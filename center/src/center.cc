@@ -2,6 +2,7 @@
 
 #include "gridwatch/center/open311.h"
 
+#include <cctz/time_zone.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -68,7 +69,7 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok)
 // ---------------------------------------------------------------------------------- center
 
 Center::Center(CenterConfig config, const Catalog& catalog)
-    : config_(std::move(config)), catalog_(catalog), queue_(config_.max_queue) {}
+    : config_(std::move(config)), catalog_(catalog), auth_(config_.tokens), queue_(config_.max_queue) {}
 
 Center::~Center() { stop(); }
 
@@ -120,6 +121,8 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
     while (!queue_.wait_closed_for(std::chrono::duration_cast<std::chrono::milliseconds>(config_.sla_check_interval)))
       check_sla(now_utc());
   });
+  if (auth_.empty())
+    spdlog::warn("auth.tokens is empty: /api/v1 refuses every request (401) until tokens are configured");
   spdlog::info("center {} listening on http://{}:{}; orders from {}", config_.id,
                config_.http_host, http_port_, config_.broker_url);
   return {};
@@ -206,9 +209,11 @@ size_t Center::check_sla(Timestamp now) {
     return 0;
   }
   for (const auto& l : *late) {
-    const std::string id = l.value("case_id", "");
-    spdlog::warn("case {} is overdue: not {} by {} (state {})", id, l.value("overdue", "") == "respond" ? "accepted" : "resolved",
-                 l.value("due", ""), l.value("state", ""));
+    // Every field is a string (Store::mark_overdue).
+    auto field = [&](const char* key) -> const std::string& { return l.at(key).get_ref<const std::string&>(); };
+    const std::string& id = field("case_id");
+    spdlog::warn("case {} is overdue: not {} by {} (state {})", id, field("overdue") == "respond" ? "accepted" : "resolved",
+                 field("due"), field("state"));
     publish_case(id, l);
   }
   return late->size();
@@ -355,6 +360,53 @@ void json_error(httplib::Response& res, int status, std::string_view message,
   res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
+// An error of the store or of authentication as an HTTP answer; `invalid` is the status of
+// kInvalidArgument (409 for a step the case's state does not allow, 400 for a bad request).
+void answer_error(httplib::Response& res, const Error& e, int invalid) {
+  int status = 503;
+  switch (e.code) {
+    case ErrorCode::kNotFound: status = 404; break;
+    case ErrorCode::kInvalidArgument: status = invalid; break;
+    case ErrorCode::kDenied: status = 403; break;
+    case ErrorCode::kUnauthenticated:
+      status = 401;
+      res.set_header("WWW-Authenticate", "Bearer realm=\"gridwatch\", error=\"invalid_token\"");
+      break;
+    default: break;
+  }
+  json_error(res, status, e.message, e.field);
+}
+
+// The request's body as a JSON object with only `known` fields; answers 400 (showing `usage`) and
+// returns nullopt otherwise.
+std::optional<nlohmann::json> json_body(const httplib::Request& req, httplib::Response& res,
+                                        std::initializer_list<std::string_view> known, std::string_view usage) {
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    json_error(res, 400, fmt::format("the body must be a JSON object {}", usage));
+    return std::nullopt;
+  }
+  for (auto it = body.begin(); it != body.end(); ++it)
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      json_error(res, 400, fmt::format("unknown field \"{}\" (known: {})", printable(it.key()), fmt::join(known, ", ")),
+                 it.key());
+      return std::nullopt;
+    }
+  return body;
+}
+
+// A text field of `body` ("" when absent) of at most `max` characters; nullopt when not a string
+// or too long.
+std::optional<std::string> text_field(const nlohmann::json& body, const char* key, size_t max = 1000) {
+  if (!body.contains(key)) return std::string();
+  if (!body.at(key).is_string() || utf8_length(body.at(key).get_ref<const std::string&>()) > max) return std::nullopt;
+  return body.at(key).get<std::string>();
+}
+
+void deny(httplib::Response& res, const Principal& who, std::string_view what) {
+  json_error(res, 403, fmt::format("{} ({}) may not {}", who.name, to_string(who.role), what));
+}
+
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -463,6 +515,54 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
   return q;
 }
 
+// Parses the query of GET /api/v1/stats: by (an area level of `config`, unit, department),
+// period (day, week, month), from/to (RFC 3339; default: the last 30 days), tz (IANA zone).
+Result<StatsQuery> parse_stats_query(const httplib::Request& req, const CenterConfig& config,
+                                     const geo::AreaIndex& areas) {
+  StatsQuery q;
+  for (const auto& [key, value] : req.params)
+    if (key != "by" && key != "period" && key != "from" && key != "to" && key != "tz" && key != "area")
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("unknown parameter \"{}\" (known: by, period, from, to, tz, area)", printable(key)), key);
+  if (req.has_param("area")) {
+    q.area_code = req.get_param_value("area");
+    for (size_t level = 0; level < areas.levels() && q.area_level.empty(); ++level)
+      for (const geo::Area& a : areas.areas(level))
+        if (a.code == q.area_code) {
+          q.area_level = a.level_name;
+          break;
+        }
+    if (q.area_level.empty())
+      return fail(ErrorCode::kInvalidArgument, fmt::format("no area \"{}\"", printable(q.area_code)), "area");
+  }
+  std::vector<std::string> groupings = {"unit", "department"};
+  for (const AreaLayerConfig& layer : config.areas) groupings.push_back(layer.options.level_name);
+  q.by = req.get_param_value("by");
+  if (!q.by.empty() && std::find(groupings.begin(), groupings.end(), q.by) == groupings.end())
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("cannot group by \"{}\" (known: {})", printable(q.by), fmt::join(groupings, ", ")), "by");
+  q.period = req.get_param_value("period");
+  if (!q.period.empty() && q.period != "day" && q.period != "week" && q.period != "month")
+    return fail(ErrorCode::kInvalidArgument, "period must be day, week or month", "period");
+  q.now = now_utc();
+  q.to = q.now;
+  q.from = q.now - std::chrono::days{30};
+  for (auto [key, slot] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
+    if (!req.has_param(key)) continue;
+    auto t = parse_rfc3339(req.get_param_value(key));
+    if (!t) return fail(ErrorCode::kInvalidArgument, fmt::format("{}: {}", key, t.error().message), key);
+    *slot = *t;
+  }
+  if (q.to <= q.from) return fail(ErrorCode::kInvalidArgument, "to must be later than from", "to");
+  if (req.has_param("tz")) {
+    q.time_zone = req.get_param_value("tz");
+    cctz::time_zone tz;
+    if (!cctz::load_time_zone(q.time_zone, &tz))
+      return fail(ErrorCode::kInvalidArgument, fmt::format("unknown time zone \"{}\"", printable(q.time_zone)), "tz");
+  }
+  return q;
+}
+
 }  // namespace
 
 void Center::publish_case(const std::string& id, const nlohmann::json& change) {
@@ -470,15 +570,25 @@ void Center::publish_case(const std::string& id, const nlohmann::json& change) {
   if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
 }
 
+std::optional<Principal> Center::caller(const httplib::Request& req, httplib::Response& res) {
+  auto who = auth_.authenticate(req.get_header_value("Authorization"), now_utc());
+  if (!who) {
+    spdlog::debug("HTTP {} {}: {}", req.method, req.path, who.error().message);
+    answer_error(res, who.error(), 400);
+    return std::nullopt;
+  }
+  return *who;
+}
+
+TransitionOptions Center::step_options(const Principal& who) const {
+  return {.dispatch_level = config_.dispatch_level, .unit = "", .satisfaction = "", .worker_level = config_.worker_level,
+          .worker_fresh = config_.worker_fresh, .scope = who.act_scope(config_.worker_level)};
+}
+
 void Center::answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
                          const std::string& actor, const TransitionOptions& options) {
   auto t = store_->transition(id, action, reason, actor, options);
-  if (!t) {
-    const int status = t.error().code == ErrorCode::kNotFound          ? 404
-                       : t.error().code == ErrorCode::kInvalidArgument ? 409
-                                                                       : 503;
-    return json_error(res, status, t.error().message, t.error().field);
-  }
+  if (!t) return answer_error(res, t.error(), 409);
   nlohmann::json change = {{"case_id", id},
                            {"action", std::string(to_string(action))},
                            {"from", std::string(to_string(t->from))},
@@ -487,6 +597,7 @@ void Center::answer_step(httplib::Response& res, const std::string& id, CaseActi
                            {"at", t->at},
                            {"actor", actor}};
   if (!t->unit.empty()) change["unit"] = t->unit;
+  if (!t->worker.empty()) change["worker"] = t->worker;
   if (!options.satisfaction.empty()) change["satisfaction"] = options.satisfaction;
   publish_case(id, change);
   spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(action), to_string(t->from), to_string(t->to), actor);
@@ -520,9 +631,12 @@ void Center::setup_http() {
   });
 
   http_->Get("/api/v1/orders", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
     std::string error, parameter;
     auto q = parse_order_query(req, catalog_, error, parameter);
     if (!q) return json_error(res, 400, error, parameter);
+    q->scope = who->read_scope(config_.worker_level);
     auto body = store_->orders_geojson(*q);
     if (!body) return json_error(res, 503, body.error().message);
     res.set_content(*body, "application/geo+json");
@@ -530,20 +644,28 @@ void Center::setup_http() {
 
   http_->Get(R"(/api/v1/orders/([^/]+))", [this](const httplib::Request& req,
                                                  httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
     std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id");
     auto body = store_->order_geojson(id);
     if (!body) return json_error(res, 503, body.error().message);
     if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
     nlohmann::json feature = nlohmann::json::parse(**body);
-    auto more = store_->case_sources(feature.value("id", id));
+    // The case's id (the id asked for may be one of its sources).
+    if (feature.contains("id") && feature.at("id").is_string()) id = feature.at("id").get<std::string>();
+    if (const Scope scope = who->read_scope(config_.worker_level); !scope.empty())
+      if (auto in = store_->check_scope(id, scope); !in) return answer_error(res, in.error(), 400);
+    auto more = store_->case_sources(id);
     if (!more) return json_error(res, 503, more.error().message);
     feature["properties"]["sources"] = std::move((*more)["sources"]);
     feature["properties"]["history"] = std::move((*more)["history"]);
+    feature["properties"]["tasks"] = std::move((*more)["tasks"]);
     res.set_content(feature.dump(), "application/geo+json");
   });
 
   http_->Get("/api/v1/areas", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!caller(req, res)) return;
     std::optional<int> level;
     for (const auto& [key, value] : req.params)
       if (key != "level") return json_error(res, 400, fmt::format("unknown parameter \"{}\" (known: level)", key), key);
@@ -721,25 +843,16 @@ void Center::setup_http() {
 
   // A step of the case's lifecycle: {"action": "accept", "reason": "...", "actor": "..."}.
   http_->Post(R"(/api/v1/orders/([^/]+)/actions)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
     const std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-      return json_error(res, 400, "the body must be a JSON object {\"action\": \"...\", \"reason\": \"...\"}");
-    for (auto it = body.begin(); it != body.end(); ++it)
-      if (it.key() != "action" && it.key() != "reason" && it.key() != "actor" && it.key() != "unit")
-        return json_error(res, 400,
-                          fmt::format("unknown field \"{}\" (known: action, reason, actor, unit)", printable(it.key())),
-                          it.key());
-    auto text = [&](const char* key) -> std::optional<std::string> {
-      if (!body.contains(key)) return std::string();
-      if (!body.at(key).is_string() || utf8_length(body.at(key).get_ref<const std::string&>()) > 1000)
-        return std::nullopt;
-      return body.at(key).get<std::string>();
-    };
-    const auto action_name = text("action"), reason = text("reason"), actor = text("actor"), unit = text("unit");
-    if (!action_name || !reason || !actor || !unit)
-      return json_error(res, 400, "action, reason, actor and unit are strings of at most 1000 characters");
+    const auto body = json_body(req, res, {"action", "reason", "unit"}, R"({"action": "...", "reason": "..."})");
+    if (!body) return;
+    const auto action_name = text_field(*body, "action"), reason = text_field(*body, "reason"),
+               unit = text_field(*body, "unit");
+    if (!action_name || !reason || !unit)
+      return json_error(res, 400, "action, reason and unit are strings of at most 1000 characters");
     const auto action = parse_case_action(*action_name);
     if (!action) {
       std::string known;
@@ -747,8 +860,10 @@ void Center::setup_http() {
       return json_error(res, 400, fmt::format("unknown action \"{}\" (known: {})", printable(*action_name), known),
                         "action");
     }
-    answer_step(res, id, *action, *reason, actor->empty() ? "api" : *actor,
-                {.dispatch_level = config_.dispatch_level, .unit = *unit, .satisfaction = ""});
+    if (!who->may(*action)) return deny(res, *who, fmt::format("{} a case", to_string(*action)));
+    TransitionOptions options = step_options(*who);
+    options.unit = *unit;
+    answer_step(res, id, *action, *reason, who->name, options);
   });
 
   // The resident's evaluation of a resolved case: satisfied closes it, not satisfied re-opens it
@@ -756,35 +871,44 @@ void Center::setup_http() {
   http_->Post(R"(/api/v1/orders/([^/]+)/feedback)", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("satisfied") || !body.at("satisfied").is_boolean())
-      return json_error(res, 400, "the body must be {\"satisfied\": true|false, \"comment\": \"...\"}", "satisfied");
-    for (auto it = body.begin(); it != body.end(); ++it)
-      if (it.key() != "satisfied" && it.key() != "comment")
-        return json_error(res, 400, fmt::format("unknown field \"{}\" (known: satisfied, comment)", printable(it.key())),
-                          it.key());
-    std::string comment;
-    if (body.contains("comment")) {
-      if (!body.at("comment").is_string() || utf8_length(body.at("comment").get_ref<const std::string&>()) > 1000)
-        return json_error(res, 400, "comment is a string of at most 1000 characters", "comment");
-      comment = body.at("comment").get<std::string>();
+    const auto parsed = json_body(req, res, {"satisfied", "comment", "token"},
+                                  R"({"satisfied": true|false, "comment": "...", "token": "..."})");
+    if (!parsed) return;
+    const nlohmann::json& body = *parsed;
+    if (!body.contains("satisfied") || !body.at("satisfied").is_boolean())
+      return json_error(res, 400, "satisfied is required: true or false", "satisfied");
+    // The resident answers with the token of the ticket (Open311) that is part of the case; the
+    // hotline's call-back (回访) is entered by a dispatcher.
+    std::string actor = "resident";
+    if (body.contains("token")) {
+      if (!body.at("token").is_string()) return json_error(res, 400, "token is the ticket's Open311 token", "token");
+      auto mine = store_->token_reports(body.at("token").get_ref<const std::string&>(), id);
+      if (!mine) return json_error(res, 503, mine.error().message);
+      if (!*mine) return json_error(res, 403, fmt::format("the token is not that of a ticket of case \"{}\"", id), "token");
+    } else {
+      const auto who = caller(req, res);
+      if (!who) return;
+      if (!who->may_take_feedback()) return deny(res, *who, "enter a resident's evaluation");
+      actor = who->name;
     }
+    const auto comment = text_field(body, "comment");
+    if (!comment) return json_error(res, 400, "comment is a string of at most 1000 characters", "comment");
     const bool satisfied = body.at("satisfied").get<bool>();
-    answer_step(res, id, satisfied ? CaseAction::kClose : CaseAction::kReopen, comment, "resident",
-                {.dispatch_level = config_.dispatch_level, .unit = "",
-                 .satisfaction = satisfied ? "satisfied" : "unsatisfied"});
+    TransitionOptions options = step_options(Principal{.name = actor, .role = Role::kDispatcher, .unit = "", .grid = ""});
+    options.satisfaction = satisfied ? "satisfied" : "unsatisfied";
+    answer_step(res, id, satisfied ? CaseAction::kClose : CaseAction::kReopen, *comment, actor, options);
   });
 
   // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
   http_->Post(R"(/api/v1/orders/([^/]+)/split)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    if (!who->may_split()) return deny(res, *who, "split a case");
     const std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-      return json_error(res, 400, "the body must be a JSON object {\"sources\": [...], \"reason\": \"...\"}");
-    for (auto it = body.begin(); it != body.end(); ++it)
-      if (it.key() != "sources" && it.key() != "reason")
-        return json_error(res, 400, fmt::format("unknown field \"{}\" (known: sources, reason)", it.key()), it.key());
+    const auto parsed = json_body(req, res, {"sources", "reason"}, R"({"sources": [...], "reason": "..."})");
+    if (!parsed) return;
+    const nlohmann::json& body = *parsed;
     if (!body.contains("sources") || !body.at("sources").is_array() || body.at("sources").empty())
       return json_error(res, 400, "sources must be a list of the source ids to move", "sources");
     std::vector<std::string> ids;
@@ -795,15 +919,127 @@ void Center::setup_http() {
     }
     if (!body.contains("reason") || !body.at("reason").is_string() || body.at("reason").get<std::string>().empty())
       return json_error(res, 400, "a reason is required (it is kept in both cases' history)", "reason");
-    auto out = store_->split_case(id, ids, body.at("reason").get<std::string>(), "api");
-    if (!out) {
-      const int status = out.error().code == ErrorCode::kNotFound          ? 404
-                         : out.error().code == ErrorCode::kInvalidArgument ? 400
-                                                                           : 503;
-      return json_error(res, status, out.error().message, out.error().field);
-    }
+    auto out = store_->split_case(id, ids, body.at("reason").get<std::string>(), who->name);
+    if (!out) return answer_error(res, out.error(), 400);
     spdlog::info("case {} split: {} moved to case {}", id, fmt::join(ids, ", "), *out);
     res.set_content(nlohmann::json({{"case_id", id}, {"new_case_id", *out}}).dump(), "application/json");
+  });
+
+  // 吹哨报到: {"units": ["water", "housing"], "reason": "..."}.
+  http_->Post(R"(/api/v1/orders/([^/]+)/summon)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    if (!who->may_summon()) return deny(res, *who, "summon units");
+    const std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
+    const auto body = json_body(req, res, {"units", "reason"}, R"({"units": ["..."], "reason": "..."})");
+    if (!body) return;
+    std::vector<std::string> units;
+    if (body->contains("units") && body->at("units").is_array())
+      for (const auto& u : body->at("units"))
+        if (u.is_string() && is_valid_id(u.get_ref<const std::string&>(), 64) &&
+            std::find(units.begin(), units.end(), u.get<std::string>()) == units.end())
+          units.push_back(u.get<std::string>());
+    if (units.empty() || units.size() != body->at("units").size() || units.size() > 20)
+      return json_error(res, 400, "units must be a list of 1-20 different unit codes", "units");
+    const auto reason = text_field(*body, "reason");
+    if (!reason || reason->empty())
+      return json_error(res, 400, "a reason of at most 1000 characters is required", "reason");
+    auto at = store_->summon(id, units, *reason, who->name, who->act_scope(config_.worker_level));
+    if (!at) return answer_error(res, at.error(), 409);
+    const nlohmann::json change = {{"case_id", id}, {"action", "summon"}, {"units", units}, {"at", *at},
+                                   {"actor", who->name}};
+    publish_case(id, change);
+    spdlog::info("case {}: {} summoned {}", id, who->name, fmt::join(units, ", "));
+    res.set_content(change.dump(), "application/json");
+  });
+
+  // A summoned unit's step: {"action": "acknowledge" | "finish", "note": "..."}.
+  http_->Post(R"(/api/v1/orders/([^/]+)/tasks/([^/]+)/actions)", [this](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    const std::string id = req.matches[1], unit = req.matches[2];
+    if (!is_valid_id(id) || !is_valid_id(unit, 64)) return json_error(res, 400, "malformed case id or unit", "id");
+    if (!who->may_answer_summons(unit)) return deny(res, *who, fmt::format("answer the summons of unit {}", unit));
+    const auto body = json_body(req, res, {"action", "note"}, R"({"action": "acknowledge" | "finish", "note": "..."})");
+    if (!body) return;
+    const auto action = text_field(*body, "action"), note = text_field(*body, "note");
+    if (!action || (*action != "acknowledge" && *action != "finish"))
+      return json_error(res, 400, "action must be \"acknowledge\" or \"finish\"", "action");
+    if (!note) return json_error(res, 400, "note is a string of at most 1000 characters", "note");
+    auto step = store_->task_step(id, unit, *action == "acknowledge" ? TaskAction::kAcknowledge : TaskAction::kFinish,
+                                  *note, who->name);
+    if (!step) return answer_error(res, step.error(), 409);
+    nlohmann::json change = {{"case_id", id},       {"action", *action == "acknowledge" ? "task_acknowledged" : "task_done"},
+                             {"unit", unit},        {"task_state", step->state},
+                             {"state", step->case_state}, {"at", step->at},
+                             {"actor", who->name}};
+    if (step->resolved_case) change["resolved"] = true;
+    publish_case(id, change);
+    spdlog::info("case {}: unit {} {} by {}{}", id, unit, step->state, who->name,
+                 step->resolved_case ? "; every summoned unit done, case resolved" : "");
+    res.set_content(change.dump(), "application/json");
+  });
+
+  // A grid worker's phone: {"lon": ..., "lat": ..., "on_duty": true}.
+  http_->Put(R"(/api/v1/workers/([^/]+)/position)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    const std::string id = req.matches[1];
+    if (!who->may_report_position(id)) return deny(res, *who, fmt::format("report the position of worker {}", id));
+    const auto body = json_body(req, res, {"lon", "lat", "on_duty"}, R"({"lon": 116.4, "lat": 39.9, "on_duty": true})");
+    if (!body) return;
+    std::optional<LonLat> where;
+    if (body->contains("lon") || body->contains("lat")) {
+      if (!body->contains("lon") || !body->contains("lat") || !body->at("lon").is_number() ||
+          !body->at("lat").is_number())
+        return json_error(res, 400, "lon and lat are numbers, given together", "lon");
+      const LonLat p{body->at("lon").get<double>(), body->at("lat").get<double>()};
+      if (!std::isfinite(p.lon) || !std::isfinite(p.lat) || std::abs(p.lon) > 180 || std::abs(p.lat) > 90)
+        return json_error(res, 400, "lon must be within [-180, 180] and lat within [-90, 90]", "lon");
+      where = p;
+    }
+    if (body->contains("on_duty") && !body->at("on_duty").is_boolean())
+      return json_error(res, 400, "on_duty is true or false", "on_duty");
+    const bool on_duty = body->contains("on_duty") ? body->at("on_duty").get<bool>() : true;
+    // A worker's grid is that of its token; an admin may place only workers that have one.
+    std::string grid = who->grid;
+    if (who->role != Role::kWorker) {
+      const auto it = std::find_if(config_.tokens.begin(), config_.tokens.end(),
+                                   [&](const ApiToken& t) { return t.role == Role::kWorker && t.name == id; });
+      if (it == config_.tokens.end()) return json_error(res, 404, fmt::format("no worker \"{}\"", id), "id");
+      grid = it->grid;
+    }
+    if (auto st = store_->report_worker(id, grid, where, on_duty); !st) return json_error(res, 503, st.error().message);
+    res.set_content(nlohmann::json({{"worker", id}, {"grid", grid}, {"on_duty", on_duty}}).dump(), "application/json");
+  });
+
+  http_->Get("/api/v1/workers", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    if (!who->may_list_workers()) return deny(res, *who, "list the workers");
+    auto body = store_->workers_geojson();
+    if (!body) return json_error(res, 503, body.error().message);
+    res.set_content(*body, "application/geo+json");
+  });
+
+  // The three rates and the proactive share: ?by=street&period=month&from=...&to=...&tz=Asia/Shanghai.
+  http_->Get("/api/v1/stats", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    if (!who->may_read_stats()) return deny(res, *who, "read the rates");
+    auto q = parse_stats_query(req, config_, *areas_);
+    if (!q) return json_error(res, 400, q.error().message, q.error().field);
+    auto out = store_->stats(*q);
+    if (!out) return json_error(res, 503, out.error().message);
+    (*out)["by"] = q->by;
+    (*out)["period"] = q->period;
+    (*out)["from"] = format_rfc3339(q->from);
+    (*out)["to"] = format_rfc3339(q->to);
+    (*out)["time_zone"] = q->time_zone;
+    if (!q->area_code.empty()) (*out)["area"] = {{"level", q->area_level}, {"code", q->area_code}};
+    res.set_content(out->dump(), "application/json");
   });
 
   http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {

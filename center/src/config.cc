@@ -9,8 +9,57 @@
 namespace gridwatch::center {
 namespace {
 
+// A secret given inline (`KEY`) or as the first line of a file (`KEY_file`), of 16 characters at
+// least.
+std::string read_secret(const ConfigNode& n, const std::filesystem::path& base, const std::string& key) {
+  const std::string file_key = key + "_file";
+  if (n.has(key) == n.has(file_key)) n.raise(key, fmt::format("give exactly one of {} and {}", key, file_key));
+  std::string secret;
+  if (n.has(key)) {
+    secret = n.string(key);
+  } else {
+    std::filesystem::path f = n.string(file_key);
+    if (f.is_relative()) f = base / f;
+    auto text = read_text_file(f);
+    if (!text) n.raise(file_key, text.error().message);
+    secret = text->substr(0, text->find_first_of("\r\n"));
+  }
+  if (secret.size() < 16) n.raise(n.has(key) ? key : file_key, "a secret has at least 16 characters");
+  return secret;
+}
+
+void read_auth(const ConfigNode& a, const std::filesystem::path& base, CenterConfig& c) {
+  a.allow_only({"tokens"});
+  for (const ConfigNode& n : a.list("tokens")) {
+    n.allow_only({"name", "role", "token", "token_file", "expires", "unit", "grid"});
+    ApiToken t;
+    t.name = n.string("name");
+    if (!is_valid_id(t.name, 64)) n.raise("name", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    const auto role = parse_role(n.string("role"));
+    if (!role) n.raise("role", "must be one of admin, dispatcher, department, worker");
+    t.role = *role;
+    t.token = read_secret(n, base, "token");
+    if (n.has("expires")) {
+      auto at = parse_rfc3339(n.string("expires"));
+      if (!at) n.raise("expires", at.error().message);
+      t.expires = *at;
+    }
+    t.unit = n.string("unit", "");
+    t.grid = n.string("grid", "");
+    if ((t.role == Role::kDepartment) != !t.unit.empty())
+      n.raise("unit", t.role == Role::kDepartment ? "a department token names its unit"
+                                                  : "only a department token has a unit");
+    if ((t.role == Role::kWorker) != !t.grid.empty())
+      n.raise("grid", t.role == Role::kWorker ? "a worker token names its grid" : "only a worker token has a grid");
+    for (const ApiToken& other : c.tokens)
+      if (other.token == t.token || other.name == t.name)
+        n.raise("name", fmt::format("\"{}\" repeats the name or token of \"{}\"", t.name, other.name));
+    c.tokens.push_back(std::move(t));
+  }
+}
+
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -67,8 +116,10 @@ CenterConfig read(const ConfigNode& root) {
     c.areas.push_back(std::move(layer));
   }
   if (auto d = root.find("dispatch")) {
-    d->allow_only({"level"});
+    d->allow_only({"level", "worker_level", "worker_fresh"});
     c.dispatch_level = d->string("level", c.dispatch_level);
+    c.worker_level = d->string("worker_level", c.worker_level);
+    c.worker_fresh = d->duration("worker_fresh", c.worker_fresh, std::chrono::seconds{10}, std::chrono::hours{24});
   }
   if (auto sla = root.find("sla")) {
     sla->allow_only({"check_interval"});
@@ -82,23 +133,14 @@ CenterConfig read(const ConfigNode& root) {
       k.allow_only({"name", "key", "key_file"});
       ApiKey key;
       key.name = k.string("name");
-      if (k.has("key") == k.has("key_file")) k.raise("key", "give exactly one of key and key_file");
-      if (k.has("key")) {
-        key.key = k.string("key");
-      } else {
-        std::filesystem::path f = k.string("key_file");
-        if (f.is_relative()) f = base / f;
-        auto text = read_text_file(f);
-        if (!text) k.raise("key_file", text.error().message);
-        key.key = text->substr(0, text->find_first_of("\r\n"));
-      }
-      if (key.key.size() < 16) k.raise(k.has("key") ? "key" : "key_file", "an API key has at least 16 characters");
+      key.key = read_secret(k, base, "key");
       for (const ApiKey& other : c.api_keys)
         if (other.key == key.key || other.name == key.name)
           k.raise("name", fmt::format("\"{}\" repeats the name or key of \"{}\"", key.name, other.name));
       c.api_keys.push_back(std::move(key));
     }
   }
+  if (auto a = root.find("auth")) read_auth(*a, base, c);
   if (auto l = root.find("limits")) {
     l->allow_only({"max_payload_bytes", "max_queue"});
     c.max_payload_bytes = static_cast<size_t>(l->integer("max_payload_bytes", 256 * 1024, 1024, 16 << 20));

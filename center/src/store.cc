@@ -623,8 +623,7 @@ void copy_escape(std::string& out, std::string_view v) {
 // area level and area code as parameters $first, $first+1 and $first+2.
 std::string scope_sql(int first) {
   return fmt::format(
-      "(${0}::text IS NULL OR o.unit_code = ${0} OR o.department = ${0} OR "
-      "EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = o.id AND t.unit = ${0})) AND "
+      "(${0}::text IS NULL OR o.unit_code = ${0} OR o.department = ${0}) AND "
       "(${2}::text IS NULL OR o.areas @> jsonb_build_object(${1}::text, ${2}::text))",
       first, first + 1, first + 2);
 }
@@ -645,7 +644,7 @@ Status case_in_scope(pg_conn* c, const std::string& id, const Scope& scope) {
     return fail(ErrorCode::kDenied, fmt::format("case \"{}\" is not in {} {}", id, scope.area_level, scope.area_code),
                 "id");
   return fail(ErrorCode::kDenied,
-              fmt::format("case \"{}\" is neither dispatched to unit {} nor summons it", id, scope.unit), "id");
+              fmt::format("case \"{}\" is neither dispatched to unit {} nor of its department", id, scope.unit), "id");
 }
 
 }  // namespace
@@ -990,6 +989,15 @@ FROM (SELECT s.id, s.category, s.description, s.reported_at, s.address, s.attrib
                     std::to_string(q.page_size), std::to_string((q.page - 1) * q.page_size)});
 }
 
+Result<bool> Store::token_reports(std::string_view token, std::string_view case_id) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  auto r = exec(l->get(), "SELECT 1 FROM sources WHERE token = $1 AND case_id = $2",
+                {std::string(token), std::string(case_id)});
+  if (!r) return std::unexpected(r.error());
+  return PQntuples(r->get()) == 1;
+}
+
 Result<std::optional<std::string>> Store::request_of_token(std::string_view token) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
@@ -1289,9 +1297,11 @@ FROM (SELECT key, period, count(*) AS cases,
                    o.first_dispatched_at, o.responded_at, o.respond_due, o.state, o.satisfaction, o.proactive
             FROM orders o
             WHERE o.opened_at >= $4::timestamptz AND o.opened_at < $5::timestamptz
-              AND o.state NOT IN ('cancelled', 'duplicate')) c
+              AND o.state NOT IN ('cancelled', 'duplicate')
+              AND ($7::text IS NULL OR o.areas @> jsonb_build_object($7::text, $8::text))) c
       GROUP BY key, period) g)sql",
-                {q.by, q.period, q.time_zone, format_rfc3339(q.from), format_rfc3339(q.to), format_rfc3339(q.now)});
+                {q.by, q.period, q.time_zone, format_rfc3339(q.from), format_rfc3339(q.to), format_rfc3339(q.now),
+                 q.area_code.empty() ? Param{} : Param{q.area_level}, q.area_code.empty() ? Param{} : Param{q.area_code}});
   if (!r) return std::unexpected(r.error());
   auto groups = nlohmann::json::parse(PQgetvalue(r->get(), 0, 0));
   static constexpr const char* kCounts[] = {"cases",    "dispatched", "response_due", "responded_on_time", "resolved",

@@ -9,6 +9,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kConfig: return "config_error";
     case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
     case ErrorCode::kDenied: return "denied";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kIo: return "io_error";

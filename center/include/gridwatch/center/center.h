@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "gridwatch/center/auth.h"
 #include "gridwatch/center/config.h"
 #include "gridwatch/center/store.h"
 #include "gridwatch/domain/catalog.h"
@@ -25,6 +26,7 @@
 
 namespace httplib {
 class Server;
+struct Request;
 struct Response;
 }
 
@@ -83,6 +85,10 @@ class Center {
   static constexpr size_t kIngestBatch = 500;
   void setup_http();
   void publish_case(const std::string& id, const nlohmann::json& change);
+  // The authenticated caller of `req`, or nullopt after answering 401.
+  std::optional<Principal> caller(const httplib::Request& req, httplib::Response& res);
+  // Lifecycle options for a step `who` takes (its scope, the configured dispatch).
+  TransitionOptions step_options(const Principal& who) const;
   // Takes a lifecycle step and answers it: the change (also published), or 404 / 409 / 503.
   void answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
                    const std::string& actor, const TransitionOptions& options);
@@ -90,6 +96,7 @@ class Center {
 
   CenterConfig config_;
   const Catalog& catalog_;
+  Authenticator auth_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<const geo::AreaIndex> areas_;
   std::unique_ptr<platform::MqttClient> mqtt_;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "gridwatch/center/auth.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/time.h"
@@ -49,6 +50,12 @@ struct CenterConfig {
   std::vector<AreaLayerConfig> areas;
   // dispatch: the area level whose code names the unit a case goes to (直派街乡镇)
   std::string dispatch_level = "street";
+  // and to the nearest on-duty grid worker of the case's area of this level, when one reported
+  // its position within worker_fresh
+  std::string worker_level = "grid";
+  Duration worker_fresh = std::chrono::minutes{15};
+  // API tokens (auth.tokens); none: /api/v1 refuses every request
+  std::vector<ApiToken> tokens;
   Duration sla_check_interval = std::chrono::seconds{30};
   // Open311 intake
   std::vector<ApiKey> api_keys;

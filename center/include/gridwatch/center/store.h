@@ -30,7 +30,7 @@ namespace gridwatch::center {
 // Whose request it is, as far as the store limits it: the cases a department or a grid worker may
 // read and change. An empty scope sees every case.
 struct Scope {
-  std::string unit;        // cases dispatched to this unit, of this department, or summoning it
+  std::string unit;        // cases dispatched to this unit or of this department
   std::string area_level;  // with area_code: cases placed in this area ("grid": "110101-g00040007")
   std::string area_code;
   bool empty() const { return unit.empty() && area_code.empty(); }
@@ -57,6 +57,7 @@ struct StatsQuery {
   std::string time_zone = "UTC";  // periods start at local midnight of this IANA zone
   Timestamp from, to;
   Timestamp now;           // a case still within its respond time counts only once it responded
+  std::string area_level, area_code;  // only the cases in this area (a drill-down), when given
 };
 
 // GET requests of Open311: sources filtered and paged, newest request first.
@@ -156,6 +157,8 @@ class Store {
   // description, requested_datetime, updated_datetime, address, address_id, lat, long,
   // media_url, case_id, source_count.
   [[nodiscard]] Result<nlohmann::json> requests(const RequestQuery& q);
+  // True when `token` is the Open311 token of a ticket in case `case_id`.
+  [[nodiscard]] Result<bool> token_reports(std::string_view token, std::string_view case_id);
   // The service_request_id of an Open311 token, nullopt when unknown.
   [[nodiscard]] Result<std::optional<std::string>> request_of_token(std::string_view token);
   // Moves a case through its lifecycle (center/lifecycle.h) and keeps the step in its history

@@ -18,6 +18,7 @@ enum class ErrorCode {
   kTooLarge,         // input exceeds a configured size limit
   kConfig,           // a configuration file is wrong (file, line and key in the message)
   kNotFound,         // the thing asked for does not exist
+  kUnauthenticated,  // no valid credentials: missing, unknown or expired token
   kDenied,           // the caller may not do this (its role, unit or grid)
   kUnavailable,      // a peer (broker, database, camera) cannot be reached now; retry may help
   kIo,               // the operating system refused (file, socket, process)

@@ -1,0 +1,76 @@
+#include "gridwatch/center/auth.h"
+
+#include <fmt/format.h>
+
+namespace gridwatch::center {
+
+std::string_view to_string(Role r) {
+  switch (r) {
+    case Role::kAdmin: return "admin";
+    case Role::kDispatcher: return "dispatcher";
+    case Role::kDepartment: return "department";
+    case Role::kWorker: return "worker";
+  }
+  return "?";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (Role r : {Role::kAdmin, Role::kDispatcher, Role::kDepartment, Role::kWorker})
+    if (to_string(r) == text) return r;
+  return std::nullopt;
+}
+
+Scope Principal::read_scope(const std::string& grid_level) const {
+  if (role == Role::kWorker) return {.unit = "", .area_level = grid_level, .area_code = grid};
+  return {};
+}
+
+Scope Principal::act_scope(const std::string& grid_level) const {
+  if (role == Role::kDepartment) return {.unit = unit, .area_level = "", .area_code = ""};
+  return read_scope(grid_level);
+}
+
+bool Principal::may(CaseAction action) const {
+  switch (role) {
+    case Role::kAdmin:
+    case Role::kDispatcher: return true;
+    case Role::kDepartment:
+      return action == CaseAction::kAccept || action == CaseAction::kStart || action == CaseAction::kResolve ||
+             action == CaseAction::kReject;
+    case Role::kWorker:
+      return action == CaseAction::kAccept || action == CaseAction::kStart || action == CaseAction::kResolve;
+  }
+  return false;
+}
+
+bool Principal::may_answer_summons(std::string_view summoned_unit) const {
+  if (role == Role::kAdmin || role == Role::kDispatcher) return true;
+  return role == Role::kDepartment && unit == summoned_unit;
+}
+
+bool Principal::may_report_position(std::string_view id) const {
+  return role == Role::kAdmin || (role == Role::kWorker && name == id);
+}
+
+Authenticator::Authenticator(const std::vector<ApiToken>& tokens) {
+  for (const ApiToken& t : tokens)
+    tokens_.emplace(t.token, Entry{{.name = t.name, .role = t.role, .unit = t.unit, .grid = t.grid}, t.expires});
+}
+
+Result<Principal> Authenticator::authenticate(std::string_view authorization, Timestamp now) const {
+  if (authorization.empty())
+    return fail(ErrorCode::kUnauthenticated, "a token is required: send \"Authorization: Bearer <token>\"",
+                "Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer)
+    return fail(ErrorCode::kUnauthenticated, "the Authorization header must be \"Bearer <token>\"", "Authorization");
+  const auto it = tokens_.find(std::string(authorization.substr(kBearer.size())));
+  if (it == tokens_.end()) return fail(ErrorCode::kUnauthenticated, "unknown token", "Authorization");
+  if (it->second.expires && *it->second.expires <= now)
+    return fail(ErrorCode::kUnauthenticated,
+                fmt::format("the token of \"{}\" expired at {}", it->second.who.name, format_rfc3339(*it->second.expires)),
+                "Authorization");
+  return it->second.who;
+}
+
+}  // namespace gridwatch::center

@@ -1,0 +1,512 @@
+// Dispatch, access, 吹哨报到, sensor verification and the three rates: a center in this process on
+// the fixture's PostGIS and Mosquitto, with four street polygons of its own (written by the test,
+// at a place no other test uses) and a synthetic 250 m grid inside them.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "gridwatch/center/center.h"
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/platform/mqtt.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kKey = "dispatch-test-key-0123456789";
+constexpr const char* kDispatcher = "dispatch-test-dispatcher-01";
+constexpr const char* kWater = "dispatch-test-water-000001";
+constexpr const char* kPolice = "dispatch-test-police-00001";
+constexpr const char* kStreetA = "dispatch-test-street-a-0001";
+constexpr const char* kWorker1 = "dispatch-test-worker-1-0001";
+constexpr const char* kWorker2 = "dispatch-test-worker-2-0001";
+constexpr const char* kExpired = "dispatch-test-expired-00001";
+
+// Streets A, B, C, D side by side, 0.005° wide (~480 m) and 0.005° high (~555 m).
+class Dispatch : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    svc_ = services();
+    tag_ = fmt::format("d{}", getpid());
+    lon0_ = 100.0 + (getpid() % 1000) * 0.03;
+    prefix_ = unique_prefix();
+    dir_ = temp_dir("dispatch");
+    json streets = {{"type", "FeatureCollection"}, {"features", json::array()}};
+    for (int i = 0; i < 4; ++i) {
+      const double x0 = lon0_ + 0.005 * i, x1 = x0 + 0.005;
+      streets["features"].push_back(
+          {{"type", "Feature"},
+           {"properties", {{"code", street(i)}, {"name", fmt::format("街道 {}", "ABCD"[i])}}},
+           {"geometry",
+            {{"type", "Polygon"},
+             {"coordinates", json::array({json::array({json::array({x0, kLat0}), json::array({x1, kLat0}),
+                                                       json::array({x1, kLat0 + 0.005}),
+                                                       json::array({x0, kLat0 + 0.005}),
+                                                       json::array({x0, kLat0})})})}}}});
+    }
+    write_file(dir_ / "streets.geojson", streets.dump());
+    center::CenterConfig cfg;
+    cfg.id = tag_;
+    cfg.broker_url = svc_.mqtt_url;
+    cfg.topic_prefix = prefix_;
+    cfg.conninfo = svc_.pg_conninfo;
+    cfg.http_port = 0;
+    cfg.sla_check_interval = std::chrono::hours{1};
+    cfg.api_keys = {{"tests", kKey}};
+    cfg.areas = {{.file = dir_ / "streets.geojson", .options = {.level_name = "street", .id_property = "code"}},
+                 {.options = {.level_name = "grid"}, .synthetic_cell_m = 250}};
+    cfg.dispatch_level = "street";
+    using center::Role;
+    auto token = [](std::string name, Role role, const char* t, std::string unit = "", std::string grid = "") {
+      return center::ApiToken{.name = std::move(name), .role = role, .token = t, .expires = {}, .unit = std::move(unit),
+                              .grid = std::move(grid)};
+    };
+    cfg.tokens = {token("tests-admin", Role::kAdmin, kAdminToken),
+                  token("disp", Role::kDispatcher, kDispatcher),
+                  token("water", Role::kDepartment, kWater, "water_authority"),
+                  token("police", Role::kDepartment, kPolice, "traffic_police"),
+                  token("street-a", Role::kDepartment, kStreetA, street(0)),
+                  token(worker(1), Role::kWorker, kWorker1, "", cell(0, 0, 0)),
+                  token(worker(2), Role::kWorker, kWorker2, "", cell(0, 0, 1))};
+    cfg.tokens.push_back(token("gone", Role::kAdmin, kExpired));
+    cfg.tokens.back().expires = *parse_rfc3339("2026-01-01T00:00:00Z");
+    center_ = new center::Center(cfg, Catalog::builtin());
+    auto st = center_->start();
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    port_ = center_->http_port();
+    started_ = now_utc();
+  }
+  static void TearDownTestSuite() {
+    delete center_;
+    center_ = nullptr;
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Worker ids are this process's own (the workers table is shared with other tests).
+  static std::string worker(int i) { return fmt::format("{}-w{}", tag_, i); }
+  static std::string street(int i) { return fmt::format("{}-{}", tag_, "abcd"[i]); }
+  // The synthetic cell at row r, column c of street i (250 m cells from its south-west corner).
+  static std::string cell(int i, int r, int c) { return fmt::format("{}-g{:04}{:04}", street(i), r, c); }
+  // A point in street i, dx/dy degrees from its south-west corner.
+  static LonLat at(int i, double dx, double dy) { return {lon0_ + 0.005 * i + dx, kLat0 + dy}; }
+
+  std::string ticket(const std::string& code, LonLat p, const std::string& text = "test") {
+    auto r = http_post(port_, "/open311/v2/requests.json",
+                       form_encode({{"api_key", kKey},
+                                    {"service_code", code},
+                                    {"lat", fmt::format("{:.7f}", p.lat)},
+                                    {"long", fmt::format("{:.7f}", p.lon)},
+                                    {"description", text}}));
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    if (!j.is_array() || j.empty()) return "";
+    last_token_ = j[0].value("token", "");
+    return j[0]["service_request_id"];
+  }
+  HttpReply act(const std::string& id, const std::string& action, const char* token = kDispatcher,
+                const std::string& unit = "", const std::string& reason = "") {
+    json body = {{"action", action}};
+    if (!unit.empty()) body["unit"] = unit;
+    if (!reason.empty()) body["reason"] = reason;
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/actions", id), body.dump(), token);
+  }
+  void ok(const HttpReply& r) { EXPECT_EQ(r.status, 200) << r.body; }
+  json case_of(const std::string& id) {
+    auto r = http_get(port_, "/api/v1/orders/" + id);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  HttpReply position(const std::string& worker, const char* token, LonLat p, bool on_duty = true) {
+    return http_request(port_, "PUT", fmt::format("/api/v1/workers/{}/position", worker),
+                        json({{"lon", p.lon}, {"lat", p.lat}, {"on_duty", on_duty}}).dump(), token);
+  }
+  // An edge order as an agent sends it, on the agent's topic.
+  void publish_order(const std::string& id, const std::string& event, const std::string& kind,
+                     const std::string& category, LonLat p) {
+    json o = {{"schema", "gw.order/1"},
+              {"event", event},
+              {"id", id},
+              {"category", category},
+              {"source", {{"kind", kind}, {"agent_id", tag_ + "-agent"}}},
+              {"location", {{"lon", p.lon}, {"lat", p.lat}}},
+              {"observed_at", format_rfc3339(now_utc())}};
+    if (kind == "sensor") o["source"]["device_id"] = "gauge-1";
+    if (!mqtt_) {
+      auto c = platform::MqttClient::create({.url = svc_.mqtt_url, .client_id = tag_ + "-pub"});
+      ASSERT_TRUE(c.has_value());
+      mqtt_ = std::move(*c);
+      ASSERT_TRUE(mqtt_->connect(10s).has_value());
+    }
+    ASSERT_TRUE(mqtt_->publish(fmt::format("{}/orders/{}-agent", prefix_, tag_), o.dump(), 1, false).has_value());
+  }
+  HttpReply stats(const std::string& query) { return http_get(port_, "/api/v1/stats?" + query); }
+
+  static constexpr double kLat0 = 30.0;
+  static inline platform::ServiceEndpoints svc_;
+  static inline std::string tag_, prefix_;
+  static inline double lon0_ = 0;
+  static inline std::filesystem::path dir_;
+  static inline center::Center* center_ = nullptr;
+  static inline int port_ = 0;
+  static inline Timestamp started_{};
+  std::unique_ptr<platform::MqttClient> mqtt_;
+  std::string last_token_;
+};
+
+TEST_F(Dispatch, ToTheStreetOfficeTheDepartmentAndTheNearestWorkerOnDuty) {
+  ok(position(worker(1), kWorker1, at(0, 0.0006, 0.0006)));
+  ok(position(worker(2), kWorker2, at(0, 0.0001, 0.0001)));  // nearer, but of another grid
+  const std::string id = ticket("water.waterlogging", at(0, 0.0005, 0.0005));
+  auto r = act(id, "dispatch");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json step = json::parse(r.body);
+  EXPECT_EQ(step["unit"], street(0));
+  EXPECT_EQ(step["worker"], worker(1));
+  json c = case_of(id);
+  EXPECT_EQ(c["properties"]["areas"]["street"], street(0));
+  EXPECT_EQ(c["properties"]["areas"]["grid"], cell(0, 0, 0));
+  EXPECT_EQ(c["properties"]["unit_code"], street(0));
+  EXPECT_EQ(c["properties"]["department"], "water_authority");
+  EXPECT_EQ(c["properties"]["assignee"], worker(1));
+  const json& last = c["properties"]["history"].back();
+  EXPECT_EQ(last["actor"], "disp");
+  EXPECT_EQ(last["detail"]["worker"], worker(1));
+  EXPECT_NEAR(last["detail"]["worker_distance_m"].get<double>(), 14.1, 2.0);  // 0.0001° × √2 at 30° N
+
+  // Off duty: the next case of that grid goes to the street office only.
+  ok(position(worker(1), kWorker1, at(0, 0.0006, 0.0006), false));
+  const std::string second = ticket("utilities.manhole_cover", at(0, 0.0015, 0.0015));
+  r = act(second, "dispatch");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(json::parse(r.body).contains("worker"));
+  EXPECT_TRUE(case_of(second)["properties"]["assignee"].is_null());
+
+  // In no street: the dispatcher queue, and a dispatch must name the unit.
+  const std::string nowhere = ticket("water.waterlogging", at(6, 0.001, 0.001));
+  c = case_of(nowhere);
+  EXPECT_EQ(c["properties"]["queue"], "dispatcher");
+  r = act(nowhere, "dispatch");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_NE(r.body.find("is in no street area (dispatcher queue): name the unit to dispatch to"), std::string::npos)
+      << r.body;
+  ok(act(nowhere, "dispatch", kDispatcher, "district-water-office"));
+  EXPECT_EQ(case_of(nowhere)["properties"]["unit_code"], "district-water-office");
+
+  // The dispatcher sees where the workers are.
+  auto w = http_request(port_, "GET", "/api/v1/workers", "", kDispatcher);
+  ASSERT_EQ(w.status, 200) << w.body;
+  int mine = 0;
+  const json workers = json::parse(w.body);
+  for (const json& f : workers["features"])
+    if (f["id"] == worker(1)) {
+      ++mine;
+      EXPECT_EQ(f["properties"]["grid"], cell(0, 0, 0));
+      EXPECT_EQ(f["properties"]["on_duty"], false);
+      EXPECT_EQ(f["properties"]["open_cases"], 1);
+    }
+  EXPECT_EQ(mine, 1);
+}
+
+TEST_F(Dispatch, AWorkerSeesAndChangesOnlyItsGridAndTokensAreChecked) {
+  const std::string in_grid = ticket("sanitation.bin_overflow", at(0, 0.0008, 0.0009));
+  const std::string other_grid = ticket("sanitation.bin_overflow", at(0, 0.0035, 0.0009));
+  ASSERT_EQ(case_of(other_grid)["properties"]["areas"]["grid"], cell(0, 0, 1));
+  ok(act(in_grid, "dispatch"));
+  ok(act(other_grid, "dispatch"));
+
+  // Listing: only cases of its grid.
+  auto list = http_request(port_, "GET", "/api/v1/orders?limit=10000", "", kWorker1);
+  ASSERT_EQ(list.status, 200) << list.body;
+  bool saw = false;
+  const json listed = json::parse(list.body);
+  for (const json& f : listed["features"]) {
+    EXPECT_EQ(f["properties"]["areas"]["grid"], cell(0, 0, 0)) << f["id"];
+    saw = saw || f["id"] == in_grid;
+  }
+  EXPECT_TRUE(saw);
+  // Another grid's case: neither read nor changed.
+  auto read = http_request(port_, "GET", "/api/v1/orders/" + other_grid, "", kWorker1);
+  EXPECT_EQ(read.status, 403);
+  EXPECT_NE(read.body.find(fmt::format("is not in grid {}", cell(0, 0, 0))), std::string::npos) << read.body;
+  auto change = act(other_grid, "accept", kWorker1);
+  EXPECT_EQ(change.status, 403);
+  EXPECT_NE(change.body.find("is not in grid"), std::string::npos) << change.body;
+  EXPECT_EQ(case_of(other_grid)["properties"]["state"], "dispatched");
+  // Its own: accepted, in its name.
+  ok(act(in_grid, "accept", kWorker1));
+  EXPECT_EQ(case_of(in_grid)["properties"]["history"].back()["actor"], worker(1));
+  // Steps of the dispatcher's, and other workers' positions, are not a worker's.
+  auto dispatch = act(in_grid, "cancel", kWorker1);
+  EXPECT_EQ(dispatch.status, 403);
+  EXPECT_NE(dispatch.body.find(worker(1) + " (worker) may not cancel a case"), std::string::npos) << dispatch.body;
+  EXPECT_EQ(position(worker(1), kWorker2, at(0, 0.001, 0.001)).status, 403);
+  EXPECT_EQ(http_request(port_, "GET", "/api/v1/stats", "", kWorker1).status, 403);
+  EXPECT_EQ(http_request(port_, "GET", "/api/v1/workers", "", kWorker1).status, 403);
+  // A department acts only on its own cases.
+  auto police = act(other_grid, "accept", kPolice);
+  EXPECT_EQ(police.status, 403);
+  EXPECT_NE(police.body.find("is neither dispatched to unit traffic_police nor of its department"), std::string::npos)
+      << police.body;
+  ok(act(other_grid, "accept", kStreetA));
+
+  // No token, a malformed header, an unknown or an expired token: 401 with the reason.
+  struct Bad {
+    std::string token, message;
+  } bad[] = {{"", "a token is required"},
+             {"not-a-token-of-this-center", "unknown token"},
+             {kExpired, "the token of \\\"gone\\\" expired at 2026-01-01T00:00:00Z"}};
+  for (const Bad& b : bad)
+    for (const std::string& path : {std::string("/api/v1/orders"), "/api/v1/orders/" + in_grid,
+                                    std::string("/api/v1/areas"), std::string("/api/v1/stats")}) {
+      auto r = http_request(port_, "GET", path, "", b.token);
+      EXPECT_EQ(r.status, 401) << path << " " << b.token;
+      EXPECT_NE(r.body.find(b.message), std::string::npos) << path << ": " << r.body;
+    }
+  auto r = http_request(port_, "POST", fmt::format("/api/v1/orders/{}/actions", in_grid), R"({"action":"start"})",
+                        "not-a-token-of-this-center");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(case_of(in_grid)["properties"]["state"], "accepted");
+  // Open311 stays open to read.
+  EXPECT_EQ(http_request(port_, "GET", "/open311/v2/services.json", "", "").status, 200);
+}
+
+TEST_F(Dispatch, SqlMetacharactersInEveryFieldAreDataNotSql) {
+  const std::string evil = "'; DROP TABLE orders; -- \" \\ $1 %s ) OR 1=1 --";
+  const std::string id = ticket("sanitation.dumped_waste", at(1, 0.004, 0.004), evil);
+  // Lifecycle fields: reason and unit are stored as given.
+  auto r = act(id, "dispatch", kDispatcher, evil, evil);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json c = case_of(id);
+  EXPECT_EQ(c["properties"]["unit_code"], evil);
+  EXPECT_EQ(c["properties"]["description"], evil);
+  EXPECT_EQ(c["properties"]["history"].back()["detail"]["reason"], evil);
+  ok(act(id, "accept", kDispatcher, "", evil));
+  r = http_request(port_, "POST", fmt::format("/api/v1/orders/{}/summon", id),
+                   json({{"units", {"water_authority"}}, {"reason", evil}}).dump(), kDispatcher);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = http_request(port_, "POST", fmt::format("/api/v1/orders/{}/tasks/water_authority/actions", id),
+                   json({{"action", "acknowledge"}, {"note", evil}}).dump(), kWater);
+  ASSERT_EQ(r.status, 200) << r.body;
+  c = case_of(id);
+  ASSERT_EQ(c["properties"]["tasks"].size(), 1u);
+  EXPECT_EQ(c["properties"]["tasks"][0]["reason"], evil);
+  EXPECT_EQ(c["properties"]["tasks"][0]["note"], evil);
+  // Where metacharacters cannot be valid they are refused by name, not run.
+  EXPECT_EQ(http_request(port_, "POST", fmt::format("/api/v1/orders/{}/summon", id),
+                         json({{"units", {evil}}, {"reason", "x"}}).dump(), kDispatcher)
+                .status,
+            400);
+  const std::string quoted = "x%27%20OR%20%271%27%3D%271";
+  for (const std::string& path :
+       {"/api/v1/orders?category=" + quoted, "/api/v1/orders?status=" + quoted, "/api/v1/orders?since=" + quoted,
+        "/api/v1/stats?by=" + quoted, "/api/v1/stats?area=" + quoted, "/api/v1/stats?tz=" + quoted,
+        "/api/v1/stats?from=" + quoted, "/api/v1/orders/" + quoted, "/api/v1/areas?level=" + quoted}) {
+    auto bad = http_get(port_, path);
+    EXPECT_TRUE(bad.status == 400 || bad.status == 404) << path << " " << bad.status << " " << bad.body;
+  }
+  EXPECT_EQ(position(evil, kAdminToken, at(1, 0.001, 0.001)).status, 404);
+  // The resident's evaluation.
+  r = http_request(port_, "POST", fmt::format("/api/v1/orders/{}/feedback", id),
+                   json({{"satisfied", false}, {"comment", evil}, {"token", evil}}).dump(), "");
+  EXPECT_EQ(r.status, 403) << r.body;
+  // Everything is still there.
+  EXPECT_EQ(sql(svc_.pg_conninfo, "SELECT count(*) FROM orders WHERE id = $1", {id})[0][0], "1");
+  EXPECT_EQ(sql(svc_.pg_conninfo, "SELECT unit_code FROM orders WHERE id = $1", {id})[0][0], evil);
+}
+
+TEST_F(Dispatch, SummonedUnitsEachAcknowledgeAndFinishAndTheLastResolvesTheCase) {
+  const std::string id = ticket("water.waterlogging", at(1, 0.0005, 0.0005), "下穿桥积水 flooded underpass");
+  auto summon = [&](const char* token, json units) {
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/summon", id),
+                        json({{"units", units}, {"reason", "需要水务和交警 pumps and a road closure"}}).dump(), token);
+  };
+  auto task = [&](const char* token, const std::string& unit, const std::string& action) {
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/tasks/{}/actions", id, unit),
+                        json({{"action", action}, {"note", action + " by " + unit}}).dump(), token);
+  };
+  auto early = summon(kDispatcher, {"water_authority"});
+  EXPECT_EQ(early.status, 409);
+  EXPECT_NE(early.body.find("cannot summon units to a case that is new (summon needs: accepted, in_progress)"),
+            std::string::npos)
+      << early.body;
+  ok(act(id, "dispatch"));
+  ok(act(id, "accept"));
+  EXPECT_EQ(summon(kWorker1, {"water_authority"}).status, 403);
+  ok(summon(kDispatcher, {"water_authority", "traffic_police"}));
+  ok(act(id, "start"));
+  auto resolve = act(id, "resolve");
+  EXPECT_EQ(resolve.status, 409);
+  EXPECT_NE(resolve.body.find("summoned units have not finished: traffic_police, water_authority"), std::string::npos)
+      << resolve.body;
+  // Each unit answers its own summons, in order.
+  EXPECT_EQ(task(kWater, "traffic_police", "acknowledge").status, 403);
+  auto too_soon = task(kWater, "water_authority", "finish");
+  EXPECT_EQ(too_soon.status, 409);
+  EXPECT_NE(too_soon.body.find("cannot finish a sub-task that is summoned (finish needs: acknowledged)"),
+            std::string::npos)
+      << too_soon.body;
+  EXPECT_EQ(task(kAdminToken, "housing", "acknowledge").status, 404) << "housing was not summoned";
+  ok(task(kWater, "water_authority", "acknowledge"));
+  ok(task(kPolice, "traffic_police", "acknowledge"));
+  auto first = task(kWater, "water_authority", "finish");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body)["state"], "in_progress");
+  // A summoned unit answers its summons; the case itself stays with the unit it was dispatched to.
+  EXPECT_EQ(act(id, "resolve", kPolice).status, 403);
+  auto last = task(kPolice, "traffic_police", "finish");
+  ASSERT_EQ(last.status, 200) << last.body;
+  EXPECT_EQ(json::parse(last.body)["state"], "resolved");
+  EXPECT_EQ(json::parse(last.body)["resolved"], true);
+  const json c = case_of(id);
+  EXPECT_EQ(c["properties"]["state"], "resolved");
+  EXPECT_FALSE(c["properties"]["resolved_at"].is_null());
+  std::vector<std::string> steps;
+  for (const json& h : c["properties"]["history"])
+    if (h["action"] != "opened") steps.push_back(h["action"].get<std::string>() + ":" + h["actor"].get<std::string>());
+  EXPECT_EQ(steps, (std::vector<std::string>{"dispatch:disp", "accept:disp", "summon:disp", "start:disp",
+                                             "task_acknowledged:water", "task_acknowledged:police",
+                                             "task_done:water", "task_done:police", "resolve:police"}));
+  for (const json& t : c["properties"]["tasks"]) {
+    EXPECT_EQ(t["state"], "done");
+    EXPECT_FALSE(t["acknowledged_at"].is_null());
+    EXPECT_FALSE(t["done_at"].is_null());
+  }
+}
+
+TEST_F(Dispatch, ASensorClearMarksTheCaseVerifiedByTheSensor) {
+  const std::string sensor = tag_ + "-gauge-order", camera = tag_ + "-camera-order";
+  publish_order(sensor, "open", "sensor", "water.waterlogging", at(1, 0.004, 0.0005));
+  publish_order(camera, "open", "camera", "sanitation.bin_overflow", at(1, 0.004, 0.0045));
+  ASSERT_TRUE(eventually([&] { return http_get(port_, "/api/v1/orders/" + camera).status == 200; }));
+  ASSERT_TRUE(eventually([&] { return http_get(port_, "/api/v1/orders/" + sensor).status == 200; }));
+  ok(act(sensor, "dispatch"));
+  ok(act(sensor, "accept"));
+  EXPECT_TRUE(case_of(sensor)["properties"]["verified_by_sensor"].is_null());
+  publish_order(sensor, "clear", "sensor", "water.waterlogging", at(1, 0.004, 0.0005));
+  publish_order(camera, "clear", "camera", "sanitation.bin_overflow", at(1, 0.004, 0.0045));
+  ASSERT_TRUE(eventually([&] { return case_of(sensor)["properties"]["status"] == "cleared"; }));
+  ASSERT_TRUE(eventually([&] { return case_of(camera)["properties"]["status"] == "cleared"; }));
+  const json c = case_of(sensor);
+  ASSERT_TRUE(c["properties"]["verified_by_sensor"].is_object()) << c.dump();
+  EXPECT_EQ(c["properties"]["verified_by_sensor"]["source_id"], sensor);
+  EXPECT_EQ(c["properties"]["state"], "accepted") << "verification does not close the work";
+  const json& h = c["properties"]["history"].back();
+  EXPECT_EQ(h["action"], "verified");
+  EXPECT_EQ(h["detail"]["state"], "accepted");
+  EXPECT_TRUE(case_of(camera)["properties"]["verified_by_sensor"].is_null()) << "a camera is not a sensor";
+}
+
+// The three rates of a fixed scenario, counted by hand:
+//   street C: c1 camera, parking: dispatched, accepted in time, resolved, resident satisfied (closed)
+//             c2 ticket, noise: dispatched, accepted in time, resolved, resident not satisfied (reopened)
+//             c3 ticket, heating: dispatched, never accepted, respond time passed
+//             c4 ticket, other: never dispatched
+//   street D: c5 sensor, waterlogging: dispatched, accepted after its respond time, resolved
+//             c6 ticket, odor: cancelled (not counted)
+// C: 4 cases, 3 dispatched, 3 due to respond, 2 on time (2/3), 1 resolved (1/3), 2 evaluated,
+//    1 satisfied (1/2), 1 proactive (1/4). D: 1 case, 0 of 1 on time, 1 of 1 resolved, none
+//    evaluated (no rate), 1 proactive (1/1).
+TEST_F(Dispatch, TheThreeRatesAndTheProactiveShareOfAFixedScenario) {
+  const std::string c1 = tag_ + "-c1-camera", c5 = tag_ + "-c5-gauge";
+  publish_order(c1, "open", "camera", "traffic.illegal_parking", at(2, 0.0005, 0.0005));
+  publish_order(c5, "open", "sensor", "water.waterlogging", at(3, 0.0005, 0.0005));
+  const std::string c2 = ticket("environment.noise", at(2, 0.004, 0.0005));
+  const std::string c3 = ticket("utilities.heating", at(2, 0.0005, 0.004));
+  const std::string c4 = ticket("general.other", at(2, 0.004, 0.004));
+  const std::string c6 = ticket("environment.odor", at(3, 0.004, 0.004));
+  ASSERT_TRUE(eventually([&] { return http_get(port_, "/api/v1/orders/" + c1).status == 200; }));
+  ASSERT_TRUE(eventually([&] { return http_get(port_, "/api/v1/orders/" + c5).status == 200; }));
+  auto feedback = [&](const std::string& id, bool satisfied) {
+    ok(http_request(port_, "POST", fmt::format("/api/v1/orders/{}/feedback", id),
+                    json({{"satisfied", satisfied}}).dump(), kDispatcher));
+  };
+  for (const std::string& id : {c1, c2}) {
+    ok(act(id, "dispatch"));
+    ok(act(id, "accept"));
+    ok(act(id, "resolve"));
+  }
+  feedback(c1, true);
+  feedback(c2, false);
+  ok(act(c3, "dispatch"));
+  ok(act(c5, "dispatch"));
+  // The clock moves: c3 and c5 were due to respond a minute ago.
+  for (const std::string& id : {c3, c5})
+    sql(svc_.pg_conninfo, "UPDATE orders SET respond_due = now() - interval '1 minute' WHERE id = $1", {id});
+  ok(act(c5, "accept"));
+  ok(act(c5, "start"));
+  ok(act(c5, "resolve"));
+  ok(act(c6, "cancel"));
+
+  const std::string span = fmt::format("from={}", format_rfc3339(started_ - 1min));
+  auto r = stats(fmt::format("by=street&area={}&{}", street(2), span));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json s = json::parse(r.body);
+  ASSERT_EQ(s["groups"].size(), 1u) << s.dump();
+  json g = s["groups"][0];
+  EXPECT_EQ(g["key"], street(2));
+  EXPECT_EQ(g["cases"], 4);
+  EXPECT_EQ(g["dispatched"], 3);
+  EXPECT_EQ(g["response_due"], 3);
+  EXPECT_EQ(g["responded_on_time"], 2);
+  EXPECT_EQ(g["resolved"], 1);
+  EXPECT_EQ(g["evaluated"], 2);
+  EXPECT_EQ(g["satisfied"], 1);
+  EXPECT_EQ(g["proactive"], 1);
+  EXPECT_DOUBLE_EQ(g["response_rate"].get<double>(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(g["resolution_rate"].get<double>(), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(g["satisfaction_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(g["proactive_share"].get<double>(), 0.25);
+  EXPECT_EQ(s["total"]["cases"], 4);
+
+  r = stats(fmt::format("by=street&area={}&{}", street(3), span));
+  ASSERT_EQ(r.status, 200) << r.body;
+  g = json::parse(r.body)["groups"][0];
+  EXPECT_EQ(g["cases"], 1) << "the cancelled case is not counted";
+  EXPECT_DOUBLE_EQ(g["response_rate"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(g["resolution_rate"].get<double>(), 1.0);
+  EXPECT_TRUE(g["satisfaction_rate"].is_null());
+  EXPECT_DOUBLE_EQ(g["proactive_share"].get<double>(), 1.0);
+
+  // Per department in street C: the case never dispatched has no department yet.
+  r = stats(fmt::format("by=department&area={}&{}", street(2), span));
+  ASSERT_EQ(r.status, 200) << r.body;
+  s = json::parse(r.body);
+  std::map<std::string, std::array<int, 4>> got;  // dispatched, on time, resolved, satisfied
+  for (const json& d : s["groups"])
+    got[d["key"].is_null() ? "(none)" : d["key"].get<std::string>()] = {
+        d["dispatched"].get<int>(), d["responded_on_time"].get<int>(), d["resolved"].get<int>(),
+        d["satisfied"].get<int>()};
+  const std::map<std::string, std::array<int, 4>> want = {{"traffic_police", {1, 1, 1, 1}},
+                                                          {"ecology_environment", {1, 1, 0, 0}},
+                                                          {"heating", {1, 0, 0, 0}},
+                                                          {"(none)", {0, 0, 0, 0}}};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(s["total"]["cases"], 4);
+  EXPECT_DOUBLE_EQ(s["total"]["response_rate"].get<double>(), 2.0 / 3);
+
+  // Per day in Beijing time: one period, today there.
+  r = stats(fmt::format("period=day&tz=Asia/Shanghai&area={}&{}", street(2), span));
+  ASSERT_EQ(r.status, 200) << r.body;
+  s = json::parse(r.body);
+  ASSERT_EQ(s["groups"].size(), 1u);
+  const auto local = now_utc() + 8h;
+  EXPECT_EQ(s["groups"][0]["period"], format_rfc3339(local).substr(0, 10));
+  // Bad parameters are named.
+  r = stats("by=planet");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("cannot group by \\\"planet\\\" (known: unit, department, street, grid)"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(stats("period=fortnight").status, 400);
+  EXPECT_EQ(stats("tz=Mars/Olympus").status, 400);
+  EXPECT_EQ(stats("from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z").status, 400);
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
