@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bench_support.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/order.h"
@@ -28,18 +29,13 @@
 #include "gridwatch/platform/services.h"
 
 using namespace gridwatch;
-using Clock = std::chrono::steady_clock;
+using Clock = bench::Clock;
+using bench::exec;
+using bench::percentile;
+using bench::seconds_since;
 using json = nlohmann::json;
 
 namespace {
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 // Orders of every category at random places in central Beijing (a 30 x 30 km square).
 std::vector<std::string> make_orders(size_t n, const std::string& agent) {
@@ -89,15 +85,6 @@ double publish_all(platform::MqttClient& pub, const std::string& topic, const st
     std::this_thread::sleep_for(std::chrono::milliseconds{2});
   }
   return static_cast<double>(orders.size()) / seconds_since(t0);
-}
-
-void exec(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-    fmt::print(stderr, "{}: {}\n", sql.substr(0, 80), PQresultErrorMessage(r));
-    std::exit(1);
-  }
-  PQclear(r);
 }
 
 }  // namespace

@@ -20,12 +20,16 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bench_support.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/services.h"
 
 using namespace gridwatch;
-using Clock = std::chrono::steady_clock;
+using Clock = bench::Clock;
+using bench::exec;
+using bench::percentile;
+using bench::seconds_since;
 using json = nlohmann::json;
 
 namespace {
@@ -34,22 +38,6 @@ constexpr const char* kToken = "bench-dispatcher-token-0123";
 constexpr center::CaseAction kSteps[] = {center::CaseAction::kDispatch, center::CaseAction::kAccept,
                                          center::CaseAction::kStart, center::CaseAction::kResolve,
                                          center::CaseAction::kClose};
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-void exec(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-    fmt::print(stderr, "{}: {}\n", sql.substr(0, 80), PQresultErrorMessage(r));
-    std::exit(1);
-  }
-  PQclear(r);
-}
 
 // `n` new cases with ids PREFIX-0 ... PREFIX-(n-1).
 void new_cases(PGconn* c, const std::string& prefix, size_t n) {
@@ -181,7 +169,7 @@ JOIN (VALUES (0, 'sanitation.bin_overflow', 'sanitation'), (1, 'sanitation.dumpe
       }
       if (out) *out = json::parse(r->body);
     }
-    return std::pair{median(s), *std::max_element(s.begin(), s.end())};
+    return std::pair{percentile(s, 0.5), *std::max_element(s.begin(), s.end())};
   };
   json by_unit;
   const auto [unit_med, unit_max] = time_stats("by=unit&from=" + from, &by_unit);
@@ -192,7 +180,7 @@ JOIN (VALUES (0, 'sanitation.bin_overflow', 'sanitation'), (1, 'sanitation.dumpe
     exec(db, fmt::format("SELECT count(*), count(responded_at) FROM orders WHERE opened_at >= '{}'", from));
     scan.push_back(seconds_since(t));
   }
-  const double scan_med = median(scan);
+  const double scan_med = percentile(scan, 0.5);
   const json& total = by_unit["total"];
   fmt::print("three rates over {} cases: by unit ({} groups) median {:.3f} s (max {:.3f}); by department per day "
              "median {:.3f} s (max {:.3f}); bare count of the same rows {:.3f} s = {:.1f}x (goal < 1 s)\n",
