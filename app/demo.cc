@@ -136,10 +136,6 @@ int run_demo(const DemoOptions& options) {
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
   cc.api_keys = {{"demo-hotline", DemoHotline::kApiKey}};
-  cc.tokens = {{.name = "demo-admin", .role = center::Role::kAdmin, .token = DemoHotline::kAdminToken, .expires = {},
-                .unit = "", .grid = ""},
-               {.name = "demo-dispatcher", .role = center::Role::kDispatcher, .token = DemoHotline::kDispatcherToken,
-                .expires = {}, .unit = "", .grid = ""}};
   cc.dispatch_level = "district";  // the demo has no street layer: its districts stand in
   // Areas: Beijing's 16 districts and SYNTHETIC ~500 m grid cells in the two central ones, where
   // the demo's sensors stand.
@@ -154,6 +150,11 @@ int run_demo(const DemoOptions& options) {
     spdlog::warn("no district map at {} (scripts/install-deps.sh installs it): running without areas",
                  options.districts.string());
   }
+  // The grid worker of the underpass's cell (the grid cell around water-001).
+  std::string worker_grid;
+  if (auto index = center::load_area_index(cc); index && (*index)->levels() > 1)
+    if (const geo::Area* cell = (*index)->locate({.lon = 116.37070, .lat = 39.94100}, 1)) worker_grid = cell->code;
+  cc.tokens = DemoHotline::tokens(worker_grid);
   center::Center center(cc, catalog);
   if (auto st = center.start(); !st) {
     spdlog::error("center: {}", st.error().message);
@@ -195,6 +196,8 @@ int run_demo(const DemoOptions& options) {
       "\ngridwatch demo is running.\n"
       "  API token:         /api/v1 needs \"Authorization: Bearer <token>\": dispatcher {7}, admin {8}\n"
       "                     curl -H 'Authorization: Bearer {7}' {0}/api/v1/orders\n"
+      "  three rates:       {0}/api/v1/stats?by=district  ?by=department&period=day&tz=Asia/Shanghai\n"
+      "  grid workers:      {0}/api/v1/workers\n"
       "  orders (GeoJSON):  {0}/api/v1/orders\n"
       "  open orders:       {0}/api/v1/orders?status=open\n"
       "  near Wangfujing:   {0}/api/v1/orders?near=116.4109,39.9139&radius_m=2000\n"
@@ -263,6 +266,7 @@ int run_demo(const DemoOptions& options) {
              as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
              as.orders_published, m.stored.load(), m.duplicates.load(), m.rejected_total(), count_open(center),
              hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
+  fmt::print("{}", hotline.summary());
   std::fflush(stdout);
   pub.disconnect(std::chrono::seconds{1});
   edge.stop();

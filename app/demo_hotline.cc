@@ -117,23 +117,91 @@ void DemoHotline::post(const std::string& body, const char* what) {
   fmt::print("  12345 ticket {} ({}): {}\n", id, what, notice);
   std::fflush(stdout);
   last_ticket_ = id;
+  last_token_ = j.is_array() && !j.empty() ? j[0].value("token", "") : "";
 }
 
-void DemoHotline::act(const std::string& action, const std::string& reason) {
-  if (flood_case_.empty()) return;
+std::vector<center::ApiToken> DemoHotline::tokens(const std::string& worker_grid) {
+  using center::Role;
+  auto token = [](const char* name, Role role, const char* t, std::string unit = "", std::string grid = "") {
+    return center::ApiToken{.name = name, .role = role, .token = t, .expires = {}, .unit = std::move(unit),
+                            .grid = std::move(grid)};
+  };
+  std::vector<center::ApiToken> out = {token("demo-admin", Role::kAdmin, kAdminToken),
+                                       token("demo-dispatcher", Role::kDispatcher, kDispatcherToken),
+                                       token("xicheng-office", Role::kDepartment, kStreetToken, "110102"),
+                                       token("water-authority", Role::kDepartment, kWaterToken, "water_authority"),
+                                       token("traffic-police", Role::kDepartment, kPoliceToken, "traffic_police")};
+  if (!worker_grid.empty()) out.push_back(token(kWorker, Role::kWorker, kWorkerToken, "", worker_grid));
+  return out;
+}
+
+std::optional<nlohmann::json> DemoHotline::call(const char* method, const std::string& path,
+                                                const nlohmann::json& body, const char* token) const {
   httplib::Client cli("127.0.0.1", center_.http_port());
   cli.set_connection_timeout(2);
-  cli.set_bearer_token_auth(kDispatcherToken);
-  const auto body = nlohmann::json({{"action", action}, {"reason", reason}}).dump();
-  auto r = cli.Post(fmt::format("/api/v1/orders/{}/actions", flood_case_), body, "application/json");
+  if (*token) cli.set_bearer_token_auth(token);
+  auto r = std::string_view(method) == "PUT"   ? cli.Put(path, body.dump(), "application/json")
+           : std::string_view(method) == "GET" ? cli.Get(path)
+                                               : cli.Post(path, body.dump(), "application/json");
   if (!r || r->status != 200) {
-    spdlog::warn("demo dispatcher: {} refused: {}", action, r ? r->body : httplib::to_string(r.error()));
-    return;
+    spdlog::warn("demo: {} {} refused: {}", method, path, r ? r->body : httplib::to_string(r.error()));
+    return std::nullopt;
   }
-  const auto j = nlohmann::json::parse(r->body, nullptr, false);
-  fmt::print("  dispatcher: case {} {} -> {} ({}){} — {}\n", flood_case_, j.value("from", "?"), j.value("state", "?"),
-             j.value("state_zh", "?"), j.contains("unit") ? fmt::format(", to unit {}", j.value("unit", "")) : "",
-             reason);
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+void DemoHotline::act(const char* who, const char* token, const std::string& action, const std::string& reason) {
+  if (flood_case_.empty()) return;
+  auto j = call("POST", fmt::format("/api/v1/orders/{}/actions", flood_case_), {{"action", action}, {"reason", reason}},
+                token);
+  if (!j) return;
+  std::string to;
+  if (j->contains("unit")) to += fmt::format(", to unit {}", j->value("unit", ""));
+  if (j->contains("worker")) to += fmt::format(" and grid worker {}", j->value("worker", ""));
+  fmt::print("  {}: case {} {} -> {} ({}){} — {}\n", who, flood_case_, j->value("from", "?"), j->value("state", "?"),
+             j->value("state_zh", "?"), to, reason);
+  std::fflush(stdout);
+  ++steps_;
+}
+
+std::string DemoHotline::summary() const {
+  std::string out;
+  if (!flood_case_.empty())
+    if (auto c = call("GET", "/api/v1/orders/" + flood_case_, {}, kAdminToken)) {
+      const auto& p = (*c)["properties"];
+      std::string verified = "not verified by a sensor";
+      if (p.contains("verified_by_sensor") && p.at("verified_by_sensor").is_object())
+        verified = fmt::format("verified by sensor at {}", p.at("verified_by_sensor").value("at", ""));
+      size_t done = 0;
+      for (const auto& t : p.value("tasks", nlohmann::json::array())) done += t.value("state", "") == "done";
+      out += fmt::format("Flood case {}: {}, {} of {} summoned units done, {}.\n", flood_case_, p.value("state", "?"),
+                         done, p.value("tasks", nlohmann::json::array()).size(), verified);
+    }
+  if (auto st = call("GET", "/api/v1/stats", {}, kAdminToken)) {
+    const auto& t = (*st)["total"];
+    auto pct = [&](const char* rate, const char* num, const char* den) {
+      if (!t.contains(rate) || t.at(rate).is_null()) return fmt::format("- (0 of 0)");
+      return fmt::format("{:.0f}% ({} of {})", 100 * t.at(rate).get<double>(), t.value(num, 0), t.value(den, 0));
+    };
+    out += fmt::format("Rates (last 30 days): response {}, resolution {}, satisfaction {}, proactive share {}.\n",
+                       pct("response_rate", "responded_on_time", "response_due"),
+                       pct("resolution_rate", "resolved", "dispatched"), pct("satisfaction_rate", "satisfied", "evaluated"),
+                       pct("proactive_share", "proactive", "cases"));
+  }
+  return out;
+}
+
+void DemoHotline::task(const char* unit, const char* token, const char* action, const std::string& note) {
+  if (flood_case_.empty()) return;
+  auto j = call("POST", fmt::format("/api/v1/orders/{}/tasks/{}/actions", flood_case_, unit),
+                {{"action", action}, {"note", note}}, token);
+  if (!j) return;
+  fmt::print("  {}: sub-task {} — {}{}\n", unit, j->value("task_state", "?"), note,
+             j->value("resolved", false) ? fmt::format("; every summoned unit done: case {} {} (已办结)", flood_case_,
+                                                       j->value("state", "?"))
+                                         : "");
   std::fflush(stdout);
   ++steps_;
 }
@@ -151,6 +219,12 @@ void DemoHotline::tick(int t) {
                  {"address_string", "东城区北新桥三条东口"}, {"description", "井盖松动 loose manhole cover"}}),
            "manhole cover, address only");
       break;
+    case 2:
+      // The grid worker's phone reports where it is: beside the underpass, on duty.
+      if (call("PUT", fmt::format("/api/v1/workers/{}/position", kWorker),
+               {{"lon", 116.37080}, {"lat", 39.94110}, {"on_duty", true}}, kWorkerToken))
+        fmt::print("  grid worker {} on duty by the Xizhimen underpass\n", kWorker);
+      break;
     case 16:
       // 60 m from the underpass sensor, which reported the flood a few seconds ago.
       post(form({{"api_key", key}, {"service_code", "water.waterlogging"}, {"lat", "39.94100"}, {"long", "116.37140"},
@@ -159,25 +233,51 @@ void DemoHotline::tick(int t) {
            "waterlogging at Xizhimen");
       // The dispatcher works the flood case (the one this ticket opened or joined).
       if (!last_ticket_.empty()) {
-        httplib::Client cli("127.0.0.1", center_.http_port());
-        cli.set_bearer_token_auth(kDispatcherToken);
-        if (auto r = cli.Get("/api/v1/orders/" + last_ticket_); r && r->status == 200) {
-          const auto j = nlohmann::json::parse(r->body, nullptr, false);
-          if (j.is_object()) flood_case_ = j.value("id", "");
-        }
+        if (auto j = call("GET", "/api/v1/orders/" + last_ticket_, {}, kDispatcherToken)) flood_case_ = j->value("id", "");
+        resident_token_ = last_token_;
       }
       break;
     case 18:
-      act("dispatch", "直派西城区水务 to the Xicheng water office");
+      act("dispatcher", kDispatcherToken, "dispatch", "直派西城区 to the Xicheng office and its grid worker");
       break;
     case 20:
-      act("accept", "签收 on the way with a pump");
+      act(kWorker, kWorkerToken, "accept", "签收 on my way");
       break;
     case 22:
-      act("start", "pumping");
+      act(kWorker, kWorkerToken, "start", "at the underpass: too deep to pump by hand");
+      break;
+    case 23:
+      // 吹哨报到: the street office summons the departments it needs.
+      if (!flood_case_.empty())
+        if (auto j = call("POST", fmt::format("/api/v1/orders/{}/summon", flood_case_),
+                          {{"units", {"water_authority", "traffic_police"}},
+                           {"reason", "吹哨: 抽水车和封路 a pump truck and a road closure"}},
+                          kStreetToken)) {
+          fmt::print("  吹哨 Xicheng office: case {} summons water_authority, traffic_police\n", flood_case_);
+          ++steps_;
+        }
+      break;
+    case 24:
+      task("water_authority", kWaterToken, "acknowledge", "报到: pump truck dispatched");
+      break;
+    case 26:
+      task("traffic_police", kPoliceToken, "acknowledge", "报到: closing the underpass");
+      break;
+    case 29:
+      task("traffic_police", kPoliceToken, "finish", "underpass reopened to traffic");
       break;
     case 31:
-      act("resolve", "积水已排除 water drained, the gauge agrees");
+      task("water_authority", kWaterToken, "finish", "积水已排除 water pumped out");
+      break;
+    case 32:
+      // The resident who called evaluates the work with the token of the ticket.
+      if (!flood_case_.empty() && !resident_token_.empty())
+        if (auto j = call("POST", fmt::format("/api/v1/orders/{}/feedback", flood_case_),
+                          {{"satisfied", true}, {"comment", "满意 the road is dry"}, {"token", resident_token_}}, "")) {
+          fmt::print("  resident: satisfied; case {} {} -> {} ({})\n", flood_case_, j->value("from", "?"),
+                     j->value("state", "?"), j->value("state_zh", "?"));
+          ++steps_;
+        }
       break;
     case 25:
       // Beside the camera's no-parking zone.

@@ -5,7 +5,11 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "gridwatch/center/center.h"
 
@@ -17,6 +21,14 @@ class DemoHotline {
   // The demo center's API tokens (auth.tokens), printed in its banner.
   static constexpr const char* kDispatcherToken = "demo-dispatcher-token-0123";
   static constexpr const char* kAdminToken = "demo-admin-token-0123456789";
+  static constexpr const char* kStreetToken = "demo-xicheng-office-token";  // department, unit 110102
+  static constexpr const char* kWaterToken = "demo-water-authority-token";   // department water_authority
+  static constexpr const char* kPoliceToken = "demo-traffic-police-token";   // department traffic_police
+  static constexpr const char* kWorkerToken = "demo-worker-xizhimen-token";  // worker of the underpass's grid
+  static constexpr const char* kWorker = "w-xizhimen";
+  // The demo center's tokens: the four above and the dispatcher's and admin's; the worker's grid
+  // is `worker_grid` (empty: no worker).
+  static std::vector<center::ApiToken> tokens(const std::string& worker_grid);
 
   DemoHotline(center::Center& center, std::filesystem::path dir);
   // Writes the CSV export and its mapping into the demo's directory and imports it; prints the
@@ -29,15 +41,23 @@ class DemoHotline {
   size_t imported() const { return imported_; }
   size_t joined() const { return joined_; }  // posted tickets that joined an existing case
   size_t steps() const { return steps_; }    // lifecycle steps the demo's dispatcher took
+  // What became of the flood case and the three rates of the demo's cases, for the summary.
+  std::string summary() const;
 
  private:
   void post(const std::string& form, const char* what);
-  void act(const std::string& action, const std::string& reason);
+  // A lifecycle step on the flood case, taken by `who` with `token`.
+  void act(const char* who, const char* token, const std::string& action, const std::string& reason);
+  // A summoned unit's step on the flood case.
+  void task(const char* unit, const char* token, const char* action, const std::string& note);
+  // POST (or PUT) `body` to `path` with `token`; the answer, or nullopt after a warning.
+  std::optional<nlohmann::json> call(const char* method, const std::string& path, const nlohmann::json& body,
+                                     const char* token) const;
 
   center::Center& center_;
   std::filesystem::path dir_;
   size_t posted_ = 0, imported_ = 0, joined_ = 0, steps_ = 0;
-  std::string last_ticket_, flood_case_;
+  std::string last_ticket_, last_token_, flood_case_, resident_token_;
 };
 
 }  // namespace gridwatch::app

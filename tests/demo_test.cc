@@ -47,9 +47,22 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_EQ(m[2], "7");
   EXPECT_GE(std::stoi(m[3]), 1);  // the flood and the parked car were reported before the calls
   EXPECT_GE(std::stoi(m[4]), 1);
-  // The demo's dispatcher works the flood case to resolved.
-  EXPECT_NE(out.find("in_progress -> resolved (已办结)"), std::string::npos) << out;
-  EXPECT_NE(out.find("new -> dispatched (已派单), to unit 110102"), std::string::npos) << out;  // Xicheng owns Xizhimen
+  // The flood case: dispatched to Xicheng (which owns Xizhimen) and the grid worker on duty there,
+  // who accepts and starts; the street office summons two departments (吹哨), the last one done
+  // resolves the case, the gauge's clear verifies it and the resident's evaluation closes it.
+  EXPECT_NE(out.find("new -> dispatched (已派单), to unit 110102 and grid worker w-xizhimen"), std::string::npos) << out;
+  EXPECT_NE(out.find("w-xizhimen: case"), std::string::npos) << out;
+  EXPECT_NE(out.find("summons water_authority, traffic_police"), std::string::npos) << out;
+  EXPECT_NE(out.find("every summoned unit done: case"), std::string::npos) << out;
+  EXPECT_NE(out.find("resident: satisfied; case"), std::string::npos) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(Flood case \S+: closed, 2 of 2 summoned units done, verified by sensor at )")))
+      << out;
+  ASSERT_TRUE(std::regex_search(
+      out, m,
+      std::regex(R"(Rates \(last 30 days\): response (\d+)% \((\d+) of (\d+)\), resolution \d+% \((\d+) of (\d+)\), satisfaction 100% \(1 of 1\), proactive share \d+% \((\d+) of (\d+)\))")))
+      << out;
+  EXPECT_EQ(m[2], m[3]) << "the flood case was accepted in time";
+  EXPECT_GE(std::stoi(m[4]), 1);
   EXPECT_NE(out.find("8 rows: 4 imported, 1 merged into open cases, 2 without location (dispatcher queue), 1 rejected"),
             std::string::npos)
       << out;
