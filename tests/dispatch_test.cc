@@ -255,6 +255,18 @@ TEST_F(Dispatch, AWorkerSeesAndChangesOnlyItsGridAndTokensAreChecked) {
   EXPECT_NE(police.body.find("is neither dispatched to unit traffic_police nor of its department"), std::string::npos)
       << police.body;
   ok(act(other_grid, "accept", kStreetA));
+  // 退单: the street office says it is not theirs; the case goes back to the dispatcher, who must
+  // route it (it is not sent back to the same office by itself).
+  ok(act(other_grid, "reject", kStreetA, "", "不属于本街道 not ours: a private compound"));
+  auto again = act(other_grid, "dispatch");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_NE(again.body.find(fmt::format("was rejected by unit {}: name the unit to dispatch to", street(0))),
+            std::string::npos)
+      << again.body;
+  ok(act(other_grid, "dispatch", kDispatcher, "property-management-3"));
+  const json rerouted = case_of(other_grid);
+  EXPECT_EQ(rerouted["properties"]["unit_code"], "property-management-3");
+  EXPECT_EQ(rerouted["properties"]["state"], "dispatched");
 
   // No token, a malformed header, an unknown or an expired token: 401 with the reason.
   struct Bad {

@@ -1021,7 +1021,9 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     return std::unexpected(std::move(err));
   };
   const std::string id(case_id);
-  auto cur = exec(c, "SELECT state, category, priority, coalesce(areas, '{}')::text FROM orders WHERE id = $1 FOR UPDATE",
+  auto cur = exec(c,
+                  "SELECT state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, '') FROM orders "
+                  "WHERE id = $1 FOR UPDATE",
                   {id});
   if (!cur) return rollback(cur.error());
   if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
@@ -1050,6 +1052,13 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     // Straight to the unit that owns the place (直派), unless the dispatcher names one.
     const auto areas = nlohmann::json::parse(PQgetvalue(cur->get(), 0, 3), nullptr, false);
     std::string u = o.unit;
+    // 退单: the unit said it is not theirs; the dispatcher routes it (naming that unit again
+    // overrules the rejection).
+    if (u.empty() && *from == CaseState::kRejected)
+      return rollback(Error{ErrorCode::kInvalidArgument,
+                            fmt::format("case \"{}\" was rejected by unit {}: name the unit to dispatch to", id,
+                                        PQgetvalue(cur->get(), 0, 4)),
+                            "unit"});
     if (u.empty() && areas.is_object() && areas.contains(o.dispatch_level) && areas.at(o.dispatch_level).is_string())
       u = areas.at(o.dispatch_level).get<std::string>();
     if (u.empty())
