@@ -1,5 +1,7 @@
 #include "gridwatch/center/auth.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace gridwatch::center {
@@ -61,8 +63,12 @@ Result<Principal> Authenticator::authenticate(std::string_view authorization, Ti
   if (authorization.empty())
     return fail(ErrorCode::kUnauthenticated, "a token is required: send \"Authorization: Bearer <token>\"",
                 "Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer)
+  // The scheme is case-insensitive (RFC 7235): "Bearer", "bearer", "BEARER".
+  constexpr std::string_view kBearer = "bearer ";
+  auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; };
+  if (authorization.size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
+                  [&](char a, char b) { return a == lower(b); }))
     return fail(ErrorCode::kUnauthenticated, "the Authorization header must be \"Bearer <token>\"", "Authorization");
   const auto it = tokens_.find(std::string(authorization.substr(kBearer.size())));
   if (it == tokens_.end()) return fail(ErrorCode::kUnauthenticated, "unknown token", "Authorization");

@@ -479,7 +479,8 @@ CREATE INDEX orders_state ON orders (state);
 CREATE TABLE case_tasks (
   case_id         text NOT NULL REFERENCES orders (id),
   unit            text NOT NULL,
-  state           text NOT NULL CHECK (state IN ('summoned', 'acknowledged', 'done')),
+  -- cancelled: the case was sent back, cancelled, marked a duplicate or dispatched again
+  state           text NOT NULL CHECK (state IN ('summoned', 'acknowledged', 'done', 'cancelled')),
   summoned_at     timestamptz NOT NULL,
   summoned_by     text NOT NULL,
   reason          text NOT NULL DEFAULT '',
@@ -494,6 +495,7 @@ CREATE TABLE workers (
   grid        text NOT NULL,
   on_duty     boolean NOT NULL,
   geom        geometry(Point, 4326),
+  located_at  timestamptz,          -- when geom was reported (a report may carry no position)
   reported_at timestamptz NOT NULL
 );
 CREATE INDEX workers_grid ON workers (grid);
@@ -1035,7 +1037,9 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   if (!to) return rollback(to.error());
   if (action == CaseAction::kResolve) {
     // 吹哨报到: the case is done when every summoned unit is.
-    auto open = exec(c, "SELECT string_agg(unit, ', ' ORDER BY unit) FROM case_tasks WHERE case_id = $1 AND state <> 'done'",
+    auto open = exec(c,
+                     "SELECT string_agg(unit, ', ' ORDER BY unit) FROM case_tasks WHERE case_id = $1 "
+                     "AND state IN ('summoned', 'acknowledged')",
                      {id});
     if (!open) return rollback(open.error());
     if (!PQgetisnull(open->get(), 0, 0))
@@ -1054,11 +1058,16 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     std::string u = o.unit;
     // 退单: the unit said it is not theirs; the dispatcher routes it (naming that unit again
     // overrules the rejection).
-    if (u.empty() && *from == CaseState::kRejected)
+    if (u.empty() && *from == CaseState::kRejected) {
+      auto by = exec(c, "SELECT actor FROM case_history WHERE case_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
+                     {id});
+      if (!by) return rollback(by.error());
       return rollback(Error{ErrorCode::kInvalidArgument,
-                            fmt::format("case \"{}\" was rejected by unit {}: name the unit to dispatch to", id,
+                            fmt::format("case \"{}\" was rejected by {} (unit {}): name the unit to dispatch to", id,
+                                        PQntuples(by->get()) ? PQgetvalue(by->get(), 0, 0) : "?",
                                         PQgetvalue(cur->get(), 0, 4)),
                             "unit"});
+    }
     if (u.empty() && areas.is_object() && areas.contains(o.dispatch_level) && areas.at(o.dispatch_level).is_string())
       u = areas.at(o.dispatch_level).get<std::string>();
     if (u.empty())
@@ -1085,7 +1094,7 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
 SELECT w.id, round(ST_Distance(w.geom::geography, o.geom::geography)::numeric, 1)
 FROM orders o JOIN workers w ON w.grid = o.areas->>$2
 WHERE o.id = $1 AND w.on_duty AND w.geom IS NOT NULL AND o.geom IS NOT NULL
-  AND w.reported_at >= now() - $3::interval
+  AND w.located_at >= now() - $3::interval
 ORDER BY w.geom::geography <-> o.geom::geography, w.id
 LIMIT 1)sql",
                   {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count())});
@@ -1128,6 +1137,20 @@ RETURNING gw_rfc3339(at)
                   unit, department, respond_s, resolve_s, satisfaction, worker});
   if (!up) return rollback(up.error());
   const std::string at = PQgetvalue(up->get(), 0, 0);
+  // Summons end with the round of work that made them: a case sent back, cancelled, marked a
+  // duplicate or dispatched again no longer waits for them (nor can they resolve it).
+  if (action == CaseAction::kReject || action == CaseAction::kCancel || action == CaseAction::kMarkDuplicate ||
+      action == CaseAction::kDispatch)
+    if (auto t = exec(c,
+                      "UPDATE case_tasks SET state = 'cancelled' WHERE case_id = $1 "
+                      "AND state IN ('summoned', 'acknowledged')",
+                      {id});
+        !t)
+      return rollback(t.error());
+  // The resident says it is not fixed: an earlier sensor verification no longer holds.
+  if (action == CaseAction::kReopen)
+    if (auto v = exec(c, "UPDATE orders SET verified_at = NULL, verified_by = NULL WHERE id = $1", {id}); !v)
+      return rollback(v.error());
   if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
   return Transition{*from, *to, at, unit.value_or(""), worker.value_or("")};
 }
@@ -1192,15 +1215,16 @@ Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view uni
     return std::unexpected(std::move(err));
   };
   const std::string id(case_id), u(unit);
-  auto cur = exec(c, R"sql(
-SELECT o.state, t.state FROM orders o LEFT JOIN case_tasks t ON t.case_id = o.id AND t.unit = $2
-WHERE o.id = $1 FOR UPDATE OF o)sql",
-                  {id, u});
+  // The case first, then its sub-task: read after the lock, so two answers of one unit, or an
+  // answer and a new summons, are taken one after the other.
+  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
   if (!cur) return rollback(cur.error());
   if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
-  if (PQgetisnull(cur->get(), 0, 1))
+  auto task = exec(c, "SELECT state FROM case_tasks WHERE case_id = $1 AND unit = $2 FOR UPDATE", {id, u});
+  if (!task) return rollback(task.error());
+  if (PQntuples(task->get()) == 0)
     return rollback(Error{ErrorCode::kNotFound, fmt::format("unit {} was not summoned to case \"{}\"", u, id), "unit"});
-  const std::string case_state = PQgetvalue(cur->get(), 0, 0), task_state = PQgetvalue(cur->get(), 0, 1);
+  const std::string case_state = PQgetvalue(cur->get(), 0, 0), task_state = PQgetvalue(task->get(), 0, 0);
   const bool ack = action == TaskAction::kAcknowledge;
   const char* needs = ack ? "summoned" : "acknowledged";
   if (task_state != needs)
@@ -1226,7 +1250,8 @@ RETURNING gw_rfc3339(at))sql",
   out.case_state = case_state;
   if (!ack) {
     // The last unit done resolves a case that is being worked on.
-    auto rest = exec(c, "SELECT count(*) FROM case_tasks WHERE case_id = $1 AND state <> 'done'", {id});
+    auto rest = exec(c, "SELECT count(*) FROM case_tasks WHERE case_id = $1 AND state IN ('summoned', 'acknowledged')",
+                     {id});
     if (!rest) return rollback(rest.error());
     const auto cs = parse_case_state(case_state);
     if (std::string_view(PQgetvalue(rest->get(), 0, 0)) == "0" && cs && next_state(*cs, CaseAction::kResolve)) {
@@ -1256,11 +1281,13 @@ Status Store::report_worker(std::string_view id, std::string_view grid, std::opt
     lat = num(where->lat);
   }
   auto r = exec(l->get(), R"sql(
-INSERT INTO workers (id, grid, on_duty, geom, reported_at)
+INSERT INTO workers (id, grid, on_duty, geom, located_at, reported_at)
 VALUES ($1, $2, $3::boolean,
-        CASE WHEN $4::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($4::float8, $5::float8), 4326) END, now())
+        CASE WHEN $4::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($4::float8, $5::float8), 4326) END,
+        CASE WHEN $4::float8 IS NULL THEN NULL ELSE now() END, now())
 ON CONFLICT (id) DO UPDATE SET grid = EXCLUDED.grid, on_duty = EXCLUDED.on_duty,
-  geom = coalesce(EXCLUDED.geom, workers.geom), reported_at = EXCLUDED.reported_at)sql",
+  geom = coalesce(EXCLUDED.geom, workers.geom), located_at = coalesce(EXCLUDED.located_at, workers.located_at),
+  reported_at = EXCLUDED.reported_at)sql",
                 {std::string(id), std::string(grid), on_duty ? "true" : "false", lon, lat});
   if (!r) return std::unexpected(r.error());
   return {};
@@ -1275,6 +1302,7 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
   'geometry', CASE WHEN w.geom IS NULL THEN NULL ELSE ST_AsGeoJSON(w.geom, 7)::json END,
   'properties', json_build_object('id', w.id, 'grid', w.grid, 'on_duty', w.on_duty,
                                   'reported_at', gw_rfc3339(w.reported_at),
+                                  'located_at', gw_rfc3339(w.located_at),
                                   'open_cases', (SELECT count(*) FROM orders o WHERE o.assignee = w.id
                                                  AND o.state IN ('dispatched', 'accepted', 'in_progress'))))
   ORDER BY w.id), '[]'))::text
