@@ -26,6 +26,14 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   auto dl = platform::DeadLetterFile::open(config_.data_dir / "dead-letter.jsonl");
   if (!dl) return std::unexpected(dl.error());
   dead_letters_ = std::move(*dl);
+  auto log = open_outbox_file(config_.data_dir / "outbox" / "log");
+  if (!log) return std::unexpected(log.error());
+  auto box = Outbox::open(std::move(*log), {.max_bytes = config_.outbox.max_bytes, .sync = config_.outbox.fsync});
+  if (!box) return std::unexpected(box.error());
+  outbox_ = std::move(*box);
+  if (const auto os = outbox_->stats(); os.recovered > 0 || os.corrupt_bytes > 0)
+    spdlog::info("outbox: {} events from before the restart to publish{}", os.recovered,
+                 os.corrupt_bytes ? fmt::format(" ({} torn bytes cut off)", os.corrupt_bytes) : "");
   engine_.start(now_utc());
   auto recovered = state_file_.recover(engine_);
   if (!recovered) return std::unexpected(recovered.error());
@@ -67,6 +75,9 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   publish_all(std::move(recovered->intents));
   worker_thread_ = std::thread([this] { worker(); });
   status_thread_ = std::thread([this] { status_loop(); });
+  sender_ = std::make_unique<OutboxSender>(*outbox_, *mqtt_, static_cast<size_t>(config_.broker.max_inflight),
+                                           config_.outbox.drain_rate);
+  sender_->start();
   return {};
 }
 
@@ -80,6 +91,7 @@ void Agent::stop() {
   status_cv_.notify_all();
   if (worker_thread_.joinable()) worker_thread_.join();
   if (status_thread_.joinable()) status_thread_.join();
+  if (sender_) sender_->stop();
   if (dead_letters_) checkpoint();
   if (mqtt_) {
     if (mqtt_->connected()) {
@@ -94,8 +106,11 @@ void Agent::stop() {
 }
 
 AgentStats Agent::stats() const {
-  return {received_.load(), rejected_.load(), published_.load(), publish_failures_.load(),
-          open_episodes_.load(), late_.load(), duplicates_.load(), zone_events_received_.load()};
+  const OutboxStats os = outbox_ ? outbox_->stats() : OutboxStats{};
+  const uint64_t published = sender_ ? sender_->acknowledged() : 0;
+  return {received_.load(), rejected_.load(), published, publish_failures_.load(),
+          open_episodes_.load(), late_.load(), duplicates_.load(), zone_events_received_.load(),
+          os.pending, os.dropped};
 }
 
 std::string Agent::status_json(std::string_view state) const {
@@ -107,11 +122,15 @@ std::string Agent::status_json(std::string_view state) const {
     j["sensors"] = config_.sensors.size();
     j["readings_received"] = received_.load();
     j["readings_rejected"] = rejected_.load();
-    j["orders_published"] = published_.load();
+    j["orders_published"] = sender_ ? sender_->acknowledged() : 0;
     j["open_episodes"] = open_episodes_.load();
     j["readings_late"] = late_.load();
     j["readings_duplicate"] = duplicates_.load();
     j["zone_events"] = zone_events_received_.load();
+    if (outbox_) {
+      const OutboxStats os = outbox_->stats();
+      j["outbox"] = {{"pending", os.pending}, {"pending_bytes", os.pending_bytes}, {"dropped", os.dropped}};
+    }
   }
   return j.dump();
 }
@@ -246,14 +265,19 @@ void Agent::publish_intent(const rules::Intent& intent) {
     ++publish_failures_;
     return;
   }
-  auto st = mqtt_->publish(orders_topic_, encode_order(e), 1, false);
-  if (!st) {
+  // On disk first; the sender publishes it and forgets it once the broker has it.
+  const std::string payload = encode_order(e);
+  auto seq = outbox_->add(orders_topic_, payload, static_cast<int>(e.priority));
+  if (!seq) {
+    // The disk refuses (full, failing): publish without the safety net rather than not at all.
     ++publish_failures_;
-    spdlog::error("order {} not published: {}", e.id, st.error().message);
+    spdlog::error("order {} not stored in the outbox ({}); published directly", e.id, seq.error().message);
+    if (auto st = mqtt_->publish(orders_topic_, payload, 1, false); !st)
+      spdlog::error("order {} lost: {}", e.id, st.error().message);
     return;
   }
-  ++published_;
-  spdlog::info("order {} {} ({}) published", to_string(e.event), e.id, e.category);
+  if (sender_) sender_->wake();
+  spdlog::info("order {} {} ({}) queued as outbox event {}", to_string(e.event), e.id, e.category, *seq);
 }
 
 }  // namespace gridwatch::agent

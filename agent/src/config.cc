@@ -27,7 +27,7 @@ namespace {
 
 AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
   using namespace std::chrono;
-  root.allow_only({"agent", "broker", "status", "sensors", "rules"});
+  root.allow_only({"agent", "broker", "status", "outbox", "sensors", "rules"});
   AgentConfig c;
   ConfigNode a = root.at("agent");
   a.allow_only({"id", "data_dir", "log_level"});
@@ -36,6 +36,12 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
   c.data_dir = a.string("data_dir", fmt::format("gridwatch-data/agent-{}", c.id));
   c.log_level = a.choice("log_level", {"trace", "debug", "info", "warn", "error"}, "info");
 
+  if (auto o = root.find("outbox")) {
+    o->allow_only({"max_bytes", "drain_rate", "fsync"});
+    c.outbox.max_bytes = static_cast<uint64_t>(o->integer("max_bytes", 256 << 20, 1 << 20, int64_t{1} << 40));
+    c.outbox.drain_rate = o->number("drain_rate", 200, 1, 100'000);
+    c.outbox.fsync = o->boolean("fsync", true);
+  }
   if (auto b = root.find("broker")) {
     b->allow_only({"url", "topic_prefix", "username", "password", "keepalive", "max_inflight"});
     c.broker.url = platform::read_broker_url(*b, c.broker.url);

@@ -185,6 +185,34 @@ Status MqttClient::publish(const std::string& topic, const std::string& payload,
   }
 }
 
+namespace {
+class PahoDelivery final : public Delivery {
+ public:
+  explicit PahoDelivery(mqtt::delivery_token_ptr token) : token_(std::move(token)) {}
+  State wait(std::chrono::milliseconds timeout) override {
+    try {
+      if (!token_->wait_for(timeout)) return State::kPending;
+      return token_->get_return_code() == 0 ? State::kAcknowledged : State::kFailed;
+    } catch (const mqtt::exception&) {
+      return State::kFailed;  // the connection was lost before the acknowledgement
+    }
+  }
+
+ private:
+  mqtt::delivery_token_ptr token_;
+};
+}  // namespace
+
+Result<std::unique_ptr<Delivery>> MqttClient::publish_tracked(const std::string& topic, const std::string& payload) {
+  if (!connected()) return fail(ErrorCode::kUnavailable, "MQTT: not connected", "broker");
+  try {
+    return std::unique_ptr<Delivery>(
+        std::make_unique<PahoDelivery>(client_->publish(topic, payload.data(), payload.size(), 1, false)));
+  } catch (const mqtt::exception& e) {
+    return fail(ErrorCode::kUnavailable, fmt::format("MQTT publish to {}: {}", topic, e.what()), "topic");
+  }
+}
+
 Status MqttClient::publish_and_wait(const std::string& topic, const std::string& payload, int qos,
                                     bool retained, std::chrono::milliseconds timeout) {
   try {

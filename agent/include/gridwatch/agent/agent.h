@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "gridwatch/agent/config.h"
+#include "gridwatch/agent/outbox.h"
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/message_queue.h"
 #include "gridwatch/platform/mqtt.h"
@@ -43,6 +44,8 @@ struct AgentStats {
   uint64_t readings_late = 0;        // refused by the engine: behind its lateness window
   uint64_t readings_duplicate = 0;   // same device, type and timestamp seen before
   uint64_t zone_events = 0;          // camera zone events received
+  size_t outbox_pending = 0;         // order events stored and not yet acknowledged by the broker
+  uint64_t outbox_dropped = 0;       // pushed out of a full outbox (oldest low-priority first)
 };
 
 class Agent {
@@ -91,8 +94,10 @@ class Agent {
   bool stopping_ = false;
   std::thread worker_thread_;
   std::thread status_thread_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<OutboxSender> sender_;
 
-  std::atomic<uint64_t> received_{0}, rejected_{0}, published_{0}, publish_failures_{0};
+  std::atomic<uint64_t> received_{0}, rejected_{0}, publish_failures_{0};
   std::atomic<uint64_t> late_{0}, duplicates_{0}, zone_events_received_{0};
   std::atomic<size_t> open_episodes_{0};
   std::string status_topic_, orders_topic_, readings_filter_;

@@ -26,6 +26,13 @@ struct BrokerConfig {
   int max_inflight = 1000;
 };
 
+// The durable outbox (store and forward) between the rule engine and the broker.
+struct OutboxConfig {
+  uint64_t max_bytes = 256ull << 20;  // pending events kept at most; then the oldest low-priority go
+  double drain_rate = 200;            // events a second published at most (a backlog drains at this rate)
+  bool fsync = true;                  // every event on stable storage before it is published
+};
+
 struct SensorConfig {
   std::string device_id;
   std::string type;  // reading type it sends, e.g. bin_fill
@@ -41,6 +48,7 @@ struct AgentConfig {
   std::string log_level = "info";
   BrokerConfig broker;
   std::chrono::milliseconds status_interval{std::chrono::seconds{30}};
+  OutboxConfig outbox;
   std::vector<SensorConfig> sensors;
   rules::RuleSet rules;             // inline `rules:` or the file it names
   std::filesystem::path rules_file;  // empty when inline

@@ -35,6 +35,16 @@ class Publisher {
                                        int qos, bool retained) = 0;
 };
 
+// A QoS 1 message on its way: the broker's acknowledgement (PUBACK) can be awaited, so that a
+// durable outbox forgets a message only once the broker has it.
+class Delivery {
+ public:
+  enum class State { kPending, kAcknowledged, kFailed };
+  virtual ~Delivery() = default;
+  // Waits up to `timeout` for the outcome (0: just looks).
+  virtual State wait(std::chrono::milliseconds timeout) = 0;
+};
+
 struct MqttOptions {
   std::string url;        // tcp://host:port
   std::string client_id;  // unique per connection
@@ -85,6 +95,9 @@ class MqttClient final : public Publisher {
   bool connected() const;
   Status publish(const std::string& topic, const std::string& payload, int qos,
                  bool retained) override;
+  // Publishes at QoS 1 without waiting; the Delivery tells when the broker acknowledged it.
+  // kUnavailable when the client cannot take it now (not connected, buffer full).
+  [[nodiscard]] Result<std::unique_ptr<Delivery>> publish_tracked(const std::string& topic, const std::string& payload);
   // Publishes and waits for the broker's acknowledgement (QoS 1) up to `timeout`.
   [[nodiscard]] Status publish_and_wait(const std::string& topic, const std::string& payload,
                                         int qos, bool retained, std::chrono::milliseconds timeout);

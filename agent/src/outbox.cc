@@ -1,0 +1,356 @@
+#include "gridwatch/agent/outbox.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <chrono>
+#include <deque>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace gridwatch::agent {
+namespace {
+
+constexpr char kAdd = 'A', kAck = 'K', kDrop = 'D';
+constexpr size_t kHeader = 2 + 1 + 4 + 4;  // "GW", type, length, CRC-32
+constexpr uint32_t kMaxBody = 64u << 20;
+
+void put_u(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+uint64_t get_u(std::string_view in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + static_cast<size_t>(i)])) << (8 * i);
+  return v;
+}
+
+uint32_t crc_of(char type, std::string_view body) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(&type), 1);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  return static_cast<uint32_t>(crc);
+}
+
+void frame(std::string& out, char type, std::string_view body) {
+  out += "GW";
+  out += type;
+  put_u(out, body.size(), 4);
+  put_u(out, crc_of(type, body), 4);
+  out += body;
+}
+
+std::string add_record(const OutboxEntry& e) {
+  std::string body;
+  put_u(body, e.seq, 8);
+  put_u(body, static_cast<uint64_t>(e.priority), 1);
+  put_u(body, e.topic.size(), 2);
+  body += e.topic;
+  body += e.payload;
+  std::string out;
+  frame(out, kAdd, body);
+  return out;
+}
+
+std::string seq_record(char type, uint64_t seq) {
+  std::string body;
+  put_u(body, seq, 8);
+  std::string out;
+  frame(out, type, body);
+  return out;
+}
+
+Error io_error(const std::string& what) {
+  return Error{ErrorCode::kIo, fmt::format("{}: {}", what, std::strerror(errno)), "outbox"};
+}
+
+class FileLog final : public OutboxLog {
+ public:
+  explicit FileLog(std::filesystem::path file) : file_(std::move(file)) {}
+  ~FileLog() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status open() {
+    fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd_ < 0) return std::unexpected(io_error(fmt::format("cannot open {}", file_.string())));
+    return {};
+  }
+  Status append(std::string_view bytes, bool sync) override {
+    if (auto st = write_all(fd_, bytes); !st) return st;
+    if (sync && ::fdatasync(fd_) != 0) return std::unexpected(io_error(fmt::format("fdatasync {}", file_.string())));
+    return {};
+  }
+  Result<std::string> read_all() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return std::unexpected(io_error(fmt::format("stat {}", file_.string())));
+    std::string out(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+      const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return std::unexpected(io_error(fmt::format("read {}", file_.string())));
+      got += static_cast<size_t>(n);
+    }
+    return out;
+  }
+  Status replace(std::string_view bytes) override {
+    const auto tmp = std::filesystem::path(file_.string() + ".new");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return std::unexpected(io_error(fmt::format("cannot create {}", tmp.string())));
+    auto st = write_all(fd, bytes);
+    if (st && ::fdatasync(fd) != 0) st = std::unexpected(io_error(fmt::format("fdatasync {}", tmp.string())));
+    ::close(fd);
+    if (!st) return st;
+    if (::rename(tmp.c_str(), file_.c_str()) != 0)
+      return std::unexpected(io_error(fmt::format("rename {}", tmp.string())));
+    // The rename itself must reach the disk: sync the directory.
+    const int dir = ::open(file_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+      ::fsync(dir);
+      ::close(dir);
+    }
+    ::close(fd_);
+    return open();
+  }
+
+ private:
+  Status write_all(int fd, std::string_view bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::unexpected(io_error(fmt::format("write {}", file_.string())));
+      done += static_cast<size_t>(n);
+    }
+    return {};
+  }
+
+  std::filesystem::path file_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<OutboxLog>> open_outbox_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) return fail(ErrorCode::kIo, fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message()), "outbox");
+  auto log = std::make_unique<FileLog>(file);
+  if (auto st = log->open(); !st) return std::unexpected(st.error());
+  return std::unique_ptr<OutboxLog>(std::move(log));
+}
+
+Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, OutboxOptions options) {
+  auto data = log->read_all();
+  if (!data) return std::unexpected(data.error());
+  std::unique_ptr<Outbox> box(new Outbox(std::move(log), options));
+  const std::string_view in = *data;
+  size_t at = 0;
+  while (at + kHeader <= in.size()) {
+    if (in[at] != 'G' || in[at + 1] != 'W') break;
+    const char type = in[at + 2];
+    const auto len = static_cast<size_t>(get_u(in, at + 3, 4));
+    const auto crc = static_cast<uint32_t>(get_u(in, at + 7, 4));
+    if (len > kMaxBody || at + kHeader + len > in.size()) break;
+    const std::string_view body = in.substr(at + kHeader, len);
+    if (crc_of(type, body) != crc || body.size() < 8) break;
+    const uint64_t seq = get_u(body, 0, 8);
+    if (type == kAdd) {
+      if (body.size() < 11) break;
+      OutboxEntry e;
+      e.seq = seq;
+      e.priority = static_cast<int>(get_u(body, 8, 1));
+      const auto topic_len = static_cast<size_t>(get_u(body, 9, 2));
+      if (11 + topic_len > body.size()) break;
+      e.topic = std::string(body.substr(11, topic_len));
+      e.payload = std::string(body.substr(11 + topic_len));
+      box->stats_.pending_bytes += e.payload.size();
+      box->pending_[seq] = std::move(e);
+    } else if (type == kAck || type == kDrop) {
+      if (auto it = box->pending_.find(seq); it != box->pending_.end()) {
+        box->stats_.pending_bytes -= it->second.payload.size();
+        box->pending_.erase(it);
+      }
+    } else {
+      break;
+    }
+    box->next_seq_ = std::max(box->next_seq_, seq + 1);
+    at += kHeader + len;
+  }
+  box->stats_.log_bytes = in.size();
+  box->stats_.recovered = box->pending_.size();
+  if (at < in.size()) {
+    // A crash in the middle of a write (or a damaged disk): keep what was whole.
+    box->stats_.corrupt_bytes = in.size() - at;
+    spdlog::warn("outbox: {} bytes at the end of the log are torn or corrupt; cut off ({} events pending)",
+                 in.size() - at, box->pending_.size());
+    std::lock_guard lock(box->mu_);
+    if (auto st = box->rewrite_locked(); !st) return std::unexpected(st.error());
+  }
+  return box;
+}
+
+Status Outbox::rewrite_locked() {
+  std::string bytes;
+  for (const auto& [seq, e] : pending_) bytes += add_record(e);
+  if (auto st = log_->replace(bytes); !st) return st;
+  stats_.log_bytes = bytes.size();
+  return {};
+}
+
+Status Outbox::make_room(uint64_t bytes) {
+  while (!pending_.empty() && stats_.pending_bytes + bytes > options_.max_bytes) {
+    // The oldest event of the lowest priority goes first.
+    auto victim = pending_.begin();
+    for (auto it = pending_.begin(); it != pending_.end(); ++it)
+      if (it->second.priority > victim->second.priority) victim = it;
+    const std::string rec = seq_record(kDrop, victim->first);
+    if (auto st = log_->append(rec, false); !st) return st;
+    stats_.log_bytes += rec.size();
+    spdlog::warn("outbox full ({} bytes pending, limit {}): dropped event {} (priority {}) on {}", stats_.pending_bytes,
+                 options_.max_bytes, victim->first, victim->second.priority, victim->second.topic);
+    stats_.pending_bytes -= victim->second.payload.size();
+    ++stats_.dropped;
+    pending_.erase(victim);
+  }
+  return {};
+}
+
+Result<uint64_t> Outbox::add(std::string_view topic, std::string_view payload, int priority) {
+  if (payload.size() > options_.max_bytes)
+    return fail(ErrorCode::kTooLarge,
+                fmt::format("event of {} bytes exceeds the outbox's {} bytes", payload.size(), options_.max_bytes),
+                "outbox.max_bytes");
+  if (topic.size() > 0xffff) return fail(ErrorCode::kInvalidArgument, "topic too long", "topic");
+  std::lock_guard lock(mu_);
+  if (auto st = make_room(payload.size()); !st) return std::unexpected(st.error());
+  OutboxEntry e{.seq = next_seq_, .priority = std::clamp(priority, 0, 3), .topic = std::string(topic),
+                .payload = std::string(payload)};
+  const std::string rec = add_record(e);
+  if (auto st = log_->append(rec, options_.sync); !st) return std::unexpected(st.error());
+  ++next_seq_;
+  stats_.log_bytes += rec.size();
+  stats_.pending_bytes += e.payload.size();
+  ++stats_.added;
+  const uint64_t seq = e.seq;
+  pending_.emplace(seq, std::move(e));
+  return seq;
+}
+
+void Outbox::acknowledge(uint64_t seq) {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(seq);
+  if (it == pending_.end()) return;
+  // Not synced: if it is lost in a crash the event is published once more, which is harmless.
+  const std::string rec = seq_record(kAck, seq);
+  if (auto st = log_->append(rec, false); !st) {
+    spdlog::warn("outbox: acknowledgement of {} not recorded ({}); it will be published again", seq,
+                 st.error().message);
+  } else {
+    stats_.log_bytes += rec.size();
+  }
+  stats_.pending_bytes -= it->second.payload.size();
+  ++stats_.acknowledged;
+  pending_.erase(it);
+}
+
+std::vector<OutboxEntry> Outbox::pending_after(uint64_t after, size_t max) const {
+  std::lock_guard lock(mu_);
+  std::vector<OutboxEntry> out;
+  for (auto it = pending_.upper_bound(after); it != pending_.end() && out.size() < max; ++it) out.push_back(it->second);
+  return out;
+}
+
+OutboxStats Outbox::stats() const {
+  std::lock_guard lock(mu_);
+  OutboxStats s = stats_;
+  s.pending = pending_.size();
+  return s;
+}
+
+Status Outbox::compact_if_worthwhile() {
+  std::lock_guard lock(mu_);
+  // Worth it when the log is over 1 MiB and pending events are under a quarter of it.
+  if (stats_.log_bytes < (1u << 20) || stats_.pending_bytes * 4 > stats_.log_bytes) return {};
+  return rewrite_locked();
+}
+
+void OutboxSender::run() {
+  using Clock = std::chrono::steady_clock;
+  const size_t window = window_;
+  const double rate = rate_;
+  std::deque<std::pair<uint64_t, std::unique_ptr<platform::Delivery>>> in_flight;
+  uint64_t sent_up_to = 0;  // the newest event handed to the broker on this connection
+  double tokens = rate;     // token bucket: up to a second's worth at once
+  auto refilled = Clock::now();
+  auto last_compaction = Clock::now();
+  bool stopping = false;
+  while (!stopping || !in_flight.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      stopping = stopping_;
+    }
+    if (!mqtt_.connected()) {
+      // Whatever was in flight may or may not have arrived: send again from the oldest pending.
+      in_flight.clear();
+      sent_up_to = 0;
+      if (stopping) break;
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds{200}, [this] { return stopping_; });
+      continue;
+    }
+    // Acknowledgements arrive in order: forget events as the broker confirms them.
+    while (!in_flight.empty()) {
+      const auto state = in_flight.front().second->wait(stopping ? std::chrono::milliseconds{2000}
+                                                                 : std::chrono::milliseconds{0});
+      if (state == platform::Delivery::State::kPending) {
+        if (stopping) in_flight.clear();  // not acknowledged in time: it stays on disk
+        break;
+      }
+      if (state == platform::Delivery::State::kFailed) {
+        in_flight.clear();
+        sent_up_to = 0;
+        break;
+      }
+      outbox_.acknowledge(in_flight.front().first);
+      ++acknowledged_;
+      in_flight.pop_front();
+    }
+    if (stopping) continue;
+    const auto now = Clock::now();
+    tokens = std::min(rate, tokens + rate * std::chrono::duration<double>(now - refilled).count());
+    refilled = now;
+    size_t sent = 0;
+    if (in_flight.size() < window && tokens >= 1) {
+      const size_t room = std::min(window - in_flight.size(), static_cast<size_t>(tokens));
+      for (OutboxEntry& e : outbox_.pending_after(sent_up_to, room)) {
+        auto d = mqtt_.publish_tracked(e.topic, e.payload);
+        if (!d) break;
+        in_flight.emplace_back(e.seq, std::move(*d));
+        sent_up_to = e.seq;
+        tokens -= 1;
+        ++sent;
+      }
+    }
+    if (now - last_compaction > std::chrono::seconds{10}) {
+      last_compaction = now;
+      if (auto st = outbox_.compact_if_worthwhile(); !st) spdlog::warn("outbox: {}", st.error().message);
+    }
+    if (sent == 0) {
+      // Nothing to send now: wait for an acknowledgement, a new event or the rate.
+      if (!in_flight.empty()) {
+        (void)in_flight.front().second->wait(std::chrono::milliseconds{20});
+      } else {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds{50}, [this] { return stopping_; });
+      }
+    }
+  }
+}
+
+}  // namespace gridwatch::agent

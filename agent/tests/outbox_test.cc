@@ -1,0 +1,161 @@
+// The durable outbox on real files: what is added survives reopening until acknowledged, a torn
+// or corrupt tail is cut off and counted, a full outbox drops the oldest low-priority events
+// first, and a disk that refuses writes loses nothing already stored.
+#include "gridwatch/agent/outbox.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace gridwatch::agent {
+namespace {
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int n = 0;
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("gw-outbox-{}-{}", getpid(), n++);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<Outbox> open(OutboxOptions o = {}) {
+    auto log = open_outbox_file(file());
+    EXPECT_TRUE(log.has_value()) << log.error().message;
+    auto box = Outbox::open(std::move(*log), o);
+    EXPECT_TRUE(box.has_value()) << box.error().message;
+    return box ? std::move(*box) : nullptr;
+  }
+  std::filesystem::path file() const { return dir_ / "outbox" / "log"; }
+  static std::vector<std::string> payloads(const Outbox& box) {
+    std::vector<std::string> out;
+    for (const OutboxEntry& e : box.pending_after(0, 1000)) out.push_back(e.payload);
+    return out;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(OutboxTest, AddedEventsSurviveReopeningUntilAcknowledged) {
+  {
+    auto box = open();
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(*box->add("gw/v1/orders/a", fmt::format("event {}", i), 2), uint64_t(i + 1));
+    box->acknowledge(2);
+    box->acknowledge(4);
+    box->acknowledge(99);  // unknown: ignored
+    EXPECT_EQ(box->stats().pending, 3u);
+    EXPECT_EQ(box->stats().acknowledged, 2u);
+  }
+  auto box = open();
+  EXPECT_EQ(payloads(*box), (std::vector<std::string>{"event 0", "event 2", "event 4"}));
+  EXPECT_EQ(box->stats().recovered, 3u);
+  EXPECT_EQ(box->stats().corrupt_bytes, 0u);
+  // Sequence numbers go on after the highest one seen: never reused.
+  EXPECT_EQ(*box->add("gw/v1/orders/a", "event 5", 2), 6u);
+  const auto after = box->pending_after(3, 10);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].seq, 5u);
+  EXPECT_EQ(after[0].topic, "gw/v1/orders/a");
+  EXPECT_EQ(after[1].seq, 6u);
+}
+
+TEST_F(OutboxTest, ATornOrCorruptTailIsCutOffAndCounted) {
+  {
+    auto box = open();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(box->add("t", fmt::format("payload-{}", i), 2).has_value());
+  }
+  const auto whole = std::filesystem::file_size(file());
+  // A crash in the middle of writing a fourth record: only part of it reached the disk.
+  {
+    std::ofstream out(file(), std::ios::app | std::ios::binary);
+    out << "GWA\x30";
+  }
+  {
+    auto box = open();
+    EXPECT_EQ(payloads(*box), (std::vector<std::string>{"payload-0", "payload-1", "payload-2"}));
+    EXPECT_EQ(box->stats().corrupt_bytes, 4u);
+  }
+  EXPECT_EQ(std::filesystem::file_size(file()), whole) << "the torn tail is gone from the file";
+  // A flipped bit in the last record: its checksum fails, it and what follows are cut off.
+  {
+    std::fstream f(file(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(whole - 1));
+    f.put('X');
+  }
+  auto box = open();
+  EXPECT_EQ(payloads(*box), (std::vector<std::string>{"payload-0", "payload-1"}));
+  EXPECT_GT(box->stats().corrupt_bytes, 0u);
+}
+
+TEST_F(OutboxTest, AFullOutboxDropsTheOldestLowPriorityEventsFirst) {
+  auto box = open({.max_bytes = 40, .sync = true});
+  // Ten-byte payloads: four fit.
+  ASSERT_TRUE(box->add("t", "urgent-001", 0).has_value());
+  ASSERT_TRUE(box->add("t", "low----001", 3).has_value());
+  ASSERT_TRUE(box->add("t", "normal-001", 2).has_value());
+  ASSERT_TRUE(box->add("t", "low----002", 3).has_value());
+  ASSERT_TRUE(box->add("t", "normal-002", 2).has_value());  // pushes out low-001
+  ASSERT_TRUE(box->add("t", "urgent-002", 0).has_value());  // pushes out low-002
+  ASSERT_TRUE(box->add("t", "urgent-003", 0).has_value());  // pushes out normal-001
+  EXPECT_EQ(payloads(*box), (std::vector<std::string>{"urgent-001", "normal-002", "urgent-002", "urgent-003"}));
+  EXPECT_EQ(box->stats().dropped, 3u);
+  EXPECT_EQ(box->stats().pending_bytes, 40u);
+  // Drops are on disk too.
+  box.reset();
+  box = open({.max_bytes = 40, .sync = true});
+  EXPECT_EQ(payloads(*box), (std::vector<std::string>{"urgent-001", "normal-002", "urgent-002", "urgent-003"}));
+  auto huge = box->add("t", std::string(41, 'x'), 0);
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().code, ErrorCode::kTooLarge);
+}
+
+TEST_F(OutboxTest, CompactionKeepsOnlyPendingEvents) {
+  auto box = open({.max_bytes = 64u << 20, .sync = false});
+  const std::string payload(1000, 'p');
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(box->add("t", payload, 2).has_value());
+  for (uint64_t s = 1; s <= 1990; ++s) box->acknowledge(s);
+  ASSERT_GT(box->stats().log_bytes, 2'000'000u);
+  ASSERT_TRUE(box->compact_if_worthwhile().has_value());
+  EXPECT_LT(std::filesystem::file_size(file()), 20'000u);
+  box.reset();
+  box = open();
+  ASSERT_EQ(box->stats().pending, 10u);
+  EXPECT_EQ(box->pending_after(0, 1)[0].seq, 1991u);
+}
+
+// A disk that fills up after `room` bytes.
+class FullDisk final : public OutboxLog {
+ public:
+  explicit FullDisk(size_t room) : room_(room) {}
+  Status append(std::string_view bytes, bool) override {
+    if (data_.size() + bytes.size() > room_) return fail(ErrorCode::kIo, "write outbox/log: No space left on device");
+    data_ += bytes;
+    return {};
+  }
+  Result<std::string> read_all() override { return data_; }
+  Status replace(std::string_view bytes) override {
+    data_ = bytes;
+    return {};
+  }
+
+ private:
+  size_t room_;
+  std::string data_;
+};
+
+TEST_F(OutboxTest, ADiskThatRefusesWritesLosesNothingAlreadyStored) {
+  auto box = Outbox::open(std::make_unique<FullDisk>(100), {});
+  ASSERT_TRUE(box.has_value());
+  ASSERT_TRUE((*box)->add("t", "first event", 2).has_value());
+  ASSERT_TRUE((*box)->add("t", "second event", 2).has_value());
+  auto refused = (*box)->add("t", std::string(60, 'x'), 2);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kIo);
+  EXPECT_EQ(refused.error().message, "write outbox/log: No space left on device");
+  EXPECT_EQ(payloads(**box), (std::vector<std::string>{"first event", "second event"}));
+  EXPECT_EQ((*box)->stats().added, 2u);
+}
+
+}  // namespace
+}  // namespace gridwatch::agent
