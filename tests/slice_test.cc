@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 #include <mutex>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -110,6 +111,8 @@ broker:
   topic_prefix: {}
 status:
   interval: 1s
+outbox:
+  drain_rate: {}
 sensors:
   - device_id: bin-7
     type: bin_fill
@@ -129,7 +132,7 @@ rules:
       input: {{type: bin_fill, devices: [bin-8]}}
       when: {{threshold: {{above: 95}}, for: 6s}}
 )",
-                       agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_, bin7().lon,
+                       agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_, drain_rate_, bin7().lon,
                        bin7().lat, bin7().lon + 0.0011, bin7().lat);
   }
 
@@ -199,6 +202,7 @@ rules:
 
   platform::ServiceEndpoints svc_;
   std::filesystem::path dir_;
+  double drain_rate_ = 500;  // outbox.drain_rate of the agent
   std::string prefix_, tag_, agent_id_;
   int http_port_ = 0;
   std::optional<platform::ChildProcess> center_, agent_;
@@ -437,6 +441,54 @@ TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
   EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id LIKE $1",
                   fmt::format("{}.bin_stuck.%", agent_id_)),
             1);
+}
+
+// kill -9 in the middle of a stream of order events: every event the agent had queued reaches
+// the center after the restart (from the outbox on disk), and none becomes a second case.
+TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  drain_rate_ = 3;  // slow enough that the kill finds events on disk not yet published
+  start_agent();
+  ASSERT_TRUE(reports(status, "online"));
+  // bin-7 goes full and empty every second: an open and a clear a second.
+  auto queued = [&](const std::string& log) {
+    std::set<std::pair<std::string, std::string>> out;
+    const std::string text = read_file(log);
+    const std::regex line(R"(order (open|update|clear) (\S+) \(\S+\) queued as outbox event)");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), line); it != std::sregex_iterator(); ++it)
+      out.insert({(*it)[2], (*it)[1]});
+    return out;
+  };
+  int second = 0;
+  for (; second < 12; ++second) publish_reading("bin-7", second, second % 2 ? 10 : 99);
+  ASSERT_TRUE(eventually([&] { return queued((dir_ / "agent.log").string()).size() >= 6; }));
+  ::kill(agent_->pid(), SIGKILL);
+  ASSERT_TRUE(agent_->wait(10s).has_value());
+  agent_.reset();
+  auto before = queued((dir_ / "agent.log").string());
+  std::filesystem::rename(dir_ / "agent.log", dir_ / "agent-killed.log");
+  start_agent();
+  ASSERT_TRUE(reports(status, "online"));
+  std::smatch m;
+  const std::string restarted = read_file(dir_ / "agent.log");
+  ASSERT_TRUE(std::regex_search(restarted, m, std::regex(R"(outbox: (\d+) events from before the restart)")))
+      << restarted;
+  EXPECT_GE(std::stoi(m[1]), 1) << "the kill left queued events on disk";
+  for (; second < 20; ++second) publish_reading("bin-7", second, second % 2 ? 10 : 99);
+  ASSERT_TRUE(eventually([&] { return queued((dir_ / "agent.log").string()).size() >= 4; }));
+  auto all = before;
+  for (const auto& e : queued((dir_ / "agent.log").string())) all.insert(e);
+  // Every queued event is stored at the center, once.
+  for (const auto& [id, event] : all)
+    EXPECT_TRUE(eventually([&] {
+      return count("SELECT count(*) FROM order_events WHERE order_id = $1 AND event = '" + event + "'", id) == 1;
+    }, 30s)) << id << " " << event << " never arrived";
+  size_t opened = 0;
+  for (const auto& [id, event] : all) opened += event == "open";
+  EXPECT_GE(opened, 5u);
+  EXPECT_EQ(count("SELECT count(*) FROM orders WHERE id LIKE $1", fmt::format("{}.bin_full.%", agent_id_)),
+            static_cast<int>(opened))
+      << "one case per opened order, none twice";
 }
 
 TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {

@@ -189,7 +189,29 @@ void Agent::checkpoint() {
 }
 
 void Agent::publish_all(std::vector<rules::Intent> intents) {
-  for (const rules::Intent& i : intents) publish_intent(i);
+  // On disk first, all of one moment's transitions with one fdatasync; the sender publishes them
+  // and forgets each once the broker has it.
+  std::vector<Outbox::Event> events;
+  std::vector<std::string> names;
+  for (const rules::Intent& i : intents)
+    if (auto e = order_event(i)) {
+      names.push_back(fmt::format("{} {} ({})", to_string(e->event), e->id, e->category));
+      events.push_back({orders_topic_, encode_order(*e), static_cast<int>(e->priority)});
+    }
+  if (events.empty()) return;
+  auto seqs = outbox_->add_all(events);
+  if (!seqs) {
+    // The disk refuses (full, failing): publish without the safety net rather than not at all.
+    publish_failures_ += events.size();
+    spdlog::error("{} order events not stored in the outbox ({}); published directly", events.size(),
+                  seqs.error().message);
+    for (size_t k = 0; k < events.size(); ++k)
+      if (auto st = mqtt_->publish(events[k].topic, events[k].payload, 1, false); !st)
+        spdlog::error("order {} lost: {}", names[k], st.error().message);
+    return;
+  }
+  if (sender_) sender_->wake();
+  for (size_t k = 0; k < names.size(); ++k) spdlog::info("order {} queued as outbox event {}", names[k], (*seqs)[k]);
 }
 
 void Agent::reject(const std::string& topic, const std::string& payload,
@@ -243,7 +265,7 @@ void Agent::handle_reading_message(const std::string& topic, const std::string& 
   open_episodes_ = engine_.stats().open_episodes;
 }
 
-void Agent::publish_intent(const rules::Intent& intent) {
+std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {
   OrderEvent e;
   e.event = intent.kind == rules::IntentKind::kOpen     ? OrderEventKind::kOpen
             : intent.kind == rules::IntentKind::kUpdate ? OrderEventKind::kUpdate
@@ -263,21 +285,9 @@ void Agent::publish_intent(const rules::Intent& intent) {
   if (auto st = validate_order(e, catalog_); !st) {
     spdlog::error("order {} not published: {}", e.id, st.error().message);
     ++publish_failures_;
-    return;
+    return std::nullopt;
   }
-  // On disk first; the sender publishes it and forgets it once the broker has it.
-  const std::string payload = encode_order(e);
-  auto seq = outbox_->add(orders_topic_, payload, static_cast<int>(e.priority));
-  if (!seq) {
-    // The disk refuses (full, failing): publish without the safety net rather than not at all.
-    ++publish_failures_;
-    spdlog::error("order {} not stored in the outbox ({}); published directly", e.id, seq.error().message);
-    if (auto st = mqtt_->publish(orders_topic_, payload, 1, false); !st)
-      spdlog::error("order {} lost: {}", e.id, st.error().message);
-    return;
-  }
-  if (sender_) sender_->wake();
-  spdlog::info("order {} {} ({}) queued as outbox event {}", to_string(e.event), e.id, e.category, *seq);
+  return e;
 }
 
 }  // namespace gridwatch::agent

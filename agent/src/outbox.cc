@@ -222,24 +222,42 @@ Status Outbox::make_room(uint64_t bytes) {
 }
 
 Result<uint64_t> Outbox::add(std::string_view topic, std::string_view payload, int priority) {
-  if (payload.size() > options_.max_bytes)
-    return fail(ErrorCode::kTooLarge,
-                fmt::format("event of {} bytes exceeds the outbox's {} bytes", payload.size(), options_.max_bytes),
-                "outbox.max_bytes");
-  if (topic.size() > 0xffff) return fail(ErrorCode::kInvalidArgument, "topic too long", "topic");
+  auto seqs = add_all({{std::string(topic), std::string(payload), priority}});
+  if (!seqs) return std::unexpected(seqs.error());
+  return seqs->front();
+}
+
+Result<std::vector<uint64_t>> Outbox::add_all(const std::vector<Event>& events) {
+  uint64_t bytes = 0;
+  for (const Event& ev : events) {
+    if (ev.payload.size() > options_.max_bytes)
+      return fail(ErrorCode::kTooLarge,
+                  fmt::format("event of {} bytes exceeds the outbox's {} bytes", ev.payload.size(), options_.max_bytes),
+                  "outbox.max_bytes");
+    if (ev.topic.size() > 0xffff) return fail(ErrorCode::kInvalidArgument, "topic too long", "topic");
+    bytes += ev.payload.size();
+  }
   std::lock_guard lock(mu_);
-  if (auto st = make_room(payload.size()); !st) return std::unexpected(st.error());
-  OutboxEntry e{.seq = next_seq_, .priority = std::clamp(priority, 0, 3), .topic = std::string(topic),
-                .payload = std::string(payload)};
-  const std::string rec = add_record(e);
-  if (auto st = log_->append(rec, options_.sync); !st) return std::unexpected(st.error());
-  ++next_seq_;
-  stats_.log_bytes += rec.size();
-  stats_.pending_bytes += e.payload.size();
-  ++stats_.added;
-  const uint64_t seq = e.seq;
-  pending_.emplace(seq, std::move(e));
-  return seq;
+  if (auto st = make_room(std::min(bytes, options_.max_bytes)); !st) return std::unexpected(st.error());
+  std::vector<OutboxEntry> entries;
+  std::string records;
+  for (const Event& ev : events) {
+    entries.push_back({.seq = next_seq_ + entries.size(), .priority = std::clamp(ev.priority, 0, 3), .topic = ev.topic,
+                       .payload = ev.payload});
+    records += add_record(entries.back());
+  }
+  // One write and one fdatasync for all of them.
+  if (auto st = log_->append(records, options_.sync); !st) return std::unexpected(st.error());
+  next_seq_ += entries.size();
+  stats_.log_bytes += records.size();
+  std::vector<uint64_t> seqs;
+  for (OutboxEntry& e : entries) {
+    stats_.pending_bytes += e.payload.size();
+    ++stats_.added;
+    seqs.push_back(e.seq);
+    pending_.emplace(e.seq, std::move(e));
+  }
+  return seqs;
 }
 
 void Outbox::acknowledge(uint64_t seq) {

@@ -144,6 +144,20 @@ class FullDisk final : public OutboxLog {
   std::string data_;
 };
 
+TEST_F(OutboxTest, SeveralEventsAreStoredTogetherOrNotAtAll) {
+  auto box = Outbox::open(std::make_unique<FullDisk>(150), {});
+  ASSERT_TRUE(box.has_value());
+  auto seqs = (*box)->add_all({{"t", "one", 0}, {"t", "two", 2}, {"t", "three", 3}});
+  ASSERT_TRUE(seqs.has_value()) << seqs.error().message;
+  EXPECT_EQ(*seqs, (std::vector<uint64_t>{1, 2, 3}));
+  // Two more do not fit on the disk: neither is pending, and the numbers are not used up.
+  auto refused = (*box)->add_all({{"t", "four", 2}, {"t", std::string(80, 'x'), 2}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kIo);
+  EXPECT_EQ(payloads(**box), (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(*(*box)->add("t", "four", 2), 4u);
+}
+
 TEST_F(OutboxTest, ADiskThatRefusesWritesLosesNothingAlreadyStored) {
   auto box = Outbox::open(std::make_unique<FullDisk>(100), {});
   ASSERT_TRUE(box.has_value());

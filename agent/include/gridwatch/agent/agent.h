@@ -74,7 +74,8 @@ class Agent {
   void status_loop();
   std::string status_json(std::string_view state) const;
   void reject(const std::string& topic, const std::string& payload, const std::string& reason);
-  void publish_intent(const rules::Intent& intent);
+  // The order event of a rule transition; nullopt (logged, counted) when it does not validate.
+  std::optional<OrderEvent> order_event(const rules::Intent& intent);
   void publish_all(std::vector<rules::Intent> intents);
   void checkpoint();
 

@@ -29,7 +29,7 @@ struct BrokerConfig {
 // The durable outbox (store and forward) between the rule engine and the broker.
 struct OutboxConfig {
   uint64_t max_bytes = 256ull << 20;  // pending events kept at most; then the oldest low-priority go
-  double drain_rate = 200;            // events a second published at most (a backlog drains at this rate)
+  double drain_rate = 500;            // events a second published at most (a backlog drains at this rate)
   bool fsync = true;                  // every event on stable storage before it is published
 };
 

@@ -79,6 +79,14 @@ class Outbox {
   // exceeds max_bytes; kIo when the disk refuses (the event is not stored: the caller keeps
   // it or reports it). Makes room first by dropping the oldest events of the lowest priority.
   [[nodiscard]] Result<uint64_t> add(std::string_view topic, std::string_view payload, int priority);
+  // Stores several events with one fdatasync (the rule engine's transitions of one moment);
+  // returns the sequence number of each. All or none: on an error none of them is pending.
+  struct Event {
+    std::string topic;
+    std::string payload;
+    int priority = 2;
+  };
+  [[nodiscard]] Result<std::vector<uint64_t>> add_all(const std::vector<Event>& events);
   // The broker has event `seq` (unknown or dropped sequence numbers are ignored).
   void acknowledge(uint64_t seq);
   // Up to `max` pending events with a sequence number above `after`, oldest first.
