@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -12,7 +13,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gridwatch/agent/agent.h"
 #include "gridwatch/agent/outbox.h"
+#include "gridwatch/center/center.h"
+#include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/process.h"
 #include "gridwatch/platform/services.h"
@@ -26,14 +30,16 @@ using json = nlohmann::json;
 
 class Broker {
  public:
-  Broker(std::filesystem::path dir, int port) : dir_(std::move(dir)), port_(port) {
+  // `security`: configuration lines replacing "allow_anonymous true".
+  Broker(std::filesystem::path dir, int port, const std::string& security = "allow_anonymous true\n")
+      : dir_(std::move(dir)), port_(port) {
     // Mosquitto drops root privileges: its persistence directory must be writable by it.
     ::chmod(dir_.c_str(), 0777);
     write_file(dir_ / "mosquitto.conf",
-               fmt::format("listener {} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+               fmt::format("listener {} 127.0.0.1\n{}persistence true\n"
                            "persistence_location {}/\nautosave_interval 1\nlog_dest stderr\n"
                            "max_inflight_messages 1000\nmax_queued_messages 100000\n",
-                           port_, dir_.string()));
+                           port_, security, dir_.string()));
     ::chmod((dir_ / "mosquitto.conf").c_str(), 0644);
   }
   void start() {
@@ -121,6 +127,100 @@ TEST(OutboxDelivery, ABrokerOutageInTheMiddleOfAStreamLosesNothingAndKeepsTheOrd
   EXPECT_GE((*box)->stats().acknowledged, static_cast<uint64_t>(kEvents));
   (*sub)->disconnect(1s);
   (*pub)->disconnect(1s);
+  broker.stop();
+  std::filesystem::remove_all(dir);
+}
+
+// A broker with a password file and per-agent ACLs: an agent may publish only under its own id;
+// what it sends as another agent is dropped by the broker and never reaches the center's store.
+TEST(BrokerAcl, AnAgentCannotPublishAsAnotherAndTheCenterNeverStoresIt) {
+  auto svc = services();
+  ASSERT_FALSE(svc.pg_conninfo.empty());
+  const auto dir = temp_dir("broker-acl");
+  const int port = *platform::free_tcp_port();
+  const std::string tag = fmt::format("acl{}", getpid());
+  const std::string agent = tag + "-box-a", other = tag + "-box-b", prefix = "gw/v1";
+  // Passwords with Mosquitto's own tool; the ACL in Mosquitto's pattern syntax (%u: the user).
+  auto passwd = [&](const std::string& user, const std::string& password, bool create) {
+    std::vector<std::string> argv = {"/usr/bin/mosquitto_passwd", "-b"};
+    if (create) argv.push_back("-c");
+    for (const std::string& a : {(dir / "passwd").string(), user, password}) argv.push_back(a);
+    auto p = platform::ChildProcess::spawn(argv);
+    ASSERT_TRUE(p.has_value());
+    auto st = p->wait(10s);
+    ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
+  };
+  passwd("center", "center-secret-0123", true);
+  passwd(agent, "box-a-secret-0123", false);
+  write_file(dir / "acl", "user center\ntopic read gw/v1/orders/#\ntopic readwrite gw/v1/center/#\n\n"
+                          "pattern write gw/v1/orders/%u\npattern readwrite gw/v1/agents/%u/#\n"
+                          "pattern read gw/v1/sensors/+/reading\n");
+  ::chmod((dir / "passwd").c_str(), 0644);
+  ::chmod((dir / "acl").c_str(), 0644);
+  Broker broker(dir, port,
+                fmt::format("allow_anonymous false\npassword_file {}\nacl_file {}\n", (dir / "passwd").string(),
+                            (dir / "acl").string()));
+  broker.start();
+
+  // Anonymous and wrong passwords are turned away.
+  auto anonymous = platform::MqttClient::create({.url = broker.url(), .client_id = tag + "-anon"});
+  EXPECT_FALSE((*anonymous)->connect(2s).has_value());
+  auto wrong = platform::MqttClient::create(
+      {.url = broker.url(), .client_id = tag + "-wrong", .username = agent, .password = "not-the-password"});
+  EXPECT_FALSE((*wrong)->connect(2s).has_value());
+
+  center::CenterConfig cfg;
+  cfg.id = tag;
+  cfg.broker_url = broker.url();
+  cfg.username = "center";
+  cfg.password = "center-secret-0123";
+  cfg.conninfo = svc.pg_conninfo;
+  cfg.http_port = 0;
+  center::Center center(cfg, Catalog::builtin());
+  auto st = center.start(10s);
+  ASSERT_TRUE(st.has_value()) << st.error().message;
+
+  // The agent's password comes from a file, as its configuration reads it.
+  write_file(dir / "box-a.password", "box-a-secret-0123\n");
+  auto ac = agent::parse_agent_config(
+      fmt::format("agent: {{id: {}, data_dir: {}}}\nbroker: {{url: \"{}\", username: {}, password_file: box-a.password}}\n",
+                  agent, (dir / "agent-data").string(), broker.url(), agent),
+      (dir / "agent.yaml").string(), Catalog::builtin());
+  ASSERT_TRUE(ac.has_value()) << ac.error().message;
+  EXPECT_EQ(ac->broker.password, "box-a-secret-0123");
+  agent::Agent box(*ac, Catalog::builtin());
+  ASSERT_TRUE(box.start(10s).has_value()) << "the agent's credentials are accepted";
+
+  auto order = [&](const std::string& id, const std::string& agent_id) {
+    return json({{"schema", "gw.order/1"},
+                 {"event", "open"},
+                 {"id", id},
+                 {"category", "general.other"},
+                 {"source", {{"kind", "camera"}, {"agent_id", agent_id}}},
+                 {"location", {{"lon", 101.5}, {"lat", 31.5}}},
+                 {"observed_at", format_rfc3339(now_utc())}})
+        .dump();
+  };
+  auto pub = platform::MqttClient::create(
+      {.url = broker.url(), .client_id = tag + "-pub", .username = agent, .password = "box-a-secret-0123"});
+  ASSERT_TRUE((*pub)->connect(10s).has_value());
+  const std::string spoofed = other + ".spoofed", genuine = agent + ".genuine";
+  // As another agent (its topic and its id in the payload): the broker drops it.
+  (void)(*pub)->publish_and_wait(fmt::format("{}/orders/{}", prefix, other), order(spoofed, other), 1, false, 5s);
+  // Under its own id: stored. It is sent after the other, so once it is stored the other had its chance.
+  ASSERT_TRUE((*pub)->publish_and_wait(fmt::format("{}/orders/{}", prefix, agent), order(genuine, agent), 1, false, 5s));
+  ASSERT_TRUE(eventually([&] {
+    return sql(svc.pg_conninfo, "SELECT count(*) FROM order_events WHERE order_id = $1", {genuine})[0][0] == "1";
+  }));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(sql(svc.pg_conninfo, "SELECT count(*) FROM order_events WHERE order_id = $1", {spoofed})[0][0], "0");
+  EXPECT_EQ(sql(svc.pg_conninfo, "SELECT count(*) FROM dead_letters WHERE payload::text LIKE $1",
+                {"%" + spoofed + "%"})[0][0],
+            "0")
+      << "not even as a dead letter: it never reached the center";
+  (*pub)->disconnect(1s);
+  box.stop();
+  center.stop();
   broker.stop();
   std::filesystem::remove_all(dir);
 }

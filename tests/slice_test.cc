@@ -512,19 +512,21 @@ TEST_F(Slice, BadReadingsAreCountedKeptAndTheGoodOnesStillWork) {
   publish_reading("bin-7", 5, 99);
   publish_reading("bin-7", -600, 99);  // ten minutes old: behind the rule engine's lateness
   publish_reading("bin-7", 5, 99);     // the same reading again: a duplicate, not a dead letter
+  publish_reading("bin-7", 7200, 99);  // two hours ahead: a clock gone wrong, refused
   ASSERT_TRUE(eventually([&] {
     auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full.bin-7.{}", agent_id_, id_time(5)));
     return r.status == 200;
   }));
   ASSERT_TRUE(eventually([&] {
     auto j = status.last_json();
-    return j && j->value("readings_rejected", 0) == 3 && j->value("readings_late", 0) == 1 &&
+    return j && j->value("readings_rejected", 0) == 4 && j->value("readings_late", 0) == 1 &&
            j->value("readings_duplicate", 0) == 1;
   })) << (status.last_json() ? status.last_json()->dump() : "no status");
   std::string dead = read_file(dir_ / "agent-data" / "dead-letter.jsonl");
   EXPECT_NE(dead.find("payload is not valid JSON"), std::string::npos) << dead;
   EXPECT_NE(dead.find("unknown device \\\"bin-404\\\""), std::string::npos) << dead;
   EXPECT_NE(dead.find("older than the rule engine's lateness window"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("is in the future"), std::string::npos) << dead;
 }
 
 }  // namespace

@@ -43,11 +43,14 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     c.outbox.fsync = o->boolean("fsync", true);
   }
   if (auto b = root.find("broker")) {
-    b->allow_only({"url", "topic_prefix", "username", "password", "keepalive", "max_inflight"});
+    b->allow_only({"url", "topic_prefix", "username", "password", "password_file", "keepalive", "max_inflight"});
     c.broker.url = platform::read_broker_url(*b, c.broker.url);
     c.broker.topic_prefix = platform::read_topic_prefix(*b, c.broker.topic_prefix);
     c.broker.username = b->string("username", "");
-    c.broker.password = b->string("password", "");
+    c.broker.password =
+        read_secret(*b, std::filesystem::path(root.file()).parent_path(), "password", 1).value_or("");
+    if (!c.broker.password.empty() && c.broker.username.empty())
+      b->raise("username", "a password needs a username");
     c.broker.keepalive = duration_cast<seconds>(
         b->duration("keepalive", seconds{20}, seconds{5}, minutes{10}));
     c.broker.max_inflight = static_cast<int>(b->integer("max_inflight", 1000, 1, 65535));

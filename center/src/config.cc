@@ -9,23 +9,11 @@
 namespace gridwatch::center {
 namespace {
 
-// A secret given inline (`KEY`) or as the first line of a file (`KEY_file`), of 16 characters at
-// least.
-std::string read_secret(const ConfigNode& n, const std::filesystem::path& base, const std::string& key) {
-  const std::string file_key = key + "_file";
-  if (n.has(key) == n.has(file_key)) n.raise(key, fmt::format("give exactly one of {} and {}", key, file_key));
-  std::string secret;
-  if (n.has(key)) {
-    secret = n.string(key);
-  } else {
-    std::filesystem::path f = n.string(file_key);
-    if (f.is_relative()) f = base / f;
-    auto text = read_text_file(f);
-    if (!text) n.raise(file_key, text.error().message);
-    secret = text->substr(0, text->find_first_of("\r\n"));
-  }
-  if (secret.size() < 16) n.raise(n.has(key) ? key : file_key, "a secret has at least 16 characters");
-  return secret;
+// A secret that must be given, inline or from a file, of 16 characters at least.
+std::string required_secret(const ConfigNode& n, const std::filesystem::path& base, const std::string& key) {
+  auto secret = read_secret(n, base, key, 16);
+  if (!secret) n.raise(key, fmt::format("give exactly one of {} and {}_file", key, key));
+  return *secret;
 }
 
 void read_auth(const ConfigNode& a, const std::filesystem::path& base, CenterConfig& c) {
@@ -38,7 +26,7 @@ void read_auth(const ConfigNode& a, const std::filesystem::path& base, CenterCon
     const auto role = parse_role(n.string("role"));
     if (!role) n.raise("role", "must be one of admin, dispatcher, department, worker");
     t.role = *role;
-    t.token = read_secret(n, base, "token");
+    t.token = required_secret(n, base, "token");
     if (n.has("expires")) {
       auto at = parse_rfc3339(n.string("expires"));
       if (!at) n.raise("expires", at.error().message);
@@ -133,7 +121,7 @@ CenterConfig read(const ConfigNode& root) {
       k.allow_only({"name", "key", "key_file"});
       ApiKey key;
       key.name = k.string("name");
-      key.key = read_secret(k, base, "key");
+      key.key = required_secret(k, base, "key");
       for (const ApiKey& other : c.api_keys)
         if (other.key == key.key || other.name == key.name)
           k.raise("name", fmt::format("\"{}\" repeats the name or key of \"{}\"", key.name, other.name));

@@ -189,4 +189,24 @@ Result<ConfigNode> parse_config_text(std::string_view text, std::string source) 
   }
 }
 
+std::optional<std::string> read_secret(const ConfigNode& n, const std::filesystem::path& base, const std::string& key,
+                                       size_t min_length) {
+  const std::string file_key = key + "_file";
+  if (n.has(key) && n.has(file_key)) n.raise(key, fmt::format("give one of {} and {}, not both", key, file_key));
+  if (!n.has(key) && !n.has(file_key)) return std::nullopt;
+  std::string secret;
+  if (n.has(key)) {
+    secret = n.string(key);
+  } else {
+    std::filesystem::path f = n.string(file_key);
+    if (f.is_relative()) f = base / f;
+    auto text = read_text_file(f);
+    if (!text) n.raise(file_key, text.error().message);
+    secret = text->substr(0, text->find_first_of("\r\n"));
+  }
+  if (secret.size() < min_length)
+    n.raise(n.has(key) ? key : file_key, fmt::format("a secret has at least {} characters", min_length));
+  return secret;
+}
+
 }  // namespace gridwatch

@@ -92,6 +92,12 @@ Result<T> read_config_file(const std::filesystem::path& path,
 Result<ConfigNode> parse_config_text(std::string_view text, std::string source);
 Result<std::string> read_text_file(const std::filesystem::path& path);
 
+// A secret under `node`, given inline (`KEY`) or as the first line of a file (`KEY_file`, relative
+// to `base`): nullopt when neither is there; raises when both are, when the file cannot be read
+// or when the secret is shorter than `min_length`.
+std::optional<std::string> read_secret(const ConfigNode& node, const std::filesystem::path& base,
+                                       const std::string& key, size_t min_length);
+
 template <class T>
 Result<T> read_config_text(std::string_view text, std::string source,
                            const std::function<T(const ConfigNode&)>& read) {
