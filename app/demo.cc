@@ -244,10 +244,11 @@ int run_demo(const DemoOptions& options) {
     if (t > 0 && t % 10 == 0) {
       auto as = edge.stats();
       const auto& m = center.metrics();
-      fmt::print("[{:>4}s] readings {} (rejected {}) | camera frames {}, zone events {} | orders published {} | "
-                 "center stored {}, rejected {} | open orders {}\n",
+      fmt::print("[{:>4}s] readings {} (rejected {}) | camera frames {}, zone events {} | orders published {} "
+                 "(outbox on disk: {} waiting, {} dropped) | center stored {}, rejected {} | open orders {}\n",
                  t, as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
-                 as.orders_published, m.stored.load(), m.rejected_total(), count_open(center));
+                 as.orders_published, as.outbox_pending, as.outbox_dropped, m.stored.load(), m.rejected_total(),
+                 count_open(center));
       std::fflush(stdout);
     }
     auto next = start + std::chrono::seconds{t + 1};

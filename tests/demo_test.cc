@@ -67,6 +67,9 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("order open demo-box-01.illegal_parking.street-cam:no_parking."), std::string::npos) << out;
+  // The agent's events pass through its outbox on disk: none dropped.
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(orders published \d+ \(outbox on disk: \d+ waiting, 0 dropped\))")))
+      << out;
   EXPECT_NE(out.find("services shut down"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }

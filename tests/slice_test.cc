@@ -447,7 +447,8 @@ TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
 // the center after the restart (from the outbox on disk), and none becomes a second case.
 TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
   Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
-  drain_rate_ = 3;  // slow enough that the kill finds events on disk not yet published
+  // Events come a second apart and leave at one every two seconds: the kill finds some on disk.
+  drain_rate_ = 0.5;
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   // bin-7 goes full and empty every second: an open and a clear a second.
@@ -467,6 +468,7 @@ TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
   agent_.reset();
   auto before = queued((dir_ / "agent.log").string());
   std::filesystem::rename(dir_ / "agent.log", dir_ / "agent-killed.log");
+  drain_rate_ = 500;  // restarted with the default
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   std::smatch m;

@@ -39,7 +39,7 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
   if (auto o = root.find("outbox")) {
     o->allow_only({"max_bytes", "drain_rate", "fsync"});
     c.outbox.max_bytes = static_cast<uint64_t>(o->integer("max_bytes", 256 << 20, 1 << 20, int64_t{1} << 40));
-    c.outbox.drain_rate = o->number("drain_rate", 500, 1, 100'000);
+    c.outbox.drain_rate = o->number("drain_rate", 500, 0.1, 100'000);
     c.outbox.fsync = o->boolean("fsync", true);
   }
   if (auto b = root.find("broker")) {
