@@ -99,7 +99,7 @@ TEST(OutboxDelivery, ABrokerOutageInTheMiddleOfAStreamLosesNothingAndKeepsTheOrd
     sender.wake();
     if (i == 200) {
       broker.stop();
-      EXPECT_FALSE(eventually([&] { return (*pub)->connected(); }, 300ms)) << "the broker is down";
+      EXPECT_TRUE(eventually([&] { return !(*pub)->connected(); }, 5s)) << "the broker is down";
     }
     if (i == 400) broker.start();
     std::this_thread::sleep_for(5ms);

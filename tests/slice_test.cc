@@ -463,6 +463,10 @@ TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
   int second = 0;
   for (; second < 12; ++second) publish_reading("bin-7", second, second % 2 ? 10 : 99);
   ASSERT_TRUE(eventually([&] { return queued((dir_ / "agent.log").string()).size() >= 6; }));
+  // Some have left already (one every two seconds), the others wait on disk.
+  ASSERT_TRUE(eventually([&] {
+    return count("SELECT count(*) FROM order_events WHERE order_id LIKE $1", fmt::format("{}.bin_full.%", agent_id_)) >= 1;
+  }));
   ::kill(agent_->pid(), SIGKILL);
   ASSERT_TRUE(agent_->wait(10s).has_value());
   agent_.reset();

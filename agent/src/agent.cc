@@ -50,6 +50,7 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   o.username = config_.broker.username;
   o.password = config_.broker.password;
   o.will = std::make_pair(status_topic_, status_json("offline"));
+  o.buffer_while_disconnected = false;  // the outbox keeps what could not be sent
   auto client = platform::MqttClient::create(o);
   if (!client) return std::unexpected(client.error());
   mqtt_ = std::move(*client);
@@ -67,6 +68,10 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
       if (!st) spdlog::warn("status: {}", st.error().message);
     }
   });
+  // The sender exists before anything can read it (status, callbacks); it waits for the connection.
+  sender_ = std::make_unique<OutboxSender>(*outbox_, *mqtt_, static_cast<size_t>(config_.broker.max_inflight),
+                                           config_.outbox.drain_rate);
+  sender_->start();
   mqtt_->subscribe(readings_filter_, 1);
   if (auto st = mqtt_->connect(connect_timeout); !st) return st;
   spdlog::info("agent {} connected to {}; {} sensors, {} rules", config_.id, config_.broker.url,
@@ -75,9 +80,6 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   publish_all(std::move(recovered->intents));
   worker_thread_ = std::thread([this] { worker(); });
   status_thread_ = std::thread([this] { status_loop(); });
-  sender_ = std::make_unique<OutboxSender>(*outbox_, *mqtt_, static_cast<size_t>(config_.broker.max_inflight),
-                                           config_.outbox.drain_rate);
-  sender_->start();
   return {};
 }
 

@@ -16,7 +16,9 @@
 namespace gridwatch::agent {
 namespace {
 
-constexpr char kAdd = 'A', kAck = 'K', kDrop = 'D';
+// S: the highest sequence number used so far (written by a rewrite, which drops the records
+// that carried it).
+constexpr char kAdd = 'A', kAck = 'K', kDrop = 'D', kSeq = 'S';
 constexpr size_t kHeader = 2 + 1 + 4 + 4;  // "GW", type, length, CRC-32
 constexpr uint32_t kMaxBody = 64u << 20;
 
@@ -78,11 +80,27 @@ class FileLog final : public OutboxLog {
   Status open() {
     fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) return std::unexpected(io_error(fmt::format("cannot open {}", file_.string())));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return std::unexpected(io_error(fmt::format("stat {}", file_.string())));
+    size_ = static_cast<off_t>(st.st_size);
+    sync_dir();  // a new file's directory entry must reach the disk too
     return {};
   }
   Status append(std::string_view bytes, bool sync) override {
-    if (auto st = write_all(fd_, bytes); !st) return st;
-    if (sync && ::fdatasync(fd_) != 0) return std::unexpected(io_error(fmt::format("fdatasync {}", file_.string())));
+    if (fd_ < 0) return fail(ErrorCode::kIo, fmt::format("{} is not open", file_.string()), "outbox");
+    auto st = write_all(fd_, bytes);
+    if (st && sync && ::fdatasync(fd_) != 0) st = std::unexpected(io_error(fmt::format("fdatasync {}", file_.string())));
+    if (!st) {
+      // All or nothing: a partly written record would hide every later one at the next open.
+      if (::ftruncate(fd_, size_) != 0) {
+        spdlog::error("outbox: cannot undo a failed write of {} ({}); the log is closed", file_.string(),
+                      std::strerror(errno));
+        ::close(fd_);
+        fd_ = -1;
+      }
+      return st;
+    }
+    size_ += static_cast<off_t>(bytes.size());
     return {};
   }
   Result<std::string> read_all() override {
@@ -108,13 +126,8 @@ class FileLog final : public OutboxLog {
     if (!st) return st;
     if (::rename(tmp.c_str(), file_.c_str()) != 0)
       return std::unexpected(io_error(fmt::format("rename {}", tmp.string())));
-    // The rename itself must reach the disk: sync the directory.
-    const int dir = ::open(file_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-    ::close(fd_);
+    // The rename itself must reach the disk: open() syncs the directory.
+    if (fd_ >= 0) ::close(fd_);
     return open();
   }
 
@@ -130,8 +143,15 @@ class FileLog final : public OutboxLog {
     return {};
   }
 
+  void sync_dir() const {
+    const int dir = ::open(file_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0 || ::fsync(dir) != 0) spdlog::warn("outbox: cannot sync directory {}", file_.parent_path().string());
+    if (dir >= 0) ::close(dir);
+  }
+
   std::filesystem::path file_;
   int fd_ = -1;
+  off_t size_ = 0;  // what is whole on disk
 };
 
 }  // namespace
@@ -158,7 +178,13 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
     const auto crc = static_cast<uint32_t>(get_u(in, at + 7, 4));
     if (len > kMaxBody || at + kHeader + len > in.size()) break;
     const std::string_view body = in.substr(at + kHeader, len);
-    if (crc_of(type, body) != crc || body.size() < 8) break;
+    if (crc_of(type, body) != crc || body.size() < 8) {
+      // A whole record damaged in place: skip it, keep the ones after it.
+      box->stats_.corrupt_bytes += kHeader + len;
+      spdlog::warn("outbox: a record of {} bytes at offset {} fails its checksum; skipped", kHeader + len, at);
+      at += kHeader + len;
+      continue;
+    }
     const uint64_t seq = get_u(body, 0, 8);
     if (type == kAdd) {
       if (body.size() < 11) break;
@@ -171,6 +197,8 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
       e.payload = std::string(body.substr(11 + topic_len));
       box->stats_.pending_bytes += e.payload.size();
       box->pending_[seq] = std::move(e);
+    } else if (type == kSeq) {
+      // nothing pending changes; the number below bounds the next one
     } else if (type == kAck || type == kDrop) {
       if (auto it = box->pending_.find(seq); it != box->pending_.end()) {
         box->stats_.pending_bytes -= it->second.payload.size();
@@ -184,11 +212,12 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
   }
   box->stats_.log_bytes = in.size();
   box->stats_.recovered = box->pending_.size();
-  if (at < in.size()) {
+  if (at < in.size() || box->stats_.corrupt_bytes > 0) {
     // A crash in the middle of a write (or a damaged disk): keep what was whole.
-    box->stats_.corrupt_bytes = in.size() - at;
-    spdlog::warn("outbox: {} bytes at the end of the log are torn or corrupt; cut off ({} events pending)",
-                 in.size() - at, box->pending_.size());
+    box->stats_.corrupt_bytes += in.size() - at;
+    spdlog::warn("outbox: {} bytes of the log are torn or corrupt ({} at the end); the log is rewritten with the "
+                 "{} events pending",
+                 box->stats_.corrupt_bytes, in.size() - at, box->pending_.size());
     std::lock_guard lock(box->mu_);
     if (auto st = box->rewrite_locked(); !st) return std::unexpected(st.error());
   }
@@ -198,6 +227,8 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
 Status Outbox::rewrite_locked() {
   std::string bytes;
   for (const auto& [seq, e] : pending_) bytes += add_record(e);
+  // The highest number used so far, so that numbers are never used twice (also after a restart).
+  if (next_seq_ > 1) bytes += seq_record(kSeq, next_seq_ - 1);
   if (auto st = log_->replace(bytes); !st) return st;
   stats_.log_bytes = bytes.size();
   return {};
@@ -235,6 +266,10 @@ Result<std::vector<uint64_t>> Outbox::add_all(const std::vector<Event>& events) 
                   fmt::format("event of {} bytes exceeds the outbox's {} bytes", ev.payload.size(), options_.max_bytes),
                   "outbox.max_bytes");
     if (ev.topic.size() > 0xffff) return fail(ErrorCode::kInvalidArgument, "topic too long", "topic");
+    if (ev.payload.size() + ev.topic.size() + 11 > kMaxBody)
+      return fail(ErrorCode::kTooLarge, fmt::format("event of {} bytes exceeds the outbox's record limit of {} bytes",
+                                                    ev.payload.size(), kMaxBody),
+                  "payload");
     bytes += ev.payload.size();
   }
   std::lock_guard lock(mu_);
@@ -246,9 +281,10 @@ Result<std::vector<uint64_t>> Outbox::add_all(const std::vector<Event>& events) 
                        .payload = ev.payload});
     records += add_record(entries.back());
   }
-  // One write and one fdatasync for all of them.
-  if (auto st = log_->append(records, options_.sync); !st) return std::unexpected(st.error());
+  // One write and one fdatasync for all of them. Their numbers are used up even when the disk
+  // refuses (the log undoes a partial write).
   next_seq_ += entries.size();
+  if (auto st = log_->append(records, options_.sync); !st) return std::unexpected(st.error());
   stats_.log_bytes += records.size();
   std::vector<uint64_t> seqs;
   for (OutboxEntry& e : entries) {
@@ -303,6 +339,7 @@ void OutboxSender::run() {
   const size_t window = window_;
   const double rate = rate_;
   std::deque<std::pair<uint64_t, std::unique_ptr<platform::Delivery>>> in_flight;
+  std::deque<Clock::time_point> sent_at;  // when each of in_flight was sent
   uint64_t sent_up_to = 0;  // the newest event handed to the broker on this connection
   double tokens = rate;     // token bucket: up to a second's worth at once
   auto refilled = Clock::now();
@@ -316,6 +353,7 @@ void OutboxSender::run() {
     if (!mqtt_.connected()) {
       // Whatever was in flight may or may not have arrived: send again from the oldest pending.
       in_flight.clear();
+      sent_at.clear();
       sent_up_to = 0;
       if (stopping) break;
       std::unique_lock lock(mu_);
@@ -327,21 +365,34 @@ void OutboxSender::run() {
       const auto state = in_flight.front().second->wait(stopping ? std::chrono::milliseconds{2000}
                                                                  : std::chrono::milliseconds{0});
       if (state == platform::Delivery::State::kPending) {
-        if (stopping) in_flight.clear();  // not acknowledged in time: it stays on disk
+        if (stopping) {  // not acknowledged in time: it stays on disk
+          in_flight.clear();
+          sent_at.clear();
+        }
+        // An acknowledgement that never comes (a token lost across a reconnect) must not hold
+        // the window shut: send again from the oldest pending event.
+        if (!in_flight.empty() && Clock::now() - sent_at.front() > std::chrono::seconds{60}) {
+          spdlog::warn("outbox: event {} unacknowledged for 60 s; sending again from it", in_flight.front().first);
+          in_flight.clear();
+          sent_at.clear();
+          sent_up_to = 0;
+        }
         break;
       }
       if (state == platform::Delivery::State::kFailed) {
         in_flight.clear();
+        sent_at.clear();
         sent_up_to = 0;
         break;
       }
       outbox_.acknowledge(in_flight.front().first);
       ++acknowledged_;
       in_flight.pop_front();
+      sent_at.pop_front();
     }
     if (stopping) continue;
     const auto now = Clock::now();
-    tokens = std::min(rate, tokens + rate * std::chrono::duration<double>(now - refilled).count());
+    tokens = std::min(std::max(rate, 1.0), tokens + rate * std::chrono::duration<double>(now - refilled).count());
     refilled = now;
     size_t sent = 0;
     if (in_flight.size() < window && tokens >= 1) {
@@ -350,6 +401,7 @@ void OutboxSender::run() {
         auto d = mqtt_.publish_tracked(e.topic, e.payload);
         if (!d) break;
         in_flight.emplace_back(e.seq, std::move(*d));
+        sent_at.push_back(Clock::now());
         sent_up_to = e.seq;
         tokens -= 1;
         ++sent;
@@ -365,7 +417,8 @@ void OutboxSender::run() {
         (void)in_flight.front().second->wait(std::chrono::milliseconds{20});
       } else {
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds{50}, [this] { return stopping_; });
+        cv_.wait_for(lock, std::chrono::milliseconds{50}, [this] { return stopping_ || woken_; });
+        woken_ = false;
       }
     }
   }

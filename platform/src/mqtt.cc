@@ -54,7 +54,7 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
   std::unique_ptr<MqttClient> c(new MqttClient(std::move(options)));
   try {
     auto create_opts = mqtt::create_options_builder()
-                           .send_while_disconnected(true, true)
+                           .send_while_disconnected(c->options_.buffer_while_disconnected, true)
                            .max_buffered_messages(c->options_.max_buffered)
                            .delete_oldest_messages(false)
                            .finalize();

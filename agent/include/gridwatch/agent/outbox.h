@@ -5,9 +5,10 @@
 // center ignores (events are idempotent by order id, event and observed_at).
 //
 // On disk: one append-only log of records, each framed as
-//   "GW" | type (A add, K acknowledged, D dropped) | u32 body length | u32 CRC-32 | body
-// (little endian). A torn or corrupt tail (a crash in the middle of a write) is cut off when the
-// log is opened, and counted. When most of the log is acknowledged it is rewritten with only the
+//   "GW" | type (A add, K acknowledged, D dropped, S highest number) | u32 body length | u32 CRC-32
+//   | body
+// (little endian). A torn tail (a crash in the middle of a write) is cut off when the log is
+// opened, a whole record that fails its checksum is skipped; both are counted and logged. When most of the log is acknowledged it is rewritten with only the
 // pending events (a new file, fsync'd, renamed over the old one).
 //
 // The outbox holds at most max_bytes of pending payloads: beyond that the oldest events of the
@@ -36,7 +37,8 @@ namespace gridwatch::agent {
 class OutboxLog {
  public:
   virtual ~OutboxLog() = default;
-  // Appends `bytes` at the end; with `sync`, returns once they are on stable storage.
+  // Appends `bytes` at the end; with `sync`, returns once they are on stable storage. All or
+  // nothing: on an error no part of `bytes` stays in the log.
   [[nodiscard]] virtual Status append(std::string_view bytes, bool sync) = 0;
   [[nodiscard]] virtual Result<std::string> read_all() = 0;
   // Replaces the whole log with `bytes`, atomically (the old content or the new, never a mix).
@@ -127,7 +129,14 @@ class OutboxSender {
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
-  void wake() { cv_.notify_one(); }  // an event was added
+  // An event was added.
+  void wake() {
+    {
+      std::lock_guard lock(mu_);
+      woken_ = true;
+    }
+    cv_.notify_one();
+  }
   uint64_t acknowledged() const { return acknowledged_.load(); }
 
  private:
@@ -140,6 +149,7 @@ class OutboxSender {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::atomic<uint64_t> acknowledged_{0};
   std::thread thread_;
 };

@@ -54,6 +54,9 @@ struct MqttOptions {
   // round trip; 1000 keeps a burst moving.
   int max_inflight = 1000;
   int max_buffered = 10000;  // messages kept while offline
+  // Keep messages published while disconnected and send them on reconnect. Off for a client whose
+  // publisher keeps its own store (the agent's outbox): such messages would overtake its resend.
+  bool buffer_while_disconnected = true;
   std::string username;
   std::string password;
   // Last will: published by the broker, retained, QoS 1, if the connection dies.
