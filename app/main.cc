@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <functional>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -33,7 +34,23 @@ void block_stop_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits for SIGINT or SIGTERM (returned) and calls `on_hangup` for each SIGHUP meanwhile.
+int wait_for_stop_signal_handling_hangup(const std::function<void()>& on_hangup) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) return sig;
+    on_hangup();
+  }
 }
 
 int wait_for_stop_signal(std::optional<std::chrono::milliseconds> timeout) {
@@ -85,7 +102,13 @@ int run_agent(const std::string& config_path, bool check_only) {
     spdlog::error("{}", st.error().message);
     return kExitFailure;
   }
-  int sig = wait_for_stop_signal(std::nullopt);
+  int sig = wait_for_stop_signal_handling_hangup([&] {
+    // SIGHUP: read the file again; sensors and rules change in place, the rest needs a restart.
+    spdlog::info("SIGHUP: reading {} again", config_path);
+    auto next = agent::load_agent_config(config_path, catalog);
+    if (!next) return spdlog::error("reload refused: {}", next.error().message);
+    if (auto st = a.reload(std::move(*next)); !st) spdlog::error("reload refused: {}", st.error().message);
+  });
   spdlog::info("signal {}: stopping", sig);
   a.stop();
   return kExitOk;

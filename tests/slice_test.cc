@@ -120,7 +120,7 @@ sensors:
   - device_id: bin-8
     type: bin_fill
     location: {{lon: {}, lat: {}, accuracy_m: 5}}
-rules:
+{}rules:
   lateness: 0s
   rules:
     - id: bin_full
@@ -131,9 +131,9 @@ rules:
       category: sanitation.bin_overflow
       input: {{type: bin_fill, devices: [bin-8]}}
       when: {{threshold: {{above: 95}}, for: 6s}}
-)",
+{})",
                        agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_, drain_rate_, bin7().lon,
-                       bin7().lat, bin7().lon + 0.0011, bin7().lat);
+                       bin7().lat, bin7().lon + 0.0011, bin7().lat, more_sensors_, more_rules_);
   }
 
   void start_agent() {
@@ -203,6 +203,7 @@ rules:
   platform::ServiceEndpoints svc_;
   std::filesystem::path dir_;
   double drain_rate_ = 500;  // outbox.drain_rate of the agent
+  std::string more_sensors_, more_rules_;  // appended to the agent's sensors and rules
   std::string prefix_, tag_, agent_id_;
   int http_port_ = 0;
   std::optional<platform::ChildProcess> center_, agent_;
@@ -495,6 +496,64 @@ TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
   EXPECT_EQ(count("SELECT count(*) FROM orders WHERE id LIKE $1", fmt::format("{}.bin_full.%", agent_id_)),
             static_cast<int>(opened))
       << "one case per opened order, none twice";
+}
+
+// SIGHUP reads the configuration again: a new sensor and rule work at once, an unchanged rule
+// keeps its half-elapsed duration, and what needs a restart (or does not parse) is refused with
+// the reason while the agent goes on with what it had.
+TEST_F(Slice, SighupReloadsSensorsAndRulesKeepingTheStateOfUnchangedRules) {
+  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(reports(status, "online"));
+  publish_reading("bin-8", 1, 99);  // bin_stuck: above 95 for 6 s
+  ASSERT_TRUE(eventually([&] {
+    return read_file(dir_ / "agent-data" / "rules" / "rules-journal.jsonl").find("bin-8") != std::string::npos;
+  }));
+  more_sensors_ = fmt::format("  - device_id: bin-9\n    type: bin_fill\n    location: {{lon: {}, lat: {}}}\n",
+                              bin7().lon + 0.0022, bin7().lat);
+  more_rules_ =
+      "    - id: bin_full_9\n      category: sanitation.bin_overflow\n"
+      "      input: {type: bin_fill, devices: [bin-9]}\n      when: {threshold: {above: 90, clear_below: 60}}\n";
+  write_file(dir_ / "agent.yaml", agent_yaml());
+  ::kill(agent_->pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    return read_file(dir_ / "agent.log").find("configuration reloaded: 3 sensors, 3 rules (0 rule states changed or dropped)") !=
+           std::string::npos;
+  })) << read_file(dir_ / "agent.log");
+  publish_reading("bin-9", 2, 99);
+  ASSERT_TRUE(eventually([&] {
+    return http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(2))).status == 200;
+  })) << "the new sensor's rule works";
+  const std::string stuck = fmt::format("{}.bin_stuck.bin-8.{}", agent_id_, id_time(7));
+  ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + stuck).status == 200; }))
+      << "the unchanged rule kept its duration across the reload";
+  auto order = json::parse(http_get(http_port_, "/api/v1/orders/" + stuck).body);
+  EXPECT_EQ(parse_rfc3339(order["properties"]["first_seen_at"].get<std::string>()), reading_time(1));
+
+  // A change that needs a restart, then a file that does not parse: refused, nothing changes.
+  std::string yaml = agent_yaml();
+  yaml.replace(yaml.find(svc_.mqtt_url), svc_.mqtt_url.size(), "tcp://127.0.0.1:1");
+  write_file(dir_ / "agent.yaml", yaml);
+  ::kill(agent_->pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    return read_file(dir_ / "agent.log").find("reload refused: broker.url changed: restart the agent to apply it") !=
+           std::string::npos;
+  })) << read_file(dir_ / "agent.log");
+  write_file(dir_ / "agent.yaml", agent_yaml() + "sensors: [\n");
+  ::kill(agent_->pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    const std::string log = read_file(dir_ / "agent.log");
+    const auto at = log.rfind("reload refused: ");
+    return at != std::string::npos && log.find("agent.yaml:", at) != std::string::npos;
+  })) << read_file(dir_ / "agent.log");
+  // Still the reloaded rules: bin-9's order clears (a reading of now: older ones are late).
+  const auto later = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now_utc() - reading_time(0)).count()) + 2;
+  publish_reading("bin-9", later, 10);
+  ASSERT_TRUE(eventually([&] {
+    auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(2)));
+    return r.status == 200 && json::parse(r.body)["properties"]["status"] == "cleared";
+  }));
+  EXPECT_TRUE(agent_->running());
 }
 
 TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {

@@ -12,12 +12,58 @@ namespace gridwatch::agent {
 Agent::Agent(AgentConfig config, const Catalog& catalog)
     : config_(std::move(config)),
       catalog_(catalog),
-      engine_(config_.rules, config_.devices(), catalog),
+      engine_(std::make_unique<rules::Engine>(config_.rules, config_.devices(), catalog)),
       state_file_(config_.data_dir / "rules") {
   const std::string& p = config_.broker.topic_prefix;
   status_topic_ = fmt::format("{}/agents/{}/status", p, config_.id);
   orders_topic_ = fmt::format("{}/orders/{}", p, config_.id);
   readings_filter_ = fmt::format("{}/sensors/+/reading", p);
+  sensor_count_ = config_.sensors.size();
+}
+
+Status Agent::reload(AgentConfig next) {
+  const AgentConfig& now = config_;
+  const std::pair<const char*, bool> fixed[] = {
+      {"agent.id", next.id != now.id},
+      {"agent.data_dir", next.data_dir != now.data_dir},
+      {"agent.log_level", next.log_level != now.log_level},
+      {"broker.url", next.broker.url != now.broker.url},
+      {"broker.topic_prefix", next.broker.topic_prefix != now.broker.topic_prefix},
+      {"broker.username", next.broker.username != now.broker.username},
+      {"broker.password", next.broker.password != now.broker.password},
+      {"broker.keepalive", next.broker.keepalive != now.broker.keepalive},
+      {"broker.max_inflight", next.broker.max_inflight != now.broker.max_inflight},
+      {"status.interval", next.status_interval != now.status_interval},
+      {"outbox", next.outbox.max_bytes != now.outbox.max_bytes || next.outbox.drain_rate != now.outbox.drain_rate ||
+                     next.outbox.fsync != now.outbox.fsync}};
+  for (const auto& [key, changed] : fixed)
+    if (changed) return fail(ErrorCode::kInvalidArgument, fmt::format("{} changed: restart the agent to apply it", key), key);
+  {
+    std::lock_guard lock(mu_);
+    pending_reload_ = std::move(next);  // the worker takes it within a second
+  }
+  return {};
+}
+
+void Agent::apply_reload(AgentConfig next) {
+  // The state of the rules as they are, given to an engine of the new rules.
+  auto fresh = std::make_unique<rules::Engine>(next.rules, next.devices(), catalog_);
+  fresh->start(now_utc());
+  auto warnings = fresh->restore(engine_->snapshot());
+  if (!warnings) {
+    spdlog::error("reload refused: the rule state does not fit the new rules ({}); the old configuration stays",
+                  warnings.error().message);
+    return;
+  }
+  for (const std::string& w : *warnings) spdlog::warn("reload: {}", w);
+  engine_ = std::move(fresh);
+  config_.sensors = std::move(next.sensors);
+  config_.rules = std::move(next.rules);
+  config_.rules_file = std::move(next.rules_file);
+  sensor_count_ = config_.sensors.size();
+  checkpoint();
+  spdlog::info("configuration reloaded: {} sensors, {} rules ({} rule states changed or dropped)", config_.sensors.size(),
+               config_.rules.rules.size(), warnings->size());
 }
 
 Agent::~Agent() { stop(); }
@@ -34,13 +80,13 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   if (const auto os = outbox_->stats(); os.recovered > 0 || os.corrupt_bytes > 0)
     spdlog::info("outbox: {} events from before the restart to publish{}", os.recovered,
                  os.corrupt_bytes ? fmt::format(" ({} torn bytes cut off)", os.corrupt_bytes) : "");
-  engine_.start(now_utc());
-  auto recovered = state_file_.recover(engine_);
+  engine_->start(now_utc());
+  auto recovered = state_file_.recover(*engine_);
   if (!recovered) return std::unexpected(recovered.error());
   for (const std::string& w : recovered->warnings) spdlog::warn("rules: {}", w);
   if (recovered->had_snapshot || recovered->journal_inputs > 0)
     spdlog::info("rules: state restored ({} journalled readings replayed, {} episodes open)",
-                 recovered->journal_inputs, engine_.stats().open_episodes);
+                 recovered->journal_inputs, engine_->stats().open_episodes);
   platform::MqttOptions o;
   o.url = config_.broker.url;
   o.client_id = fmt::format("gw-agent-{}", config_.id);
@@ -121,7 +167,7 @@ std::string Agent::status_json(std::string_view state) const {
                       {"version", kVersion},
                       {"ts", format_rfc3339(now_utc())}};
   if (state == "online") {
-    j["sensors"] = config_.sensors.size();
+    j["sensors"] = sensor_count_.load();
     j["readings_received"] = received_.load();
     j["readings_rejected"] = rejected_.load();
     j["orders_published"] = sender_ ? sender_->acknowledged() : 0;
@@ -156,14 +202,17 @@ void Agent::worker() {
   for (;;) {
     auto popped = queue_.pop_for(kTick);
     if (popped.message) handle_reading_message(popped.message->topic, popped.message->payload);
+    std::optional<AgentConfig> reload;
     std::deque<rules::ZoneEvent> events;
     {
       std::lock_guard lock(mu_);
       events.swap(zone_events_);
+      reload.swap(pending_reload_);
     }
+    if (reload) apply_reload(std::move(*reload));
     for (const rules::ZoneEvent& e : events) {
       const Timestamp now = now_utc();
-      const rules::Offer o = engine_.offer(e, now);
+      const rules::Offer o = engine_->offer(e, now);
       if (o == rules::Offer::kAccepted) {
         if (auto st = state_file_.record(e, now); !st) spdlog::warn("rules: journal: {}", st.error().message);
       } else if (o != rules::Offer::kUnused) {
@@ -172,8 +221,8 @@ void Agent::worker() {
       }
     }
     // Timers fire as the clock moves, with or without readings.
-    publish_all(engine_.advance(now_utc()));
-    open_episodes_ = engine_.stats().open_episodes;
+    publish_all(engine_->advance(now_utc()));
+    open_episodes_ = engine_->stats().open_episodes;
     if (std::chrono::steady_clock::now() - last_checkpoint_ >= kCheckpointEvery) checkpoint();
     if (popped.closed) break;
   }
@@ -187,7 +236,7 @@ void Agent::offer_zone_event(rules::ZoneEvent event) {
 
 void Agent::checkpoint() {
   last_checkpoint_ = std::chrono::steady_clock::now();
-  if (auto st = state_file_.checkpoint(engine_); !st) spdlog::error("rules: checkpoint failed: {}", st.error().message);
+  if (auto st = state_file_.checkpoint(*engine_); !st) spdlog::error("rules: checkpoint failed: {}", st.error().message);
 }
 
 void Agent::publish_all(std::vector<rules::Intent> intents) {
@@ -241,7 +290,7 @@ void Agent::handle_reading_message(const std::string& topic, const std::string& 
                   fmt::format("device \"{}\" is configured as type \"{}\", reading has \"{}\"",
                               device, sensor->type, reading->type));
   const Timestamp now = now_utc();
-  switch (engine_.offer(*reading, now)) {
+  switch (engine_->offer(*reading, now)) {
     case rules::Offer::kAccepted:
       if (auto st = state_file_.record(*reading, now); !st)
         spdlog::warn("rules: journal: {} (the reading is evaluated but not journalled)", st.error().message);
@@ -263,8 +312,8 @@ void Agent::handle_reading_message(const std::string& topic, const std::string& 
     case rules::Offer::kUnknownDevice:
       return reject(topic, payload, fmt::format("unknown device \"{}\"", device));
   }
-  publish_all(engine_.advance(now));
-  open_episodes_ = engine_.stats().open_episodes;
+  publish_all(engine_->advance(now));
+  open_episodes_ = engine_->stats().open_episodes;
 }
 
 std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {

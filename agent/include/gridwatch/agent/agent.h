@@ -22,6 +22,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -65,6 +66,12 @@ class Agent {
 
   // Evaluates one message as if it had arrived on `topic` (used by start()'s subscription).
   void handle_reading_message(const std::string& topic, const std::string& payload);
+  // SIGHUP: takes the sensors and rules of `next` (a configuration read again) at the worker's
+  // next tick, keeping the state of every unchanged rule (open episodes, half-elapsed durations);
+  // a changed rule keeps its open episode and starts its conditions afresh, a removed one is
+  // dropped (logged). Anything else that differs (id, broker, data_dir, status, outbox) needs a
+  // restart: kInvalidArgument naming the key, and nothing changes.
+  [[nodiscard]] Status reload(AgentConfig next);
   // Hands a camera zone event to the rule engine (thread-safe; evaluated by the worker within a
   // second). Orders from zone rules carry source kind "camera" and the event's location.
   void offer_zone_event(rules::ZoneEvent event);
@@ -84,7 +91,10 @@ class Agent {
   std::unique_ptr<platform::MqttClient> mqtt_;
   std::unique_ptr<platform::DeadLetterFile> dead_letters_;
   // Worker thread only (and start()/stop() while the worker is not running).
-  rules::Engine engine_;
+  std::unique_ptr<rules::Engine> engine_;
+  void apply_reload(AgentConfig next);  // worker thread
+  std::optional<AgentConfig> pending_reload_;  // guarded by mu_
+  std::atomic<size_t> sensor_count_{0};
   rules::StateFile state_file_;
   std::chrono::steady_clock::time_point last_checkpoint_{};
 
