@@ -225,5 +225,73 @@ TEST(BrokerAcl, AnAgentCannotPublishAsAnotherAndTheCenterNeverStoresIt) {
   std::filesystem::remove_all(dir);
 }
 
+// TLS to the broker: a certificate authority and a broker certificate made here with openssl; the
+// agent trusts that CA (tls.ca_file) and connects over ssl://; a client trusting another CA, or
+// speaking plain MQTT to the TLS port, does not get in.
+TEST(BrokerTls, TheAgentConnectsOverTlsAndAnUntrustedBrokerIsRefused) {
+  const auto dir = temp_dir("broker-tls");
+  auto run = [&](std::vector<std::string> argv) {
+    auto p = platform::ChildProcess::spawn(argv, {.log_file = dir / "openssl.log"});
+    ASSERT_TRUE(p.has_value());
+    auto st = p->wait(60s);
+    ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << read_file(dir / "openssl.log");
+  };
+  const std::string d = dir.string();
+  for (const char* ca : {"ca", "other-ca"})
+    run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/" + ca + ".key", "-out",
+         d + "/" + ca + ".pem", "-days", "2", "-subj", std::string("/CN=gridwatch test ") + ca});
+  run({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/server.key", "-out",
+       d + "/server.csr", "-subj", "/CN=127.0.0.1"});
+  write_file(dir / "san.ext", "subjectAltName=IP:127.0.0.1\n");
+  run({"/usr/bin/openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
+       "-CAcreateserial", "-out", d + "/server.pem", "-days", "2", "-extfile", d + "/san.ext"});
+  for (const char* f : {"ca.pem", "server.pem", "server.key"}) ::chmod((dir / f).c_str(), 0644);  // Mosquitto's user
+  const int port = *platform::free_tcp_port();
+  Broker broker(dir, port,
+                fmt::format("allow_anonymous true\ncafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n", d));
+  broker.start();
+  const std::string url = fmt::format("ssl://127.0.0.1:{}", port);
+
+  auto ac = agent::parse_agent_config(
+      fmt::format("agent: {{id: tls-box, data_dir: {}}}\nbroker: {{url: \"{}\", tls: {{ca_file: ca.pem}}}}\n",
+                  (dir / "agent-data").string(), url),
+      (dir / "agent.yaml").string(), Catalog::builtin());
+  ASSERT_TRUE(ac.has_value()) << ac.error().message;
+  EXPECT_EQ(ac->broker.ca_file, (dir / "ca.pem").string());
+  agent::Agent box(*ac, Catalog::builtin());
+  auto st = box.start(10s);
+  ASSERT_TRUE(st.has_value()) << st.error().message;
+  // Its retained status went over TLS; a second TLS client reads it back.
+  std::mutex mu;
+  std::string seen;
+  auto reader = platform::MqttClient::create({.url = url, .client_id = "t-tls-reader", .ca_file = (dir / "ca.pem").string()});
+  ASSERT_TRUE(reader.has_value());
+  (*reader)->on_message([&](platform::MqttMessage m) {
+    std::lock_guard lock(mu);
+    seen = m.payload;
+  });
+  (*reader)->subscribe("gw/v1/agents/tls-box/status", 1);
+  ASSERT_TRUE((*reader)->connect(10s).has_value());
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return seen.find("\"online\"") != std::string::npos;
+  }));
+  (*reader)->disconnect(1s);
+  box.stop();
+
+  auto untrusting = platform::MqttClient::create(
+      {.url = url, .client_id = "t-tls-other-ca", .ca_file = (dir / "other-ca.pem").string()});
+  EXPECT_FALSE((*untrusting)->connect(3s).has_value()) << "a broker signed by another CA is not trusted";
+  auto plain = platform::MqttClient::create({.url = fmt::format("tcp://127.0.0.1:{}", port), .client_id = "t-tls-plain"});
+  EXPECT_FALSE((*plain)->connect(3s).has_value()) << "the TLS port does not speak plain MQTT";
+  // The configuration names what is missing.
+  auto bad = agent::parse_agent_config(fmt::format("agent: {{id: x}}\nbroker: {{url: \"{}\"}}\n", url), "a.yaml",
+                                       Catalog::builtin());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "a.yaml:2: broker.tls: an ssl:// url needs tls.ca_file (the broker's CA)");
+  broker.stop();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace gridwatch::testing

@@ -33,6 +33,8 @@ Status Agent::reload(AgentConfig next) {
       {"broker.password", next.broker.password != now.broker.password},
       {"broker.keepalive", next.broker.keepalive != now.broker.keepalive},
       {"broker.max_inflight", next.broker.max_inflight != now.broker.max_inflight},
+      {"broker.tls", next.broker.ca_file != now.broker.ca_file || next.broker.cert_file != now.broker.cert_file ||
+                         next.broker.key_file != now.broker.key_file},
       {"status.interval", next.status_interval != now.status_interval},
       {"outbox", next.outbox.max_bytes != now.outbox.max_bytes || next.outbox.drain_rate != now.outbox.drain_rate ||
                      next.outbox.fsync != now.outbox.fsync}};
@@ -95,6 +97,9 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   o.max_inflight = config_.broker.max_inflight;
   o.username = config_.broker.username;
   o.password = config_.broker.password;
+  o.ca_file = config_.broker.ca_file;
+  o.cert_file = config_.broker.cert_file;
+  o.key_file = config_.broker.key_file;
   o.will = std::make_pair(status_topic_, status_json("offline"));
   o.buffer_while_disconnected = false;  // the outbox keeps what could not be sent
   auto client = platform::MqttClient::create(o);

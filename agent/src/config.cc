@@ -43,7 +43,7 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     c.outbox.fsync = o->boolean("fsync", true);
   }
   if (auto b = root.find("broker")) {
-    b->allow_only({"url", "topic_prefix", "username", "password", "password_file", "keepalive", "max_inflight"});
+    b->allow_only({"url", "topic_prefix", "username", "password", "password_file", "keepalive", "max_inflight", "tls"});
     c.broker.url = platform::read_broker_url(*b, c.broker.url);
     c.broker.topic_prefix = platform::read_topic_prefix(*b, c.broker.topic_prefix);
     c.broker.username = b->string("username", "");
@@ -54,6 +54,25 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     c.broker.keepalive = duration_cast<seconds>(
         b->duration("keepalive", seconds{20}, seconds{5}, minutes{10}));
     c.broker.max_inflight = static_cast<int>(b->integer("max_inflight", 1000, 1, 65535));
+    const bool ssl = c.broker.url.rfind("ssl://", 0) == 0;
+    if (auto t = b->find("tls")) {
+      t->allow_only({"ca_file", "cert_file", "key_file"});
+      if (!ssl) t->raise("", "tls needs an ssl:// url");
+      const auto base = std::filesystem::path(root.file()).parent_path();
+      auto file = [&](const char* key) -> std::string {
+        if (!t->has(key)) return "";
+        std::filesystem::path f = t->string(key);
+        if (f.is_relative()) f = base / f;
+        if (!std::filesystem::is_regular_file(f)) t->raise(key, fmt::format("no file {}", f.string()));
+        return f.string();
+      };
+      c.broker.ca_file = file("ca_file");
+      c.broker.cert_file = file("cert_file");
+      c.broker.key_file = file("key_file");
+      if (c.broker.cert_file.empty() != c.broker.key_file.empty())
+        t->raise(c.broker.cert_file.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
+    }
+    if (ssl && c.broker.ca_file.empty()) b->raise("tls", "an ssl:// url needs tls.ca_file (the broker's CA)");
   }
   if (auto s = root.find("status")) {
     s->allow_only({"interval"});

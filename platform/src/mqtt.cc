@@ -26,8 +26,8 @@ class MqttClient::SubscribeListener final : public mqtt::iaction_listener {
 
 std::string read_broker_url(const ConfigNode& broker, std::string_view fallback) {
   std::string url = broker.string("url", fallback);
-  if (url.rfind("tcp://", 0) != 0 && url.rfind("mqtt://", 0) != 0)
-    broker.raise("url", "must start with tcp:// or mqtt://");
+  if (url.rfind("tcp://", 0) != 0 && url.rfind("mqtt://", 0) != 0 && url.rfind("ssl://", 0) != 0)
+    broker.raise("url", "must start with tcp://, mqtt:// or ssl:// (TLS)");
   return url;
 }
 
@@ -147,6 +147,12 @@ Status MqttClient::connect(std::chrono::milliseconds timeout) {
                .max_inflight(options_.max_inflight)
                .automatic_reconnect(std::chrono::seconds{1}, std::chrono::seconds{30});
   if (!options_.username.empty()) b.user_name(options_.username).password(options_.password);
+  if (options_.url.rfind("ssl://", 0) == 0) {
+    // The chain up to the CA, and the host name (or IP) of the URL against the certificate.
+    auto ssl = mqtt::ssl_options_builder().trust_store(options_.ca_file).enable_server_cert_auth(true).verify(true);
+    if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file).private_key(options_.key_file);
+    b.ssl(ssl.finalize());
+  }
   if (options_.will) {
     b.will(mqtt::message(options_.will->first, options_.will->second, 1, true));
   }

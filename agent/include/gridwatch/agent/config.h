@@ -24,6 +24,8 @@ struct BrokerConfig {
   std::string password;
   std::chrono::seconds keepalive{20};
   int max_inflight = 1000;
+  // TLS (an ssl:// url): PEM files, relative paths resolved against the config file
+  std::string ca_file, cert_file, key_file;
 };
 
 // The durable outbox (store and forward) between the rule engine and the broker.

@@ -59,6 +59,12 @@ struct MqttOptions {
   bool buffer_while_disconnected = true;
   std::string username;
   std::string password;
+  // TLS, for an ssl:// URL: the CA that signed the broker's certificate, and optionally this
+  // client's certificate and key (PEM files). The broker's certificate is always verified: its
+  // chain and that it names the URL's host.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   // Last will: published by the broker, retained, QoS 1, if the connection dies.
   std::optional<std::pair<std::string, std::string>> will;
 };
