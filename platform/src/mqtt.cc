@@ -87,10 +87,15 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
 }
 
 MqttClient::~MqttClient() {
-  if (client_) {
+  if (!client_) return;
+  // Paho refuses to change callbacks while a connect is still in progress (a broker that did
+  // not answer before connect()'s deadline) and throws: never out of a destructor.
+  try {
     client_->disable_callbacks();
-    if (client_->is_connected()) disconnect(std::chrono::seconds{2});
+  } catch (const mqtt::exception& e) {
+    spdlog::debug("MQTT {}: callbacks not removed ({}); a connect was in progress", options_.client_id, e.what());
   }
+  if (client_->is_connected()) disconnect(std::chrono::seconds{2});
 }
 
 void MqttClient::on_message(MessageHandler handler) {
