@@ -556,11 +556,41 @@ Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& par
   return r;
 }
 
+// A transaction on one connection: rolled back when it goes out of scope before commit(), so an
+// early return on an error needs nothing else.
+class Transaction {
+ public:
+  explicit Transaction(pg_conn* c) : c_(c) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() {
+    if (open_) PgResult(PQexec(c_, "ROLLBACK"));
+  }
+  [[nodiscard]] Status begin();
+  [[nodiscard]] Status commit();
+
+ private:
+  pg_conn* c_;
+  bool open_ = false;
+};
+
 // Runs a script of several statements (no parameters: migrations only).
 Status exec_script(pg_conn* c, const char* sql) {
   PgResult r(PQexec(c, sql));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && PQresultStatus(r.get()) != PGRES_TUPLES_OK)
     return fail(ErrorCode::kInternal, fmt::format("database: {}", PQresultErrorMessage(r.get())));
+  return {};
+}
+
+Status Transaction::begin() {
+  if (auto r = exec(c_, "BEGIN"); !r) return std::unexpected(r.error());
+  open_ = true;
+  return {};
+}
+
+Status Transaction::commit() {
+  open_ = false;
+  if (auto r = exec(c_, "COMMIT"); !r) return std::unexpected(r.error());
   return {};
 }
 
@@ -719,32 +749,29 @@ Status Store::migrate() {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error e) -> Status {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(e));
-  };
-  if (auto r = exec(c, "SELECT pg_advisory_xact_lock(7353001)"); !r) return rollback(r.error());
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
+  if (auto r = exec(c, "SELECT pg_advisory_xact_lock(7353001)"); !r) return std::unexpected(r.error());
   if (auto r = exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
                        "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
       !r)
-    return rollback(r.error());
+    return std::unexpected(r.error());
   auto cur = exec(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
-  if (!cur) return rollback(cur.error());
+  if (!cur) return std::unexpected(cur.error());
   int version = std::stoi(PQgetvalue(cur->get(), 0, 0));
   for (const Migration& m : kMigrations) {
     if (m.version <= version) continue;
     if (auto r = exec_script(c, m.sql); !r)
-      return rollback(Error{r.error().code,
+      return std::unexpected(Error{r.error().code,
                             fmt::format("migration {} ({}): {}", m.version, m.name, r.error().message),
                             ""});
     if (auto r = exec(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
                       {std::to_string(m.version), std::string(m.name)});
         !r)
-      return rollback(r.error());
+      return std::unexpected(r.error());
     spdlog::info("database migrated to schema version {} ({})", m.version, m.name);
   }
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return {};
 }
 
@@ -1017,33 +1044,30 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<Transition> {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(err));
-  };
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string id(case_id);
   auto cur = exec(c,
                   "SELECT state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, '') FROM orders "
                   "WHERE id = $1 FOR UPDATE",
                   {id});
-  if (!cur) return rollback(cur.error());
-  if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (!cur) return std::unexpected(cur.error());
+  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
   if (!o.scope.empty())
-    if (auto in = case_in_scope(c, id, o.scope); !in) return rollback(in.error());
+    if (auto in = case_in_scope(c, id, o.scope); !in) return std::unexpected(in.error());
   const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
-  if (!from) return rollback(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
+  if (!from) return std::unexpected(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
   auto to = next_state(*from, action);
-  if (!to) return rollback(to.error());
+  if (!to) return std::unexpected(to.error());
   if (action == CaseAction::kResolve) {
     // 吹哨报到: the case is done when every summoned unit is.
     auto open = exec(c,
                      "SELECT string_agg(unit, ', ' ORDER BY unit) FROM case_tasks WHERE case_id = $1 "
                      "AND state IN ('summoned', 'acknowledged')",
                      {id});
-    if (!open) return rollback(open.error());
+    if (!open) return std::unexpected(open.error());
     if (!PQgetisnull(open->get(), 0, 0))
-      return rollback(Error{ErrorCode::kInvalidArgument,
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
                             fmt::format("cannot resolve case \"{}\": summoned units have not finished: {}", id,
                                         PQgetvalue(open->get(), 0, 0)),
                             "action"});
@@ -1061,8 +1085,8 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     if (u.empty() && *from == CaseState::kRejected) {
       auto by = exec(c, "SELECT actor FROM case_history WHERE case_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
                      {id});
-      if (!by) return rollback(by.error());
-      return rollback(Error{ErrorCode::kInvalidArgument,
+      if (!by) return std::unexpected(by.error());
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
                             fmt::format("case \"{}\" was rejected by {} (unit {}): name the unit to dispatch to", id,
                                         PQntuples(by->get()) ? PQgetvalue(by->get(), 0, 0) : "?",
                                         PQgetvalue(cur->get(), 0, 4)),
@@ -1071,12 +1095,12 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     if (u.empty() && areas.is_object() && areas.contains(o.dispatch_level) && areas.at(o.dispatch_level).is_string())
       u = areas.at(o.dispatch_level).get<std::string>();
     if (u.empty())
-      return rollback(Error{ErrorCode::kInvalidArgument,
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
                             fmt::format("case \"{}\" is in no {} area (dispatcher queue): name the unit to dispatch to",
                                         id, o.dispatch_level),
                             "unit"});
     const Category* cat = catalog_->find(PQgetvalue(cur->get(), 0, 1));
-    if (!cat) return rollback(Error{ErrorCode::kInternal, "case of an unknown category", "category"});
+    if (!cat) return std::unexpected(Error{ErrorCode::kInternal, "case of an unknown category", "category"});
     // SLA of the category; urgent cases answer within 2 h and are done within 24 h at the latest.
     auto respond = cat->respond_within, resolve = cat->resolve_within;
     if (std::string_view(PQgetvalue(cur->get(), 0, 2)) == "urgent") {
@@ -1098,7 +1122,7 @@ WHERE o.id = $1 AND w.on_duty AND w.geom IS NOT NULL AND o.geom IS NOT NULL
 ORDER BY w.geom::geography <-> o.geom::geography, w.id
 LIMIT 1)sql",
                   {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count())});
-    if (!w) return rollback(w.error());
+    if (!w) return std::unexpected(w.error());
     if (PQntuples(w->get()) == 1) {
       worker = PQgetvalue(w->get(), 0, 0);
       detail["worker"] = *worker;
@@ -1135,7 +1159,7 @@ RETURNING gw_rfc3339(at)
 )sql",
                  {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump(),
                   unit, department, respond_s, resolve_s, satisfaction, worker});
-  if (!up) return rollback(up.error());
+  if (!up) return std::unexpected(up.error());
   const std::string at = PQgetvalue(up->get(), 0, 0);
   // Summons end with the round of work that made them: a case sent back, cancelled, marked a
   // duplicate or dispatched again no longer waits for them (nor can they resolve it).
@@ -1146,12 +1170,12 @@ RETURNING gw_rfc3339(at)
                       "AND state IN ('summoned', 'acknowledged')",
                       {id});
         !t)
-      return rollback(t.error());
+      return std::unexpected(t.error());
   // The resident says it is not fixed: an earlier sensor verification no longer holds.
   if (action == CaseAction::kReopen)
     if (auto v = exec(c, "UPDATE orders SET verified_at = NULL, verified_by = NULL WHERE id = $1", {id}); !v)
-      return rollback(v.error());
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+      return std::unexpected(v.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return Transition{*from, *to, at, unit.value_or(""), worker.value_or("")};
 }
 
@@ -1166,20 +1190,17 @@ Result<std::string> Store::summon(std::string_view case_id, const std::vector<st
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<std::string> {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(err));
-  };
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string id(case_id);
   auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
-  if (!cur) return rollback(cur.error());
-  if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
-  if (auto in = case_in_scope(c, id, scope); !in) return rollback(in.error());
+  if (!cur) return std::unexpected(cur.error());
+  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (auto in = case_in_scope(c, id, scope); !in) return std::unexpected(in.error());
   const std::string state = PQgetvalue(cur->get(), 0, 0);
   // The unit that holds the case blows the whistle while it works on it.
   if (state != "accepted" && state != "in_progress")
-    return rollback(Error{ErrorCode::kInvalidArgument,
+    return std::unexpected(Error{ErrorCode::kInvalidArgument,
                           fmt::format("cannot summon units to a case that is {} (summon needs: accepted, in_progress)",
                                       state),
                           "action"});
@@ -1196,11 +1217,11 @@ INSERT INTO case_history (case_id, action, actor, detail)
 SELECT $1, 'summon', $3, $5::jsonb WHERE EXISTS (SELECT 1 FROM summoned)
 RETURNING gw_rfc3339(at))sql",
                  {id, text_array(units), std::string(actor), std::string(reason), detail.dump()});
-  if (!up) return rollback(up.error());
-  if (PQntuples(up->get()) != 1) return rollback(Error{ErrorCode::kInvalidArgument, "no unit to summon", "units"});
+  if (!up) return std::unexpected(up.error());
+  if (PQntuples(up->get()) != 1) return std::unexpected(Error{ErrorCode::kInvalidArgument, "no unit to summon", "units"});
   const std::string at = PQgetvalue(up->get(), 0, 0);
-  if (auto u = exec(c, "UPDATE orders SET updated_at = now() WHERE id = $1", {id}); !u) return rollback(u.error());
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  if (auto u = exec(c, "UPDATE orders SET updated_at = now() WHERE id = $1", {id}); !u) return std::unexpected(u.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return at;
 }
 
@@ -1209,26 +1230,23 @@ Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view uni
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<TaskStep> {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(err));
-  };
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string id(case_id), u(unit);
   // The case first, then its sub-task: read after the lock, so two answers of one unit, or an
   // answer and a new summons, are taken one after the other.
   auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
-  if (!cur) return rollback(cur.error());
-  if (PQntuples(cur->get()) == 0) return rollback(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (!cur) return std::unexpected(cur.error());
+  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
   auto task = exec(c, "SELECT state FROM case_tasks WHERE case_id = $1 AND unit = $2 FOR UPDATE", {id, u});
-  if (!task) return rollback(task.error());
+  if (!task) return std::unexpected(task.error());
   if (PQntuples(task->get()) == 0)
-    return rollback(Error{ErrorCode::kNotFound, fmt::format("unit {} was not summoned to case \"{}\"", u, id), "unit"});
+    return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("unit {} was not summoned to case \"{}\"", u, id), "unit"});
   const std::string case_state = PQgetvalue(cur->get(), 0, 0), task_state = PQgetvalue(task->get(), 0, 0);
   const bool ack = action == TaskAction::kAcknowledge;
   const char* needs = ack ? "summoned" : "acknowledged";
   if (task_state != needs)
-    return rollback(Error{ErrorCode::kInvalidArgument,
+    return std::unexpected(Error{ErrorCode::kInvalidArgument,
                           fmt::format("cannot {} a sub-task that is {} ({} needs: {})", ack ? "acknowledge" : "finish",
                                       task_state, ack ? "acknowledge" : "finish", needs),
                           "action"});
@@ -1245,14 +1263,14 @@ INSERT INTO case_history (case_id, action, actor, detail)
 SELECT case_id, $5, $6, jsonb_build_object('unit', $2::text, 'note', $4::text) FROM stepped
 RETURNING gw_rfc3339(at))sql",
                  {id, u, out.state, std::string(note), ack ? "task_acknowledged" : "task_done", std::string(actor)});
-  if (!up) return rollback(up.error());
+  if (!up) return std::unexpected(up.error());
   out.at = PQgetvalue(up->get(), 0, 0);
   out.case_state = case_state;
   if (!ack) {
     // The last unit done resolves a case that is being worked on.
     auto rest = exec(c, "SELECT count(*) FROM case_tasks WHERE case_id = $1 AND state IN ('summoned', 'acknowledged')",
                      {id});
-    if (!rest) return rollback(rest.error());
+    if (!rest) return std::unexpected(rest.error());
     const auto cs = parse_case_state(case_state);
     if (std::string_view(PQgetvalue(rest->get(), 0, 0)) == "0" && cs && next_state(*cs, CaseAction::kResolve)) {
       const nlohmann::json detail = {{"from", case_state}, {"to", "resolved"},
@@ -1263,12 +1281,12 @@ WITH moved AS (
   WHERE id = $1 RETURNING id)
 INSERT INTO case_history (case_id, action, actor, detail) SELECT id, 'resolve', $2, $3::jsonb FROM moved)sql",
                       {id, std::string(actor), detail.dump()});
-      if (!res) return rollback(res.error());
+      if (!res) return std::unexpected(res.error());
       out.case_state = "resolved";
       out.resolved_case = true;
     }
   }
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return out;
 }
 
@@ -1385,11 +1403,8 @@ Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<nlohmann::json> {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(err));
-  };
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string t = format_rfc3339(now);
   nlohmann::json out = nlohmann::json::array();
   // Not accepted in time, then not resolved in time: each flagged once per dispatch.
@@ -1405,7 +1420,7 @@ WHERE state IN ('dispatched', 'accepted', 'in_progress') AND resolve_due < $1::t
 RETURNING id, gw_rfc3339(resolve_due), state)sql"}};
   for (const auto& check : kChecks) {
     auto r = exec(c, check[1], {t});
-    if (!r) return rollback(r.error());
+    if (!r) return std::unexpected(r.error());
     for (int i = 0; i < PQntuples(r->get()); ++i) {
       nlohmann::json late = {{"case_id", PQgetvalue(r->get(), i, 0)},
                              {"overdue", check[0]},
@@ -1414,11 +1429,11 @@ RETURNING id, gw_rfc3339(resolve_due), state)sql"}};
                              {"at", t}};
       auto h = exec(c, "INSERT INTO case_history (case_id, action, actor, detail) VALUES ($1, 'overdue', 'sla', $2::jsonb)",
                     {late["case_id"].get<std::string>(), late.dump()});
-      if (!h) return rollback(h.error());
+      if (!h) return std::unexpected(h.error());
       out.push_back(std::move(late));
     }
   }
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return out;
 }
 
@@ -1535,19 +1550,16 @@ Result<size_t> Store::upsert_areas(const std::vector<const geo::Area*>& areas) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   pg_conn* c = l->get();
-  if (auto r = exec(c, "BEGIN"); !r) return std::unexpected(r.error());
-  auto rollback = [&](Error err) -> Result<size_t> {
-    PgResult(PQexec(c, "ROLLBACK"));
-    return std::unexpected(std::move(err));
-  };
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   if (auto r = exec(c, "CREATE TEMP TABLE areas_load (level int, code text, name text, parent text, "
                        "level_name text, wkt text) ON COMMIT DROP");
       !r)
-    return rollback(r.error());
+    return std::unexpected(r.error());
   {
     PgResult start(PQexec(c, "COPY areas_load FROM STDIN"));
     if (PQresultStatus(start.get()) != PGRES_COPY_IN)
-      return rollback(Error{ErrorCode::kInternal,
+      return std::unexpected(Error{ErrorCode::kInternal,
                             fmt::format("COPY: {}", PQresultErrorMessage(start.get())), ""});
   }
   std::string buf;
@@ -1566,15 +1578,15 @@ Result<size_t> Store::upsert_areas(const std::vector<const geo::Area*>& areas) {
     buf += '\n';
     if (buf.size() > (1 << 20) || a == areas.back()) {
       if (PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1)
-        return rollback(Error{ErrorCode::kUnavailable, fmt::format("COPY: {}", PQerrorMessage(c)), ""});
+        return std::unexpected(Error{ErrorCode::kUnavailable, fmt::format("COPY: {}", PQerrorMessage(c)), ""});
       buf.clear();
     }
   }
   if (PQputCopyEnd(c, nullptr) != 1)
-    return rollback(Error{ErrorCode::kUnavailable, fmt::format("COPY: {}", PQerrorMessage(c)), ""});
+    return std::unexpected(Error{ErrorCode::kUnavailable, fmt::format("COPY: {}", PQerrorMessage(c)), ""});
   PgResult copied(PQgetResult(c));
   if (PQresultStatus(copied.get()) != PGRES_COMMAND_OK)
-    return rollback(Error{ErrorCode::kInternal, fmt::format("COPY: {}", PQresultErrorMessage(copied.get())), ""});
+    return std::unexpected(Error{ErrorCode::kInternal, fmt::format("COPY: {}", PQresultErrorMessage(copied.get())), ""});
   while (PgResult(PQgetResult(c))) {
   }
   // Unchanged areas are left alone, so loading the same file twice changes nothing.
@@ -1589,9 +1601,9 @@ WHERE (areas.name, areas.parent, areas.level_name) IS DISTINCT FROM
       (EXCLUDED.name, EXCLUDED.parent, EXCLUDED.level_name)
    OR NOT ST_Equals(areas.geom, EXCLUDED.geom)
 )sql");
-  if (!up) return rollback(up.error());
+  if (!up) return std::unexpected(up.error());
   size_t changed = static_cast<size_t>(std::stoul(PQcmdTuples(up->get())));
-  if (auto r = exec(c, "COMMIT"); !r) return std::unexpected(r.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return changed;
 }
 
