@@ -48,7 +48,7 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     c.broker.topic_prefix = platform::read_topic_prefix(*b, c.broker.topic_prefix);
     c.broker.username = b->string("username", "");
     c.broker.password =
-        read_secret(*b, std::filesystem::path(root.file()).parent_path(), "password", 1).value_or("");
+        read_secret(*b, "password", 1).value_or("");
     if (!c.broker.password.empty() && c.broker.username.empty())
       b->raise("username", "a password needs a username");
     c.broker.keepalive = duration_cast<seconds>(
@@ -58,11 +58,9 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     if (auto t = b->find("tls")) {
       t->allow_only({"ca_file", "cert_file", "key_file"});
       if (!ssl) t->raise("", "tls needs an ssl:// url");
-      const auto base = std::filesystem::path(root.file()).parent_path();
       auto file = [&](const char* key) -> std::string {
         if (!t->has(key)) return "";
-        std::filesystem::path f = t->string(key);
-        if (f.is_relative()) f = base / f;
+        const std::filesystem::path f = t->path(key);
         if (!std::filesystem::is_regular_file(f)) t->raise(key, fmt::format("no file {}", f.string()));
         return f.string();
       };

@@ -10,13 +10,13 @@ namespace gridwatch::center {
 namespace {
 
 // A secret that must be given, inline or from a file, of 16 characters at least.
-std::string required_secret(const ConfigNode& n, const std::filesystem::path& base, const std::string& key) {
-  auto secret = read_secret(n, base, key, 16);
+std::string required_secret(const ConfigNode& n, const std::string& key) {
+  auto secret = read_secret(n, key, 16);
   if (!secret) n.raise(key, fmt::format("give exactly one of {} and {}_file", key, key));
   return *secret;
 }
 
-void read_auth(const ConfigNode& a, const std::filesystem::path& base, CenterConfig& c) {
+void read_auth(const ConfigNode& a, CenterConfig& c) {
   a.allow_only({"tokens"});
   for (const ConfigNode& n : a.list("tokens")) {
     n.allow_only({"name", "role", "token", "token_file", "expires", "unit", "grid"});
@@ -26,7 +26,7 @@ void read_auth(const ConfigNode& a, const std::filesystem::path& base, CenterCon
     const auto role = parse_role(n.string("role"));
     if (!role) n.raise("role", "must be one of admin, dispatcher, department, worker");
     t.role = *role;
-    t.token = required_secret(n, base, "token");
+    t.token = required_secret(n, "token");
     if (n.has("expires")) {
       auto at = parse_rfc3339(n.string("expires"));
       if (!at) n.raise("expires", at.error().message);
@@ -76,7 +76,6 @@ CenterConfig read(const ConfigNode& root) {
     c.http_port = static_cast<int>(h->integer("port", 8080, 0, 65535));
     c.http_threads = static_cast<int>(h->integer("threads", 8, 1, 256));
   }
-  std::filesystem::path base = std::filesystem::path(root.file()).parent_path();
   for (const ConfigNode& n : root.list("areas")) {
     n.allow_only({"file", "level", "id_property", "name_property", "parent_property", "crs",
                   "synthetic_cell_m", "within"});
@@ -95,8 +94,7 @@ CenterConfig read(const ConfigNode& root) {
       continue;
     }
     if (n.has("within")) n.raise("within", "applies to synthetic layers only");
-    layer.file = n.string("file");
-    if (layer.file.is_relative()) layer.file = base / layer.file;
+    layer.file = n.path("file");
     layer.options.id_property = n.string("id_property", "");
     layer.options.name_property = n.string("name_property", "name");
     layer.options.parent_property = n.string("parent_property", "");
@@ -121,14 +119,14 @@ CenterConfig read(const ConfigNode& root) {
       k.allow_only({"name", "key", "key_file"});
       ApiKey key;
       key.name = k.string("name");
-      key.key = required_secret(k, base, "key");
+      key.key = required_secret(k, "key");
       for (const ApiKey& other : c.api_keys)
         if (other.key == key.key || other.name == key.name)
           k.raise("name", fmt::format("\"{}\" repeats the name or key of \"{}\"", key.name, other.name));
       c.api_keys.push_back(std::move(key));
     }
   }
-  if (auto a = root.find("auth")) read_auth(*a, base, c);
+  if (auto a = root.find("auth")) read_auth(*a, c);
   if (auto l = root.find("limits")) {
     l->allow_only({"max_payload_bytes", "max_queue"});
     c.max_payload_bytes = static_cast<size_t>(l->integer("max_payload_bytes", 256 * 1024, 1024, 16 << 20));

@@ -112,6 +112,12 @@ std::string ConfigNode::string(std::string_view key, std::string_view fallback) 
   return string(key);
 }
 
+std::filesystem::path ConfigNode::path(std::string_view key) const {
+  std::filesystem::path p = string(key);
+  if (p.is_relative()) p = std::filesystem::path(file()).parent_path() / p;
+  return p;
+}
+
 std::string ConfigNode::choice(std::string_view key,
                                std::initializer_list<std::string_view> choices,
                                std::string_view fallback) const {
@@ -189,8 +195,7 @@ Result<ConfigNode> parse_config_text(std::string_view text, std::string source) 
   }
 }
 
-std::optional<std::string> read_secret(const ConfigNode& n, const std::filesystem::path& base, const std::string& key,
-                                       size_t min_length) {
+std::optional<std::string> read_secret(const ConfigNode& n, const std::string& key, size_t min_length) {
   const std::string file_key = key + "_file";
   if (n.has(key) && n.has(file_key)) n.raise(key, fmt::format("give one of {} and {}, not both", key, file_key));
   if (!n.has(key) && !n.has(file_key)) return std::nullopt;
@@ -198,9 +203,7 @@ std::optional<std::string> read_secret(const ConfigNode& n, const std::filesyste
   if (n.has(key)) {
     secret = n.string(key);
   } else {
-    std::filesystem::path f = n.string(file_key);
-    if (f.is_relative()) f = base / f;
-    auto text = read_text_file(f);
+    auto text = read_text_file(n.path(file_key));
     if (!text) n.raise(file_key, text.error().message);
     secret = text->substr(0, text->find_first_of("\r\n"));
   }

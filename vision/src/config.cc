@@ -13,12 +13,6 @@ namespace {
 
 using namespace std::chrono;
 
-std::filesystem::path path_of(const ConfigNode& n, std::string_view key) {
-  std::filesystem::path p = n.string(key);
-  if (p.is_relative()) p = std::filesystem::path(n.file()).parent_path() / p;
-  return p;
-}
-
 DetectorConfig read_detector(const ConfigNode& n) {
   DetectorConfig d;
   d.type = n.choice("type", {"dnn", "motion", "stationary", "bin_overflow"}, "");
@@ -26,9 +20,9 @@ DetectorConfig read_detector(const ConfigNode& n) {
   if (d.type == "dnn") {
     n.allow_only({"type", "model", "config", "names", "input_size", "score", "class_scores", "nms",
                   "classes", "refresh", "crop", "min_size_m"});
-    d.model = path_of(n, "model");
-    if (n.has("config")) d.config = path_of(n, "config");
-    d.names = path_of(n, "names");
+    d.model = n.path("model");
+    if (n.has("config")) d.config = n.path("config");
+    d.names = n.path("names");
     d.input_size = static_cast<int>(n.integer("input_size", 320, 32, 2048));
     if (d.input_size % 32 != 0) n.raise("input_size", "must be a multiple of 32");
     d.score = n.number("score", 0.4, 0.0, 1.0);
@@ -121,12 +115,12 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   }
   if (auto e = root.find("evidence")) {
     e->allow_only({"dir", "clip_before", "clip_after", "blur_faces", "blur_plates", "cascades", "jpeg_quality"});
-    if (e->has("dir")) c.evidence.dir = path_of(*e, "dir");
+    if (e->has("dir")) c.evidence.dir = e->path("dir");
     c.evidence.clip_before = e->duration("clip_before", c.evidence.clip_before, milliseconds{0}, minutes{2});
     c.evidence.clip_after = e->duration("clip_after", c.evidence.clip_after, milliseconds{0}, minutes{2});
     c.evidence.blur_faces = e->boolean("blur_faces", false);
     c.evidence.blur_plates = e->boolean("blur_plates", false);
-    if (e->has("cascades")) c.evidence.cascades = path_of(*e, "cascades");
+    if (e->has("cascades")) c.evidence.cascades = e->path("cascades");
     c.evidence.jpeg_quality = static_cast<int>(e->integer("jpeg_quality", 85, 10, 100));
   }
   if (auto t = root.find("tracker")) {

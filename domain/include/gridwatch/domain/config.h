@@ -57,6 +57,8 @@ class ConfigNode {
 
   std::string string(std::string_view key) const;
   std::string string(std::string_view key, std::string_view fallback) const;
+  // A file path; a relative one is relative to the directory of the configuration file.
+  std::filesystem::path path(std::string_view key) const;
   // A string that must be one of `choices`.
   std::string choice(std::string_view key, std::initializer_list<std::string_view> choices,
                      std::string_view fallback) const;
@@ -92,11 +94,10 @@ Result<T> read_config_file(const std::filesystem::path& path,
 Result<ConfigNode> parse_config_text(std::string_view text, std::string source);
 Result<std::string> read_text_file(const std::filesystem::path& path);
 
-// A secret under `node`, given inline (`KEY`) or as the first line of a file (`KEY_file`, relative
-// to `base`): nullopt when neither is there; raises when both are, when the file cannot be read
-// or when the secret is shorter than `min_length`.
-std::optional<std::string> read_secret(const ConfigNode& node, const std::filesystem::path& base,
-                                       const std::string& key, size_t min_length);
+// A secret under `node`, given inline (`KEY`) or as the first line of a file (`KEY_file`, see
+// ConfigNode::path): nullopt when neither is there; raises when both are, when the file cannot be
+// read or when the secret is shorter than `min_length`.
+std::optional<std::string> read_secret(const ConfigNode& node, const std::string& key, size_t min_length);
 
 template <class T>
 Result<T> read_config_text(std::string_view text, std::string source,
