@@ -151,11 +151,17 @@ int run_demo(const DemoOptions& options) {
                  options.districts.string());
   }
   // The grid worker of the underpass's cell (the grid cell around water-001).
+  // The index is built once, here, and handed to the center.
+  auto index = center::load_area_index(cc);
+  if (!index) {
+    spdlog::error("areas: {}", index.error().message);
+    return kExitFailure;
+  }
   std::string worker_grid;
-  if (auto index = center::load_area_index(cc); index && (*index)->levels() > 1)
+  if ((*index)->levels() > 1)
     if (const geo::Area* cell = (*index)->locate({.lon = 116.37070, .lat = 39.94100}, 1)) worker_grid = cell->code;
   cc.tokens = DemoHotline::tokens(worker_grid);
-  center::Center center(cc, catalog);
+  center::Center center(cc, catalog, *index);
   if (auto st = center.start(); !st) {
     spdlog::error("center: {}", st.error().message);
     return kExitFailure;

@@ -68,8 +68,9 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok)
 
 // ---------------------------------------------------------------------------------- center
 
-Center::Center(CenterConfig config, const Catalog& catalog)
-    : config_(std::move(config)), catalog_(catalog), auth_(config_.tokens), queue_(config_.max_queue) {}
+Center::Center(CenterConfig config, const Catalog& catalog, std::shared_ptr<const geo::AreaIndex> areas)
+    : config_(std::move(config)), catalog_(catalog), auth_(config_.tokens),
+      areas_(std::move(areas)), queue_(config_.max_queue) {}
 
 Center::~Center() { stop(); }
 
@@ -178,9 +179,11 @@ Result<std::shared_ptr<const geo::AreaIndex>> load_area_index(const CenterConfig
 }
 
 Status Center::load_areas() {
-  auto index = load_area_index(config_);
-  if (!index) return std::unexpected(index.error());
-  areas_ = std::move(*index);
+  if (!areas_) {
+    auto index = load_area_index(config_);
+    if (!index) return std::unexpected(index.error());
+    areas_ = std::move(*index);
+  }
   std::vector<const geo::Area*> all;
   for (size_t l = 0; l < areas_->levels(); ++l)
     for (const geo::Area& a : areas_->areas(l)) all.push_back(&a);

@@ -55,7 +55,9 @@ class Metrics {
 
 class Center {
  public:
-  Center(CenterConfig config, const Catalog& catalog);
+  // `areas`: the index of config.areas when the caller has built it already (start() builds it
+  // otherwise).
+  Center(CenterConfig config, const Catalog& catalog, std::shared_ptr<const geo::AreaIndex> areas = nullptr);
   ~Center();
   Center(const Center&) = delete;
   Center& operator=(const Center&) = delete;
