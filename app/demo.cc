@@ -34,7 +34,9 @@ broker:
   url: {broker}
 status:
   interval: 5s
-sensors:
+  metrics: 127.0.0.1:0
+cameras:
+{cameras}sensors:
   - device_id: bin-001
     type: bin_fill
     location: {{lon: 116.41090, lat: 39.91390, accuracy_m: 5}}
@@ -171,10 +173,16 @@ int run_demo(const DemoOptions& options) {
   DemoHotline hotline(center, (*services)->dir());
   hotline.import_export();
 
+  auto cameras_yaml = demo_cameras_yaml((*services)->dir());
+  if (!cameras_yaml) {
+    spdlog::error("demo cameras: {}", cameras_yaml.error().message);
+    return kExitFailure;
+  }
   std::string yaml = fmt::format(fmt::runtime(kAgentYaml),
                                  fmt::arg("data_dir", (*services)->dir().string()),
                                  fmt::arg("broker", endpoints.mqtt_url),
-                                 fmt::arg("camera_rules", DemoCameras::rules_yaml()));
+                                 fmt::arg("cameras", *cameras_yaml),
+                                 fmt::arg("camera_rules", demo_camera_rules_yaml()));
   auto ac = agent::parse_agent_config(yaml, "demo agent.yaml", catalog);
   if (!ac) {
     spdlog::error("{}", ac.error().message);
@@ -186,9 +194,16 @@ int run_demo(const DemoOptions& options) {
     return kExitFailure;
   }
 
-  // Cameras: zone events go into the agent's rule engine.
-  DemoCameras cameras((*services)->dir() / "evidence",
-                      [&edge](rules::ZoneEvent e) { edge.offer_zone_event(std::move(e)); });
+  std::vector<std::string> camera_names;
+  for (const auto& c : edge.config().cameras) camera_names.push_back(fmt::format("{} ({})", c.id, c.source));
+  auto camera_totals = [&edge] {
+    std::pair<int64_t, int64_t> t{0, 0};
+    for (const auto& c : edge.stats().cameras) {
+      t.first += c.frames_in;
+      t.second += c.events;
+    }
+    return t;
+  };
 
   auto sensors = platform::MqttClient::create({.url = endpoints.mqtt_url, .client_id = "demo-sensors"});
   if (!sensors || !(*sensors)->connect(std::chrono::seconds{10})) {
@@ -214,14 +229,15 @@ int run_demo(const DemoOptions& options) {
       "  one case:          {0}/api/v1/orders/ID (sources and history)\n"
       "  health, metrics:   {0}/healthz  {0}/metrics\n"
       "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -v)\n"
-      "  cameras:           {5}; snapshots and clips in {2}/evidence\n"
+      "  cameras:           {5}; snapshots and clips in {2}/agent/evidence\n"
+      "  agent metrics:     http://127.0.0.1:{9}/metrics  (status: mosquitto_sub -L '{1}/gw/v1/agents/+/status')\n"
       "  logs, dead letters: {2}\n"
       "{3}\n\n",
       base, endpoints.mqtt_url, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
-      area_summary(center), fmt::join(cameras.names(), ", "), DemoHotline::kApiKey, DemoHotline::kDispatcherToken,
-      DemoHotline::kAdminToken);
+      area_summary(center), fmt::join(camera_names, ", "), DemoHotline::kApiKey, DemoHotline::kDispatcherToken,
+      DemoHotline::kAdminToken, edge.metrics_port());
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {
@@ -250,9 +266,10 @@ int run_demo(const DemoOptions& options) {
     if (t > 0 && t % 10 == 0) {
       auto as = edge.stats();
       const auto& m = center.metrics();
+      const auto [frames, events] = camera_totals();
       fmt::print("[{:>4}s] readings {} (rejected {}) | camera frames {}, zone events {} | orders published {} "
                  "(outbox on disk: {} waiting, {} dropped) | center stored {}, rejected {} | open orders {}\n",
-                 t, as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
+                 t, as.readings_received, as.readings_rejected, frames, events,
                  as.orders_published, as.outbox_pending, as.outbox_dropped, m.stored.load(), m.rejected_total(),
                  count_open(center));
       std::fflush(stdout);
@@ -265,12 +282,12 @@ int run_demo(const DemoOptions& options) {
   if (stop_signal) spdlog::info("signal {}: stopping", stop_signal);
   auto as = edge.stats();
   const auto& m = center.metrics();
-  cameras.stop();
+  const auto [frames, events] = camera_totals();
   fmt::print("\nSummary: {} readings ({} rejected), {} camera frames, {} zone events, {} orders published, "
              "{} stored, {} duplicates, {} messages rejected, {} orders open.\n"
              "Hotline: {} tickets posted (Open311), {} imported; {} reports joined an existing case; "
              "{} cases preempted (an edge order came before the first call).\n",
-             as.readings_received, as.readings_rejected, cameras.frames(), cameras.events(),
+             as.readings_received, as.readings_rejected, frames, events,
              as.orders_published, m.stored.load(), m.duplicates.load(), m.rejected_total(), count_open(center),
              hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
   fmt::print("{}", hotline.summary());

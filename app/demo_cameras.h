@@ -1,43 +1,19 @@
-// The demo's cameras: a street scene the demo draws itself (a car parks in a no-parking zone,
-// a bin station fills up) and Debian's vtest.avi looped, each through a camera pipeline in real
-// time; zone events go to the agent's rule engine, located through the camera's calibration.
+// The demo's cameras, declared in the agent's configuration like any box's: a street the demo
+// draws once into a clip (a car parks in a no-parking zone, a bin station overflows) and Debian's
+// vtest.avi (opencv-doc), both looped and played at their own frame rate.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
-#include <functional>
-#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "gridwatch/rules/engine.h"
+#include "gridwatch/domain/error.h"
 
 namespace gridwatch::app {
 
-struct DemoCameraStats {
-  std::atomic<int64_t> frames{0};
-  std::atomic<int64_t> events{0};
-};
-
-class DemoCameras {
- public:
-  using Sink = std::function<void(rules::ZoneEvent)>;
-  // Starts the cameras (vtest.avi only when it is installed). `evidence_dir`: snapshots and clips.
-  DemoCameras(const std::filesystem::path& evidence_dir, Sink sink);
-  ~DemoCameras();
-  void stop();
-  int64_t frames() const;
-  int64_t events() const;
-  std::vector<std::string> names() const { return names_; }
-  // The rules that turn the street camera's events into orders (agent YAML, inside `rules:`).
-  static const char* rules_yaml();
-
- private:
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> threads_;
-  std::vector<std::string> names_;
-  std::vector<std::unique_ptr<DemoCameraStats>> stats_;
-};
+// Writes the street clip into `dir` (unless it is there already) and returns the agent's
+// `cameras:` list (YAML, indented as a top-level section's items).
+[[nodiscard]] Result<std::string> demo_cameras_yaml(const std::filesystem::path& dir);
+// The rules that turn the street camera's events into orders (agent YAML, inside `rules:`).
+const char* demo_camera_rules_yaml();
 
 }  // namespace gridwatch::app

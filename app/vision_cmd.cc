@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "camera_geo.h"
+#include "gridwatch/agent/camera_geo.h"
 #include "commands.h"
 #include "gridwatch/vision/pipeline.h"
 
@@ -25,12 +25,12 @@ int run_vision_replay(const VisionReplayOptions& options) {
     fmt::print(stderr, "error: {}\n", source.error().message);
     return kExitUsage;
   }
-  auto calibration = camera_calibration(*config);
+  auto calibration = agent::camera_calibration(*config);
   if (!calibration) {
     fmt::print(stderr, "error: {}: calibration: {}\n", options.camera.string(), calibration.error().message);
     return kExitUsage;
   }
-  auto pipeline = vision::CameraPipeline::create(std::move(*config), ground_size(std::move(*calibration)));
+  auto pipeline = vision::CameraPipeline::create(std::move(*config), agent::ground_size(std::move(*calibration)));
   if (!pipeline) {
     fmt::print(stderr, "error: {}\n", pipeline.error().message);
     return kExitUsage;

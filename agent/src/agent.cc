@@ -1,20 +1,60 @@
 #include "gridwatch/agent/agent.h"
 
+#include "gridwatch/domain/config.h"
 #include "gridwatch/domain/version.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
 #include <fmt/format.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/platform/base64.h"
+#include "gridwatch/vision/evidence.h"
+
 namespace gridwatch::agent {
+namespace {
+
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+uint64_t resident_bytes() {
+  std::ifstream in("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+bool is_plain_file_name(const std::string& name) {
+  return !name.empty() && name.size() <= 200 && name.find('/') == std::string::npos && name != "." && name != ".." &&
+         name.find('\0') == std::string::npos;
+}
+
+}  // namespace
+
+struct Agent::MetricsServer {
+  httplib::Server server;
+  std::thread thread;
+};
 
 
-Agent::Agent(AgentConfig config, const Catalog& catalog)
+Agent::Agent(AgentConfig config, const Catalog& catalog, CameraOptions camera_options)
     : config_(std::move(config)),
       catalog_(catalog),
       engine_(std::make_unique<rules::Engine>(config_.rules, config_.devices(), catalog)),
-      state_file_(config_.data_dir / "rules") {
+      state_file_(config_.data_dir / "rules"),
+      camera_options_(std::move(camera_options)) {
   const std::string& p = config_.broker.topic_prefix;
+  clips_topic_ = fmt::format("{}/agents/{}/clips/get", p, config_.id);
   status_topic_ = fmt::format("{}/agents/{}/status", p, config_.id);
   orders_topic_ = fmt::format("{}/orders/{}", p, config_.id);
   readings_filter_ = fmt::format("{}/sensors/+/reading", p);
@@ -37,17 +77,54 @@ Status Agent::reload(AgentConfig next) {
                          next.broker.key_file != now.broker.key_file},
       {"status.interval", next.status_interval != now.status_interval},
       {"outbox", next.outbox.max_bytes != now.outbox.max_bytes || next.outbox.drain_rate != now.outbox.drain_rate ||
-                     next.outbox.fsync != now.outbox.fsync}};
+                     next.outbox.fsync != now.outbox.fsync},
+      {"status.metrics", next.metrics_listen != now.metrics_listen},
+      {"evidence", next.evidence.dir != now.evidence.dir || next.evidence.snapshot_max_bytes != now.evidence.snapshot_max_bytes ||
+                       next.evidence.keep != now.evidence.keep || next.evidence.max_disk_bytes != now.evidence.max_disk_bytes},
+      {"areas", next.areas.file != now.areas.file || next.areas.id_property != now.areas.id_property ||
+                    next.areas.crs != now.areas.crs},
+  };
   for (const auto& [key, changed] : fixed)
     if (changed) return fail(ErrorCode::kInvalidArgument, fmt::format("{} changed: restart the agent to apply it", key), key);
+  // Cameras added or changed start afresh (their pipelines are loaded here, so a model that does
+  // not load refuses the whole reload); unchanged ones keep running.
+  PendingReload r;
+  {
+    std::lock_guard lock(cameras_mu_);
+    for (const vision::CameraConfig& c : next.cameras) {
+      auto same = std::find_if(cameras_.begin(), cameras_.end(), [&](const auto& k) { return k->config() == c; });
+      if (same != cameras_.end()) continue;
+      auto runner = make_camera(c);
+      if (!runner) return std::unexpected(runner.error());
+      r.cameras.push_back(std::move(*runner));
+    }
+  }
+  r.config = std::move(next);
   {
     std::lock_guard lock(mu_);
-    pending_reload_ = std::move(next);  // the worker takes it within a second
+    pending_reload_ = std::move(r);  // the worker takes it within a second
   }
   return {};
 }
 
-void Agent::apply_reload(AgentConfig next) {
+Result<std::unique_ptr<CameraRunner>> Agent::make_camera(const vision::CameraConfig& c) {
+  CameraOptions o = camera_options_;
+  o.on_change = [this, user = camera_options_.on_change](const std::string& id, CameraState s) {
+    if (user) user(id, s);
+    {
+      std::lock_guard lock(mu_);
+      status_due_ = true;
+    }
+    status_cv_.notify_all();
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(c.evidence.dir, ec);
+  if (ec) return fail(ErrorCode::kUnavailable, fmt::format("camera {}: evidence folder {}: {}", c.id, c.evidence.dir.string(), ec.message()));
+  return CameraRunner::create(c, std::move(o), [this](rules::ZoneEvent e) { offer_zone_event(std::move(e)); });
+}
+
+void Agent::apply_reload(PendingReload reload) {
+  AgentConfig& next = reload.config;
   // The state of the rules as they are, given to an engine of the new rules.
   auto fresh = std::make_unique<rules::Engine>(next.rules, next.devices(), catalog_);
   fresh->start(now_utc());
@@ -59,13 +136,42 @@ void Agent::apply_reload(AgentConfig next) {
   }
   for (const std::string& w : *warnings) spdlog::warn("reload: {}", w);
   engine_ = std::move(fresh);
+  // Cameras: the unchanged keep running; removed and changed ones stop, new ones start.
+  std::vector<std::unique_ptr<CameraRunner>> gone;
+  {
+    std::lock_guard lock(cameras_mu_);
+    for (auto it = cameras_.begin(); it != cameras_.end();) {
+      const bool kept = std::any_of(next.cameras.begin(), next.cameras.end(),
+                                    [&](const vision::CameraConfig& c) { return c == (*it)->config(); });
+      if (kept) {
+        ++it;
+      } else {
+        gone.push_back(std::move(*it));
+        it = cameras_.erase(it);
+      }
+    }
+  }
+  for (auto& g : gone) {
+    spdlog::info("reload: camera {} stopped ({})", g->id(),
+                 std::any_of(next.cameras.begin(), next.cameras.end(), [&](const auto& c) { return c.id == g->id(); })
+                     ? "changed"
+                     : "removed");
+    g->stop();
+  }
+  for (auto& c : reload.cameras) {
+    spdlog::info("reload: camera {} started", c->id());
+    c->start();
+    std::lock_guard lock(cameras_mu_);
+    cameras_.push_back(std::move(c));
+  }
+  config_.cameras = std::move(next.cameras);
   config_.sensors = std::move(next.sensors);
   config_.rules = std::move(next.rules);
   config_.rules_file = std::move(next.rules_file);
   sensor_count_ = config_.sensors.size();
   checkpoint();
-  spdlog::info("configuration reloaded: {} sensors, {} rules ({} rule states changed or dropped)", config_.sensors.size(),
-               config_.rules.rules.size(), warnings->size());
+  spdlog::info("configuration reloaded: {} cameras, {} sensors, {} rules ({} rule states changed or dropped)",
+               config_.cameras.size(), config_.sensors.size(), config_.rules.rules.size(), warnings->size());
 }
 
 Agent::~Agent() { stop(); }
@@ -82,6 +188,27 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   if (const auto os = outbox_->stats(); os.recovered > 0 || os.corrupt_bytes > 0)
     spdlog::info("outbox: {} events from before the restart to publish{}", os.recovered,
                  os.corrupt_bytes ? fmt::format(" ({} torn bytes cut off)", os.corrupt_bytes) : "");
+  if (!config_.areas.file.empty()) {
+    geo::LayerOptions lo{.level_name = "grid", .id_property = config_.areas.id_property,
+                         .crs = config_.areas.crs == "gcj02"  ? geo::Crs::kGcj02
+                                : config_.areas.crs == "bd09" ? geo::Crs::kBd09
+                                                              : geo::Crs::kWgs84};
+    std::vector<std::string> warnings;
+    auto layer = geo::load_layer(config_.areas.file, lo, &warnings);
+    if (!layer) return std::unexpected(layer.error());
+    for (const std::string& w : warnings) spdlog::warn("areas: {}", w);
+    const size_t n = layer->size();
+    auto index = geo::AreaIndex::build({std::move(*layer)});
+    if (!index) return std::unexpected(index.error());
+    areas_ = std::move(*index);
+    spdlog::info("areas: {} grid cells from {}", n, config_.areas.file.string());
+  }
+  for (const vision::CameraConfig& c : config_.cameras) {
+    auto runner = make_camera(c);
+    if (!runner) return std::unexpected(runner.error());
+    std::lock_guard lock(cameras_mu_);
+    cameras_.push_back(std::move(*runner));
+  }
   engine_->start(now_utc());
   auto recovered = state_file_.recover(*engine_);
   if (!recovered) return std::unexpected(recovered.error());
@@ -124,13 +251,32 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
                                            config_.outbox.drain_rate);
   sender_->start();
   mqtt_->subscribe(readings_filter_, 1);
+  mqtt_->subscribe(clips_topic_, 1);
   if (auto st = mqtt_->connect(connect_timeout); !st) return st;
-  spdlog::info("agent {} connected to {}; {} sensors, {} rules", config_.id, config_.broker.url,
-               config_.sensors.size(), config_.rules.rules.size());
+  spdlog::info("agent {} connected to {}; {} cameras, {} sensors, {} rules", config_.id, config_.broker.url,
+               config_.cameras.size(), config_.sensors.size(), config_.rules.rules.size());
+  if (!config_.metrics_listen.empty()) {
+    const auto colon = config_.metrics_listen.rfind(':');
+    const std::string host = config_.metrics_listen.substr(0, colon);
+    const int port = std::stoi(config_.metrics_listen.substr(colon + 1));
+    metrics_ = std::make_unique<MetricsServer>();
+    metrics_->server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_text(), "text/plain; version=0.0.4");
+    });
+    metrics_port_ = port == 0 ? metrics_->server.bind_to_any_port(host) : (metrics_->server.bind_to_port(host, port) ? port : -1);
+    if (metrics_port_ <= 0) {
+      metrics_port_ = 0;
+      return fail(ErrorCode::kUnavailable, fmt::format("status.metrics: cannot listen on {}", config_.metrics_listen));
+    }
+    metrics_->thread = std::thread([this] { metrics_->server.listen_after_bind(); });
+    spdlog::info("metrics on http://{}:{}/metrics", host, metrics_port_);
+  }
   // Orders the journal replay produced again (their ids are the ones published before).
   publish_all(std::move(recovered->intents));
   worker_thread_ = std::thread([this] { worker(); });
   status_thread_ = std::thread([this] { status_loop(); });
+  std::lock_guard lock(cameras_mu_);
+  for (auto& c : cameras_) c->start();
   return {};
 }
 
@@ -139,6 +285,15 @@ void Agent::stop() {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
+  }
+  // Cameras first: their last events (tracks ending) still reach the rules.
+  {
+    std::lock_guard lock(cameras_mu_);
+    for (auto& c : cameras_) c->stop();
+  }
+  if (metrics_) {
+    metrics_->server.stop();
+    if (metrics_->thread.joinable()) metrics_->thread.join();
   }
   queue_.close();
   status_cv_.notify_all();
@@ -161,12 +316,19 @@ void Agent::stop() {
 AgentStats Agent::stats() const {
   const OutboxStats os = outbox_ ? outbox_->stats() : OutboxStats{};
   const uint64_t published = sender_ ? sender_->acknowledged() : 0;
-  return {received_.load(), rejected_.load(), published, publish_failures_.load(),
-          open_episodes_.load(), late_.load(), duplicates_.load(), zone_events_received_.load(),
-          os.pending, os.dropped};
+  AgentStats st{received_.load(), rejected_.load(), published, publish_failures_.load(),
+                open_episodes_.load(), late_.load(), duplicates_.load(), zone_events_received_.load(),
+                os.pending, os.dropped};
+  {
+    std::lock_guard lock(cameras_mu_);
+    for (const auto& c : cameras_) st.cameras.push_back(c->status());
+  }
+  st.clips_served = clips_served_;
+  st.evidence_pruned = pruned_;
+  return st;
 }
 
-std::string Agent::status_json(std::string_view state) const {
+std::string Agent::status_json(std::string_view state) {
   nlohmann::json j = {{"state", state},
                       {"agent_id", config_.id},
                       {"version", kVersion},
@@ -184,17 +346,66 @@ std::string Agent::status_json(std::string_view state) const {
       const OutboxStats os = outbox_->stats();
       j["outbox"] = {{"pending", os.pending}, {"pending_bytes", os.pending_bytes}, {"dropped", os.dropped}};
     }
+    j["queue"] = {{"readings", queue_.size()}, {"readings_capacity", queue_.capacity()}};
+    nlohmann::json cams = nlohmann::json::array();
+    {
+      std::lock_guard lock(cameras_mu_);
+      for (const auto& c : cameras_) {
+        const CameraStatus cs = c->status();
+        nlohmann::json cj = {{"id", cs.id},
+                             {"state", to_string(cs.state)},
+                             {"frames_in", cs.frames_in},
+                             {"frames_dropped", cs.frames_dropped},
+                             {"frames_analysed", cs.frames_analysed},
+                             {"queue", cs.queue_depth},
+                             {"queue_capacity", cs.queue_capacity},
+                             {"detect_fps", std::round(cs.detect_fps * 10) / 10},
+                             {"events", cs.events},
+                             {"reconnects", cs.reconnects},
+                             {"cpu_s", std::round(cs.cpu_s * 10) / 10}};
+        if (!cs.last_error.empty()) cj["last_error"] = cs.last_error;
+        cams.push_back(std::move(cj));
+      }
+    }
+    j["cameras"] = std::move(cams);
+    {
+      std::lock_guard lock(cpu_mu_);
+      const auto now = std::chrono::steady_clock::now();
+      const double cpu = process_cpu_s();
+      if (cpu_wall_ != std::chrono::steady_clock::time_point{}) {
+        const double wall = std::chrono::duration<double>(now - cpu_wall_).count();
+        if (wall > 0.2) cpu_percent_ = 100.0 * (cpu - cpu_last_s_) / wall;
+      }
+      if (now - cpu_wall_ > std::chrono::milliseconds{200}) {
+        cpu_wall_ = now;
+        cpu_last_s_ = cpu;
+      }
+      j["cpu_percent"] = std::round(cpu_percent_ * 10) / 10;  // since the last status; 100 = one core
+    }
+    j["cpus"] = std::thread::hardware_concurrency();
+    j["memory_bytes"] = resident_bytes();
+    j["clips_served"] = clips_served_.load();
+    j["evidence_pruned"] = pruned_.load();
   }
   return j.dump();
 }
 
 void Agent::status_loop() {
+  auto next_prune = std::chrono::steady_clock::now() + std::chrono::seconds{5};
   std::unique_lock lock(mu_);
-  while (!status_cv_.wait_for(lock, config_.status_interval, [this] { return stopping_; })) {
+  for (;;) {
+    // Every status_interval, and at once when a camera changes state.
+    status_cv_.wait_for(lock, config_.status_interval, [this] { return stopping_ || status_due_; });
+    if (stopping_) break;
+    status_due_ = false;
     lock.unlock();
     if (mqtt_ && mqtt_->connected()) {
       auto st = mqtt_->publish(status_topic_, status_json("online"), 1, true);
       if (!st) spdlog::warn("status: {}", st.error().message);
+    }
+    if (std::chrono::steady_clock::now() >= next_prune) {
+      prune_evidence();
+      next_prune = std::chrono::steady_clock::now() + std::chrono::minutes{1};
     }
     lock.lock();
   }
@@ -206,8 +417,11 @@ void Agent::worker() {
   last_checkpoint_ = std::chrono::steady_clock::now();
   for (;;) {
     auto popped = queue_.pop_for(kTick);
-    if (popped.message) handle_reading_message(popped.message->topic, popped.message->payload);
-    std::optional<AgentConfig> reload;
+    if (popped.message) {
+      if (popped.message->topic == clips_topic_) serve_clip(popped.message->payload);
+      else handle_reading_message(popped.message->topic, popped.message->payload);
+    }
+    std::optional<PendingReload> reload;
     std::deque<rules::ZoneEvent> events;
     {
       std::lock_guard lock(mu_);
@@ -334,16 +548,165 @@ std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {
   e.source = {camera ? SourceKind::kCamera : SourceKind::kSensor, config_.id,
               camera ? intent.subject : intent.device, intent.rule};
   e.location = intent.location;
+  if (e.location && areas_)
+    if (const geo::Area* cell = areas_->locate(e.location->position); cell && is_valid_id(cell->code, 64))
+      e.location->grid = cell->code;
   e.observed_at = intent.at;
   e.first_seen_at = intent.first_seen;
-  e.evidence = intent.evidence;
+  e.evidence = camera ? outgoing_evidence(intent.evidence, e.event, e.id) : intent.evidence;
   e.description = intent.description;
-  if (auto st = validate_order(e, catalog_); !st) {
+  auto st = validate_order(e, catalog_);
+  if (!st && st.error().code == ErrorCode::kTooLarge && e.evidence.contains("snapshot_jpeg")) {
+    // The rest of the evidence is large too: the order goes without its picture rather than not at all.
+    e.evidence.erase("snapshot_jpeg");
+    e.evidence["snapshot_omitted"] = "the order would exceed the payload limit";
+    spdlog::warn("order {}: snapshot left out: {}", e.id, st.error().message);
+    st = validate_order(e, catalog_);
+  }
+  if (!st) {
     spdlog::error("order {} not published: {}", e.id, st.error().message);
     ++publish_failures_;
     return std::nullopt;
   }
   return e;
+}
+
+nlohmann::json Agent::outgoing_evidence(const nlohmann::json& evidence, OrderEventKind kind, const std::string& id) {
+  nlohmann::json out = evidence.is_object() ? evidence : nlohmann::json::object();
+  if (!out.contains("events") || !out["events"].is_array() || out["events"].empty()) return out;
+  // The zone event that triggered the rule names the snapshot and the clip on this box.
+  nlohmann::json& z = out["events"].back();
+  if (!z.is_object()) return out;
+  if (z.contains("bbox")) out["bbox"] = z["bbox"];
+  if (z.contains("snapshot") && z["snapshot"].is_string()) {
+    const std::filesystem::path file = z["snapshot"].get<std::string>();
+    z["snapshot"] = file.filename().string();
+    if (kind != OrderEventKind::kClear && config_.evidence.snapshot_max_bytes > 0) {
+      auto jpeg = vision::fit_jpeg(file, config_.evidence.snapshot_max_bytes);
+      if (jpeg) {
+        out["snapshot_jpeg"] = platform::base64_encode(jpeg->bytes);
+        out["snapshot_size"] = {jpeg->width, jpeg->height};
+      } else {
+        out["snapshot_omitted"] = jpeg.error().message;
+        spdlog::warn("order {}: no snapshot: {}", id, jpeg.error().message);
+      }
+    }
+  }
+  if (z.contains("clip") && z["clip"].is_string()) {
+    const std::string name = std::filesystem::path(z["clip"].get<std::string>()).filename().string();
+    z["clip"] = name;
+    out["clip"] = {{"agent_id", config_.id}, {"name", name}, {"camera", z.value("camera", "")}};
+  }
+  for (auto& other : out["events"])
+    if (other.is_object())
+      for (const char* k : {"snapshot", "clip"})
+        if (other.contains(k) && other[k].is_string())
+          other[k] = std::filesystem::path(other[k].get<std::string>()).filename().string();
+  return out;
+}
+
+void Agent::serve_clip(const std::string& payload) {
+  // {"request_id": "...", "clip": "NAME"} -> the file's bytes on .../clips/{request_id}, or
+  // {"error": "..."} on .../clips/{request_id}/error.
+  const nlohmann::json req = nlohmann::json::parse(payload, nullptr, false);
+  if (!req.is_object() || !req.contains("request_id") || !req["request_id"].is_string() ||
+      !is_valid_id(req["request_id"].get<std::string>(), 64)) {
+    spdlog::warn("clip request refused: expected {{\"request_id\": ID, \"clip\": NAME}}");
+    if (dead_letters_) dead_letters_->add(clips_topic_, "malformed clip request", payload);
+    return;
+  }
+  const std::string rid = req["request_id"].get<std::string>();
+  const std::string base = fmt::format("{}/agents/{}/clips/{}", config_.broker.topic_prefix, config_.id, rid);
+  auto answer_error = [&](const std::string& why) {
+    spdlog::warn("clip request {}: {}", rid, why);
+    if (auto st = mqtt_->publish(base + "/error", nlohmann::json{{"error", why}}.dump(), 1, false); !st)
+      spdlog::warn("clip request {}: {}", rid, st.error().message);
+  };
+  const std::string name = req.value("clip", "");
+  if (!is_plain_file_name(name)) return answer_error(fmt::format("\"{}\" is not a clip name", name));
+  std::filesystem::path found;
+  {
+    std::lock_guard lock(cameras_mu_);
+    for (const auto& c : cameras_)
+      if (std::filesystem::is_regular_file(c->config().evidence.dir / name)) found = c->config().evidence.dir / name;
+  }
+  if (found.empty()) return answer_error(fmt::format("no clip {} on {} (never written, or deleted by age or quota)", name, config_.id));
+  auto bytes = read_text_file(found);
+  if (!bytes) return answer_error(fmt::format("clip {} cannot be read", name));
+  if (auto st = mqtt_->publish(base, *bytes, 1, false); !st) return answer_error(st.error().message);
+  ++clips_served_;
+  spdlog::info("clip {} ({} bytes) sent for request {}", name, bytes->size(), rid);
+}
+
+size_t Agent::prune_evidence() {
+  namespace fs = std::filesystem;
+  struct File {
+    fs::path path;
+    fs::file_time_type time;
+    uintmax_t size;
+  };
+  std::vector<File> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(config_.evidence.dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const auto ext = it->path().extension();
+    if (ext != ".jpg" && ext != ".avi") continue;  // only what the pipelines write
+    files.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
+  }
+  std::sort(files.begin(), files.end(), [](const File& a, const File& b) { return a.time < b.time; });
+  uintmax_t total = 0;
+  for (const File& f : files) total += f.size;
+  const auto cutoff = fs::file_time_type::clock::now() - config_.evidence.keep;
+  size_t removed = 0;
+  for (const File& f : files) {
+    const bool old = f.time < cutoff;
+    if (!old && total <= config_.evidence.max_disk_bytes) break;  // oldest first: the rest are newer
+    if (fs::remove(f.path, ec)) {
+      ++removed;
+      total -= f.size;
+    }
+  }
+  if (removed > 0) {
+    pruned_ += removed;
+    spdlog::info("evidence: {} old files deleted ({} bytes kept, quota {})", removed, total,
+                 config_.evidence.max_disk_bytes);
+  }
+  return removed;
+}
+
+std::string Agent::metrics_text() const {
+  const AgentStats st = stats();
+  std::string out;
+  auto metric = [&](const char* type, const char* name, const char* help, double v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, v);
+  };
+  metric("counter", "gw_agent_readings_received_total", "Sensor readings received.", static_cast<double>(st.readings_received));
+  metric("counter", "gw_agent_readings_rejected_total", "Readings rejected (dead letters).", static_cast<double>(st.readings_rejected));
+  metric("counter", "gw_agent_zone_events_total", "Camera zone events.", static_cast<double>(st.zone_events));
+  metric("counter", "gw_agent_orders_published_total", "Order events acknowledged by the broker.", static_cast<double>(st.orders_published));
+  metric("gauge", "gw_agent_open_episodes", "Rule episodes open.", static_cast<double>(st.open_episodes));
+  metric("gauge", "gw_agent_outbox_pending", "Order events waiting in the outbox.", static_cast<double>(st.outbox_pending));
+  metric("counter", "gw_agent_outbox_dropped_total", "Order events dropped from a full outbox.", static_cast<double>(st.outbox_dropped));
+  metric("gauge", "gw_agent_broker_connected", "1 when connected to the broker.", mqtt_ && mqtt_->connected() ? 1 : 0);
+  metric("counter", "gw_agent_process_cpu_seconds_total", "CPU time of the agent.", process_cpu_s());
+  metric("gauge", "gw_agent_resident_memory_bytes", "Resident memory of the agent.", static_cast<double>(resident_bytes()));
+  metric("counter", "gw_agent_clips_served_total", "Clips sent to the center.", static_cast<double>(st.clips_served));
+  metric("counter", "gw_agent_evidence_pruned_total", "Evidence files deleted by age or quota.", static_cast<double>(st.evidence_pruned));
+  auto per_camera = [&](const char* type, const char* name, const char* help, auto value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n", name, help, type);
+    for (const CameraStatus& c : st.cameras) out += fmt::format("{}{{camera=\"{}\"}} {}\n", name, c.id, value(c));
+  };
+  per_camera("gauge", "gw_agent_camera_up", "1 while the camera delivers frames.",
+             [](const CameraStatus& c) { return c.state == CameraState::kRunning ? 1 : 0; });
+  per_camera("counter", "gw_agent_camera_frames_total", "Frames read from the camera.", [](const CameraStatus& c) { return c.frames_in; });
+  per_camera("counter", "gw_agent_camera_frames_dropped_total", "Frames dropped because analysis was behind.",
+             [](const CameraStatus& c) { return c.frames_dropped; });
+  per_camera("gauge", "gw_agent_camera_queue_depth", "Frames waiting for analysis.", [](const CameraStatus& c) { return c.queue_depth; });
+  per_camera("gauge", "gw_agent_camera_detect_fps", "Frames analysed a second (last 10 s).", [](const CameraStatus& c) { return c.detect_fps; });
+  per_camera("counter", "gw_agent_camera_reconnects_total", "Times the camera's source was reopened.", [](const CameraStatus& c) { return c.reconnects; });
+  per_camera("counter", "gw_agent_camera_cpu_seconds_total", "CPU time of the camera's threads.", [](const CameraStatus& c) { return c.cpu_s; });
+  return out;
 }
 
 }  // namespace gridwatch::agent

@@ -1,9 +1,12 @@
 #include "gridwatch/agent/config.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "gridwatch/agent/camera_geo.h"
 #include "gridwatch/domain/config.h"
 #include "gridwatch/platform/mqtt.h"
 
@@ -25,9 +28,51 @@ std::vector<rules::DeviceInfo> AgentConfig::devices() const {
 
 namespace {
 
-AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
+// The configuration's files: each section in one of them; `sensors` and `cameras` joined.
+class Sections {
+ public:
+  explicit Sections(std::vector<ConfigNode> roots) : roots_(std::move(roots)) {
+    for (const ConfigNode& r : roots_)
+      r.allow_only({"agent", "broker", "status", "outbox", "evidence", "areas", "sensors", "cameras", "rules"});
+  }
+  std::optional<ConfigNode> find(std::string_view key) const {
+    std::optional<ConfigNode> found;
+    for (const ConfigNode& r : roots_)
+      if (auto n = r.find(key)) {
+        if (found) n->raise("", fmt::format("already given in {}:{}", found->file(), found->line()));
+        found = n;
+      }
+    return found;
+  }
+  ConfigNode at(std::string_view key) const {
+    if (auto n = find(key)) return *n;
+    return roots_.front().at(key);  // raises: missing
+  }
+  std::vector<ConfigNode> list(std::string_view key) const {
+    std::vector<ConfigNode> all;
+    for (const ConfigNode& r : roots_)
+      for (ConfigNode& n : r.list(key)) all.push_back(std::move(n));
+    return all;
+  }
+
+ private:
+  std::vector<ConfigNode> roots_;
+};
+
+vision::CameraConfig read_camera(const ConfigNode& n) {
+  if (n.yaml().IsScalar()) {  // the path of a camera file
+    std::filesystem::path file = n.yaml().Scalar();
+    if (file.is_relative()) file = std::filesystem::path(n.file()).parent_path() / file;
+    auto c = vision::load_camera_config(file);
+    if (!c) throw ConfigError(c.error());
+    return std::move(*c);
+  }
+  if (!n.yaml().IsMap()) n.raise("", "a camera is the path of a camera file or a mapping like one (docs/vision.md)");
+  return vision::read_camera_config(n);
+}
+
+AgentConfig read(const Sections& root, const Catalog& catalog) {
   using namespace std::chrono;
-  root.allow_only({"agent", "broker", "status", "outbox", "sensors", "rules"});
   AgentConfig c;
   ConfigNode a = root.at("agent");
   a.allow_only({"id", "data_dir", "log_level"});
@@ -73,17 +118,52 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
     if (ssl && c.broker.ca_file.empty()) b->raise("tls", "an ssl:// url needs tls.ca_file (the broker's CA)");
   }
   if (auto s = root.find("status")) {
-    s->allow_only({"interval"});
+    s->allow_only({"interval", "metrics"});
     c.status_interval = s->duration("interval", seconds{30}, seconds{1}, hours{1});
+    c.metrics_listen = s->string("metrics", "");
+    if (!c.metrics_listen.empty()) {
+      const auto colon = c.metrics_listen.rfind(':');
+      int port = 0;
+      if (colon == std::string::npos || colon == 0 ||
+          std::sscanf(c.metrics_listen.c_str() + colon + 1, "%d", &port) != 1 || port < 0 || port > 65535)
+        s->raise("metrics", "expected HOST:PORT, e.g. 127.0.0.1:9464 (port 0: any free port)");
+    }
+  }
+  c.evidence.dir = c.data_dir / "evidence";
+  if (auto e = root.find("evidence")) {
+    e->allow_only({"dir", "snapshot_max_bytes", "keep", "max_disk_bytes"});
+    if (e->has("dir")) c.evidence.dir = e->path("dir");
+    c.evidence.snapshot_max_bytes =
+        static_cast<uint64_t>(e->integer("snapshot_max_bytes", 150 * 1024, 0, 200 * 1024));
+    c.evidence.keep = e->duration("keep", c.evidence.keep, hours{1}, days{366});
+    c.evidence.max_disk_bytes =
+        static_cast<uint64_t>(e->integer("max_disk_bytes", int64_t{2} << 30, 1 << 20, int64_t{1} << 42));
+  }
+  if (auto ar = root.find("areas")) {
+    ar->allow_only({"file", "id_property", "crs"});
+    c.areas.file = ar->path("file");
+    if (!std::filesystem::is_regular_file(c.areas.file)) ar->raise("file", fmt::format("no file {}", c.areas.file.string()));
+    c.areas.id_property = ar->string("id_property", "");
+    c.areas.crs = ar->choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84");
   }
   std::set<std::string> ids;
+  for (const ConfigNode& n : root.list("cameras")) {
+    vision::CameraConfig cam = read_camera(n);
+    ConfigNode where = n.yaml().IsMap() ? n.at("camera") : n;
+    if (!ids.insert(cam.id).second) where.raise(n.yaml().IsMap() ? "id" : "", fmt::format("duplicate camera \"{}\"", cam.id));
+    if (cam.source.empty()) where.raise(n.yaml().IsMap() ? "source" : "", fmt::format("camera {} has no source (camera.source)", cam.id));
+    if (auto cal = camera_calibration(cam); !cal)
+      where.raise("", fmt::format("camera {}: calibration: {}", cam.id, cal.error().message));
+    if (cam.evidence.dir.empty()) cam.evidence.dir = c.evidence.dir / cam.id;
+    c.cameras.push_back(std::move(cam));
+  }
   for (const ConfigNode& n : root.list("sensors")) {
     n.allow_only({"device_id", "type", "group", "tags", "location", "description"});
     SensorConfig s;
     s.device_id = n.string("device_id");
     if (!is_valid_id(s.device_id)) n.raise("device_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
     if (!ids.insert(s.device_id).second)
-      n.raise("device_id", fmt::format("duplicate device \"{}\"", s.device_id));
+      n.raise("device_id", fmt::format("duplicate device \"{}\" (sensor and camera ids are one namespace)", s.device_id));
     s.type = n.string("type");
     s.group = n.string("group", "");
     if (!s.group.empty() && !is_valid_id(s.group, 64))
@@ -101,7 +181,7 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
   if (auto r = root.find("rules")) {
     if (r->yaml().IsScalar()) {
       std::filesystem::path file = r->yaml().Scalar();
-      if (file.is_relative()) file = std::filesystem::path(root.file()).parent_path() / file;
+      if (file.is_relative()) file = std::filesystem::path(r->file()).parent_path() / file;
       auto set = rules::load_rules(file, catalog);
       if (!set) r->raise("", set.error().message);
       c.rules = std::move(*set);
@@ -117,14 +197,39 @@ AgentConfig read(const ConfigNode& root, const Catalog& catalog) {
 
 Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string source,
                                        const Catalog& catalog) {
-  return read_config_text<AgentConfig>(yaml, std::move(source),
-                                       [&](const ConfigNode& root) { return read(root, catalog); });
+  return read_config_text<AgentConfig>(yaml, std::move(source), [&](const ConfigNode& root) {
+    return read(Sections({root}), catalog);
+  });
 }
 
 Result<AgentConfig> load_agent_config(const std::filesystem::path& path, const Catalog& catalog) {
-  auto text = read_text_file(path);
-  if (!text) return std::unexpected(text.error());
-  return parse_agent_config(*text, path.string(), catalog);
+  std::vector<std::filesystem::path> files;
+  if (std::filesystem::is_directory(path)) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec))
+      if (entry.is_regular_file() && (entry.path().extension() == ".yaml" || entry.path().extension() == ".yml"))
+        files.push_back(entry.path());
+    if (ec) return fail(ErrorCode::kConfig, fmt::format("{}: {}", path.string(), ec.message()));
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return fail(ErrorCode::kConfig, fmt::format("{}: no *.yaml files in the folder", path.string()));
+  } else {
+    files.push_back(path);
+  }
+  std::vector<ConfigNode> roots;
+  for (const auto& f : files) {
+    auto text = read_text_file(f);
+    if (!text) return std::unexpected(text.error());
+    auto root = parse_config_text(*text, f.string());
+    if (!root) return std::unexpected(root.error());
+    roots.push_back(std::move(*root));
+  }
+  try {
+    AgentConfig c = read(Sections(std::move(roots)), catalog);
+    c.files = std::move(files);
+    return c;
+  } catch (const ConfigError& e) {
+    return std::unexpected(e.error());
+  }
 }
 
 }  // namespace gridwatch::agent

@@ -217,6 +217,11 @@ Result<OrderEvent> decode_order(std::string_view payload, const Catalog& catalog
       GW_TRY(acc, loc.num("accuracy_m"));
       l.accuracy_m = acc;
     }
+    if (loc.has("grid")) {
+      GW_TRY(grid, loc.str("grid"));
+      if (!is_valid_id(grid, 64)) return invalid("location.grid", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+      l.grid = std::move(grid);
+    }
     e.location = l;
   }
   GW_TRY(observed, f.time("observed_at"));
@@ -252,6 +257,7 @@ std::string encode_order(const OrderEvent& e) {
   if (e.location) {
     json loc = {{"lon", e.location->position.lon}, {"lat", e.location->position.lat}};
     if (e.location->accuracy_m) loc["accuracy_m"] = *e.location->accuracy_m;
+    if (!e.location->grid.empty()) loc["grid"] = e.location->grid;
     j["location"] = std::move(loc);
   }
   j["observed_at"] = format_rfc3339(e.observed_at);

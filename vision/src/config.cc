@@ -7,6 +7,7 @@
 
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/vision/frame_source.h"
 
 namespace gridwatch::vision {
 namespace {
@@ -87,11 +88,15 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   root.allow_only({"camera", "detect", "motion", "detectors", "zones", "evidence", "tracker", "calibration"});
   CameraConfig c;
   ConfigNode cam = root.at("camera");
-  cam.allow_only({"id", "source"});
+  cam.allow_only({"id", "source", "loop", "realtime", "queue"});
   c.id = cam.string("id");
   if (!is_valid_id(c.id, 64) || c.id.find(':') != std::string::npos)
     cam.raise("id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
   c.source = cam.string("source", "");
+  c.loop = cam.boolean("loop", false);
+  c.realtime = cam.boolean("realtime", true);
+  c.queue = static_cast<int>(cam.integer("queue", 4, 1, 100));
+  if (c.loop && is_live(c.source)) cam.raise("loop", "applies to files, not to streams or devices");
   if (auto d = root.find("detect")) {
     d->allow_only({"width", "height", "fps"});
     c.detect.width = static_cast<int>(d->integer("width", 0, 0, 7680));

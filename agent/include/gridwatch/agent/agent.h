@@ -11,6 +11,12 @@
 // in DATA_DIR/rules (snapshot every checkpoint_interval and at stop, journal in between), so a
 // restart resumes open episodes and half-elapsed durations.
 //
+// Cameras (cameras.h) run on their own threads and hand their zone events to the worker; their
+// orders carry the snapshot (fitted to evidence.snapshot_max_bytes) and the clip's name, which the
+// center can ask for on "{prefix}/agents/{id}/clips/get". Snapshots and clips are pruned by age
+// and disk quota. Status (retained, every status_interval and when a camera changes state) and
+// /metrics (status.metrics) report cameras, queues, the outbox, CPU and memory.
+//
 // Readings that cannot be used (malformed, unknown device, wrong type, queue full) are counted,
 // logged with the reason and appended to DATA_DIR/dead-letter.jsonl; processing goes on.
 // stop() publishes the offline status and disconnects. Public methods are thread-safe.
@@ -26,8 +32,10 @@
 #include <string>
 #include <thread>
 
+#include "gridwatch/agent/cameras.h"
 #include "gridwatch/agent/config.h"
 #include "gridwatch/agent/outbox.h"
+#include "gridwatch/geo/areas.h"
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/message_queue.h"
 #include "gridwatch/platform/mqtt.h"
@@ -47,13 +55,17 @@ struct AgentStats {
   uint64_t zone_events = 0;          // camera zone events received
   size_t outbox_pending = 0;         // order events stored and not yet acknowledged by the broker
   uint64_t outbox_dropped = 0;       // pushed out of a full outbox (oldest low-priority first)
+  std::vector<CameraStatus> cameras;
+  uint64_t clips_served = 0;         // clips sent to the center on request
+  uint64_t evidence_pruned = 0;      // snapshot and clip files deleted by age or quota
 };
 
 class Agent {
  public:
   static constexpr size_t kQueueCapacity = 10'000;
 
-  Agent(AgentConfig config, const Catalog& catalog);
+  // `camera_options` (tests): how the cameras open their sources; default: their `source`.
+  Agent(AgentConfig config, const Catalog& catalog, CameraOptions camera_options = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -63,6 +75,12 @@ class Agent {
   void stop();
   AgentStats stats() const;
   const AgentConfig& config() const { return config_; }
+  // The port /metrics listens on (status.metrics; 0 when off). Prometheus text of the same figures.
+  int metrics_port() const { return metrics_port_; }
+  std::string metrics_text() const;
+  // Deletes evidence files older than evidence.keep, then the oldest until the folder fits
+  // evidence.max_disk_bytes (the status thread calls it every minute). Returns how many went.
+  size_t prune_evidence();
 
   // Evaluates one message as if it had arrived on `topic` (used by start()'s subscription).
   void handle_reading_message(const std::string& topic, const std::string& payload);
@@ -79,7 +97,10 @@ class Agent {
  private:
   void worker();
   void status_loop();
-  std::string status_json(std::string_view state) const;
+  std::string status_json(std::string_view state);
+  void serve_clip(const std::string& payload);
+  // Order evidence as it leaves the box: the snapshot file read into snapshot_jpeg, local paths gone.
+  nlohmann::json outgoing_evidence(const nlohmann::json& evidence, OrderEventKind kind, const std::string& id);
   void reject(const std::string& topic, const std::string& payload, const std::string& reason);
   // The order event of a rule transition; nullopt (logged, counted) when it does not validate.
   std::optional<OrderEvent> order_event(const rules::Intent& intent);
@@ -92,8 +113,13 @@ class Agent {
   std::unique_ptr<platform::DeadLetterFile> dead_letters_;
   // Worker thread only (and start()/stop() while the worker is not running).
   std::unique_ptr<rules::Engine> engine_;
-  void apply_reload(AgentConfig next);  // worker thread
-  std::optional<AgentConfig> pending_reload_;  // guarded by mu_
+  struct PendingReload {
+    AgentConfig config;
+    std::vector<std::unique_ptr<CameraRunner>> cameras;  // new or changed, not started yet
+  };
+  void apply_reload(PendingReload reload);  // worker thread
+  std::optional<PendingReload> pending_reload_;  // guarded by mu_
+  Result<std::unique_ptr<CameraRunner>> make_camera(const vision::CameraConfig& c);
   std::atomic<size_t> sensor_count_{0};
   rules::StateFile state_file_;
   std::chrono::steady_clock::time_point last_checkpoint_{};
@@ -111,7 +137,20 @@ class Agent {
   std::atomic<uint64_t> received_{0}, rejected_{0}, publish_failures_{0};
   std::atomic<uint64_t> late_{0}, duplicates_{0}, zone_events_received_{0};
   std::atomic<size_t> open_episodes_{0};
-  std::string status_topic_, orders_topic_, readings_filter_;
+  std::string status_topic_, orders_topic_, readings_filter_, clips_topic_;
+
+  CameraOptions camera_options_;
+  mutable std::mutex cameras_mu_;  // cameras_ (the worker changes it on reload; status reads it)
+  std::vector<std::unique_ptr<CameraRunner>> cameras_;
+  std::shared_ptr<const geo::AreaIndex> areas_;  // grid cells (areas.file), or null
+  bool status_due_ = false;                      // guarded by mu_: a camera changed state
+  std::mutex cpu_mu_;
+  std::chrono::steady_clock::time_point cpu_wall_{};
+  double cpu_last_s_ = 0, cpu_percent_ = 0;  // process CPU (100 = one core) between status messages
+  std::atomic<uint64_t> clips_served_{0}, pruned_{0};
+  struct MetricsServer;
+  std::unique_ptr<MetricsServer> metrics_;
+  int metrics_port_ = 0;
 };
 
 }  // namespace gridwatch::agent

@@ -1,7 +1,8 @@
 // The edge agent's configuration (one YAML file; reference in docs/configuration.md).
 //
-// load_agent_config() refuses unknown keys and bad values with "FILE:LINE: KEY: reason"
-// (ErrorCode::kConfig). The result is a plain value.
+// load_agent_config() reads one YAML file, or every *.yaml file of a folder in name order (each
+// section in one file only; `sensors` and `cameras` are joined across files). It refuses unknown
+// keys and bad values with "FILE:LINE: KEY: reason" (ErrorCode::kConfig). The result is a plain value.
 #pragma once
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "gridwatch/domain/order.h"
 #include "gridwatch/rules/engine.h"
 #include "gridwatch/rules/ruleset.h"
+#include "gridwatch/vision/config.h"
 
 namespace gridwatch::agent {
 
@@ -35,6 +37,21 @@ struct OutboxConfig {
   bool fsync = true;                  // every event on stable storage before it is published
 };
 
+// Evidence on the box: the snapshot an order carries, and how long clips and snapshots are kept.
+struct EvidenceSettings {
+  std::filesystem::path dir;            // default DATA_DIR/evidence; each camera in a folder of its id
+  uint64_t snapshot_max_bytes = 150 * 1024;  // JPEG in an order at most (re-encoded smaller to fit)
+  Duration keep{std::chrono::hours{24 * 7}};  // snapshots and clips older than this are deleted
+  uint64_t max_disk_bytes = 2ull << 30;       // then the oldest go first until the folder fits
+};
+
+// The grid cells the agent knows (optional): an order's location names the cell it lies in.
+struct AreasSettings {
+  std::filesystem::path file;  // GeoJSON FeatureCollection of grid cells; empty: none
+  std::string id_property;     // empty: the feature's id
+  std::string crs = "wgs84";   // wgs84 | gcj02 | bd09
+};
+
 struct SensorConfig {
   std::string device_id;
   std::string type;  // reading type it sends, e.g. bin_fill
@@ -50,6 +67,10 @@ struct AgentConfig {
   std::string log_level = "info";
   BrokerConfig broker;
   std::chrono::milliseconds status_interval{std::chrono::seconds{30}};
+  std::string metrics_listen;  // "127.0.0.1:9464": Prometheus text at /metrics; empty: off
+  AreasSettings areas;
+  EvidenceSettings evidence;
+  std::vector<vision::CameraConfig> cameras;
   OutboxConfig outbox;
   std::vector<SensorConfig> sensors;
   rules::RuleSet rules;             // inline `rules:` or the file it names
@@ -59,6 +80,8 @@ struct AgentConfig {
   std::vector<rules::DeviceInfo> devices() const;
 
   const SensorConfig* sensor(std::string_view device_id) const;
+  // The configuration files it was read from (one, or the folder's).
+  std::vector<std::filesystem::path> files;
 };
 
 [[nodiscard]] Result<AgentConfig> load_agent_config(const std::filesystem::path& path,

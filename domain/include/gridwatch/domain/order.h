@@ -43,6 +43,7 @@ struct LonLat {
 struct OrderLocation {
   LonLat position;
   std::optional<double> accuracy_m;
+  std::string grid;  // the grid cell the reporter found the place in (its own areas file); may be empty
 };
 
 struct OrderEvent {

@@ -23,6 +23,7 @@ struct MotionConfig {
   int width = 160;          // the gate works on a grey frame this wide
   int threshold = 25;       // grey-level difference that counts as change
   double min_area = 0.0005; // smallest changed region, as a fraction of the frame
+  bool operator==(const MotionConfig&) const = default;
 };
 
 struct DetectorConfig {
@@ -44,6 +45,7 @@ struct DetectorConfig {
   double overflow_at = 0.15;     // bin_overflow: changed fraction of the zone that is "over-full"
   // Any detector: drop objects narrower than this on the ground (needs calibration points).
   double min_size_m = 0;
+  bool operator==(const DetectorConfig&) const = default;
 };
 
 struct ZoneConfig {
@@ -53,6 +55,7 @@ struct ZoneConfig {
   bool relative = false;
   std::vector<std::string> classes;  // empty: any
   Duration dwell{std::chrono::seconds{60}};  // stationary this long in the zone: event
+  bool operator==(const ZoneConfig&) const = default;
 };
 
 struct EvidenceConfig {
@@ -63,11 +66,17 @@ struct EvidenceConfig {
   bool blur_plates = false;
   std::filesystem::path cascades = "/usr/share/opencv4/haarcascades";
   int jpeg_quality = 85;
+  bool operator==(const EvidenceConfig&) const = default;
 };
 
 struct CameraConfig {
   std::string id;
   std::string source;        // file path, rtsp:// / http:// URL, or /dev/videoN
+  // How the agent plays the source (`gridwatch vision replay` ignores these and runs a file as
+  // fast as it can):
+  bool loop = false;      // a file: start again at its end (a recording standing in for a camera)
+  bool realtime = true;   // a file: frames at the file's own rate, as a camera would send them
+  int queue = 4;          // frames waiting for analysis at most; when full the oldest is dropped
   cv::Size detect{0, 0};     // 0: the source's size
   double fps = 5;            // detect rate
   MotionConfig motion;
@@ -80,6 +89,7 @@ struct CameraConfig {
   double stationary_iou = 0.6;  // box overlap with where it stopped that still counts as still
   // Calibration points for geo/: pixel x, y and lon, lat
   std::vector<std::array<double, 4>> calibration;
+  bool operator==(const CameraConfig&) const = default;
 };
 
 [[nodiscard]] Result<CameraConfig> load_camera_config(const std::filesystem::path& path);

@@ -1,8 +1,8 @@
-#include "camera_geo.h"
+#include "gridwatch/agent/camera_geo.h"
 
 #include "gridwatch/geo/distance.h"
 
-namespace gridwatch::app {
+namespace gridwatch::agent {
 
 Result<std::optional<geo::Calibration>> camera_calibration(const vision::CameraConfig& c) {
   if (c.calibration.empty()) return std::optional<geo::Calibration>{};
@@ -23,4 +23,4 @@ vision::GroundSize ground_size(std::optional<geo::Calibration> calibration) {
   };
 }
 
-}  // namespace gridwatch::app
+}  // namespace gridwatch::agent

@@ -1,4 +1,4 @@
-// Where the app joins a camera's pixels to the ground: the calibration points of its config
+// Where the agent joins a camera's pixels to the ground: the calibration points of its config
 // through geo/ (vision/ and geo/ do not know each other).
 #pragma once
 
@@ -8,7 +8,7 @@
 #include "gridwatch/vision/config.h"
 #include "gridwatch/vision/pipeline.h"
 
-namespace gridwatch::app {
+namespace gridwatch::agent {
 
 // The camera's ground calibration, or nullopt without (enough) calibration points.
 [[nodiscard]] Result<std::optional<geo::Calibration>> camera_calibration(const vision::CameraConfig& c);
@@ -16,4 +16,4 @@ namespace gridwatch::app {
 // Width on the ground of a box's bottom edge, in metres (for detectors' min_size_m).
 vision::GroundSize ground_size(std::optional<geo::Calibration> calibration);
 
-}  // namespace gridwatch::app
+}  // namespace gridwatch::agent
