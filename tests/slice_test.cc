@@ -25,36 +25,6 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-// Collects every message on a topic filter.
-class Listener {
- public:
-  Listener(const std::string& url, const std::string& filter) {
-    static std::atomic<int> n{0};
-    client_ = std::move(*platform::MqttClient::create(
-        {.url = url, .client_id = fmt::format("t-listen-{}-{}", getpid(), n++)}));
-    client_->on_message([this](platform::MqttMessage m) {
-      std::lock_guard lock(mu_);
-      messages_.push_back(std::move(m));
-    });
-    client_->subscribe(filter, 1);
-    EXPECT_TRUE(client_->connect(10s).has_value());
-  }
-  std::vector<platform::MqttMessage> messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
-  std::optional<json> last_json() {
-    std::lock_guard lock(mu_);
-    if (messages_.empty()) return std::nullopt;
-    return json::parse(messages_.back().payload, nullptr, false);
-  }
-
- private:
-  std::unique_ptr<platform::MqttClient> client_;
-  std::mutex mu_;
-  std::vector<platform::MqttMessage> messages_;
-};
-
 // True once the last status message on `status` has this state.
 bool reports(Listener& status, const std::string& state) {
   return eventually([&] {

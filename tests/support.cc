@@ -192,4 +192,27 @@ std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std
   return rows;
 }
 
+Listener::Listener(const std::string& url, const std::string& filter) {
+  static std::atomic<int> n{0};
+  client_ = std::move(*platform::MqttClient::create(
+      {.url = url, .client_id = fmt::format("t-listen-{}-{}", getpid(), n++)}));
+  client_->on_message([this](platform::MqttMessage m) {
+    std::lock_guard lock(mu_);
+    messages_.push_back(std::move(m));
+  });
+  client_->subscribe(filter, 1);
+  EXPECT_TRUE(client_->connect(std::chrono::seconds{10}).has_value());
+}
+
+std::vector<platform::MqttMessage> Listener::messages() {
+  std::lock_guard lock(mu_);
+  return messages_;
+}
+
+std::optional<nlohmann::json> Listener::last_json() {
+  std::lock_guard lock(mu_);
+  if (messages_.empty()) return std::nullopt;
+  return nlohmann::json::parse(messages_.back().payload, nullptr, false);
+}
+
 }  // namespace gridwatch::testing

@@ -10,6 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
+#include <mutex>
+
+#include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/process.h"
 #include "gridwatch/platform/services.h"
 
@@ -65,5 +69,18 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 // Runs a query and returns all rows, each a vector of text values ("" for NULL).
 std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std::string& query,
                                           const std::vector<std::string>& params = {});
+
+// Collects every message on a topic filter (a client of the fixture's broker or of `url`).
+class Listener {
+ public:
+  Listener(const std::string& url, const std::string& filter);
+  std::vector<platform::MqttMessage> messages();
+  std::optional<nlohmann::json> last_json();
+
+ private:
+  std::unique_ptr<platform::MqttClient> client_;
+  std::mutex mu_;
+  std::vector<platform::MqttMessage> messages_;
+};
 
 }  // namespace gridwatch::testing

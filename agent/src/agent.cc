@@ -574,15 +574,18 @@ std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {
 nlohmann::json Agent::outgoing_evidence(const nlohmann::json& evidence, OrderEventKind kind, const std::string& id) {
   nlohmann::json out = evidence.is_object() ? evidence : nlohmann::json::object();
   if (!out.contains("events") || !out["events"].is_array() || out["events"].empty()) return out;
-  // The zone event that triggered the rule names the snapshot and the clip on this box.
-  nlohmann::json& z = out["events"].back();
-  if (!z.is_object()) return out;
-  if (z.contains("bbox")) out["bbox"] = z["bbox"];
-  if (z.contains("snapshot") && z["snapshot"].is_string()) {
-    const std::filesystem::path file = z["snapshot"].get<std::string>();
-    z["snapshot"] = file.filename().string();
-    if (kind != OrderEventKind::kClear && config_.evidence.snapshot_max_bytes > 0) {
-      auto jpeg = vision::fit_jpeg(file, config_.evidence.snapshot_max_bytes);
+  // Each zone event the rule cites carries the camera's own record (bbox, snapshot and clip files
+  // on this box); the last one, the one that triggered the rule, gives the order its evidence.
+  auto record = [](nlohmann::json& e) -> nlohmann::json* {
+    if (!e.is_object()) return nullptr;
+    if (e.contains("evidence") && e["evidence"].is_object()) return &e["evidence"];
+    return &e;
+  };
+  if (nlohmann::json* z = record(out["events"].back())) {
+    if (z->contains("bbox")) out["bbox"] = (*z)["bbox"];
+    if (z->contains("snapshot") && (*z)["snapshot"].is_string() && kind != OrderEventKind::kClear &&
+        config_.evidence.snapshot_max_bytes > 0) {
+      auto jpeg = vision::fit_jpeg((*z)["snapshot"].get<std::string>(), config_.evidence.snapshot_max_bytes);
       if (jpeg) {
         out["snapshot_jpeg"] = platform::base64_encode(jpeg->bytes);
         out["snapshot_size"] = {jpeg->width, jpeg->height};
@@ -591,17 +594,17 @@ nlohmann::json Agent::outgoing_evidence(const nlohmann::json& evidence, OrderEve
         spdlog::warn("order {}: no snapshot: {}", id, jpeg.error().message);
       }
     }
+    if (z->contains("clip") && (*z)["clip"].is_string())
+      out["clip"] = {{"agent_id", config_.id},
+                     {"name", std::filesystem::path((*z)["clip"].get<std::string>()).filename().string()},
+                     {"camera", z->value("camera", "")}};
   }
-  if (z.contains("clip") && z["clip"].is_string()) {
-    const std::string name = std::filesystem::path(z["clip"].get<std::string>()).filename().string();
-    z["clip"] = name;
-    out["clip"] = {{"agent_id", config_.id}, {"name", name}, {"camera", z.value("camera", "")}};
-  }
-  for (auto& other : out["events"])
-    if (other.is_object())
+  // The box's paths mean nothing elsewhere: file names only.
+  for (auto& e : out["events"])
+    if (nlohmann::json* z = record(e))
       for (const char* k : {"snapshot", "clip"})
-        if (other.contains(k) && other[k].is_string())
-          other[k] = std::filesystem::path(other[k].get<std::string>()).filename().string();
+        if (z->contains(k) && (*z)[k].is_string())
+          (*z)[k] = std::filesystem::path((*z)[k].get<std::string>()).filename().string();
   return out;
 }
 

@@ -93,6 +93,8 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   if (!is_valid_id(c.id, 64) || c.id.find(':') != std::string::npos)
     cam.raise("id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
   c.source = cam.string("source", "");
+  // A file named relative to the configuration file (streams and devices are taken as they are).
+  if (!c.source.empty() && !is_live(c.source)) c.source = cam.path("source").string();
   c.loop = cam.boolean("loop", false);
   c.realtime = cam.boolean("realtime", true);
   c.queue = static_cast<int>(cam.integer("queue", 4, 1, 100));

@@ -1,0 +1,191 @@
+// The edge daemon end to end on real services: `gridwatch agent` with a camera on a recorded clip
+// (the street the project draws: a car parks in a no-parking zone), a camera whose source is dead
+// and a bin-fill sensor over MQTT, against the fixture's Mosquitto.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "gridwatch/domain/order.h"
+#include "gridwatch/geo/distance.h"
+#include "gridwatch/platform/base64.h"
+#include "gridwatch/vision/scene.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// A port nobody listens on right now (the agent's /metrics).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::optional<json> order_of(Listener& l, const std::string& category) {
+  for (const auto& m : l.messages()) {
+    json j = json::parse(m.payload, nullptr, false);
+    if (j.is_object() && j.value("category", "") == category && j.value("event", "") == "open") return j;
+  }
+  return std::nullopt;
+}
+
+TEST(EdgeBox, ParkedCarOnAClipAndAFullBinBecomeTwoLocatedOrdersWithEvidence) {
+  const auto svc = services();
+  ASSERT_FALSE(svc.mqtt_url.empty());
+  const auto dir = temp_dir("edge");
+  const std::string prefix = unique_prefix();
+  const std::string agent = fmt::format("edge-{}", getpid());
+  vision::StreetScene scene;
+  ASSERT_TRUE(vision::write_video(scene, dir / "street.avi", 600).has_value());  // 60 s: the car parks at 12 s
+  // One grid cell over the street the camera sees (and the bin beside it).
+  write_file(dir / "grid.geojson", R"({"type": "FeatureCollection", "features": [
+    {"type": "Feature", "id": "wfj-0101", "properties": {"name": "Wangfujing grid 1"},
+     "geometry": {"type": "Polygon", "coordinates": [[[116.4095, 39.9130], [116.4115, 39.9130],
+       [116.4115, 39.9145], [116.4095, 39.9145], [116.4095, 39.9130]]]}}]})");
+  const int metrics_port = free_port();
+  ASSERT_GT(metrics_port, 0);
+  write_file(dir / "agent.yaml", fmt::format(R"(agent: {{id: {agent}, data_dir: "{dir}/data"}}
+broker: {{url: "{url}", topic_prefix: {prefix}}}
+status: {{interval: 1s, metrics: "127.0.0.1:{port}"}}
+areas: {{file: grid.geojson}}
+cameras:
+  - camera: {{id: street, source: street.avi, realtime: false}}
+    detect: {{fps: 5}}
+    detectors:
+      - {{type: stationary, label: object, min_area: 0.004, settle: 2s, min_size_m: 1.5}}
+    zones:
+      - {{name: no_parking, type: no_parking, polygon: [[70, 225], [340, 225], [340, 302], [70, 302]], classes: [object], dwell: 10s}}
+    tracker: {{stationary_max_age: 4s}}
+    evidence: {{clip_before: 2s, clip_after: 2s}}
+    calibration:
+      - {{px: 0, py: 360, lon: 116.41000, lat: 39.91350}}
+      - {{px: 640, py: 360, lon: 116.41047, lat: 39.91350}}
+      - {{px: 640, py: 60, lon: 116.41047, lat: 39.91367}}
+      - {{px: 0, py: 60, lon: 116.41000, lat: 39.91367}}
+  - camera: {{id: gate, source: "{dir}/unplugged.avi"}}
+    detectors: [{{type: motion}}]
+sensors:
+  - {{device_id: bin-1, type: bin_fill, location: {{lon: 116.41060, lat: 39.91360, accuracy_m: 5}}}}
+rules:
+  rules:
+    - id: parked
+      category: traffic.illegal_parking
+      input: {{zones: ["street:no_parking"]}}
+      when: {{zone: {{stationary: 10s}}}}
+    - id: bin_full
+      category: sanitation.bin_overflow
+      input: {{type: bin_fill}}
+      when: {{threshold: {{above: 90, clear_below: 60}}}}
+)",
+                                             fmt::arg("agent", agent), fmt::arg("dir", dir.string()),
+                                             fmt::arg("url", svc.mqtt_url), fmt::arg("prefix", prefix),
+                                             fmt::arg("port", metrics_port)));
+  Listener orders(svc.mqtt_url, fmt::format("{}/orders/{}", prefix, agent));
+  Listener status(svc.mqtt_url, fmt::format("{}/agents/{}/status", prefix, agent));
+  Listener clips(svc.mqtt_url, fmt::format("{}/agents/{}/clips/+/#", prefix, agent));
+  auto proc = start_gridwatch({"agent", "--config", (dir / "agent.yaml").string()}, dir / "agent.log");
+  auto sensor = platform::MqttClient::create({.url = svc.mqtt_url, .client_id = fmt::format("t-bin-{}", getpid())});
+  ASSERT_TRUE(sensor && (*sensor)->connect(10s));
+  ASSERT_TRUE(eventually([&] { return status.last_json().has_value(); }));
+  const json reading = {{"ts", format_rfc3339(now_utc())}, {"type", "bin_fill"}, {"value", 95}, {"unit", "%"}};
+  ASSERT_TRUE((*sensor)->publish_and_wait(fmt::format("{}/sensors/bin-1/reading", prefix), reading.dump(), 1, false, 5s));
+
+  ASSERT_TRUE(eventually([&] { return order_of(orders, "traffic.illegal_parking") && order_of(orders, "sanitation.bin_overflow"); }, 90s))
+      << read_file(dir / "agent.log");
+  // The camera's order: where the car stands (its bottom centre, 205 / 294 in the picture).
+  const json car = *order_of(orders, "traffic.illegal_parking");
+  EXPECT_EQ(car["source"]["kind"], "camera");
+  EXPECT_EQ(car["source"]["device_id"], "street:no_parking");
+  const LonLat expected{.lon = 116.41000 + 205.0 / 640 * 0.00047, .lat = 39.91350 + (360.0 - 294) / 300 * 0.00017};
+  const LonLat got{.lon = car["location"]["lon"].get<double>(), .lat = car["location"]["lat"].get<double>()};
+  const double accuracy = car["location"]["accuracy_m"].get<double>();
+  EXPECT_GT(accuracy, 0);
+  EXPECT_LE(geo::distance_m(got, expected), accuracy + 1.0);
+  EXPECT_EQ(car["location"]["grid"], "wfj-0101");
+  // Evidence: the snapshot itself (a JPEG of the camera's picture), the box, the clip's name.
+  const json& ev = car["evidence"];
+  ASSERT_TRUE(ev.contains("snapshot_jpeg")) << ev.dump();
+  auto jpeg = platform::base64_decode(ev["snapshot_jpeg"].get<std::string>());
+  ASSERT_TRUE(jpeg.has_value());
+  const cv::Mat shot = cv::imdecode(*jpeg, cv::IMREAD_COLOR);
+  EXPECT_EQ(shot.cols, 640);
+  EXPECT_EQ(shot.rows, 360);
+  EXPECT_LE(jpeg->size(), 150u * 1024);
+  ASSERT_EQ(ev["bbox"].size(), 4u);
+  EXPECT_NEAR(ev["bbox"][0].get<double>(), 130, 15);
+  ASSERT_TRUE(ev.contains("clip"));
+  EXPECT_EQ(ev["clip"]["agent_id"], agent);
+  const std::string clip = ev["clip"]["name"];
+  EXPECT_EQ(ev["events"][0]["evidence"]["snapshot"], clip.substr(0, clip.size() - 4) + ".jpg");  // no paths of the box
+  // The sensor's order: at the sensor's place, with the reading that triggered it.
+  const json bin = *order_of(orders, "sanitation.bin_overflow");
+  EXPECT_EQ(bin["source"]["kind"], "sensor");
+  EXPECT_DOUBLE_EQ(bin["location"]["lon"].get<double>(), 116.41060);
+  EXPECT_EQ(bin["location"]["grid"], "wfj-0101");
+  ASSERT_FALSE(bin["evidence"]["readings"].empty());
+  EXPECT_DOUBLE_EQ(bin["evidence"]["readings"][0]["value"].get<double>(), 95);
+
+  // Status: the dead camera is reported and retried; the other camera and the sensor worked.
+  ASSERT_TRUE(eventually([&] {
+    auto s = status.last_json();
+    if (!s || !s->contains("cameras") || (*s)["cameras"].size() != 2) return false;
+    return (*s)["cameras"][0]["state"] == "ended" && (*s)["cameras"][1]["state"] == "reconnecting";
+  }, 60s)) << status.last_json().value_or(json()).dump();
+  const json s = *status.last_json();
+  EXPECT_NE(s["cameras"][1]["last_error"].get<std::string>().find("unplugged.avi: no such file"), std::string::npos);
+  EXPECT_EQ(s["cameras"][1]["frames_in"], 0);
+  EXPECT_GT(s["cameras"][0]["frames_in"].get<int>(), 500);
+  EXPECT_EQ(s["readings_received"], 1);
+  EXPECT_TRUE(s.contains("cpu_percent"));
+  EXPECT_GT(s["memory_bytes"].get<double>(), 1e6);
+  EXPECT_EQ(s["outbox"]["pending"], 0);
+
+  // The center asks for the clip: the bytes of the AVI come back; a path is refused.
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir / "data" / "evidence" / "street" / clip); }, 30s));
+  const std::string get = fmt::format("{}/agents/{}/clips/get", prefix, agent);
+  ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r1"}, {"clip", clip}}.dump(), 1, false, 5s));
+  ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r2"}, {"clip", "../../agent.yaml"}}.dump(), 1, false, 5s));
+  ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r3"}, {"clip", "gone.avi"}}.dump(), 1, false, 5s));
+  ASSERT_TRUE(eventually([&] { return clips.messages().size() >= 3; }, 20s));
+  std::map<std::string, std::string> got_clips;
+  for (const auto& m : clips.messages()) got_clips[m.topic.substr(m.topic.find("/clips/") + 7)] = m.payload;
+  ASSERT_TRUE(got_clips.contains("r1"));
+  EXPECT_EQ(got_clips["r1"].substr(0, 4), "RIFF");
+  EXPECT_EQ(got_clips["r1"].size(), std::filesystem::file_size(dir / "data" / "evidence" / "street" / clip));
+  EXPECT_NE(got_clips["r2/error"].find("is not a clip name"), std::string::npos) << got_clips["r2/error"];
+  EXPECT_NE(got_clips["r3/error"].find("no clip gone.avi"), std::string::npos) << got_clips["r3/error"];
+
+  // /metrics on the local port.
+  const HttpReply metrics = http_request(metrics_port, "GET", "/metrics", "", "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("gw_agent_camera_up{camera=\"gate\"} 0"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("gw_agent_camera_frames_total{camera=\"street\"}"), std::string::npos);
+  EXPECT_NE(metrics.body.find("gw_agent_clips_served_total 1"), std::string::npos);
+
+  const int st = proc.stop(20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << read_file(dir / "agent.log");
+  if (HasFailure()) std::cerr << read_file(dir / "agent.log");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
