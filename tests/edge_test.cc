@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/center/center.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/base64.h"
@@ -99,6 +100,18 @@ rules:
                                              fmt::arg("agent", agent), fmt::arg("dir", dir.string()),
                                              fmt::arg("url", svc.mqtt_url), fmt::arg("prefix", prefix),
                                              fmt::arg("port", metrics_port)));
+  // The district center on the same broker and the fixture's PostGIS.
+  center::CenterConfig cc;
+  cc.id = agent + "-center";
+  cc.broker_url = svc.mqtt_url;
+  cc.topic_prefix = prefix;
+  cc.conninfo = svc.pg_conninfo;
+  cc.http_port = 0;
+  cc.sla_check_interval = std::chrono::hours{1};
+  cc.clip_timeout = 3s;
+  cc.tokens = {center::ApiToken{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken}};
+  center::Center district(cc, Catalog::builtin());
+  ASSERT_TRUE(district.start().has_value());
   Listener orders(svc.mqtt_url, fmt::format("{}/orders/{}", prefix, agent));
   Listener status(svc.mqtt_url, fmt::format("{}/agents/{}/status", prefix, agent));
   Listener clips(svc.mqtt_url, fmt::format("{}/agents/{}/clips/+/#", prefix, agent));
@@ -165,23 +178,45 @@ rules:
   ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r1"}, {"clip", clip}}.dump(), 1, false, 5s));
   ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r2"}, {"clip", "../../agent.yaml"}}.dump(), 1, false, 5s));
   ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r3"}, {"clip", "gone.avi"}}.dump(), 1, false, 5s));
-  ASSERT_TRUE(eventually([&] { return clips.messages().size() >= 3; }, 20s));
-  std::map<std::string, std::string> got_clips;
-  for (const auto& m : clips.messages()) got_clips[m.topic.substr(m.topic.find("/clips/") + 7)] = m.payload;
+  std::map<std::string, std::string> got_clips;  // request id[/error] -> payload
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& m : clips.messages()) got_clips[m.topic.substr(m.topic.find("/clips/") + 7)] = m.payload;
+    return got_clips.contains("r1") && got_clips.contains("r2/error") && got_clips.contains("r3/error");
+  }, 20s));
   ASSERT_TRUE(got_clips.contains("r1"));
   EXPECT_EQ(got_clips["r1"].substr(0, 4), "RIFF");
   EXPECT_EQ(got_clips["r1"].size(), std::filesystem::file_size(dir / "data" / "evidence" / "street" / clip));
   EXPECT_NE(got_clips["r2/error"].find("is not a clip name"), std::string::npos) << got_clips["r2/error"];
   EXPECT_NE(got_clips["r3/error"].find("no clip gone.avi"), std::string::npos) << got_clips["r3/error"];
 
+  // A dispatcher watches what happened: the center fetches the clip from the agent.
+  const std::string case_id = car["id"];
+  HttpReply video;
+  ASSERT_TRUE(eventually([&] {
+    video = http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", case_id), "", kAdminToken);
+    return video.status != 404 || video.body.find("no order") == std::string::npos;  // stored by now
+  }));
+  EXPECT_EQ(video.status, 200) << video.body;
+  EXPECT_EQ(video.body.substr(0, 4), "RIFF");
+  EXPECT_EQ(video.body.size(), got_clips["r1"].size());
+  const HttpReply none = http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", bin["id"].get<std::string>()), "", kAdminToken);
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("has no camera clip"), std::string::npos) << none.body;
+  EXPECT_EQ(http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", case_id), "", "").status, 401);
+
   // /metrics on the local port.
   const HttpReply metrics = http_request(metrics_port, "GET", "/metrics", "", "");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("gw_agent_camera_up{camera=\"gate\"} 0"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("gw_agent_camera_frames_total{camera=\"street\"}"), std::string::npos);
-  EXPECT_NE(metrics.body.find("gw_agent_clips_served_total 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("gw_agent_clips_served_total 2"), std::string::npos);  // the test's and the center's
 
+  // The agent gone, the center says so instead of waiting for ever.
   const int st = proc.stop(20s);
+  const HttpReply late = http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", case_id), "", kAdminToken);
+  EXPECT_EQ(late.status, 504);
+  EXPECT_NE(late.body.find("did not answer within 3s"), std::string::npos) << late.body;
+  district.stop();
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << read_file(dir / "agent.log");
   if (HasFailure()) std::cerr << read_file(dir / "agent.log");
   std::filesystem::remove_all(dir);

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <opencv2/core/utility.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -203,6 +204,8 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
     areas_ = std::move(*index);
     spdlog::info("areas: {} grid cells from {}", n, config_.areas.file.string());
   }
+  // Several pipelines at once: one OpenCV thread each beats each of them fanning out to every core.
+  if (config_.cameras.size() > 1) cv::setNumThreads(1);
   for (const vision::CameraConfig& c : config_.cameras) {
     auto runner = make_camera(c);
     if (!runner) return std::unexpected(runner.error());

@@ -99,23 +99,10 @@ AgentConfig read(const Sections& root, const Catalog& catalog) {
     c.broker.keepalive = duration_cast<seconds>(
         b->duration("keepalive", seconds{20}, seconds{5}, minutes{10}));
     c.broker.max_inflight = static_cast<int>(b->integer("max_inflight", 1000, 1, 65535));
-    const bool ssl = c.broker.url.rfind("ssl://", 0) == 0;
-    if (auto t = b->find("tls")) {
-      t->allow_only({"ca_file", "cert_file", "key_file"});
-      if (!ssl) t->raise("", "tls needs an ssl:// url");
-      auto file = [&](const char* key) -> std::string {
-        if (!t->has(key)) return "";
-        const std::filesystem::path f = t->path(key);
-        if (!std::filesystem::is_regular_file(f)) t->raise(key, fmt::format("no file {}", f.string()));
-        return f.string();
-      };
-      c.broker.ca_file = file("ca_file");
-      c.broker.cert_file = file("cert_file");
-      c.broker.key_file = file("key_file");
-      if (c.broker.cert_file.empty() != c.broker.key_file.empty())
-        t->raise(c.broker.cert_file.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
-    }
-    if (ssl && c.broker.ca_file.empty()) b->raise("tls", "an ssl:// url needs tls.ca_file (the broker's CA)");
+    const platform::BrokerTls tls = platform::read_broker_tls(*b, c.broker.url);
+    c.broker.ca_file = tls.ca_file;
+    c.broker.cert_file = tls.cert_file;
+    c.broker.key_file = tls.key_file;
   }
   if (auto s = root.find("status")) {
     s->allow_only({"interval", "metrics"});

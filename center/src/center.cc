@@ -68,6 +68,48 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok)
 
 // ---------------------------------------------------------------------------------- center
 
+void Center::clip_reply(const platform::MqttMessage& m) {
+  // {prefix}/agents/{agent}/clips/{request}[/error]
+  const auto at = m.topic.find("/clips/");
+  if (at == std::string::npos) return;
+  std::string rest = m.topic.substr(at + 7);
+  const bool error = rest.size() > 6 && rest.compare(rest.size() - 6, 6, "/error") == 0;
+  if (error) rest.resize(rest.size() - 6);
+  std::lock_guard lock(clip_mu_);
+  auto it = clip_waits_.find(rest);
+  if (it == clip_waits_.end()) return;  // another center's request, or one given up on
+  it->second = ClipReply{error, m.payload};
+  clip_cv_.notify_all();
+}
+
+Result<std::string> Center::fetch_clip(const std::string& agent_id, const std::string& name) {
+  const std::string rid = fmt::format("{}-{}-{}", config_.id, std::chrono::system_clock::now().time_since_epoch().count() % 1000000007,
+                                      ++clip_seq_);
+  {
+    std::lock_guard lock(clip_mu_);
+    clip_waits_[rid] = std::nullopt;
+  }
+  const std::string topic = fmt::format("{}/agents/{}/clips/get", config_.topic_prefix, agent_id);
+  auto sent = mqtt_->publish(topic, nlohmann::json{{"request_id", rid}, {"clip", name}}.dump(), 1, false);
+  std::unique_lock lock(clip_mu_);
+  const bool answered = sent && clip_cv_.wait_for(lock, config_.clip_timeout, [&] { return clip_waits_[rid].has_value(); });
+  const std::optional<ClipReply> reply = clip_waits_[rid];
+  clip_waits_.erase(rid);
+  lock.unlock();
+  if (!sent) return fail(ErrorCode::kUnavailable, fmt::format("clip request to agent {}: {}", agent_id, sent.error().message));
+  if (!answered || !reply)
+    return fail(ErrorCode::kUnavailable,
+                fmt::format("agent {} did not answer within {} (offline, or its uplink is down)", agent_id,
+                            format_duration(config_.clip_timeout)));
+  if (reply->error) {
+    const auto j = nlohmann::json::parse(reply->payload, nullptr, false);
+    return fail(ErrorCode::kNotFound, j.is_object() && j.contains("error") && j.at("error").is_string()
+                                          ? j.at("error").get<std::string>()
+                                          : fmt::format("agent {} could not send clip {}", agent_id, name));
+  }
+  return reply->payload;
+}
+
 Center::Center(CenterConfig config, const Catalog& catalog, std::shared_ptr<const geo::AreaIndex> areas)
     : config_(std::move(config)), catalog_(catalog), auth_(config_.tokens),
       areas_(std::move(areas)), queue_(config_.max_queue) {}
@@ -90,11 +132,16 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   o.clean_session = false;
   o.username = config_.username;
   o.password = config_.password;
+  o.ca_file = config_.broker_tls.ca_file;
+  o.cert_file = config_.broker_tls.cert_file;
+  o.key_file = config_.broker_tls.key_file;
   auto client = platform::MqttClient::create(o);
   if (!client) return std::unexpected(client.error());
   mqtt_ = std::move(*client);
-  mqtt_->on_message([this](platform::MqttMessage m) {
+  const std::string clips_head = config_.topic_prefix + "/agents/";
+  mqtt_->on_message([this, clips_head](platform::MqttMessage m) {
     // Paho's thread: hand over, never block.
+    if (m.topic.rfind(clips_head, 0) == 0) return clip_reply(m);
     if (!queue_.try_push(m)) {
       ++metrics_.received;
       metrics_.rejected(Error{ErrorCode::kUnavailable, "ingest queue full", "queue"});
@@ -104,6 +151,8 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   });
   mqtt_->subscribe(fmt::format("$share/{}/{}/orders/#", config_.share_group, config_.topic_prefix),
                    1);
+  // Answers to this center's clip requests (not shared: the request ids are this center's).
+  mqtt_->subscribe(fmt::format("{}/agents/+/clips/+/#", config_.topic_prefix), 1);
   ingest_thread_ = std::thread([this] { ingest_loop(); });
   if (auto st = mqtt_->connect(connect_timeout); !st) return st;
 
@@ -665,6 +714,45 @@ void Center::setup_http() {
     feature["properties"]["history"] = std::move((*more)["history"]);
     feature["properties"]["tasks"] = std::move((*more)["tasks"]);
     res.set_content(feature.dump(), "application/geo+json");
+  });
+
+  // The clip an agent keeps for a camera case (evidence.clip of its sources), fetched on request.
+  http_->Get(R"(/api/v1/orders/([^/]+)/clip)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id");
+    auto body = store_->order_geojson(id);
+    if (!body) return json_error(res, 503, body.error().message);
+    if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
+    const nlohmann::json feature = nlohmann::json::parse(**body);
+    if (feature.contains("id") && feature.at("id").is_string()) id = feature.at("id").get<std::string>();
+    if (const Scope scope = who->read_scope(config_.worker_level); !scope.empty())
+      if (auto in = store_->check_scope(id, scope); !in) return answer_error(res, in.error(), 400);
+    auto more = store_->case_sources(id);
+    if (!more) return json_error(res, 503, more.error().message);
+    // The newest source with a clip, or the one named by ?name=.
+    const std::string wanted = req.has_param("name") ? req.get_param_value("name") : "";
+    std::string agent_id, name;
+    for (const nlohmann::json& src : (*more)["sources"]) {
+      if (!src.contains("evidence") || !src.at("evidence").is_object() || !src.at("evidence").contains("clip")) continue;
+      const nlohmann::json& clip = src.at("evidence").at("clip");
+      if (!clip.is_object() || !clip.contains("agent_id") || !clip.contains("name") || !clip.at("agent_id").is_string() ||
+          !clip.at("name").is_string())
+        continue;
+      if (!wanted.empty() && clip.at("name").get<std::string>() != wanted) continue;
+      agent_id = clip.at("agent_id").get<std::string>();
+      name = clip.at("name").get<std::string>();
+    }
+    if (name.empty())
+      return json_error(res, 404, wanted.empty() ? fmt::format("case \"{}\" has no camera clip", id)
+                                                 : fmt::format("case \"{}\" has no clip \"{}\"", id, wanted),
+                        wanted.empty() ? "id" : "name");
+    if (!is_valid_id(agent_id, 64)) return json_error(res, 404, "the clip's agent id is malformed", "id");
+    auto clip = fetch_clip(agent_id, name);
+    if (!clip) return json_error(res, clip.error().code == ErrorCode::kNotFound ? 404 : 504, clip.error().message);
+    res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", name));
+    res.set_content(std::move(*clip), "video/x-msvideo");
   });
 
   http_->Get("/api/v1/areas", [this](const httplib::Request& req, httplib::Response& res) {

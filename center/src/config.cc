@@ -57,13 +57,15 @@ CenterConfig read(const ConfigNode& root) {
     c.catalog = n->string("catalog", "");
   }
   if (auto b = root.find("broker")) {
-    b->allow_only({"url", "topic_prefix", "share_group", "username", "password"});
+    b->allow_only({"url", "topic_prefix", "share_group", "username", "password", "password_file", "tls"});
     c.broker_url = platform::read_broker_url(*b, c.broker_url);
     c.topic_prefix = platform::read_topic_prefix(*b, c.topic_prefix);
     c.share_group = b->string("share_group", c.share_group);
     if (!is_valid_id(c.share_group, 64)) b->raise("share_group", "must be a plain name");
     c.username = b->string("username", "");
-    c.password = b->string("password", "");
+    c.password = read_secret(*b, "password", 1).value_or("");
+    if (!c.password.empty() && c.username.empty()) b->raise("username", "a password needs a username");
+    c.broker_tls = platform::read_broker_tls(*b, c.broker_url);
   }
   if (auto d = root.find("database")) {
     d->allow_only({"conninfo", "pool_size"});
@@ -71,10 +73,12 @@ CenterConfig read(const ConfigNode& root) {
     c.pool_size = static_cast<int>(d->integer("pool_size", 4, 1, 64));
   }
   if (auto h = root.find("http")) {
-    h->allow_only({"host", "port", "threads"});
+    h->allow_only({"host", "port", "threads", "clip_timeout"});
     c.http_host = h->string("host", c.http_host);
     c.http_port = static_cast<int>(h->integer("port", 8080, 0, 65535));
     c.http_threads = static_cast<int>(h->integer("threads", 8, 1, 256));
+    c.clip_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        h->duration("clip_timeout", c.clip_timeout, std::chrono::seconds{1}, std::chrono::minutes{5}));
   }
   for (const ConfigNode& n : root.list("areas")) {
     n.allow_only({"file", "level", "id_property", "name_property", "parent_property", "crs",

@@ -533,6 +533,21 @@ CREATE CONSTRAINT TRIGGER sources_sensor_cleared_new AFTER INSERT ON sources
   WHEN (NEW.kind = 'sensor' AND NEW.status = 'cleared')
   EXECUTE FUNCTION gw_sensor_verifies();
 )sql"},
+    {7, "a source's later events add to its evidence", R"sql(
+-- A later event's evidence is merged into what the source had (its keys win): the snapshot and
+-- the clip of a camera's open event stay when the clear that follows brings only its own trigger.
+CREATE FUNCTION gw_keep_evidence() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF jsonb_typeof(OLD.evidence) = 'object' AND jsonb_typeof(NEW.evidence) = 'object' THEN
+    NEW.evidence := OLD.evidence || NEW.evidence;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER sources_keep_evidence BEFORE UPDATE OF evidence ON sources
+  FOR EACH ROW WHEN (OLD.evidence IS DISTINCT FROM NEW.evidence)
+  EXECUTE FUNCTION gw_keep_evidence();
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},

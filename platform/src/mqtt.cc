@@ -2,6 +2,7 @@
 
 #include <mqtt/async_client.h>
 
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -36,6 +37,28 @@ std::string read_topic_prefix(const ConfigNode& broker, std::string_view fallbac
   if (prefix.empty() || prefix.find_first_of("#+") != std::string::npos || prefix.back() == '/')
     broker.raise("topic_prefix", "must be a topic without wildcards or trailing '/'");
   return prefix;
+}
+
+BrokerTls read_broker_tls(const ConfigNode& b, const std::string& url) {
+  BrokerTls tls;
+  const bool ssl = url.rfind("ssl://", 0) == 0;
+  if (auto t = b.find("tls")) {
+    t->allow_only({"ca_file", "cert_file", "key_file"});
+    if (!ssl) t->raise("", "tls needs an ssl:// url");
+    auto file = [&](const char* key) -> std::string {
+      if (!t->has(key)) return "";
+      const std::filesystem::path f = t->path(key);
+      if (!std::filesystem::is_regular_file(f)) t->raise(key, fmt::format("no file {}", f.string()));
+      return f.string();
+    };
+    tls.ca_file = file("ca_file");
+    tls.cert_file = file("cert_file");
+    tls.key_file = file("key_file");
+    if (tls.cert_file.empty() != tls.key_file.empty())
+      t->raise(tls.cert_file.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
+  }
+  if (ssl && tls.ca_file.empty()) b.raise("tls", "an ssl:// url needs tls.ca_file (the broker's CA)");
+  return tls;
 }
 
 MqttClient::MqttClient(MqttOptions options)

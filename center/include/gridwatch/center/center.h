@@ -10,6 +10,8 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -95,6 +97,11 @@ class Center {
   void answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
                    const std::string& actor, const TransitionOptions& options);
   Status load_areas();
+  // Asks agent `agent_id` for clip `name` over MQTT and waits up to http.clip_timeout: the clip's bytes,
+  // kNotFound with the agent's reason, or kUnavailable when it does not answer.
+  Result<std::string> fetch_clip(const std::string& agent_id, const std::string& name);
+  // Paho's thread: an agent's answer on {prefix}/agents/{id}/clips/{request}[/error].
+  void clip_reply(const platform::MqttMessage& m);
 
   CenterConfig config_;
   const Catalog& catalog_;
@@ -110,6 +117,15 @@ class Center {
   Metrics metrics_;
 
   platform::MessageQueue queue_;  // order messages, Paho thread -> ingest thread
+
+  struct ClipReply {
+    bool error = false;
+    std::string payload;
+  };
+  std::mutex clip_mu_;
+  std::condition_variable clip_cv_;
+  std::map<std::string, std::optional<ClipReply>> clip_waits_;  // request id -> answer (guarded by clip_mu_)
+  std::atomic<uint64_t> clip_seq_{0};
 };
 
 }  // namespace gridwatch::center

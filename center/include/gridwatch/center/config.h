@@ -2,6 +2,8 @@
 // Errors say "FILE:LINE: KEY: reason" (ErrorCode::kConfig).
 #pragma once
 
+#include "gridwatch/platform/mqtt.h"
+
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -39,6 +41,7 @@ struct CenterConfig {
   std::string share_group = "center";
   std::string username;
   std::string password;
+  platform::BrokerTls broker_tls;  // with an ssl:// url
   // database
   std::string conninfo = "host=127.0.0.1 port=5432 dbname=gridwatch user=gridwatch";
   int pool_size = 4;
@@ -46,6 +49,8 @@ struct CenterConfig {
   std::string http_host = "127.0.0.1";
   int http_port = 8080;  // 0: any free port
   int http_threads = 8;
+  // GET /api/v1/orders/{id}/clip waits this long for the agent that keeps the clip
+  std::chrono::milliseconds clip_timeout{std::chrono::seconds{20}};
   // administrative layers, coarsest first
   std::vector<AreaLayerConfig> areas;
   // dispatch: the area level whose code names the unit a case goes to (直派街乡镇)

@@ -81,6 +81,13 @@ struct MqttMessage {
 // cannot use: a URL that is not tcp:// or mqtt://, a prefix with wildcards or a trailing '/'.
 std::string read_broker_url(const ConfigNode& broker, std::string_view fallback);
 std::string read_topic_prefix(const ConfigNode& broker, std::string_view fallback);
+// `tls:` under a broker section: {ca_file, cert_file, key_file}, PEM files relative to the config
+// file. Required (ca_file) with an ssl:// url, refused without one; cert and key go together.
+struct BrokerTls {
+  std::string ca_file, cert_file, key_file;
+  bool operator==(const BrokerTls&) const = default;
+};
+BrokerTls read_broker_tls(const ConfigNode& broker, const std::string& url);
 
 class MqttClient final : public Publisher {
  public:
