@@ -8,6 +8,8 @@
 // escalate and clear while the demo runs, and one bin falls silent for half of every minute so
 // that the "no data" rule fires from its timer.
 #include <cmath>
+#include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -32,6 +34,8 @@ agent:
   data_dir: {data_dir}/agent
 broker:
   url: {broker}
+  username: demo-box-01
+  password_file: {data_dir}/agent-broker.password
 status:
   interval: 5s
   metrics: 127.0.0.1:0
@@ -122,7 +126,20 @@ int run_demo(const DemoOptions& options) {
   block_stop_signals();
 
   spdlog::info("starting private services in {}", options.data_dir.string());
-  auto services = platform::PrivateServices::start({.dir = options.data_dir});
+  // The broker takes no anonymous clients: an account each for the center, the agent and every
+  // sensor (a device publishes only its own readings, the agent only as itself: the ACL), and a
+  // read-only observer for mosquitto_sub. Fresh passwords every run.
+  std::map<std::string, std::string> secret;
+  for (const char* user : {"observer", "center", "demo-box-01", "bin-001", "bin-002", "water-001", "bin-999"})
+    secret[user] = platform::random_secret();
+  std::vector<platform::MqttAccount> accounts{{"observer", secret["observer"]}};
+  for (const auto& [user, password] : secret)
+    if (user != "observer") accounts.push_back({user, password});
+  auto services = platform::PrivateServices::start(
+      {.dir = options.data_dir, .mqtt_accounts = accounts, .mqtt_acl = platform::gridwatch_acl(
+                         "gw/v1", {.agents = {"demo-box-01"},
+                                   .sensors = {"bin-001", "bin-002", "water-001", "bin-999"},
+                                   .observers = {"observer"}})});
   if (!services) {
     spdlog::error("{}", services.error().message);
     return kExitFailure;
@@ -134,6 +151,8 @@ int run_demo(const DemoOptions& options) {
   cc.id = "demo-center";
   cc.log_level = options.log_level;
   cc.broker_url = endpoints.mqtt_url;
+  cc.username = "center";
+  cc.password = secret["center"];
   cc.conninfo = endpoints.pg_conninfo;
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
@@ -178,6 +197,11 @@ int run_demo(const DemoOptions& options) {
     spdlog::error("demo cameras: {}", cameras_yaml.error().message);
     return kExitFailure;
   }
+  {
+    const auto pw = (*services)->dir() / "agent-broker.password";
+    std::ofstream(pw, std::ios::trunc) << secret["demo-box-01"] << "\n";
+    std::filesystem::permissions(pw, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
   std::string yaml = fmt::format(fmt::runtime(kAgentYaml),
                                  fmt::arg("data_dir", (*services)->dir().string()),
                                  fmt::arg("broker", endpoints.mqtt_url),
@@ -205,12 +229,23 @@ int run_demo(const DemoOptions& options) {
     return t;
   };
 
-  auto sensors = platform::MqttClient::create({.url = endpoints.mqtt_url, .client_id = "demo-sensors"});
-  if (!sensors || !(*sensors)->connect(std::chrono::seconds{10})) {
-    spdlog::error("simulated sensors cannot connect to {}", endpoints.mqtt_url);
-    return kExitFailure;
+  // Each simulated device connects with its own account; "demo-box-01" here is a second
+  // connection of the agent's account sending a broken order (faulty firmware).
+  std::map<std::string, std::unique_ptr<platform::MqttClient>> devices;
+  for (const char* user : {"bin-001", "bin-002", "water-001", "bin-999", "demo-box-01"}) {
+    auto c = platform::MqttClient::create({.url = endpoints.mqtt_url,
+                                           .client_id = fmt::format("demo-device-{}", user),
+                                           .username = user,
+                                           .password = secret[user]});
+    if (!c || !(*c)->connect(std::chrono::seconds{10})) {
+      spdlog::error("simulated device {} cannot connect to {}", user, endpoints.mqtt_url);
+      return kExitFailure;
+    }
+    devices[user] = std::move(*c);
   }
-  auto& pub = **sensors;
+  auto send = [&devices](const std::string& device, const std::string& topic, const std::string& payload) {
+    (void)devices.at(device)->publish(topic, payload, 1, false);
+  };
 
   const std::string base = fmt::format("http://127.0.0.1:{}", center.http_port());
   fmt::print(
@@ -228,16 +263,16 @@ int run_demo(const DemoOptions& options) {
       " {0}/open311/v2/requests.json\n"
       "  one case:          {0}/api/v1/orders/ID (sources and history)\n"
       "  health, metrics:   {0}/healthz  {0}/metrics\n"
-      "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -v)\n"
+      "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -u observer -P {10} -v; no anonymous clients)\n"
       "  cameras:           {5}; snapshots and clips in {2}/agent/evidence\n"
-      "  agent metrics:     http://127.0.0.1:{9}/metrics  (status: mosquitto_sub -L '{1}/gw/v1/agents/+/status')\n"
+      "  agent metrics:     http://127.0.0.1:{9}/metrics  (status: topic gw/v1/agents/+/status)\n"
       "  logs, dead letters: {2}\n"
       "{3}\n\n",
       base, endpoints.mqtt_url, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
       area_summary(center), fmt::join(camera_names, ", "), DemoHotline::kApiKey, DemoHotline::kDispatcherToken,
-      DemoHotline::kAdminToken, edge.metrics_port());
+      DemoHotline::kAdminToken, edge.metrics_port(), secret["observer"]);
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {
@@ -250,18 +285,18 @@ int run_demo(const DemoOptions& options) {
   auto start = std::chrono::steady_clock::now();
   int stop_signal = 0;
   for (int t = 0;; ++t) {
-    (void)pub.publish("gw/v1/sensors/bin-001/reading", reading(bin_001(t), "bin_fill", "%"), 1, false);
+    send("bin-001", "gw/v1/sensors/bin-001/reading", reading(bin_001(t), "bin_fill", "%"));
     // bin-002 goes quiet for 30 s a minute (a flat battery, say): "no data" opens and clears.
     if (t % 60 < 30)
-      (void)pub.publish("gw/v1/sensors/bin-002/reading", reading(bin_002(t), "bin_fill", "%"), 1, false);
-    (void)pub.publish("gw/v1/sensors/water-001/reading", reading(water_001(t), "water_depth", "mm"), 1, false);
+      send("bin-002", "gw/v1/sensors/bin-002/reading", reading(bin_002(t), "bin_fill", "%"));
+    send("water-001", "gw/v1/sensors/water-001/reading", reading(water_001(t), "water_depth", "mm"));
     // Bad input, kept and counted, never fatal.
     if (t == 2)
-      (void)pub.publish("gw/v1/orders/demo-box-01", R"({"schema":"gw.order/1","event":"open")", 1, false);
+      send("demo-box-01", "gw/v1/orders/demo-box-01", R"({"schema":"gw.order/1","event":"open")");
     if (t == 3)
-      (void)pub.publish("gw/v1/sensors/bin-001/reading", R"({"ts":"yesterday","type":"bin_fill","value":50})", 1, false);
+      send("bin-001", "gw/v1/sensors/bin-001/reading", R"({"ts":"yesterday","type":"bin_fill","value":50})");
     if (t == 4)
-      (void)pub.publish("gw/v1/sensors/bin-999/reading", reading(50, "bin_fill", "%"), 1, false);
+      send("bin-999", "gw/v1/sensors/bin-999/reading", reading(50, "bin_fill", "%"));
     hotline.tick(t);
     if (t > 0 && t % 10 == 0) {
       auto as = edge.stats();
@@ -292,7 +327,7 @@ int run_demo(const DemoOptions& options) {
              hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
   fmt::print("{}", hotline.summary());
   std::fflush(stdout);
-  pub.disconnect(std::chrono::seconds{1});
+  for (auto& [user, c] : devices) c->disconnect(std::chrono::seconds{1});
   edge.stop();
   center.stop();
   (*services)->stop();

@@ -91,8 +91,8 @@ int run_agent(const std::string& config_path, bool check_only) {
     return kExitUsage;
   }
   if (check_only) {
-    fmt::print("{}: ok ({} sensors, {} rules)\n", config_path, config->sensors.size(),
-               config->rules.rules.size());
+    fmt::print("{}: ok ({} cameras, {} sensors, {} rules)\n", config_path, config->cameras.size(),
+               config->sensors.size(), config->rules.rules.size());
     return kExitOk;
   }
   if (auto st = platform::init_logging(config->log_level, "agent"); !st) return kExitUsage;
@@ -143,8 +143,14 @@ int services_up(const std::string& dir, bool postgres, bool mosquitto) {
   if (auto st = platform::init_logging("info", "services"); !st) return kExitUsage;
   // A previous run that was not brought down is stopped first.
   (void)platform::PrivateServices::stop_detached(dir);
-  auto s = platform::PrivateServices::start(
-      {.dir = dir, .mosquitto = mosquitto, .postgres = postgres, .outlive_parent = true});
+  // The broker takes no anonymous clients: one account for the tests' clients (prefixes of two
+  // levels, one per test), with the ACL agents and sensors would meet.
+  auto s = platform::PrivateServices::start({.dir = dir,
+                                             .mosquitto = mosquitto,
+                                             .postgres = postgres,
+                                             .outlive_parent = true,
+                                             .mqtt_accounts = {{"tests", platform::random_secret()}},
+                                             .mqtt_acl = platform::gridwatch_acl("+/+", {.superusers = {"tests"}})});
   if (!s) {
     spdlog::error("{}", s.error().message);
     return kExitFailure;
@@ -154,7 +160,11 @@ int services_up(const std::string& dir, bool postgres, bool mosquitto) {
     spdlog::error("{}", st.error().message);
     return kExitFailure;
   }
-  fmt::print("{}\n", nlohmann::json({{"mqtt_url", e.mqtt_url}, {"pg_conninfo", e.pg_conninfo}}).dump());
+  fmt::print("{}\n", nlohmann::json({{"mqtt_url", e.mqtt_url},
+                                     {"mqtt_username", e.mqtt_username},
+                                     {"mqtt_password", e.mqtt_password},
+                                     {"pg_conninfo", e.pg_conninfo}})
+                         .dump());
   return kExitOk;
 }
 
@@ -178,9 +188,9 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   auto* agent_cmd = app.add_subcommand("agent", "Run the edge agent.");
-  agent_cmd->add_option("--config", config_path, "Agent configuration file (YAML)")
+  agent_cmd->add_option("--config", config_path, "Agent configuration: a YAML file, or a folder of them")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   agent_cmd->add_flag("--check", check_only, "Validate the configuration and exit");
 
   auto* center_cmd = app.add_subcommand("center", "Run the district center.");

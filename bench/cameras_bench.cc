@@ -13,7 +13,6 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gridwatch/agent/cameras.h"
+#include "gridwatch/platform/process.h"
 
 using namespace gridwatch;
 using Clock = std::chrono::steady_clock;
@@ -35,20 +35,6 @@ namespace {
 
 const std::string kShared = GRIDWATCH_SHARED_DIR;
 const std::string kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
-
-double cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-double rss_mb() {
-  std::ifstream in("/proc/self/statm");
-  double size = 0, resident = 0;
-  in >> size >> resident;
-  return resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
-}
 
 bool make_720p(const std::filesystem::path& out) {
   cv::VideoCapture in(kVtest, cv::CAP_FFMPEG);
@@ -92,11 +78,11 @@ zones: [{{name: walk, polygon: [[0, 300], [1280, 300], [1280, 560], [0, 560]], d
   std::this_thread::sleep_for(std::chrono::seconds{5});  // warm-up: models loaded, queues settled
   std::vector<agent::CameraStatus> before;
   for (auto& c : cams) before.push_back(c->status());
-  const double cpu0 = cpu_s();
+  const double cpu0 = platform::process_cpu_seconds();
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds{seconds - 5});
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu = cpu_s() - cpu0;
+  const double cpu = platform::process_cpu_seconds() - cpu0;
   Step s{.cameras = n};
   s.min_fps = 1e9;
   int64_t queued = 0, dropped = 0;
@@ -107,7 +93,7 @@ zones: [{{name: walk, polygon: [[0, 300], [1280, 300], [1280, 560], [0, 560]], d
     dropped += a.frames_dropped - before[i].frames_dropped;
     queued += (a.frames_analysed - before[i].frames_analysed) + (a.frames_dropped - before[i].frames_dropped);
   }
-  s.mb_per_camera = (rss_mb() - base_mb) / n;
+  s.mb_per_camera = (static_cast<double>(platform::resident_memory_bytes()) / (1 << 20) - base_mb) / n;
   for (auto& c : cams) c->stop();
   s.drop_pct = queued > 0 ? 100.0 * static_cast<double>(dropped) / static_cast<double>(queued) : 0;
   s.box_cpu_pct = 100.0 * cpu / wall;
@@ -129,7 +115,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "cannot make the 720p clip from {}\n", kVtest);
     return 1;
   }
-  const double base_mb = rss_mb();
+  const double base_mb = static_cast<double>(platform::resident_memory_bytes()) / (1 << 20);
   const unsigned cores = std::thread::hardware_concurrency();
   fmt::print("{} cores; 720p 25 fps source looped in real time, 5 detect fps per camera, {} s per step\n", cores, seconds);
   const std::string m = kShared + "/data/models/";

@@ -29,7 +29,7 @@ TEST(CenterAreas, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
                          "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
                          "areas:\n  - file: {}\n    level: community_district\n    id_property: BoroCD\n"
                          "  - level: grid\n    synthetic_cell_m: 1000\n    within: [\"101\", \"102\"]\n{}",
-                         getpid(), svc.mqtt_url, unique_prefix(), svc.pg_conninfo, port, kNyc, auth_yaml()));
+                         getpid(), broker_url_and_account(svc), unique_prefix(), svc.pg_conninfo, port, kNyc, auth_yaml()));
   for (int run = 0; run < 2; ++run) {
     auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
     ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
@@ -130,10 +130,10 @@ TEST(CenterAreas, OrdersArePlacedInTheirDistrictAndGridCell) {
                          "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
                          "areas:\n  - file: {}/data/boundaries/beijing-districts-gcj02.json\n    level: district\n    crs: gcj02\n"
                          "  - level: grid\n    synthetic_cell_m: 500\n    within: [\"110101\"]\n{}",
-                         getpid(), svc.mqtt_url, prefix, svc.pg_conninfo, port, GRIDWATCH_SHARED_DIR, auth_yaml()));
+                         getpid(), broker_url_and_account(svc), prefix, svc.pg_conninfo, port, GRIDWATCH_SHARED_DIR, auth_yaml()));
   auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
   ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
-  auto pub = platform::MqttClient::create({.url = svc.mqtt_url, .client_id = fmt::format("t-placed-{}", getpid())});
+  auto pub = platform::MqttClient::create(mqtt_options(svc, fmt::format("t-placed-{}", getpid())));
   ASSERT_TRUE(pub.has_value());
   ASSERT_TRUE((*pub)->connect(10s).has_value());
   auto order = [&](const std::string& id, double lon, double lat) {

@@ -80,7 +80,7 @@ TEST(Cli, ExampleConfigsPassCheck) {
   std::string root = GRIDWATCH_SOURCE_DIR;
   auto [code, out] = run_gridwatch({"agent", "--check", "--config", root + "/config/agent.example.yaml"});
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("2 sensors, 3 rules"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 cameras, 2 sensors, 4 rules"), std::string::npos) << out;
   std::tie(code, out) = run_gridwatch({"center", "--check", "--config", root + "/config/center.example.yaml"});
   EXPECT_EQ(code, 0) << out;
 }

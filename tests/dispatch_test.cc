@@ -55,6 +55,10 @@ class Dispatch : public ::testing::Test {
     center::CenterConfig cfg;
     cfg.id = tag_;
     cfg.broker_url = svc_.mqtt_url;
+    cfg.username = svc_.mqtt_username;
+    cfg.password = svc_.mqtt_password;
+    cfg.username = svc_.mqtt_username;
+    cfg.password = svc_.mqtt_password;
     cfg.topic_prefix = prefix_;
     cfg.conninfo = svc_.pg_conninfo;
     cfg.http_port = 0;
@@ -147,7 +151,7 @@ class Dispatch : public ::testing::Test {
               {"observed_at", format_rfc3339(now_utc())}};
     if (kind == "sensor") o["source"]["device_id"] = "gauge-1";
     if (!mqtt_) {
-      auto c = platform::MqttClient::create({.url = svc_.mqtt_url, .client_id = tag_ + "-pub"});
+      auto c = platform::MqttClient::create(mqtt_options(svc_, tag_ + "-pub"));
       ASSERT_TRUE(c.has_value());
       mqtt_ = std::move(*c);
       ASSERT_TRUE(mqtt_->connect(10s).has_value());

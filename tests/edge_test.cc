@@ -65,7 +65,7 @@ TEST(EdgeBox, ParkedCarOnAClipAndAFullBinBecomeTwoLocatedOrdersWithEvidence) {
   const int metrics_port = free_port();
   ASSERT_GT(metrics_port, 0);
   write_file(dir / "agent.yaml", fmt::format(R"(agent: {{id: {agent}, data_dir: "{dir}/data"}}
-broker: {{url: "{url}", topic_prefix: {prefix}}}
+broker: {{url: "{url}", topic_prefix: {prefix}, {account}}}
 status: {{interval: 1s, metrics: "127.0.0.1:{port}"}}
 areas: {{file: grid.geojson}}
 cameras:
@@ -98,12 +98,16 @@ rules:
       when: {{threshold: {{above: 90, clear_below: 60}}}}
 )",
                                              fmt::arg("agent", agent), fmt::arg("dir", dir.string()),
-                                             fmt::arg("url", svc.mqtt_url), fmt::arg("prefix", prefix),
+                                             fmt::arg("url", svc.mqtt_url), fmt::arg("prefix", prefix), fmt::arg("account", broker_account_yaml(svc)),
                                              fmt::arg("port", metrics_port)));
   // The district center on the same broker and the fixture's PostGIS.
   center::CenterConfig cc;
   cc.id = agent + "-center";
   cc.broker_url = svc.mqtt_url;
+  cc.username = svc.mqtt_username;
+  cc.password = svc.mqtt_password;
+  cc.username = svc.mqtt_username;
+  cc.password = svc.mqtt_password;
   cc.topic_prefix = prefix;
   cc.conninfo = svc.pg_conninfo;
   cc.http_port = 0;
@@ -112,11 +116,11 @@ rules:
   cc.tokens = {center::ApiToken{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken}};
   center::Center district(cc, Catalog::builtin());
   ASSERT_TRUE(district.start().has_value());
-  Listener orders(svc.mqtt_url, fmt::format("{}/orders/{}", prefix, agent));
-  Listener status(svc.mqtt_url, fmt::format("{}/agents/{}/status", prefix, agent));
-  Listener clips(svc.mqtt_url, fmt::format("{}/agents/{}/clips/+/#", prefix, agent));
+  Listener orders(svc, fmt::format("{}/orders/{}", prefix, agent));
+  Listener status(svc, fmt::format("{}/agents/{}/status", prefix, agent));
+  Listener clips(svc, fmt::format("{}/agents/{}/clips/+/#", prefix, agent));
   auto proc = start_gridwatch({"agent", "--config", (dir / "agent.yaml").string()}, dir / "agent.log");
-  auto sensor = platform::MqttClient::create({.url = svc.mqtt_url, .client_id = fmt::format("t-bin-{}", getpid())});
+  auto sensor = platform::MqttClient::create(mqtt_options(svc, fmt::format("t-bin-{}", getpid())));
   ASSERT_TRUE(sensor && (*sensor)->connect(10s));
   ASSERT_TRUE(eventually([&] { return status.last_json().has_value(); }));
   const json reading = {{"ts", format_rfc3339(now_utc())}, {"type", "bin_fill"}, {"value", 95}, {"unit", "%"}};

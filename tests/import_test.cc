@@ -39,7 +39,7 @@ class TicketsImport : public ::testing::Test {
     write_file(dir_ / "center.yaml",
                fmt::format("center:\n  id: import-{}\nbroker:\n  url: {}\ndatabase:\n  conninfo: \"{}\"\n"
                            "areas:\n  - file: {}\n    level: community_district\n    id_property: BoroCD\n",
-                           tag_, svc_.mqtt_url, svc_.pg_conninfo, kShared + "/boundaries/nyc-community-districts.geojson"));
+                           tag_, broker_url_and_account(svc_), svc_.pg_conninfo, kShared + "/boundaries/nyc-community-districts.geojson"));
     // The shipped mapping with ids of this run's own (the database is shared with other runs).
     std::string mapping = read_file(kMapping);
     mapping.replace(mapping.find("source: nyc311"), 14, "source: " + tag_);

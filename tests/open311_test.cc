@@ -37,7 +37,7 @@ class Open311 : public ::testing::Test {
                fmt::format("center:\n  id: o311-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
                            "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
                            "open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n{}",
-                           tag_, svc.mqtt_url, prefix_, svc.pg_conninfo, port_, kKey,
+                           tag_, broker_url_and_account(svc), prefix_, svc.pg_conninfo, port_, kKey,
                            auth_yaml(fmt::format("    - {{name: dispatcher-7, role: dispatcher, token: \"{}\"}}\n",
                                                  kDispatcherToken))));
     center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()}, dir_ / "center.log"));
@@ -98,7 +98,7 @@ class Open311 : public ::testing::Test {
   }
   void publish_order(const json& order) {
     if (!pub_) {
-      auto pub = platform::MqttClient::create({.url = svc_.mqtt_url, .client_id = fmt::format("t-o311-{}", tag_)});
+      auto pub = platform::MqttClient::create(mqtt_options(svc_, fmt::format("t-o311-{}", tag_)));
       ASSERT_TRUE(pub.has_value());
       pub_ = std::move(*pub);
       ASSERT_TRUE(pub_->connect(std::chrono::seconds{10}).has_value());
@@ -503,7 +503,7 @@ TEST_F(Open311, UpdateBeforeOpenIsOneCaseAndAClearDoesNotCloseATicket) {
 TEST_F(Open311, CaseMovesThroughItsLifecycleAndRefusedStepsNameTheState) {
   std::mutex mu;
   std::vector<json> published;
-  auto sub = platform::MqttClient::create({.url = svc_.mqtt_url, .client_id = "t-life-" + tag_});
+  auto sub = platform::MqttClient::create(mqtt_options(svc_, "t-life-" + tag_));
   ASSERT_TRUE(sub.has_value());
   (*sub)->on_message([&](platform::MqttMessage m) {
     std::lock_guard lock(mu);

@@ -25,6 +25,10 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
   center::CenterConfig cfg;
   cfg.id = tag;
   cfg.broker_url = svc.mqtt_url;
+  cfg.username = svc.mqtt_username;
+  cfg.password = svc.mqtt_password;
+  cfg.username = svc.mqtt_username;
+  cfg.password = svc.mqtt_password;
   cfg.topic_prefix = prefix;
   cfg.conninfo = svc.pg_conninfo;
   cfg.http_port = 0;
@@ -37,7 +41,7 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
 
   std::mutex mu;
   std::vector<json> published;
-  auto sub = platform::MqttClient::create({.url = svc.mqtt_url, .client_id = "t-" + tag});
+  auto sub = platform::MqttClient::create(mqtt_options(svc, "t-" + tag));
   ASSERT_TRUE(sub.has_value());
   (*sub)->on_message([&](platform::MqttMessage m) {
     std::lock_guard lock(mu);

@@ -49,13 +49,13 @@ class Slice : public ::testing::Test {
                            "broker:\n  url: {}\n  topic_prefix: {}\n"
                            "database:\n  conninfo: \"{}\"\n  pool_size: 2\n"
                            "http:\n  port: {}\n{}",
-                           tag_, svc_.mqtt_url, prefix_, svc_.pg_conninfo, http_port_, auth_yaml()));
+                           tag_, broker_url_and_account(svc_), prefix_, svc_.pg_conninfo, http_port_, auth_yaml()));
     center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()},
                                     dir_ / "center.log"));
     ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/healthz").status == 200; }))
         << read_file(dir_ / "center.log");
     auto pub = platform::MqttClient::create(
-        {.url = svc_.mqtt_url, .client_id = fmt::format("t-pub-{}", tag_)});
+        mqtt_options(svc_, fmt::format("t-pub-{}", tag_)));
     ASSERT_TRUE(pub.has_value());
     pub_ = std::move(*pub);
     ASSERT_TRUE(pub_->connect(10s).has_value());
@@ -102,7 +102,7 @@ sensors:
       input: {{type: bin_fill, devices: [bin-8]}}
       when: {{threshold: {{above: 95}}, for: 6s}}
 {})",
-                       agent_id_, (dir_ / "agent-data").string(), svc_.mqtt_url, prefix_, drain_rate_, bin7().lon,
+                       agent_id_, (dir_ / "agent-data").string(), broker_url_and_account(svc_), prefix_, drain_rate_, bin7().lon,
                        bin7().lat, bin7().lon + 0.0011, bin7().lat, more_sensors_, more_rules_);
   }
 
@@ -182,7 +182,7 @@ sensors:
 };
 
 TEST_F(Slice, ReadingAboveThresholdBecomesAnOrderInPostgisAndTheApi) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
   ASSERT_TRUE(reports(status, "online")) << "agent never reported online";
 
@@ -375,14 +375,14 @@ TEST_F(Slice, RadiusSearchReturnsTheOrdersWithinMetresNearestFirst) {
 }
 
 TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   ::kill(agent_->pid(), SIGKILL);
   agent_->wait(5s);
   ASSERT_TRUE(reports(status, "offline")) << "no last will seen";
   // Retained: a newcomer sees offline too.
-  Listener late(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener late(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   ASSERT_TRUE(eventually([&] { return late.last_json().has_value(); }));
   EXPECT_EQ(late.last_json()->value("state", ""), "offline");
   EXPECT_TRUE(late.messages().back().retained);
@@ -391,7 +391,7 @@ TEST_F(Slice, KilledAgentShowsOfflineThroughItsLastWill) {
 // A duration half elapsed when the agent is killed still fires at its original time after a
 // restart (the reading is in the rule journal), once.
 TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   publish_reading("bin-8", 1, 99);
@@ -417,7 +417,7 @@ TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
 // kill -9 in the middle of a stream of order events: every event the agent had queued reaches
 // the center after the restart (from the outbox on disk), and none becomes a second case.
 TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   // Events come a second apart and leave at one every two seconds: the kill finds some on disk.
   drain_rate_ = 0.5;
   start_agent();
@@ -472,24 +472,33 @@ TEST_F(Slice, AgentKilledMidStreamLosesNoQueuedEventAndMakesNoDuplicateCase) {
 // keeps its half-elapsed duration, and what needs a restart (or does not parse) is refused with
 // the reason while the agent goes on with what it had.
 TEST_F(Slice, SighupReloadsSensorsAndRulesKeepingTheStateOfUnchangedRules) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   publish_reading("bin-8", 1, 99);  // bin_stuck: above 95 for 6 s
   ASSERT_TRUE(eventually([&] {
     return read_file(dir_ / "agent-data" / "rules" / "rules-journal.jsonl").find("bin-8") != std::string::npos;
   }));
-  more_sensors_ = fmt::format("  - device_id: bin-9\n    type: bin_fill\n    location: {{lon: {}, lat: {}}}\n",
-                              bin7().lon + 0.0022, bin7().lat);
+  // A new sensor, rule and camera (vtest.avi on repeat).
+  more_sensors_ = fmt::format("  - device_id: bin-9\n    type: bin_fill\n    location: {{lon: {}, lat: {}}}\n"
+                              "cameras:\n  - camera: {{id: hall, source: \"{}\", loop: true}}\n"
+                              "    detectors: [{{type: motion, label: person}}]\n",
+                              bin7().lon + 0.0022, bin7().lat, "/usr/share/doc/opencv-doc/examples/data/vtest.avi");
   more_rules_ =
       "    - id: bin_full_9\n      category: sanitation.bin_overflow\n"
       "      input: {type: bin_fill, devices: [bin-9]}\n      when: {threshold: {above: 90, clear_below: 60}}\n";
   write_file(dir_ / "agent.yaml", agent_yaml());
   ::kill(agent_->pid(), SIGHUP);
   ASSERT_TRUE(eventually([&] {
-    return read_file(dir_ / "agent.log").find("configuration reloaded: 3 sensors, 3 rules (0 rule states changed or dropped)") !=
+    return read_file(dir_ / "agent.log").find("configuration reloaded: 1 cameras, 3 sensors, 3 rules (0 rule states changed or dropped)") !=
            std::string::npos;
   })) << read_file(dir_ / "agent.log");
+  EXPECT_NE(read_file(dir_ / "agent.log").find("reload: camera hall started"), std::string::npos);
+  ASSERT_TRUE(eventually([&] {
+    auto st = status.last_json();
+    return st && st->contains("cameras") && (*st)["cameras"].size() == 1 && (*st)["cameras"][0]["id"] == "hall" &&
+           (*st)["cameras"][0]["state"] == "running" && (*st)["cameras"][0]["frames_in"].get<int>() > 0;
+  })) << status.last_json().value_or(json()).dump();
   publish_reading("bin-9", 2, 99);
   ASSERT_TRUE(eventually([&] {
     return http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(2))).status == 200;
@@ -527,7 +536,7 @@ TEST_F(Slice, SighupReloadsSensorsAndRulesKeepingTheStateOfUnchangedRules) {
 }
 
 TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   ::kill(agent_->pid(), SIGTERM);
@@ -538,7 +547,7 @@ TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {
 }
 
 TEST_F(Slice, BadReadingsAreCountedKeptAndTheGoodOnesStillWork) {
-  Listener status(svc_.mqtt_url, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();
   ASSERT_TRUE(reports(status, "online"));
   publish(fmt::format("{}/sensors/bin-7/reading", prefix_), "{\"ts\":");

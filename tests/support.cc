@@ -31,6 +31,19 @@ platform::ServiceEndpoints services() {
   return *e;
 }
 
+platform::MqttOptions mqtt_options(const platform::ServiceEndpoints& svc, std::string client_id) {
+  return {.url = svc.mqtt_url, .client_id = std::move(client_id), .username = svc.mqtt_username,
+          .password = svc.mqtt_password};
+}
+
+std::string broker_account_yaml(const platform::ServiceEndpoints& svc) {
+  return fmt::format("username: {}, password: \"{}\"", svc.mqtt_username, svc.mqtt_password);
+}
+
+std::string broker_url_and_account(const platform::ServiceEndpoints& svc) {
+  return fmt::format("{}\n  username: {}\n  password: \"{}\"", svc.mqtt_url, svc.mqtt_username, svc.mqtt_password);
+}
+
 std::filesystem::path temp_dir(const std::string& name) {
   static std::atomic<int> n{0};
   auto p = std::filesystem::temp_directory_path() / fmt::format("gw-{}-{}-{}", name, getpid(), n++);
@@ -192,10 +205,9 @@ std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std
   return rows;
 }
 
-Listener::Listener(const std::string& url, const std::string& filter) {
+Listener::Listener(const platform::ServiceEndpoints& svc, const std::string& filter) {
   static std::atomic<int> n{0};
-  client_ = std::move(*platform::MqttClient::create(
-      {.url = url, .client_id = fmt::format("t-listen-{}-{}", getpid(), n++)}));
+  client_ = std::move(*platform::MqttClient::create(mqtt_options(svc, fmt::format("t-listen-{}-{}", getpid(), n++))));
   client_->on_message([this](platform::MqttMessage m) {
     std::lock_guard lock(mu_);
     messages_.push_back(std::move(m));

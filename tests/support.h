@@ -22,6 +22,15 @@ namespace gridwatch::testing {
 // The services started by the CTest fixture (GRIDWATCH_TEST_SERVICES); fails the test if absent.
 platform::ServiceEndpoints services();
 
+// Client options for the fixture's broker, with its test account (it refuses anonymous clients).
+platform::MqttOptions mqtt_options(const platform::ServiceEndpoints& svc, std::string client_id);
+// The same account as keys of a YAML flow mapping (`broker: {url: ..., ACCOUNT}`):
+// "username: tests, password: ...".
+std::string broker_account_yaml(const platform::ServiceEndpoints& svc);
+// For the `  url: {}` line of a block `broker:` mapping (two-space indent): the url, then the
+// account's `username:` and `password:` lines.
+std::string broker_url_and_account(const platform::ServiceEndpoints& svc);
+
 // A fresh directory under the temp dir, removed by the caller.
 std::filesystem::path temp_dir(const std::string& name);
 void write_file(const std::filesystem::path& p, const std::string& text);
@@ -73,7 +82,7 @@ std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std
 // Collects every message on a topic filter (a client of the fixture's broker or of `url`).
 class Listener {
  public:
-  Listener(const std::string& url, const std::string& filter);
+  Listener(const platform::ServiceEndpoints& svc, const std::string& filter);
   std::vector<platform::MqttMessage> messages();
   std::optional<nlohmann::json> last_json();
 

@@ -3,9 +3,6 @@
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/version.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <fstream>
 
@@ -16,24 +13,11 @@
 #include <spdlog/spdlog.h>
 
 #include "gridwatch/platform/base64.h"
+#include "gridwatch/platform/process.h"
 #include "gridwatch/vision/evidence.h"
 
 namespace gridwatch::agent {
 namespace {
-
-double process_cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-uint64_t resident_bytes() {
-  std::ifstream in("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  in >> size >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 bool is_plain_file_name(const std::string& name) {
   return !name.empty() && name.size() <= 200 && name.find('/') == std::string::npos && name != "." && name != ".." &&
@@ -374,7 +358,7 @@ std::string Agent::status_json(std::string_view state) {
     {
       std::lock_guard lock(cpu_mu_);
       const auto now = std::chrono::steady_clock::now();
-      const double cpu = process_cpu_s();
+      const double cpu = platform::process_cpu_seconds();
       if (cpu_wall_ != std::chrono::steady_clock::time_point{}) {
         const double wall = std::chrono::duration<double>(now - cpu_wall_).count();
         if (wall > 0.2) cpu_percent_ = 100.0 * (cpu - cpu_last_s_) / wall;
@@ -386,7 +370,7 @@ std::string Agent::status_json(std::string_view state) {
       j["cpu_percent"] = std::round(cpu_percent_ * 10) / 10;  // since the last status; 100 = one core
     }
     j["cpus"] = std::thread::hardware_concurrency();
-    j["memory_bytes"] = resident_bytes();
+    j["memory_bytes"] = platform::resident_memory_bytes();
     j["clips_served"] = clips_served_.load();
     j["evidence_pruned"] = pruned_.load();
   }
@@ -695,8 +679,8 @@ std::string Agent::metrics_text() const {
   metric("gauge", "gw_agent_outbox_pending", "Order events waiting in the outbox.", static_cast<double>(st.outbox_pending));
   metric("counter", "gw_agent_outbox_dropped_total", "Order events dropped from a full outbox.", static_cast<double>(st.outbox_dropped));
   metric("gauge", "gw_agent_broker_connected", "1 when connected to the broker.", mqtt_ && mqtt_->connected() ? 1 : 0);
-  metric("counter", "gw_agent_process_cpu_seconds_total", "CPU time of the agent.", process_cpu_s());
-  metric("gauge", "gw_agent_resident_memory_bytes", "Resident memory of the agent.", static_cast<double>(resident_bytes()));
+  metric("counter", "gw_agent_process_cpu_seconds_total", "CPU time of the agent.", platform::process_cpu_seconds());
+  metric("gauge", "gw_agent_resident_memory_bytes", "Resident memory of the agent.", static_cast<double>(platform::resident_memory_bytes()));
   metric("counter", "gw_agent_clips_served_total", "Clips sent to the center.", static_cast<double>(st.clips_served));
   metric("counter", "gw_agent_evidence_pruned_total", "Evidence files deleted by age or quota.", static_cast<double>(st.evidence_pruned));
   auto per_camera = [&](const char* type, const char* name, const char* help, auto value) {

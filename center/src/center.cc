@@ -694,47 +694,46 @@ void Center::setup_http() {
     res.set_content(*body, "application/geo+json");
   });
 
-  http_->Get(R"(/api/v1/orders/([^/]+))", [this](const httplib::Request& req,
-                                                 httplib::Response& res) {
+  // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it, with
+  // its sources, history and tasks; nullopt after answering 400 / 401 / 403 / 404 / 503.
+  auto readable_case = [this](const httplib::Request& req, httplib::Response& res)
+      -> std::optional<std::pair<nlohmann::json, nlohmann::json>> {
     const auto who = caller(req, res);
-    if (!who) return;
+    if (!who) return std::nullopt;
     std::string id = req.matches[1];
-    if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id");
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id"), std::nullopt;
     auto body = store_->order_geojson(id);
-    if (!body) return json_error(res, 503, body.error().message);
-    if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
+    if (!body) return json_error(res, 503, body.error().message), std::nullopt;
+    if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id"), std::nullopt;
     nlohmann::json feature = nlohmann::json::parse(**body);
-    // The case's id (the id asked for may be one of its sources).
     if (feature.contains("id") && feature.at("id").is_string()) id = feature.at("id").get<std::string>();
     if (const Scope scope = who->read_scope(config_.worker_level); !scope.empty())
-      if (auto in = store_->check_scope(id, scope); !in) return answer_error(res, in.error(), 400);
+      if (auto in = store_->check_scope(id, scope); !in) return answer_error(res, in.error(), 400), std::nullopt;
     auto more = store_->case_sources(id);
-    if (!more) return json_error(res, 503, more.error().message);
-    feature["properties"]["sources"] = std::move((*more)["sources"]);
-    feature["properties"]["history"] = std::move((*more)["history"]);
-    feature["properties"]["tasks"] = std::move((*more)["tasks"]);
+    if (!more) return json_error(res, 503, more.error().message), std::nullopt;
+    return std::make_pair(std::move(feature), std::move(*more));
+  };
+
+  http_->Get(R"(/api/v1/orders/([^/]+))", [readable_case](const httplib::Request& req, httplib::Response& res) {
+    auto c = readable_case(req, res);
+    if (!c) return;
+    auto& [feature, more] = *c;
+    feature["properties"]["sources"] = std::move(more["sources"]);
+    feature["properties"]["history"] = std::move(more["history"]);
+    feature["properties"]["tasks"] = std::move(more["tasks"]);
     res.set_content(feature.dump(), "application/geo+json");
   });
 
   // The clip an agent keeps for a camera case (evidence.clip of its sources), fetched on request.
-  http_->Get(R"(/api/v1/orders/([^/]+)/clip)", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto who = caller(req, res);
-    if (!who) return;
-    std::string id = req.matches[1];
-    if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id");
-    auto body = store_->order_geojson(id);
-    if (!body) return json_error(res, 503, body.error().message);
-    if (!*body) return json_error(res, 404, fmt::format("no order \"{}\"", id), "id");
-    const nlohmann::json feature = nlohmann::json::parse(**body);
-    if (feature.contains("id") && feature.at("id").is_string()) id = feature.at("id").get<std::string>();
-    if (const Scope scope = who->read_scope(config_.worker_level); !scope.empty())
-      if (auto in = store_->check_scope(id, scope); !in) return answer_error(res, in.error(), 400);
-    auto more = store_->case_sources(id);
-    if (!more) return json_error(res, 503, more.error().message);
+  http_->Get(R"(/api/v1/orders/([^/]+)/clip)", [this, readable_case](const httplib::Request& req, httplib::Response& res) {
+    auto c = readable_case(req, res);
+    if (!c) return;
+    const std::string id = c->first.value("id", "");
+    const nlohmann::json* more = &c->second;
     // The newest source with a clip, or the one named by ?name=.
     const std::string wanted = req.has_param("name") ? req.get_param_value("name") : "";
     std::string agent_id, name;
-    for (const nlohmann::json& src : (*more)["sources"]) {
+    for (const nlohmann::json& src : more->value("sources", nlohmann::json::array())) {
       if (!src.contains("evidence") || !src.at("evidence").is_object() || !src.at("evidence").contains("clip")) continue;
       const nlohmann::json& clip = src.at("evidence").at("clip");
       if (!clip.is_object() || !clip.contains("agent_id") || !clip.contains("name") || !clip.at("agent_id").is_string() ||

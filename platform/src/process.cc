@@ -1,5 +1,8 @@
 #include "gridwatch/platform/process.h"
 
+#include <sys/resource.h>
+#include <fstream>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -218,6 +221,20 @@ bool stop_foreign_process(pid_t pid, int sig, std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   return true;
+}
+
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+uint64_t resident_memory_bytes() {
+  std::ifstream in("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace gridwatch::platform

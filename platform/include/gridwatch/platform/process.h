@@ -67,6 +67,10 @@ Status run_to_completion(const std::vector<std::string>& argv, const SpawnOption
 // until it is gone, then SIGKILL after `grace`. True when it is gone.
 bool stop_foreign_process(pid_t pid, int sig, std::chrono::milliseconds grace);
 
+// This process's CPU time (user + system, all threads) and resident memory.
+double process_cpu_seconds();
+uint64_t resident_memory_bytes();
+
 // Looks up a user; nullopt when it does not exist.
 struct UserIds {
   uid_t uid;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gridwatch/domain/error.h"
 #include "gridwatch/platform/process.h"
@@ -25,9 +26,28 @@ namespace gridwatch::platform {
 struct ServiceEndpoints {
   std::string mqtt_url;     // tcp://127.0.0.1:PORT
   int mqtt_port = 0;
+  std::string mqtt_username, mqtt_password;  // the first of ServicesOptions::mqtt_accounts, if any
   std::string pg_conninfo;  // libpq keyword/value string for database "gridwatch"
   int pg_port = 0;
 };
+
+struct MqttAccount {
+  std::string user, password;
+};
+
+// The ACL of a gridwatch broker (Mosquitto syntax) for topic prefix `prefix` (which may contain
+// `+` levels), one entry per account so that an agent and a sensor can never pass for each other:
+// user `center` reads orders and clip answers, writes case updates and clip requests; each of
+// `agents` publishes orders on {prefix}/orders/{id}, uses {prefix}/agents/{id}/# and reads the
+// readings; each of `sensors` publishes {prefix}/sensors/{id}/reading only; `superusers` read and
+// write everything; `observers` read everything. Anyone else may do nothing.
+struct AclAccounts {
+  std::vector<std::string> agents, sensors, superusers, observers;
+};
+std::string gridwatch_acl(const std::string& prefix, const AclAccounts& accounts);
+
+// `bytes` random bytes from /dev/urandom as hex: passwords of the private broker's accounts.
+std::string random_secret(size_t bytes = 16);
 
 struct ServicesOptions {
   std::filesystem::path dir;  // created if missing; logs and configs live here
@@ -35,6 +55,10 @@ struct ServicesOptions {
   bool postgres = true;
   bool durable = false;  // fsync on; off for tests and the demo (faster, no crash safety)
   bool outlive_parent = false;  // needed for detach(): not killed when this process exits
+  // Non-empty: the broker refuses anonymous clients, knows these accounts (hashed with
+  // mosquitto_passwd) and applies `mqtt_acl` (Mosquitto ACL file text; empty: no restriction).
+  std::vector<MqttAccount> mqtt_accounts;
+  std::string mqtt_acl;
 };
 
 class PrivateServices {
@@ -59,6 +83,8 @@ class PrivateServices {
  private:
   PrivateServices() = default;
   Status start_mosquitto();
+  // The password (and ACL) file lines of mosquitto.conf for options_.mqtt_accounts / mqtt_acl.
+  Status write_broker_accounts(std::string& conf_lines);
   Status start_postgres();
 
   ServicesOptions options_;
