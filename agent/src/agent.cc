@@ -85,8 +85,11 @@ Status Agent::reload(AgentConfig next) {
     }
   }
   r.config = std::move(next);
+  std::optional<PendingReload> replaced;  // an earlier reload not yet taken: dropped, outside the lock
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return fail(ErrorCode::kUnavailable, "the agent is stopping");
+    replaced = std::move(pending_reload_);
     pending_reload_ = std::move(r);  // the worker takes it within a second
   }
   return {};
@@ -144,6 +147,10 @@ void Agent::apply_reload(PendingReload reload) {
     g->stop();
   }
   for (auto& c : reload.cameras) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;  // stop() has begun: a camera started now would outlive it
+    }
     spdlog::info("reload: camera {} started", c->id());
     c->start();
     std::lock_guard lock(cameras_mu_);
@@ -256,6 +263,8 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
       return fail(ErrorCode::kUnavailable, fmt::format("status.metrics: cannot listen on {}", config_.metrics_listen));
     }
     metrics_->thread = std::thread([this] { metrics_->server.listen_after_bind(); });
+    // stop() before the server runs would be lost (and its thread never end): wait until it runs.
+    for (int i = 0; i < 200 && !metrics_->server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds{10});
     spdlog::info("metrics on http://{}:{}/metrics", host, metrics_port_);
   }
   // Orders the journal replay produced again (their ids are the ones published before).
@@ -273,9 +282,11 @@ void Agent::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  // Cameras first: their last events (tracks ending) still reach the rules.
+  // Cameras first: their last events (tracks ending) still reach the rules. All are told to stop
+  // before any is waited for (a stream stuck in a read costs its timeout once, not once each).
   {
     std::lock_guard lock(cameras_mu_);
+    for (auto& c : cameras_) c->request_stop();
     for (auto& c : cameras_) c->stop();
   }
   if (metrics_) {
@@ -543,13 +554,18 @@ std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {
   e.evidence = camera ? outgoing_evidence(intent.evidence, e.event, e.id) : intent.evidence;
   e.description = intent.description;
   auto st = validate_order(e, catalog_);
-  if (!st && st.error().code == ErrorCode::kTooLarge && e.evidence.contains("snapshot_jpeg")) {
-    // The rest of the evidence is large too: the order goes without its picture rather than not at all.
-    e.evidence.erase("snapshot_jpeg");
-    e.evidence["snapshot_omitted"] = "the order would exceed the payload limit";
-    spdlog::warn("order {}: snapshot left out: {}", e.id, st.error().message);
-    st = validate_order(e, catalog_);
+  const size_t limit = CodecLimits{}.max_payload_bytes;  // what the center accepts
+  if (st && e.evidence.contains("snapshot_jpeg")) {
+    if (const size_t size = encode_order(e).size(); size > limit) {
+      // The rest of the evidence is large too: the order goes without its picture rather than not at all.
+      e.evidence.erase("snapshot_jpeg");
+      e.evidence.erase("snapshot_size");
+      e.evidence["snapshot_omitted"] = fmt::format("the order would be {} bytes, over the limit of {}", size, limit);
+      spdlog::warn("order {}: snapshot left out: {} bytes with it, over {}", e.id, size, limit);
+    }
   }
+  if (st && encode_order(e).size() > limit)
+    st = fail(ErrorCode::kTooLarge, fmt::format("the order is over the payload limit of {} bytes", limit));
   if (!st) {
     spdlog::error("order {} not published: {}", e.id, st.error().message);
     ++publish_failures_;
@@ -621,6 +637,10 @@ void Agent::serve_clip(const std::string& payload) {
       if (std::filesystem::is_regular_file(c->config().evidence.dir / name)) found = c->config().evidence.dir / name;
   }
   if (found.empty()) return answer_error(fmt::format("no clip {} on {} (never written, or deleted by age or quota)", name, config_.id));
+  constexpr uintmax_t kMaxClip = 64u << 20;
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(found, ec); !ec && size > kMaxClip)
+    return answer_error(fmt::format("clip {} is {} bytes, over the {} a clip may be sent with", name, size, kMaxClip));
   auto bytes = read_text_file(found);
   if (!bytes) return answer_error(fmt::format("clip {} cannot be read", name));
   if (auto st = mqtt_->publish(base, *bytes, 1, false); !st) return answer_error(st.error().message);
@@ -635,14 +655,27 @@ size_t Agent::prune_evidence() {
     fs::file_time_type time;
     uintmax_t size;
   };
+  // The agent's evidence folder and any camera's own one outside it; one quota for all.
+  std::vector<fs::path> dirs{config_.evidence.dir};
+  {
+    std::lock_guard lock(cameras_mu_);
+    for (const auto& c : cameras_) {
+      const fs::path d = c->config().evidence.dir;
+      const auto rel = d.lexically_normal().lexically_relative(config_.evidence.dir.lexically_normal());
+      if (rel.empty() || rel.native().rfind("..", 0) == 0) dirs.push_back(d);
+    }
+  }
   std::vector<File> files;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(config_.evidence.dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    const auto ext = it->path().extension();
-    if (ext != ".jpg" && ext != ".avi") continue;  // only what the pipelines write
-    files.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
+  for (const fs::path& dir : dirs) {
+    ec.clear();
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      const auto ext = it->path().extension();
+      if (ext != ".jpg" && ext != ".avi") continue;  // only what the pipelines write
+      files.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
+    }
   }
   std::sort(files.begin(), files.end(), [](const File& a, const File& b) { return a.time < b.time; });
   uintmax_t total = 0;

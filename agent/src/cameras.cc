@@ -14,6 +14,7 @@ namespace gridwatch::agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr auto kStableAfter = std::chrono::seconds{10};  // a stream up this long resets the back-off
 
 int64_t thread_cpu_ns() {
   timespec ts{};
@@ -68,20 +69,34 @@ CameraRunner::CameraRunner(vision::CameraConfig config, CameraOptions options, S
 CameraRunner::~CameraRunner() { stop(); }
 
 void CameraRunner::start() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_ || stopping_) return;
+    started_ = true;
+  }
   capture_thread_ = std::thread([this] { capture_loop(); });
   analysis_thread_ = std::thread([this] { analysis_loop(); });
 }
 
-void CameraRunner::stop() {
+void CameraRunner::request_stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;
     stopping_ = true;
   }
   cv_.notify_all();
+}
+
+void CameraRunner::stop() {
+  request_stop();
   if (capture_thread_.joinable()) capture_thread_.join();
   if (analysis_thread_.joinable()) analysis_thread_.join();
-  set_state(CameraState::kStopped, "");
+  bool started = false;
+  {
+    std::lock_guard lock(mu_);
+    started = started_;
+    if (!started) state_ = CameraState::kStopped;  // never ran: nobody to tell
+  }
+  if (started) set_state(CameraState::kStopped, "");
 }
 
 bool CameraRunner::sleep_for(std::chrono::milliseconds d) {
@@ -112,6 +127,7 @@ void CameraRunner::capture_loop() {
   std::unique_ptr<vision::FrameSource> source;
   auto backoff = options_.first_backoff;
   bool had_frames = false;
+  Clock::time_point up_since{};  // when the current stream gave its first frame
   double offset_ms = 0, last_ms = -1, next_push_ms = -1;
   std::optional<std::pair<Clock::time_point, double>> pace_origin;  // (wall, media) of the first frame
   auto stopping = [this] {
@@ -137,9 +153,12 @@ void CameraRunner::capture_loop() {
     if (f && *f) {
       if (!had_frames) {
         had_frames = true;
-        backoff = options_.first_backoff;
+        up_since = Clock::now();
         set_state(CameraState::kRunning, "");
       }
+      // A stream counts as working once it has stayed up a while: one that gives a frame and
+      // fails keeps backing off instead of reconnecting in a tight loop.
+      if (backoff != options_.first_backoff && Clock::now() - up_since >= kStableAfter) backoff = options_.first_backoff;
       vision::Frame frame = std::move(**f);
       frame.media_ms = std::max(offset_ms + frame.media_ms, last_ms);
       last_ms = frame.media_ms;
@@ -176,8 +195,9 @@ void CameraRunner::capture_loop() {
     if (ended && !live && had_frames) continue;  // a looping file: from the start again
     ++reconnects_;
     set_state(CameraState::kReconnecting, ended ? "end of stream" : f.error().message);
-    // A stream that worked is reopened at once; one that opens but gives nothing backs off.
-    if (!had_frames) {
+    // A stream that worked for a while is reopened at once; one that gave nothing, or failed soon
+    // after it opened, backs off.
+    if (!had_frames || Clock::now() - up_since < kStableAfter) {
       if (!sleep_for(backoff)) break;
       backoff = std::min(options_.max_backoff, backoff * 2);
     }

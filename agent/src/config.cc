@@ -121,7 +121,7 @@ AgentConfig read(const Sections& root, const Catalog& catalog) {
     e->allow_only({"dir", "snapshot_max_bytes", "keep", "max_disk_bytes"});
     if (e->has("dir")) c.evidence.dir = e->path("dir");
     c.evidence.snapshot_max_bytes =
-        static_cast<uint64_t>(e->integer("snapshot_max_bytes", 150 * 1024, 0, 200 * 1024));
+        static_cast<uint64_t>(e->integer("snapshot_max_bytes", 150 * 1024, 0, 180 * 1024));
     c.evidence.keep = e->duration("keep", c.evidence.keep, hours{1}, days{366});
     c.evidence.max_disk_bytes =
         static_cast<uint64_t>(e->integer("max_disk_bytes", int64_t{2} << 30, 1 << 20, int64_t{1} << 42));

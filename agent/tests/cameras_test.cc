@@ -164,6 +164,65 @@ detectors: [{{type: motion, label: person}}]
                                                      "flaky ended", "flaky stopped"}));
 }
 
+TEST(Cameras, AStreamThatFailsRightAfterOpeningBacksOffInsteadOfSpinning) {
+  auto c = camera(fmt::format(R"(camera: {{id: flapping, source: "{}"}}
+detect: {{fps: 5}}
+detectors: [{{type: motion}}]
+)", kVtest));
+  std::atomic<int> opens{0};
+  CameraOptions o;
+  o.first_backoff = 50ms;
+  o.max_backoff = 400ms;
+  o.open = [&](const vision::CameraConfig& cfg) -> Result<std::unique_ptr<vision::FrameSource>> {
+    ++opens;
+    auto file = vision::open_capture(cfg.source);
+    if (!file) return file;
+    return std::unique_ptr<vision::FrameSource>(std::make_unique<FlakySource>(std::move(*file), 1));  // one frame, then gone
+  };
+  auto r = CameraRunner::create(c, o, [](rules::ZoneEvent) {});
+  ASSERT_TRUE(r.has_value());
+  (*r)->start();
+  std::this_thread::sleep_for(1500ms);
+  (*r)->stop();
+  // 50 + 100 + 200 + 400 + 400 ... ms between attempts: about 6 in 1.5 s (a tight loop would be hundreds).
+  EXPECT_GE(opens.load(), 3);
+  EXPECT_LE(opens.load(), 8);
+  EXPECT_GE((*r)->status().reconnects, opens.load() - 1) << "every stream but perhaps the last was lost once";
+  EXPECT_EQ((*r)->status().last_error, "camera: connection reset by peer");
+}
+
+TEST(Cameras, TwoReloadsInARowReplaceTheFirstWithoutBlocking) {
+  // The worker takes a reload within a second; a second SIGHUP before that replaces the first,
+  // whose cameras (never started) are dropped. It used to lock the agent against itself.
+  const fs::path d = temp_dir("reloads");
+  auto yaml = [&](const std::string& cam) {
+    return fmt::format("agent: {{id: box-reload, data_dir: \"{}\"}}\ncameras:\n  - camera: {{id: {}, source: \"{}\"}}\n"
+                       "    detectors: [{{type: motion}}]\n",
+                       d.string(), cam, kVtest);
+  };
+  auto first = parse_agent_config(yaml("a"), "agent.yaml", Catalog::builtin());
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  Agent agent(parse_agent_config(fmt::format("agent: {{id: box-reload, data_dir: \"{}\"}}\n", d.string()), "agent.yaml",
+                                 Catalog::builtin())
+                  .value(),
+              Catalog::builtin());
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    auto st = agent.reload(std::move(*first));
+    EXPECT_TRUE(st.has_value()) << st.error().message;
+    st = agent.reload(parse_agent_config(yaml("b"), "agent.yaml", Catalog::builtin()).value());
+    EXPECT_TRUE(st.has_value()) << st.error().message;
+    done = true;
+  });
+  const bool finished = eventually([&] { return done.load(); }, 10s);
+  if (!finished) {
+    t.detach();  // deadlocked: fail rather than hang the suite
+    FAIL() << "reload blocked";
+  }
+  t.join();
+  fs::remove_all(d);
+}
+
 TEST(Cameras, ParkedCarIsLocatedWithinTheCalibrationError) {
   // The street clip: the car parks with its bottom edge at y = 294, centred at x = 205; the four
   // calibration points map the picture linearly onto 0.00047 deg of longitude and 0.00017 of latitude.
@@ -325,6 +384,8 @@ TEST(AgentCameraConfig, RefusedWithFileLineAndKey) {
                              "sensors:\n  - {device_id: bin-1, type: bin_fill, location: {lon: 116.4, lat: 39.9}}\n",
                       "sensors[0].device_id", "one namespace");
   expect_config_error(head + "evidence: {snapshot_max_bytes: 999999}\n", "evidence.snapshot_max_bytes", "");
+  expect_config_error(head + "cameras:\n  - camera: {id: \"..\", source: x.avi}\n    detectors: [{type: motion}]\n",
+                      "cameras[0].camera.id", "only dots");
   expect_config_error(head + "status: {metrics: localhost}\n", "status.metrics", "HOST:PORT");
 }
 

@@ -5,6 +5,8 @@
 #include <cctz/time_zone.h>
 #include <httplib.h>
 
+#include <random>
+
 #include <algorithm>
 #include <charconv>
 #include <sstream>
@@ -83,8 +85,9 @@ void Center::clip_reply(const platform::MqttMessage& m) {
 }
 
 Result<std::string> Center::fetch_clip(const std::string& agent_id, const std::string& name) {
-  const std::string rid = fmt::format("{}-{}-{}", config_.id, std::chrono::system_clock::now().time_since_epoch().count() % 1000000007,
-                                      ++clip_seq_);
+  // Short (the agent takes up to 64 characters) and unique among centers sharing the broker.
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  const std::string rid = fmt::format("c{}-{:08x}", ++clip_seq_, rng());
   {
     std::lock_guard lock(clip_mu_);
     clip_waits_[rid] = std::nullopt;
@@ -736,11 +739,12 @@ void Center::setup_http() {
     for (const nlohmann::json& src : more->value("sources", nlohmann::json::array())) {
       if (!src.contains("evidence") || !src.at("evidence").is_object() || !src.at("evidence").contains("clip")) continue;
       const nlohmann::json& clip = src.at("evidence").at("clip");
-      if (!clip.is_object() || !clip.contains("agent_id") || !clip.contains("name") || !clip.at("agent_id").is_string() ||
-          !clip.at("name").is_string())
+      // The agent that sent the source (checked against its topic at intake), not what the evidence says.
+      if (!clip.is_object() || !clip.contains("name") || !clip.at("name").is_string() || !src.contains("agent_id") ||
+          !src.at("agent_id").is_string())
         continue;
       if (!wanted.empty() && clip.at("name").get<std::string>() != wanted) continue;
-      agent_id = clip.at("agent_id").get<std::string>();
+      agent_id = src.at("agent_id").get<std::string>();
       name = clip.at("name").get<std::string>();
     }
     if (name.empty())
@@ -748,7 +752,13 @@ void Center::setup_http() {
                                                  : fmt::format("case \"{}\" has no clip \"{}\"", id, wanted),
                         wanted.empty() ? "id" : "name");
     if (!is_valid_id(agent_id, 64)) return json_error(res, 404, "the clip's agent id is malformed", "id");
+    // Each fetch holds an HTTP thread while the agent answers: a few at a time, the API stays free.
+    if (++clip_fetches_ > kMaxClipFetches) {
+      --clip_fetches_;
+      return json_error(res, 503, fmt::format("{} clip requests are already waiting for agents; try again shortly", kMaxClipFetches));
+    }
     auto clip = fetch_clip(agent_id, name);
+    --clip_fetches_;
     if (!clip) return json_error(res, clip.error().code == ErrorCode::kNotFound ? 404 : 504, clip.error().message);
     res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", name));
     res.set_content(std::move(*clip), "video/x-msvideo");

@@ -92,6 +92,7 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   c.id = cam.string("id");
   if (!is_valid_id(c.id, 64) || c.id.find(':') != std::string::npos)
     cam.raise("id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  if (c.id.find_first_not_of('.') == std::string::npos) cam.raise("id", "must not be only dots (it names a folder)");
   c.source = cam.string("source", "");
   // A file named relative to the configuration file (streams and devices are taken as they are).
   if (!c.source.empty() && !is_live(c.source)) c.source = cam.path("source").string();

@@ -194,7 +194,11 @@ int PrivacyFilter::apply(cv::Mat& img) {
 // ---- pipeline -------------------------------------------------------------------------------------
 
 CameraPipeline::CameraPipeline(CameraConfig config)
-    : config_(std::move(config)), motion_(config_.motion), tracker_(config_) {}
+    : config_(std::move(config)), motion_(config_.motion), tracker_(config_) {
+  // 2026-11-23T08:00:00.123Z -> 20261123T080000123
+  for (char c : format_rfc3339(now_utc()))
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == 'T') run_ += c;
+}
 
 CameraPipeline::~CameraPipeline() = default;
 
@@ -388,7 +392,8 @@ void CameraPipeline::evidence_for(ZoneEvent& e, const cv::Mat& frame) {
   cv::putText(shot, fmt::format("{} #{} {} {:.0f}s", e.label, e.object_id, e.zone, e.dwell_s),
               cv::Point(static_cast<int>(box.x), std::max(12, static_cast<int>(box.y) - 4)),
               cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 255), 1);
-  const std::string stem = fmt::format("{}-{}-{}-{:.0f}", config_.id, e.zone, e.object_id, e.media_ms);
+  // Track ids and media time restart with the pipeline: the run's start makes names unique.
+  const std::string stem = fmt::format("{}-{}-{}-{}-{:.0f}", config_.id, run_, e.zone, e.object_id, e.media_ms);
   const auto jpg = config_.evidence.dir / (stem + ".jpg");
   if (cv::imwrite(jpg.string(), shot, {cv::IMWRITE_JPEG_QUALITY, config_.evidence.jpeg_quality})) e.snapshot = jpg.string();
   else spdlog::warn("evidence: cannot write {}", jpg.string());

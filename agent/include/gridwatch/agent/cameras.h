@@ -71,6 +71,8 @@ class CameraRunner {
   CameraRunner& operator=(const CameraRunner&) = delete;
 
   void start();
+  // Tells both threads to stop and returns at once (stop() then waits for them).
+  void request_stop();
   // Stops both threads, ends the pipeline's tracks (their `left` events go to the sink) and writes
   // pending clips. A live source blocked in a read is waited for (FFmpeg's read timeout).
   void stop();
@@ -101,6 +103,7 @@ class CameraRunner {
   std::condition_variable cv_;
   std::deque<Item> queue_;
   bool stopping_ = false;
+  bool started_ = false;
   bool capture_done_ = false;
   CameraState state_ = CameraState::kStarting;
   std::string last_error_;

@@ -126,6 +126,8 @@ class Center {
   std::condition_variable clip_cv_;
   std::map<std::string, std::optional<ClipReply>> clip_waits_;  // request id -> answer (guarded by clip_mu_)
   std::atomic<uint64_t> clip_seq_{0};
+  std::atomic<int> clip_fetches_{0};  // requests waiting for an agent now
+  static constexpr int kMaxClipFetches = 2;
 };
 
 }  // namespace gridwatch::center

@@ -180,6 +180,7 @@ class CameraPipeline {
     cv::Rect2f box;
   };
   std::map<int, Best> best_;
+  std::string run_;  // when this pipeline was made (UTC, yyyymmddThhmmss): part of evidence names
 };
 
 // Runs a pipeline over a source to its end; `on_event` gets every zone event.
