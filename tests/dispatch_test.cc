@@ -57,8 +57,6 @@ class Dispatch : public ::testing::Test {
     cfg.broker_url = svc_.mqtt_url;
     cfg.username = svc_.mqtt_username;
     cfg.password = svc_.mqtt_password;
-    cfg.username = svc_.mqtt_username;
-    cfg.password = svc_.mqtt_password;
     cfg.topic_prefix = prefix_;
     cfg.conninfo = svc_.pg_conninfo;
     cfg.http_port = 0;

@@ -1,6 +1,7 @@
 // The edge daemon end to end on real services: `gridwatch agent` with a camera on a recorded clip
 // (the street the project draws: a car parks in a no-parking zone), a camera whose source is dead
-// and a bin-fill sensor over MQTT, against the fixture's Mosquitto.
+// and a bin-fill sensor over MQTT, on a Mosquitto of its own with an account per party and the
+// per-account ACL (as a deployment runs it), and the fixture's PostGIS.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -16,6 +17,7 @@
 #include "gridwatch/domain/order.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/base64.h"
+#include "gridwatch/platform/services.h"
 #include "gridwatch/vision/scene.h"
 #include "support.h"
 
@@ -64,8 +66,19 @@ TEST(EdgeBox, ParkedCarOnAClipAndAFullBinBecomeTwoLocatedOrdersWithEvidence) {
        [116.4115, 39.9145], [116.4095, 39.9145], [116.4095, 39.9130]]]}}]})");
   const int metrics_port = free_port();
   ASSERT_GT(metrics_port, 0);
+  // A broker of its own, set up as a deployment's: an account each for the center, the agent and
+  // the sensor, one ACL entry per account; the test listens as a read-only observer.
+  const std::string secret = platform::random_secret();
+  auto broker = platform::PrivateServices::start(
+      {.dir = dir / "broker",
+       .postgres = false,
+       .mqtt_accounts = {{"observer", secret}, {"center", secret}, {agent, secret}, {"bin-1", secret}},
+       .mqtt_acl = platform::gridwatch_acl(prefix, {.agents = {agent}, .sensors = {"bin-1"}, .observers = {"observer"}})});
+  ASSERT_TRUE(broker.has_value()) << broker.error().message;
+  const platform::ServiceEndpoints mq = (*broker)->endpoints();  // as the observer
+  write_file(dir / "agent.password", secret + "\n");
   write_file(dir / "agent.yaml", fmt::format(R"(agent: {{id: {agent}, data_dir: "{dir}/data"}}
-broker: {{url: "{url}", topic_prefix: {prefix}, {account}}}
+broker: {{url: "{url}", topic_prefix: {prefix}, username: {agent}, password_file: agent.password}}
 status: {{interval: 1s, metrics: "127.0.0.1:{port}"}}
 areas: {{file: grid.geojson}}
 cameras:
@@ -98,16 +111,14 @@ rules:
       when: {{threshold: {{above: 90, clear_below: 60}}}}
 )",
                                              fmt::arg("agent", agent), fmt::arg("dir", dir.string()),
-                                             fmt::arg("url", svc.mqtt_url), fmt::arg("prefix", prefix), fmt::arg("account", broker_account_yaml(svc)),
+                                             fmt::arg("url", mq.mqtt_url), fmt::arg("prefix", prefix),
                                              fmt::arg("port", metrics_port)));
   // The district center on the same broker and the fixture's PostGIS.
   center::CenterConfig cc;
   cc.id = agent + "-center";
-  cc.broker_url = svc.mqtt_url;
-  cc.username = svc.mqtt_username;
-  cc.password = svc.mqtt_password;
-  cc.username = svc.mqtt_username;
-  cc.password = svc.mqtt_password;
+  cc.broker_url = mq.mqtt_url;
+  cc.username = "center";
+  cc.password = secret;
   cc.topic_prefix = prefix;
   cc.conninfo = svc.pg_conninfo;
   cc.http_port = 0;
@@ -116,15 +127,25 @@ rules:
   cc.tokens = {center::ApiToken{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken}};
   center::Center district(cc, Catalog::builtin());
   ASSERT_TRUE(district.start().has_value());
-  Listener orders(svc, fmt::format("{}/orders/{}", prefix, agent));
-  Listener status(svc, fmt::format("{}/agents/{}/status", prefix, agent));
-  Listener clips(svc, fmt::format("{}/agents/{}/clips/+/#", prefix, agent));
+  Listener orders(mq, fmt::format("{}/orders/{}", prefix, agent));
+  Listener status(mq, fmt::format("{}/agents/{}/status", prefix, agent));
+  Listener clips(mq, fmt::format("{}/agents/{}/clips/+/#", prefix, agent));
   auto proc = start_gridwatch({"agent", "--config", (dir / "agent.yaml").string()}, dir / "agent.log");
-  auto sensor = platform::MqttClient::create(mqtt_options(svc, fmt::format("t-bin-{}", getpid())));
+  auto sensor = platform::MqttClient::create(
+      {.url = mq.mqtt_url, .client_id = fmt::format("t-bin-{}", getpid()), .username = "bin-1", .password = secret});
   ASSERT_TRUE(sensor && (*sensor)->connect(10s));
+  // The test asks for clips as the center does, with the center's account.
+  auto asker = platform::MqttClient::create(
+      {.url = mq.mqtt_url, .client_id = fmt::format("t-asker-{}", getpid()), .username = "center", .password = secret});
+  ASSERT_TRUE(asker && (*asker)->connect(10s));
   ASSERT_TRUE(eventually([&] { return status.last_json().has_value(); }));
   const json reading = {{"ts", format_rfc3339(now_utc())}, {"type", "bin_fill"}, {"value", 95}, {"unit", "%"}};
   ASSERT_TRUE((*sensor)->publish_and_wait(fmt::format("{}/sensors/bin-1/reading", prefix), reading.dump(), 1, false, 5s));
+  // A sensor that tries to pass for the agent: the broker drops it, the center never sees it.
+  const json forged = {{"schema", "gw.order/1"}, {"event", "open"}, {"id", agent + ".forged"},
+                       {"category", "fire.blocked_lane"}, {"source", {{"kind", "sensor"}, {"agent_id", agent}}},
+                       {"location", {{"lon", 116.41}, {"lat", 39.91}}}, {"observed_at", format_rfc3339(now_utc())}};
+  ASSERT_TRUE((*sensor)->publish_and_wait(fmt::format("{}/orders/{}", prefix, agent), forged.dump(), 1, false, 5s));
 
   ASSERT_TRUE(eventually([&] { return order_of(orders, "traffic.illegal_parking") && order_of(orders, "sanitation.bin_overflow"); }, 90s))
       << read_file(dir / "agent.log");
@@ -179,9 +200,9 @@ rules:
   // The center asks for the clip: the bytes of the AVI come back; a path is refused.
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir / "data" / "evidence" / "street" / clip); }, 30s));
   const std::string get = fmt::format("{}/agents/{}/clips/get", prefix, agent);
-  ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r1"}, {"clip", clip}}.dump(), 1, false, 5s));
-  ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r2"}, {"clip", "../../agent.yaml"}}.dump(), 1, false, 5s));
-  ASSERT_TRUE((*sensor)->publish_and_wait(get, json{{"request_id", "r3"}, {"clip", "gone.avi"}}.dump(), 1, false, 5s));
+  ASSERT_TRUE((*asker)->publish_and_wait(get, json{{"request_id", "r1"}, {"clip", clip}}.dump(), 1, false, 5s));
+  ASSERT_TRUE((*asker)->publish_and_wait(get, json{{"request_id", "r2"}, {"clip", "../../agent.yaml"}}.dump(), 1, false, 5s));
+  ASSERT_TRUE((*asker)->publish_and_wait(get, json{{"request_id", "r3"}, {"clip", "gone.avi"}}.dump(), 1, false, 5s));
   std::map<std::string, std::string> got_clips;  // request id[/error] -> payload
   ASSERT_TRUE(eventually([&] {
     for (const auto& m : clips.messages()) got_clips[m.topic.substr(m.topic.find("/clips/") + 7)] = m.payload;
@@ -207,6 +228,9 @@ rules:
   EXPECT_EQ(none.status, 404);
   EXPECT_NE(none.body.find("has no camera clip"), std::string::npos) << none.body;
   EXPECT_EQ(http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", case_id), "", "").status, 401);
+
+  EXPECT_FALSE(order_of(orders, "fire.blocked_lane").has_value()) << "the forged order passed the broker";
+  EXPECT_EQ(http_request(district.http_port(), "GET", "/api/v1/orders/" + agent + ".forged", "", kAdminToken).status, 404);
 
   // /metrics on the local port.
   const HttpReply metrics = http_request(metrics_port, "GET", "/metrics", "", "");

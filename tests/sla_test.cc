@@ -27,8 +27,6 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
   cfg.broker_url = svc.mqtt_url;
   cfg.username = svc.mqtt_username;
   cfg.password = svc.mqtt_password;
-  cfg.username = svc.mqtt_username;
-  cfg.password = svc.mqtt_password;
   cfg.topic_prefix = prefix;
   cfg.conninfo = svc.pg_conninfo;
   cfg.http_port = 0;
