@@ -254,6 +254,7 @@ int run_demo(const DemoOptions& options) {
       "                     curl -H 'Authorization: Bearer {7}' {0}/api/v1/orders\n"
       "  three rates:       {0}/api/v1/stats?by=district  ?by=department&period=day&tz=Asia/Shanghai\n"
       "  grid workers:      {0}/api/v1/workers\n"
+      "  live events:       curl -N '{0}/api/v1/events?access_token={7}'\n"
       "  orders (GeoJSON):  {0}/api/v1/orders\n"
       "  open orders:       {0}/api/v1/orders?status=open\n"
       "  near Wangfujing:   {0}/api/v1/orders?near=116.4109,39.9139&radius_m=2000\n"

@@ -248,6 +248,7 @@ Status Center::load_areas() {
 
 void Center::stop() {
   if (!queue_.close()) return;
+  live_.close();  // event streams end, their HTTP threads come free
   if (http_) http_->stop();
   if (http_thread_.joinable()) http_thread_.join();
   if (sla_thread_.joinable()) sla_thread_.join();
@@ -379,6 +380,11 @@ void Center::store_events(const std::vector<Store::EdgeEvent>& events, const std
         } else {
           ++metrics_.stored;
           if (one->result == "merged") ++metrics_.merged;
+          live_.publish(one->case_id, {{"type", one->result},
+                                       {"case_id", one->case_id},
+                                       {"source_id", e.id},
+                                       {"event", to_string(e.event)},
+                                       {"category", e.category}});
           spdlog::info("order {} {} ({}) stored: {} case {}", to_string(e.event), e.id, e.category, one->result,
                        one->case_id);
         }
@@ -621,8 +627,12 @@ Result<StatsQuery> parse_stats_query(const httplib::Request& req, const CenterCo
 }  // namespace
 
 void Center::publish_case(const std::string& id, const nlohmann::json& change) {
-  // Agents and wall maps follow their cases on {prefix}/center/orders/{id}.
+  // Agents and wall maps follow their cases on {prefix}/center/orders/{id} and /api/v1/events.
   if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
+  nlohmann::json live = change;
+  live["type"] = "changed";
+  live["case_id"] = id;
+  live_.publish(id, std::move(live));
 }
 
 std::optional<Principal> Center::caller(const httplib::Request& req, httplib::Response& res) {
@@ -764,6 +774,45 @@ void Center::setup_http() {
     res.set_content(std::move(*clip), "video/x-msvideo");
   });
 
+  // Live case events (server-sent events). Browsers' EventSource cannot send headers: the token may
+  // come as ?access_token=. Last-Event-ID (or ?since=) resumes after an event still kept.
+  http_->Get("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = auth_.authenticate(req.has_param("access_token") ? "Bearer " + req.get_param_value("access_token")
+                                                                : req.get_header_value("Authorization"),
+                                  now_utc());
+    if (!who) return answer_error(res, who.error(), 400);
+    uint64_t after = live_.last();
+    const std::string resume = req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
+                                                                : req.get_param_value("since");
+    if (!resume.empty()) {
+      try {
+        after = std::stoull(resume);
+      } catch (const std::exception&) {
+        return json_error(res, 400, "Last-Event-ID / since must be an event number", "since");
+      }
+    }
+    const Scope scope = who->read_scope(config_.worker_level);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider("text/event-stream", [this, after, scope, first = true](size_t, httplib::DataSink& sink) mutable {
+      if (first) {  // at once: the client knows it is connected (and from where it will resume)
+        first = false;
+        const std::string hello = fmt::format("retry: 2000\n: gridwatch live events after {}\n\n", after);
+        return sink.write(hello.data(), hello.size());
+      }
+      const auto events = live_.next(after, std::chrono::seconds{15});
+      if (live_.closed()) return false;
+      std::string out;
+      if (events.empty()) out = ": keep-alive\n\n";
+      for (const LiveEvent& e : events) {
+        after = e.seq;
+        // A worker follows its grid's cases only.
+        if (!scope.empty() && !store_->check_scope(e.case_id, scope)) continue;
+        out += fmt::format("id: {}\nevent: case\ndata: {}\n\n", e.seq, e.data.dump());
+      }
+      return out.empty() || sink.write(out.data(), out.size());
+    });
+  });
+
   http_->Get("/api/v1/areas", [this](const httplib::Request& req, httplib::Response& res) {
     if (!caller(req, res)) return;
     std::optional<int> level;
@@ -849,6 +898,11 @@ void Center::setup_http() {
     }
     ++metrics_.tickets;
     if (out->result == "merged") ++metrics_.merged;
+    live_.publish(out->case_id, {{"type", out->result},
+                                 {"case_id", out->case_id},
+                                 {"source_id", out->id},
+                                 {"event", "open"},
+                                 {"category", form->source["category"]}});
     const Category& cat = *catalog_.find(form->source["category"].get<std::string>());
     std::string notice = fmt::format("已受理，{}将在{}内响应 / Accepted: {} responds within {}", cat.department.zh,
                                      format_duration(cat.respond_within), cat.department.en,
@@ -1022,6 +1076,8 @@ void Center::setup_http() {
     auto out = store_->split_case(id, ids, body.at("reason").get<std::string>(), who->name);
     if (!out) return answer_error(res, out.error(), 400);
     spdlog::info("case {} split: {} moved to case {}", id, fmt::join(ids, ", "), *out);
+    live_.publish(id, {{"type", "split"}, {"case_id", id}, {"new_case_id", *out}});
+    live_.publish(*out, {{"type", "split"}, {"case_id", *out}, {"from_case_id", id}});
     res.set_content(nlohmann::json({{"case_id", id}, {"new_case_id", *out}}).dump(), "application/json");
   });
 

@@ -21,6 +21,7 @@
 
 #include "gridwatch/center/auth.h"
 #include "gridwatch/center/config.h"
+#include "gridwatch/center/events.h"
 #include "gridwatch/center/store.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/message_queue.h"
@@ -125,6 +126,7 @@ class Center {
   std::mutex clip_mu_;
   std::condition_variable clip_cv_;
   std::map<std::string, std::optional<ClipReply>> clip_waits_;  // request id -> answer (guarded by clip_mu_)
+  EventHub live_;  // /api/v1/events
   std::atomic<uint64_t> clip_seq_{0};
   std::atomic<int> clip_fetches_{0};  // requests waiting for an agent now
   static constexpr int kMaxClipFetches = 2;
