@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <thread>
 
@@ -256,6 +257,36 @@ TEST_F(Dispatch, LiveEventsFollowTheCasesAWorkerSeesOnlyItsGridAndAClientCanResu
   EventStream junk(port_, "/api/v1/events?since=yesterday", kDispatcher);
   ASSERT_TRUE(eventually([&] { return junk.status().has_value(); }));
   EXPECT_EQ(*junk.status(), 400);
+}
+
+// The web-map tile (z, x, y) that holds `p`.
+std::string tile_of(LonLat p, int z) {
+  const double n = std::pow(2.0, z), lat = p.lat * M_PI / 180;
+  const int x = static_cast<int>(std::floor((p.lon + 180) / 360 * n));
+  const int y = static_cast<int>(std::floor((1 - std::log(std::tan(lat) + 1 / std::cos(lat)) / M_PI) / 2 * n));
+  return fmt::format("/tiles/{}/{}/{}.mvt", z, x, y);
+}
+
+TEST_F(Dispatch, VectorTilesHoldTheOpenCasesTheCallerMaySee) {
+  const LonLat p = at(2, 0.0011, 0.0012), q = at(0, 0.0004, 0.0006);  // street c; worker 1's grid
+  const std::string there = ticket("sanitation.dumped_waste", p);
+  const std::string mine = ticket("sanitation.dumped_waste", q);
+  auto r = http_request(port_, "GET", tile_of(p, 16), "", kDispatcher);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(there), std::string::npos) << "the case's id is a string value of the tile";
+  EXPECT_NE(r.body.find("sanitation.dumped_waste"), std::string::npos);
+  EXPECT_NE(r.body.find("cases"), std::string::npos);  // the layer's name
+  // A tile with nothing in it, a tile a worker may not see, the worker's own (token in the query).
+  EXPECT_EQ(http_request(port_, "GET", tile_of({.lon = p.lon + 1, .lat = p.lat + 1}, 16), "", kDispatcher).status, 204);
+  EXPECT_EQ(http_request(port_, "GET", tile_of(p, 16), "", kWorker1).status, 204);
+  r = http_request(port_, "GET", tile_of(q, 16) + "?access_token=" + kWorker1, "", "");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(mine), std::string::npos);
+  EXPECT_EQ(r.body.find(there), std::string::npos);
+  // Bad tiles and no token are refused.
+  EXPECT_EQ(http_request(port_, "GET", "/tiles/23/0/0.mvt", "", kDispatcher).status, 400);
+  EXPECT_EQ(http_request(port_, "GET", "/tiles/2/4/0.mvt", "", kDispatcher).status, 400);
+  EXPECT_EQ(http_request(port_, "GET", tile_of(p, 16), "", "").status, 401);
 }
 
 TEST_F(Dispatch, ToTheStreetOfficeTheDepartmentAndTheNearestWorkerOnDuty) {

@@ -635,8 +635,11 @@ void Center::publish_case(const std::string& id, const nlohmann::json& change) {
   live_.publish(id, std::move(live));
 }
 
-std::optional<Principal> Center::caller(const httplib::Request& req, httplib::Response& res) {
-  auto who = auth_.authenticate(req.get_header_value("Authorization"), now_utc());
+std::optional<Principal> Center::caller(const httplib::Request& req, httplib::Response& res, bool query_token) {
+  auto who = auth_.authenticate(query_token && req.has_param("access_token") && !req.has_header("Authorization")
+                                    ? "Bearer " + req.get_param_value("access_token")
+                                    : req.get_header_value("Authorization"),
+                                now_utc());
   if (!who) {
     spdlog::debug("HTTP {} {}: {}", req.method, req.path, who.error().message);
     answer_error(res, who.error(), 400);
@@ -777,10 +780,8 @@ void Center::setup_http() {
   // Live case events (server-sent events). Browsers' EventSource cannot send headers: the token may
   // come as ?access_token=. Last-Event-ID (or ?since=) resumes after an event still kept.
   http_->Get("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
-    auto who = auth_.authenticate(req.has_param("access_token") ? "Bearer " + req.get_param_value("access_token")
-                                                                : req.get_header_value("Authorization"),
-                                  now_utc());
-    if (!who) return answer_error(res, who.error(), 400);
+    const auto who = caller(req, res, /*query_token=*/true);
+    if (!who) return;
     uint64_t after = live_.last();
     const std::string resume = req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
                                                                 : req.get_param_value("since");
@@ -811,6 +812,24 @@ void Center::setup_http() {
       }
       return out.empty() || sink.write(out.data(), out.size());
     });
+  });
+
+  // Vector tiles of the open cases for the map (MapLibre / Mapbox GL): a map of 50,000 cases
+  // loads only the tiles it shows. Token as for /api/v1/events.
+  http_->Get(R"(/tiles/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res, /*query_token=*/true);
+    if (!who) return;
+    const int z = std::stoi(req.matches[1]), x = std::stoi(req.matches[2]), y = std::stoi(req.matches[3]);
+    if (z > 22) return json_error(res, 400, fmt::format("zoom {} is above 22", z), "z");
+    if (x >= (1 << z) || y >= (1 << z)) return json_error(res, 400, fmt::format("no tile {}/{}/{}", z, x, y), "x");
+    auto tile = store_->cases_tile(z, x, y, who->read_scope(config_.worker_level));
+    if (!tile) return json_error(res, 503, tile.error().message);
+    res.set_header("Cache-Control", "no-store");  // cases change every minute
+    if (tile->empty()) {
+      res.status = 204;
+      return;
+    }
+    res.set_content(std::move(*tile), "application/vnd.mapbox-vector-tile");
   });
 
   http_->Get("/api/v1/areas", [this](const httplib::Request& req, httplib::Response& res) {

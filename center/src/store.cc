@@ -1200,6 +1200,33 @@ Status Store::check_scope(std::string_view case_id, const Scope& scope) {
   return case_in_scope(l->get(), std::string(case_id), scope);
 }
 
+Result<std::string> Store::cases_tile(int z, int x, int y, const Scope& scope) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  const auto sp = scope_params(scope);
+  const std::string sql = fmt::format(R"sql(
+WITH t AS (SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS env),
+c AS (
+  SELECT o.id, o.category, o.state, o.priority, o.source_kind AS source, o.preempted, o.reports,
+         (o.overdue_respond_at IS NOT NULL OR o.overdue_resolve_at IS NOT NULL) AS overdue,
+         ST_AsMVTGeom(ST_Transform(o.geom, 3857), t.env, 4096, 64, true) AS geom
+  FROM orders o, t
+  WHERE o.status = 'open' AND o.geom && ST_Transform(t.env, 4326) AND {}
+)
+SELECT ST_AsMVT(c, 'cases', 4096, 'geom') FROM c WHERE c.geom IS NOT NULL
+)sql",
+                                      scope_sql(4));
+  auto r = exec(l->get(), sql.c_str(), {std::to_string(z), std::to_string(x), std::to_string(y), sp[0], sp[1], sp[2]});
+  if (!r) return std::unexpected(r.error());
+  if (PQntuples(r->get()) == 0 || PQgetisnull(r->get(), 0, 0)) return std::string();
+  size_t n = 0;
+  unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r->get(), 0, 0)), &n);
+  if (!bytes) return fail(ErrorCode::kInternal, "database: the tile could not be decoded");
+  std::string tile(reinterpret_cast<const char*>(bytes), n);
+  PQfreemem(bytes);
+  return tile;
+}
+
 Result<std::string> Store::summon(std::string_view case_id, const std::vector<std::string>& units,
                                   std::string_view reason, std::string_view actor, const Scope& scope) {
   auto l = lease();

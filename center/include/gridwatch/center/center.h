@@ -91,7 +91,8 @@ class Center {
   void setup_http();
   void publish_case(const std::string& id, const nlohmann::json& change);
   // The authenticated caller of `req`, or nullopt after answering 401.
-  std::optional<Principal> caller(const httplib::Request& req, httplib::Response& res);
+  // `query_token`: also ?access_token= (for EventSource and map tiles, which cannot send headers).
+  std::optional<Principal> caller(const httplib::Request& req, httplib::Response& res, bool query_token = false);
   // Lifecycle options for a step `who` takes (its scope, the configured dispatch).
   TransitionOptions step_options(const Principal& who) const;
   // Takes a lifecycle step and answers it: the change (also published), or 404 / 409 / 503.

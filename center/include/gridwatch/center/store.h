@@ -186,6 +186,10 @@ class Store {
   [[nodiscard]] Result<nlohmann::json> stats(const StatsQuery& q);
   // True when `case_id` exists and is in `scope`; kNotFound / kDenied otherwise.
   [[nodiscard]] Status check_scope(std::string_view case_id, const Scope& scope);
+  // The open cases in web-map tile z/x/y (EPSG:3857) as a Mapbox Vector Tile with one layer
+  // "cases" (points; id, category, state, priority, source, overdue, preempted, reports), limited
+  // to `scope`; empty when none are there.
+  [[nodiscard]] Result<std::string> cases_tile(int z, int x, int y, const Scope& scope);
   // Flags the cases that became late by `now` (dispatched and not accepted by respond_due; not
   // resolved by resolve_due), each once per dispatch, with an "overdue" entry in their history.
   // Returns [{case_id, overdue: "respond"|"resolve", due, state, at}].
