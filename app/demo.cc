@@ -255,6 +255,7 @@ int run_demo(const DemoOptions& options) {
       "  three rates:       {0}/api/v1/stats?by=district  ?by=department&period=day&tz=Asia/Shanghai\n"
       "  grid workers:      {0}/api/v1/workers\n"
       "  live events:       curl -N '{0}/api/v1/events?access_token={7}'\n"
+      "  map tiles:         {0}/tiles/11/1686/775.mvt?access_token={7} (open cases in central Beijing, vector tile)\n"
       "  orders (GeoJSON):  {0}/api/v1/orders\n"
       "  open orders:       {0}/api/v1/orders?status=open\n"
       "  near Wangfujing:   {0}/api/v1/orders?near=116.4109,39.9139&radius_m=2000\n"
