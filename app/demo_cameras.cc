@@ -22,11 +22,7 @@ constexpr const char* kStreetCamera = R"(  - camera: {{id: street-cam, source: "
       - {{name: bins, type: bin_station, polygon: [[460, 285], [620, 285], [620, 355], [460, 355]], classes: [bin_overflow], dwell: 5s}}
     tracker: {{stationary_max_age: 4s}}
     evidence: {{clip_before: 5s, clip_after: 5s}}
-    calibration:
-      - {{px: 0, py: 360, lon: 116.41000, lat: 39.91350}}
-      - {{px: 640, py: 360, lon: 116.41047, lat: 39.91350}}
-      - {{px: 640, py: 60, lon: 116.41047, lat: 39.91367}}
-      - {{px: 0, py: 60, lon: 116.41000, lat: 39.91367}}
+    calibration: {calibration}
 )";
 
 constexpr const char* kVtestCamera = R"(  - camera: {{id: vtest-cam, source: "{clip}", loop: true}}
@@ -51,7 +47,8 @@ Result<std::string> demo_cameras_yaml(const std::filesystem::path& dir) {
     std::filesystem::rename(tmp, clip);
     spdlog::info("demo: street scene written to {}", clip.string());
   }
-  std::string yaml = fmt::format(fmt::runtime(kStreetCamera), fmt::arg("clip", clip.string()));
+  std::string yaml = fmt::format(fmt::runtime(kStreetCamera), fmt::arg("clip", clip.string()),
+                                 fmt::arg("calibration", vision::StreetScene::calibration_yaml()));
   if (std::filesystem::exists(kVtest)) yaml += fmt::format(fmt::runtime(kVtestCamera), fmt::arg("clip", kVtest));
   else spdlog::warn("demo: {} is not installed (Debian package opencv-doc): one camera only", kVtest);
   return yaml;

@@ -90,11 +90,7 @@ cameras:
       - {{name: no_parking, type: no_parking, polygon: [[70, 225], [340, 225], [340, 302], [70, 302]], classes: [object], dwell: 10s}}
     tracker: {{stationary_max_age: 4s}}
     evidence: {{clip_before: 2s, clip_after: 2s}}
-    calibration:
-      - {{px: 0, py: 360, lon: 116.41000, lat: 39.91350}}
-      - {{px: 640, py: 360, lon: 116.41047, lat: 39.91350}}
-      - {{px: 640, py: 60, lon: 116.41047, lat: 39.91367}}
-      - {{px: 0, py: 60, lon: 116.41000, lat: 39.91367}}
+    calibration: {calibration}
   - camera: {{id: gate, source: "{dir}/unplugged.avi"}}
     detectors: [{{type: motion}}]
 sensors:
@@ -112,7 +108,8 @@ rules:
 )",
                                              fmt::arg("agent", agent), fmt::arg("dir", dir.string()),
                                              fmt::arg("url", mq.mqtt_url), fmt::arg("prefix", prefix),
-                                             fmt::arg("port", metrics_port)));
+                                             fmt::arg("port", metrics_port),
+                                             fmt::arg("calibration", vision::StreetScene::calibration_yaml())));
   // The district center on the same broker and the fixture's PostGIS.
   center::CenterConfig cc;
   cc.id = agent + "-center";
@@ -153,7 +150,7 @@ rules:
   const json car = *order_of(orders, "traffic.illegal_parking");
   EXPECT_EQ(car["source"]["kind"], "camera");
   EXPECT_EQ(car["source"]["device_id"], "street:no_parking");
-  const LonLat expected{.lon = 116.41000 + 205.0 / 640 * 0.00047, .lat = 39.91350 + (360.0 - 294) / 300 * 0.00017};
+  const LonLat expected = vision::StreetScene::ground(205, 294);
   const LonLat got{.lon = car["location"]["lon"].get<double>(), .lat = car["location"]["lat"].get<double>()};
   const double accuracy = car["location"]["accuracy_m"].get<double>();
   EXPECT_GT(accuracy, 0);

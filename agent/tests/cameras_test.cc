@@ -231,12 +231,8 @@ detect: {{fps: 5}}
 detectors: [{{type: stationary, label: object, min_area: 0.004, settle: 2s, min_size_m: 1.5}}]
 zones: [{{name: no_parking, type: no_parking, polygon: [[70, 225], [340, 225], [340, 302], [70, 302]], classes: [object], dwell: 10s}}]
 tracker: {{stationary_max_age: 4s}}
-calibration:
-  - {{px: 0, py: 360, lon: 116.41000, lat: 39.91350}}
-  - {{px: 640, py: 360, lon: 116.41047, lat: 39.91350}}
-  - {{px: 640, py: 60, lon: 116.41047, lat: 39.91367}}
-  - {{px: 0, py: 60, lon: 116.41000, lat: 39.91367}}
-)", street_clip().string()));
+calibration: {}
+)", street_clip().string(), vision::StreetScene::calibration_yaml()));
   std::mutex mu;
   std::vector<rules::ZoneEvent> events;
   auto r = CameraRunner::create(c, {}, [&](rules::ZoneEvent e) {
@@ -254,7 +250,7 @@ calibration:
     if (e.kind == ZoneEventKind::kStationary && e.zone == "no_parking") parked = &e;
   ASSERT_NE(parked, nullptr);
   ASSERT_TRUE(parked->location.has_value());
-  const LonLat expected{.lon = 116.41000 + 205.0 / 640 * 0.00047, .lat = 39.91350 + (360.0 - 294) / 300 * 0.00017};
+  const LonLat expected = vision::StreetScene::ground(205, 294);
   const double off = geo::distance_m(parked->location->position, expected);
   ASSERT_TRUE(parked->location->accuracy_m.has_value());
   EXPECT_GT(*parked->location->accuracy_m, 0.0);

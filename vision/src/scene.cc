@@ -21,6 +21,19 @@ void draw_car(cv::Mat& img, int x) {
 
 }  // namespace
 
+LonLat StreetScene::ground(double px, double py) {
+  return {.lon = 116.41000 + px / 640 * 0.00047, .lat = 39.91350 + (360 - py) / 300 * 0.00017};
+}
+
+std::string StreetScene::calibration_yaml() {
+  std::string out = "[";
+  for (const auto& [px, py] : {std::pair{0.0, 360.0}, std::pair{640.0, 360.0}, std::pair{640.0, 60.0}, std::pair{0.0, 60.0}}) {
+    const LonLat g = ground(px, py);
+    out += fmt::format("{}{{px: {}, py: {}, lon: {:.5f}, lat: {:.5f}}}", out.size() > 1 ? ", " : "", px, py, g.lon, g.lat);
+  }
+  return out + "]";
+}
+
 StreetScene::StreetScene(cv::Size size) : background_(360, 640, CV_8UC3), size_(size) {
   cv::RNG rng(20261123);
   background_.setTo(cv::Scalar(70, 70, 72));                               // road

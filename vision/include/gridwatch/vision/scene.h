@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "gridwatch/domain/error.h"
+#include "gridwatch/domain/order.h"
 #include "gridwatch/vision/frame_source.h"
 
 namespace gridwatch::vision {
@@ -26,6 +27,13 @@ class StreetScene final : public FrameSource {
   static constexpr int kNoParking[4] = {70, 225, 270, 77};  // x, y, w, h
   static constexpr int kCarParkedX = 130, kCarY = 236, kCarW = 150, kCarH = 58;
   static constexpr int kBins[4] = {460, 285, 160, 70};
+
+  // The scene's ground: rows 60 (the far kerb) to 360 of the picture lie flat on a stretch of
+  // Wangfujing Street 0.00047° (about 40 m) wide and 0.00017° (about 19 m) deep, mapped linearly.
+  // ground() is where a picture point (640x360 pixels) lies; calibration_yaml() gives the four
+  // corners as a camera's `calibration:` points (a YAML flow sequence, any indentation).
+  static LonLat ground(double px, double py);
+  static std::string calibration_yaml();
 
   explicit StreetScene(cv::Size size = {640, 360});
   Result<std::optional<Frame>> next() override;
