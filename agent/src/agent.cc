@@ -66,8 +66,8 @@ Status Agent::reload(AgentConfig next) {
       {"status.metrics", next.metrics_listen != now.metrics_listen},
       {"evidence", next.evidence.dir != now.evidence.dir || next.evidence.snapshot_max_bytes != now.evidence.snapshot_max_bytes ||
                        next.evidence.keep != now.evidence.keep || next.evidence.max_disk_bytes != now.evidence.max_disk_bytes},
-      {"areas", next.areas.file != now.areas.file || next.areas.id_property != now.areas.id_property ||
-                    next.areas.crs != now.areas.crs},
+      {"areas", next.areas.file != now.areas.file || next.areas.options.id_property != now.areas.options.id_property ||
+                    next.areas.options.crs != now.areas.options.crs},
   };
   for (const auto& [key, changed] : fixed)
     if (changed) return fail(ErrorCode::kInvalidArgument, fmt::format("{} changed: restart the agent to apply it", key), key);
@@ -181,12 +181,8 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
     spdlog::info("outbox: {} events from before the restart to publish{}", os.recovered,
                  os.corrupt_bytes ? fmt::format(" ({} torn bytes cut off)", os.corrupt_bytes) : "");
   if (!config_.areas.file.empty()) {
-    geo::LayerOptions lo{.level_name = "grid", .id_property = config_.areas.id_property,
-                         .crs = config_.areas.crs == "gcj02"  ? geo::Crs::kGcj02
-                                : config_.areas.crs == "bd09" ? geo::Crs::kBd09
-                                                              : geo::Crs::kWgs84};
     std::vector<std::string> warnings;
-    auto layer = geo::load_layer(config_.areas.file, lo, &warnings);
+    auto layer = geo::load_layer(config_.areas.file, config_.areas.options, &warnings);
     if (!layer) return std::unexpected(layer.error());
     for (const std::string& w : warnings) spdlog::warn("areas: {}", w);
     const size_t n = layer->size();
@@ -462,9 +458,10 @@ void Agent::publish_all(std::vector<rules::Intent> intents) {
   std::vector<Outbox::Event> events;
   std::vector<std::string> names;
   for (const rules::Intent& i : intents)
-    if (auto e = order_event(i)) {
-      names.push_back(fmt::format("{} {} ({})", to_string(e->event), e->id, e->category));
-      events.push_back({orders_topic_, encode_order(*e), static_cast<int>(e->priority)});
+    if (auto o = order_event(i)) {
+      const OrderEvent& e = o->event;
+      names.push_back(fmt::format("{} {} ({})", to_string(e.event), e.id, e.category));
+      events.push_back({orders_topic_, std::move(o->payload), static_cast<int>(e.priority)});
     }
   if (events.empty()) return;
   auto seqs = outbox_->add_all(events);
@@ -533,7 +530,7 @@ void Agent::handle_reading_message(const std::string& topic, const std::string& 
   open_episodes_ = engine_->stats().open_episodes;
 }
 
-std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {
+std::optional<Agent::Outgoing> Agent::order_event(const rules::Intent& intent) {
   OrderEvent e;
   e.event = intent.kind == rules::IntentKind::kOpen     ? OrderEventKind::kOpen
             : intent.kind == rules::IntentKind::kUpdate ? OrderEventKind::kUpdate
@@ -555,23 +552,27 @@ std::optional<OrderEvent> Agent::order_event(const rules::Intent& intent) {
   e.description = intent.description;
   auto st = validate_order(e, catalog_);
   const size_t limit = CodecLimits{}.max_payload_bytes;  // what the center accepts
-  if (st && e.evidence.contains("snapshot_jpeg")) {
-    if (const size_t size = encode_order(e).size(); size > limit) {
+  std::string payload;
+  if (st) {
+    payload = encode_order(e);
+    if (payload.size() > limit && e.evidence.contains("snapshot_jpeg")) {
       // The rest of the evidence is large too: the order goes without its picture rather than not at all.
       e.evidence.erase("snapshot_jpeg");
       e.evidence.erase("snapshot_size");
-      e.evidence["snapshot_omitted"] = fmt::format("the order would be {} bytes, over the limit of {}", size, limit);
-      spdlog::warn("order {}: snapshot left out: {} bytes with it, over {}", e.id, size, limit);
+      e.evidence["snapshot_omitted"] =
+          fmt::format("the order would be {} bytes, over the limit of {}", payload.size(), limit);
+      spdlog::warn("order {}: snapshot left out: {} bytes with it, over {}", e.id, payload.size(), limit);
+      payload = encode_order(e);
     }
+    if (payload.size() > limit)
+      st = fail(ErrorCode::kTooLarge, fmt::format("the order is over the payload limit of {} bytes", limit));
   }
-  if (st && encode_order(e).size() > limit)
-    st = fail(ErrorCode::kTooLarge, fmt::format("the order is over the payload limit of {} bytes", limit));
   if (!st) {
     spdlog::error("order {} not published: {}", e.id, st.error().message);
     ++publish_failures_;
     return std::nullopt;
   }
-  return e;
+  return Outgoing{std::move(e), std::move(payload)};
 }
 
 nlohmann::json Agent::outgoing_evidence(const nlohmann::json& evidence, OrderEventKind kind, const std::string& id) {

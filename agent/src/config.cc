@@ -130,8 +130,8 @@ AgentConfig read(const Sections& root, const Catalog& catalog) {
     ar->allow_only({"file", "id_property", "crs"});
     c.areas.file = ar->path("file");
     if (!std::filesystem::is_regular_file(c.areas.file)) ar->raise("file", fmt::format("no file {}", c.areas.file.string()));
-    c.areas.id_property = ar->string("id_property", "");
-    c.areas.crs = ar->choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84");
+    c.areas.options.id_property = ar->string("id_property", "");
+    c.areas.options.crs = *geo::parse_crs(ar->choice("crs", {"wgs84", "gcj02", "bd09"}, "wgs84"));
   }
   std::set<std::string> ids;
   for (const ConfigNode& n : root.list("cameras")) {

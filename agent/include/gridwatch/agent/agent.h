@@ -102,8 +102,13 @@ class Agent {
   // Order evidence as it leaves the box: the snapshot file read into snapshot_jpeg, local paths gone.
   nlohmann::json outgoing_evidence(const nlohmann::json& evidence, OrderEventKind kind, const std::string& id);
   void reject(const std::string& topic, const std::string& payload, const std::string& reason);
-  // The order event of a rule transition; nullopt (logged, counted) when it does not validate.
-  std::optional<OrderEvent> order_event(const rules::Intent& intent);
+  // The order event of a rule transition and its encoding (within the center's payload limit);
+  // nullopt (logged, counted) when it does not validate.
+  struct Outgoing {
+    OrderEvent event;
+    std::string payload;
+  };
+  std::optional<Outgoing> order_event(const rules::Intent& intent);
   void publish_all(std::vector<rules::Intent> intents);
   void checkpoint();
 

@@ -13,6 +13,7 @@
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/geo/areas.h"
 #include "gridwatch/rules/engine.h"
 #include "gridwatch/rules/ruleset.h"
 #include "gridwatch/vision/config.h"
@@ -48,8 +49,7 @@ struct EvidenceSettings {
 // The grid cells the agent knows (optional): an order's location names the cell it lies in.
 struct AreasSettings {
   std::filesystem::path file;  // GeoJSON FeatureCollection of grid cells; empty: none
-  std::string id_property;     // empty: the feature's id
-  std::string crs = "wgs84";   // wgs84 | gcj02 | bd09
+  geo::LayerOptions options{.level_name = "grid"};  // id_property (empty: the feature's id) and crs
 };
 
 struct SensorConfig {
