@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/domain/config.h"
 #include "gridwatch/domain/text.h"
 #include "gridwatch/geo/distance.h"
 
@@ -127,6 +128,12 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   store_ = std::move(*store);
   if (auto st = store_->migrate(); !st) return st;
   if (auto st = load_areas(); !st) return st;
+  if (!config_.web.buildings.empty()) {
+    auto b = load_buildings(config_.web.buildings);
+    if (!b) return std::unexpected(b.error());
+    buildings_ = std::move(*b);
+    spdlog::info("building registry {}: {} buildings", config_.web.buildings.string(), buildings_.size());
+  }
 
   platform::MqttOptions o;
   o.url = config_.broker_url;
@@ -479,6 +486,8 @@ std::vector<std::string> split(const std::string& s) {
 
 // The largest radius search the API accepts (a district is ~50 km across).
 constexpr double kMaxRadiusM = 50'000;
+// The most cases one map view (fields=map) may ask for: a district's wall map of every open case.
+constexpr int kMaxMapLimit = 100'000;
 
 // Parses the query of GET /api/v1/orders. On error fills `error` and `parameter`.
 std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const Catalog& catalog,
@@ -486,10 +495,10 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
   OrderQuery q;
   for (const auto& [key, value] : req.params) {
     if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit" &&
-        key != "near" && key != "radius_m") {
+        key != "near" && key != "radius_m" && key != "fields") {
       parameter = key;
       error = fmt::format(
-          "unknown parameter \"{}\" (known: status, category, bbox, since, near, radius_m, limit)", key);
+          "unknown parameter \"{}\" (known: status, category, bbox, since, near, radius_m, limit, fields)", key);
       return std::nullopt;
     }
   }
@@ -564,11 +573,21 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
     }
     q.since = *t;
   }
+  if (req.has_param("fields")) {
+    if (req.get_param_value("fields") != "map") {
+      parameter = "fields";
+      error = "fields must be map (the few properties a map draws) or absent (every property)";
+      return std::nullopt;
+    }
+    q.map_fields = true;
+    q.limit = kMaxMapLimit;
+  }
   if (req.has_param("limit")) {
-    const auto n = parse_int_in(req.get_param_value("limit"), 1, 10000);
+    const int most = q.map_fields ? kMaxMapLimit : 10000;
+    const auto n = parse_int_in(req.get_param_value("limit"), 1, most);
     if (!n) {
       parameter = "limit";
-      error = "limit must be a whole number from 1 to 10000";
+      error = fmt::format("limit must be a whole number from 1 to {}", most);
       return std::nullopt;
     }
     q.limit = *n;
@@ -624,6 +643,13 @@ Result<StatsQuery> parse_stats_query(const httplib::Request& req, const CenterCo
   return q;
 }
 
+// The media type of an uploaded image, by its first bytes (not by what the client says).
+std::optional<std::string> image_type(std::string_view bytes) {
+  if (bytes.starts_with("\xFF\xD8\xFF")) return "image/jpeg";
+  if (bytes.starts_with("\x89PNG\r\n\x1A\n")) return "image/png";
+  return std::nullopt;
+}
+
 }  // namespace
 
 void Center::publish_case(const std::string& id, const nlohmann::json& change) {
@@ -657,6 +683,16 @@ void Center::answer_step(httplib::Response& res, const std::string& id, CaseActi
                          const std::string& actor, const TransitionOptions& options) {
   auto t = store_->transition(id, action, reason, actor, options);
   if (!t) return answer_error(res, t.error(), 409);
+  if (t->replayed) {
+    // The same request again (a phone that lost the answer): the first result, nothing changed.
+    nlohmann::json first = {{"case_id", id},         {"action", std::string(to_string(action))},
+                            {"from", std::string(to_string(t->from))}, {"state", std::string(to_string(t->to))},
+                            {"state_zh", std::string(name_zh(t->to))}, {"at", t->at},
+                            {"actor", actor},        {"replayed", true}};
+    spdlog::info("case {}: {} request {} sent again by {}: answered with the first result", id, to_string(action),
+                 options.request_id, actor);
+    return res.set_content(first.dump(), "application/json");
+  }
   nlohmann::json change = {{"case_id", id},
                            {"action", std::string(to_string(action))},
                            {"from", std::string(to_string(t->from))},
@@ -667,6 +703,7 @@ void Center::answer_step(httplib::Response& res, const std::string& id, CaseActi
   if (!t->unit.empty()) change["unit"] = t->unit;
   if (!t->worker.empty()) change["worker"] = t->worker;
   if (!options.satisfaction.empty()) change["satisfaction"] = options.satisfaction;
+  if (!options.photo_url.empty()) change["photo_url"] = options.photo_url;
   publish_case(id, change);
   spdlog::info("case {}: {} ({} -> {}) by {}", id, to_string(action), to_string(t->from), to_string(t->to), actor);
   res.set_content(change.dump(), "application/json");
@@ -712,9 +749,9 @@ void Center::setup_http() {
 
   // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it, with
   // its sources, history and tasks; nullopt after answering 400 / 401 / 403 / 404 / 503.
-  auto readable_case = [this](const httplib::Request& req, httplib::Response& res)
+  auto readable_case = [this](const httplib::Request& req, httplib::Response& res, bool query_token = false)
       -> std::optional<std::pair<nlohmann::json, nlohmann::json>> {
-    const auto who = caller(req, res);
+    const auto who = caller(req, res, query_token);
     if (!who) return std::nullopt;
     std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed order id", "id"), std::nullopt;
@@ -742,7 +779,8 @@ void Center::setup_http() {
 
   // The clip an agent keeps for a camera case (evidence.clip of its sources), fetched on request.
   http_->Get(R"(/api/v1/orders/([^/]+)/clip)", [this, readable_case](const httplib::Request& req, httplib::Response& res) {
-    auto c = readable_case(req, res);
+    // A link on the map opens the clip: the token may come as ?access_token=.
+    auto c = readable_case(req, res, /*query_token=*/true);
     if (!c) return;
     const std::string id = c->first.value("id", "");
     const nlohmann::json* more = &c->second;
@@ -1020,12 +1058,19 @@ void Center::setup_http() {
     if (!who) return;
     const std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    const auto body = json_body(req, res, {"action", "reason", "unit"}, R"({"action": "...", "reason": "..."})");
+    const auto body = json_body(req, res, {"action", "reason", "unit", "request_id", "photo_url"},
+                                R"({"action": "...", "reason": "..."})");
     if (!body) return;
     const auto action_name = text_field(*body, "action"), reason = text_field(*body, "reason"),
-               unit = text_field(*body, "unit");
-    if (!action_name || !reason || !unit)
-      return json_error(res, 400, "action, reason and unit are strings of at most 1000 characters");
+               unit = text_field(*body, "unit"), request_id = text_field(*body, "request_id"),
+               photo_url = text_field(*body, "photo_url");
+    if (!action_name || !reason || !unit || !request_id || !photo_url)
+      return json_error(res, 400, "action, reason, unit, request_id and photo_url are strings of at most 1000 characters");
+    if (!request_id->empty() && !is_valid_id(*request_id, 64))
+      return json_error(res, 400, "request_id is a plain name of at most 64 characters", "request_id");
+    if (!photo_url->empty() && !photo_url->starts_with("/media/") && !photo_url->starts_with("https://") &&
+        !photo_url->starts_with("http://"))
+      return json_error(res, 400, "photo_url is /media/{id} (POST /api/v1/media) or an http(s) URL", "photo_url");
     const auto action = parse_case_action(*action_name);
     if (!action) {
       std::string known;
@@ -1036,6 +1081,8 @@ void Center::setup_http() {
     if (!who->may(*action)) return deny(res, *who, fmt::format("{} a case", to_string(*action)));
     TransitionOptions options = step_options(*who);
     options.unit = *unit;
+    options.request_id = *request_id;
+    options.photo_url = *photo_url;
     answer_step(res, id, *action, *reason, who->name, options);
   });
 
@@ -1190,6 +1237,8 @@ void Center::setup_http() {
     res.set_content(nlohmann::json({{"worker", id}, {"grid", grid}, {"on_duty", on_duty}}).dump(), "application/json");
   });
 
+  setup_web();
+
   http_->Get("/api/v1/workers", [this](const httplib::Request& req, httplib::Response& res) {
     const auto who = caller(req, res);
     if (!who) return;
@@ -1221,6 +1270,129 @@ void Center::setup_http() {
     if (res.status == 404 && res.body.empty())
       json_error(res, 404, fmt::format("no such resource: {}", req.path));
   });
+}
+
+void Center::setup_web() {
+  // What the pages need to know: the base map, the report page's key, the area levels.
+  http_->Get("/web/config.json", [this](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json tiles = nullptr;
+    if (!config_.web.tile_url.empty())
+      tiles = {{"url", config_.web.tile_url},
+               {"type", config_.web.tile_type},
+               {"crs", config_.web.tile_crs},
+               {"attribution", config_.web.tile_attribution}};
+    nlohmann::json report_key = nullptr;
+    for (const ApiKey& k : config_.api_keys)
+      if (k.name == config_.web.report_key) report_key = k.key;
+    nlohmann::json levels = nlohmann::json::array();
+    for (const AreaLayerConfig& layer : config_.areas) levels.push_back(layer.options.level_name);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(nlohmann::json{{"tiles", tiles},
+                                   {"report_api_key", report_key},
+                                   {"levels", levels},
+                                   {"dispatch_level", config_.dispatch_level},
+                                   {"worker_level", config_.worker_level},
+                                   {"buildings", buildings_.size()}}
+                        .dump(),
+                    "application/json");
+  });
+
+  // A building of the registry, for the report page a door's QR code opens (no token: the door
+  // shows the same).
+  http_->Get(R"(/buildings/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string code = req.matches[1];
+    const Building* b = find_building(buildings_, code);
+    if (!b) return json_error(res, 404, fmt::format("no building \"{}\" in the registry", printable(code)), "b");
+    res.set_content(nlohmann::json{{"code", b->code},
+                                   {"name", b->name},
+                                   {"address", b->address},
+                                   {"lon", b->where.lon},
+                                   {"lat", b->where.lat}}
+                        .dump(),
+                    "application/json");
+  });
+
+  // Who the token is: the pages show the name and offer what the role may do.
+  http_->Get("/api/v1/me", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    nlohmann::json me = {{"name", who->name}, {"role", std::string(to_string(who->role))}};
+    if (!who->unit.empty()) me["unit"] = who->unit;
+    if (!who->grid.empty()) me["grid"] = who->grid;
+    me["may"] = {{"split", who->may_split()},
+                 {"summon", who->may_summon()},
+                 {"stats", who->may_read_stats()},
+                 {"workers", who->may_list_workers()}};
+    nlohmann::json actions = nlohmann::json::array();
+    for (CaseAction a : kAllActions)
+      if (who->may(a)) actions.push_back(std::string(to_string(a)));
+    me["may"]["actions"] = actions;
+    res.set_content(me.dump(), "application/json");
+  });
+
+  // Photos: a worker's proof of work (any token) and a resident's photo of the problem (an Open311
+  // api_key), the raw JPEG or PNG as the body; answered with the URL to give with the step or the
+  // ticket (photo_url, media_url).
+  auto store_media = [this](const httplib::Request& req, httplib::Response& res, const std::string& by) {
+    const auto type = image_type(req.body);
+    if (!type) return json_error(res, 400, "the body must be a JPEG or PNG image", "body");
+    auto id = store_->put_media({*type, req.body}, by);
+    if (!id) return json_error(res, 503, id.error().message);
+    const std::string url = fmt::format("/media/{}.{}", *id, *type == "image/png" ? "png" : "jpg");
+    spdlog::info("photo {} ({} bytes) from {}", url, req.body.size(), by);
+    res.status = 201;
+    res.set_header("Location", url);
+    res.set_content(nlohmann::json{{"id", *id}, {"url", url}, {"bytes", req.body.size()}}.dump(), "application/json");
+  };
+  http_->Post("/api/v1/media", [this, store_media](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    store_media(req, res, who->name);
+  });
+  http_->Post(R"(/open311/v2/media(?:\.json)?)", [this, store_media](const httplib::Request& req, httplib::Response& res) {
+    const std::string key = req.get_param_value("api_key");
+    const auto it = std::find_if(config_.api_keys.begin(), config_.api_keys.end(),
+                                 [&](const ApiKey& k) { return !key.empty() && k.key == key; });
+    if (it == config_.api_keys.end()) {
+      res.status = 403;
+      return res.set_content(
+          nlohmann::json::array({{{"code", 403}, {"description", "api_key is missing or unknown"}}}).dump(),
+          "application/json");
+    }
+    store_media(req, res, "open311:" + it->name);
+  });
+  http_->Get(R"(/media/([0-9a-f]{16,64})\.(jpg|png))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto m = store_->media(req.matches[1].str());
+    if (!m) return json_error(res, 503, m.error().message);
+    if (!*m) return json_error(res, 404, "no such photo");
+    res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+    res.set_content(std::move((*m)->bytes), (*m)->content_type);
+  });
+
+  // The built pages (web/dist): the control center at /, the worker's page at /worker, the report
+  // page at /report; their hashed assets under /assets.
+  const std::filesystem::path root = config_.web.root;
+  if (root.empty()) {
+    http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+      json_error(res, 404, "this center serves no web pages (set web.root to the built web/dist)");
+    });
+    return;
+  }
+  if (!std::filesystem::exists(root / "index.html"))
+    spdlog::warn("web.root {} has no index.html: build the pages (npm run build in web/)", root.string());
+  http_->set_mount_point("/assets", (root / "assets").string());
+  http_->set_file_request_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "public, max-age=31536000, immutable");  // names carry a hash
+  });
+  for (const auto& [path, file] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"/", "index.html"}, {"/worker", "worker.html"}, {"/report", "report.html"}}) {
+    http_->Get(path, [root, name = std::string(file)](const httplib::Request&, httplib::Response& res) {
+      auto page = read_text_file(root / name);
+      if (!page) return json_error(res, 404, fmt::format("page {} is not built (npm run build in web/)", name));
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::move(*page), "text/html; charset=utf-8");
+    });
+  }
 }
 
 }  // namespace gridwatch::center

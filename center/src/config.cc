@@ -1,5 +1,7 @@
 #include "gridwatch/center/config.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "gridwatch/domain/config.h"
@@ -131,6 +133,29 @@ CenterConfig read(const ConfigNode& root) {
     }
   }
   if (auto a = root.find("auth")) read_auth(*a, c);
+  if (auto w = root.find("web")) {
+    w->allow_only({"root", "tiles", "report_key", "buildings"});
+    if (w->has("root")) c.web.root = w->path("root");
+    if (w->has("buildings")) c.web.buildings = w->path("buildings");
+    if (auto t = w->find("tiles")) {
+      t->allow_only({"url", "type", "crs", "attribution"});
+      c.web.tile_url = t->string("url");
+      if (!c.web.tile_url.starts_with("http://") && !c.web.tile_url.starts_with("https://") &&
+          !c.web.tile_url.starts_with("/"))
+        t->raise("url", "must be an http(s) URL or a path on this center");
+      c.web.tile_type = t->choice("type", {"raster", "vector"}, "raster");
+      if (c.web.tile_type == "raster" && c.web.tile_url.find("{z}") == std::string::npos)
+        t->raise("url", "a raster tile URL has {z}, {x} and {y}");
+      c.web.tile_crs = t->choice("crs", {"wgs84", "gcj02"}, "wgs84");
+      c.web.tile_attribution = t->string("attribution", "");
+    }
+    if (w->has("report_key")) {
+      c.web.report_key = w->string("report_key");
+      const bool known = std::any_of(c.api_keys.begin(), c.api_keys.end(),
+                                     [&](const ApiKey& k) { return k.name == c.web.report_key; });
+      if (!known) w->raise("report_key", fmt::format("names no open311.api_keys entry \"{}\"", c.web.report_key));
+    }
+  }
   if (auto l = root.find("limits")) {
     l->allow_only({"max_payload_bytes", "max_queue"});
     c.max_payload_bytes = static_cast<size_t>(l->integer("max_payload_bytes", 256 * 1024, 1024, 16 << 20));

@@ -11,6 +11,7 @@
 
 #include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
+#include "gridwatch/platform/services.h"
 
 namespace gridwatch::center {
 namespace {
@@ -548,6 +549,17 @@ CREATE TRIGGER sources_keep_evidence BEFORE UPDATE OF evidence ON sources
   FOR EACH ROW WHEN (OLD.evidence IS DISTINCT FROM NEW.evidence)
   EXECUTE FUNCTION gw_keep_evidence();
 )sql"},
+    {8, "photos uploaded by workers and residents; steps by request id", R"sql(
+CREATE TABLE media (
+  id           text PRIMARY KEY,
+  content_type text NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png')),
+  bytes        bytea NOT NULL,
+  uploaded_by  text NOT NULL,
+  uploaded_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX case_history_request_id ON case_history (case_id, (detail->>'request_id'))
+  WHERE detail ? 'request_id';
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -654,6 +666,19 @@ constexpr const char* kFeatureSql = R"sql(
                                  ELSE json_build_object('at', gw_rfc3339(o.verified_at), 'source_id', o.verified_by) END,
       'overdue', to_json(array_remove(ARRAY[CASE WHEN o.overdue_respond_at IS NOT NULL THEN 'respond' END,
                                             CASE WHEN o.overdue_resolve_at IS NOT NULL THEN 'resolve' END], NULL))))
+)sql";
+
+// A case as a map draws it (GET /api/v1/orders?fields=map).
+constexpr const char* kMapFeatureSql = R"sql(
+  json_build_object(
+    'type', 'Feature',
+    'id', o.id,
+    'geometry', CASE WHEN o.geom IS NULL THEN NULL ELSE ST_AsGeoJSON(o.geom, 6)::json END,
+    'properties', json_build_object(
+      'id', o.id, 'category', o.category, 'priority', o.priority, 'status', o.status,
+      'state', o.state, 'source', o.source_kind, 'reports', o.reports, 'proactive', o.proactive,
+      'preempted', o.preempted,
+      'overdue', o.overdue_respond_at IS NOT NULL OR o.overdue_resolve_at IS NOT NULL))
 )sql";
 
 // COPY text format: escape backslash, tab, newline and carriage return.
@@ -1070,6 +1095,28 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
   if (!o.scope.empty())
     if (auto in = case_in_scope(c, id, o.scope); !in) return std::unexpected(in.error());
+  if (!o.request_id.empty()) {
+    // A phone that sent the step, lost the answer and sends it again gets the first result.
+    auto prev = exec(c,
+                     "SELECT action, detail->>'from', detail->>'to', gw_rfc3339(at), coalesce(detail->>'unit', ''), "
+                     "coalesce(detail->>'worker', '') FROM case_history WHERE case_id = $1 AND detail ? 'request_id' "
+                     "AND detail->>'request_id' = $2 ORDER BY id LIMIT 1",
+                     {id, o.request_id});
+    if (!prev) return std::unexpected(prev.error());
+    if (PQntuples(prev->get()) == 1) {
+      const std::string was = PQgetvalue(prev->get(), 0, 0);
+      if (was != to_string(action))
+        return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                                     fmt::format("request_id \"{}\" was already used for {} on case \"{}\"",
+                                                 o.request_id, was, id),
+                                     "request_id"});
+      const auto f = parse_case_state(PQgetvalue(prev->get(), 0, 1));
+      const auto t = parse_case_state(PQgetvalue(prev->get(), 0, 2));
+      if (!f || !t) return std::unexpected(Error{ErrorCode::kInternal, "unknown state in the history", "state"});
+      return Transition{*f, *t, PQgetvalue(prev->get(), 0, 3), PQgetvalue(prev->get(), 0, 4),
+                        PQgetvalue(prev->get(), 0, 5), true};
+    }
+  }
   const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
   if (!from) return std::unexpected(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
   auto to = next_state(*from, action);
@@ -1090,6 +1137,8 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   nlohmann::json detail = {{"from", std::string(to_string(*from))},
                            {"to", std::string(to_string(*to))},
                            {"reason", std::string(reason)}};
+  if (!o.request_id.empty()) detail["request_id"] = o.request_id;
+  if (!o.photo_url.empty()) detail["photo_url"] = o.photo_url;
   Param unit, department, respond_s, resolve_s, satisfaction, worker;
   if (action == CaseAction::kDispatch) {
     // Straight to the unit that owns the place (直派), unless the dispatcher names one.
@@ -1198,6 +1247,30 @@ Status Store::check_scope(std::string_view case_id, const Scope& scope) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   return case_in_scope(l->get(), std::string(case_id), scope);
+}
+
+Result<std::string> Store::put_media(const Media& media, std::string_view uploaded_by) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  const std::string id = platform::random_secret(16);
+  auto r = exec(l->get(), "INSERT INTO media (id, content_type, uploaded_by, bytes) VALUES ($1, $2, $3, $4::bytea)",
+                {id, media.content_type, std::string(uploaded_by), media.bytes}, /*binary_last=*/true);
+  if (!r) return std::unexpected(r.error());
+  return id;
+}
+
+Result<std::optional<Media>> Store::media(std::string_view id) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  auto r = exec(l->get(), "SELECT content_type, bytes FROM media WHERE id = $1", {std::string(id)});
+  if (!r) return std::unexpected(r.error());
+  if (PQntuples(r->get()) == 0) return std::optional<Media>{};
+  size_t n = 0;
+  unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r->get(), 0, 1)), &n);
+  if (!bytes) return fail(ErrorCode::kInternal, "database: the image could not be decoded");
+  Media m{PQgetvalue(r->get(), 0, 0), std::string(reinterpret_cast<const char*>(bytes), n)};
+  PQfreemem(bytes);
+  return std::optional<Media>{std::move(m)};
 }
 
 Result<std::string> Store::cases_tile(int z, int x, int y, const Scope& scope) {
@@ -1547,7 +1620,7 @@ FROM (SELECT {} AS feature, o.updated_at,
       ORDER BY dist, o.updated_at DESC
       LIMIT $8::int) f
 )sql",
-                                kFeatureSql, scope_sql(16));
+                                q.map_fields ? kMapFeatureSql : kFeatureSql, scope_sql(16));
   Param b0, b1, b2, b3, since, near_lon, near_lat, radius, n0, n1, n2, n3;
   if (q.bbox) {
     b0 = num((*q.bbox)[0]);

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "gridwatch/center/auth.h"
+#include "gridwatch/center/buildings.h"
 #include "gridwatch/center/config.h"
 #include "gridwatch/center/events.h"
 #include "gridwatch/center/store.h"
@@ -99,6 +100,8 @@ class Center {
   void answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
                    const std::string& actor, const TransitionOptions& options);
   Status load_areas();
+  // The web pages, the page's settings, the building registry and uploaded photos.
+  void setup_web();
   // Asks agent `agent_id` for clip `name` over MQTT and waits up to http.clip_timeout: the clip's bytes,
   // kNotFound with the agent's reason, or kUnavailable when it does not answer.
   Result<std::string> fetch_clip(const std::string& agent_id, const std::string& name);
@@ -127,6 +130,7 @@ class Center {
   std::mutex clip_mu_;
   std::condition_variable clip_cv_;
   std::map<std::string, std::optional<ClipReply>> clip_waits_;  // request id -> answer (guarded by clip_mu_)
+  std::vector<Building> buildings_;  // web.buildings
   EventHub live_;  // /api/v1/events
   std::atomic<uint64_t> clip_seq_{0};
   std::atomic<int> clip_fetches_{0};  // requests waiting for an agent now

@@ -31,6 +31,21 @@ struct ApiKey {
   std::string key;
 };
 
+// The web pages (docs/web.md): where the built files are, the base map, the report page.
+struct WebConfig {
+  std::filesystem::path root;  // the built pages (web/dist); empty: the center serves no pages
+  // A base map of the deployment's own tile server ({z}/{x}/{y} URL); empty: the administrative
+  // layers are the base.
+  std::string tile_url;
+  std::string tile_type = "raster";  // raster | vector (a MapLibre style JSON URL)
+  std::string tile_crs = "wgs84";    // wgs84 | gcj02 (Chinese tile sources): the pages shift cases to it
+  std::string tile_attribution;
+  // The open311.api_keys entry the report page posts with (its key is given to the page: it
+  // names the channel, it is not a secret); empty: the report page only shows the building.
+  std::string report_key;
+  std::filesystem::path buildings;  // the building registry (一楼一码), see buildings.h
+};
+
 struct CenterConfig {
   std::string id = "center-1";
   std::string log_level = "info";
@@ -68,6 +83,7 @@ struct CenterConfig {
   // limits
   size_t max_payload_bytes = 256 * 1024;
   size_t max_queue = 1'000'000;
+  WebConfig web;
 };
 
 [[nodiscard]] Result<CenterConfig> load_center_config(const std::filesystem::path& path);
