@@ -2,6 +2,8 @@
 // 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
 #pragma once
 
+#include "qr_sheet.h"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -30,8 +32,11 @@ struct DemoOptions {
   // Beijing's district outlines (echarts 4 compressed GeoJSON, GCJ-02), installed into web/ by
   // scripts/install-deps.sh. Missing: the demo runs without areas and says so.
   std::filesystem::path districts = "web/node_modules/echarts/map/json/province/beijing.json";
+  // The built pages (scripts/build.sh runs npm run build in web/). Missing: no pages, said so.
+  std::filesystem::path web_root = "web/dist";
 };
 int run_demo(const DemoOptions& options);
+int run_qr(const std::filesystem::path& buildings, const QrSheetOptions& options);
 
 struct TicketsImportOptions {
   std::filesystem::path csv;

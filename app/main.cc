@@ -212,6 +212,7 @@ int main(int argc, char** argv) {
                        "Directory for the private services and logs (default .gridwatch/demo)");
   demo_cmd->add_option("--districts", demo.districts,
                        "Beijing district outlines (default: the echarts 4 map in web/node_modules)");
+  demo_cmd->add_option("--web-root", demo.web_root, "The built pages (default web/dist)");
   demo_cmd->add_option("--log-level", demo.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -289,6 +290,18 @@ int main(int argc, char** argv) {
   calibrate_cmd->add_option("--crs", calibrate_crs, "Coordinate system of the lon,lat columns")
       ->check(CLI::IsMember({"wgs84", "gcj02", "bd09"}));
 
+  std::filesystem::path qr_buildings;
+  QrSheetOptions qr;
+  auto* qr_cmd = app.add_subcommand(
+      "qr", "Print sheets of building QR codes (一楼一码) for the doors: each opens the report page of its "
+            "building, BASE_URL/report?b=CODE (PNG, A4 at 150 dpi, 12 a page).");
+  qr_cmd->add_option("--buildings", qr_buildings, "Building registry (CSV code,name,address,lon,lat)")
+      ->required()->check(CLI::ExistingFile);
+  qr_cmd->add_option("--base-url", qr.base_url, "The center as residents' phones reach it, e.g. https://gw.example.gov.cn")
+      ->required();
+  qr_cmd->add_option("--out", qr.out, "PNG to write (several pages: NAME-1.png, NAME-2.png, ...)")->required();
+  qr_cmd->add_option("--font", qr.font, "A CJK font for the names (default: Noto Sans CJK, fonts-noto-cjk)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -306,6 +319,7 @@ int main(int argc, char** argv) {
   if (*replay_cmd) return run_rules_replay(replay);
   if (*vreplay_cmd) return run_vision_replay(vreplay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
+  if (*qr_cmd) return run_qr(qr_buildings, qr);
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
   if (*down) return services_down(services_dir);
   return kExitUsage;
