@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that gridwatch needs to build, test and run its demo, and the
-# npm packages of web/ (package-lock.json; the echarts 4 map of Beijing's districts for now).
+# npm packages of web/ (package-lock.json: Vite, MapLibre GL, playwright-core, and the echarts 4
+# map of Beijing's districts).
 # Idempotent: packages already installed are skipped, and when nothing is missing the
 # script does no network access at all and returns in well under a second.
 #
@@ -19,8 +20,10 @@ packages=(
   mosquitto mosquitto-clients postgresql-15 postgresql-15-postgis-3 postgresql-client-15
   # demo media: vtest.avi and the Haar cascades
   opencv-doc opencv-data
-  # tools used by tests (Open311 validator)
-  python3 python3-jsonschema python3-rfc3987
+  # QR sheets of buildings (gridwatch qr) and Chinese text on them and in the browser
+  libqrencode-dev fonts-noto-cjk
+  # tools used by tests (Open311 validator; the pages in a real browser; a QR decoder)
+  python3 python3-jsonschema python3-rfc3987 chromium zbar-tools
   # load generator for the Open311 benchmark (bench/center_bench)
   wrk
 )

@@ -1,6 +1,8 @@
 // The command line contract: exit codes 0 / 1 / 2 and error messages that name file, line, key.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -245,6 +247,49 @@ TEST(Cli, CalibratePrintsTheHomographyAndErrors) {
   std::tie(code, out) = run_gridwatch({"calibrate", "--points", (dir / "junk.csv").string()});
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("junk.csv:2: expected px,py,lon,lat"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+
+// The QR sheet's codes, read back with zbar, open each building's report page.
+TEST(Cli, QrSheetsCarryEachBuildingsReportUrl) {
+  auto dir = temp_dir("cli-qr");
+  std::string csv = "code,name,address,lon,lat\n";
+  for (int i = 1; i <= 14; ++i) csv += fmt::format("DC-{:04},东城{}号楼,北京市东城区测试路{}号,116.41,39.91\n", i, i, i);
+  write_file(dir / "buildings.csv", csv);
+  auto [code, out] = run_gridwatch({"qr", "--buildings", (dir / "buildings.csv").string(), "--base-url",
+                                    "https://gw.example.gov.cn/", "--out", (dir / "doors.png").string()});
+  ASSERT_EQ(code, 0) << out;
+  // 14 codes, 12 a page: two pages.
+  EXPECT_NE(out.find("14 buildings on 2 page(s)"), std::string::npos) << out;
+  // Read back by an independent decoder (zbar; Debian's OpenCV is built without a QR decoder).
+  std::set<std::string> urls;
+  for (const char* page : {"doors-1.png", "doors-2.png"}) {
+    ASSERT_TRUE(std::filesystem::exists(dir / page)) << page;
+    const std::string cmd = fmt::format("zbarimg --raw -q '{}' 2>/dev/null", (dir / page).string());
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+      std::string text(line);
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+      if (!text.empty()) urls.insert(text);
+    }
+    pclose(p);
+  }
+  std::set<std::string> expected;
+  for (int i = 1; i <= 14; ++i) expected.insert(fmt::format("https://gw.example.gov.cn/report?b=DC-{:04}", i));
+  EXPECT_EQ(urls, expected);
+  // A bad registry names its line; a base URL that is not http(s) is refused.
+  write_file(dir / "bad.csv", "code,name,address,lon,lat\nDC-1,One,Road,116.4,\n");
+  std::tie(code, out) = run_gridwatch({"qr", "--buildings", (dir / "bad.csv").string(), "--base-url", "https://x",
+                                       "--out", (dir / "bad.png").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("bad.csv:2: building DC-1: lon,lat must be WGS-84 degrees"), std::string::npos) << out;
+  std::tie(code, out) = run_gridwatch({"qr", "--buildings", (dir / "buildings.csv").string(), "--base-url",
+                                       "gw.example.gov.cn", "--out", (dir / "x.png").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("base URL \"gw.example.gov.cn\" is not http(s)"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }
 

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/mqtt.h"
@@ -83,6 +85,16 @@ class Dispatch : public ::testing::Test {
                   token(worker(1), Role::kWorker, kWorker1, "", cell(0, 0, 0)),
                   token(worker(2), Role::kWorker, kWorker2, "", cell(0, 0, 1))};
     cfg.tokens.push_back(token("gone", Role::kAdmin, kExpired));
+    // The pages (a stand-in build), the building registry and the report page's key.
+    std::filesystem::create_directories(dir_ / "web" / "assets");
+    write_file(dir_ / "web" / "index.html", "<!doctype html><title>center page</title>");
+    write_file(dir_ / "web" / "worker.html", "<!doctype html><title>worker page</title>");
+    write_file(dir_ / "web" / "assets" / "app-1a2b.js", "console.log('asset')");
+    write_file(dir_ / "buildings.csv", fmt::format("code,name,address,lon,lat\nB-1,一号楼,测试路1号,{:.6f},{:.6f}\n",
+                                                   at(0, 0.001, 0.001).lon, at(0, 0.001, 0.001).lat));
+    cfg.web.root = dir_ / "web";
+    cfg.web.buildings = dir_ / "buildings.csv";
+    cfg.web.report_key = "tests";
     cfg.tokens.back().expires = *parse_rfc3339("2026-01-01T00:00:00Z");
     center_ = new center::Center(cfg, Catalog::builtin());
     auto st = center_->start();
@@ -287,6 +299,135 @@ TEST_F(Dispatch, VectorTilesHoldTheOpenCasesTheCallerMaySee) {
   EXPECT_EQ(http_request(port_, "GET", "/tiles/23/0/0.mvt", "", kDispatcher).status, 400);
   EXPECT_EQ(http_request(port_, "GET", "/tiles/2/4/0.mvt", "", kDispatcher).status, 400);
   EXPECT_EQ(http_request(port_, "GET", tile_of(p, 16), "", "").status, 401);
+}
+
+TEST_F(Dispatch, AStepSentAgainWithItsRequestIdIsAnsweredOnceAndCarriesItsPhoto) {
+  const std::string id = ticket("utilities.manhole_cover", at(0, 0.0009, 0.0013), "cover gone");
+  ok(act(id, "dispatch"));
+  auto accept = [&](const std::string& action, const std::string& rid, const std::string& photo = "") {
+    json body = {{"action", action}, {"reason", "on my way"}, {"request_id", rid}};
+    if (!photo.empty()) body["photo_url"] = photo;
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/actions", id), body.dump(), kWorker1);
+  };
+  const std::string rid = fmt::format("{}-phone-1", tag_);
+  auto first = accept("accept", rid);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_FALSE(json::parse(first.body).contains("replayed"));
+  // The phone lost the answer and sends the same step again: the first result, nothing changed.
+  auto again = accept("accept", rid);
+  ASSERT_EQ(again.status, 200) << again.body;
+  const json a1 = json::parse(first.body), a2 = json::parse(again.body);
+  EXPECT_EQ(a2["replayed"], true);
+  EXPECT_EQ(a2["state"], "accepted");
+  EXPECT_EQ(a2["from"], "dispatched");
+  EXPECT_EQ(a2["at"], a1["at"]);
+  int accepts = 0;
+  for (const json& h : steps_of(case_of(id))) accepts += h["action"] == "accept";
+  EXPECT_EQ(accepts, 1);
+  // The same id for another step is a client's bug: refused, naming what it was used for.
+  auto other = accept("start", rid);
+  EXPECT_EQ(other.status, 409) << other.body;
+  EXPECT_NE(other.body.find("already used for accept"), std::string::npos) << other.body;
+  EXPECT_EQ(accept("start", "not a plain id!").status, 400);
+  EXPECT_EQ(accept("start", "x", "ftp://elsewhere/p.jpg").status, 400);
+
+  // A photo of the work: uploaded, then named by the step.
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", cv::Mat(48, 64, CV_8UC3, cv::Scalar(40, 120, 200)), jpeg);
+  const std::string bytes(jpeg.begin(), jpeg.end());
+  httplib::Client cli("127.0.0.1", port_);
+  auto up = cli.Post("/api/v1/media", {{"Authorization", std::string("Bearer ") + kWorker1}}, bytes, "image/jpeg");
+  ASSERT_TRUE(up);
+  ASSERT_EQ(up->status, 201) << up->body;
+  const std::string url = json::parse(up->body)["url"];
+  EXPECT_TRUE(url.starts_with("/media/") && url.ends_with(".jpg")) << url;
+  auto bad = cli.Post("/api/v1/media", {{"Authorization", std::string("Bearer ") + kWorker1}}, "GIF89a...", "image/jpeg");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("JPEG or PNG"), std::string::npos) << bad->body;
+  auto anon = cli.Post("/api/v1/media", bytes, "image/jpeg");
+  ASSERT_TRUE(anon);
+  EXPECT_EQ(anon->status, 401);
+  ok(accept("start", rid + "-s"));
+  ok(accept("resolve", rid + "-r", url));
+  json resolve;
+  for (const json& h : steps_of(case_of(id)))
+    if (h["action"] == "resolve") resolve = h;
+  EXPECT_EQ(resolve["detail"]["photo_url"], url);
+  EXPECT_EQ(resolve["actor"], worker(1));
+  auto got = cli.Get(url);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(got->body, bytes);
+  EXPECT_EQ(cli.Get("/media/0123456789abcdef0123456789abcdef.jpg")->status, 404);
+  // A resident's photo goes up with the Open311 key.
+  EXPECT_EQ(cli.Post("/open311/v2/media.json?api_key=wrong", bytes, "image/jpeg")->status, 403);
+  auto resident = cli.Post(fmt::format("/open311/v2/media.json?api_key={}", kKey), bytes, "image/jpeg");
+  ASSERT_TRUE(resident);
+  EXPECT_EQ(resident->status, 201) << resident->body;
+}
+
+TEST_F(Dispatch, TheMapViewHoldsOnlyWhatAMapDraws) {
+  const std::string id = ticket("sanitation.dumped_waste", at(3, 0.0021, 0.0033), "map view");
+  auto r = http_get(port_, fmt::format("/api/v1/orders?fields=map&bbox={:.6f},{:.6f},{:.6f},{:.6f}", lon0_ + 0.015,
+                                       kLat0, lon0_ + 0.02, kLat0 + 0.005));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json fc = json::parse(r.body);
+  const json* f = nullptr;
+  for (const json& x : fc["features"])
+    if (x["id"] == id) f = &x;
+  ASSERT_NE(f, nullptr) << r.body;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : (*f)["properties"].items()) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"category", "id", "overdue", "preempted", "priority", "proactive",
+                                            "reports", "source", "state", "status"}));
+  EXPECT_EQ((*f)["properties"]["source"], "hotline");
+  EXPECT_EQ((*f)["properties"]["overdue"], false);
+  EXPECT_EQ((*f)["geometry"]["type"], "Point");
+  // A map may ask for up to 100,000 cases; the full view stays at 10,000.
+  EXPECT_EQ(http_get(port_, "/api/v1/orders?fields=map&limit=100000").status, 200);
+  EXPECT_EQ(http_get(port_, "/api/v1/orders?limit=20000").status, 400);
+  r = http_get(port_, "/api/v1/orders?fields=all");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("\"parameter\":\"fields\""), std::string::npos) << r.body;
+}
+
+TEST_F(Dispatch, ThePagesTheirSettingsTheBuildingsAndWhoATokenIs) {
+  httplib::Client cli("127.0.0.1", port_);
+  auto page = cli.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("center page"), std::string::npos);
+  EXPECT_EQ(page->get_header_value("Cache-Control"), "no-cache");
+  EXPECT_NE(cli.Get("/worker")->body.find("worker page"), std::string::npos);
+  auto missing = cli.Get("/report");  // not in this build
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->body.find("report.html is not built"), std::string::npos) << missing->body;
+  auto asset = cli.Get("/assets/app-1a2b.js");
+  EXPECT_EQ(asset->status, 200);
+  EXPECT_NE(asset->get_header_value("Cache-Control").find("immutable"), std::string::npos);
+  const json config = json::parse(cli.Get("/web/config.json")->body);
+  EXPECT_EQ(config["report_api_key"], kKey);
+  EXPECT_EQ(config["levels"], json::array({"street", "grid"}));
+  EXPECT_EQ(config["tiles"], nullptr);
+  EXPECT_EQ(config["buildings"], 1);
+  const json b = json::parse(cli.Get("/buildings/B-1")->body);
+  EXPECT_EQ(b["name"], "一号楼");
+  EXPECT_NEAR(b["lon"].get<double>(), at(0, 0.001, 0.001).lon, 1e-6);
+  auto nob = cli.Get("/buildings/B-404");
+  EXPECT_EQ(nob->status, 404);
+  EXPECT_NE(nob->body.find(R"(no building \"B-404\" in the registry)"), std::string::npos) << nob->body;
+  auto me = http_request(port_, "GET", "/api/v1/me", "", kWorker1);
+  ASSERT_EQ(me.status, 200) << me.body;
+  const json m = json::parse(me.body);
+  EXPECT_EQ(m["name"], worker(1));
+  EXPECT_EQ(m["role"], "worker");
+  EXPECT_EQ(m["grid"], cell(0, 0, 0));
+  EXPECT_EQ(m["may"]["actions"], json::array({"accept", "start", "resolve"}));
+  EXPECT_EQ(m["may"]["stats"], false);
+  EXPECT_EQ(http_request(port_, "GET", "/api/v1/me", "", "").status, 401);
 }
 
 TEST_F(Dispatch, ToTheStreetOfficeTheDepartmentAndTheNearestWorkerOnDuty) {

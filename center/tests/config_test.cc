@@ -35,6 +35,38 @@ TEST(CenterConfig, UnknownKeyAndWrongType) {
   EXPECT_EQ(c.error().field, "broker.topic_prefix");
 }
 
+TEST(CenterConfig, TheWebPagesBaseMapAndReportKey) {
+  constexpr const char* kKeys = "open311:\n  api_keys:\n    - {name: residents, key: residents-key-0123456789}\n";
+  auto c = parse_center_config(std::string(kKeys) + R"(web:
+  root: dist
+  buildings: buildings.csv
+  report_key: residents
+  tiles: {url: "https://tiles.example.gov.cn/{z}/{x}/{y}.png", crs: gcj02, attribution: "© city"}
+)",
+                               "/etc/gridwatch/center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->web.root, "/etc/gridwatch/dist");
+  EXPECT_EQ(c->web.buildings, "/etc/gridwatch/buildings.csv");
+  EXPECT_EQ(c->web.report_key, "residents");
+  EXPECT_EQ(c->web.tile_type, "raster");
+  EXPECT_EQ(c->web.tile_crs, "gcj02");
+  // The report page's key must be one of the center's Open311 keys.
+  c = parse_center_config(std::string(kKeys) + "web:\n  report_key: kiosk\n", "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("center.yaml:5: web.report_key: names no open311.api_keys entry \"kiosk\""),
+            std::string::npos)
+      << c.error().message;
+  c = parse_center_config("web:\n  tiles: {url: \"https://tiles.example/tile.png\"}\n", "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("a raster tile URL has {z}, {x} and {y}"), std::string::npos) << c.error().message;
+  c = parse_center_config("web:\n  tiles: {url: \"https://t/{z}/{x}/{y}.png\", crs: bd09}\n", "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().field, "web.tiles.crs");
+  c = parse_center_config("web:\n  port: 80\n", "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().field, "web.port");
+}
+
 TEST(CenterConfig, AreaLayersFromFilesAndSyntheticCells) {
   auto c = parse_center_config(R"(areas:
   - file: districts.json

@@ -352,7 +352,7 @@ async function openPanel(id) {
   }
   const p = f.properties;
   const due = (label, at, done) => (at && !done ? el('div', { class: 'row' }, el('span', { class: 'muted' }, label), el('span', { class: 'badge sla', dataset: { due: at } })) : null);
-  panel.replaceChildren(
+  panel.replaceChildren(el('div', { class: 'panel-body' },
     el('div', { class: 'row' }, el('h1', { class: 'grow', id: 'panel-category' }, catName(p.category)), el('button', { onclick: closePanel, id: 'panel-close' }, t('close'))),
     el('div', { class: 'muted' }, p.id),
     el('div', { class: 'row' },
@@ -372,7 +372,7 @@ async function openPanel(id) {
     el('h2', {}, t('actions')),
     el('div', { class: 'actions', id: 'panel-actions' }, ...actionViews(f)),
     el('h2', {}, t('timeline')),
-    el('div', { id: 'panel-timeline' }, ...p.history.slice().reverse().map(historyView)));
+    el('div', { id: 'panel-timeline' }, ...p.history.slice().reverse().map(historyView))));
   tickSla();
 }
 

@@ -15,6 +15,7 @@ const DONE = ['resolved', 'closed', 'cancelled', 'duplicate'];
 const NEXT = { dispatched: ['accept'], accepted: ['start', 'resolve'], in_progress: ['resolve'], reopened: [], new: [] };
 
 const w = { cases: [], position: null, errors: [] };
+const resolveForms = new Map(); // case id -> its resolve form
 window.gridwatch = w;
 
 const queue = {
@@ -176,8 +177,8 @@ function renderCases() {
   const pendingByCase = new Map();
   for (const i of queue.all()) pendingByCase.set(i.case_id, i);
   const msgs = document.getElementById('messages');
-  msgs.replaceChildren(...w.errors.map((m, k) => el('div', { class: 'banner' }, m, ' ', el('button', { onclick: () => { w.errors.splice(k, 1); renderCases(); } }, '×'))),
-    w.offline ? el('div', { class: 'banner' }, t('offline')) : null);
+  msgs.replaceChildren(...w.errors.map((m, k) => el('div', { class: 'banner error-banner' }, m, ' ', el('button', { onclick: () => { w.errors.splice(k, 1); renderCases(); } }, '×'))),
+    ...(w.offline ? [el('div', { class: 'banner' }, t('offline'))] : []));
   if (!w.cases.length) return box.replaceChildren(el('p', { class: 'muted' }, t('no_cases')));
   box.replaceChildren(...w.cases.map((f) => caseCard(f, pendingByCase.get(f.id))));
 }
@@ -188,7 +189,9 @@ function caseCard(f, queued) {
   const state = queued ? { accept: 'accepted', start: 'in_progress', resolve: 'resolved' }[queued.action] : p.state;
   const due = p.resolve_due && !p.resolved_at ? new Date(p.resolve_due).getTime() - Date.now() : null;
   const steps = queued ? [] : NEXT[state] || [];
-  const form = el('div', { class: 'resolve-form hidden' });
+  // The resolve form outlives re-renders (a live event must not wipe a note being typed).
+  let form = resolveForms.get(f.id);
+  if (!form) resolveForms.set(f.id, (form = el('div', { class: 'resolve-form hidden' })));
   const card = el('article', { class: 'card', dataset: { id: f.id } },
     el('h3', {}, catName(p.category)),
     el('div', { class: 'row' },
@@ -203,7 +206,7 @@ function caseCard(f, queued) {
       ...steps.map((a) => el('button', { class: a === 'resolve' ? 'primary' : '', dataset: { action: a },
         onclick: () => (a === 'resolve' ? form.classList.toggle('hidden') : enqueue({ case_id: f.id, category: p.category, action: a })) }, t(a)))),
     form);
-  if (steps.includes('resolve')) {
+  if (steps.includes('resolve') && !form.firstChild) {
     const note = el('textarea', { name: 'note', placeholder: t('note') });
     const photo = el('input', { type: 'file', name: 'photo', accept: 'image/*', capture: 'environment' });
     form.append(el('form', { class: 'report', onsubmit: async (e) => {
@@ -213,6 +216,7 @@ function caseCard(f, queued) {
         const blob = await shrinkPhoto(photo.files[0]);
         data = await new Promise((ok) => { const r = new FileReader(); r.onload = () => ok(r.result); r.readAsDataURL(blob); });
       }
+      resolveForms.delete(f.id);
       enqueue({ case_id: f.id, category: p.category, action: 'resolve', note: note.value, photo: data });
     } }, el('label', {}, t('note'), note), el('label', {}, `${t('photo')} (${t('optional')})`, photo), el('button', { class: 'primary', type: 'submit' }, t('resolve'))));
   }

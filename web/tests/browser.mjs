@@ -1,0 +1,334 @@
+// The pages in a real browser (Debian's Chromium driven by playwright-core) against the demo on
+// loopback: the map against the API, a live order from MQTT, the worker's phone (online and
+// offline), scan-to-report, screenshots at wall/desk/phone sizes, and no console errors.
+//
+//   node web/tests/browser.mjs --gridwatch build/app/gridwatch --artifacts build/web-artifacts
+//
+// Run from the repository's root after the pages are built (scripts/build.sh).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const { values: args } = parseArgs({
+  options: {
+    gridwatch: { type: 'string', default: 'build/app/gridwatch' },
+    artifacts: { type: 'string', default: 'build/web-artifacts' },
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+  },
+});
+const repo = resolve(import.meta.dirname, '..', '..');
+const artifacts = resolve(args.artifacts);
+mkdirSync(artifacts, { recursive: true });
+
+const DISPATCHER = 'demo-dispatcher-token-0123';
+const WORKER = 'demo-worker-xizhimen-token';
+const HOTLINE_KEY = 'demo-hotline-key-0123456789';
+const SIZES = { wall: { width: 2560, height: 1440 }, desk: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } };
+
+let demo, base, brokerUrl, dataDir, browser;
+const consoleErrors = [];
+let allowOffline = false; // while the worker's phone is offline, failed requests are expected
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+    s.on('error', fail);
+  });
+}
+
+async function api(path, { token = DISPATCHER, method = 'GET', body, form } = {}) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  let payload;
+  if (form) payload = new URLSearchParams(form);
+  else if (body) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
+  const res = await fetch(base + path, { method, headers, body: payload });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+async function until(what, check, timeoutMs = 10_000, stepMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+async function newPage(size, url, { geolocation } = {}) {
+  const context = await browser.newContext({ viewport: SIZES[size], locale: 'en-US', geolocation, permissions: geolocation ? ['geolocation'] : [] });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (allowOffline && /ERR_INTERNET_DISCONNECTED|Failed to fetch/.test(m.text())) return;
+    consoleErrors.push(`${size} ${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${size} ${page.url()}: uncaught ${e.message}`));
+  await page.goto(base + url);
+  return page;
+}
+
+// A point inside the worker's grid cell and one in another district, from the areas the center has.
+async function placesForWorker() {
+  const me = (await api('/api/v1/me', { token: WORKER })).json;
+  const areas = (await api('/api/v1/areas')).json.features;
+  const cell = areas.find((f) => f.id === me.grid);
+  assert.ok(cell, `the worker's grid ${me.grid} is among the areas`);
+  const ring = cell.geometry.type === 'MultiPolygon' ? cell.geometry.coordinates[0][0] : cell.geometry.coordinates[0];
+  const lons = ring.map((c) => c[0]), lats = ring.map((c) => c[1]);
+  const inside = { lon: (Math.min(...lons) + Math.max(...lons)) / 2, lat: (Math.min(...lats) + Math.max(...lats)) / 2 };
+  return { me, inside };
+}
+
+let ticketSeq = 0;
+async function ticket(lon, lat, category = 'sanitation.dumped_waste', description = 'browser test') {
+  ticketSeq += 1;
+  const r = await api('/open311/v2/requests.json', { token: null, method: 'POST',
+    form: { api_key: HOTLINE_KEY, service_code: category, lat: String(lat), long: String(lon), description: `${description} ${ticketSeq}`, phone: `1380000${String(ticketSeq).padStart(4, '0')}` } });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const id = r.json[0].service_request_id;
+  const c = await api(`/api/v1/orders/${id}`);
+  return c.json.id; // the case it opened or joined
+}
+
+before(async () => {
+  const port = await freePort();
+  dataDir = mkdtempSync(join(tmpdir(), 'gw-browser-'));
+  chmodSync(dataDir, 0o755); // PostgreSQL runs as an unprivileged user when the test runs as root
+  base = `http://127.0.0.1:${port}`;
+  demo = spawn(resolve(args.gridwatch), ['demo', '--duration', '900', '--http-port', String(port), '--data-dir', dataDir,
+    '--log-level', 'warn'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  demo.stdout.on('data', (d) => { out += d; });
+  demo.stderr.on('data', (d) => { out += d; });
+  let exited = null;
+  demo.once('exit', (code) => { exited = code; });
+  try {
+    await until('the demo to start', () => {
+      if (exited !== null) throw new Error(`the demo exited with ${exited}:\n${out.slice(-3000)}`);
+      return out.includes('gridwatch demo is running');
+    }, 180_000, 200);
+  } catch (e) {
+    throw new Error(`${e.message}\n${out.slice(-3000)}`);
+  }
+  brokerUrl = /broker:\s+(tcp:\/\/\S+)/.exec(out)[1];
+  browser = await chromium.launch({
+    executablePath: args.chromium,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (demo) {
+    demo.kill('SIGTERM');
+    await new Promise((r) => demo.once('exit', r));
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('control center', () => {
+  let page;
+  before(async () => {
+    page = await newPage('desk', `/?lang=en#token=${DISPATCHER}`);
+    await page.waitForFunction(() => window.gridwatch && window.gridwatch.loadedAt, null, { timeout: 30_000 });
+  });
+
+  it('shows as many case markers as /api/v1/orders returns', async () => {
+    // The demo keeps opening and clearing cases: compare at a moment when the API answers the
+    // same before and after the map is counted.
+    await until('the map to agree with the API', async () => {
+      const before = (await api('/api/v1/orders?status=open&limit=10000')).json.features.filter((f) => f.geometry);
+      await page.evaluate(() => window.gridwatch.fitAll());
+      await page.waitForFunction(() => window.gridwatch.map.loaded() && !window.gridwatch.map.isMoving());
+      await page.waitForTimeout(400);
+      const onMap = await page.evaluate(() => window.gridwatch.renderedCaseTotal());
+      const afterIds = (await api('/api/v1/orders?status=open&limit=10000')).json.features.filter((f) => f.geometry).map((f) => f.id);
+      return before.length > 0 && before.length === afterIds.length && onMap === afterIds.length;
+    }, 20_000, 500);
+  });
+
+  it('opens the panel of a clicked marker with its category and sources', async () => {
+    const id = await ticket(116.4480, 39.9300, 'environment.noise', 'construction noise at night');
+    const full = (await api(`/api/v1/orders/${id}`)).json;
+    await until('the new case on the map', () => page.evaluate((i) => window.gridwatch.hasCase(i), id), 5000);
+    const [lon, lat] = full.geometry.coordinates;
+    await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 17 }), [lon, lat]);
+    await page.waitForFunction(() => !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
+    await page.waitForTimeout(500);
+    const point = await page.evaluate(([x, y]) => window.gridwatch.map.project([x, y]), [lon, lat]);
+    const box = await page.locator('#map').boundingBox();
+    await page.mouse.click(box.x + point.x, box.y + point.y);
+    await page.waitForSelector('#panel:not(.hidden) #panel-category');
+    await until('the panel of the clicked case', async () => (await page.locator('#panel .muted').first().textContent()) === id, 5000);
+    assert.equal(await page.locator('#panel-category').textContent(), 'Noise');
+    assert.equal(await page.locator('#panel-sources .source').count(), full.properties.sources.length);
+    assert.match(await page.locator('#panel-sources').textContent(), /construction noise at night/);
+    await page.screenshot({ path: join(artifacts, 'center-panel-desk.png') });
+    await page.click('#panel-close');
+  });
+
+  it('shows an order published on MQTT within 2 s without reload', async () => {
+    const [lon, lat] = [116.4700, 39.9500];
+    await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 16 }), [lon, lat]);
+    const id = `demo-box-01.browser_test.bin-test.${Date.now()}`;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const order = { schema: 'gw.order/1', event: 'open', id, category: 'sanitation.bin_overflow', priority: 'normal',
+      source: { kind: 'sensor', agent_id: 'demo-box-01', device_id: 'bin-test', rule: 'browser_test' },
+      location: { lon, lat, accuracy_m: 5 }, observed_at: now, description: 'published by the browser test' };
+    const password = readFileSync(join(dataDir, 'agent-broker.password'), 'utf8').trim();
+    const url = new URL(brokerUrl.replace('tcp:', 'mqtt:'));
+    const t0 = Date.now();
+    execFileSync('mosquitto_pub', ['-h', url.hostname, '-p', url.port, '-u', 'demo-box-01', '-P', password, '-q', '1',
+      '-t', 'gw/v1/orders/demo-box-01', '-m', JSON.stringify(order)]);
+    await until('the order drawn on the map', () => page.evaluate((i) =>
+      window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 2000, 50);
+    console.log(`# MQTT order on the map after ${Date.now() - t0} ms`);
+  });
+
+  it('lays out for a wall, a desk and a phone, in Chinese and English', async () => {
+    for (const size of Object.keys(SIZES)) {
+      for (const l of ['zh', 'en']) {
+        const p = await newPage(size, `/?lang=${l}#token=${DISPATCHER}`);
+        await p.waitForFunction(() => window.gridwatch && window.gridwatch.loadedAt, null, { timeout: 30_000 });
+        await p.waitForFunction(() => window.gridwatch.map.loaded() && !window.gridwatch.map.isMoving());
+        assert.equal(await p.evaluate(() => document.body.className), `layout-${size}`);
+        assert.equal(await p.locator('.topbar h1').textContent(), l === 'zh' ? '网格治理指挥中心' : 'Grid governance control center');
+        await p.waitForSelector('#stat-response_rate');
+        await p.screenshot({ path: join(artifacts, `center-${size}-${l}.png`) });
+        await p.context().close();
+      }
+    }
+  });
+
+  it('drills down to a district with its rates', async () => {
+    await page.click('#children tr:nth-child(2)');
+    await until('a district in the breadcrumb', async () => (await page.locator('.crumbs a').count()) === 2, 5000);
+    const code = await page.evaluate(() => window.gridwatch.area.code);
+    await until('the district\'s case count', async () => {
+      const stats = (await api(`/api/v1/stats?area=${code}`)).json;
+      return Number(await page.locator('#stat-cases b').textContent()) === stats.total.cases;
+    }, 10_000, 300);
+  });
+});
+
+describe('grid worker', () => {
+  let page, mine, other, third;
+  before(async () => {
+    const { inside } = await placesForWorker();
+    // Two cases in the worker's grid, dispatched (to the grid's worker too), one in another district.
+    mine = await ticket(inside.lon, inside.lat, 'utilities.manhole_cover', 'manhole cover missing');
+    third = await ticket(inside.lon + 0.0004, inside.lat - 0.0004, 'traffic.bike_clutter', 'bikes block the pavement');
+    other = await ticket(116.4109, 39.9139, 'environment.odor', 'smell from the drain');
+    for (const id of [mine, third]) {
+      const d = await api(`/api/v1/orders/${id}/actions`, { method: 'POST', body: { action: 'dispatch', reason: 'browser test' } });
+      assert.equal(d.status, 200, JSON.stringify(d.json));
+    }
+    page = await newPage('phone', `/worker?lang=en#token=${WORKER}`, { geolocation: { longitude: inside.lon, latitude: inside.lat } });
+    await page.waitForSelector(`article[data-id="${mine}"]`, { timeout: 15_000 });
+  });
+
+  it('lists the grid\'s cases nearest first and not another grid\'s', async () => {
+    const ids = await page.locator('article.card').evaluateAll((cards) => cards.map((c) => c.dataset.id));
+    assert.ok(ids.includes(mine) && ids.includes(third));
+    assert.ok(!ids.includes(other), `case ${other} of another grid is listed`);
+    assert.ok(ids.indexOf(mine) < ids.indexOf(third), 'nearest first');
+    assert.equal((await api(`/api/v1/orders/${other}`, { token: WORKER })).status, 403);
+    await page.screenshot({ path: join(artifacts, 'worker-phone.png') });
+  });
+
+  it('accepts, starts and resolves a case with a photo and a note', async () => {
+    const card = page.locator(`article[data-id="${mine}"]`);
+    await card.locator('button[data-action="accept"]').click();
+    await until('accepted', async () => (await api(`/api/v1/orders/${mine}`)).json.properties.state === 'accepted');
+    await card.locator('button[data-action="start"]').click();
+    await until('in progress', async () => (await api(`/api/v1/orders/${mine}`)).json.properties.state === 'in_progress');
+    await card.locator('button[data-action="resolve"]').click();
+    await card.locator('textarea[name="note"]').fill('new cover fitted');
+    const photo = await page.screenshot({ type: 'jpeg', quality: 70 });
+    await card.locator('input[name="photo"]').setInputFiles({ name: 'done.jpg', mimeType: 'image/jpeg', buffer: photo });
+    await card.locator('form button[type="submit"]').click();
+    const resolved = await until('resolved', async () => {
+      const c = (await api(`/api/v1/orders/${mine}`)).json;
+      return c.properties.state === 'resolved' && c;
+    });
+    const step = resolved.properties.history.filter((h) => h.action === 'resolve').at(-1);
+    assert.equal(step.actor, 'w-xizhimen');
+    assert.equal(step.detail.reason, 'new cover fitted');
+    const img = await fetch(base + step.detail.photo_url);
+    assert.equal(img.status, 200);
+    assert.equal(img.headers.get('content-type'), 'image/jpeg');
+  });
+
+  it('queues a step taken offline and sends it once when the signal returns', async () => {
+    allowOffline = true;
+    await page.context().setOffline(true);
+    const card = page.locator(`article[data-id="${third}"]`);
+    await card.locator('button[data-action="accept"]').click();
+    await card.locator('.badge.queued').waitFor();
+    await page.screenshot({ path: join(artifacts, 'worker-phone-offline.png') });
+    assert.equal((await api(`/api/v1/orders/${third}`)).json.properties.state, 'dispatched');
+    assert.equal((await page.evaluate(() => window.gridwatch.queued())).length, 1);
+    await page.context().setOffline(false);
+    await until('accepted after the signal returned', async () => (await api(`/api/v1/orders/${third}`)).json.properties.state === 'accepted', 15_000, 200);
+    allowOffline = false;
+    await until('the queue empty', async () => (await page.evaluate(() => window.gridwatch.queued())).length === 0);
+    const accepts = (await api(`/api/v1/orders/${third}`)).json.properties.history.filter((h) => h.action === 'accept');
+    assert.equal(accepts.length, 1);
+  });
+});
+
+describe('scan to report', () => {
+  it('submits a ticket for the building that then appears on the map', async () => {
+    const page = await newPage('phone', '/report?b=XC-0002&lang=en');
+    await page.waitForSelector('#building');
+    assert.match(await page.locator('#building').textContent(), /金融街7号楼/);
+    await page.selectOption('select[name="service_code"]', 'utilities.heating');
+    await page.fill('textarea[name="description"]', 'the radiators in unit 3 are cold');
+    const photo = await page.screenshot({ type: 'jpeg', quality: 60 });
+    await page.setInputFiles('input[name="photo"]', { name: 'cold.jpg', mimeType: 'image/jpeg', buffer: photo });
+    await page.click('#report button[type="submit"]');
+    const rid = (await page.locator('#request-id').textContent({ timeout: 10_000 })).trim();
+    const ticketView = (await api(`/open311/v2/requests/${rid}.json`, { token: null })).json[0];
+    assert.equal(ticketView.service_code, 'utilities.heating');
+    assert.ok(ticketView.media_url && ticketView.media_url.includes('/media/'));
+    assert.equal((await fetch(ticketView.media_url)).status, 200);
+    const caseId = (await api(`/api/v1/orders/${rid}`)).json.id;
+    const sources = (await api(`/api/v1/orders/${caseId}`)).json.properties.sources;
+    assert.ok(sources.some((s) => s.attributes && s.attributes.building === 'XC-0002'), JSON.stringify(sources.map((s) => s.attributes)));
+    await page.click('#mine button.check');
+    await until('the state shown', async () => /open/.test(await page.locator('#mine .card .muted').first().textContent()), 5000);
+    await page.screenshot({ path: join(artifacts, 'report-phone.png') });
+    const map = await newPage('desk', `/?lang=en#token=${DISPATCHER}`);
+    await map.waitForFunction((i) => window.gridwatch && window.gridwatch.loadedAt && window.gridwatch.hasCase(i), caseId, { timeout: 15_000 });
+    await map.context().close();
+    for (const size of ['wall', 'desk']) {
+      const p = await newPage(size, '/report?b=XC-0002&lang=zh');
+      await p.waitForSelector('#building');
+      await p.screenshot({ path: join(artifacts, `report-${size}.png`) });
+      await p.context().close();
+    }
+    for (const size of ['wall', 'desk']) {
+      const p = await newPage(size, `/worker?lang=zh#token=${WORKER}`);
+      await p.waitForSelector('#cases');
+      await p.screenshot({ path: join(artifacts, `worker-${size}.png`) });
+      await p.context().close();
+    }
+  });
+});
+
+describe('console', () => {
+  it('no page logged an error', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
