@@ -408,6 +408,11 @@ TEST_F(Dispatch, ThePagesTheirSettingsTheBuildingsAndWhoATokenIs) {
   auto asset = cli.Get("/assets/app-1a2b.js");
   EXPECT_EQ(asset->status, 200);
   EXPECT_NE(asset->get_header_value("Cache-Control").find("immutable"), std::string::npos);
+  // Browsers offer Brotli; the center answers with gzip (Debian's httplib would use Brotli's
+  // slowest setting: seconds for the map's script).
+  auto zipped = cli.Get("/web/config.json", {{"Accept-Encoding", "gzip, deflate, br, zstd"}});
+  ASSERT_TRUE(zipped);
+  EXPECT_EQ(zipped->get_header_value("Content-Encoding"), "gzip");
   const json config = json::parse(cli.Get("/web/config.json")->body);
   EXPECT_EQ(config["report_api_key"], kKey);
   EXPECT_EQ(config["levels"], json::array({"street", "grid"}));

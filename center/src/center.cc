@@ -643,6 +643,21 @@ Result<StatsQuery> parse_stats_query(const httplib::Request& req, const CenterCo
   return q;
 }
 
+// An Accept-Encoding list without "br" (see setup_http).
+std::string without_brotli(std::string_view accepted) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= accepted.size()) {
+    size_t end = accepted.find(',', pos);
+    if (end == std::string_view::npos) end = accepted.size();
+    std::string_view item = accepted.substr(pos, end - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (!item.empty() && !item.starts_with("br")) out += (out.empty() ? "" : ", ") + std::string(item);
+    pos = end + 1;
+  }
+  return out;
+}
+
 // The media type of an uploaded image, by its first bytes (not by what the client says).
 std::optional<std::string> image_type(std::string_view bytes) {
   if (bytes.starts_with("\xFF\xD8\xFF")) return "image/jpeg";
@@ -717,6 +732,16 @@ void Center::setup_http() {
   // Headers and body go out in separate writes: with Nagle's algorithm and the client's delayed
   // ACK, every keep-alive response would wait ~40 ms.
   http_->set_tcp_nodelay(true);
+  // Debian's cpp-httplib compresses every JSON, JavaScript and text answer with Brotli when the
+  // client accepts it (browsers do), at Brotli's slowest setting: 2.7 s for the map's script,
+  // seconds for a case with its snapshot. Offer it gzip instead (zlib's default level, ~50 ms a
+  // megabyte). The request is the server's own, non-const object; only its header is edited.
+  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    auto& headers = const_cast<httplib::Headers&>(req.headers);
+    for (auto it = headers.find("Accept-Encoding"); it != headers.end() && it->first == "Accept-Encoding"; ++it)
+      it->second = without_brotli(it->second);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
 
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     bool db = store_ && store_->ping().has_value();

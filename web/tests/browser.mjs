@@ -7,13 +7,11 @@
 // Run from the repository's root after the pages are built (scripts/build.sh).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium, startDemo, until } from './harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,7 +20,6 @@ const { values: args } = parseArgs({
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
-const repo = resolve(import.meta.dirname, '..', '..');
 const artifacts = resolve(args.artifacts);
 mkdirSync(artifacts, { recursive: true });
 
@@ -35,14 +32,6 @@ let demo, base, brokerUrl, dataDir, browser;
 const consoleErrors = [];
 let allowOffline = false; // while the worker's phone is offline, failed requests are expected
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
-
 async function api(path, { token = DISPATCHER, method = 'GET', body, form } = {}) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
   let payload;
@@ -51,17 +40,6 @@ async function api(path, { token = DISPATCHER, method = 'GET', body, form } = {}
   const res = await fetch(base + path, { method, headers, body: payload });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
-}
-
-async function until(what, check, timeoutMs = 10_000, stepMs = 100) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 async function newPage(size, url, { geolocation } = {}) {
@@ -101,40 +79,14 @@ async function ticket(lon, lat, category = 'sanitation.dumped_waste', descriptio
 }
 
 before(async () => {
-  const port = await freePort();
-  dataDir = mkdtempSync(join(tmpdir(), 'gw-browser-'));
-  chmodSync(dataDir, 0o755); // PostgreSQL runs as an unprivileged user when the test runs as root
-  base = `http://127.0.0.1:${port}`;
-  demo = spawn(resolve(args.gridwatch), ['demo', '--duration', '900', '--http-port', String(port), '--data-dir', dataDir,
-    '--log-level', 'warn'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  demo.stdout.on('data', (d) => { out += d; });
-  demo.stderr.on('data', (d) => { out += d; });
-  let exited = null;
-  demo.once('exit', (code) => { exited = code; });
-  try {
-    await until('the demo to start', () => {
-      if (exited !== null) throw new Error(`the demo exited with ${exited}:\n${out.slice(-3000)}`);
-      return out.includes('gridwatch demo is running');
-    }, 180_000, 200);
-  } catch (e) {
-    throw new Error(`${e.message}\n${out.slice(-3000)}`);
-  }
-  brokerUrl = /broker:\s+(tcp:\/\/\S+)/.exec(out)[1];
-  browser = await chromium.launch({
-    executablePath: args.chromium,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+  demo = await startDemo(args.gridwatch);
+  ({ base, brokerUrl, dataDir } = demo);
+  browser = await launchChromium(args.chromium);
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (demo) {
-    demo.kill('SIGTERM');
-    await new Promise((r) => demo.once('exit', r));
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (demo) await demo.stop();
 });
 
 describe('control center', () => {

@@ -8,7 +8,7 @@ import { call, el, formatSpan, formatTime, liveEvents, loadCatalog, takeToken, A
 import { lang, setLang, stateName, t, STATES } from '../common/i18n.js';
 import { mapCoords, wgs84ToGcj02 } from '../common/gcj02.js';
 import { caseIcons, STATE_COLORS } from './icons.js';
-import { loginForm } from '../common/login.js';
+import { signIn } from '../common/login.js';
 
 const token = takeToken('center');
 const root = document.getElementById('root');
@@ -41,22 +41,17 @@ const gw = {
   periodDays: 30,
   live: 'reconnecting',
   lastEventAt: 0,
+  marks: {}, // performance.now() at each step of the first load
 };
+const mark = (name) => { gw.marks[name] = Math.round(performance.now()); };
 window.gridwatch = gw; // for tests and for the curious operator's console
 
 async function boot() {
-  const tok = token.get();
-  if (!tok) return loginForm(root, t('title'), (v) => { token.set(v); boot(); });
-  try {
-    gw.me = await call('/api/v1/me', { token: tok });
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      token.clear();
-      return loginForm(root, t('title'), (v) => { token.set(v); boot(); }, e.message);
-    }
-    throw e;
-  }
-  gw.token = tok;
+  const who = await signIn(token, root, t('title'), boot);
+  if (!who) return;
+  gw.token = who.token;
+  gw.me = who.me;
+  mark('signed_in');
   [gw.config, gw.catalog] = await Promise.all([call('/web/config.json'), loadCatalog()]);
   gw.shift = gw.config.tiles && gw.config.tiles.crs === 'gcj02' ? (g) => mapCoords(g, wgs84ToGcj02) : (g) => g;
   document.body.className = `layout-${layoutFor(innerWidth)}`;
@@ -223,6 +218,7 @@ function startMap() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-right');
   map.on('load', async () => {
+    mark('map_loaded');
     for (const [name, img] of caseIcons()) map.addImage(name, img, { pixelRatio: 2 });
     const empty = { type: 'FeatureCollection', features: [] };
     map.addSource('density', { type: 'geojson', data: empty });
@@ -253,8 +249,12 @@ function startMap() {
     map.on('idle', updateClusterLabels);
     try {
       await loadAreas();
+      mark('areas');
       renderDrill();
       await loadCases();
+      mark('cases');
+      // Time to first map: the page's navigation to the first frame with the cases drawn.
+      map.once('idle', () => { gw.firstMapAt = performance.now(); });
       gw.events = liveEvents(gw.token, onEvent, (s) => { setLive(s); if (s === 'live' && gw.wasOffline) loadCases(); gw.wasOffline = s !== 'live'; });
     } catch (e) {
       showError(e);

@@ -5,7 +5,7 @@
 import '../common/style.css';
 import { call, el, formatSpan, liveEvents, loadCatalog, randomId, shrinkPhoto, takeToken, ApiError } from '../common/api.js';
 import { lang, setLang, stateName, t } from '../common/i18n.js';
-import { loginForm } from '../common/login.js';
+import { signIn } from '../common/login.js';
 
 const token = takeToken('worker');
 const root = document.getElementById('root');
@@ -26,19 +26,11 @@ w.queued = () => queue.all();
 
 async function boot() {
   document.body.className = 'layout-phone';
-  const tok = token.get();
-  if (!tok) return loginForm(root, t('worker_title'), (v) => { token.set(v); boot(); });
-  try {
-    w.me = await call('/api/v1/me', { token: tok });
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      token.clear();
-      return loginForm(root, t('worker_title'), (v) => { token.set(v); boot(); }, e.message);
-    }
-    // No signal at start: work from what the phone kept.
-    w.me = JSON.parse(localStorage.getItem('gw.worker.me') || 'null');
-    if (!w.me) throw e;
-  }
+  // No signal at start: work from what the phone kept.
+  const who = await signIn(token, root, t('worker_title'), boot, () => JSON.parse(localStorage.getItem('gw.worker.me') || 'null'));
+  if (!who) return;
+  w.me = who.me;
+  const tok = who.token;
   localStorage.setItem('gw.worker.me', JSON.stringify(w.me));
   w.token = tok;
   try {

@@ -1,0 +1,107 @@
+// The pages' figures (docs/PERFORMANCE.md): bundle size (gzipped) against the map library alone,
+// time to first map on loopback and the frame rate while panning, each with CASES open cases
+// against the same page with the demo's handful (measured in the same run, same browser).
+//
+//   node bench/web_bench.mjs [--cases 50000] [--gridwatch build/app/gridwatch]
+//
+// Runs the demo on a free port, measures the page, posts CASES tickets through Open311 spread
+// over Beijing (seeded), measures again. Headless Chromium draws WebGL in software
+// (SwiftShader) on this machine's CPU: frame rates are a floor, the ratio is the figure.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parseArgs } from 'node:util';
+import { launchChromium, repo, startDemo, until } from '../web/tests/harness.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    cases: { type: 'string', default: '50000' },
+    gridwatch: { type: 'string', default: 'build/app/gridwatch' },
+    seconds: { type: 'string', default: '5' },
+  },
+});
+const N = Number(args.cases);
+const DISPATCHER = 'demo-dispatcher-token-0123';
+const HOTLINE_KEY = 'demo-hotline-key-0123456789';
+const CATEGORIES = ['sanitation.bin_overflow', 'sanitation.dumped_waste', 'traffic.illegal_parking', 'traffic.bike_clutter',
+  'utilities.manhole_cover', 'environment.noise', 'environment.odor', 'utilities.heating', 'water.waterlogging'];
+
+// ---- bundle size ----------------------------------------------------------------------------
+const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
+const dist = join(repo, 'web', 'dist');
+function pageBytes(html) {
+  const text = readFileSync(join(dist, html), 'utf8');
+  const assets = [...text.matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)].map((m) => m[1]);
+  return assets.reduce((sum, a) => sum + gz(join(dist, a)), gz(join(dist, html)));
+}
+const bundle = { center: pageBytes('index.html'), worker: pageBytes('worker.html'), report: pageBytes('report.html') };
+const maplibre = gz(join(repo, 'web/node_modules/maplibre-gl/dist/maplibre-gl.js')) + gz(join(repo, 'web/node_modules/maplibre-gl/dist/maplibre-gl.css'));
+const allAssets = readdirSync(join(dist, 'assets')).reduce((s, f) => s + gz(join(dist, 'assets', f)), 0);
+console.log(`bundle (gzip -9): control center ${(bundle.center / 1024).toFixed(1)} KiB, worker ${(bundle.worker / 1024).toFixed(1)} KiB, report ${(bundle.report / 1024).toFixed(1)} KiB; MapLibre GL alone ${(maplibre / 1024).toFixed(1)} KiB; all assets ${(allAssets / 1024).toFixed(1)} KiB`);
+
+// ---- the page with the demo's cases, then with N more ------------------------------------------
+const demo = await startDemo(args.gridwatch, 3600);
+const browser = await launchChromium();
+
+async function openCount() {
+  const r = await fetch(`${demo.base}/api/v1/orders?status=open&fields=map`, { headers: { Authorization: `Bearer ${DISPATCHER}` } });
+  return (await r.json()).features.length;
+}
+
+async function measure(label) {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const t0 = Date.now();
+  await page.goto(`${demo.base}/?lang=en&layout=desk#token=${DISPATCHER}`);
+  await page.waitForFunction(() => window.gridwatch && window.gridwatch.firstMapAt, null, { timeout: 120_000 });
+  const firstMap = await page.evaluate(() => window.gridwatch.firstMapAt);
+  const shown = await page.evaluate(() => window.gridwatch.shown);
+  const fps = {};
+  // Panning across the city (clusters) and across central streets at zoom 14 (single cases).
+  for (const [name, zoom, center] of [['city', 9.5, [116.40, 39.91]], ['streets', 14, [116.39, 39.92]]]) {
+    await page.evaluate(([z, c]) => window.gridwatch.map.jumpTo({ center: c, zoom: z }), [zoom, center]);
+    await page.waitForFunction(() => window.gridwatch.map.loaded() && !window.gridwatch.map.isMoving(), null, { timeout: 60_000 });
+    fps[name] = await page.evaluate((seconds) => new Promise((done) => {
+      const map = window.gridwatch.map;
+      let frames = 0;
+      const start = performance.now();
+      const tick = () => {
+        frames += 1;
+        const t = performance.now() - start;
+        if (t < seconds * 1000) {
+          map.panBy([Math.sin(t / 700) * 40, Math.cos(t / 900) * 25], { duration: 0 });
+          requestAnimationFrame(tick);
+        } else done(frames / (t / 1000));
+      };
+      requestAnimationFrame(tick);
+    }), Number(args.seconds));
+  }
+  await page.close();
+  console.log(`${label}: ${shown} cases drawn; first map ${firstMap.toFixed(0)} ms (wall ${Date.now() - t0} ms incl. panning); panning ${fps.city.toFixed(1)} fps (city), ${fps.streets.toFixed(1)} fps (streets, zoom 14)`);
+  return { shown, firstMap, fps };
+}
+
+try {
+  const base = await measure('baseline (the demo\'s cases)');
+  // N tickets over Beijing's built-up area, seeded; 16 in flight.
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const t0 = Date.now();
+  let next = 0;
+  const post = async () => {
+    while (next < N) {
+      const i = next++;
+      const form = new URLSearchParams({ api_key: HOTLINE_KEY, service_code: CATEGORIES[i % CATEGORIES.length],
+        lat: (39.75 + rnd() * 0.35).toFixed(6), long: (116.15 + rnd() * 0.50).toFixed(6), description: `bench ticket ${i}` });
+      const r = await fetch(`${demo.base}/open311/v2/requests.json`, { method: 'POST', body: form });
+      if (r.status !== 200) throw new Error(`ticket ${i}: HTTP ${r.status} ${await r.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, post));
+  console.log(`posted ${N} tickets in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${await openCount()} cases open (nearby tickets of one category join a case)`);
+  const big = await measure(`${N} tickets`);
+  const r = (a, b) => (a / b).toFixed(2);
+  console.log(`RESULT cases=${big.shown} bundle_center_gz_kib=${(bundle.center / 1024).toFixed(1)} bundle_worker_gz_kib=${(bundle.worker / 1024).toFixed(1)} bundle_report_gz_kib=${(bundle.report / 1024).toFixed(1)} ratio_center_vs_maplibre=${r(bundle.center, maplibre)} first_map_ms=${big.firstMap.toFixed(0)} first_map_base_ms=${base.firstMap.toFixed(0)} ratio_first_map=${r(big.firstMap, base.firstMap)} fps_city=${big.fps.city.toFixed(1)} fps_city_base=${base.fps.city.toFixed(1)} ratio_fps_city=${r(big.fps.city, base.fps.city)} fps_streets=${big.fps.streets.toFixed(1)} fps_streets_base=${base.fps.streets.toFixed(1)} ratio_fps_streets=${r(big.fps.streets, base.fps.streets)}`);
+} finally {
+  await browser.close();
+  await demo.stop();
+}

@@ -1,0 +1,67 @@
+// What the browser tests and the web benchmark share: the demo on a free loopback port in a
+// temporary folder, and Debian's Chromium started headless for this machine's closed network.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const repo = resolve(import.meta.dirname, '..', '..');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+    s.on('error', fail);
+  });
+}
+
+export async function until(what, check, timeoutMs = 10_000, stepMs = 100) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+// `gridwatch demo` with its pages; resolves once its banner is out: {base, brokerUrl, dataDir, stop()}.
+export async function startDemo(gridwatch, seconds = 900) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-web-'));
+  chmodSync(dataDir, 0o755); // PostgreSQL runs as an unprivileged user when this runs as root
+  const demo = spawn(resolve(gridwatch), ['demo', '--duration', String(seconds), '--http-port', String(port), '--data-dir', dataDir,
+    '--log-level', 'warn'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let exited = null;
+  demo.stdout.on('data', (d) => { out += d; });
+  demo.stderr.on('data', (d) => { out += d; });
+  demo.once('exit', (code) => { exited = code; });
+  const stop = async () => {
+    if (exited === null) {
+      demo.kill('SIGTERM');
+      await new Promise((r) => demo.once('exit', r));
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await until('the demo to start', () => {
+      if (exited !== null) throw new Error(`the demo exited with ${exited}`);
+      return out.includes('gridwatch demo is running');
+    }, 180_000, 200);
+  } catch (e) {
+    await stop();
+    throw new Error(`${e.message}\n${out.slice(-3000)}`);
+  }
+  return { base: `http://127.0.0.1:${port}`, brokerUrl: /broker:\s+(tcp:\/\/\S+)/.exec(out)[1], dataDir, stop };
+}
+
+export function launchChromium(executablePath = '/usr/bin/chromium') {
+  return chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  });
+}
