@@ -14,8 +14,15 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   const std::string districts =
       std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
   auto [code, out] = run_gridwatch({"demo", "--duration", "33", "--http-port", "0", "--data-dir",
-                                    (dir / "demo").string(), "--districts", districts});
+                                    (dir / "demo").string(), "--districts", districts, "--web-root",
+                                    std::string(GRIDWATCH_SOURCE_DIR) + "/web/dist"});
   EXPECT_EQ(code, 0) << out;
+  // The pages' links (web/tests/browser.mjs drives them) and the doors' QR sheet.
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(control center: +http://127\.0\.0\.1:\d+/#token=demo-dispatcher-token)")))
+      << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(worker's phone: +http://127\.0\.0\.1:\d+/worker#token=)"))) << out;
+  EXPECT_EQ(out.find("without its map"), std::string::npos) << out;
+  EXPECT_NE(out.find((dir / "demo" / "building-qr.png").string()), std::string::npos) << out;
   // 16 districts from the echarts map and synthetic cells in Dongcheng and Xicheng.
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\?level=1 \((\d+) synthetic grid cells in 16 districts\))")))

@@ -368,6 +368,44 @@ TEST_F(Dispatch, AStepSentAgainWithItsRequestIdIsAnsweredOnceAndCarriesItsPhoto)
   EXPECT_EQ(resident->status, 201) << resident->body;
 }
 
+TEST_F(Dispatch, ADispatcherMergesACaseIntoAnotherAndTheMapDropsIt) {
+  // One burst pipe reported by two callers 300 m apart (beyond the merge radius): two cases.
+  const std::string a = ticket("water.waterlogging", at(1, 0.0005, 0.0005), "water on the road");
+  const std::string b = ticket("water.waterlogging", at(1, 0.0040, 0.0005), "water pouring from a pipe");
+  ASSERT_NE(case_of(a)["id"], case_of(b)["id"]);
+  auto merge = [&](const std::string& from, const json& body, const char* token = kDispatcher) {
+    return http_request(port_, "POST", fmt::format("/api/v1/orders/{}/merge", from), body.dump(), token);
+  };
+  auto r = merge(b, {{"into", a}, {"reason", "same burst pipe"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["sources_moved"], 1);
+  const json into = case_of(a), gone = case_of(b);
+  EXPECT_EQ(into["properties"]["source_count"], 2);
+  EXPECT_EQ(into["properties"]["reports"], 2);
+  EXPECT_EQ(gone["properties"]["state"], "duplicate");
+  EXPECT_TRUE(gone["properties"]["sources"].empty());
+  bool noted = false;
+  for (const json& h : steps_of(gone)) noted |= h["action"] == "merged_into" && h["detail"]["into"] == a;
+  EXPECT_TRUE(noted) << gone.dump();
+  // The map asks for open work: the duplicate is gone from it.
+  auto map = http_get(port_, fmt::format("/api/v1/orders?status=open&state=new,dispatched&fields=map&bbox={:.6f},{:.6f},{:.6f},{:.6f}",
+                                         lon0_ + 0.005, kLat0, lon0_ + 0.01, kLat0 + 0.005));
+  ASSERT_EQ(map.status, 200) << map.body;
+  EXPECT_NE(map.body.find(a), std::string::npos);
+  EXPECT_EQ(map.body.find("\"id\":\"" + b + "\""), std::string::npos) << map.body;
+  // Refused: into itself, into the duplicate, from an unknown case, by a worker, an unknown state.
+  r = merge(a, {{"into", a}, {"reason", "x"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("cannot be merged into itself"), std::string::npos) << r.body;
+  r = merge(a, {{"into", b}, {"reason", "x"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("is duplicate: merge into an open case"), std::string::npos) << r.body;
+  EXPECT_EQ(merge("no-such-case-" + tag_, {{"into", a}, {"reason", "x"}}).status, 404);
+  EXPECT_EQ(merge(a, {{"into", b}}).status, 400);
+  EXPECT_EQ(merge(a, {{"into", b}, {"reason", "x"}}, kWorker1).status, 403);
+  EXPECT_EQ(http_get(port_, "/api/v1/orders?state=lost").status, 400);
+}
+
 TEST_F(Dispatch, TheMapViewHoldsOnlyWhatAMapDraws) {
   const std::string id = ticket("sanitation.dumped_waste", at(3, 0.0021, 0.0033), "map view");
   auto r = http_get(port_, fmt::format("/api/v1/orders?fields=map&bbox={:.6f},{:.6f},{:.6f},{:.6f}", lon0_ + 0.015,

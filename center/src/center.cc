@@ -495,10 +495,10 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
   OrderQuery q;
   for (const auto& [key, value] : req.params) {
     if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit" &&
-        key != "near" && key != "radius_m" && key != "fields") {
+        key != "near" && key != "radius_m" && key != "fields" && key != "state") {
       parameter = key;
       error = fmt::format(
-          "unknown parameter \"{}\" (known: status, category, bbox, since, near, radius_m, limit, fields)", key);
+          "unknown parameter \"{}\" (known: status, state, category, bbox, since, near, radius_m, limit, fields)", key);
       return std::nullopt;
     }
   }
@@ -510,6 +510,17 @@ std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const C
         return std::nullopt;
       }
       q.statuses.push_back(s);
+    }
+  }
+  if (req.has_param("state")) {
+    for (auto& st : split(req.get_param_value("state"))) {
+      if (!parse_case_state(st)) {
+        parameter = "state";
+        error = fmt::format("unknown state \"{}\" (known: new, dispatched, accepted, in_progress, resolved, closed, "
+                            "rejected, reopened, cancelled, duplicate)", printable(st));
+        return std::nullopt;
+      }
+      q.states.push_back(st);
     }
   }
   if (req.has_param("category")) {
@@ -1145,6 +1156,28 @@ void Center::setup_http() {
   });
 
   // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
+  // A dispatcher joins a case into another: {"into": "...", "reason": "..."}.
+  http_->Post(R"(/api/v1/orders/([^/]+)/merge)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    if (!who->may_split()) return deny(res, *who, "merge cases");
+    const std::string id = req.matches[1];
+    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
+    const auto body = json_body(req, res, {"into", "reason"}, R"({"into": "...", "reason": "..."})");
+    if (!body) return;
+    const auto into = text_field(*body, "into"), reason = text_field(*body, "reason");
+    if (!into || into->empty() || !is_valid_id(*into)) return json_error(res, 400, "into names the case to merge into", "into");
+    if (!reason || reason->empty())
+      return json_error(res, 400, "a reason is required (it is kept in both cases' history)", "reason");
+    auto moved = store_->merge_case(id, *into, *reason, who->name);
+    if (!moved) return answer_error(res, moved.error(), 400);
+    spdlog::info("case {} merged into {} by {}: {} sources moved", id, *into, who->name, *moved);
+    const nlohmann::json answer = {{"case_id", id}, {"into", *into}, {"sources_moved", *moved}, {"state", "duplicate"}};
+    publish_case(id, {{"case_id", id}, {"action", "merge"}, {"into", *into}, {"state", "duplicate"}, {"actor", who->name}});
+    publish_case(*into, {{"case_id", *into}, {"action", "merged"}, {"from_case", id}, {"actor", who->name}});
+    res.set_content(answer.dump(), "application/json");
+  });
+
   http_->Post(R"(/api/v1/orders/([^/]+)/split)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto who = caller(req, res);
     if (!who) return;

@@ -560,6 +560,51 @@ CREATE TABLE media (
 CREATE INDEX case_history_request_id ON case_history (case_id, (detail->>'request_id'))
   WHERE detail ? 'request_id';
 )sql"},
+    {9, "a dispatcher merges a case into another", R"sql(
+-- The reverse of a split: every source of case cid joins case into_id; cid stays as a duplicate
+-- (its history says where its reports went). Both cases are locked in id order.
+CREATE FUNCTION gw_merge_case(cid text, into_id text, reason text, actor text) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+  ids text[];
+  from_state text;
+  into_state text;
+BEGIN
+  IF cid = into_id THEN
+    RAISE EXCEPTION 'a case cannot be merged into itself' USING ERRCODE = '22023';
+  END IF;
+  PERFORM 1 FROM orders WHERE id IN (cid, into_id) ORDER BY id FOR UPDATE;
+  SELECT state INTO from_state FROM orders WHERE id = cid;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no case "%"', cid USING ERRCODE = 'P0002';
+  END IF;
+  SELECT state INTO into_state FROM orders WHERE id = into_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no case "%" to merge into', into_id USING ERRCODE = 'P0002';
+  END IF;
+  IF from_state IN ('closed', 'cancelled', 'duplicate') THEN
+    RAISE EXCEPTION 'case "%" is % and cannot be merged', cid, from_state USING ERRCODE = '22023';
+  END IF;
+  IF into_state IN ('closed', 'cancelled', 'duplicate') THEN
+    RAISE EXCEPTION 'case "%" is %: merge into an open case', into_id, into_state USING ERRCODE = '22023';
+  END IF;
+  SELECT array_agg(id ORDER BY received_at, id) INTO ids FROM sources WHERE case_id = cid;
+  UPDATE sources SET case_id = into_id, updated_at = now(),
+         merge = jsonb_build_object('decision', 'merged_by_dispatcher', 'from', cid, 'reason', reason,
+                                    'by', actor, 'before', merge)
+  WHERE case_id = cid;
+  UPDATE orders SET state = 'duplicate', state_changed_at = now(), updated_at = now(), source_count = 0
+  WHERE id = cid;
+  UPDATE case_tasks SET state = 'cancelled' WHERE case_id = cid AND state IN ('summoned', 'acknowledged');
+  INSERT INTO case_history (case_id, action, actor, detail)
+  VALUES (cid, 'merged_into', actor, jsonb_build_object('into', into_id, 'sources', ids, 'reason', reason,
+                                                        'from', from_state, 'to', 'duplicate')),
+         (into_id, 'merged_from', actor, jsonb_build_object('from_case', cid, 'sources', ids, 'reason', reason));
+  PERFORM gw_refresh_case(into_id);
+  RETURN coalesce(cardinality(ids), 0);
+END
+$$;
+)sql"},
 };
 
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {},
@@ -1026,6 +1071,24 @@ Result<std::string> Store::split_case(std::string_view case_id, const std::vecto
               fmt::format("database: {}", PQresultErrorMessage(r.get())));
 }
 
+Result<int> Store::merge_case(std::string_view case_id, std::string_view into, std::string_view reason,
+                              std::string_view actor) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  const std::string cid(case_id), to(into), why(reason), who(actor);
+  const char* values[] = {cid.c_str(), to.c_str(), why.c_str(), who.c_str()};
+  PgResult r(PQexecParams(c, "SELECT gw_merge_case($1, $2, $3, $4)", 4, nullptr, values, nullptr, nullptr, 0));
+  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) return std::stoi(PQgetvalue(r.get(), 0, 0));
+  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+  const char* msg = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
+  const std::string st = state ? state : "";
+  if (st == "P0002") return fail(ErrorCode::kNotFound, msg ? msg : "no such case", "id");
+  if (st == "22023") return fail(ErrorCode::kInvalidArgument, msg ? msg : "bad merge", "into");
+  return fail(PQstatus(c) != CONNECTION_OK ? ErrorCode::kUnavailable : ErrorCode::kInternal,
+              fmt::format("database: {}", PQresultErrorMessage(r.get())));
+}
+
 Result<nlohmann::json> Store::requests(const RequestQuery& q) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
@@ -1284,7 +1347,8 @@ c AS (
          (o.overdue_respond_at IS NOT NULL OR o.overdue_resolve_at IS NOT NULL) AS overdue,
          ST_AsMVTGeom(ST_Transform(o.geom, 3857), t.env, 4096, 64, true) AS geom
   FROM orders o, t
-  WHERE o.status = 'open' AND o.geom && ST_Transform(t.env, 4326) AND {}
+  WHERE o.status = 'open' AND o.state NOT IN ('closed', 'cancelled', 'duplicate')
+    AND o.geom && ST_Transform(t.env, 4326) AND {}
 )
 SELECT ST_AsMVT(c, 'cases', 4096, 'geom') FROM c WHERE c.geom IS NOT NULL
 )sql",
@@ -1607,6 +1671,7 @@ FROM (SELECT {} AS feature, o.updated_at,
              END AS dist
       FROM orders o
       WHERE ($1::text[] IS NULL OR o.status = ANY($1::text[]))
+        AND ($19::text[] IS NULL OR o.state = ANY($19::text[]))
         AND ($2::text[] IS NULL OR o.category = ANY($2::text[]))
         AND ($3::float8 IS NULL OR o.geom && ST_MakeEnvelope($3::float8, $4::float8, $5::float8,
                                                              $6::float8, 4326))
@@ -1642,7 +1707,8 @@ FROM (SELECT {} AS feature, o.updated_at,
   const auto sp = scope_params(q.scope);
   auto r = exec(l->get(), sql.c_str(),
                 {text_array(q.statuses), text_array(q.categories), b0, b1, b2, b3, since,
-                 std::to_string(q.limit), near_lon, near_lat, radius, n0, n1, n2, n3, sp[0], sp[1], sp[2]});
+                 std::to_string(q.limit), near_lon, near_lat, radius, n0, n1, n2, n3, sp[0], sp[1], sp[2],
+                 text_array(q.states)});
   if (!r) return std::unexpected(r.error());
   return std::string(PQgetvalue(r->get(), 0, 0));
 }

@@ -26,6 +26,8 @@ mkdirSync(artifacts, { recursive: true });
 const DISPATCHER = 'demo-dispatcher-token-0123';
 const WORKER = 'demo-worker-xizhimen-token';
 const HOTLINE_KEY = 'demo-hotline-key-0123456789';
+// What the map shows: open problems whose work is not over.
+const OPEN_MAP = '/api/v1/orders?status=open&state=new,dispatched,accepted,in_progress,resolved,rejected,reopened&limit=10000';
 const SIZES = { wall: { width: 2560, height: 1440 }, desk: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } };
 
 let demo, base, brokerUrl, dataDir, browser;
@@ -100,12 +102,12 @@ describe('control center', () => {
     // The demo keeps opening and clearing cases: compare at a moment when the API answers the
     // same before and after the map is counted.
     await until('the map to agree with the API', async () => {
-      const before = (await api('/api/v1/orders?status=open&limit=10000')).json.features.filter((f) => f.geometry);
+      const before = (await api(OPEN_MAP)).json.features.filter((f) => f.geometry);
       await page.evaluate(() => window.gridwatch.fitAll());
       await page.waitForFunction(() => window.gridwatch.map.loaded() && !window.gridwatch.map.isMoving());
       await page.waitForTimeout(400);
       const onMap = await page.evaluate(() => window.gridwatch.renderedCaseTotal());
-      const afterIds = (await api('/api/v1/orders?status=open&limit=10000')).json.features.filter((f) => f.geometry).map((f) => f.id);
+      const afterIds = (await api(OPEN_MAP)).json.features.filter((f) => f.geometry).map((f) => f.id);
       return before.length > 0 && before.length === afterIds.length && onMap === afterIds.length;
     }, 20_000, 500);
   });
@@ -127,6 +129,26 @@ describe('control center', () => {
     assert.equal(await page.locator('#panel-sources .source').count(), full.properties.sources.length);
     assert.match(await page.locator('#panel-sources').textContent(), /construction noise at night/);
     await page.screenshot({ path: join(artifacts, 'center-panel-desk.png') });
+    await page.click('#panel-close');
+  });
+
+  it('dispatches from the panel and merges a second report of the same problem into it', async () => {
+    const first = await ticket(116.4520, 39.9320, 'sanitation.dumped_waste', 'rubble on the pavement');
+    const second = await ticket(116.4560, 39.9320, 'sanitation.dumped_waste', 'rubble dumped by the gate');
+    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [first, second]), 5000);
+    await page.evaluate((id) => window.gridwatch.openCase(id), first);
+    await page.waitForSelector('#form-dispatch');
+    await page.click('#form-dispatch button[type="submit"]');
+    await until('dispatched', async () => (await api(`/api/v1/orders/${first}`)).json.properties.state === 'dispatched');
+    await page.evaluate((id) => window.gridwatch.openCase(id), second);
+    await page.waitForSelector('#form-merge');
+    await until('the second case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === second, 5000);
+    await page.fill('#form-merge input[name="into"]', first);
+    await page.fill('#form-merge input[name="reason"]', 'the same pile');
+    await page.click('#form-merge button[type="submit"]');
+    await until('merged', async () => (await api(`/api/v1/orders/${first}`)).json.properties.source_count === 2);
+    assert.equal((await api(`/api/v1/orders/${second}`)).json.properties.state, 'duplicate');
+    await until('the duplicate off the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && !window.gridwatch.hasCase(b), [first, second]), 3000);
     await page.click('#panel-close');
   });
 

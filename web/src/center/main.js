@@ -26,6 +26,9 @@ const STEPS = {
   mark_duplicate: ['new', 'dispatched', 'rejected', 'reopened'],
 };
 const SOURCES = ['hotline', 'camera', 'sensor'];
+// The map shows open problems whose work is not over: closed, cancelled and duplicate cases are off it.
+const OPEN_WORK = ['new', 'dispatched', 'accepted', 'in_progress', 'resolved', 'rejected', 'reopened'];
+
 
 function layoutFor(width) {
   const q = new URLSearchParams(location.search).get('layout');
@@ -176,10 +179,15 @@ function redraw() {
     const src = gw.map.getSource('cases');
     if (src) {
       src.setData(data);
-      gw.map.getSource('density').setData(data);
+      // The density layer's copy only while it is shown (50,000 cases are parsed again for it).
+      gw.map.getSource('density').setData(densityShown() ? data : { type: 'FeatureCollection', features: [] });
     }
     document.getElementById('count').textContent = `${t('open_cases')}: ${features.length}`;
   });
+}
+
+function densityShown() {
+  return gw.map.getLayoutProperty('density', 'visibility') === 'visible';
 }
 
 function groupOf(category) {
@@ -187,7 +195,7 @@ function groupOf(category) {
 }
 
 async function loadCases() {
-  const fc = await call('/api/v1/orders?status=open&fields=map', { token: gw.token });
+  const fc = await call(`/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}&fields=map`, { token: gw.token });
   gw.cases.clear();
   for (const f of fc.features) gw.cases.set(f.id, f);
   gw.loadedAt = performance.now();
@@ -323,7 +331,7 @@ async function flush() {
     try {
       const f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: gw.token });
       const p = f.properties;
-      if (p.status !== 'open') gw.cases.delete(f.id);
+      if (p.status !== 'open' || !OPEN_WORK.includes(p.state)) gw.cases.delete(f.id);
       else gw.cases.set(f.id, { type: 'Feature', id: f.id, geometry: f.geometry, properties: {
         id: p.id, category: p.category, priority: p.priority, status: p.status, state: p.state, source: p.source.kind,
         reports: p.reports, proactive: p.proactive, preempted: p.preempted, overdue: p.overdue.length > 0 } });
@@ -362,6 +370,7 @@ async function openPanel(id) {
       p.verified_by_sensor ? el('span', { class: 'badge live' }, t('verified')) : null,
       ...p.overdue.map((o) => el('span', { class: 'badge late' }, `${t('late')}: ${o}`))),
     p.address ? el('div', {}, p.address) : null,
+    f.geometry ? el('div', { class: 'muted', id: 'panel-coords' }, coordText(f.geometry)) : null,
     el('div', { class: 'muted' }, [p.unit_code, p.assignee].filter(Boolean).join(' · ')),
     due(t('respond_due'), p.respond_due, p.responded_at),
     due(t('resolve_due'), p.resolve_due, p.resolved_at),
@@ -374,6 +383,13 @@ async function openPanel(id) {
     el('h2', {}, t('timeline')),
     el('div', { id: 'panel-timeline' }, ...p.history.slice().reverse().map(historyView))));
   tickSla();
+}
+
+// The case's position in the map's coordinate system: WGS-84, or GCJ-02 on a Chinese base map.
+function coordText(geometry) {
+  const [lon, lat] = gw.shift(geometry).coordinates;
+  const crs = gw.config.tiles && gw.config.tiles.crs === 'gcj02' ? 'GCJ-02' : 'WGS-84';
+  return `${lon.toFixed(6)}, ${lat.toFixed(6)} (${crs})`;
 }
 
 function closePanel() {
@@ -436,6 +452,17 @@ function actionViews(f) {
       } catch (err) { msg.textContent = err.message; }
     } }, el('b', {}, `${t('summon')} (吹哨报到)`), units, reason, el('button', { type: 'submit' }, t('summon'))));
   }
+  if (may.split && STEPS.mark_duplicate.includes(p.state)) {
+    const into = el('input', { name: 'into', placeholder: t('merge_into'), required: true });
+    const reason = el('input', { name: 'reason', placeholder: t('reason'), required: true });
+    out.push(el('form', { id: 'form-merge', onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const r = await call(`/api/v1/orders/${encodeURIComponent(f.id)}/merge`, { token: gw.token, method: 'POST', body: { into: into.value.trim(), reason: reason.value } });
+        openPanel(r.into);
+      } catch (err) { msg.textContent = err.message; }
+    } }, el('b', {}, t('merge')), into, reason, el('button', { type: 'submit' }, t('merge'))));
+  }
   if (p.sources.length > 1 && may.split) {
     const boxes = p.sources.map((s) => el('input', { type: 'checkbox', value: s.id }));
     const reason = el('input', { placeholder: t('reason'), required: true });
@@ -483,7 +510,7 @@ function renderDrill() {
     el('div', { class: 'row' },
       el('select', { id: 'period', onchange: (e) => { gw.periodDays = Number(e.target.value); loadStats(); } },
         ...periods.map((d) => el('option', { value: d, selected: d === gw.periodDays }, t(`days${d}`)))),
-      el('label', {}, el('input', { type: 'checkbox', id: 'density', checked: gw.map.getLayoutProperty('density', 'visibility') === 'visible', onchange: (e) => gw.map.setLayoutProperty('density', 'visibility', e.target.checked ? 'visible' : 'none') }), t('density'))),
+      el('label', {}, el('input', { type: 'checkbox', id: 'density', checked: gw.map.getLayoutProperty('density', 'visibility') === 'visible', onchange: (e) => { gw.map.setLayoutProperty('density', 'visibility', e.target.checked ? 'visible' : 'none'); redraw(); } }), t('density'))),
     el('div', { class: 'stats', id: 'stats' }),
     el('table', { class: 'children', id: 'children' }));
   loadStats();

@@ -23,6 +23,7 @@ const dict = {
     unknown_building: '未知楼栋编号', report_off: '本中心未开放扫码上报', my_requests: '我的上报',
     priority: '优先级', all: '全部', grid: '网格', error: '错误', loading: '加载中…',
     apply: '确定', send: '发送', select_sources: '选择要拆出的来源', verified: '传感器已核实',
+    merge: '合并', merge_into: '并入案件编号',
   },
   en: {
     title: 'Grid governance control center', worker_title: 'Grid worker', report_title: 'Report a problem here',
@@ -48,6 +49,7 @@ const dict = {
     report_off: 'This center does not take reports from this page', my_requests: 'My reports',
     priority: 'Priority', all: 'All', grid: 'Grid', error: 'Error', loading: 'Loading…',
     apply: 'OK', send: 'Send', select_sources: 'Sources to move out', verified: 'Verified by sensor',
+    merge: 'Merge', merge_into: 'Merge into case id',
   },
 };
 

@@ -38,6 +38,7 @@ struct Scope {
 
 struct OrderQuery {
   std::vector<std::string> statuses;    // empty: any
+  std::vector<std::string> states;      // work states (new, dispatched, ...); empty: any
   std::vector<std::string> categories;  // empty: any
   std::optional<std::array<double, 4>> bbox;  // min lon, min lat, max lon, max lat
   std::optional<Timestamp> since;       // updated at or after
@@ -164,6 +165,11 @@ class Store {
                                            const Placement* placement = nullptr);
   // Moves `source_ids` out of `case_id` into a new case; returns its id. kNotFound for an unknown
   // case, kInvalidArgument when a source is not in the case or none would be left.
+  // A dispatcher joins case `case_id` into `into` (the same problem reported twice, further apart
+  // than the merge radius): every source moves, `case_id` becomes a duplicate pointing at `into`.
+  // Returns the number of sources moved.
+  [[nodiscard]] Result<int> merge_case(std::string_view case_id, std::string_view into, std::string_view reason,
+                                       std::string_view actor);
   [[nodiscard]] Result<std::string> split_case(std::string_view case_id,
                                                const std::vector<std::string>& source_ids,
                                                std::string_view reason, std::string_view actor);
