@@ -1050,43 +1050,45 @@ Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> w
   return out;
 }
 
-Result<std::string> Store::split_case(std::string_view case_id, const std::vector<std::string>& source_ids,
-                                      std::string_view reason, std::string_view actor) {
-  auto l = lease();
-  if (!l) return std::unexpected(l.error());
-  pg_conn* c = l->get();
+namespace {
+
+// One value of a case function (gw_split_case, gw_merge_case): its errors by SQLSTATE — no such
+// case (P0002) is kNotFound, a refused request (22023) kInvalidArgument on `field`.
+Result<std::string> call_case_function(pg_conn* c, const char* sql, const std::vector<std::string>& args,
+                                       const char* field) {
   std::vector<const char*> values;
-  const std::string ids = *text_array(source_ids);
-  const std::string cid(case_id), why(reason), who(actor);
-  values = {cid.c_str(), ids.c_str(), why.c_str(), who.c_str()};
-  PgResult r(PQexecParams(c, "SELECT gw_split_case($1, $2::text[], $3, $4)", 4, nullptr, values.data(), nullptr,
-                          nullptr, 0));
+  for (const std::string& a : args) values.push_back(a.c_str());
+  PgResult r(PQexecParams(c, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
   if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) return std::string(PQgetvalue(r.get(), 0, 0));
   const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
   const char* msg = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
   const std::string st = state ? state : "";
   if (st == "P0002") return fail(ErrorCode::kNotFound, msg ? msg : "no such case", "id");
-  if (st == "22023") return fail(ErrorCode::kInvalidArgument, msg ? msg : "bad split", "sources");
+  if (st == "22023") return fail(ErrorCode::kInvalidArgument, msg ? msg : "refused", field);
   return fail(PQstatus(c) != CONNECTION_OK ? ErrorCode::kUnavailable : ErrorCode::kInternal,
               fmt::format("database: {}", PQresultErrorMessage(r.get())));
+}
+
+}  // namespace
+
+Result<std::string> Store::split_case(std::string_view case_id, const std::vector<std::string>& source_ids,
+                                      std::string_view reason, std::string_view actor) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  return call_case_function(l->get(), "SELECT gw_split_case($1, $2::text[], $3, $4)",
+                            {std::string(case_id), *text_array(source_ids), std::string(reason), std::string(actor)},
+                            "sources");
 }
 
 Result<int> Store::merge_case(std::string_view case_id, std::string_view into, std::string_view reason,
                               std::string_view actor) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  pg_conn* c = l->get();
-  const std::string cid(case_id), to(into), why(reason), who(actor);
-  const char* values[] = {cid.c_str(), to.c_str(), why.c_str(), who.c_str()};
-  PgResult r(PQexecParams(c, "SELECT gw_merge_case($1, $2, $3, $4)", 4, nullptr, values, nullptr, nullptr, 0));
-  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) return std::stoi(PQgetvalue(r.get(), 0, 0));
-  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-  const char* msg = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
-  const std::string st = state ? state : "";
-  if (st == "P0002") return fail(ErrorCode::kNotFound, msg ? msg : "no such case", "id");
-  if (st == "22023") return fail(ErrorCode::kInvalidArgument, msg ? msg : "bad merge", "into");
-  return fail(PQstatus(c) != CONNECTION_OK ? ErrorCode::kUnavailable : ErrorCode::kInternal,
-              fmt::format("database: {}", PQresultErrorMessage(r.get())));
+  auto moved = call_case_function(l->get(), "SELECT gw_merge_case($1, $2, $3, $4)",
+                                  {std::string(case_id), std::string(into), std::string(reason), std::string(actor)},
+                                  "into");
+  if (!moved) return std::unexpected(moved.error());
+  return std::stoi(*moved);
 }
 
 Result<nlohmann::json> Store::requests(const RequestQuery& q) {
