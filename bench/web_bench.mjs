@@ -85,8 +85,13 @@ async function measure(label) {
 try {
   const base = await measure('baseline (the demo\'s cases)');
   // N tickets over Beijing's built-up area, seeded; 16 in flight.
-  let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let seed = 42; // mulberry32: 32-bit integer steps (a plain LCG in doubles loses bits and repeats)
+  const rnd = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
   const t0 = Date.now();
   let next = 0;
   let target = 0;
