@@ -1155,7 +1155,6 @@ void Center::setup_http() {
     answer_step(res, id, satisfied ? CaseAction::kClose : CaseAction::kReopen, *comment, actor, options);
   });
 
-  // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
   // A dispatcher joins a case into another: {"into": "...", "reason": "..."}.
   http_->Post(R"(/api/v1/orders/([^/]+)/merge)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto who = caller(req, res);
@@ -1178,6 +1177,7 @@ void Center::setup_http() {
     res.set_content(answer.dump(), "application/json");
   });
 
+  // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
   http_->Post(R"(/api/v1/orders/([^/]+)/split)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto who = caller(req, res);
     if (!who) return;

@@ -163,13 +163,13 @@ class Store {
   // stored before gives applied = kDuplicate and changes nothing.
   [[nodiscard]] Result<Outcome> add_source(nlohmann::json source, std::optional<LonLat> where,
                                            const Placement* placement = nullptr);
-  // Moves `source_ids` out of `case_id` into a new case; returns its id. kNotFound for an unknown
-  // case, kInvalidArgument when a source is not in the case or none would be left.
   // A dispatcher joins case `case_id` into `into` (the same problem reported twice, further apart
   // than the merge radius): every source moves, `case_id` becomes a duplicate pointing at `into`.
   // Returns the number of sources moved.
   [[nodiscard]] Result<int> merge_case(std::string_view case_id, std::string_view into, std::string_view reason,
                                        std::string_view actor);
+  // Moves `source_ids` out of `case_id` into a new case; returns its id. kNotFound for an unknown
+  // case, kInvalidArgument when a source is not in the case or none would be left.
   [[nodiscard]] Result<std::string> split_case(std::string_view case_id,
                                                const std::vector<std::string>& source_ids,
                                                std::string_view reason, std::string_view actor);
@@ -206,12 +206,13 @@ class Store {
   [[nodiscard]] Result<nlohmann::json> stats(const StatsQuery& q);
   // True when `case_id` exists and is in `scope`; kNotFound / kDenied otherwise.
   [[nodiscard]] Status check_scope(std::string_view case_id, const Scope& scope);
-  // The open cases in web-map tile z/x/y (EPSG:3857) as a Mapbox Vector Tile with one layer
-  // "cases" (points; id, category, state, priority, source, overdue, preempted, reports), limited
-  // to `scope`; empty when none are there.
   // Keeps an image; returns its new random id.
   [[nodiscard]] Result<std::string> put_media(const Media& media, std::string_view uploaded_by);
+  // The image with that id; nullopt when there is none.
   [[nodiscard]] Result<std::optional<Media>> media(std::string_view id);
+  // The open cases whose work is not over (not closed, cancelled or duplicate) in web-map tile
+  // z/x/y (EPSG:3857) as a Mapbox Vector Tile with one layer "cases" (points; id, category, state,
+  // priority, source, overdue, preempted, reports), limited to `scope`; empty when none are there.
   [[nodiscard]] Result<std::string> cases_tile(int z, int x, int y, const Scope& scope);
   // Flags the cases that became late by `now` (dispatched and not accepted by respond_due; not
   // resolved by resolve_due), each once per dispatch, with an "overdue" entry in their history.
