@@ -1408,16 +1408,13 @@ void Center::setup_web() {
     store_media(req, res, who->name);
   });
   http_->Post(R"(/open311/v2/media(?:\.json)?)", [this, store_media](const httplib::Request& req, httplib::Response& res) {
-    const std::string key = req.get_param_value("api_key");
-    const auto it = std::find_if(config_.api_keys.begin(), config_.api_keys.end(),
-                                 [&](const ApiKey& k) { return !key.empty() && k.key == key; });
-    if (it == config_.api_keys.end()) {
+    const ApiKey* key = find_api_key(config_.api_keys, req.get_param_value("api_key"));
+    if (!key) {
       res.status = 403;
-      return res.set_content(
-          nlohmann::json::array({{{"code", 403}, {"description", "api_key is missing or unknown"}}}).dump(),
-          "application/json");
+      return res.set_content(open311::error(403, "api_key is missing or unknown", open311::Format::kJson),
+                             open311::content_type(open311::Format::kJson));
     }
-    store_media(req, res, "open311:" + it->name);
+    store_media(req, res, "open311:" + key->name);
   });
   http_->Get(R"(/media/([0-9a-f]{16,64})\.(jpg|png))", [this](const httplib::Request& req, httplib::Response& res) {
     auto m = store_->media(req.matches[1].str());

@@ -166,6 +166,12 @@ CenterConfig read(const ConfigNode& root) {
 
 }  // namespace
 
+const ApiKey* find_api_key(const std::vector<ApiKey>& keys, std::string_view key) {
+  if (key.empty()) return nullptr;
+  const auto it = std::find_if(keys.begin(), keys.end(), [&](const ApiKey& k) { return k.key == key; });
+  return it == keys.end() ? nullptr : &*it;
+}
+
 Result<CenterConfig> parse_center_config(std::string_view yaml, std::string source) {
   return read_config_text<CenterConfig>(yaml, std::move(source), read);
 }

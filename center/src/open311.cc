@@ -237,9 +237,7 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
   // The key first: an unknown caller learns nothing else about the request.
   const auto key = get("api_key");
   if (!key) return std::unexpected(FormError{403, "api_key is required"});
-  const ApiKey* who = nullptr;
-  for (const ApiKey& k : keys)
-    if (k.key == *key) who = &k;
+  const ApiKey* who = find_api_key(keys, *key);
   if (!who) return std::unexpected(FormError{403, "unknown api_key"});
 
   static const char* kKnown[] = {"api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string",

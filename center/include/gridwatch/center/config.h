@@ -7,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gridwatch/center/auth.h"
 #include "gridwatch/domain/catalog.h"
@@ -30,6 +32,8 @@ struct ApiKey {
   std::string name;
   std::string key;
 };
+// The entry whose key is `key` (keys are unique); nullptr for an empty or unknown key.
+const ApiKey* find_api_key(const std::vector<ApiKey>& keys, std::string_view key);
 
 // The web pages (docs/web.md): where the built files are, the base map, the report page.
 struct WebConfig {
