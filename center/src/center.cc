@@ -709,16 +709,6 @@ void Center::answer_step(httplib::Response& res, const std::string& id, CaseActi
                          const std::string& actor, const TransitionOptions& options) {
   auto t = store_->transition(id, action, reason, actor, options);
   if (!t) return answer_error(res, t.error(), 409);
-  if (t->replayed) {
-    // The same request again (a phone that lost the answer): the first result, nothing changed.
-    nlohmann::json first = {{"case_id", id},         {"action", std::string(to_string(action))},
-                            {"from", std::string(to_string(t->from))}, {"state", std::string(to_string(t->to))},
-                            {"state_zh", std::string(name_zh(t->to))}, {"at", t->at},
-                            {"actor", actor},        {"replayed", true}};
-    spdlog::info("case {}: {} request {} sent again by {}: answered with the first result", id, to_string(action),
-                 options.request_id, actor);
-    return res.set_content(first.dump(), "application/json");
-  }
   nlohmann::json change = {{"case_id", id},
                            {"action", std::string(to_string(action))},
                            {"from", std::string(to_string(t->from))},
@@ -728,6 +718,14 @@ void Center::answer_step(httplib::Response& res, const std::string& id, CaseActi
                            {"actor", actor}};
   if (!t->unit.empty()) change["unit"] = t->unit;
   if (!t->worker.empty()) change["worker"] = t->worker;
+  if (t->replayed) {
+    // The same request again (a phone that lost the answer): the first result as the history
+    // keeps it, nothing changed or published.
+    change["replayed"] = true;
+    spdlog::info("case {}: {} request {} sent again by {}: answered with the first result", id, to_string(action),
+                 options.request_id, actor);
+    return res.set_content(change.dump(), "application/json");
+  }
   if (!options.satisfaction.empty()) change["satisfaction"] = options.satisfaction;
   if (!options.photo_url.empty()) change["photo_url"] = options.photo_url;
   publish_case(id, change);
