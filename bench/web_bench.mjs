@@ -11,7 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { launchChromium, repo, startDemo, until } from '../web/tests/harness.mjs';
+import { DISPATCHER, HOTLINE_KEY, OPEN_MAP, launchChromium, repo, startDemo, until } from '../web/tests/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,8 +21,6 @@ const { values: args } = parseArgs({
   },
 });
 const N = Number(args.cases);
-const DISPATCHER = 'demo-dispatcher-token-0123';
-const HOTLINE_KEY = 'demo-hotline-key-0123456789';
 const CATEGORIES = ['sanitation.bin_overflow', 'sanitation.dumped_waste', 'traffic.illegal_parking', 'traffic.bike_clutter',
   'utilities.manhole_cover', 'environment.noise', 'environment.odor', 'utilities.heating', 'water.waterlogging'];
 
@@ -44,7 +42,7 @@ const demo = await startDemo(args.gridwatch, 3600);
 const browser = await launchChromium();
 
 async function openCount() {
-  const r = await fetch(`${demo.base}/api/v1/orders?status=open&state=new,dispatched,accepted,in_progress,resolved,rejected,reopened&fields=map`, { headers: { Authorization: `Bearer ${DISPATCHER}` } });
+  const r = await fetch(`${demo.base}${OPEN_MAP}&fields=map`, { headers: { Authorization: `Bearer ${DISPATCHER}` } });
   return (await r.json()).features.length;
 }
 

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchChromium, startDemo, until } from './harness.mjs';
+import { DISPATCHER, HOTLINE_KEY, OPEN_MAP as OPEN_CASES, WORKER, launchChromium, startDemo, until } from './harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,11 +23,7 @@ const { values: args } = parseArgs({
 const artifacts = resolve(args.artifacts);
 mkdirSync(artifacts, { recursive: true });
 
-const DISPATCHER = 'demo-dispatcher-token-0123';
-const WORKER = 'demo-worker-xizhimen-token';
-const HOTLINE_KEY = 'demo-hotline-key-0123456789';
-// What the map shows: open problems whose work is not over.
-const OPEN_MAP = '/api/v1/orders?status=open&state=new,dispatched,accepted,in_progress,resolved,rejected,reopened&limit=10000';
+const OPEN_MAP = `${OPEN_CASES}&limit=10000`;
 const SIZES = { wall: { width: 2560, height: 1440 }, desk: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } };
 
 let demo, base, brokerUrl, dataDir, browser;

@@ -9,6 +9,13 @@ import { chromium } from 'playwright-core';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
 
+// The demo's own credentials (app/demo.cc).
+export const DISPATCHER = 'demo-dispatcher-token-0123';
+export const WORKER = 'demo-worker-xizhimen-token';
+export const HOTLINE_KEY = 'demo-hotline-key-0123456789';
+// The cases the control center's map shows: open problems whose work is not over.
+export const OPEN_MAP = '/api/v1/orders?status=open&state=new,dispatched,accepted,in_progress,resolved,rejected,reopened';
+
 function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();

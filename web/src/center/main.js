@@ -27,7 +27,7 @@ const STEPS = {
 };
 const SOURCES = ['hotline', 'camera', 'sensor'];
 // The map shows open problems whose work is not over: closed, cancelled and duplicate cases are off it.
-const OPEN_WORK = ['new', 'dispatched', 'accepted', 'in_progress', 'resolved', 'rejected', 'reopened'];
+const OPEN_WORK = STATES.filter((s) => !['closed', 'cancelled', 'duplicate'].includes(s));
 
 
 function layoutFor(width) {
@@ -127,7 +127,7 @@ function renderFilters() {
       el('label', {}, el('input', { type: 'checkbox', id: 'f-overdue', checked: f.overdue, onchange: (e) => { f.overdue = e.target.checked; redraw(); } }), t('overdue_only')),
       el('label', {}, el('input', { type: 'checkbox', id: 'f-proactive', checked: f.proactive, onchange: (e) => { f.proactive = e.target.checked; redraw(); } }), t('proactive_only'))),
     el('div', { class: 'muted' }, `${t('state')} (${t('all')} = ∅)`),
-    el('div', {}, ...STATES.filter((s) => !['closed', 'cancelled', 'duplicate'].includes(s)).map((s) => box(f.states, s, stateName(s)))),
+    el('div', {}, ...OPEN_WORK.map((s) => box(f.states, s, stateName(s)))),
     el('div', { class: 'muted' }, `${t('category')} (${t('all')} = ∅)`),
     el('div', {}, ...[...gw.catalog.keys()].map((c) => box(f.categories, c, catName(c)))));
 }
