@@ -32,8 +32,7 @@ int run_calibrate(const std::filesystem::path& points_file, const std::string& c
     std::string field;
     bool ok = true, blank = true;
     while (std::getline(ss, field, ',')) {
-      size_t b = field.find_first_not_of(" \t\r"), e = field.find_last_not_of(" \t\r");
-      std::string_view f = b == std::string::npos ? std::string_view{} : std::string_view(field).substr(b, e - b + 1);
+      const std::string_view f = trim_blanks(field);
       if (!f.empty()) blank = false;
       const auto d = parse_finite(f);
       ok = ok && d.has_value();

@@ -9,16 +9,6 @@
 #include "gridwatch/geo/areas.h"
 
 namespace gridwatch::app {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 int run_geo_assign(const GeoAssignOptions& options) {
   auto crs = geo::parse_crs(options.crs);
   if (!crs) {
@@ -43,24 +33,24 @@ int run_geo_assign(const GeoAssignOptions& options) {
   size_t line_no = 0, bad = 0, assigned = 0, outside = 0;
   while (std::getline(std::cin, line)) {
     ++line_no;
-    std::string_view text = trim(line);
+    std::string_view text = trim_blanks(line);
     if (text.empty()) continue;
     auto comma = text.find(',');
     std::string_view a = comma == std::string_view::npos ? text : text.substr(0, comma);
     std::string_view b = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    if (line_no == 1 && trim(a) == "lon" && trim(b) == "lat") {
+    if (line_no == 1 && trim_blanks(a) == "lon" && trim_blanks(b) == "lat") {
       out += "lon,lat,area_id\n";
       continue;
     }
-    const auto lon_v = parse_finite(trim(a)), lat_v = parse_finite(trim(b));
+    const auto lon_v = parse_finite(trim_blanks(a)), lat_v = parse_finite(trim_blanks(b));
     const double lon = lon_v.value_or(0), lat = lat_v.value_or(0);
     std::string why;
     if (comma == std::string_view::npos || b.find(',') != std::string_view::npos)
       why = "expected two fields: lon,lat";
     else if (!lon_v)
-      why = fmt::format("lon \"{}\" is not a number", trim(a));
+      why = fmt::format("lon \"{}\" is not a number", trim_blanks(a));
     else if (!lat_v)
-      why = fmt::format("lat \"{}\" is not a number", trim(b));
+      why = fmt::format("lat \"{}\" is not a number", trim_blanks(b));
     else if (lon < -180 || lon > 180)
       why = fmt::format("lon {} is out of range [-180, 180]", lon);
     else if (lat < -90 || lat > 90)
@@ -72,7 +62,7 @@ int run_geo_assign(const GeoAssignOptions& options) {
     }
     const geo::Area* area = (*index)->locate(LonLat{.lon = lon, .lat = lat});
     area ? ++assigned : ++outside;
-    out += fmt::format("{},{},{}\n", trim(a), trim(b), area ? area->code : "");
+    out += fmt::format("{},{},{}\n", trim_blanks(a), trim_blanks(b), area ? area->code : "");
     if (out.size() > (1 << 16)) {
       std::cout << out;
       out.clear();

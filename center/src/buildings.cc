@@ -10,15 +10,6 @@
 #include "gridwatch/domain/text.h"
 
 namespace gridwatch::center {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
-
-}  // namespace
 
 Result<std::vector<Building>> parse_buildings(std::string_view csv, std::string_view source) {
   std::vector<Building> out;
@@ -35,19 +26,19 @@ Result<std::vector<Building>> parse_buildings(std::string_view csv, std::string_
     const std::string_view line = csv.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (trim_blanks(line).empty()) continue;
     const auto fields = split_csv_line(line);
     if (col[0] < 0) {
       for (size_t i = 0; i < fields.size(); ++i)
         for (size_t k = 0; k < kNames.size(); ++k)
-          if (trim(fields[i]) == kNames[k]) col[k] = static_cast<int>(i);
+          if (trim_blanks(fields[i]) == kNames[k]) col[k] = static_cast<int>(i);
       for (size_t k = 0; k < kNames.size(); ++k)
         if (col[k] < 0) return bad(fmt::format("the header has no column \"{}\" (needs code,name,address,lon,lat)", kNames[k]));
       continue;
     }
     auto field = [&](size_t k) -> std::string {
       const size_t i = static_cast<size_t>(col[k]);
-      return i < fields.size() ? std::string(trim(fields[i])) : std::string();
+      return i < fields.size() ? std::string(trim_blanks(fields[i])) : std::string();
     };
     Building b{field(0), field(1), field(2), {}};
     if (!is_valid_id(b.code, 64)) return bad(fmt::format("building code \"{}\" is not a plain name of at most 64 characters", printable(b.code)));

@@ -54,6 +54,12 @@ std::optional<int> parse_int_in(std::string_view s, int lo, int hi) {
   return v;
 }
 
+std::string_view trim_blanks(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
 std::string printable(std::string_view s, size_t max_bytes) {
   if (!is_valid_utf8(s)) return "(not UTF-8)";
   if (s.size() <= max_bytes) return std::string(s);

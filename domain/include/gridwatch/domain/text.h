@@ -16,6 +16,8 @@ size_t utf8_length(std::string_view s);
 // True when `s` holds a C0 control character other than tab, LF and CR (NUL included): text that
 // PostgreSQL (NUL) or XML 1.0 (the others) cannot carry.
 bool has_control_chars(std::string_view s);
+// `s` without the spaces, tabs and carriage returns around it (a CSV field, a line of a file).
+std::string_view trim_blanks(std::string_view s);
 // `s`, all of it, as a finite number (no spaces, no NaN or infinity); nullopt otherwise.
 std::optional<double> parse_finite(std::string_view s);
 // `s`, all of it, as a whole number from `lo` to `hi`; nullopt otherwise.
