@@ -5,7 +5,7 @@ import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import '../common/style.css';
 import { call, el, formatSpan, formatTime, liveEvents, loadCatalog, takeToken, ApiError } from '../common/api.js';
-import { lang, setLang, stateName, t, STATES } from '../common/i18n.js';
+import { categoryName, lang, setLang, stateName, t, STATES } from '../common/i18n.js';
 import { mapCoords, wgs84ToGcj02 } from '../common/gcj02.js';
 import { caseIcons, STATE_COLORS } from './icons.js';
 import { signIn } from '../common/login.js';
@@ -60,11 +60,6 @@ async function boot() {
   document.body.className = `layout-${layoutFor(innerWidth)}`;
   addEventListener('resize', () => { document.body.className = `layout-${layoutFor(innerWidth)}`; gw.map && gw.map.resize(); });
   render();
-}
-
-function catName(code) {
-  const c = gw.catalog.get(code);
-  return c ? (lang() === 'zh' ? c.zh || c.en : c.en) : code;
 }
 
 // ---- page ------------------------------------------------------------------------------
@@ -129,7 +124,7 @@ function renderFilters() {
     el('div', { class: 'muted' }, `${t('state')} (${t('all')} = ∅)`),
     el('div', {}, ...OPEN_WORK.map((s) => box(f.states, s, stateName(s)))),
     el('div', { class: 'muted' }, `${t('category')} (${t('all')} = ∅)`),
-    el('div', {}, ...[...gw.catalog.keys()].map((c) => box(f.categories, c, catName(c)))));
+    el('div', {}, ...[...gw.catalog.keys()].map((c) => box(f.categories, c, categoryName(gw.catalog, c)))));
 }
 
 function setLive(state) {
@@ -361,7 +356,7 @@ async function openPanel(id) {
   const p = f.properties;
   const due = (label, at, done) => (at && !done ? el('div', { class: 'row' }, el('span', { class: 'muted' }, label), el('span', { class: 'badge sla', dataset: { due: at } })) : null);
   panel.replaceChildren(el('div', { class: 'panel-body' },
-    el('div', { class: 'row' }, el('h1', { class: 'grow', id: 'panel-category' }, catName(p.category)), el('button', { onclick: closePanel, id: 'panel-close' }, t('close'))),
+    el('div', { class: 'row' }, el('h1', { class: 'grow', id: 'panel-category' }, categoryName(gw.catalog, p.category)), el('button', { onclick: closePanel, id: 'panel-close' }, t('close'))),
     el('div', { class: 'muted' }, p.id),
     el('div', { class: 'row' },
       el('span', { class: 'badge', id: 'panel-state' }, stateName(p.state)),

@@ -79,5 +79,10 @@ export function setLang(l) {
   document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
 }
 export const t = (key) => dict[current][key] ?? key;
+// A category's name in the page's language, from loadCatalog()'s map; the code when unknown.
+export function categoryName(catalog, code) {
+  const c = catalog.get(code);
+  return c ? (current === 'zh' ? c.zh || c.en : c.en) : code;
+}
 export const stateName = (s) => (states[s] ? states[s][current === 'zh' ? 0 : 1] : s);
 document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';

@@ -4,7 +4,7 @@
 // answered again by the center instead of being taken twice.
 import '../common/style.css';
 import { call, el, formatSpan, liveEvents, loadCatalog, randomId, shrinkPhoto, takeToken, ApiError } from '../common/api.js';
-import { lang, setLang, stateName, t } from '../common/i18n.js';
+import { categoryName, lang, setLang, stateName, t } from '../common/i18n.js';
 import { signIn } from '../common/login.js';
 
 const token = takeToken('worker');
@@ -46,11 +46,6 @@ async function boot() {
   render();
   await flushQueue();
   await refresh();
-}
-
-function catName(code) {
-  const c = w.catalog.get(code);
-  return c ? (lang() === 'zh' ? c.zh || c.en : c.en) : code;
 }
 
 function watchPosition() {
@@ -127,7 +122,7 @@ async function flushQueue() {
       } catch (e) {
         if (e instanceof TypeError || (e instanceof ApiError && e.status >= 500)) break; // no signal: later
         // Refused (the case moved on, another grid's): tell the worker, drop the step.
-        w.errors.push(`${catName(item.category)} · ${t(item.action)}: ${t('refused')} — ${e.message}`);
+        w.errors.push(`${categoryName(w.catalog, item.category)} · ${t(item.action)}: ${t('refused')} — ${e.message}`);
       }
       queue.save(queue.all().filter((i) => i.request_id !== item.request_id));
     }
@@ -185,7 +180,7 @@ function caseCard(f, queued) {
   let form = resolveForms.get(f.id);
   if (!form) resolveForms.set(f.id, (form = el('div', { class: 'resolve-form hidden' })));
   const card = el('article', { class: 'card', dataset: { id: f.id } },
-    el('h3', {}, catName(p.category)),
+    el('h3', {}, categoryName(w.catalog, p.category)),
     el('div', { class: 'row' },
       el('span', { class: 'badge state' }, stateName(state)),
       queued ? el('span', { class: 'badge queued' }, t('queued')) : null,
