@@ -148,6 +148,23 @@ describe('control center', () => {
     await page.click('#panel-close');
   });
 
+  it('keeps the panel of the case opened last when an earlier case answers late', async () => {
+    const slow = await ticket(116.4620, 39.9400, 'sanitation.bin_overflow', 'bin full by the school');
+    const fast = await ticket(116.4700, 39.9400, 'traffic.illegal_parking', 'van on the crossing');
+    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [slow, fast]), 5000);
+    const route = `**/api/v1/orders/${slow}`;
+    await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
+    try {
+      await page.evaluate(([a, b]) => { window.gridwatch.openCase(a); window.gridwatch.openCase(b); }, [slow, fast]);
+      await until('the later case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === fast, 5000);
+      await page.waitForTimeout(2500); // the slow answer has arrived by now
+      assert.equal(await page.locator('#panel .muted').first().textContent(), fast);
+    } finally {
+      await page.unroute(route);
+    }
+    await page.click('#panel-close');
+  });
+
   it('shows an order published on MQTT within 2 s without reload', async () => {
     const [lon, lat] = [116.4700, 39.9500];
     await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 16 }), [lon, lat]);

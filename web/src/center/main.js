@@ -45,6 +45,7 @@ const gw = {
   live: 'reconnecting',
   lastEventAt: 0,
   marks: {}, // performance.now() at each step of the first load
+  panelLoads: 0, // the case panel's loads so far: only the latest one is shown
 };
 const mark = (name) => { gw.marks[name] = Math.round(performance.now()); };
 window.gridwatch = gw; // for tests and for the curious operator's console
@@ -345,14 +346,18 @@ async function flush() {
 async function openPanel(id) {
   const panel = document.getElementById('panel');
   gw.panelId = id;
+  const load = ++gw.panelLoads;
   panel.classList.remove('hidden');
   let f;
   try {
     f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: gw.token });
   } catch (e) {
-    panel.replaceChildren(el('button', { onclick: closePanel }, t('close')), el('p', { class: 'error' }, e.message));
+    if (load === gw.panelLoads) panel.replaceChildren(el('button', { onclick: closePanel }, t('close')), el('p', { class: 'error' }, e.message));
     return;
   }
+  // The panel was opened again (another case, a fresher copy of this one) or closed while this
+  // answer was on its way: it is stale.
+  if (load !== gw.panelLoads || gw.panelId !== id) return;
   const p = f.properties;
   const due = (label, at, done) => (at && !done ? el('div', { class: 'row' }, el('span', { class: 'muted' }, label), el('span', { class: 'badge sla', dataset: { due: at } })) : null);
   panel.replaceChildren(el('div', { class: 'panel-body' },
