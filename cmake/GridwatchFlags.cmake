@@ -36,10 +36,14 @@ function(gridwatch_test name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
     gridwatch_developer_flags gridwatch_sanitizer_flags)
-  target_compile_definitions(${name} PRIVATE
-    GRIDWATCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    GRIDWATCH_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
-  # Shared test helpers (gridwatch/testing: matchers for Result errors).
+  target_compile_definitions(${name} PRIVATE GRIDWATCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  # Shared test helpers: matchers for Result errors (matchers.h), the real-data folder
+  # (test_data.h).
   target_include_directories(${name} PRIVATE "${PROJECT_SOURCE_DIR}/domain/tests")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES ${T_PROPERTIES})
+  # Suites named *RealData read files of the real-data folder ($GRIDWATCH_TEST_DATA, else
+  # ../shared/data) and skip when it is missing: they carry the CTest label `realdata`.
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "-*RealData*.*"
+    PROPERTIES ${T_PROPERTIES})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "*RealData*.*"
+    PROPERTIES ${T_PROPERTIES} LABELS realdata)
 endfunction()
