@@ -240,9 +240,14 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   sender_ = std::make_unique<OutboxSender>(*outbox_, *mqtt_, static_cast<size_t>(config_.broker.max_inflight),
                                            config_.outbox.drain_rate);
   sender_->start();
-  mqtt_->subscribe(readings_filter_, 1);
-  mqtt_->subscribe(clips_topic_, 1);
-  if (auto st = mqtt_->connect(connect_timeout); !st) return st;
+  for (const auto& filter : {readings_filter_, clips_topic_})
+    if (auto st = mqtt_->subscribe(filter, 1); !st) return st;
+  if (auto st = mqtt_->connect(connect_timeout); !st) {
+    // A refused subscription (the broker's ACL) leaves the cameras and the outbox working;
+    // /metrics says so (gw_agent_broker_subscribed 0) until a reconnect is granted.
+    if (st.error().code != ErrorCode::kDenied) return st;
+    spdlog::error("agent {}: {}; sensor readings or clip requests will not arrive", config_.id, st.error().message);
+  }
   spdlog::info("agent {} connected to {}; {} cameras, {} sensors, {} rules", config_.id, config_.broker.url,
                config_.cameras.size(), config_.sensors.size(), config_.rules.rules.size());
   if (!config_.metrics_listen.empty()) {
@@ -713,6 +718,9 @@ std::string Agent::metrics_text() const {
   metric("gauge", "gw_agent_outbox_pending", "Order events waiting in the outbox.", static_cast<double>(st.outbox_pending));
   metric("counter", "gw_agent_outbox_dropped_total", "Order events dropped from a full outbox.", static_cast<double>(st.outbox_dropped));
   metric("gauge", "gw_agent_broker_connected", "1 when connected to the broker.", mqtt_ && mqtt_->connected() ? 1 : 0);
+  metric("gauge", "gw_agent_broker_subscribed",
+         "1 when the broker granted every subscription (readings, clip requests).",
+         mqtt_ && mqtt_->subscription_status().has_value() ? 1 : 0);
   metric("counter", "gw_agent_process_cpu_seconds_total", "CPU time of the agent.", platform::process_cpu_seconds());
   metric("gauge", "gw_agent_resident_memory_bytes", "Resident memory of the agent.", static_cast<double>(platform::resident_memory_bytes()));
   metric("counter", "gw_agent_clips_served_total", "Clips sent to the center.", static_cast<double>(st.clips_served));

@@ -36,7 +36,7 @@ uint64_t Metrics::rejected_total() const {
   return n;
 }
 
-std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok) const {
+std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool mqtt_subscribed, bool db_ok) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t v) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
@@ -64,7 +64,13 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool db_ok)
                          k.first, k.second, v);
   }
   gauge("gw_center_ingest_queue_depth", "Messages waiting to be stored.", queue_depth);
+  counter("gw_center_publish_failures_total",
+          "Messages the center could not hand to the broker (lifecycle updates, clip requests).",
+          publish_failures);
   gauge("gw_center_mqtt_connected", "1 when connected to the broker.", mqtt_connected);
+  gauge("gw_center_mqtt_subscribed",
+        "1 when the broker granted every subscription (orders, clip answers); 0 when it refused one or has not answered.",
+        mqtt_subscribed);
   gauge("gw_center_database_up", "1 when the database answers.", db_ok);
   return out;
 }
@@ -95,6 +101,7 @@ Result<std::string> Center::fetch_clip(const std::string& agent_id, const std::s
   }
   const std::string topic = fmt::format("{}/agents/{}/clips/get", config_.topic_prefix, agent_id);
   auto sent = mqtt_->publish(topic, nlohmann::json{{"request_id", rid}, {"clip", name}}.dump(), 1, false);
+  if (!sent) ++metrics_.publish_failures;
   std::unique_lock lock(clip_mu_);
   const bool answered = sent && clip_cv_.wait_for(lock, config_.clip_timeout, [&] { return clip_waits_[rid].has_value(); });
   const std::optional<ClipReply> reply = clip_waits_[rid];
@@ -145,6 +152,7 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   o.ca_file = config_.broker_tls.ca_file;
   o.cert_file = config_.broker_tls.cert_file;
   o.key_file = config_.broker_tls.key_file;
+  o.max_buffered = config_.max_buffered;
   auto client = platform::MqttClient::create(o);
   if (!client) return std::unexpected(client.error());
   mqtt_ = std::move(*client);
@@ -159,12 +167,18 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
                     m.topic);
     }
   });
-  mqtt_->subscribe(fmt::format("$share/{}/{}/orders/#", config_.share_group, config_.topic_prefix),
-                   1);
-  // Answers to this center's clip requests (not shared: the request ids are this center's).
-  mqtt_->subscribe(fmt::format("{}/agents/+/clips/+/#", config_.topic_prefix), 1);
+  // The shared order stream, and the answers to this center's clip requests (not shared: the
+  // request ids are this center's).
+  for (const auto& filter : {fmt::format("$share/{}/{}/orders/#", config_.share_group, config_.topic_prefix),
+                             fmt::format("{}/agents/+/clips/+/#", config_.topic_prefix)})
+    if (auto st = mqtt_->subscribe(filter, 1); !st) return st;
   ingest_thread_ = std::thread([this] { ingest_loop(); });
-  if (auto st = mqtt_->connect(connect_timeout); !st) return st;
+  if (auto st = mqtt_->connect(connect_timeout); !st) {
+    // A refused subscription (the broker's ACL) leaves the center up for Open311, the map and
+    // the API; /healthz and /metrics say so until a reconnect is granted.
+    if (st.error().code != ErrorCode::kDenied) return st;
+    spdlog::error("center: {}; orders from the edge will not arrive", st.error().message);
+  }
 
   setup_http();
   if (config_.http_port == 0) {
@@ -680,7 +694,13 @@ std::optional<std::string> image_type(std::string_view bytes) {
 
 void Center::publish_case(const std::string& id, const nlohmann::json& change) {
   // Agents and wall maps follow their cases on {prefix}/center/orders/{id} and /api/v1/events.
-  if (mqtt_) (void)mqtt_->publish(fmt::format("{}/center/orders/{}", config_.topic_prefix, id), change.dump(), 1, false);
+  if (mqtt_) {
+    const std::string topic = fmt::format("{}/center/orders/{}", config_.topic_prefix, id);
+    if (auto st = mqtt_->publish(topic, change.dump(), 1, false); !st) {
+      ++metrics_.publish_failures;
+      spdlog::warn("lifecycle update of {} not published: {}", id, st.error().message);
+    }
+  }
   nlohmann::json live = change;
   live["type"] = "changed";
   live["case_id"] = id;
@@ -755,17 +775,21 @@ void Center::setup_http() {
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     bool db = store_ && store_->ping().has_value();
     bool mq = mqtt_ && mqtt_->connected();
-    nlohmann::json j = {{"status", db && mq ? "ok" : "degraded"},
+    const Status subs = mqtt_ ? mqtt_->subscription_status() : Status{};
+    const bool ok = db && mq && subs.has_value();
+    nlohmann::json j = {{"status", ok ? "ok" : "degraded"},
                         {"database", db ? "ok" : "down"},
                         {"mqtt", mq ? "connected" : "disconnected"},
+                        {"subscriptions", subs ? "ok" : subs.error().message},
                         {"queue_depth", queue_depth()}};
-    res.status = db && mq ? 200 : 503;
+    res.status = ok ? 200 : 503;
     res.set_content(j.dump(), "application/json");
   });
 
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     bool db = store_ && store_->ping().has_value();
-    res.set_content(metrics_.render(queue_depth(), mqtt_ && mqtt_->connected(), db),
+    res.set_content(metrics_.render(queue_depth(), mqtt_ && mqtt_->connected(),
+                                    mqtt_ && mqtt_->subscription_status().has_value(), db),
                     "text/plain; version=0.0.4");
   });
 
@@ -1007,12 +1031,15 @@ void Center::setup_http() {
                     open311::content_type(format));
   });
 
-  auto send_requests = [this, o311_error](httplib::Response& res, const RequestQuery& q, open311::Format format,
-                                          bool one) {
+  // Answers GET requests in the locale of ?locale=en|zh (en by default), as the service list does.
+  auto send_requests = [this, o311_error](const httplib::Request& req, httplib::Response& res, const RequestQuery& q,
+                                          open311::Format format, bool one) {
+    const std::string locale = req.has_param("locale") ? req.get_param_value("locale") : "en";
+    if (locale != "en" && locale != "zh") return o311_error(res, 400, "locale must be en or zh", format);
     auto rows = store_->requests(q);
     if (!rows) return o311_error(res, 503, "requests cannot be read now; try again", format);
     nlohmann::json list = nlohmann::json::array();
-    for (const nlohmann::json& r : *rows) list.push_back(open311::request_json(r, catalog_));
+    for (const nlohmann::json& r : *rows) list.push_back(open311::request_json(r, catalog_, locale));
     if (one && list.empty())
       return o311_error(res, 404, fmt::format("no service request \"{}\"", q.ids.front()), format);
     res.set_content(open311::requests(list, format), open311::content_type(format));
@@ -1025,7 +1052,7 @@ void Center::setup_http() {
     q.page_size = config_.open311_page_size;
     for (const auto& [key, value] : req.params) {
       static const char* kKnown[] = {"service_request_id", "service_code", "start_date", "end_date", "status",
-                                     "page", "page_size", "jurisdiction_id"};
+                                     "page", "page_size", "jurisdiction_id", "locale"};
       if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
         return o311_error(res, 400, fmt::format("unknown parameter \"{}\"", printable(key)), format);
     }
@@ -1062,7 +1089,7 @@ void Center::setup_http() {
       if (!n) return o311_error(res, 400, fmt::format("{} must be a whole number from 1 to {}", key, most), format);
       (std::string_view(key) == "page" ? q.page : q.page_size) = *n;
     }
-    send_requests(res, q, format, false);
+    send_requests(req, res, q, format, false);
   });
 
   // requests/{id} (the spec) and request/{id} (the spec's swagger file).
@@ -1073,7 +1100,7 @@ void Center::setup_http() {
     if (!is_valid_id(f->first)) return o311_error(res, 400, "malformed service_request_id", f->second);
     RequestQuery q;
     q.ids = {f->first};
-    send_requests(res, q, f->second, true);
+    send_requests(req, res, q, f->second, true);
   });
 
   http_->Get(R"(/open311/v2/tokens/([^/]+))", [this, o311_error](const httplib::Request& req, httplib::Response& res) {

@@ -59,7 +59,7 @@ CenterConfig read(const ConfigNode& root) {
     c.catalog = n->string("catalog", "");
   }
   if (auto b = root.find("broker")) {
-    b->allow_only({"url", "topic_prefix", "share_group", "username", "password", "password_file", "tls"});
+    b->allow_only({"url", "topic_prefix", "share_group", "username", "password", "password_file", "tls", "max_buffered"});
     c.broker_url = platform::read_broker_url(*b, c.broker_url);
     c.topic_prefix = platform::read_topic_prefix(*b, c.topic_prefix);
     c.share_group = b->string("share_group", c.share_group);
@@ -68,6 +68,7 @@ CenterConfig read(const ConfigNode& root) {
     c.password = read_secret(*b, "password", 1).value_or("");
     if (!c.password.empty() && c.username.empty()) b->raise("username", "a password needs a username");
     c.broker_tls = platform::read_broker_tls(*b, c.broker_url);
+    c.max_buffered = static_cast<int>(b->integer("max_buffered", c.max_buffered, 1, 1'000'000));
   }
   if (auto d = root.find("database")) {
     d->allow_only({"conninfo", "pool_size"});

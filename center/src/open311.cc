@@ -340,14 +340,15 @@ std::string str(const json& row, const char* key) {
 
 }  // namespace
 
-nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog) {
+nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog, std::string_view locale) {
   const std::string code = str(row, "service_code");
   const Category* cat = catalog.find(code);
+  const bool zh = locale == "zh";
   json r = {{"service_request_id", row.at("service_request_id")},
             {"status", row.at("status")},
             {"service_code", code},
-            {"service_name", cat ? json(fmt::format("{} {}", cat->name.zh, cat->name.en)) : json()},
-            {"agency_responsible", cat ? json(fmt::format("{} {}", cat->department.zh, cat->department.en)) : json()},
+            {"service_name", cat ? json(zh ? cat->name.zh : cat->name.en) : json()},
+            {"agency_responsible", cat ? json(zh ? cat->department.zh : cat->department.en) : json()},
             {"description", row.contains("description") ? row.at("description") : json()},
             {"requested_datetime", row.at("requested_datetime")},
             {"updated_datetime", row.contains("updated_datetime") ? row.at("updated_datetime") : json()},

@@ -10,14 +10,38 @@
 
 namespace gridwatch::platform {
 
-// Completes a connection once the broker has acknowledged its subscriptions.
+// Completes a connection once the broker has answered its subscriptions. MQTT 3.1.1 answers
+// each filter of a SUBSCRIBE with the granted QoS, or 0x80 for a refusal (Mosquitto: its ACL
+// denies the filter); Paho reports a one-filter refusal as a failure, a many-filter one as a
+// success whose reason codes carry the 0x80.
 class MqttClient::SubscribeListener final : public mqtt::iaction_listener {
  public:
   explicit SubscribeListener(MqttClient* self) : self_(self) {}
-  void on_success(const mqtt::token&) override { self_->notify_connection(true); }
+  void on_success(const mqtt::token& tok) override {
+    std::vector<std::string> filters;
+    {
+      std::lock_guard lock(self_->sub_mu_);
+      filters = self_->sent_filters_;
+    }
+    std::vector<std::string> refused;
+    try {
+      const mqtt::subscribe_response answer = tok.get_subscribe_response();
+      const auto& codes = answer.get_reason_codes();
+      for (size_t i = 0; i < codes.size() && i < filters.size(); ++i)
+        if (static_cast<int>(codes[i]) >= 0x80) refused.push_back(filters[i]);
+    } catch (const mqtt::exception& e) {
+      spdlog::debug("MQTT {}: no SUBACK codes ({})", self_->options_.client_id, e.what());
+    }
+    self_->set_subscription_answer(std::move(refused), "SUBACK 0x80");
+    self_->notify_connection(true);
+  }
   void on_failure(const mqtt::token& tok) override {
-    spdlog::error("MQTT {}: subscription refused (reason {})", self_->options_.client_id,
-                  tok.get_reason_code());
+    std::vector<std::string> filters;
+    {
+      std::lock_guard lock(self_->sub_mu_);
+      filters = self_->sent_filters_;
+    }
+    self_->set_subscription_answer(std::move(filters), fmt::format("reason {}", static_cast<int>(tok.get_reason_code())));
     self_->notify_connection(true);
   }
 
@@ -94,6 +118,10 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
   });
   c->client_->set_connection_lost_handler([self](const std::string& cause) {
     self->connected_ = false;
+    {
+      std::lock_guard lock(self->sub_mu_);
+      self->sub_state_ = SubscriptionState::kPending;
+    }
     spdlog::warn("MQTT {}: connection lost{}{}", self->options_.client_id,
                  cause.empty() ? "" : ": ", cause);
     self->notify_connection(false);
@@ -131,17 +159,57 @@ void MqttClient::on_connection(ConnectionHandler handler) {
   connection_handler_ = std::move(handler);
 }
 
-void MqttClient::subscribe(std::string filter, int qos) {
+void MqttClient::set_subscription_answer(std::vector<std::string> refused, std::string reason) {
+  std::string text;
+  for (const auto& f : refused) text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", f, reason);
+  if (!refused.empty())
+    spdlog::error("MQTT {}: the broker refused the subscription to {}", options_.client_id, text);
+  {
+    std::lock_guard lock(sub_mu_);
+    sub_state_ = refused.empty() ? SubscriptionState::kGranted : SubscriptionState::kRefused;
+    refused_ = std::move(text);
+  }
+  sub_cv_.notify_all();
+}
+
+Status MqttClient::subscription_status() const {
+  std::lock_guard lock(sub_mu_);
+  switch (sub_state_) {
+    case SubscriptionState::kGranted:
+      return {};
+    case SubscriptionState::kRefused:
+      return fail(ErrorCode::kDenied, fmt::format("MQTT: the broker refused the subscription to {}", refused_),
+                  "subscriptions");
+    case SubscriptionState::kPending:
+      break;
+  }
+  return fail(ErrorCode::kUnavailable, "MQTT: subscriptions not answered yet (not connected)", "subscriptions");
+}
+
+Status MqttClient::subscribe(std::string filter, int qos) {
   {
     std::lock_guard lock(mu_);
     subscriptions_.emplace_back(filter, qos);
   }
-  if (connected_) {
-    try {
-      client_->subscribe(filter, qos);
-    } catch (const mqtt::exception& e) {
-      spdlog::warn("MQTT subscribe {}: {}", filter, e.what());
-    }
+  if (!connected_) return {};
+  try {
+    auto tok = client_->subscribe(filter, qos);
+    if (!tok->wait_for(std::chrono::seconds{10}))
+      return fail(ErrorCode::kUnavailable, fmt::format("MQTT: no answer to the subscription to {}", filter),
+                  "subscriptions");
+    const mqtt::subscribe_response answer = tok->get_subscribe_response();
+    for (auto code : answer.get_reason_codes())
+      if (static_cast<int>(code) >= 0x80)
+        return fail(ErrorCode::kDenied,
+                    fmt::format("MQTT: the broker refused the subscription to {} (SUBACK 0x{:02x})", filter,
+                                static_cast<int>(code)),
+                    "subscriptions");
+    return {};
+  } catch (const mqtt::exception& e) {
+    // Paho fails the token of a refused single-filter subscription.
+    return fail(e.get_reason_code() >= 0x80 || e.get_return_code() == MQTT_BAD_SUBSCRIBE ? ErrorCode::kDenied
+                                                                                        : ErrorCode::kUnavailable,
+                fmt::format("MQTT: the subscription to {} failed: {}", filter, e.what()), "subscriptions");
   }
 }
 
@@ -151,18 +219,29 @@ void MqttClient::resubscribe() {
     std::lock_guard lock(mu_);
     subs = subscriptions_;
   }
-  if (subs.empty()) return notify_connection(true);
+  if (subs.empty()) {
+    set_subscription_answer({}, "");
+    return notify_connection(true);
+  }
   auto filters = std::make_shared<mqtt::string_collection>();
   mqtt::iasync_client::qos_collection qos;
+  std::vector<std::string> sent;
   for (const auto& [filter, q] : subs) {
     filters->push_back(filter);
     qos.push_back(q);
+    sent.push_back(filter);
+  }
+  {
+    std::lock_guard lock(sub_mu_);
+    sub_state_ = SubscriptionState::kPending;
+    sent_filters_ = sent;
   }
   try {
     // Asynchronous: never waited on here; the listener completes the connection.
     client_->subscribe(filters, qos, nullptr, *subscribe_listener_);
   } catch (const mqtt::exception& e) {
     spdlog::warn("MQTT subscribe: {}", e.what());
+    set_subscription_answer(std::move(sent), e.what());
     notify_connection(true);
   }
 }
@@ -186,6 +265,10 @@ Status MqttClient::connect(std::chrono::milliseconds timeout) {
   }
   auto opts = b.finalize();
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::lock_guard lock(sub_mu_);
+    sub_state_ = SubscriptionState::kPending;
+  }
   std::string last_error;
   // Paho's automatic reconnect only starts after a first successful connect, so the first one
   // is retried here until the deadline.
@@ -194,8 +277,17 @@ Status MqttClient::connect(std::chrono::milliseconds timeout) {
       auto tok = client_->connect(opts);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (tok->wait_for(std::max(left, std::chrono::milliseconds{100})) && client_->is_connected())
-        return {};
+      if (tok->wait_for(std::max(left, std::chrono::milliseconds{100})) && client_->is_connected()) {
+        // Connected: the subscriptions are answered on Paho's thread (resubscribe()).
+        std::unique_lock lock(sub_mu_);
+        if (!sub_cv_.wait_until(lock, std::max(deadline, std::chrono::steady_clock::now() + std::chrono::seconds{2}),
+                                [&] { return sub_state_ != SubscriptionState::kPending; }))
+          return fail(ErrorCode::kUnavailable,
+                      fmt::format("MQTT broker {}: connected, but no answer to the subscriptions", options_.url),
+                      "subscriptions");
+        lock.unlock();
+        return subscription_status();
+      }
     } catch (const mqtt::exception& e) {
       last_error = e.what();
     }

@@ -60,6 +60,17 @@ namespace {
 constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
 constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
 constexpr const char* kMosquittoPasswd = "/usr/bin/mosquitto_passwd";
+constexpr const char* kMosquittoCtrl = "/usr/bin/mosquitto_ctrl";
+constexpr const char* kDynsecAdmin = "gw-dynsec-admin";
+
+// The dynamic-security plugin of Debian's mosquitto package, by architecture.
+std::optional<fs::path> dynsec_plugin() {
+  for (const char* p : {"/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+                        "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+                        "/usr/lib/mosquitto_dynamic_security.so"})
+    if (fs::exists(p)) return fs::path(p);
+  return std::nullopt;
+}
 
 std::string pg_user() {
   if (const char* u = std::getenv("GRIDWATCH_PG_USER"); u && *u) return u;
@@ -184,11 +195,52 @@ Status PrivateServices::write_broker_accounts(std::string& conf_lines) {
   return {};
 }
 
+Status PrivateServices::write_dynsec_config(std::string& conf_lines) {
+  const auto plugin = dynsec_plugin();
+  if (!plugin) return fail(ErrorCode::kNotFound, "mosquitto_dynamic_security.so not found (Debian package mosquitto)");
+  // The plugin saves every change next to its file, as Mosquitto's own user.
+  const fs::path dir = options_.dir / "dynsec", file = dir / "dynamic-security.json";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0777);
+  dynsec_admin_password_ = random_secret();
+  if (auto st = run_to_completion({kMosquittoCtrl, "dynsec", "init", file.string(), kDynsecAdmin, dynsec_admin_password_},
+                                  {.log_file = options_.dir / "mosquitto_ctrl.log"}, 10s);
+      !st)
+    return st;
+  ::chmod(file.c_str(), 0666);
+  conf_lines = fmt::format("allow_anonymous false\nplugin {}\nplugin_opt_config_file {}\n", plugin->string(),
+                           file.string());
+  endpoints_.mqtt_username = options_.mqtt_accounts.front().user;
+  endpoints_.mqtt_password = options_.mqtt_accounts.front().password;
+  return {};
+}
+
+Status PrivateServices::add_dynsec_accounts() {
+  const std::string port = std::to_string(endpoints_.mqtt_port);
+  auto ctrl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {kMosquittoCtrl, "-h", "127.0.0.1", "-p", port, "-u", kDynsecAdmin,
+                                     "-P", dynsec_admin_password_, "dynsec"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_to_completion(argv, {.log_file = options_.dir / "mosquitto_ctrl.log"}, 10s);
+  };
+  for (const MqttAccount& a : options_.mqtt_accounts) {
+    // One role per account, named after it, holding that account's rights.
+    for (auto&& args : std::vector<std::vector<std::string>>{
+             {"createClient", a.user, "-p", a.password}, {"createRole", a.user}, {"addClientRole", a.user, a.user}})
+      if (auto st = ctrl(args); !st) return st;
+  }
+  for (const DynsecAcl& acl : options_.mqtt_dynsec_acls)
+    if (auto st = ctrl({"addRoleACL", acl.user, acl.type, acl.topic, acl.allow ? "allow" : "deny"}); !st) return st;
+  return {};
+}
+
 Status PrivateServices::start_mosquitto() {
   fs::path conf = options_.dir / "mosquitto.conf";
   fs::path log = options_.dir / "mosquitto.log";
   std::string access;
-  if (auto st = write_broker_accounts(access); !st) return st;
+  const bool dynsec = options_.mqtt_dynsec && !options_.mqtt_accounts.empty();
+  if (auto st = dynsec ? write_dynsec_config(access) : write_broker_accounts(access); !st) return st;
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto port = free_tcp_port();
     if (!port) return std::unexpected(port.error());
@@ -218,6 +270,7 @@ Status PrivateServices::start_mosquitto() {
       endpoints_.mqtt_port = *port;
       endpoints_.mqtt_url = fmt::format("tcp://127.0.0.1:{}", *port);
       spdlog::info("private Mosquitto on {} (log {})", endpoints_.mqtt_url, log.string());
+      if (dynsec) return add_dynsec_accounts();
       return {};
     }
     child->stop(2s);  // port taken in the meantime, or a start failure: try another port

@@ -2,11 +2,16 @@
 // hung in a TLS handshake, say): connect() gives up at its deadline with a clear error, and the
 // client can be destroyed while Paho is still trying.
 #include "gridwatch/platform/mqtt.h"
+#include "gridwatch/platform/services.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -37,6 +42,71 @@ TEST(MqttClient, ABrokerThatNeverAnswersFailsConnectAndTheClientCanStillBeDestro
     // Destroyed while its connect is still in progress: no exception may escape.
   }
   ::close(fd);
+}
+
+}  // namespace
+}  // namespace gridwatch::platform
+
+namespace gridwatch::platform {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A broker (Mosquitto with its dynamic-security plugin) that lets the account subscribe to a/#
+// only. It answers a refused filter with SUBACK 0x80: connect() and subscribe() report it as
+// kDenied naming the filter, and the granted filter still delivers.
+TEST(MqttClient, ARefusedSubscriptionIsAnErrorNamingTheFilter) {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("gw-mqtt-suback-{}", getpid());
+  auto broker = PrivateServices::start({.dir = dir,
+                                        .postgres = false,
+                                        .mqtt_accounts = {{"reader", "reader-pw-0123"}, {"writer", "writer-pw-0123"}},
+                                        .mqtt_dynsec = true,
+                                        .mqtt_dynsec_acls = {{"reader", "subscribePattern", "a/#"},
+                                                             {"writer", "publishClientSend", "#"}}});
+  ASSERT_TRUE(broker.has_value()) << broker.error().message;
+  const std::string url = (*broker)->endpoints().mqtt_url;
+  auto client = [&](const std::string& user, const std::string& id) {
+    return std::move(*MqttClient::create({.url = url, .client_id = id, .username = user, .password = user + "-pw-0123"}));
+  };
+
+  auto reader = client("reader", "t-reader");
+  std::atomic<int> received{0};
+  reader->on_message([&](MqttMessage) { ++received; });
+  ASSERT_TRUE(reader->subscribe("a/#", 1).has_value()) << "before connect: remembered";
+  ASSERT_TRUE(reader->subscribe("b/#", 1).has_value());
+  EXPECT_EQ(reader->subscription_status().error().code, ErrorCode::kUnavailable) << "not connected yet";
+  auto st = reader->connect(5s);
+  ASSERT_FALSE(st.has_value()) << "a refused subscription is not a clean connect";
+  EXPECT_EQ(st.error().code, ErrorCode::kDenied);
+  EXPECT_EQ(st.error().message, "MQTT: the broker refused the subscription to b/# (SUBACK 0x80)");
+  EXPECT_TRUE(reader->connected()) << "the connection itself stands";
+  const Status status = reader->subscription_status();
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kDenied);
+  EXPECT_NE(status.error().message.find("b/#"), std::string::npos);
+  EXPECT_EQ(status.error().message.find("a/#"), std::string::npos) << "a/# was granted";
+
+  // While connected, subscribe() waits for the broker's answer.
+  auto more = reader->subscribe("c/d", 1);
+  ASSERT_FALSE(more.has_value());
+  EXPECT_EQ(more.error().code, ErrorCode::kDenied);
+  EXPECT_NE(more.error().message.find("subscription to c/d"), std::string::npos) << more.error().message;
+  EXPECT_TRUE(reader->subscribe("a/e", 1).has_value());
+
+  // The granted filter delivers; the refused one does not.
+  auto writer = client("writer", "t-writer");
+  ASSERT_TRUE(writer->connect(5s).has_value());
+  EXPECT_TRUE(writer->subscription_status().has_value()) << "no subscriptions: nothing refused";
+  ASSERT_TRUE(writer->publish_and_wait("b/1", "refused", 1, false, 5s).has_value());
+  ASSERT_TRUE(writer->publish_and_wait("a/1", "granted", 1, false, 5s).has_value());
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  while (received.load() < 1 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(received.load(), 1);
+  writer.reset();
+  reader.reset();
+  (*broker)->stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

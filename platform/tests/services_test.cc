@@ -48,7 +48,7 @@ TEST(PrivateServices, StartUseAndStopWithoutLeftovers) {
   std::promise<std::string> got;
   std::once_flag once;
   (*sub)->on_message([&](MqttMessage m) { std::call_once(once, [&] { got.set_value(m.payload); }); });
-  (*sub)->subscribe("t/#", 1);
+  ASSERT_TRUE((*sub)->subscribe("t/#", 1).has_value());
   ASSERT_TRUE((*sub)->connect(5s).has_value());
   ASSERT_TRUE((*pub)->connect(5s).has_value());
   std::this_thread::sleep_for(200ms);  // let the SUBACK arrive
@@ -93,7 +93,7 @@ TEST(PrivateServices, BrokerWithAccountsRefusesAnonymousAndPublishingAsAnother) 
     std::lock_guard lock(mu);
     seen.push_back(m.topic + " " + m.payload);
   });
-  observer->subscribe("gw/v1/#", 1);
+  ASSERT_TRUE(observer->subscribe("gw/v1/#", 1).has_value());
   ASSERT_TRUE(observer->connect(5s).has_value());
   std::this_thread::sleep_for(200ms);
   auto bin = client("bin-1", "bin-1-pw-0123");

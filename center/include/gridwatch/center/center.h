@@ -44,10 +44,11 @@ class Metrics {
   std::atomic<uint64_t> store_retries{0};
   std::atomic<uint64_t> merged{0};
   std::atomic<uint64_t> tickets{0};
+  std::atomic<uint64_t> publish_failures{0};  // MQTT publishes the client refused
   void rejected(const Error& e);
   uint64_t rejected_total() const;
   // Prometheus text exposition format.
-  std::string render(size_t queue_depth, bool mqtt_connected, bool db_ok) const;
+  std::string render(size_t queue_depth, bool mqtt_connected, bool mqtt_subscribed, bool db_ok) const;
 
  private:
   mutable std::mutex mu_;

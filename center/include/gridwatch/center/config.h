@@ -61,6 +61,9 @@ struct CenterConfig {
   std::string username;
   std::string password;
   platform::BrokerTls broker_tls;  // with an ssl:// url
+  // Lifecycle updates and clip requests kept while the broker is unreachable; beyond it a
+  // publish fails, is logged and counted (gw_center_publish_failures_total).
+  int max_buffered = 10000;
   // database
   std::string conninfo = "host=127.0.0.1 port=5432 dbname=gridwatch user=gridwatch";
   int pool_size = 4;

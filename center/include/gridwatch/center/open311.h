@@ -69,9 +69,10 @@ std::string without_api_key(std::string_view body);
 // ----------------------------------------------------------------------------- GET requests
 
 // One stored source (a row of Store::requests) as a GeoReport v2 request: status open/closed from
-// its case, service name and agency from the catalog, expected_datetime from the SLA, and
-// status_notes saying which case it belongs to.
-nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog);
+// its case, service name and agency from the catalog in `locale` ("en" or "zh", as the service
+// list of the same locale names them), expected_datetime from the SLA, and status_notes saying
+// which case it belongs to.
+nlohmann::json request_json(const nlohmann::json& row, const Catalog& catalog, std::string_view locale);
 // A list of requests as the spec's JSON array or <service_requests> document.
 std::string requests(const nlohmann::json& list, Format format);
 // The answer to POST requests and to GET tokens/{token}: [{service_request_id, token, service_notice}].

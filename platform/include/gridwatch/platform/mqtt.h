@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -98,17 +99,29 @@ class MqttClient final : public Publisher {
   ~MqttClient() override;
 
   // Set before connect(). Both run on Paho's thread: hand work off, never block.
-  // on_connection(true) runs once the broker has acknowledged every subscription of this
-  // connection, so a client that announces itself there is ready to receive.
+  // on_connection(true) runs once the broker has answered every subscription of this
+  // connection (granted or refused: subscription_status() tells which), so a client that
+  // announces itself there is ready to receive what it was granted.
   void on_message(MessageHandler handler);
   void on_connection(ConnectionHandler handler);
-  // Remembered and (re)subscribed on every connect.
-  void subscribe(std::string filter, int qos);
+  // Remembered and (re)subscribed on every connect. Before connect() it returns ok at once (the
+  // broker's answer is connect()'s to report); while connected it subscribes now and waits up
+  // to 10 s for the answer: kDenied when the broker refused the filter (a SUBACK failure code,
+  // e.g. its ACL), kUnavailable when it did not answer. Call from a normal thread.
+  [[nodiscard]] Status subscribe(std::string filter, int qos);
 
-  // Connects, waiting up to `timeout` for the first connection; afterwards the client
-  // reconnects by itself (1 s to 30 s back-off). Call from a normal thread, not a callback.
+  // Connects, waiting up to `timeout` for the first connection and the broker's answer to the
+  // subscriptions; afterwards the client reconnects by itself (1 s to 30 s back-off) and
+  // subscribes again. kUnavailable when no connection could be made; kDenied, naming the
+  // filters, when the connection stands but the broker refused a subscription (the client stays
+  // connected and tries the subscriptions again on every reconnect). Call from a normal thread,
+  // not a callback.
   [[nodiscard]] Status connect(std::chrono::milliseconds timeout);
   bool connected() const;
+  // The broker's answer to this connection's subscriptions: ok when every one was granted (or
+  // there are none), kDenied naming the refused filters, kUnavailable while not connected or
+  // not answered yet.
+  Status subscription_status() const;
   Status publish(const std::string& topic, const std::string& payload, int qos,
                  bool retained) override;
   // Publishes at QoS 1 without waiting; the Delivery tells when the broker acknowledged it.
@@ -124,6 +137,8 @@ class MqttClient final : public Publisher {
   explicit MqttClient(MqttOptions options);
   void resubscribe();
   void notify_connection(bool up);
+  // Records the broker's answer to the subscriptions of this connection (empty: all granted).
+  void set_subscription_answer(std::vector<std::string> refused, std::string reason);
   class SubscribeListener;
 
   MqttOptions options_;
@@ -134,6 +149,13 @@ class MqttClient final : public Publisher {
   MessageHandler message_handler_;
   ConnectionHandler connection_handler_;
   std::atomic<bool> connected_{false};
+  // The answer to the subscriptions sent at the last connect, guarded by sub_mu_.
+  enum class SubscriptionState { kPending, kGranted, kRefused };
+  mutable std::mutex sub_mu_;
+  std::condition_variable sub_cv_;
+  SubscriptionState sub_state_ = SubscriptionState::kPending;
+  std::vector<std::string> sent_filters_;  // in the order of the last SUBSCRIBE
+  std::string refused_;                    // "filter (reason), ..." when kRefused
 };
 
 }  // namespace gridwatch::platform

@@ -46,6 +46,14 @@ struct AclAccounts {
 };
 std::string gridwatch_acl(const std::string& prefix, const AclAccounts& accounts);
 
+// One right of an account under Mosquitto's dynamic-security plugin: `type` is one of its ACL
+// types (subscribePattern, subscribeLiteral, publishClientSend, publishClientReceive, ...), `topic`
+// a filter, `allow` false to deny.
+struct DynsecAcl {
+  std::string user, type, topic;
+  bool allow = true;
+};
+
 // `bytes` random bytes from /dev/urandom as hex: passwords of the private broker's accounts.
 std::string random_secret(size_t bytes = 16);
 
@@ -59,6 +67,12 @@ struct ServicesOptions {
   // mosquitto_passwd) and applies `mqtt_acl` (Mosquitto ACL file text; empty: no restriction).
   std::vector<MqttAccount> mqtt_accounts;
   std::string mqtt_acl;
+  // With mqtt_accounts: keep the accounts in Mosquitto's dynamic-security plugin instead of a
+  // password file, with the rights of `mqtt_dynsec_acls` (mqtt_acl is not used). Unlike an ACL
+  // file, which only filters what is delivered and grants every SUBSCRIBE, the plugin refuses a
+  // subscription the account may not make (SUBACK 0x80) and denies what no ACL allows.
+  bool mqtt_dynsec = false;
+  std::vector<DynsecAcl> mqtt_dynsec_acls;
 };
 
 class PrivateServices {
@@ -85,6 +99,11 @@ class PrivateServices {
   Status start_mosquitto();
   // The password (and ACL) file lines of mosquitto.conf for options_.mqtt_accounts / mqtt_acl.
   Status write_broker_accounts(std::string& conf_lines);
+  // The dynamic-security variant: initialises the plugin's file (conf_lines load it); after the
+  // broker is up, add_dynsec_accounts() creates the accounts and their rights through it.
+  Status write_dynsec_config(std::string& conf_lines);
+  Status add_dynsec_accounts();
+  std::string dynsec_admin_password_;
   Status start_postgres();
 
   ServicesOptions options_;
