@@ -697,8 +697,11 @@ struct Engine::Impl {
     ++stats.future;
     return true;
   }
+  // Behind the watermark. An input stamped exactly at it is on time (several devices reporting
+  // on one instant, `lateness: 0s`): it is applied at the next advance, after that instant's
+  // timers, the one place where equal times do not put inputs first.
   bool too_late(int64_t t) {
-    if (t > watermark) return false;
+    if (t >= watermark) return false;
     ++stats.late;
     return true;
   }

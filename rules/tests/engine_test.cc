@@ -373,6 +373,31 @@ rules:
   EXPECT_EQ(d.engine().stats().duplicates, 1u);
 }
 
+// Monitors that all report on the hour, with no lateness allowed (the agent with `lateness: 0s`,
+// a replay of hourly exports): readings of several devices stamped with the same instant as the
+// clock are all on time and evaluated; one stamped before the clock is late.
+TEST(Engine, SeveralDevicesOnTheSameInstantAreAllOnTimeWithNoLateness) {
+  Driver d(R"(lateness: 0s
+rules:
+  - id: r
+    category: water.waterlogging
+    input: {type: level}
+    when: {threshold: {above: 90, clear_below: 10}}
+)",
+           {{.id = "d1"}, {.id = "d2"}, {.id = "d3"}});
+  for (double t : {3600.0, 7200.0}) {
+    const double v = t == 3600 ? 95 : 5;
+    EXPECT_EQ(d.reading(t, v, "d1"), Offer::kAccepted) << t;
+    EXPECT_EQ(d.reading(t, v, "d2"), Offer::kAccepted) << t;
+    EXPECT_EQ(d.reading(t, v, "d3"), Offer::kAccepted) << t;
+  }
+  EXPECT_EQ(d.reading_at(7199, 7200, 50, "d1"), Offer::kLate);
+  d.tick(7200.001);
+  EXPECT_EQ(d.log(), (Log{"open@3600 high", "open@3600 high", "open@3600 high", "clear@7200", "clear@7200",
+                          "clear@7200"}));
+  EXPECT_EQ(d.engine().stats().late, 1u);
+}
+
 // A changed rule with timers: its restored open episode is not cleared by a timer before any
 // new input has been read (that would tell the center "verified by sensor" with no reading).
 TEST(Engine, ChangedRuleWithTimersWaitsForAnInputBeforeClearing) {

@@ -3,9 +3,10 @@
 //
 // Time. Every input carries its own timestamp, and rules are evaluated at that time, not at the
 // time it arrived. Inputs wait in a buffer until the watermark (the clock's now minus the rule
-// set's `lateness`) passes them, and are then applied in timestamp order, so readings up to
+// set's `lateness`) reaches them, and are then applied in timestamp order, so readings up to
 // `lateness` late or out of order are evaluated exactly as if they had arrived in order. An input
-// at or before the watermark is too late: it is refused (Offer::kLate) and changes nothing. A
+// before the watermark is too late: it is refused (Offer::kLate) and changes nothing; one stamped
+// exactly at it (several devices reporting on the same instant with `lateness: 0s`) is on time. A
 // reading repeated with the same device, type and timestamp is a duplicate (Offer::kDuplicate).
 // Timers (durations, no data, sliding windows, schedules, cooldowns) fire at their own time as
 // the watermark passes it, with or without new inputs; at equal times inputs go first.
