@@ -4,10 +4,12 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-export const repo = resolve(import.meta.dirname, '..', '..');
+// Not import.meta.dirname: Node.js 18 (Debian 12's) does not have it.
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // The demo's own credentials (app/demo.cc).
 export const DISPATCHER = 'demo-dispatcher-token-0123';
