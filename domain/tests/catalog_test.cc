@@ -2,10 +2,12 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "gridwatch/domain/catalog.h"
 #include "matchers.h"
+#include "test_data.h"
 
 namespace gridwatch {
 namespace {
@@ -32,11 +34,26 @@ TEST(Catalog, BuiltinHasTheTenArchitectureCategories) {
   EXPECT_EQ(c.find("nope.nothing"), nullptr);
 }
 
+// Every category of the built-in catalog names a taxonomy leaf by a six-digit code (two digits
+// per level; a leaf is below the top level, so the second pair is not 00) and its name.
+TEST(Catalog, TaxonomyCodesAreSixDigitLeavesWithNames) {
+  const std::regex six_digits("[0-9]{6}");
+  ASSERT_FALSE(Catalog::builtin().all().empty());
+  for (const Category& cat : Catalog::builtin().all()) {
+    EXPECT_TRUE(std::regex_match(cat.taxonomy_code, six_digits))
+        << cat.code << " -> " << cat.taxonomy_code;
+    EXPECT_NE(cat.taxonomy_code.substr(2, 2), "00") << cat.code << " -> " << cat.taxonomy_code;
+    EXPECT_FALSE(cat.taxonomy_name.empty()) << cat.code;
+  }
+  EXPECT_EQ(Catalog::builtin().find("environment.noise")->taxonomy_code, "040201");
+  EXPECT_EQ(Catalog::builtin().find("environment.noise")->taxonomy_name, "噪声污染");
+}
+
 // Every taxonomy code of the catalog is a real leaf of the 12345 taxonomy, with the same name.
-TEST(Catalog, TaxonomyCodesAreLeavesOfTheStandard) {
-  std::ifstream in(std::string(GRIDWATCH_SHARED_DIR) +
-                   "/data/taxonomy/12345-categories-db44t2479-2024.csv");
-  ASSERT_TRUE(in) << "shared taxonomy file not found";
+TEST(CatalogRealData, TaxonomyCodesAreLeavesOfTheStandard) {
+  GW_NEED_DATA(csv, "taxonomy/12345-categories-db44t2479-2024.csv");
+  std::ifstream in(csv);
+  ASSERT_TRUE(in) << csv << " cannot be read";
   // level_3_code -> level_3_name, or the level-2 name where the level-2 node is itself the leaf
   // (990100..999900 have no level-3 name).
   std::map<std::string, std::string> leaves;

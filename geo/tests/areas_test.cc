@@ -15,6 +15,7 @@
 #include "gridwatch/domain/csv.h"
 #include "gridwatch/geo/areas.h"
 #include "matchers.h"
+#include "test_data.h"
 
 namespace gridwatch::geo {
 namespace {
@@ -170,11 +171,12 @@ TEST(AreaIndex, ConcurrentReadersAgree) {
 }
 
 // Beijing's districts come in GCJ-02; stored in WGS-84, the WGS-84 position of Tiananmen
-// lands in Dongcheng (110101) and the Bird's Nest stadium in Chaoyang (110105).
-TEST(AreaIndex, BeijingDistrictsFromGcj02) {
+// lands in Dongcheng (110101) and the Bird's Nest stadium in Chaoyang (110105). The same on the
+// npm package's map: EchartsMap.BeijingDistrictsFromTheNpmPackageInGcj02.
+TEST(AreaIndexRealData, BeijingDistrictsFromGcj02) {
+  GW_NEED_DATA(file, "boundaries/beijing-districts-gcj02.json");
   std::vector<std::string> warnings;
-  auto layer = load_layer(std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/beijing-districts-gcj02.json",
-                          {.level_name = "district", .crs = Crs::kGcj02}, &warnings);
+  auto layer = load_layer(file, {.level_name = "district", .crs = Crs::kGcj02}, &warnings);
   ASSERT_TRUE(layer.has_value()) << layer.error().message;
   EXPECT_EQ(layer->size(), 16u);
   auto idx = AreaIndex::build({std::move(*layer)});
@@ -261,25 +263,49 @@ TEST(EchartsMap, BrokenCompressedGeometryNamesTheFeature) {
 }
 
 // The map the demo uses: npm echarts@4.9.0, map/json/province/beijing.json (installed into
-// web/node_modules by scripts/install-deps.sh). Quantised to 1/1024 degree, its districts agree
-// with the 6-decimal outlines of the same districts in ../shared except within ~100 m of borders.
-TEST(EchartsMap, BeijingFromTheNpmPackageMatchesTheDetailedOutlines) {
-  const std::string file =
-      std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
-  ASSERT_TRUE(std::filesystem::exists(file)) << file << " is missing: run scripts/install-deps.sh";
-  auto coarse = load_layer(file, {.level_name = "district", .crs = Crs::kGcj02});
+// web/node_modules by scripts/install-deps.sh; a set-up step, so a missing file is a failure).
+const std::string kEchartsBeijing =
+    std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
+
+// Its 16 districts come in GCJ-02 (codes in the features' "id"); stored in WGS-84, the WGS-84
+// position of Tiananmen lands in Dongcheng (110101) and the Bird's Nest stadium in Chaoyang
+// (110105).
+TEST(EchartsMap, BeijingDistrictsFromTheNpmPackageInGcj02) {
+  ASSERT_TRUE(std::filesystem::exists(kEchartsBeijing))
+      << kEchartsBeijing << " is missing: run scripts/install-deps.sh";
+  auto layer = load_layer(kEchartsBeijing, {.level_name = "district", .crs = Crs::kGcj02});
+  ASSERT_TRUE(layer.has_value()) << layer.error().message;
+  EXPECT_EQ(layer->size(), 16u);
+  std::set<std::string> codes;
+  for (const Area& d : *layer) codes.insert(d.code);
+  EXPECT_EQ(codes.count("110101"), 1u);
+  EXPECT_EQ(codes.count("110119"), 1u);
+  auto idx = AreaIndex::build({std::move(*layer)});
+  ASSERT_TRUE(idx.has_value()) << idx.error().message;
+  const Area* a = (*idx)->locate(LonLat{.lon = 116.3913, .lat = 39.9075});
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->code, "110101");
+  EXPECT_EQ(a->name, "东城区");
+  const Area* nest = (*idx)->locate(LonLat{.lon = 116.3903, .lat = 39.9918});
+  ASSERT_NE(nest, nullptr);
+  EXPECT_EQ(nest->code, "110105");
+  EXPECT_EQ(nest->name, "朝阳区");
+}
+
+// Quantised to 1/1024 degree, the npm map's districts agree with the 6-decimal outlines of the
+// same districts in the real data except within ~100 m of borders.
+TEST(EchartsMapRealData, BeijingFromTheNpmPackageMatchesTheDetailedOutlines) {
+  GW_NEED_DATA(detailed, "boundaries/beijing-districts-gcj02.json");
+  ASSERT_TRUE(std::filesystem::exists(kEchartsBeijing))
+      << kEchartsBeijing << " is missing: run scripts/install-deps.sh";
+  auto coarse = load_layer(kEchartsBeijing, {.level_name = "district", .crs = Crs::kGcj02});
   ASSERT_TRUE(coarse.has_value()) << coarse.error().message;
   EXPECT_EQ(coarse->size(), 16u);
-  auto fine = load_layer(std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/beijing-districts-gcj02.json",
-                         {.level_name = "district", .crs = Crs::kGcj02});
+  auto fine = load_layer(detailed, {.level_name = "district", .crs = Crs::kGcj02});
   ASSERT_TRUE(fine.has_value()) << fine.error().message;
   auto coarse_idx = AreaIndex::build({std::move(*coarse)});
   auto fine_idx = AreaIndex::build({std::move(*fine)});
   ASSERT_TRUE(coarse_idx.has_value() && fine_idx.has_value());
-  const Area* a = (*coarse_idx)->locate(LonLat{.lon = 116.3913, .lat = 39.9075});
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->code, "110101");
-  EXPECT_EQ(a->name, "东城区");
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> lon(115.4, 117.5), lat(39.4, 41.1);
   int inside = 0, same = 0;
@@ -297,15 +323,17 @@ TEST(EchartsMap, BeijingFromTheNpmPackageMatchesTheDetailedOutlines) {
 
 // Real NYC 311 tickets against the real community districts: the assigned district equals the
 // ticket's Community Board ("07 BROOKLYN" = BoroCD 307) for at least 98 % of the rows with
-// coordinates. The allowed exceptions are listed.
-TEST(AreaIndex, NycTicketsLandInTheirCommunityBoard) {
-  auto layer = load_layer(std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/nyc-community-districts.geojson",
-                          {.level_name = "community_district", .id_property = "BoroCD"});
+// coordinates. The allowed exceptions are listed. The same on a city the test draws:
+// AreaIndex.DrawnCityTicketsLandInTheirDistrict (drawn_city_test.cc).
+TEST(AreaIndexRealData, NycTicketsLandInTheirCommunityBoard) {
+  GW_NEED_DATA(districts, "boundaries/nyc-community-districts.geojson");
+  GW_NEED_DATA(tickets, "tickets/nyc-311-sample-2011.csv");
+  auto layer = load_layer(districts, {.level_name = "community_district", .id_property = "BoroCD"});
   ASSERT_TRUE(layer.has_value()) << layer.error().message;
   EXPECT_EQ(layer->size(), 71u);
   auto idx = AreaIndex::build({std::move(*layer)});
   ASSERT_TRUE(idx.has_value());
-  std::ifstream in(std::string(GRIDWATCH_SHARED_DIR) + "/data/tickets/nyc-311-sample-2011.csv");
+  std::ifstream in(tickets);
   std::string line;
   std::getline(in, line);
   auto header = split_csv_line(line);

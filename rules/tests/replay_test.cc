@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "gridwatch/rules/replay.h"
 #include "harness.h"
+#include "test_data.h"
 
 namespace gridwatch::rules::testing {
 namespace {
@@ -68,13 +71,158 @@ TEST(Replay, HeaderWithoutTheColumnsIsRefused) {
   EXPECT_NE(r.error().message.find("the header must name ts, device_id, type and value"), std::string::npos);
 }
 
-// Real data: the FloodNet sensor "easily_dear_mouse" (NYC, 2023). Flood episodes with hysteresis
-// (open at 50 mm, clear at 10 mm) and the sensor going silent for more than 6 hours. Each episode
-// clears exactly once, opens only during the July storms, and the open/clear pairs agree with a
-// direct scan of the same series.
-TEST(Replay, FloodNetSensorEpisodes) {
-  std::ifstream in(std::string(GRIDWATCH_SHARED_DIR) + "/data/sensors/floodnet-easily_dear_mouse-2023.csv");
-  ASSERT_TRUE(in) << "missing ../shared/data/sensors";
+// Flood episodes of a street flood sensor with hysteresis (open at 50 mm, clear at 10 mm), and
+// the sensor going silent for more than 6 hours.
+const char* kFloodRules = R"(lateness: 0s
+rules:
+  - id: flood
+    category: water.waterlogging
+    input: {type: water_depth}
+    when: {threshold: {above: 50, clear_below: 10}}
+  - id: silent
+    category: water.waterlogging
+    priority: low
+    input: {type: water_depth}
+    when: {no_data: {for: 6h}}
+)";
+
+// The flood episodes of a series in time order, by a direct scan: the index of the reading that
+// opens each one.
+std::vector<size_t> scan_floods(const std::vector<double>& depth) {
+  std::vector<size_t> opens;
+  bool wet = false;
+  for (size_t i = 0; i < depth.size(); ++i) {
+    if (!wet && depth[i] >= 50) {
+      wet = true;
+      opens.push_back(i);
+    } else if (wet && depth[i] <= 10) {
+      wet = false;
+    }
+  }
+  return opens;
+}
+
+// A FloodNet-style timestamp of a time with milliseconds: "2023-07-01 00:05:00.494000+00:00".
+std::string floodnet_time(Timestamp t) {
+  std::string s = format_rfc3339(t);  // 2023-07-01T00:05:00.494Z
+  s[10] = ' ';
+  s.pop_back();
+  return s + "000+00:00";
+}
+
+// Two weeks of a generated depth sensor, a reading every 5 minutes: a noisy dry baseline, five
+// floods whose rise wobbles across 50 mm and whose fall wobbles across 10 mm (one touches 50.0
+// exactly, one falls to 10.0 exactly, one has two peaks with a dip to 30 mm between them), a
+// near miss that peaks just under 50 mm, a 5.5-hour gap and an 8-hour gap in the readings. Five
+// flood episodes, each cleared once; one silent episode, for the 8-hour gap only.
+TEST(Replay, GeneratedFloodSensorEpisodes) {
+  const Timestamp start = *parse_rfc3339("2023-07-01T00:00:00Z");
+  auto time_of = [&](int step) {
+    return start + Duration{std::chrono::minutes{5} * step + std::chrono::milliseconds{494}};
+  };
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<double> dry(0.0, 4.0), wobble(-3.0, 3.0);
+  struct Flood {
+    int at;                // first step of the rise
+    double peak;           // mm
+    int rise, hold, fall;  // steps
+    double exact = -1;     // a value put exactly on the rise (50.0) or the fall (10.0)
+    bool twin_peaks = false;
+  };
+  const std::vector<Flood> floods = {
+      {.at = 300, .peak = 120, .rise = 12, .hold = 10, .fall = 30},
+      {.at = 900, .peak = 75, .rise = 8, .hold = 4, .fall = 20, .exact = 50.0},
+      {.at = 1700, .peak = 181, .rise = 20, .hold = 30, .fall = 60, .twin_peaks = true},
+      {.at = 2600, .peak = 46, .rise = 10, .hold = 5, .fall = 10},  // the near miss
+      {.at = 3100, .peak = 95, .rise = 6, .hold = 6, .fall = 24, .exact = 10.0},
+      {.at = 3500, .peak = 60, .rise = 10, .hold = 2, .fall = 12},
+  };
+  constexpr int kSteps = 4000;
+  // Missing steps: 66 steps of 5 min = 5.5 h (no episode), 96 steps = 8 h (one).
+  auto in_gap = [](int step) {
+    return (step >= 600 && step < 666) || (step >= 2200 && step < 2296);
+  };
+  std::stringstream csv;
+  csv << ",ts,deployment_id,device_id,value,batt_v,type\n";
+  std::vector<double> depth;
+  std::vector<Timestamp> times;
+  for (int step = 0; step < kSteps; ++step) {
+    if (in_gap(step)) continue;
+    double v = dry(rng);
+    for (const Flood& f : floods) {
+      const int k = step - f.at;
+      if (k < 0 || k >= f.rise + f.hold + f.fall) continue;
+      if (k < f.rise) {
+        v = f.peak * (k + 1) / f.rise + wobble(rng);
+        if (f.exact == 50.0 && k == f.rise / 2) v = 50.0;  // first at or above 50
+      } else if (k < f.rise + f.hold) {
+        v = f.peak + wobble(rng);
+        if (f.twin_peaks && k - f.rise >= f.hold / 3 && k - f.rise < 2 * f.hold / 3)
+          v = 30 + wobble(rng);
+      } else {
+        v = f.peak * (1.0 - static_cast<double>(k - f.rise - f.hold + 1) / f.fall) + wobble(rng);
+        if (f.exact == 10.0 && k - f.rise - f.hold == f.fall * 3 / 4)
+          v = 10.0;  // first at or below 10
+      }
+      v = std::max(0.0, v);
+    }
+    // One decimal, as written: the scan sees exactly what the replay reads.
+    const std::string text = fmt::format("{:.1f}", v);
+    const Timestamp t = time_of(step);
+    csv << fmt::format("{},{},easily_dear_mouse,fs-00023,{},2.93,water_depth\n", step,
+                       floodnet_time(t), text);
+    depth.push_back(std::stod(text));
+    times.push_back(t);
+  }
+  ASSERT_EQ(depth.size(), static_cast<size_t>(kSteps - 66 - 96));
+  const std::vector<size_t> expected = scan_floods(depth);
+  ASSERT_EQ(expected.size(), 5u) << "the generator's floods, by the scan";
+  // The wobble crosses both thresholds more often than there are floods: hysteresis matters.
+  size_t up50 = 0, down10 = 0;
+  for (size_t i = 1; i < depth.size(); ++i) {
+    up50 += depth[i - 1] < 50 && depth[i] >= 50;
+    down10 += depth[i - 1] > 10 && depth[i] <= 10;
+  }
+  EXPECT_GT(up50, expected.size());
+  EXPECT_GT(down10, expected.size());
+
+  auto run = replay(kFloodRules, csv.str());
+  EXPECT_EQ(run.stats.rows, depth.size());
+  EXPECT_EQ(run.stats.bad_rows, 0u) << run.bad.front();
+  std::vector<Intent> opens, clears, silent;
+  for (const Intent& i : run.intents) {
+    if (i.rule == "silent") {
+      silent.push_back(i);
+    } else {
+      (i.kind == IntentKind::kOpen ? opens : clears).push_back(i);
+    }
+  }
+  ASSERT_EQ(opens.size(), expected.size());
+  ASSERT_EQ(clears.size(), opens.size()) << "each episode clears once";
+  for (size_t e = 0; e < opens.size(); ++e) {
+    EXPECT_EQ(opens[e].at, times[expected[e]]) << "episode " << e;
+    EXPECT_EQ(clears[e].id, opens[e].id) << "episode " << e;
+    EXPECT_GT(clears[e].at, opens[e].at) << "episode " << e;
+    EXPECT_EQ(opens[e].subject, "fs-00023");
+  }
+  // The 8-hour gap: silent from 6 hours after the last reading before it, over at the next one.
+  ASSERT_EQ(silent.size(), 2u);
+  EXPECT_EQ(silent[0].kind, IntentKind::kOpen);
+  EXPECT_EQ(silent[0].priority, Priority::kLow);
+  EXPECT_EQ(silent[0].at, time_of(2199) + Duration{std::chrono::hours{6}});
+  EXPECT_EQ(silent[1].kind, IntentKind::kClear);
+  EXPECT_EQ(silent[1].id, silent[0].id);
+  EXPECT_EQ(silent[1].at, time_of(2296));
+}
+
+// Real data: the FloodNet sensor "easily_dear_mouse" (NYC, 2023), with the rules above. Each
+// episode clears exactly once, opens only during the July storms, and the open/clear pairs agree
+// with a direct scan of the same series. The same on a generated series:
+// Replay.GeneratedFloodSensorEpisodes.
+TEST(ReplayRealData, FloodNetSensorEpisodes) {
+  GW_NEED_DATA(file, "sensors/floodnet-easily_dear_mouse-2023.csv");
+  std::ifstream in(file);
+  ASSERT_TRUE(in) << file << " cannot be read";
   std::string header, line;
   std::getline(in, header);
   std::stringstream csv;
@@ -91,19 +239,7 @@ TEST(Replay, FloodNetSensorEpisodes) {
     series.emplace_back(f[1], std::stod(f[33]));
   }
   ASSERT_GT(series.size(), 10'000u);
-  auto run = replay(R"(lateness: 0s
-rules:
-  - id: flood
-    category: water.waterlogging
-    input: {type: water_depth}
-    when: {threshold: {above: 50, clear_below: 10}}
-  - id: silent
-    category: water.waterlogging
-    priority: low
-    input: {type: water_depth}
-    when: {no_data: {for: 6h}}
-)",
-                    csv.str());
+  auto run = replay(kFloodRules, csv.str());
   EXPECT_EQ(run.stats.bad_rows, 0u);
   // The expected flood episodes by a direct scan (series is in time order).
   int expected = 0;
@@ -136,6 +272,39 @@ rules:
   EXPECT_GE(silent, 1) << "the 100 days have gaps of more than 6 hours";
   RecordProperty("flood_episodes", opens);
   RecordProperty("silent_episodes", silent);
+}
+
+}  // namespace
+}  // namespace gridwatch::rules::testing
+
+namespace gridwatch::rules::testing {
+namespace {
+
+// An export of hourly readings from several monitors, all stamped on the hour, replayed with no
+// lateness: equal timestamps are in order, none is refused as late.
+TEST(Replay, MonitorsReportingOnTheSameInstantsAreNotLate) {
+  std::string csv = "ts,device_id,type,value\n";
+  for (int h = 0; h < 6; ++h)
+    for (const char* dev : {"m1", "m2", "m3", "m4"})
+      csv += fmt::format("2021-01-19T{:02}:00:00Z,{},water_depth,{}\n", h, dev, h == 2 || h == 3 ? 80 : 0);
+  auto run = replay(R"(lateness: 0s
+rules:
+  - id: flood
+    category: water.waterlogging
+    input: {type: water_depth}
+    when: {threshold: {above: 50, clear_below: 10}}
+)",
+                    csv);
+  EXPECT_EQ(run.stats.rows, 24u);
+  EXPECT_EQ(run.stats.bad_rows, 0u) << (run.bad.empty() ? "" : run.bad.front());
+  EXPECT_EQ(run.stats.engine.late, 0u);
+  ASSERT_EQ(run.intents.size(), 8u);  // each monitor opens at 02:00 and clears at 04:00
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(intent_json(run.intents[i])["event"], "open");
+    EXPECT_EQ(intent_json(run.intents[i])["ts"], "2021-01-19T02:00:00Z");
+    EXPECT_EQ(intent_json(run.intents[4 + i])["event"], "clear");
+    EXPECT_EQ(intent_json(run.intents[4 + i])["ts"], "2021-01-19T04:00:00Z");
+  }
 }
 
 }  // namespace
