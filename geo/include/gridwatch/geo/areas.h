@@ -13,7 +13,7 @@
 // Boundary rule (deterministic, documented in docs/geo.md): a point exactly on an edge shared by
 // two areas belongs to the one east of the edge; on an east-west edge, to the one north of it. A
 // shared vertex likewise goes to exactly one area. Hence a point on the outer boundary of a
-// layer may be outside every area of it (the west and south sides). Where areas of one level
+// layer may be outside every area of it (the east and north sides). Where areas of one level
 // overlap (imperfect source data), the point goes to the area listed first.
 #pragma once
 
