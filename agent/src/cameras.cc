@@ -243,7 +243,12 @@ void CameraRunner::emit(const std::vector<vision::ZoneEvent>& events, Timestamp 
   for (const vision::ZoneEvent& e : events) {
     ++events_;
     // The wall time of the moment the event describes (the frame's, less how far back it lies).
-    const Timestamp at = frame_wall - Duration{static_cast<int64_t>(std::max(0.0, frame_ms - e.media_ms))};
+    const Timestamp seen = frame_wall - Duration{static_cast<int64_t>(std::max(0.0, frame_ms - e.media_ms))};
+    // A track that ended leaves at its last sighting, which lies as far back as the tracker waited
+    // for it (`stationary_max_age`, often more than the rule engine's lateness, behind which it
+    // refuses inputs): the engine gets a `left` when it became known, the frame's time; the
+    // evidence keeps the moment of the last sighting.
+    const Timestamp at = e.kind == ZoneEventKind::kLeft ? frame_wall : seen;
     rules::ZoneEvent z{.camera = e.camera,
                        .zone = e.zone,
                        .kind = e.kind,
@@ -253,7 +258,7 @@ void CameraRunner::emit(const std::vector<vision::ZoneEvent>& events, Timestamp 
                        .stationary = e.kind == ZoneEventKind::kStationary
                                          ? Duration{static_cast<int64_t>(e.dwell_s * 1000)}
                                          : Duration{0},
-                       .evidence = e.to_json(at - Duration{static_cast<int64_t>(e.media_ms)})};
+                       .evidence = e.to_json(seen - Duration{static_cast<int64_t>(e.media_ms)})};
     if (calibration_) z.location = locate(*calibration_, e.box);
     spdlog::info("camera {}: {} {} #{} in {}{}", e.camera, e.label, to_string(e.kind), e.object_id, e.zone,
                  e.kind == ZoneEventKind::kStationary ? fmt::format(" for {:.0f} s", e.dwell_s) : "");

@@ -262,6 +262,62 @@ calibration: {}
   EXPECT_EQ(parked->object, "object");
 }
 
+// A drawn camera: a box stands still from 2 s to 8 s of a 15 s picture, then is gone. Its track
+// waits `stationary_max_age` (4 s) for it before it ends, so its `left`, about the last sighting at
+// 7.9 s, is learnt at 12 s. The rule engine refuses inputs behind its lateness (2 s in the demo):
+// the `left` reaches it stamped when it was learnt, not before the track's other events, and its
+// evidence names the last sighting.
+TEST(Cameras, ALeftLearntLateReachesTheRulesWhenItWasLearnt) {
+  struct Drawn final : vision::FrameSource {
+    cv::Mat bg = cv::Mat(240, 320, CV_8UC3);
+    int i = 0;
+    Drawn() { cv::randu(bg, cv::Scalar::all(60), cv::Scalar::all(160)); }
+    Result<std::optional<vision::Frame>> next() override {
+      if (i >= 150) return std::optional<vision::Frame>{};
+      std::this_thread::sleep_for(20ms);  // five times real time: analysis keeps up
+      cv::Mat img = bg.clone();
+      if (i >= 20 && i < 80) img(cv::Rect(140, 120, 40, 60)).setTo(cv::Scalar(40, 40, 180));
+      vision::Frame f{.image = img, .index = i, .media_ms = i * 100.0};
+      ++i;
+      return std::optional<vision::Frame>{std::move(f)};
+    }
+    double fps() const override { return 10; }
+    cv::Size size() const override { return {320, 240}; }
+  };
+  auto c = camera(R"(camera: {id: drawn, source: drawn, realtime: false}
+detect: {fps: 10}
+detectors: [{type: stationary, label: object, min_area: 0.005, settle: 2s}]
+zones: [{name: all, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]], relative: true, dwell: 30s}]
+tracker: {stationary_max_age: 4s}
+)");
+  CameraOptions o;
+  o.open = [](const vision::CameraConfig&) -> Result<std::unique_ptr<vision::FrameSource>> {
+    return std::unique_ptr<vision::FrameSource>(std::make_unique<Drawn>());
+  };
+  std::mutex mu;
+  std::vector<rules::ZoneEvent> events;
+  auto r = CameraRunner::create(c, o, [&](rules::ZoneEvent e) {
+    std::lock_guard lock(mu);
+    events.push_back(std::move(e));
+  });
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const Timestamp before = now_utc();
+  (*r)->start();
+  ASSERT_TRUE(eventually([&] { return (*r)->status().state == CameraState::kEnded; }, 30s));
+  (*r)->stop();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(events.size(), 2u);
+  const rules::ZoneEvent& entered = events[0];
+  const rules::ZoneEvent& left = events[1];
+  ASSERT_EQ(entered.kind, ZoneEventKind::kEntered);
+  ASSERT_EQ(left.kind, ZoneEventKind::kLeft);
+  EXPECT_EQ(left.track, entered.track);
+  EXPECT_GE(left.ts, before) << "stamped 4 s back, it would lie before the camera started";
+  EXPECT_GE(left.ts, entered.ts);
+  EXPECT_LE(left.ts, now_utc());
+  EXPECT_NEAR(left.evidence.at("media_s").get<double>(), 7.9, 0.3) << left.evidence.dump();
+}
+
 TEST(Cameras, SnapshotIsFittedToTheLimitOrRefused) {
   const fs::path d = temp_dir("fit");
   cv::Mat noise(720, 1280, CV_8UC3);

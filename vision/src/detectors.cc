@@ -302,8 +302,14 @@ class MotionDetector final : public Detector {
 // seconds). A pixel that differs from the long-term background but not from the short-term one
 // has changed and then stayed: its evidence grows one frame at a time; a pixel covered by
 // something moving (differs from the short-term background) keeps its evidence (a passing
-// occluder); a pixel back to the long-term background loses it. Regions whose evidence covers
-// `settle` are reported, with the time they started.
+// occluder); a pixel back to the long-term background loses it. Evidence belongs to the look it
+// was gathered for: a pixel that settles on another look gathers evidence for that look apart,
+// and once the new look has itself held for `settle` it replaces the old one, dated from when it
+// began (a bag put down where the person carrying it had slowed down arrived when it was put
+// down); a pixel that shows its old look again drops the new one (a passer-by standing in front
+// for a moment). So an object's evidence dates from when it came to rest, not from when the
+// change around it began. Regions whose evidence covers `settle` are reported, with the time
+// they started.
 
 class StationaryDetector final : public Detector {
  public:
@@ -318,6 +324,9 @@ class StationaryDetector final : public Detector {
     if (long_.empty()) {
       small.convertTo(long_, CV_32FC3);
       long_.copyTo(short_);
+      long_.copyTo(look_);
+      long_.copyTo(new_look_);
+      new_evidence_ = cv::Mat::zeros(grey.size(), CV_32F);
       evidence_ = cv::Mat::zeros(grey.size(), CV_32F);
       return std::vector<Detection>{};
     }
@@ -337,14 +346,34 @@ class StationaryDetector final : public Detector {
     // Evidence is time (ms) a pixel has been settling, whatever the frame rate really is.
     const double dt = last_ms_ < 0 ? 1000.0 / ctx.fps : std::max(0.0, ctx.media_ms - last_ms_);
     last_ms_ = ctx.media_ms;
-    cv::add(evidence_, dt, evidence_, settling);
+    const double settle = static_cast<double>(config_.settle.count());
+    // Settling pixels: without evidence yet (it starts now, for the look they have), showing the
+    // look their evidence was gathered for (it grows; the look follows slow drift, the light on a
+    // parked car, as the long-term background does), or showing another look (their evidence is
+    // held while the new look gathers its own; once that has held for `settle` it takes over).
+    const cv::Mat fresh = settling & (evidence_ <= 0);
+    const cv::Mat same = settling & ~fresh & (colour_diff(f, look_) <= t);
+    const cv::Mat other = settling & ~(fresh | same);
+    const cv::Mat new_again = other & (new_evidence_ > 0) & (colour_diff(f, new_look_) <= t);
+    const cv::Mat new_start = other & ~new_again;
+    f.copyTo(new_look_, new_start);
+    new_evidence_.setTo(0, new_start);
+    cv::add(new_evidence_, dt, new_evidence_, other);
+    const cv::Mat taken_over = other & (new_evidence_ >= settle);
+    new_look_.copyTo(look_, taken_over);
+    new_evidence_.copyTo(evidence_, taken_over);
+    f.copyTo(look_, fresh);
+    cv::accumulateWeighted(f, look_, 0.02, same);
+    cv::add(evidence_, dt, evidence_, fresh | same);
     evidence_.setTo(0, back);
-    cv::Mat settled = evidence_ >= static_cast<double>(config_.settle.count());
+    new_evidence_.setTo(0, back | fresh | same | taken_over);
+    cv::Mat settled = evidence_ >= settle;
     // A change over most of the picture is the camera or the light, not an object: start again.
     if (cv::countNonZero(changed & ~moving) > 0.5 * static_cast<double>(changed.total())) {
       f.copyTo(long_);
       f.copyTo(short_);
       evidence_.setTo(0);
+      new_evidence_.setTo(0);
       return std::vector<Detection>{};
     }
     // Backgrounds: the short one follows quickly; the long one slowly, and not where something
@@ -367,6 +396,8 @@ class StationaryDetector final : public Detector {
  private:
   DetectorConfig config_;
   cv::Mat long_, short_, evidence_;
+  cv::Mat look_;  // per pixel, the look (colour) its evidence was gathered for
+  cv::Mat new_look_, new_evidence_;  // per pixel, another look it settled on and that one's evidence (ms)
   double scale_ = 1;
   cv::Mat long_grey_;
   int64_t frames_ = 0;

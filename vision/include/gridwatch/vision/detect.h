@@ -20,7 +20,7 @@ struct Detection {
   std::string label;
   float score = 0;
   // When the detector knows the object has been there for a while already (the stationary
-  // detector settles before it reports): the time it first appeared.
+  // detector settles before it reports): the time it came to rest.
   std::optional<double> since_ms;
   std::optional<double> fill;  // bin_overflow: the changed fraction of the bin zone
   int detector = 0;            // set by the pipeline: which detector found it

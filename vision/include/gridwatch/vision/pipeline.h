@@ -7,9 +7,11 @@
 // The tracker keeps stable ids across frames and short occlusions (IoU, then centre distance),
 // marks a track stationary while its box stays where it stopped, and keeps stationary tracks
 // alive through passing traffic (`stationary_max_age`). An object is in a zone by the bottom
-// centre of its box. Per (track, zone): `entered` once, `stationary` once when it has stood still
-// in the zone for the zone's dwell, `left` when it has been out for 2 s or its track ends. Not thread-safe: one
-// pipeline per camera thread.
+// centre of its box. Per (track, zone): `entered` once, `stationary` once when it has been seen
+// standing still in the zone for the zone's dwell, `left` when it has been out for 2 s or its track
+// ends. Events are causal: each is stamped with the sighting it describes (`media_ms`), none comes
+// after the track's last sighting (a track that ends leaves at it), and one track's events come
+// in time order. Not thread-safe: one pipeline per camera thread.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -60,7 +62,7 @@ struct ZoneEvent {
   int object_id = 0;
   std::string label;
   cv::Rect2f box;
-  double media_ms = 0;
+  double media_ms = 0;  // the sighting it describes (a `left` of a track that ended: its last)
   double dwell_s = 0;
   float confidence = 0;
   std::optional<double> fill;
