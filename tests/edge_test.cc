@@ -170,6 +170,9 @@ rules:
   ASSERT_TRUE(ev.contains("clip"));
   EXPECT_EQ(ev["clip"]["agent_id"], agent);
   const std::string clip = ev["clip"]["name"];
+  // An MP4 (H.264) that a browser plays inline; the order says which codec.
+  ASSERT_TRUE(clip.ends_with(".mp4")) << clip;
+  EXPECT_EQ(ev["clip"]["codec"], "h264");
   EXPECT_EQ(ev["events"][0]["evidence"]["snapshot"], clip.substr(0, clip.size() - 4) + ".jpg");  // no paths of the box
   // The sensor's order: at the sensor's place, with the reading that triggered it.
   const json bin = *order_of(orders, "sanitation.bin_overflow");
@@ -194,7 +197,7 @@ rules:
   EXPECT_GT(s["memory_bytes"].get<double>(), 1e6);
   EXPECT_EQ(s["outbox"]["pending"], 0);
 
-  // The center asks for the clip: the bytes of the AVI come back; a path is refused.
+  // The center asks for the clip: the bytes of the MP4 come back; a path is refused.
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir / "data" / "evidence" / "street" / clip); }, 30s));
   const std::string get = fmt::format("{}/agents/{}/clips/get", prefix, agent);
   ASSERT_TRUE((*asker)->publish_and_wait(get, json{{"request_id", "r1"}, {"clip", clip}}.dump(), 1, false, 5s));
@@ -206,7 +209,7 @@ rules:
     return got_clips.contains("r1") && got_clips.contains("r2/error") && got_clips.contains("r3/error");
   }, 20s));
   ASSERT_TRUE(got_clips.contains("r1"));
-  EXPECT_EQ(got_clips["r1"].substr(0, 4), "RIFF");
+  EXPECT_EQ(got_clips["r1"].substr(4, 4), "ftyp");  // an ISO media file
   EXPECT_EQ(got_clips["r1"].size(), std::filesystem::file_size(dir / "data" / "evidence" / "street" / clip));
   EXPECT_NE(got_clips["r2/error"].find("is not a clip name"), std::string::npos) << got_clips["r2/error"];
   EXPECT_NE(got_clips["r3/error"].find("no clip gone.avi"), std::string::npos) << got_clips["r3/error"];
@@ -219,7 +222,7 @@ rules:
     return video.status != 404 || video.body.find("no order") == std::string::npos;  // stored by now
   }));
   EXPECT_EQ(video.status, 200) << video.body;
-  EXPECT_EQ(video.body.substr(0, 4), "RIFF");
+  EXPECT_EQ(video.body.substr(4, 4), "ftyp");
   EXPECT_EQ(video.body.size(), got_clips["r1"].size());
   const HttpReply none = http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", bin["id"].get<std::string>()), "", kAdminToken);
   EXPECT_EQ(none.status, 404);

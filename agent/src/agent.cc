@@ -1,5 +1,6 @@
 #include "gridwatch/agent/agent.h"
 
+#include "gridwatch/domain/clip.h"
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/version.h"
 
@@ -603,10 +604,13 @@ nlohmann::json Agent::outgoing_evidence(const nlohmann::json& evidence, OrderEve
         spdlog::warn("order {}: no snapshot: {}", id, jpeg.error().message);
       }
     }
-    if (z->contains("clip") && (*z)["clip"].is_string())
-      out["clip"] = {{"agent_id", config_.id},
-                     {"name", std::filesystem::path((*z)["clip"].get<std::string>()).filename().string()},
-                     {"camera", z->value("camera", "")}};
+    if (z->contains("clip") && (*z)["clip"].is_string()) {
+      const std::filesystem::path clip = (*z)["clip"].get<std::string>();
+      out["clip"] = {{"agent_id", config_.id}, {"name", clip.filename().string()}, {"camera", z->value("camera", "")}};
+      // Which codec it is in: h264 (MP4) and vp8 (WebM) play in a browser, mjpeg (AVI, the
+      // fallback where FFmpeg lacks both encoders) only in a player.
+      if (const ClipMedia* media = clip_media_of(clip)) out["clip"]["codec"] = std::string(media->codec);
+    }
   }
   // The box's paths mean nothing elsewhere: file names only.
   for (auto& e : out["events"])
@@ -679,7 +683,7 @@ size_t Agent::prune_evidence() {
          it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       const auto ext = it->path().extension();
-      if (ext != ".jpg" && ext != ".avi") continue;  // only what the pipelines write
+      if (ext != ".jpg" && !clip_media_of(it->path())) continue;  // only what the pipelines write
       files.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
     }
   }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/domain/clip.h"
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/text.h"
 #include "gridwatch/geo/distance.h"
@@ -870,7 +871,8 @@ void Center::setup_http() {
     --clip_fetches_;
     if (!clip) return json_error(res, clip.error().code == ErrorCode::kNotFound ? 404 : 504, clip.error().message);
     res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", name));
-    res.set_content(std::move(*clip), "video/x-msvideo");
+    const ClipMedia* media = clip_media_of(name);
+    res.set_content(std::move(*clip), media ? std::string(media->mime) : "application/octet-stream");
   });
 
   // Live case events (server-sent events). Browsers' EventSource cannot send headers: the token may

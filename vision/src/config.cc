@@ -122,7 +122,8 @@ CameraConfig read_camera_config(const ConfigNode& root) {
     c.zones.push_back(std::move(z));
   }
   if (auto e = root.find("evidence")) {
-    e->allow_only({"dir", "clip_before", "clip_after", "blur_faces", "blur_plates", "cascades", "jpeg_quality"});
+    e->allow_only({"dir", "clip_before", "clip_after", "blur_faces", "blur_plates", "cascades", "jpeg_quality",
+                   "clip_format"});
     if (e->has("dir")) c.evidence.dir = e->path("dir");
     c.evidence.clip_before = e->duration("clip_before", c.evidence.clip_before, milliseconds{0}, minutes{2});
     c.evidence.clip_after = e->duration("clip_after", c.evidence.clip_after, milliseconds{0}, minutes{2});
@@ -130,6 +131,7 @@ CameraConfig read_camera_config(const ConfigNode& root) {
     c.evidence.blur_plates = e->boolean("blur_plates", false);
     if (e->has("cascades")) c.evidence.cascades = e->path("cascades");
     c.evidence.jpeg_quality = static_cast<int>(e->integer("jpeg_quality", 85, 10, 100));
+    c.evidence.clip_format = e->choice("clip_format", {"mp4", "webm", "mjpeg"}, "mp4");
   }
   if (auto t = root.find("tracker")) {
     t->allow_only({"max_age", "stationary_max_age", "stationary_iou"});

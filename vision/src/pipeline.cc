@@ -1,5 +1,7 @@
 #include "gridwatch/vision/pipeline.h"
 
+#include "gridwatch/vision/evidence.h"
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
@@ -403,7 +405,7 @@ void CameraPipeline::evidence_for(ZoneEvent& e, const cv::Mat& frame) {
   const auto jpg = config_.evidence.dir / (stem + ".jpg");
   if (cv::imwrite(jpg.string(), shot, {cv::IMWRITE_JPEG_QUALITY, config_.evidence.jpeg_quality})) e.snapshot = jpg.string();
   else spdlog::warn("evidence: cannot write {}", jpg.string());
-  const auto clip = config_.evidence.dir / (stem + ".avi");
+  const auto clip = config_.evidence.dir / (stem + std::string(clip_format(config_.evidence.clip_format).media->extension));
   e.clip = clip.string();
   pending_clips_.push_back({e.media_ms + static_cast<double>(config_.evidence.clip_after.count()), clip.string(),
                             e.media_ms - static_cast<double>(config_.evidence.clip_before.count())});
@@ -427,7 +429,8 @@ void CameraPipeline::write_due_clips(double now, bool all) {
         ++n;
       }
     const double fps = n > 1 && last > first ? (n - 1) * 1000.0 / (last - first) : config_.fps;
-    cv::VideoWriter w(c.path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, size_);
+    const ClipFormat* format = clip_format_of(c.path);
+    cv::VideoWriter w(c.path, format->api, format->fourcc, fps, size_);
     if (!w.isOpened()) {
       spdlog::warn("evidence: cannot write {}", c.path);
       continue;

@@ -148,6 +148,42 @@ describe('control center', () => {
     await page.click('#panel-close');
   });
 
+  it('plays a camera\'s clip in the panel', async () => {
+    // The demo's street camera reports the parked car with a snapshot and an MP4 clip that the
+    // center fetches from the agent when the panel asks for it.
+    let found;
+    await until('a camera case whose clip is kept', async () => {
+      const list = (await api(`${OPEN_MAP}`)).json.features;
+      for (const f of list) {
+        const c = (await api(`/api/v1/orders/${f.id}`)).json;
+        const src = (c.properties.sources || []).find((s) => s.evidence && s.evidence.clip && s.evidence.clip.name);
+        if (src) { found = { id: f.id, clip: src.evidence.clip }; return true; }
+      }
+      return false;
+    }, 90_000, 2000);
+    assert.equal(found.clip.codec, 'h264');
+    assert.match(found.clip.name, /\.mp4$/);
+    // The agent writes the clip clip_after the event: wait until the center can fetch it.
+    const clipUrl = `/api/v1/orders/${encodeURIComponent(found.id)}/clip?name=${encodeURIComponent(found.clip.name)}`;
+    await until('the clip kept by the agent', async () => {
+      const r = await fetch(base + clipUrl, { headers: { Authorization: `Bearer ${DISPATCHER}` } });
+      const type = r.headers.get('content-type');
+      await r.arrayBuffer();
+      return r.status === 200 && type === 'video/mp4';
+    }, 60_000, 1000);
+    await page.evaluate((id) => window.gridwatch.openCase(id), found.id);
+    await until('the camera case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === found.id, 5000);
+    const video = page.locator('#panel-sources video');
+    await video.waitFor({ timeout: 5000 });
+    // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame.
+    await until('the clip decoded in the panel', async () =>
+      (await page.evaluate(() => document.querySelector('#panel-sources video')?.readyState ?? -1)) >= 2, 20_000, 500);
+    const size = await page.evaluate(() => { const v = document.querySelector('#panel-sources video'); return [v.videoWidth, v.videoHeight]; });
+    assert.ok(size[0] > 0 && size[1] > 0, `video size ${size}`);
+    await page.screenshot({ path: join(artifacts, 'center-panel-clip-desk.png') });
+    await page.click('#panel-close');
+  });
+
   it('keeps the panel of the case opened last when an earlier case answers late', async () => {
     const slow = await ticket(116.4620, 39.9400, 'sanitation.bin_overflow', 'bin full by the school');
     const fast = await ticket(116.4700, 39.9400, 'traffic.illegal_parking', 'van on the crossing');

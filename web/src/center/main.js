@@ -406,8 +406,20 @@ function sourceView(caseId, s) {
     s.description ? el('div', { class: 'description' }, s.description) : null,
     attrs.length ? el('div', { class: 'muted' }, `${t('readings')}: `, attrs.map(([k, v]) => `${k} = ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')) : null,
     ev.snapshot_jpeg ? el('img', { class: 'snapshot', alt: t('snapshot'), src: `data:image/jpeg;base64,${ev.snapshot_jpeg}` }) : null,
-    ev.clip && ev.clip.name ? el('a', { href: `/api/v1/orders/${encodeURIComponent(caseId)}/clip?name=${encodeURIComponent(ev.clip.name)}&access_token=${encodeURIComponent(gw.token)}`, target: '_blank', rel: 'noopener' }, `▶ ${t('clip')} (${ev.clip.name})`) : null,
+    ev.clip && ev.clip.name ? clipView(caseId, ev.clip) : null,
     s.media_url ? el('a', { href: s.media_url, target: '_blank', rel: 'noopener noreferrer' }, el('img', { class: 'snapshot', alt: t('photo'), src: s.media_url })) : null);
+}
+
+// The camera's clip, fetched by the center from the agent that keeps it: played in the panel
+// when it is MP4 (H.264) or WebM (VP8); a Motion-JPEG AVI (a box whose FFmpeg has neither
+// encoder) is a download link.
+function clipView(caseId, clip) {
+  const url = `/api/v1/orders/${encodeURIComponent(caseId)}/clip?name=${encodeURIComponent(clip.name)}&access_token=${encodeURIComponent(gw.token)}`;
+  const link = el('a', { href: url, target: '_blank', rel: 'noopener' }, `▶ ${t('clip')} (${clip.name})`);
+  if (!/\.(mp4|webm)$/.test(clip.name)) return link;
+  return el('div', { class: 'clip' },
+    el('video', { class: 'snapshot', src: url, controls: true, muted: true, playsinline: true, preload: 'metadata' }),
+    link);
 }
 
 function historyView(h) {

@@ -66,6 +66,10 @@ struct EvidenceConfig {
   bool blur_plates = false;
   std::filesystem::path cascades = "/usr/share/opencv4/haarcascades";
   int jpeg_quality = 85;
+  // The clip's format, the first that this machine's OpenCV + FFmpeg can write, in this order:
+  // "mp4" (H.264: plays in every browser, phones included), then "webm" (VP8), then "mjpeg"
+  // (Motion-JPEG AVI: always available, but browsers do not play it inline).
+  std::string clip_format = "mp4";
   bool operator==(const EvidenceConfig&) const = default;
 };
 
