@@ -1,4 +1,5 @@
-// Small helpers shared by the benchmarks: wall time, percentiles, and SQL that must succeed.
+// Small helpers shared by the benchmarks: wall time, percentiles, SQL that must succeed, and
+// where the real data is (bench_data.h).
 #pragma once
 
 #include <libpq-fe.h>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "bench_data.h"
 
 namespace gridwatch::bench {
 

@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bench_data.h"
 #include "gridwatch/agent/cameras.h"
 #include "gridwatch/platform/process.h"
 
@@ -33,7 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::string kShared = GRIDWATCH_SHARED_DIR;
 const std::string kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 
 bool make_720p(const std::filesystem::path& out) {
@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::max(8, std::atoi(argv[1])) : 20;
   spdlog::set_level(spdlog::level::warn);
   cv::setNumThreads(1);  // as the agent runs it: one analysis thread per camera
+  bench::need_data("models/yolo-fastest-1.1.weights");
+  bench::need_data("models/yolo-fastest-1.1.cfg");
+  const std::string m = std::filesystem::path(bench::need_data("models/coco.names")).parent_path().string() + "/";
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("gw-cameras-bench-{}", getpid());
   std::filesystem::create_directories(dir);
   const auto clip = dir / "vtest-720p.mp4";
@@ -118,7 +121,6 @@ int main(int argc, char** argv) {
   const double base_mb = static_cast<double>(platform::resident_memory_bytes()) / (1 << 20);
   const unsigned cores = std::thread::hardware_concurrency();
   fmt::print("{} cores; 720p 25 fps source looped in real time, 5 detect fps per camera, {} s per step\n", cores, seconds);
-  const std::string m = kShared + "/data/models/";
   struct Profile {
     const char* name;
     std::string detectors;

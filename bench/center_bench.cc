@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     std::atomic<size_t> got{0};
     auto sub = platform::MqttClient::create({.url = ep.mqtt_url, .client_id = "bench-sub"});
     (*sub)->on_message([&](platform::MqttMessage) { ++got; });
-    (*sub)->subscribe("peer/orders/#", 1);
+    if (!(*sub)->subscribe("peer/orders/#", 1)) return 1;
     if (!(*sub)->connect(std::chrono::seconds{10})) return 1;
     auto pub = client(ep.mqtt_url, "bench-pub-peer");
     broker_rate = publish_all(*pub, "peer/orders/bench-agent", orders, [&] { return got.load() >= n; });
@@ -259,9 +259,9 @@ ANALYZE;
                open_cases, merge_p50, merge_p99, merged, ms.size());
   }
 
-  fmt::print("RESULT ingest_per_s={:.0f} broker_only_per_s={:.0f} ingest_ratio={:.2f} open311_post_per_s={:.0f} "
+  fmt::print("RESULT ingest_per_s={:.0f} broker_only_per_s={:.0f} ratio_ingest={:.2f} open311_post_per_s={:.0f} "
              "open311_post_p99_ms={:.1f} merge_p50_ms={:.2f} merge_p99_ms={:.2f} open_cases={} fsync={}\n",
              ingest_rate, broker_rate, ingest_rate / broker_rate, post_rate, post_p99_ms, merge_p50, merge_p99,
-             open_cases, durable ? "on" : "off");
+             open_cases, durable ? 1 : 0);
   return 0;
 }

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_data.h"
 #include "gridwatch/geo/areas.h"
 #include "gridwatch/platform/services.h"
 
@@ -231,6 +232,8 @@ Run run(const std::string& label, std::vector<Area> areas, size_t n_points, Post
 int main(int argc, char** argv) {
   size_t n = argc > 1 ? std::stoul(argv[1]) : 1'000'000;
   size_t pg_n = argc > 2 ? std::stoul(argv[2]) : 200'000;
+  const std::string nyc_file = bench::need_data("boundaries/nyc-community-districts.geojson");
+  const std::string bj_file = bench::need_data("boundaries/beijing-districts-gcj02.json");
   auto services = platform::PrivateServices::start(
       {.dir = std::filesystem::temp_directory_path() / fmt::format("gw-bench-{}", getpid()), .mosquitto = false});
   if (!services) {
@@ -238,13 +241,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   Postgis pg((*services)->endpoints().pg_conninfo);
-  std::string shared = GRIDWATCH_SHARED_DIR;
-  auto nyc = load_layer(shared + "/data/boundaries/nyc-community-districts.geojson",
-                        {.id_property = "BoroCD"});
-  auto bj = load_layer(shared + "/data/boundaries/beijing-districts-gcj02.json",
-                       {.crs = Crs::kGcj02});
+  auto nyc = load_layer(nyc_file, {.id_property = "BoroCD"});
+  auto bj = load_layer(bj_file, {.crs = Crs::kGcj02});
   if (!nyc || !bj) {
-    fmt::print(stderr, "cannot load the shared boundaries\n");
+    fmt::print(stderr, "cannot load the boundaries {} and {}\n", nyc_file, bj_file);
     return 1;
   }
   auto t0 = Clock::now();

@@ -191,9 +191,9 @@ JOIN (VALUES (0, 'sanitation.bin_overflow', 'sanitation'), (1, 'sanitation.dumpe
              total["satisfaction_rate"].get<double>(), total["proactive_share"].get<double>());
   PQfinish(db);
   center.stop();
-  fmt::print("RESULT api_steps_per_s={:.0f} direct_steps_per_s={:.0f} api_ratio={:.2f} stats_cases={} "
+  fmt::print("RESULT api_steps_per_s={:.0f} direct_steps_per_s={:.0f} ratio_api={:.2f} stats_cases={} "
              "stats_by_unit_s={:.3f} stats_by_department_day_s={:.3f} bare_count_s={:.3f} stats_goal_met={}\n",
              api, direct, api / direct, total["cases"].get<int64_t>(), unit_med, dep_med, scan_med,
-             unit_max < 1.0 && dep_max < 1.0 ? "yes" : "no");
+             unit_max < 1.0 && dep_max < 1.0 ? 1 : 0);
   return 0;
 }

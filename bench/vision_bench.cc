@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_data.h"
 #include "gridwatch/vision/pipeline.h"
 
 using namespace gridwatch;
@@ -24,9 +25,7 @@ using namespace gridwatch::vision;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-const std::string kShared = GRIDWATCH_SHARED_DIR;
 const std::string kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
-const std::string kLot = kShared + "/data/video/parking-lot-car-detection.mp4";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -75,20 +74,28 @@ PipelineRun pipeline(const std::string& path, const std::string& yaml) {
   return r;
 }
 
-std::string dnn_yaml(const std::string& model, double fps) {
+// The folder of the two Darknet models and their class names (exits naming a missing file).
+std::string models_dir() {
+  for (const char* f : {"yolo-fastest-1.1-xl.weights", "yolo-fastest-1.1-xl.cfg", "yolo-fastest-1.1.weights",
+                        "yolo-fastest-1.1.cfg"})
+    bench::need_data(std::string("models/") + f);
+  return std::filesystem::path(bench::need_data("models/coco.names")).parent_path().string();
+}
+
+std::string dnn_yaml(const std::string& models, const std::string& model, double fps) {
   return fmt::format(R"(camera: {{id: bench}}
 detect: {{fps: {1}}}
 detectors:
   - type: dnn
-    model: {0}/data/models/{2}.weights
-    config: {0}/data/models/{2}.cfg
-    names: {0}/data/models/coco.names
+    model: {0}/{2}.weights
+    config: {0}/{2}.cfg
+    names: {0}/coco.names
     classes: {{car: vehicle, truck: vehicle, bus: vehicle, person: person}}
     score: 0.3
 zones:
   - {{name: van_bay, polygon: [[630, 30], [730, 30], [730, 115], [630, 115]], classes: [vehicle], dwell: 30s}}
 )",
-                     kShared, fps, model);
+                     models, fps, model);
 }
 
 std::string model_free_yaml(const std::string& type, double fps) {
@@ -134,17 +141,19 @@ std::string make_720p() {
 int main() {
   // One thread: the agent runs one pipeline per camera thread, and "per core" means per core.
   cv::setNumThreads(1);
+  const std::string lot = bench::need_data("video/parking-lot-car-detection.mp4");
+  const std::string models = models_dir();
   // 1. The two clips, decode-only and full pipeline, same run.
   const DecodeRun vtest_decode = decode_only(kVtest);
-  const DecodeRun lot_decode = decode_only(kLot);
+  const DecodeRun lot_decode = decode_only(lot);
   double r_dnn = 0, r_dnn_small = 0, r_stationary = 0, r_lot = 0;
-  const PipelineRun vtest_dnn = pipeline(kVtest, dnn_yaml("yolo-fastest-1.1-xl", 5));
+  const PipelineRun vtest_dnn = pipeline(kVtest, dnn_yaml(models, "yolo-fastest-1.1-xl", 5));
   report("vtest dnn XL @5fps", vtest_decode, vtest_dnn, &r_dnn);
-  const PipelineRun vtest_small = pipeline(kVtest, dnn_yaml("yolo-fastest-1.1", 5));
+  const PipelineRun vtest_small = pipeline(kVtest, dnn_yaml(models, "yolo-fastest-1.1", 5));
   report("vtest dnn small @5fps", vtest_decode, vtest_small, &r_dnn_small);
   const PipelineRun vtest_stat = pipeline(kVtest, model_free_yaml("stationary", 5));
   report("vtest stationary @5fps", vtest_decode, vtest_stat, &r_stationary);
-  const PipelineRun lot_motion = pipeline(kLot, model_free_yaml("motion", 12.5));
+  const PipelineRun lot_motion = pipeline(lot, model_free_yaml("motion", 12.5));
   report("parking lot motion @12.5fps", lot_decode, lot_motion, &r_lot);
 
   // 2. DNN inference alone at 320x320 (the analysed-frame dnn stage is letterbox + inference + decode).
@@ -156,7 +165,7 @@ int main() {
   const std::string hd = make_720p();
   const DecodeRun hd_decode = hd.empty() ? DecodeRun{} : decode_only(hd);
   const double hd_decode_ms = hd_decode.frames ? hd_decode.seconds * 1000.0 / static_cast<double>(hd_decode.frames) : 0;
-  const PipelineRun hd_dnn = hd.empty() ? PipelineRun{} : pipeline(hd, dnn_yaml("yolo-fastest-1.1", 5));
+  const PipelineRun hd_dnn = hd.empty() ? PipelineRun{} : pipeline(hd, dnn_yaml(models, "yolo-fastest-1.1", 5));
   const double hd_analysis_ms = hd_dnn.stats.frames_analysed
                                     ? (hd_dnn.seconds * 1000.0 - hd_decode_ms * static_cast<double>(hd_dnn.stats.frames_in)) /
                                           static_cast<double>(hd_dnn.stats.frames_analysed)

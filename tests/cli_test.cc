@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/vision/scene.h"
 #include "support.h"
+#include "test_data.h"
 
 namespace gridwatch::testing {
 namespace {
@@ -93,8 +95,8 @@ TEST(Cli, ExampleConfigsPassCheck) {
 namespace gridwatch::testing {
 namespace {
 
-TEST(Cli, GeoAssignReadsStdinAndReportsBadLinesByNumber) {
-  std::string areas = std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/beijing-districts-gcj02.json";
+// The same points and bad lines for Beijing's districts, whichever outline of them is read.
+RunResult expect_beijing_assignment(const std::string& areas) {
   auto r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--crs", "gcj02"},
                                     "lon,lat\n116.3913,39.9075\nabc,1\n0,0\n116.4,95\n116.3903, 39.9918\n");
   EXPECT_EQ(r.code, 0) << r.err;
@@ -102,6 +104,28 @@ TEST(Cli, GeoAssignReadsStdinAndReportsBadLinesByNumber) {
   EXPECT_NE(r.err.find("line 3: lon \"abc\" is not a number; skipped"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("line 5: lat 95 is out of range [-90, 90]; skipped"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("3 points: 2 in an area, 1 outside, 2 bad lines skipped"), std::string::npos) << r.err;
+  return r;
+}
+
+// Beijing's districts as the echarts npm package ships them (GCJ-02, compressed): Tiananmen's GPS
+// position is in Dongcheng, (116.3903, 39.9918) in Chaoyang.
+TEST(Cli, GeoAssignOnTheEchartsMapReadsStdinAndReportsBadLinesByNumber) {
+  const std::string areas = echarts_beijing_map();
+  ASSERT_TRUE(std::filesystem::exists(areas)) << areas << ": run npm ci in web/";
+  auto r = expect_beijing_assignment(areas);
+  // Its outlines cross themselves here and there: repaired, and said so.
+  EXPECT_NE(r.err.find("warning: feature 110113 (顺义区): invalid geometry repaired"), std::string::npos) << r.err;
+  r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--crs", "wgs72"}, "");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("wgs72"), std::string::npos) << r.err;
+  r = run_gridwatch_with_input({"geo", "assign", "--areas", "/nonexistent.geojson"}, "");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/nonexistent.geojson"), std::string::npos) << r.err;
+}
+
+TEST(CliRealData, GeoAssignReadsStdinAndReportsBadLinesByNumber) {
+  GW_NEED_DATA(areas, "boundaries/beijing-districts-gcj02.json");
+  auto r = expect_beijing_assignment(areas);
   EXPECT_NE(r.err.find("warning: feature 110113 (顺义区): invalid geometry repaired"), std::string::npos) << r.err;
 
   // Read as WGS-84 the same file puts Tiananmen's GPS position ~550 m off: still Dongcheng, but
@@ -166,35 +190,85 @@ rules:
   std::filesystem::remove_all(dir);
 }
 
-TEST(Cli, VisionReplayWritesZoneEventsAsJsonLines) {
+// The zone events of `vision replay`, one JSON object a line, each with every field.
+std::vector<nlohmann::json> read_zone_events(const std::filesystem::path& file) {
+  std::vector<nlohmann::json> events;
+  std::istringstream lines(read_file(file));
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* key : {"ts", "camera", "zone", "event", "object_id", "class", "bbox", "dwell_s", "confidence"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    events.push_back(std::move(j));
+  }
+  return events;
+}
+
+// A street the project draws (vision/scene.h): the red car drives in at 8 s, stands in the
+// no-parking markings from 10 s and stays; people walk by on the far pavement. A model-free
+// `stationary` detector and a 10 s dwell give one stationary event, 10 s after the car arrived.
+TEST(Cli, VisionReplayOnADrawnClipWritesZoneEventsAsJsonLines) {
+  auto dir = temp_dir("vreplay-street");
+  vision::StreetScene scene;
+  ASSERT_TRUE(vision::write_video(scene, dir / "street.avi", 300).has_value());  // 30 s
+  write_file(dir / "cam.yaml", R"(camera: {id: cam-street}
+detect: {fps: 5}
+detectors:
+  - {type: stationary, label: vehicle, min_area: 0.004, settle: 2s}
+zones:
+  - {name: no_parking, type: no_parking, polygon: [[70, 225], [340, 225], [340, 302], [70, 302]], classes: [vehicle], dwell: 10s}
+)");
+  auto [code, out] = run_gridwatch({"vision", "replay", "--camera", (dir / "cam.yaml").string(), "--video",
+                                    (dir / "street.avi").string(), "--events-out", (dir / "events.jsonl").string(),
+                                    "--start", "2026-11-23T08:00:00Z"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("300 frames (150 analysed, 0 corrupt)"), std::string::npos) << out;
+  std::vector<nlohmann::json> stationary;
+  for (const nlohmann::json& j : read_zone_events(dir / "events.jsonl"))
+    if (j["event"] == "stationary") stationary.push_back(j);
+  ASSERT_EQ(stationary.size(), 1u);
+  EXPECT_EQ(stationary[0]["ts"], "2026-11-23T08:00:20Z");
+  EXPECT_EQ(stationary[0]["zone"], "no_parking");
+  EXPECT_EQ(stationary[0]["class"], "vehicle");
+  ASSERT_EQ(stationary[0]["bbox"].size(), 4u);
+  // The box is the parked car's (vision/scene.h), within a few pixels.
+  const nlohmann::json& box = stationary[0]["bbox"];
+  EXPECT_NEAR(box[0].get<double>(), vision::StreetScene::kCarParkedX, 8);
+  EXPECT_NEAR(box[2].get<double>(), vision::StreetScene::kCarW, 12);
+
+  write_file(dir / "bad.yaml", "camera: {id: c}\ndetectors: [{type: yolo9000}]\n");
+  std::tie(code, out) = run_gridwatch({"vision", "replay", "--camera", (dir / "bad.yaml").string(), "--video",
+                                       (dir / "street.avi").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("bad.yaml:2: detectors[0].type: \"yolo9000\" is not one of"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliRealData, VisionReplayWritesZoneEventsAsJsonLines) {
+  GW_NEED_DATA(weights, "models/yolo-fastest-1.1-xl.weights");
+  GW_NEED_DATA(cfg, "models/yolo-fastest-1.1-xl.cfg");
+  GW_NEED_DATA(names, "models/coco.names");
   auto dir = temp_dir("vreplay");
-  const std::string models = std::string(GRIDWATCH_SHARED_DIR) + "/data/models/";
   write_file(dir / "cam.yaml", fmt::format(R"(camera: {{id: cam-vtest}}
 detect: {{fps: 1}}
 detectors:
   - type: dnn
-    model: {0}yolo-fastest-1.1-xl.weights
-    config: {0}yolo-fastest-1.1-xl.cfg
-    names: {0}coco.names
+    model: {}
+    config: {}
+    names: {}
     classes: {{car: vehicle, truck: vehicle}}
     score: 0.3
 zones:
   - {{name: van_bay, type: no_parking, polygon: [[630, 30], [730, 30], [730, 115], [630, 115]], classes: [vehicle], dwell: 30s}}
 )",
-                                           models));
+                                           weights, cfg, names));
   auto [code, out] = run_gridwatch({"vision", "replay", "--camera", (dir / "cam.yaml").string(), "--video",
                                     "/usr/share/doc/opencv-doc/examples/data/vtest.avi", "--events-out",
                                     (dir / "events.jsonl").string(), "--start", "2026-11-23T08:00:00Z"});
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("795 frames (80 analysed, 0 corrupt)"), std::string::npos) << out;
   std::vector<nlohmann::json> stationary;
-  std::istringstream lines(read_file(dir / "events.jsonl"));
-  for (std::string line; std::getline(lines, line);) {
-    auto j = nlohmann::json::parse(line);
-    for (const char* key : {"ts", "camera", "zone", "event", "object_id", "class", "bbox", "dwell_s", "confidence"})
-      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+  for (const nlohmann::json& j : read_zone_events(dir / "events.jsonl"))
     if (j["event"] == "stationary") stationary.push_back(j);
-  }
   ASSERT_EQ(stationary.size(), 1u);
   EXPECT_EQ(stationary[0]["ts"], "2026-11-23T08:00:30Z");
   EXPECT_EQ(stationary[0]["zone"], "van_bay");
@@ -209,8 +283,37 @@ zones:
   std::filesystem::remove_all(dir);
 }
 
-TEST(Cli, GeoAssignWithAnIdProperty) {
-  std::string areas = std::string(GRIDWATCH_SHARED_DIR) + "/data/boundaries/nyc-community-districts.geojson";
+// Codes from a property (numbers written without decimals), a hole, a MultiPolygon, and the
+// boundary rule (docs/geo.md): a point on an edge goes to the side east of it (north of an
+// east-west edge), so on the edge two areas share it is in the eastern one, and on the edge of a
+// hole it is in the hole only on the hole's west and south sides.
+TEST(Cli, GeoAssignWithAnIdPropertyOnALayerItWrites) {
+  auto dir = temp_dir("assign-id");
+  write_file(dir / "areas.geojson", R"({"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"BoroCD": 105, "name": "west, with a hole"},
+     "geometry": {"type": "Polygon", "coordinates": [[[10.0, 50.0], [10.2, 50.0], [10.2, 50.2], [10.0, 50.2], [10.0, 50.0]],
+                                                     [[10.05, 50.05], [10.15, 50.05], [10.15, 50.15], [10.05, 50.15], [10.05, 50.05]]]}},
+    {"type": "Feature", "properties": {"BoroCD": "302", "name": "east, two parts"},
+     "geometry": {"type": "MultiPolygon", "coordinates": [[[[10.2, 50.0], [10.4, 50.0], [10.4, 50.2], [10.2, 50.2], [10.2, 50.0]]],
+                                                          [[[11.0, 50.0], [11.1, 50.0], [11.1, 50.1], [11.0, 50.1], [11.0, 50.0]]]]}}]})");
+  const std::string areas = (dir / "areas.geojson").string();
+  auto r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--id-property", "BoroCD"},
+                                    "10.01,50.01\n10.1,50.1\n10.3,50.1\n10.2,50.1\n11.05,50.05\n10.5,50.1\n"
+                                    "10.05,50.1\n10.15,50.1\n10.1,50.05\n10.1,50.15\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "10.01,50.01,105\n10.1,50.1,\n10.3,50.1,302\n10.2,50.1,302\n11.05,50.05,302\n10.5,50.1,\n"
+            "10.05,50.1,\n10.15,50.1,105\n10.1,50.05,\n10.1,50.15,105\n");
+  EXPECT_NE(r.err.find("10 points: 6 in an area, 4 outside, 0 bad lines skipped"), std::string::npos) << r.err;
+  // A property the features do not have is refused, naming it.
+  r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--id-property", "BoroName"}, "10.01,50.01\n");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("feature #0 has no code (no property \"BoroName\")"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliRealData, GeoAssignWithAnIdProperty) {
+  GW_NEED_DATA(areas, "boundaries/nyc-community-districts.geojson");
   auto r = run_gridwatch_with_input({"geo", "assign", "--areas", areas, "--id-property", "BoroCD"},
                                     "-73.9857,40.7484\n-73.9936,40.6959\n");
   EXPECT_EQ(r.code, 0) << r.err;

@@ -79,7 +79,7 @@ TEST(OutboxDelivery, ABrokerOutageInTheMiddleOfAStreamLosesNothingAndKeepsTheOrd
     std::lock_guard lock(mu);
     received.push_back(j.value("n", -1));
   });
-  (*sub)->subscribe("t/orders/#", 1);
+  ASSERT_TRUE((*sub)->subscribe("t/orders/#", 1).has_value());
   ASSERT_TRUE((*sub)->connect(10s).has_value());
 
   auto log = agent::open_outbox_file(dir / "agent" / "outbox" / "log");
@@ -270,7 +270,7 @@ TEST(BrokerTls, TheAgentConnectsOverTlsAndAnUntrustedBrokerIsRefused) {
     std::lock_guard lock(mu);
     seen = m.payload;
   });
-  (*reader)->subscribe("gw/v1/agents/tls-box/status", 1);
+  ASSERT_TRUE((*reader)->subscribe("gw/v1/agents/tls-box/status", 1).has_value());
   ASSERT_TRUE((*reader)->connect(10s).has_value());
   EXPECT_TRUE(eventually([&] {
     std::lock_guard lock(mu);

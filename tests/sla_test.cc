@@ -45,7 +45,7 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
     std::lock_guard lock(mu);
     published.push_back(json::parse(m.payload, nullptr, false));
   });
-  (*sub)->subscribe(prefix + "/center/orders/#", 1);
+  ASSERT_TRUE((*sub)->subscribe(prefix + "/center/orders/#", 1).has_value());
   ASSERT_TRUE((*sub)->connect(10s).has_value());
 
   // A manhole cover (respond 30 min, resolve 4 h), and a noise case accepted in time.

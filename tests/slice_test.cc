@@ -546,6 +546,32 @@ TEST_F(Slice, StoppedAgentSaysOfflineAndExitsZero) {
   ASSERT_TRUE(reports(status, "offline"));
 }
 
+// Monitors that report on the same instant (stamped on the second, as many gateways do), with
+// the agent's `lateness: 0s`: every one of them is evaluated, none is refused as late.
+TEST_F(Slice, SensorsReportingOnTheSameInstantAreAllEvaluated) {
+  more_sensors_ = fmt::format(
+      "  - {{device_id: bin-9, type: bin_fill, location: {{lon: {0}, lat: {1}, accuracy_m: 5}}}}\n"
+      "  - {{device_id: bin-10, type: bin_fill, location: {{lon: {0}, lat: {2}, accuracy_m: 5}}}}\n",
+      bin7().lon, bin7().lat + 0.0011, bin7().lat + 0.0022);
+  more_rules_ =
+      "    - id: row_full\n      category: sanitation.bin_overflow\n      input: {type: bin_fill, devices: [bin-9, bin-10]}\n"
+      "      when: {threshold: {above: 90, clear_below: 60}}\n";
+  Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
+  start_agent();
+  ASSERT_TRUE(reports(status, "online"));
+  for (const char* bin : {"bin-7", "bin-9", "bin-10"}) publish_reading(bin, 2, 97);
+  for (const std::string& id : {fmt::format("{}.bin_full.bin-7.{}", agent_id_, id_time(2)),
+                               fmt::format("{}.row_full.bin-9.{}", agent_id_, id_time(2)),
+                               fmt::format("{}.row_full.bin-10.{}", agent_id_, id_time(2))})
+    EXPECT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + id).status == 200; })) << id;
+  ASSERT_TRUE(eventually([&] {
+    auto j = status.last_json();
+    return j && j->value("readings_received", 0) == 3;
+  })) << (status.last_json() ? status.last_json()->dump() : "no status");
+  EXPECT_EQ(status.last_json()->value("readings_late", -1), 0);
+  EXPECT_EQ(status.last_json()->value("readings_rejected", -1), 0);
+}
+
 TEST_F(Slice, BadReadingsAreCountedKeptAndTheGoodOnesStillWork) {
   Listener status(svc_, fmt::format("{}/agents/{}/status", prefix_, agent_id_));
   start_agent();

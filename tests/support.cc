@@ -212,7 +212,7 @@ Listener::Listener(const platform::ServiceEndpoints& svc, const std::string& fil
     std::lock_guard lock(mu_);
     messages_.push_back(std::move(m));
   });
-  client_->subscribe(filter, 1);
+  EXPECT_TRUE(client_->subscribe(filter, 1).has_value());
   EXPECT_TRUE(client_->connect(std::chrono::seconds{10}).has_value());
 }
 

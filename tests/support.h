@@ -36,6 +36,12 @@ std::filesystem::path temp_dir(const std::string& name);
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::string read_file(const std::filesystem::path& p);
 
+// Beijing's 16 districts as the npm package echarts@4 ships them (GCJ-02, compressed; installed
+// into web/node_modules by the set-up): boundaries every clone has.
+inline std::string echarts_beijing_map() {
+  return std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
+}
+
 // A topic prefix no other test uses, so tests sharing the broker never see each other's traffic.
 std::string unique_prefix();
 

@@ -1,0 +1,124 @@
+// The center against a broker that refuses or disappears: a refused subscription is an error
+// that /healthz and /metrics show (the center keeps serving), and a lifecycle update the MQTT
+// client cannot take is counted, not silently dropped. A center in this process, on a private
+// broker of the test's own and the fixture's PostGIS.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "gridwatch/center/center.h"
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/platform/services.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+center::CenterConfig center_config(const std::string& tag, const platform::ServiceEndpoints& broker,
+                                   const std::string& prefix) {
+  center::CenterConfig cfg;
+  cfg.id = tag;
+  cfg.broker_url = broker.mqtt_url;
+  cfg.topic_prefix = prefix;
+  cfg.conninfo = services().pg_conninfo;
+  cfg.http_port = 0;
+  cfg.sla_check_interval = std::chrono::hours{1};  // the test drives the SLA check
+  cfg.api_keys = {{"faults", "faults-test-key-0123456789"}};
+  cfg.tokens = {{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken, .expires = {}, .unit = "",
+                 .grid = ""}};
+  return cfg;
+}
+
+// The value of an unlabelled metric in Prometheus text, or -1.
+double metric(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST(CenterBroker, ARefusedSubscriptionShowsInHealthzAndMetricsAndTheCenterKeepsServing) {
+  const std::string tag = fmt::format("suback{}", getpid());
+  const std::string prefix = unique_prefix();
+  const auto dir = temp_dir(tag);
+  // The center's account may publish its updates but subscribe to nothing: its rights lack the
+  // order stream and the clip answers. (Mosquitto's dynamic-security plugin refuses such a
+  // SUBSCRIBE; an ACL file would grant it and deliver nothing.)
+  auto broker = platform::PrivateServices::start(
+      {.dir = dir / "broker",
+       .postgres = false,
+       .mqtt_accounts = {{"center", "center-pw-0123"}},
+       .mqtt_dynsec = true,
+       .mqtt_dynsec_acls = {{"center", "publishClientSend", prefix + "/center/#"}}});
+  ASSERT_TRUE(broker.has_value()) << broker.error().message;
+  auto cfg = center_config(tag, (*broker)->endpoints(), prefix);
+  cfg.username = "center";
+  cfg.password = "center-pw-0123";
+  center::Center center(cfg, Catalog::builtin());
+  ASSERT_TRUE(center.start(10s).has_value()) << "the center starts, and says what is wrong";
+
+  auto health = http_get(center.http_port(), "/healthz");
+  EXPECT_EQ(health.status, 503) << health.body;
+  const json h = json::parse(health.body, nullptr, false);
+  EXPECT_EQ(h.value("status", ""), "degraded");
+  EXPECT_EQ(h.value("mqtt", ""), "connected");
+  const std::string subs = h.value("subscriptions", "");
+  EXPECT_NE(subs.find(fmt::format("refused the subscription to $share/center/{}/orders/#", prefix)), std::string::npos)
+      << subs;
+  EXPECT_NE(subs.find(fmt::format("{}/agents/+/clips/+/#", prefix)), std::string::npos) << subs;
+  const std::string metrics = http_get(center.http_port(), "/metrics").body;
+  EXPECT_EQ(metric(metrics, "gw_center_mqtt_subscribed"), 0) << metrics;
+  EXPECT_EQ(metric(metrics, "gw_center_mqtt_connected"), 1) << metrics;
+  // Tickets still come in over Open311.
+  auto r = http_post(center.http_port(), "/open311/v2/requests.json",
+                     form_encode({{"api_key", "faults-test-key-0123456789"}, {"service_code", "environment.noise"},
+                                  {"lat", "40.52"}, {"long", fmt::format("{:.5f}", 117.20 + (getpid() % 1000) * 1e-4)}}));
+  EXPECT_EQ(r.status, 200) << r.body;
+  center.stop();
+  (*broker)->stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CenterBroker, UpdatesTheClientCannotTakeAreCountedInMetrics) {
+  const std::string tag = fmt::format("pubfail{}", getpid());
+  const std::string prefix = unique_prefix();
+  const auto dir = temp_dir(tag);
+  auto broker = platform::PrivateServices::start({.dir = dir / "broker", .postgres = false});
+  ASSERT_TRUE(broker.has_value()) << broker.error().message;
+  auto cfg = center_config(tag, (*broker)->endpoints(), prefix);
+  cfg.max_buffered = 1;  // one update kept while the broker is away, the next refused
+  center::Center center(cfg, Catalog::builtin());
+  ASSERT_TRUE(center.start(10s).has_value());
+  auto healthy = http_get(center.http_port(), "/healthz");
+  EXPECT_EQ(healthy.status, 200) << healthy.body;
+
+  // Three manhole covers, far apart so that they stay three cases.
+  std::vector<std::string> cases;
+  for (int i = 0; i < 3; ++i) {
+    auto r = http_post(center.http_port(), "/open311/v2/requests.json",
+                       form_encode({{"api_key", "faults-test-key-0123456789"}, {"service_code", "utilities.manhole_cover"},
+                                    {"lat", fmt::format("{:.4f}", 40.60 + 0.01 * i)},
+                                    {"long", fmt::format("{:.5f}", 117.20 + (getpid() % 1000) * 1e-4)}}));
+    ASSERT_EQ(r.status, 200) << r.body;
+    cases.push_back(json::parse(r.body)[0]["service_request_id"]);
+  }
+  EXPECT_EQ(metric(http_get(center.http_port(), "/metrics").body, "gw_center_publish_failures_total"), 0);
+  (*broker)->stop();
+  ASSERT_TRUE(eventually([&] { return http_get(center.http_port(), "/healthz").status == 503; }, 30s))
+      << "the center notices the broker is gone";
+  // Each dispatch is published on {prefix}/center/orders/{id}: the first waits for the
+  // reconnect, the next two are refused by the client and counted; the steps themselves stand.
+  for (const std::string& id : cases) {
+    auto r = http_request(center.http_port(), "POST", fmt::format("/api/v1/orders/{}/actions", id),
+                          json{{"action", "dispatch"}, {"unit", "faults-unit"}}.dump(), kAdminToken);
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  const std::string metrics = http_get(center.http_port(), "/metrics").body;
+  EXPECT_EQ(metric(metrics, "gw_center_publish_failures_total"), 2) << metrics;
+  center.stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
