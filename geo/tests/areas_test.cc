@@ -170,6 +170,19 @@ TEST(AreaIndex, ConcurrentReadersAgree) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// Stored in WGS-84, the WGS-84 position of Tiananmen lands in Dongcheng (110101) and the Bird's
+// Nest stadium in Chaoyang (110105), whichever map of Beijing's districts the index was built from.
+void expect_beijing_landmarks(const AreaIndex& idx) {
+  const Area* a = idx.locate(LonLat{.lon = 116.3913, .lat = 39.9075});
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->code, "110101");
+  EXPECT_EQ(a->name, "东城区");
+  const Area* nest = idx.locate(LonLat{.lon = 116.3903, .lat = 39.9918});
+  ASSERT_NE(nest, nullptr);
+  EXPECT_EQ(nest->code, "110105");
+  EXPECT_EQ(nest->name, "朝阳区");
+}
+
 // Beijing's districts come in GCJ-02; stored in WGS-84, the WGS-84 position of Tiananmen
 // lands in Dongcheng (110101) and the Bird's Nest stadium in Chaoyang (110105). The same on the
 // npm package's map: EchartsMap.BeijingDistrictsFromTheNpmPackageInGcj02.
@@ -181,13 +194,7 @@ TEST(AreaIndexRealData, BeijingDistrictsFromGcj02) {
   EXPECT_EQ(layer->size(), 16u);
   auto idx = AreaIndex::build({std::move(*layer)});
   ASSERT_TRUE(idx.has_value());
-  const Area* a = (*idx)->locate(LonLat{.lon = 116.3913, .lat = 39.9075});
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->code, "110101");
-  EXPECT_EQ(a->name, "东城区");
-  const Area* nest = (*idx)->locate(LonLat{.lon = 116.3903, .lat = 39.9918});
-  ASSERT_NE(nest, nullptr);
-  EXPECT_EQ(nest->code, "110105");
+  expect_beijing_landmarks(**idx);
 }
 
 // ECharts' compressed map format, written the way its encoder does: per ring, pairs of
@@ -282,14 +289,7 @@ TEST(EchartsMap, BeijingDistrictsFromTheNpmPackageInGcj02) {
   EXPECT_EQ(codes.count("110119"), 1u);
   auto idx = AreaIndex::build({std::move(*layer)});
   ASSERT_TRUE(idx.has_value()) << idx.error().message;
-  const Area* a = (*idx)->locate(LonLat{.lon = 116.3913, .lat = 39.9075});
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->code, "110101");
-  EXPECT_EQ(a->name, "东城区");
-  const Area* nest = (*idx)->locate(LonLat{.lon = 116.3903, .lat = 39.9918});
-  ASSERT_NE(nest, nullptr);
-  EXPECT_EQ(nest->code, "110105");
-  EXPECT_EQ(nest->name, "朝阳区");
+  expect_beijing_landmarks(**idx);
 }
 
 // Quantised to 1/1024 degree, the npm map's districts agree with the 6-decimal outlines of the
