@@ -195,185 +195,6 @@ void deny(httplib::Response& res, const Principal& who, std::string_view what) {
   json_error(res, 403, fmt::format("{} ({}) may not {}", who.name, to_string(who.role), what));
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string part;
-  while (std::getline(ss, part, ','))
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
-
-// The largest radius search the API accepts (a district is ~50 km across).
-constexpr double kMaxRadiusM = 50'000;
-// The most cases one map view (fields=map) may ask for: a district's wall map of every open case.
-constexpr int kMaxMapLimit = 100'000;
-
-// Parses the query of GET /api/v1/orders. On error fills `error` and `parameter`.
-std::optional<OrderQuery> parse_order_query(const httplib::Request& req, const Catalog& catalog,
-                                            std::string& error, std::string& parameter) {
-  OrderQuery q;
-  for (const auto& [key, value] : req.params) {
-    if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit" &&
-        key != "near" && key != "radius_m" && key != "fields" && key != "state") {
-      parameter = key;
-      error = fmt::format(
-          "unknown parameter \"{}\" (known: status, state, category, bbox, since, near, radius_m, limit, fields)", key);
-      return std::nullopt;
-    }
-  }
-  if (req.has_param("status")) {
-    for (auto& s : split(req.get_param_value("status"))) {
-      if (s != "open" && s != "cleared") {
-        parameter = "status";
-        error = fmt::format("unknown status \"{}\" (known: open, cleared)", s);
-        return std::nullopt;
-      }
-      q.statuses.push_back(s);
-    }
-  }
-  if (req.has_param("state")) {
-    for (auto& st : split(req.get_param_value("state"))) {
-      if (!parse_case_state(st)) {
-        parameter = "state";
-        error = fmt::format("unknown state \"{}\" (known: new, dispatched, accepted, in_progress, resolved, closed, "
-                            "rejected, reopened, cancelled, duplicate)", printable(st));
-        return std::nullopt;
-      }
-      q.states.push_back(st);
-    }
-  }
-  if (req.has_param("category")) {
-    for (auto& c : split(req.get_param_value("category"))) {
-      if (!catalog.find(c)) {
-        parameter = "category";
-        error = fmt::format("unknown category \"{}\"", c);
-        return std::nullopt;
-      }
-      q.categories.push_back(c);
-    }
-  }
-  if (req.has_param("bbox")) {
-    auto parts = split(req.get_param_value("bbox"));
-    std::array<double, 4> b{};
-    bool ok = parts.size() == 4;
-    for (size_t i = 0; ok && i < 4; ++i) {
-      const auto v = parse_finite(parts[i]);
-      ok = v.has_value();
-      b[i] = v.value_or(0);
-    }
-    ok = ok && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] &&
-         b[1] <= b[3];
-    if (!ok) {
-      parameter = "bbox";
-      error = "bbox must be min_lon,min_lat,max_lon,max_lat in WGS-84 degrees, min <= max";
-      return std::nullopt;
-    }
-    q.bbox = b;
-  }
-  if (req.has_param("near") != req.has_param("radius_m")) {
-    parameter = req.has_param("near") ? "radius_m" : "near";
-    error = "near and radius_m go together: near=lon,lat&radius_m=metres";
-    return std::nullopt;
-  }
-  if (req.has_param("near")) {
-    auto parts = split(req.get_param_value("near"));
-    const auto lon = parts.size() == 2 ? parse_finite(parts[0]) : std::nullopt;
-    const auto lat = parts.size() == 2 ? parse_finite(parts[1]) : std::nullopt;
-    const LonLat p{.lon = lon.value_or(0), .lat = lat.value_or(0)};
-    if (!lon || !lat || !geo::is_valid_wgs84(p)) {
-      parameter = "near";
-      error = "near must be lon,lat in WGS-84 degrees";
-      return std::nullopt;
-    }
-    const double r = parse_finite(req.get_param_value("radius_m")).value_or(0);
-    if (!(r > 0) || r > kMaxRadiusM) {
-      parameter = "radius_m";
-      error = fmt::format("radius_m must be a number of metres above 0 and at most {}", kMaxRadiusM);
-      return std::nullopt;
-    }
-    q.near = p;
-    q.radius_m = r;
-  }
-  if (req.has_param("since")) {
-    auto t = parse_rfc3339(req.get_param_value("since"));
-    if (!t) {
-      parameter = "since";
-      error = t.error().message;
-      return std::nullopt;
-    }
-    q.since = *t;
-  }
-  if (req.has_param("fields")) {
-    if (req.get_param_value("fields") != "map") {
-      parameter = "fields";
-      error = "fields must be map (the few properties a map draws) or absent (every property)";
-      return std::nullopt;
-    }
-    q.map_fields = true;
-    q.limit = kMaxMapLimit;
-  }
-  if (req.has_param("limit")) {
-    const int most = q.map_fields ? kMaxMapLimit : 10000;
-    const auto n = parse_int_in(req.get_param_value("limit"), 1, most);
-    if (!n) {
-      parameter = "limit";
-      error = fmt::format("limit must be a whole number from 1 to {}", most);
-      return std::nullopt;
-    }
-    q.limit = *n;
-  }
-  return q;
-}
-
-// Parses the query of GET /api/v1/stats: by (an area level of `config`, unit, department),
-// period (day, week, month), from/to (RFC 3339; default: the last 30 days), tz (IANA zone).
-Result<StatsQuery> parse_stats_query(const httplib::Request& req, const CenterConfig& config,
-                                     const geo::AreaIndex& areas) {
-  StatsQuery q;
-  for (const auto& [key, value] : req.params)
-    if (key != "by" && key != "period" && key != "from" && key != "to" && key != "tz" && key != "area")
-      return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("unknown parameter \"{}\" (known: by, period, from, to, tz, area)", printable(key)), key);
-  if (req.has_param("area")) {
-    q.area_code = req.get_param_value("area");
-    for (size_t level = 0; level < areas.levels() && q.area_level.empty(); ++level)
-      for (const geo::Area& a : areas.areas(level))
-        if (a.code == q.area_code) {
-          q.area_level = a.level_name;
-          break;
-        }
-    if (q.area_level.empty())
-      return fail(ErrorCode::kInvalidArgument, fmt::format("no area \"{}\"", printable(q.area_code)), "area");
-  }
-  std::vector<std::string> groupings = {"unit", "department"};
-  for (const AreaLayerConfig& layer : config.areas) groupings.push_back(layer.options.level_name);
-  q.by = req.get_param_value("by");
-  if (!q.by.empty() && std::find(groupings.begin(), groupings.end(), q.by) == groupings.end())
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("cannot group by \"{}\" (known: {})", printable(q.by), fmt::join(groupings, ", ")), "by");
-  q.period = req.get_param_value("period");
-  if (!q.period.empty() && q.period != "day" && q.period != "week" && q.period != "month")
-    return fail(ErrorCode::kInvalidArgument, "period must be day, week or month", "period");
-  q.now = now_utc();
-  q.to = q.now;
-  q.from = q.now - std::chrono::days{30};
-  for (auto [key, slot] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
-    if (!req.has_param(key)) continue;
-    auto t = parse_rfc3339(req.get_param_value(key));
-    if (!t) return fail(ErrorCode::kInvalidArgument, fmt::format("{}: {}", key, t.error().message), key);
-    *slot = *t;
-  }
-  if (q.to <= q.from) return fail(ErrorCode::kInvalidArgument, "to must be later than from", "to");
-  if (req.has_param("tz")) {
-    q.time_zone = req.get_param_value("tz");
-    cctz::time_zone tz;
-    if (!cctz::load_time_zone(q.time_zone, &tz))
-      return fail(ErrorCode::kInvalidArgument, fmt::format("unknown time zone \"{}\"", printable(q.time_zone)), "tz");
-  }
-  return q;
-}
-
 // An Accept-Encoding list without "br" (see setup_http).
 std::string without_brotli(std::string_view accepted) {
   std::string out;
@@ -502,9 +323,8 @@ void Center::setup_http() {
   http_->Get("/api/v1/orders", [this](const httplib::Request& req, httplib::Response& res) {
     const auto who = caller(req, res);
     if (!who) return;
-    std::string error, parameter;
-    auto q = parse_order_query(req, catalog_, error, parameter);
-    if (!q) return json_error(res, 400, error, parameter);
+    auto q = parse_order_query(req.params, catalog_);
+    if (!q) return json_error(res, 400, q.error().message, q.error().field);
     q->scope = who->read_scope(config_.worker_level);
     auto body = store_->orders_geojson(*q);
     if (!body) return json_error(res, 503, body.error().message);
@@ -755,48 +575,9 @@ void Center::setup_http() {
   http_->Get(R"(/open311/v2/(requests(?:\.json|\.xml)?))", [this, o311_error, send_requests](
                                                                const httplib::Request& req, httplib::Response& res) {
     const auto format = open311::split_format(req.matches[1].str())->second;
-    RequestQuery q;
-    q.page_size = config_.open311_page_size;
-    for (const auto& [key, value] : req.params) {
-      static const char* kKnown[] = {"service_request_id", "service_code", "start_date", "end_date", "status",
-                                     "page", "page_size", "jurisdiction_id", "locale"};
-      if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
-        return o311_error(res, 400, fmt::format("unknown parameter \"{}\"", printable(key)), format);
-    }
-    if (req.has_param("service_request_id")) {
-      for (auto& id : split(req.get_param_value("service_request_id"))) {
-        if (!is_valid_id(id)) return o311_error(res, 400, "service_request_id: malformed id", format);
-        q.ids.push_back(id);
-      }
-    }
-    if (req.has_param("service_code")) {
-      for (auto& c : split(req.get_param_value("service_code"))) {
-        if (!catalog_.find(c))
-          return o311_error(res, 400, fmt::format("service_code \"{}\" is not a service", printable(c)), format);
-        q.service_codes.push_back(c);
-      }
-    }
-    for (const char* key : {"start_date", "end_date"}) {
-      if (!req.has_param(key)) continue;
-      auto t = parse_rfc3339(req.get_param_value(key));
-      if (!t) return o311_error(res, 400, fmt::format("{}: {}", key, t.error().message), format);
-      (std::string_view(key) == "start_date" ? q.start : q.end) = *t;
-    }
-    // Without dates, the last 90 days (the spec's default).
-    if (!q.start && !q.end) q.start = now_utc() - std::chrono::days{90};
-    if (req.has_param("status")) {
-      const std::string v = req.get_param_value("status");
-      if (v != "open" && v != "closed") return o311_error(res, 400, "status must be open or closed", format);
-      q.status = v;
-    }
-    for (const char* key : {"page", "page_size"}) {
-      if (!req.has_param(key)) continue;
-      const int most = std::string_view(key) == "page" ? 1'000'000 : 1000;
-      const auto n = parse_int_in(req.get_param_value(key), 1, most);
-      if (!n) return o311_error(res, 400, fmt::format("{} must be a whole number from 1 to {}", key, most), format);
-      (std::string_view(key) == "page" ? q.page : q.page_size) = *n;
-    }
-    send_requests(req, res, q, format, false);
+    auto q = parse_request_query(req.params, catalog_, config_.open311_page_size, now_utc());
+    if (!q) return o311_error(res, 400, q.error().message, format);
+    send_requests(req, res, *q, format, false);
   });
 
   // requests/{id} (the spec) and request/{id} (the spec's swagger file).
@@ -1043,7 +824,9 @@ void Center::setup_http() {
     const auto who = caller(req, res);
     if (!who) return;
     if (!who->may_read_stats()) return deny(res, *who, "read the rates");
-    auto q = parse_stats_query(req, config_, *areas_);
+    std::vector<std::string> groupings = {"unit", "department"};
+    for (const AreaLayerConfig& layer : config_.areas) groupings.push_back(layer.options.level_name);
+    auto q = parse_stats_query(req.params, groupings, *areas_, now_utc());
     if (!q) return json_error(res, 400, q.error().message, q.error().field);
     auto out = store_->stats(*q);
     if (!out) return json_error(res, 503, out.error().message);

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "gridwatch/center/lifecycle.h"
-#include "gridwatch/center/store.h"
+#include "gridwatch/center/scope.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/time.h"
 

@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gridwatch/center/lifecycle.h"
+#include "gridwatch/center/queries.h"
+#include "gridwatch/center/scope.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
@@ -26,53 +28,6 @@
 struct pg_conn;
 
 namespace gridwatch::center {
-
-// Whose request it is, as far as the store limits it: the cases a department or a grid worker may
-// read and change. An empty scope sees every case.
-struct Scope {
-  std::string unit;        // cases dispatched to this unit or of this department
-  std::string area_level;  // with area_code: cases placed in this area ("grid": "110101-g00040007")
-  std::string area_code;
-  bool empty() const { return unit.empty() && area_code.empty(); }
-};
-
-struct OrderQuery {
-  std::vector<std::string> statuses;    // empty: any
-  std::vector<std::string> states;      // work states (new, dispatched, ...); empty: any
-  std::vector<std::string> categories;  // empty: any
-  std::optional<std::array<double, 4>> bbox;  // min lon, min lat, max lon, max lat
-  std::optional<Timestamp> since;       // updated at or after
-  // Radius search: orders within `radius_m` metres of `near` (on the WGS-84 ellipsoid), nearest
-  // first, each with properties.distance_m. Without `near`: newest update first.
-  std::optional<LonLat> near;
-  double radius_m = 0;
-  int limit = 1000;
-  // Only what a map draws (id, category, state, status, source kind, priority, overdue, proactive,
-  // preempted, reports): a tenth of the size, for tens of thousands of cases.
-  bool map_fields = false;
-  Scope scope;
-};
-
-// The three rates (response, resolution, satisfaction) and the proactive share of the cases opened
-// in [from, to), per group and period. See docs/api.md, "The three rates".
-struct StatsQuery {
-  std::string by;          // an area level name, "unit", "department" or "" (all cases as one group)
-  std::string period;      // "day", "week", "month" or "" (the whole span as one period)
-  std::string time_zone = "UTC";  // periods start at local midnight of this IANA zone
-  Timestamp from, to;
-  Timestamp now;           // a case still within its respond time counts only once it responded
-  std::string area_level, area_code;  // only the cases in this area (a drill-down), when given
-};
-
-// GET requests of Open311: sources filtered and paged, newest request first.
-struct RequestQuery {
-  std::vector<std::string> ids;            // when given, the other filters are ignored
-  std::vector<std::string> service_codes;  // empty: any
-  std::optional<Timestamp> start, end;     // requested at or after / at or before
-  std::optional<std::string> status;       // "open" or "closed" (the status of the case)
-  int page = 1;
-  int page_size = 50;
-};
 
 enum class Applied { kStored, kDuplicate };
 

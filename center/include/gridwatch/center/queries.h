@@ -1,0 +1,81 @@
+// The queries of the read API, and their parsers from a request's parameters: each parser takes
+// the parameters as given (name -> value, names may repeat) and returns the query, or the first
+// thing wrong with them as kInvalidArgument naming the parameter (Error::field) with a message a
+// caller can act on. Parsers neither read the clock nor the database (the caller passes `now`),
+// so they are unit-tested on their own. Plain data and pure functions: thread-safe.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gridwatch/center/scope.h"
+#include "gridwatch/domain/catalog.h"
+#include "gridwatch/domain/error.h"
+#include "gridwatch/domain/order.h"
+#include "gridwatch/domain/time.h"
+#include "gridwatch/geo/areas.h"
+
+namespace gridwatch::center {
+
+// A request's query parameters (httplib::Params is this type).
+using QueryParams = std::multimap<std::string, std::string>;
+
+struct OrderQuery {
+  std::vector<std::string> statuses;    // empty: any
+  std::vector<std::string> states;      // work states (new, dispatched, ...); empty: any
+  std::vector<std::string> categories;  // empty: any
+  std::optional<std::array<double, 4>> bbox;  // min lon, min lat, max lon, max lat
+  std::optional<Timestamp> since;       // updated at or after
+  // Radius search: orders within `radius_m` metres of `near` (on the WGS-84 ellipsoid), nearest
+  // first, each with properties.distance_m. Without `near`: newest update first.
+  std::optional<LonLat> near;
+  double radius_m = 0;
+  int limit = 1000;
+  // Only what a map draws (id, category, state, status, source kind, priority, overdue, proactive,
+  // preempted, reports): a tenth of the size, for tens of thousands of cases.
+  bool map_fields = false;
+  Scope scope;
+};
+
+// The three rates (response, resolution, satisfaction) and the proactive share of the cases opened
+// in [from, to), per group and period. See docs/api.md, "The three rates".
+struct StatsQuery {
+  std::string by;          // an area level name, "unit", "department" or "" (all cases as one group)
+  std::string period;      // "day", "week", "month" or "" (the whole span as one period)
+  std::string time_zone = "UTC";  // periods start at local midnight of this IANA zone
+  Timestamp from, to;
+  Timestamp now;           // a case still within its respond time counts only once it responded
+  std::string area_level, area_code;  // only the cases in this area (a drill-down), when given
+};
+
+// GET requests of Open311: sources filtered and paged, newest request first.
+struct RequestQuery {
+  std::vector<std::string> ids;            // when given, the other filters are ignored
+  std::vector<std::string> service_codes;  // empty: any
+  std::optional<Timestamp> start, end;     // requested at or after / at or before
+  std::optional<std::string> status;       // "open" or "closed" (the status of the case)
+  int page = 1;
+  int page_size = 50;
+};
+
+// GET /api/v1/orders: status, state, category (comma-separated lists), bbox, since, near +
+// radius_m, limit, fields=map. An unknown parameter is refused, naming the known ones.
+[[nodiscard]] Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& catalog);
+
+// GET /api/v1/stats: by (one of `groupings`: area level names, "unit", "department"), period (day,
+// week, month), from/to (RFC 3339; default: the 30 days before `now`), tz (IANA zone), area (a
+// code of `areas`, for a drill-down).
+[[nodiscard]] Result<StatsQuery> parse_stats_query(const QueryParams& params, const std::vector<std::string>& groupings,
+                                                   const geo::AreaIndex& areas, Timestamp now);
+
+// GET /open311/v2/requests: service_request_id, service_code (comma-separated), start_date,
+// end_date (without either: the 90 days before `now`, the spec's default), status (open, closed),
+// page, page_size (default `page_size`, at most 1000); jurisdiction_id and locale are accepted
+// (the caller reads locale).
+[[nodiscard]] Result<RequestQuery> parse_request_query(const QueryParams& params, const Catalog& catalog,
+                                                       int page_size, Timestamp now);
+
+}  // namespace gridwatch::center

@@ -1,0 +1,213 @@
+#include "gridwatch/center/queries.h"
+
+#include <cctz/time_zone.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "gridwatch/center/lifecycle.h"
+#include "gridwatch/domain/config.h"
+#include "gridwatch/domain/text.h"
+#include "gridwatch/geo/distance.h"
+
+namespace gridwatch::center {
+
+namespace {
+
+// The largest radius search the API accepts (a district is ~50 km across).
+constexpr double kMaxRadiusM = 50'000;
+// The most cases one map view (fields=map) may ask for: a district's wall map of every open case.
+constexpr int kMaxMapLimit = 100'000;
+
+bool has(const QueryParams& p, const std::string& key) { return p.contains(key); }
+
+// The first value of `key` ("" when absent), as a web server reads a repeated parameter.
+std::string value(const QueryParams& p, const std::string& key) {
+  auto it = p.find(key);
+  return it == p.end() ? std::string() : it->second;
+}
+
+// A comma-separated list, empty items dropped.
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, ','))
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+Error invalid(std::string message, std::string parameter) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(parameter)};
+}
+
+}  // namespace
+
+Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& catalog) {
+  OrderQuery q;
+  for (const auto& [key, v] : params) {
+    if (key != "status" && key != "category" && key != "bbox" && key != "since" && key != "limit" &&
+        key != "near" && key != "radius_m" && key != "fields" && key != "state")
+      return std::unexpected(invalid(
+          fmt::format("unknown parameter \"{}\" (known: status, state, category, bbox, since, near, radius_m, limit, fields)",
+                      key),
+          key));
+  }
+  for (auto& s : split(value(params, "status"))) {
+    if (s != "open" && s != "cleared")
+      return std::unexpected(invalid(fmt::format("unknown status \"{}\" (known: open, cleared)", s), "status"));
+    q.statuses.push_back(s);
+  }
+  for (auto& st : split(value(params, "state"))) {
+    if (!parse_case_state(st))
+      return std::unexpected(invalid(fmt::format("unknown state \"{}\" (known: new, dispatched, accepted, in_progress, "
+                                                 "resolved, closed, rejected, reopened, cancelled, duplicate)",
+                                                 printable(st)),
+                                     "state"));
+    q.states.push_back(st);
+  }
+  for (auto& c : split(value(params, "category"))) {
+    if (!catalog.find(c)) return std::unexpected(invalid(fmt::format("unknown category \"{}\"", c), "category"));
+    q.categories.push_back(c);
+  }
+  if (has(params, "bbox")) {
+    auto parts = split(value(params, "bbox"));
+    std::array<double, 4> b{};
+    bool ok = parts.size() == 4;
+    for (size_t i = 0; ok && i < 4; ++i) {
+      const auto v = parse_finite(parts[i]);
+      ok = v.has_value();
+      b[i] = v.value_or(0);
+    }
+    ok = ok && b[0] >= -180 && b[2] <= 180 && b[1] >= -90 && b[3] <= 90 && b[0] <= b[2] && b[1] <= b[3];
+    if (!ok)
+      return std::unexpected(invalid("bbox must be min_lon,min_lat,max_lon,max_lat in WGS-84 degrees, min <= max", "bbox"));
+    q.bbox = b;
+  }
+  if (has(params, "near") != has(params, "radius_m"))
+    return std::unexpected(invalid("near and radius_m go together: near=lon,lat&radius_m=metres",
+                                   has(params, "near") ? "radius_m" : "near"));
+  if (has(params, "near")) {
+    auto parts = split(value(params, "near"));
+    const auto lon = parts.size() == 2 ? parse_finite(parts[0]) : std::nullopt;
+    const auto lat = parts.size() == 2 ? parse_finite(parts[1]) : std::nullopt;
+    const LonLat p{.lon = lon.value_or(0), .lat = lat.value_or(0)};
+    if (!lon || !lat || !geo::is_valid_wgs84(p))
+      return std::unexpected(invalid("near must be lon,lat in WGS-84 degrees", "near"));
+    const double r = parse_finite(value(params, "radius_m")).value_or(0);
+    if (!(r > 0) || r > kMaxRadiusM)
+      return std::unexpected(
+          invalid(fmt::format("radius_m must be a number of metres above 0 and at most {}", kMaxRadiusM), "radius_m"));
+    q.near = p;
+    q.radius_m = r;
+  }
+  if (has(params, "since")) {
+    auto t = parse_rfc3339(value(params, "since"));
+    if (!t) return std::unexpected(invalid(t.error().message, "since"));
+    q.since = *t;
+  }
+  if (has(params, "fields")) {
+    if (value(params, "fields") != "map")
+      return std::unexpected(
+          invalid("fields must be map (the few properties a map draws) or absent (every property)", "fields"));
+    q.map_fields = true;
+    q.limit = kMaxMapLimit;
+  }
+  if (has(params, "limit")) {
+    const int most = q.map_fields ? kMaxMapLimit : 10000;
+    const auto n = parse_int_in(value(params, "limit"), 1, most);
+    if (!n) return std::unexpected(invalid(fmt::format("limit must be a whole number from 1 to {}", most), "limit"));
+    q.limit = *n;
+  }
+  return q;
+}
+
+Result<StatsQuery> parse_stats_query(const QueryParams& params, const std::vector<std::string>& groupings,
+                                     const geo::AreaIndex& areas, Timestamp now) {
+  StatsQuery q;
+  for (const auto& [key, v] : params)
+    if (key != "by" && key != "period" && key != "from" && key != "to" && key != "tz" && key != "area")
+      return std::unexpected(
+          invalid(fmt::format("unknown parameter \"{}\" (known: by, period, from, to, tz, area)", printable(key)), key));
+  if (has(params, "area")) {
+    q.area_code = value(params, "area");
+    for (size_t level = 0; level < areas.levels() && q.area_level.empty(); ++level)
+      for (const geo::Area& a : areas.areas(level))
+        if (a.code == q.area_code) {
+          q.area_level = a.level_name;
+          break;
+        }
+    if (q.area_level.empty())
+      return std::unexpected(invalid(fmt::format("no area \"{}\"", printable(q.area_code)), "area"));
+  }
+  q.by = value(params, "by");
+  if (!q.by.empty() && std::find(groupings.begin(), groupings.end(), q.by) == groupings.end())
+    return std::unexpected(
+        invalid(fmt::format("cannot group by \"{}\" (known: {})", printable(q.by), fmt::join(groupings, ", ")), "by"));
+  q.period = value(params, "period");
+  if (!q.period.empty() && q.period != "day" && q.period != "week" && q.period != "month")
+    return std::unexpected(invalid("period must be day, week or month", "period"));
+  q.now = now;
+  q.to = q.now;
+  q.from = q.now - std::chrono::days{30};
+  for (auto [key, slot] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
+    if (!has(params, key)) continue;
+    auto t = parse_rfc3339(value(params, key));
+    if (!t) return std::unexpected(invalid(fmt::format("{}: {}", key, t.error().message), key));
+    *slot = *t;
+  }
+  if (q.to <= q.from) return std::unexpected(invalid("to must be later than from", "to"));
+  if (has(params, "tz")) {
+    q.time_zone = value(params, "tz");
+    cctz::time_zone tz;
+    if (!cctz::load_time_zone(q.time_zone, &tz))
+      return std::unexpected(invalid(fmt::format("unknown time zone \"{}\"", printable(q.time_zone)), "tz"));
+  }
+  return q;
+}
+
+Result<RequestQuery> parse_request_query(const QueryParams& params, const Catalog& catalog, int page_size,
+                                         Timestamp now) {
+  RequestQuery q;
+  q.page_size = page_size;
+  static const char* kKnown[] = {"service_request_id", "service_code", "start_date", "end_date", "status",
+                                 "page", "page_size", "jurisdiction_id", "locale"};
+  for (const auto& [key, v] : params)
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
+      return std::unexpected(invalid(fmt::format("unknown parameter \"{}\"", printable(key)), key));
+  for (auto& id : split(value(params, "service_request_id"))) {
+    if (!is_valid_id(id)) return std::unexpected(invalid("service_request_id: malformed id", "service_request_id"));
+    q.ids.push_back(id);
+  }
+  for (auto& c : split(value(params, "service_code"))) {
+    if (!catalog.find(c))
+      return std::unexpected(invalid(fmt::format("service_code \"{}\" is not a service", printable(c)), "service_code"));
+    q.service_codes.push_back(c);
+  }
+  for (const char* key : {"start_date", "end_date"}) {
+    if (!has(params, key)) continue;
+    auto t = parse_rfc3339(value(params, key));
+    if (!t) return std::unexpected(invalid(fmt::format("{}: {}", key, t.error().message), key));
+    (std::string_view(key) == "start_date" ? q.start : q.end) = *t;
+  }
+  // Without dates, the last 90 days (the spec's default).
+  if (!q.start && !q.end) q.start = now - std::chrono::days{90};
+  if (has(params, "status")) {
+    const std::string v = value(params, "status");
+    if (v != "open" && v != "closed") return std::unexpected(invalid("status must be open or closed", "status"));
+    q.status = v;
+  }
+  for (const char* key : {"page", "page_size"}) {
+    if (!has(params, key)) continue;
+    const int most = std::string_view(key) == "page" ? 1'000'000 : 1000;
+    const auto n = parse_int_in(value(params, key), 1, most);
+    if (!n) return std::unexpected(invalid(fmt::format("{} must be a whole number from 1 to {}", key, most), key));
+    (std::string_view(key) == "page" ? q.page : q.page_size) = *n;
+  }
+  return q;
+}
+
+}  // namespace gridwatch::center

@@ -1,0 +1,156 @@
+// The read API's query parsers, without a server or a database: what each accepts, its defaults,
+// and the parameter and message of each refusal.
+#include "gridwatch/center/queries.h"
+
+#include <gtest/gtest.h>
+
+#include "matchers.h"
+
+namespace gridwatch::center {
+namespace {
+
+using gridwatch::testing::FailsWith;
+
+const Timestamp kNow = *parse_rfc3339("2026-11-23T08:00:00Z");
+
+TEST(OrderQueryParse, DefaultsAndEveryFilter) {
+  auto plain = parse_order_query({}, Catalog::builtin());
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->limit, 1000);
+  EXPECT_FALSE(plain->map_fields);
+  EXPECT_FALSE(plain->near.has_value());
+
+  auto q = parse_order_query({{"status", "open,cleared"},
+                              {"state", "new,dispatched"},
+                              {"category", "sanitation.bin_overflow,water.waterlogging"},
+                              {"bbox", "116.3,39.8,116.5,40.0"},
+                              {"since", "2026-11-23T00:00:00Z"},
+                              {"near", "116.41,39.91"},
+                              {"radius_m", "2000"},
+                              {"limit", "50"}},
+                             Catalog::builtin());
+  ASSERT_TRUE(q.has_value()) << q.error().message;
+  EXPECT_EQ(q->statuses, (std::vector<std::string>{"open", "cleared"}));
+  EXPECT_EQ(q->states, (std::vector<std::string>{"new", "dispatched"}));
+  EXPECT_EQ(q->categories.size(), 2u);
+  EXPECT_EQ(*q->bbox, (std::array<double, 4>{116.3, 39.8, 116.5, 40.0}));
+  EXPECT_EQ(*q->since, *parse_rfc3339("2026-11-23T00:00:00Z"));
+  EXPECT_DOUBLE_EQ(q->near->lon, 116.41);
+  EXPECT_DOUBLE_EQ(q->radius_m, 2000);
+  EXPECT_EQ(q->limit, 50);
+
+  auto map = parse_order_query({{"fields", "map"}}, Catalog::builtin());
+  ASSERT_TRUE(map.has_value());
+  EXPECT_TRUE(map->map_fields);
+  EXPECT_EQ(map->limit, 100'000) << "a wall map of every open case";
+}
+
+TEST(OrderQueryParse, EachRefusalNamesItsParameter) {
+  const Catalog& c = Catalog::builtin();
+  EXPECT_THAT(parse_order_query({{"colour", "red"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "colour", "unknown parameter \"colour\" (known: status, state"));
+  EXPECT_THAT(parse_order_query({{"status", "open,gone"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "status", "unknown status \"gone\" (known: open, cleared)"));
+  EXPECT_THAT(parse_order_query({{"state", "asleep"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "state", "unknown state \"asleep\""));
+  EXPECT_THAT(parse_order_query({{"category", "nope.nothing"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "category", "unknown category \"nope.nothing\""));
+  EXPECT_THAT(parse_order_query({{"bbox", "116.5,39.8,116.3,40.0"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "bbox", "min <= max"));
+  EXPECT_THAT(parse_order_query({{"bbox", "1,2,3"}}, c), FailsWith(ErrorCode::kInvalidArgument, "bbox", "min_lon,min_lat"));
+  EXPECT_THAT(parse_order_query({{"near", "116.41,39.91"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "radius_m", "near and radius_m go together"));
+  EXPECT_THAT(parse_order_query({{"radius_m", "10"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "near", "near and radius_m go together"));
+  EXPECT_THAT(parse_order_query({{"near", "200,39.91"}, {"radius_m", "10"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "near", "near must be lon,lat in WGS-84 degrees"));
+  EXPECT_THAT(parse_order_query({{"near", "116.41,39.91"}, {"radius_m", "50001"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "radius_m", "at most 50000"));
+  EXPECT_THAT(parse_order_query({{"since", "yesterday"}}, c), FailsWith(ErrorCode::kInvalidArgument, "since", ""));
+  EXPECT_THAT(parse_order_query({{"fields", "all"}}, c), FailsWith(ErrorCode::kInvalidArgument, "fields", "fields must be map"));
+  EXPECT_THAT(parse_order_query({{"limit", "10001"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "limit", "limit must be a whole number from 1 to 10000"));
+  EXPECT_TRUE(parse_order_query({{"limit", "10001"}, {"fields", "map"}}, c).has_value()) << "a map may ask for more";
+  EXPECT_THAT(parse_order_query({{"limit", "100001"}, {"fields", "map"}}, c),
+              FailsWith(ErrorCode::kInvalidArgument, "limit", "from 1 to 100000"));
+}
+
+std::shared_ptr<const geo::AreaIndex> two_districts() {
+  auto layer = geo::parse_layer(
+      R"({"type":"FeatureCollection","features":[
+        {"type":"Feature","id":"D1","properties":{"name":"D1"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}},
+        {"type":"Feature","id":"D2","properties":{"name":"D2"},"geometry":{"type":"Polygon","coordinates":[[[1,0],[2,0],[2,1],[1,1],[1,0]]]}}]})",
+      {.level_name = "district"});
+  EXPECT_TRUE(layer.has_value());
+  auto idx = geo::AreaIndex::build({std::move(*layer)});
+  EXPECT_TRUE(idx.has_value());
+  return *idx;
+}
+
+TEST(StatsQueryParse, DefaultsToTheLastThirtyDaysAndRefusesWhatItCannotGroupBy) {
+  const auto areas = two_districts();
+  const std::vector<std::string> by = {"unit", "department", "district"};
+  auto q = parse_stats_query({}, by, *areas, kNow);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->to, kNow);
+  EXPECT_EQ(q->from, kNow - std::chrono::days{30});
+  EXPECT_EQ(q->time_zone, "UTC");
+  auto full = parse_stats_query({{"by", "district"}, {"period", "week"}, {"tz", "Asia/Shanghai"}, {"area", "D2"},
+                                 {"from", "2026-11-01T00:00:00Z"}, {"to", "2026-11-15T00:00:00Z"}},
+                                by, *areas, kNow);
+  ASSERT_TRUE(full.has_value()) << full.error().message;
+  EXPECT_EQ(full->by, "district");
+  EXPECT_EQ(full->period, "week");
+  EXPECT_EQ(full->area_level, "district");
+  EXPECT_EQ(full->area_code, "D2");
+  EXPECT_EQ(full->now, kNow);
+  EXPECT_THAT(parse_stats_query({{"by", "street"}}, by, *areas, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "by", "cannot group by \"street\" (known: unit, department, district)"));
+  EXPECT_THAT(parse_stats_query({{"period", "year"}}, by, *areas, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "period", "period must be day, week or month"));
+  EXPECT_THAT(parse_stats_query({{"from", "2026-11-15T00:00:00Z"}, {"to", "2026-11-01T00:00:00Z"}}, by, *areas, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "to", "to must be later than from"));
+  EXPECT_THAT(parse_stats_query({{"tz", "Mars/Olympus"}}, by, *areas, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "tz", "unknown time zone \"Mars/Olympus\""));
+  EXPECT_THAT(parse_stats_query({{"area", "D9"}}, by, *areas, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "area", "no area \"D9\""));
+  EXPECT_THAT(parse_stats_query({{"level", "1"}}, by, *areas, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "level", "unknown parameter \"level\" (known: by, period, from"));
+}
+
+TEST(RequestQueryParse, TheSpecsDefaultsAndRefusals) {
+  const Catalog& c = Catalog::builtin();
+  auto q = parse_request_query({}, c, 50, kNow);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(*q->start, kNow - std::chrono::days{90}) << "without dates: the last 90 days";
+  EXPECT_FALSE(q->end.has_value());
+  EXPECT_EQ(q->page, 1);
+  EXPECT_EQ(q->page_size, 50);
+  auto ended = parse_request_query({{"end_date", "2026-11-01T00:00:00Z"}, {"locale", "zh"}, {"jurisdiction_id", "bj"}},
+                                   c, 50, kNow);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_FALSE(ended->start.has_value()) << "an end date alone: no default start";
+  auto full = parse_request_query({{"service_request_id", "h1,h2"}, {"service_code", "environment.noise"},
+                                   {"status", "closed"}, {"page", "3"}, {"page_size", "1000"}},
+                                  c, 50, kNow);
+  ASSERT_TRUE(full.has_value()) << full.error().message;
+  EXPECT_EQ(full->ids, (std::vector<std::string>{"h1", "h2"}));
+  EXPECT_EQ(*full->status, "closed");
+  EXPECT_EQ(full->page, 3);
+  EXPECT_EQ(full->page_size, 1000);
+  EXPECT_THAT(parse_request_query({{"page_size", "1001"}}, c, 50, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "page_size", "page_size must be a whole number from 1 to 1000"));
+  EXPECT_THAT(parse_request_query({{"status", "pending"}}, c, 50, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "status", "status must be open or closed"));
+  EXPECT_THAT(parse_request_query({{"service_code", "no.such"}}, c, 50, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "service_code", "service_code \"no.such\" is not a service"));
+  EXPECT_THAT(parse_request_query({{"service_request_id", "a b"}}, c, 50, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "service_request_id", "service_request_id: malformed id"));
+  EXPECT_THAT(parse_request_query({{"start_date", "soon"}}, c, 50, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "start_date", "start_date: "));
+  EXPECT_THAT(parse_request_query({{"api_key", "x"}}, c, 50, kNow),
+              FailsWith(ErrorCode::kInvalidArgument, "api_key", "unknown parameter \"api_key\""));
+}
+
+}  // namespace
+}  // namespace gridwatch::center
