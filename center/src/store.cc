@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/center/dispatch.h"
 #include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/services.h"
@@ -622,12 +623,11 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   if (!o.photo_url.empty()) detail["photo_url"] = o.photo_url;
   Param unit, department, respond_s, resolve_s, satisfaction, worker;
   if (action == CaseAction::kDispatch) {
-    // Straight to the unit that owns the place (直派), unless the dispatcher names one.
+    // Straight to the unit that owns the place (直派), unless the dispatcher names one; after a
+    // 退单 only a named unit (dispatch.h).
     const auto areas = nlohmann::json::parse(PQgetvalue(cur->get(), 0, 3), nullptr, false);
-    std::string u = o.unit;
-    // 退单: the unit said it is not theirs; the dispatcher routes it (naming that unit again
-    // overrules the rejection).
-    if (u.empty() && *from == CaseState::kRejected) {
+    auto routed = route_dispatch({.named_unit = o.unit, .from = *from, .areas = &areas, .dispatch_level = o.dispatch_level});
+    if (!routed && routed.error() == RouteRefusal::kRejectedNameAUnit) {
       auto by = exec(c, "SELECT actor FROM case_history WHERE case_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
                      {id});
       if (!by) return std::unexpected(by.error());
@@ -637,21 +637,17 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
                                         PQgetvalue(cur->get(), 0, 4)),
                             "unit"});
     }
-    if (u.empty() && areas.is_object() && areas.contains(o.dispatch_level) && areas.at(o.dispatch_level).is_string())
-      u = areas.at(o.dispatch_level).get<std::string>();
-    if (u.empty())
+    if (!routed)
       return std::unexpected(Error{ErrorCode::kInvalidArgument,
                             fmt::format("case \"{}\" is in no {} area (dispatcher queue): name the unit to dispatch to",
                                         id, o.dispatch_level),
                             "unit"});
+    const std::string& u = *routed;
     const Category* cat = catalog_->find(PQgetvalue(cur->get(), 0, 1));
     if (!cat) return std::unexpected(Error{ErrorCode::kInternal, "case of an unknown category", "category"});
-    // SLA of the category; urgent cases answer within 2 h and are done within 24 h at the latest.
-    auto respond = cat->respond_within, resolve = cat->resolve_within;
-    if (std::string_view(PQgetvalue(cur->get(), 0, 2)) == "urgent") {
-      respond = std::min<Duration>(respond, std::chrono::hours{2});
-      resolve = std::min<Duration>(resolve, std::chrono::hours{24});
-    }
+    const Sla sla = dispatch_sla(*catalog_, *cat,
+                                 parse_priority(PQgetvalue(cur->get(), 0, 2)).value_or(cat->default_priority));
+    const Duration respond = sla.respond, resolve = sla.resolve;
     unit = u;
     department = cat->department_code;
     respond_s = fmt::format("{} milliseconds", respond.count());

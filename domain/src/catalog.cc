@@ -42,9 +42,15 @@ LocalizedName read_name(const ConfigNode& n) {
 
 Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_name) {
   return read_config_text<Catalog>(yaml, std::move(source_name), [](const ConfigNode& root) {
-    root.allow_only({"version", "categories"});
+    root.allow_only({"version", "urgent_sla", "categories"});
     root.integer("version", 1, 1, 1);
     Catalog c;
+    if (auto u = root.find("urgent_sla")) {
+      u->allow_only({"respond", "resolve"});
+      c.urgent_respond_ = u->duration("respond", c.urgent_respond_, std::chrono::minutes{1}, std::chrono::days{30});
+      c.urgent_resolve_ = u->duration("resolve", c.urgent_resolve_, std::chrono::minutes{1}, std::chrono::days{365});
+      if (c.urgent_resolve_ < c.urgent_respond_) u->raise("resolve", "must not be shorter than respond");
+    }
     std::vector<ConfigNode> merge_nodes;
     static const std::regex kCode("^[a-z][a-z_]*\\.[a-z][a-z_]*$");
     static const std::regex kTaxonomy("^[0-9]{6}$");

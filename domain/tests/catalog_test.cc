@@ -112,6 +112,27 @@ TEST(Catalog, ErrorsNameLineAndKey) {
               FailsWith(ErrorCode::kConfig, "categories[1].code", "duplicate code"));
 }
 
+TEST(Catalog, UrgentCapsComeFromTheFileOrDefaultToTwoAndTwentyFourHours) {
+  auto plain = Catalog::load_text(kOne, "c.yaml");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->urgent_respond_within(), std::chrono::hours{2});
+  EXPECT_EQ(plain->urgent_resolve_within(), std::chrono::hours{24});
+  std::string own(kOne);
+  own.replace(own.find("categories:"), 11, "urgent_sla: {respond: 30m, resolve: 6h}\ncategories:");
+  auto strict = Catalog::load_text(own, "c.yaml");
+  ASSERT_TRUE(strict.has_value()) << strict.error().message;
+  EXPECT_EQ(strict->urgent_respond_within(), std::chrono::minutes{30});
+  EXPECT_EQ(strict->urgent_resolve_within(), std::chrono::hours{6});
+  std::string backwards(kOne);
+  backwards.replace(backwards.find("categories:"), 11, "urgent_sla: {respond: 6h, resolve: 1h}\ncategories:");
+  EXPECT_THAT(Catalog::load_text(backwards, "c.yaml"),
+              FailsWith(ErrorCode::kConfig, "urgent_sla.resolve", "must not be shorter than respond"));
+  std::string odd(kOne);
+  odd.replace(odd.find("categories:"), 11, "urgent_sla: {respond: 1h, fix: 2h}\ncategories:");
+  EXPECT_THAT(Catalog::load_text(odd, "c.yaml"), FailsWith(ErrorCode::kConfig, "urgent_sla.fix", "unknown key"));
+  EXPECT_EQ(Catalog::builtin().urgent_resolve_within(), std::chrono::hours{24}) << "data/categories.yaml";
+}
+
 TEST(Catalog, MergeWithNamesAnotherCategoryAndWorksBothWays) {
   const Catalog& c = Catalog::builtin();
   const Category* lane = c.find("fire.blocked_lane");

@@ -56,9 +56,15 @@ class Catalog {
   // True when reports of `a` and `b` may be one case: the same code, or one names the other in
   // merge.with. Such a pair merges within the smaller radius and window of the two.
   static bool compatible(const Category& a, const Category& b);
+  // Urgent cases answer and are done within these at the latest, whatever their category's own
+  // SLA (`urgent_sla` of the catalog file; 2 h and 24 h when absent).
+  Duration urgent_respond_within() const { return urgent_respond_; }
+  Duration urgent_resolve_within() const { return urgent_resolve_; }
 
  private:
   std::vector<Category> categories_;
+  Duration urgent_respond_ = std::chrono::hours{2};
+  Duration urgent_resolve_ = std::chrono::hours{24};
 };
 
 }  // namespace gridwatch
