@@ -2,9 +2,10 @@
 //
 // Lifecycle: construct, start(), ..., stop(). start() connects to the broker with a retained
 // last will "{prefix}/agents/{id}/status" = {"state":"offline"}, publishes the retained online
-// status, subscribes to "{prefix}/sensors/+/reading", and starts two threads: one evaluates
+// status, subscribes to "{prefix}/sensors/+/reading", and starts three threads: one evaluates
 // readings (handed over from Paho's callback through a bounded queue), one republishes the
-// status every status_interval. The worker feeds readings to the rule engine (rules/) and
+// status every status_interval, one answers the center's clip requests (reading and sending a
+// clip never holds up the readings). The worker feeds readings to the rule engine (rules/) and
 // advances its clock at least once a second, so timers (durations, no data, schedules) fire
 // without new readings; each transition becomes a gw.order/1 event (open, update or clear) on
 // "{prefix}/orders/{id}" at QoS 1, located at the sensor's configured place. Rule state is kept
@@ -130,12 +131,14 @@ class Agent {
   std::chrono::steady_clock::time_point last_checkpoint_{};
 
   platform::MessageQueue queue_{kQueueCapacity};  // readings, Paho thread -> worker
+  platform::MessageQueue clip_queue_{16};          // clip requests, Paho thread -> clip thread
   std::mutex mu_;
   std::deque<rules::ZoneEvent> zone_events_;  // guarded by mu_
   std::condition_variable status_cv_;  // stopping_ (wakes the status thread early)
   bool stopping_ = false;
   std::thread worker_thread_;
   std::thread status_thread_;
+  std::thread clip_thread_;  // serves clip requests (reads and sends the files)
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<OutboxSender> sender_;
 
