@@ -1,0 +1,333 @@
+#include "gridwatch/center/store.h"
+
+// A case's work: lifecycle steps (with dispatch policy from dispatch.h), summons and their
+// tasks, overdue flags.
+
+#include <libpq-fe.h>
+
+#include <array>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gridwatch/center/dispatch.h"
+#include "gridwatch/center/merge.h"
+#include "gridwatch/geo/distance.h"
+#include "gridwatch/platform/services.h"
+#include "store_db.h"
+
+namespace gridwatch::center {
+
+using namespace db;  // the store's plumbing (store_db.h)
+
+Result<Transition> Store::transition(std::string_view case_id, CaseAction action, std::string_view reason,
+                                     std::string_view actor, const TransitionOptions& o) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
+  const std::string id(case_id);
+  auto cur = exec(c,
+                  "SELECT state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, '') FROM orders "
+                  "WHERE id = $1 FOR UPDATE",
+                  {id});
+  if (!cur) return std::unexpected(cur.error());
+  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (!o.scope.empty())
+    if (auto in = case_in_scope(c, id, o.scope); !in) return std::unexpected(in.error());
+  if (!o.request_id.empty()) {
+    // A phone that sent the step, lost the answer and sends it again gets the first result.
+    auto prev = exec(c,
+                     "SELECT action, detail->>'from', detail->>'to', gw_rfc3339(at), coalesce(detail->>'unit', ''), "
+                     "coalesce(detail->>'worker', '') FROM case_history WHERE case_id = $1 AND detail ? 'request_id' "
+                     "AND detail->>'request_id' = $2 ORDER BY id LIMIT 1",
+                     {id, o.request_id});
+    if (!prev) return std::unexpected(prev.error());
+    if (PQntuples(prev->get()) == 1) {
+      const std::string was = PQgetvalue(prev->get(), 0, 0);
+      if (was != to_string(action))
+        return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                                     fmt::format("request_id \"{}\" was already used for {} on case \"{}\"",
+                                                 o.request_id, was, id),
+                                     "request_id"});
+      const auto f = parse_case_state(PQgetvalue(prev->get(), 0, 1));
+      const auto t = parse_case_state(PQgetvalue(prev->get(), 0, 2));
+      if (!f || !t) return std::unexpected(Error{ErrorCode::kInternal, "unknown state in the history", "state"});
+      return Transition{*f, *t, PQgetvalue(prev->get(), 0, 3), PQgetvalue(prev->get(), 0, 4),
+                        PQgetvalue(prev->get(), 0, 5), true};
+    }
+  }
+  const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
+  if (!from) return std::unexpected(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
+  auto to = next_state(*from, action);
+  if (!to) return std::unexpected(to.error());
+  if (action == CaseAction::kResolve) {
+    // 吹哨报到: the case is done when every summoned unit is.
+    auto open = exec(c,
+                     "SELECT string_agg(unit, ', ' ORDER BY unit) FROM case_tasks WHERE case_id = $1 "
+                     "AND state IN ('summoned', 'acknowledged')",
+                     {id});
+    if (!open) return std::unexpected(open.error());
+    if (!PQgetisnull(open->get(), 0, 0))
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                            fmt::format("cannot resolve case \"{}\": summoned units have not finished: {}", id,
+                                        PQgetvalue(open->get(), 0, 0)),
+                            "action"});
+  }
+  nlohmann::json detail = {{"from", std::string(to_string(*from))},
+                           {"to", std::string(to_string(*to))},
+                           {"reason", std::string(reason)}};
+  if (!o.request_id.empty()) detail["request_id"] = o.request_id;
+  if (!o.photo_url.empty()) detail["photo_url"] = o.photo_url;
+  Param unit, department, respond_s, resolve_s, satisfaction, worker;
+  if (action == CaseAction::kDispatch) {
+    // Straight to the unit that owns the place (直派), unless the dispatcher names one; after a
+    // 退单 only a named unit (dispatch.h).
+    const auto areas = nlohmann::json::parse(PQgetvalue(cur->get(), 0, 3), nullptr, false);
+    auto routed = route_dispatch({.named_unit = o.unit, .from = *from, .areas = &areas, .dispatch_level = o.dispatch_level});
+    if (!routed && routed.error() == RouteRefusal::kRejectedNameAUnit) {
+      auto by = exec(c, "SELECT actor FROM case_history WHERE case_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
+                     {id});
+      if (!by) return std::unexpected(by.error());
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                            fmt::format("case \"{}\" was rejected by {} (unit {}): name the unit to dispatch to", id,
+                                        PQntuples(by->get()) ? PQgetvalue(by->get(), 0, 0) : "?",
+                                        PQgetvalue(cur->get(), 0, 4)),
+                            "unit"});
+    }
+    if (!routed)
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                            fmt::format("case \"{}\" is in no {} area (dispatcher queue): name the unit to dispatch to",
+                                        id, o.dispatch_level),
+                            "unit"});
+    const std::string& u = *routed;
+    const Category* cat = catalog_->find(PQgetvalue(cur->get(), 0, 1));
+    if (!cat) return std::unexpected(Error{ErrorCode::kInternal, "case of an unknown category", "category"});
+    const Sla sla = dispatch_sla(*catalog_, *cat,
+                                 parse_priority(PQgetvalue(cur->get(), 0, 2)).value_or(cat->default_priority));
+    const Duration respond = sla.respond, resolve = sla.resolve;
+    unit = u;
+    department = cat->department_code;
+    respond_s = fmt::format("{} milliseconds", respond.count());
+    resolve_s = fmt::format("{} milliseconds", resolve.count());
+    detail["unit"] = u;
+    detail["department"] = cat->department_code;
+    // And to the nearest grid worker on duty in the case's area, when one reported lately.
+    auto w = exec(c, R"sql(
+SELECT w.id, round(ST_Distance(w.geom::geography, o.geom::geography)::numeric, 1)
+FROM orders o JOIN workers w ON w.grid = o.areas->>$2
+WHERE o.id = $1 AND w.on_duty AND w.geom IS NOT NULL AND o.geom IS NOT NULL
+  AND w.located_at >= now() - $3::interval
+ORDER BY w.geom::geography <-> o.geom::geography, w.id
+LIMIT 1)sql",
+                  {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count())});
+    if (!w) return std::unexpected(w.error());
+    if (PQntuples(w->get()) == 1) {
+      worker = PQgetvalue(w->get(), 0, 0);
+      detail["worker"] = *worker;
+      detail["worker_distance_m"] = std::stod(PQgetvalue(w->get(), 0, 1));
+    }
+  }
+  if (!o.satisfaction.empty()) {
+    satisfaction = o.satisfaction;
+    detail["satisfaction"] = o.satisfaction;
+  }
+  auto up = exec(c, R"sql(
+WITH moved AS (
+  UPDATE orders SET
+    state = $2, state_changed_at = now(), updated_at = now(),
+    unit_code     = CASE WHEN $3 = 'dispatch' THEN $6 ELSE unit_code END,
+    department    = CASE WHEN $3 = 'dispatch' THEN $7 ELSE department END,
+    dispatched_at = CASE WHEN $3 = 'dispatch' THEN now() ELSE dispatched_at END,
+    first_dispatched_at = CASE WHEN $3 = 'dispatch' THEN coalesce(first_dispatched_at, now())
+                               ELSE first_dispatched_at END,
+    assignee      = CASE WHEN $3 = 'dispatch' THEN $11 ELSE assignee END,
+    respond_due   = CASE WHEN $3 = 'dispatch' THEN now() + $8::interval ELSE respond_due END,
+    resolve_due   = CASE WHEN $3 = 'dispatch' THEN now() + $9::interval ELSE resolve_due END,
+    responded_at  = CASE WHEN $3 = 'dispatch' THEN NULL
+                         WHEN $3 IN ('accept', 'reject') THEN coalesce(responded_at, now())
+                         ELSE responded_at END,
+    resolved_at   = CASE WHEN $3 = 'dispatch' THEN NULL WHEN $3 = 'resolve' THEN now() ELSE resolved_at END,
+    overdue_respond_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_respond_at END,
+    overdue_resolve_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_resolve_at END,
+    satisfaction  = coalesce($10, satisfaction)
+  WHERE id = $1 RETURNING id)
+INSERT INTO case_history (case_id, action, actor, detail)
+SELECT id, $3, $4, $5::jsonb FROM moved
+RETURNING gw_rfc3339(at)
+)sql",
+                 {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump(),
+                  unit, department, respond_s, resolve_s, satisfaction, worker});
+  if (!up) return std::unexpected(up.error());
+  const std::string at = PQgetvalue(up->get(), 0, 0);
+  // Summons end with the round of work that made them: a case sent back, cancelled, marked a
+  // duplicate or dispatched again no longer waits for them (nor can they resolve it).
+  if (action == CaseAction::kReject || action == CaseAction::kCancel || action == CaseAction::kMarkDuplicate ||
+      action == CaseAction::kDispatch)
+    if (auto t = exec(c,
+                      "UPDATE case_tasks SET state = 'cancelled' WHERE case_id = $1 "
+                      "AND state IN ('summoned', 'acknowledged')",
+                      {id});
+        !t)
+      return std::unexpected(t.error());
+  // The resident says it is not fixed: an earlier sensor verification no longer holds.
+  if (action == CaseAction::kReopen)
+    if (auto v = exec(c, "UPDATE orders SET verified_at = NULL, verified_by = NULL WHERE id = $1", {id}); !v)
+      return std::unexpected(v.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
+  return Transition{*from, *to, at, unit.value_or(""), worker.value_or("")};
+}
+
+Status Store::check_scope(std::string_view case_id, const Scope& scope) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  return case_in_scope(l->get(), std::string(case_id), scope);
+}
+
+Result<std::string> Store::summon(std::string_view case_id, const std::vector<std::string>& units,
+                                  std::string_view reason, std::string_view actor, const Scope& scope) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
+  const std::string id(case_id);
+  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
+  if (!cur) return std::unexpected(cur.error());
+  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  if (auto in = case_in_scope(c, id, scope); !in) return std::unexpected(in.error());
+  const std::string state = PQgetvalue(cur->get(), 0, 0);
+  // The unit that holds the case blows the whistle while it works on it.
+  if (state != "accepted" && state != "in_progress")
+    return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                          fmt::format("cannot summon units to a case that is {} (summon needs: accepted, in_progress)",
+                                      state),
+                          "action"});
+  const nlohmann::json detail = {{"units", units}, {"reason", std::string(reason)}, {"state", state}};
+  auto up = exec(c, R"sql(
+WITH summoned AS (
+  INSERT INTO case_tasks (case_id, unit, state, summoned_at, summoned_by, reason)
+  SELECT $1, u, 'summoned', now(), $3, $4 FROM unnest($2::text[]) u
+  ON CONFLICT (case_id, unit) DO UPDATE SET
+    state = 'summoned', summoned_at = now(), summoned_by = $3, reason = $4,
+    acknowledged_at = NULL, done_at = NULL, note = NULL
+  RETURNING case_id)
+INSERT INTO case_history (case_id, action, actor, detail)
+SELECT $1, 'summon', $3, $5::jsonb WHERE EXISTS (SELECT 1 FROM summoned)
+RETURNING gw_rfc3339(at))sql",
+                 {id, text_array(units), std::string(actor), std::string(reason), detail.dump()});
+  if (!up) return std::unexpected(up.error());
+  if (PQntuples(up->get()) != 1) return std::unexpected(Error{ErrorCode::kInvalidArgument, "no unit to summon", "units"});
+  const std::string at = PQgetvalue(up->get(), 0, 0);
+  if (auto u = exec(c, "UPDATE orders SET updated_at = now() WHERE id = $1", {id}); !u) return std::unexpected(u.error());
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
+  return at;
+}
+
+Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view unit, TaskAction action,
+                                  std::string_view note, std::string_view actor) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
+  const std::string id(case_id), u(unit);
+  // The case first, then its sub-task: read after the lock, so two answers of one unit, or an
+  // answer and a new summons, are taken one after the other.
+  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
+  if (!cur) return std::unexpected(cur.error());
+  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  auto task = exec(c, "SELECT state FROM case_tasks WHERE case_id = $1 AND unit = $2 FOR UPDATE", {id, u});
+  if (!task) return std::unexpected(task.error());
+  if (PQntuples(task->get()) == 0)
+    return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("unit {} was not summoned to case \"{}\"", u, id), "unit"});
+  const std::string case_state = PQgetvalue(cur->get(), 0, 0), task_state = PQgetvalue(task->get(), 0, 0);
+  const bool ack = action == TaskAction::kAcknowledge;
+  const char* needs = ack ? "summoned" : "acknowledged";
+  if (task_state != needs)
+    return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                          fmt::format("cannot {} a sub-task that is {} ({} needs: {})", ack ? "acknowledge" : "finish",
+                                      task_state, ack ? "acknowledge" : "finish", needs),
+                          "action"});
+  TaskStep out;
+  out.state = ack ? "acknowledged" : "done";
+  auto up = exec(c, R"sql(
+WITH stepped AS (
+  UPDATE case_tasks SET state = $3,
+    acknowledged_at = CASE WHEN $3 = 'acknowledged' THEN now() ELSE acknowledged_at END,
+    done_at = CASE WHEN $3 = 'done' THEN now() ELSE done_at END,
+    note = coalesce(nullif($4, ''), note)
+  WHERE case_id = $1 AND unit = $2 RETURNING case_id)
+INSERT INTO case_history (case_id, action, actor, detail)
+SELECT case_id, $5, $6, jsonb_build_object('unit', $2::text, 'note', $4::text) FROM stepped
+RETURNING gw_rfc3339(at))sql",
+                 {id, u, out.state, std::string(note), ack ? "task_acknowledged" : "task_done", std::string(actor)});
+  if (!up) return std::unexpected(up.error());
+  out.at = PQgetvalue(up->get(), 0, 0);
+  out.case_state = case_state;
+  if (!ack) {
+    // The last unit done resolves a case that is being worked on.
+    auto rest = exec(c, "SELECT count(*) FROM case_tasks WHERE case_id = $1 AND state IN ('summoned', 'acknowledged')",
+                     {id});
+    if (!rest) return std::unexpected(rest.error());
+    const auto cs = parse_case_state(case_state);
+    if (std::string_view(PQgetvalue(rest->get(), 0, 0)) == "0" && cs && next_state(*cs, CaseAction::kResolve)) {
+      const nlohmann::json detail = {{"from", case_state}, {"to", "resolved"},
+                                     {"reason", "every summoned unit has finished"}};
+      auto res = exec(c, R"sql(
+WITH moved AS (
+  UPDATE orders SET state = 'resolved', state_changed_at = now(), updated_at = now(), resolved_at = now()
+  WHERE id = $1 RETURNING id)
+INSERT INTO case_history (case_id, action, actor, detail) SELECT id, 'resolve', $2, $3::jsonb FROM moved)sql",
+                      {id, std::string(actor), detail.dump()});
+      if (!res) return std::unexpected(res.error());
+      out.case_state = "resolved";
+      out.resolved_case = true;
+    }
+  }
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
+  return out;
+}
+
+Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  pg_conn* c = l->get();
+  Transaction txn(c);
+  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
+  const std::string t = format_rfc3339(now);
+  nlohmann::json out = nlohmann::json::array();
+  // Not accepted in time, then not resolved in time: each flagged once per dispatch.
+  static constexpr const char* kChecks[][2] = {
+      {"respond", R"sql(
+UPDATE orders SET overdue_respond_at = $1::timestamptz, updated_at = now()
+WHERE state = 'dispatched' AND respond_due < $1::timestamptz AND overdue_respond_at IS NULL
+RETURNING id, gw_rfc3339(respond_due), state)sql"},
+      {"resolve", R"sql(
+UPDATE orders SET overdue_resolve_at = $1::timestamptz, updated_at = now()
+WHERE state IN ('dispatched', 'accepted', 'in_progress') AND resolve_due < $1::timestamptz
+  AND overdue_resolve_at IS NULL
+RETURNING id, gw_rfc3339(resolve_due), state)sql"}};
+  for (const auto& check : kChecks) {
+    auto r = exec(c, check[1], {t});
+    if (!r) return std::unexpected(r.error());
+    for (int i = 0; i < PQntuples(r->get()); ++i) {
+      nlohmann::json late = {{"case_id", PQgetvalue(r->get(), i, 0)},
+                             {"overdue", check[0]},
+                             {"due", PQgetvalue(r->get(), i, 1)},
+                             {"state", PQgetvalue(r->get(), i, 2)},
+                             {"at", t}};
+      auto h = exec(c, "INSERT INTO case_history (case_id, action, actor, detail) VALUES ($1, 'overdue', 'sla', $2::jsonb)",
+                    {late["case_id"].get<std::string>(), late.dump()});
+      if (!h) return std::unexpected(h.error());
+      out.push_back(std::move(late));
+    }
+  }
+  if (auto st = txn.commit(); !st) return std::unexpected(st.error());
+  return out;
+}
+
+}  // namespace gridwatch::center
