@@ -387,17 +387,17 @@ void Center::setup_http() {
                                                  : fmt::format("case \"{}\" has no clip \"{}\"", id, wanted),
                         wanted.empty() ? "id" : "name");
     if (!is_valid_id(agent_id, 64)) return json_error(res, 404, "the clip's agent id is malformed", "id");
-    // Each fetch holds an HTTP thread while the agent answers: a few at a time, the API stays free.
-    if (++clip_fetches_ > kMaxClipFetches) {
-      --clip_fetches_;
-      return json_error(res, 503, fmt::format("{} clip requests are already waiting for agents; try again shortly", kMaxClipFetches));
+    // From memory when asked for lately (a player asks several times: ranges, seeks); else one
+    // fetch from the agent, which holds an HTTP thread while it answers: a few at a time.
+    auto bytes = clip(agent_id, name);
+    if (!bytes && bytes.error().code == ErrorCode::kUnavailable) {
+      res.set_header("Retry-After", "2");
+      return json_error(res, 503, bytes.error().message);
     }
-    auto clip = fetch_clip(agent_id, name);
-    --clip_fetches_;
-    if (!clip) return json_error(res, clip.error().code == ErrorCode::kNotFound ? 404 : 504, clip.error().message);
+    if (!bytes) return json_error(res, bytes.error().code == ErrorCode::kNotFound ? 404 : 504, bytes.error().message);
     res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", name));
     const ClipMedia* media = clip_media_of(name);
-    res.set_content(std::move(*clip), media ? std::string(media->mime) : "application/octet-stream");
+    res.set_content(**bytes, media ? std::string(media->mime) : "application/octet-stream");
   });
 
   // Live case events (server-sent events). Browsers' EventSource cannot send headers: the token may

@@ -55,4 +55,38 @@ Result<std::string> Center::fetch_clip(const std::string& agent_id, const std::s
   return reply->payload;
 }
 
+Result<std::shared_ptr<const std::string>> Center::clip(const std::string& agent_id, const std::string& name) {
+  const std::string key = agent_id + "/" + name;
+  auto cached = [&]() -> std::shared_ptr<const std::string> {
+    for (const auto& [k, bytes] : clip_cache_)
+      if (k == key) return bytes;
+    return nullptr;
+  };
+  {
+    std::unique_lock lock(clip_mu_);
+    // Another request is fetching this clip: wait for its answer instead of asking again.
+    clip_cv_.wait_for(lock, config_.clip_timeout + std::chrono::seconds{1}, [&] { return !clips_in_flight_.contains(key); });
+    if (auto bytes = cached()) return bytes;
+    if (clips_in_flight_.contains(key))
+      return fail(ErrorCode::kUnavailable, fmt::format("clip {} is still being fetched; try again shortly", name));
+    if (static_cast<int>(clips_in_flight_.size()) >= kMaxClipFetches)
+      return fail(ErrorCode::kUnavailable,
+                  fmt::format("{} clip requests are already waiting for agents; try again shortly", kMaxClipFetches));
+    clips_in_flight_.insert(key);
+  }
+  auto fetched = fetch_clip(agent_id, name);
+  std::lock_guard lock(clip_mu_);
+  clips_in_flight_.erase(key);
+  clip_cv_.notify_all();
+  if (!fetched) return std::unexpected(fetched.error());
+  auto bytes = std::make_shared<const std::string>(std::move(*fetched));
+  clip_cache_bytes_ += bytes->size();
+  clip_cache_.emplace_back(key, bytes);
+  while (clip_cache_bytes_ > kClipCacheBytes && clip_cache_.size() > 1) {
+    clip_cache_bytes_ -= clip_cache_.front().second->size();
+    clip_cache_.pop_front();
+  }
+  return bytes;
+}
+
 }  // namespace gridwatch::center

@@ -429,18 +429,28 @@ void CameraPipeline::write_due_clips(double now, bool all) {
         ++n;
       }
     const double fps = n > 1 && last > first ? (n - 1) * 1000.0 / (last - first) : config_.fps;
+    // Written under a temporary name and renamed when complete: the clip's name never shows a
+    // half-written file (an MP4's index is written last), so whoever asks for it gets all or
+    // nothing yet.
     const ClipFormat* format = clip_format_of(c.path);
-    cv::VideoWriter w(c.path, format->api, format->fourcc, fps, size_);
-    if (!w.isOpened()) {
-      spdlog::warn("evidence: cannot write {}", c.path);
-      continue;
+    const std::filesystem::path final_path = c.path;
+    const std::filesystem::path part = final_path.parent_path() / (".part-" + final_path.filename().string());
+    {
+      cv::VideoWriter w(part.string(), format->api, format->fourcc, fps, size_);
+      if (!w.isOpened()) {
+        spdlog::warn("evidence: cannot write {}", c.path);
+        continue;
+      }
+      for (const Buffered& b : clip_buffer_) {
+        if (b.media_ms < c.from_ms || b.media_ms > c.until_ms) continue;
+        cv::Mat img = cv::imdecode(b.jpeg, cv::IMREAD_COLOR);
+        if (privacy_) privacy_->apply(img);
+        w.write(img);
+      }
     }
-    for (const Buffered& b : clip_buffer_) {
-      if (b.media_ms < c.from_ms || b.media_ms > c.until_ms) continue;
-      cv::Mat img = cv::imdecode(b.jpeg, cv::IMREAD_COLOR);
-      if (privacy_) privacy_->apply(img);
-      w.write(img);
-    }
+    std::error_code ec;
+    std::filesystem::rename(part, final_path, ec);
+    if (ec) spdlog::warn("evidence: cannot write {}: {}", c.path, ec.message());
   }
   pending_clips_ = std::move(later);
 }

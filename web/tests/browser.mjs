@@ -175,9 +175,21 @@ describe('control center', () => {
     await until('the camera case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === found.id, 5000);
     const video = page.locator('#panel-sources video');
     await video.waitFor({ timeout: 5000 });
-    // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame.
-    await until('the clip decoded in the panel', async () =>
-      (await page.evaluate(() => document.querySelector('#panel-sources video')?.readyState ?? -1)) >= 2, 20_000, 500);
+    // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame. A media
+    // error (undecodable, or the center's answer was not the clip) fails at once, with its code.
+    let last = {};
+    try {
+      await until('the clip decoded in the panel', async () => {
+        last = await page.evaluate(() => {
+          const v = document.querySelector('#panel-sources video');
+          return v ? { readyState: v.readyState, networkState: v.networkState, error: v.error && `${v.error.code} ${v.error.message}` } : {};
+        });
+        if (last.error) throw new Error(`the panel's video failed: ${last.error}`);
+        return last.readyState >= 2;
+      }, 30_000, 500);
+    } catch (e) {
+      throw new Error(`${e.message} (video ${JSON.stringify(last)})`);
+    }
     const size = await page.evaluate(() => { const v = document.querySelector('#panel-sources video'); return [v.videoWidth, v.videoHeight]; });
     assert.ok(size[0] > 0 && size[1] > 0, `video size ${size}`);
     await page.screenshot({ path: join(artifacts, 'center-panel-clip-desk.png') });

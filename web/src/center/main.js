@@ -418,7 +418,7 @@ function clipView(caseId, clip) {
   const link = el('a', { href: url, target: '_blank', rel: 'noopener' }, `▶ ${t('clip')} (${clip.name})`);
   if (!/\.(mp4|webm)$/.test(clip.name)) return link;
   return el('div', { class: 'clip' },
-    el('video', { class: 'snapshot', src: url, controls: true, muted: true, playsinline: true, preload: 'metadata' }),
+    el('video', { class: 'snapshot', src: url, controls: true, muted: true, playsinline: true, preload: 'auto' }),
     link);
 }
 

@@ -13,6 +13,8 @@
 #include <optional>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <set>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,6 +108,12 @@ class Center {
   // Asks agent `agent_id` for clip `name` over MQTT and waits up to http.clip_timeout: the clip's bytes,
   // kNotFound with the agent's reason, or kUnavailable when it does not answer.
   Result<std::string> fetch_clip(const std::string& agent_id, const std::string& name);
+  // The clip's bytes for the API: from memory when fetched lately (a player asks for one clip
+  // several times at once: ranges, seeks), else from the agent, one fetch per clip however many
+  // ask (the others wait for it). kUnavailable when kMaxClipFetches other clips are being fetched.
+  Result<std::shared_ptr<const std::string>> clip(const std::string& agent_id, const std::string& name);
+  static constexpr size_t kClipCacheBytes = 64u << 20;
+  static constexpr int kMaxClipFetches = 2;
   // Paho's thread: an agent's answer on {prefix}/agents/{id}/clips/{request}[/error].
   void clip_reply(const platform::MqttMessage& m);
 
@@ -134,8 +142,9 @@ class Center {
   std::vector<Building> buildings_;  // web.buildings
   EventHub live_;  // /api/v1/events
   std::atomic<uint64_t> clip_seq_{0};
-  std::atomic<int> clip_fetches_{0};  // requests waiting for an agent now
-  static constexpr int kMaxClipFetches = 2;
+  std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> clip_cache_;  // oldest first (clip_mu_)
+  size_t clip_cache_bytes_ = 0;  // guarded by clip_mu_
+  std::set<std::string> clips_in_flight_;  // agent/name being fetched (guarded by clip_mu_)
 };
 
 }  // namespace gridwatch::center
