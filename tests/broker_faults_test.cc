@@ -120,5 +120,34 @@ TEST(CenterBroker, UpdatesTheClientCannotTakeAreCountedInMetrics) {
   std::filesystem::remove_all(dir);
 }
 
+// A camera case whose agent never answers: the clip request ends at http.clip_timeout with 504
+// and the agent's id, instead of waiting for ever.
+TEST(CenterBroker, AClipOfAnAgentThatDoesNotAnswerIsA504) {
+  auto svc = services();
+  const std::string tag = fmt::format("ghost{}", getpid());
+  const std::string prefix = unique_prefix();
+  platform::ServiceEndpoints broker = svc;
+  auto cfg = center_config(tag, broker, prefix);
+  cfg.username = svc.mqtt_username;
+  cfg.password = svc.mqtt_password;
+  cfg.clip_timeout = 1s;
+  center::Center center(cfg, Catalog::builtin());
+  ASSERT_TRUE(center.start(10s).has_value());
+  auto pub = platform::MqttClient::create(mqtt_options(svc, "t-" + tag));
+  ASSERT_TRUE(pub.has_value() && (*pub)->connect(10s).has_value());
+  const std::string id = tag + ".parked.street:no_parking.20261123T080000Z";
+  const json order = {{"schema", "gw.order/1"}, {"event", "open"}, {"id", id}, {"category", "traffic.illegal_parking"},
+                      {"source", {{"kind", "camera"}, {"agent_id", tag}}},
+                      {"location", {{"lon", 117.70 + (getpid() % 1000) * 1e-4}, {"lat", 40.80}}},
+                      {"observed_at", format_rfc3339(now_utc())},
+                      {"evidence", {{"clip", {{"agent_id", tag}, {"camera", "street"}, {"name", "street-1.mp4"}, {"codec", "h264"}}}}}};
+  ASSERT_TRUE((*pub)->publish_and_wait(fmt::format("{}/orders/{}", prefix, tag), order.dump(), 1, false, 5s).has_value());
+  ASSERT_TRUE(eventually([&] { return http_get(center.http_port(), "/api/v1/orders/" + id).status == 200; }));
+  const auto r = http_get(center.http_port(), fmt::format("/api/v1/orders/{}/clip", id));
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_NE(r.body.find(fmt::format("agent {} did not answer within 1s", tag)), std::string::npos) << r.body;
+  center.stop();
+}
+
 }  // namespace
 }  // namespace gridwatch::testing

@@ -239,11 +239,12 @@ rules:
   EXPECT_NE(metrics.body.find("gw_agent_camera_frames_total{camera=\"street\"}"), std::string::npos);
   EXPECT_NE(metrics.body.find("gw_agent_clips_served_total 2"), std::string::npos);  // the test's and the center's
 
-  // The agent gone, the center says so instead of waiting for ever.
+  // The agent gone, the clip the center fetched lately still plays, from its memory (a clip the
+  // center never had answers 504: CenterBroker.AClipOfAnAgentThatDoesNotAnswerIsA504).
   const int st = proc.stop(20s);
   const HttpReply late = http_request(district.http_port(), "GET", fmt::format("/api/v1/orders/{}/clip", case_id), "", kAdminToken);
-  EXPECT_EQ(late.status, 504);
-  EXPECT_NE(late.body.find("did not answer within 3s"), std::string::npos) << late.body;
+  EXPECT_EQ(late.status, 200) << late.body;
+  EXPECT_EQ(late.body, video.body);
   district.stop();
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << read_file(dir / "agent.log");
   if (HasFailure()) std::cerr << read_file(dir / "agent.log");

@@ -390,7 +390,7 @@ void Center::setup_http() {
     // From memory when asked for lately (a player asks several times: ranges, seeks); else one
     // fetch from the agent, which holds an HTTP thread while it answers: a few at a time.
     auto bytes = clip(agent_id, name);
-    if (!bytes && bytes.error().code == ErrorCode::kUnavailable) {
+    if (!bytes && bytes.error().field == "busy") {
       res.set_header("Retry-After", "2");
       return json_error(res, 503, bytes.error().message);
     }

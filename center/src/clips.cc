@@ -68,10 +68,12 @@ Result<std::shared_ptr<const std::string>> Center::clip(const std::string& agent
     clip_cv_.wait_for(lock, config_.clip_timeout + std::chrono::seconds{1}, [&] { return !clips_in_flight_.contains(key); });
     if (auto bytes = cached()) return bytes;
     if (clips_in_flight_.contains(key))
-      return fail(ErrorCode::kUnavailable, fmt::format("clip {} is still being fetched; try again shortly", name));
+      return fail(ErrorCode::kUnavailable, fmt::format("clip {} is still being fetched; try again shortly", name),
+                  "busy");
     if (static_cast<int>(clips_in_flight_.size()) >= kMaxClipFetches)
       return fail(ErrorCode::kUnavailable,
-                  fmt::format("{} clip requests are already waiting for agents; try again shortly", kMaxClipFetches));
+                  fmt::format("{} clip requests are already waiting for agents; try again shortly", kMaxClipFetches),
+                  "busy");
     clips_in_flight_.insert(key);
   }
   auto fetched = fetch_clip(agent_id, name);

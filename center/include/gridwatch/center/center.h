@@ -110,7 +110,8 @@ class Center {
   Result<std::string> fetch_clip(const std::string& agent_id, const std::string& name);
   // The clip's bytes for the API: from memory when fetched lately (a player asks for one clip
   // several times at once: ranges, seeks), else from the agent, one fetch per clip however many
-  // ask (the others wait for it). kUnavailable when kMaxClipFetches other clips are being fetched.
+  // ask (the others wait for it). kUnavailable with field "busy" when kMaxClipFetches other clips
+  // are being fetched; fetch_clip()'s errors otherwise.
   Result<std::shared_ptr<const std::string>> clip(const std::string& agent_id, const std::string& name);
   static constexpr size_t kClipCacheBytes = 64u << 20;
   static constexpr int kMaxClipFetches = 2;
