@@ -111,7 +111,7 @@ describe('control center', () => {
   it('opens the panel of a clicked marker with its category and sources', async () => {
     const id = await ticket(116.4480, 39.9300, 'environment.noise', 'construction noise at night');
     const full = (await api(`/api/v1/orders/${id}`)).json;
-    await until('the new case on the map', () => page.evaluate((i) => window.gridwatch.hasCase(i), id), 5000);
+    await until('the new case on the map', () => page.evaluate((i) => window.gridwatch.hasCase(i), id), 15_000);
     const [lon, lat] = full.geometry.coordinates;
     await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 17 }), [lon, lat]);
     await page.waitForFunction(() => !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
@@ -120,7 +120,7 @@ describe('control center', () => {
     const box = await page.locator('#map').boundingBox();
     await page.mouse.click(box.x + point.x, box.y + point.y);
     await page.waitForSelector('#panel:not(.hidden) #panel-category');
-    await until('the panel of the clicked case', async () => (await page.locator('#panel .muted').first().textContent()) === id, 5000);
+    await until('the panel of the clicked case', async () => (await page.locator('#panel .muted').first().textContent()) === id, 15_000);
     assert.equal(await page.locator('#panel-category').textContent(), 'Noise');
     assert.equal(await page.locator('#panel-sources .source').count(), full.properties.sources.length);
     assert.match(await page.locator('#panel-sources').textContent(), /construction noise at night/);
@@ -131,14 +131,14 @@ describe('control center', () => {
   it('dispatches from the panel and merges a second report of the same problem into it', async () => {
     const first = await ticket(116.4520, 39.9320, 'sanitation.dumped_waste', 'rubble on the pavement');
     const second = await ticket(116.4560, 39.9320, 'sanitation.dumped_waste', 'rubble dumped by the gate');
-    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [first, second]), 5000);
+    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [first, second]), 15_000);
     await page.evaluate((id) => window.gridwatch.openCase(id), first);
     await page.waitForSelector('#form-dispatch');
     await page.click('#form-dispatch button[type="submit"]');
     await until('dispatched', async () => (await api(`/api/v1/orders/${first}`)).json.properties.state === 'dispatched');
     await page.evaluate((id) => window.gridwatch.openCase(id), second);
     await page.waitForSelector('#form-merge');
-    await until('the second case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === second, 5000);
+    await until('the second case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === second, 15_000);
     await page.fill('#form-merge input[name="into"]', first);
     await page.fill('#form-merge input[name="reason"]', 'the same pile');
     await page.click('#form-merge button[type="submit"]');
@@ -172,9 +172,9 @@ describe('control center', () => {
       return r.status === 200 && type === 'video/mp4';
     }, 60_000, 1000);
     await page.evaluate((id) => window.gridwatch.openCase(id), found.id);
-    await until('the camera case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === found.id, 5000);
+    await until('the camera case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === found.id, 15_000);
     const video = page.locator('#panel-sources video');
-    await video.waitFor({ timeout: 5000 });
+    await video.waitFor({ timeout: 15_000 });
     // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame. A media
     // error (undecodable, or the center's answer was not the clip) fails at once, with its code.
     let last = {};
@@ -199,12 +199,12 @@ describe('control center', () => {
   it('keeps the panel of the case opened last when an earlier case answers late', async () => {
     const slow = await ticket(116.4620, 39.9400, 'sanitation.bin_overflow', 'bin full by the school');
     const fast = await ticket(116.4700, 39.9400, 'traffic.illegal_parking', 'van on the crossing');
-    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [slow, fast]), 5000);
+    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [slow, fast]), 15_000);
     const route = `**/api/v1/orders/${slow}`;
     await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
     try {
       await page.evaluate(([a, b]) => { window.gridwatch.openCase(a); window.gridwatch.openCase(b); }, [slow, fast]);
-      await until('the later case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === fast, 5000);
+      await until('the later case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === fast, 15_000);
       await page.waitForTimeout(2500); // the slow answer has arrived by now
       assert.equal(await page.locator('#panel .muted').first().textContent(), fast);
     } finally {
@@ -248,7 +248,7 @@ describe('control center', () => {
 
   it('drills down to a district with its rates', async () => {
     await page.click('#children tr:nth-child(2)');
-    await until('a district in the breadcrumb', async () => (await page.locator('.crumbs a').count()) === 2, 5000);
+    await until('a district in the breadcrumb', async () => (await page.locator('.crumbs a').count()) === 2, 15_000);
     const code = await page.evaluate(() => window.gridwatch.area.code);
     await until('the district\'s case count', async () => {
       const stats = (await api(`/api/v1/stats?area=${code}`)).json;
@@ -342,7 +342,7 @@ describe('scan to report', () => {
     const sources = (await api(`/api/v1/orders/${caseId}`)).json.properties.sources;
     assert.ok(sources.some((s) => s.attributes && s.attributes.building === 'XC-0002'), JSON.stringify(sources.map((s) => s.attributes)));
     await page.click('#mine button.check');
-    await until('the state shown', async () => /open/.test(await page.locator('#mine .card .muted').first().textContent()), 5000);
+    await until('the state shown', async () => /open/.test(await page.locator('#mine .card .muted').first().textContent()), 15_000);
     await page.screenshot({ path: join(artifacts, 'report-phone.png') });
     const map = await newPage('desk', `/?lang=en#token=${DISPATCHER}`);
     await map.waitForFunction((i) => window.gridwatch && window.gridwatch.loadedAt && window.gridwatch.hasCase(i), caseId, { timeout: 15_000 });
