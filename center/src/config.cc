@@ -76,10 +76,11 @@ CenterConfig read(const ConfigNode& root) {
     c.pool_size = static_cast<int>(d->integer("pool_size", 4, 1, 64));
   }
   if (auto h = root.find("http")) {
-    h->allow_only({"host", "port", "threads", "clip_timeout"});
+    h->allow_only({"host", "port", "threads", "queue", "clip_timeout"});
     c.http_host = h->string("host", c.http_host);
     c.http_port = static_cast<int>(h->integer("port", 8080, 0, 65535));
     c.http_threads = static_cast<int>(h->integer("threads", 8, 1, 256));
+    c.http_queue = static_cast<size_t>(h->integer("queue", 256, 1, 65536));
     c.clip_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         h->duration("clip_timeout", c.clip_timeout, std::chrono::seconds{1}, std::chrono::minutes{5}));
   }

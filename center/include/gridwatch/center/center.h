@@ -30,13 +30,13 @@
 #include "gridwatch/platform/message_queue.h"
 #include "gridwatch/platform/mqtt.h"
 
-namespace httplib {
+namespace gridwatch::center {
+
+namespace http {
 class Server;
 struct Request;
 struct Response;
-}
-
-namespace gridwatch::center {
+}  // namespace http
 
 class Metrics {
  public:
@@ -92,19 +92,31 @@ class Center {
   void keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload);
   // Order messages stored per transaction at most.
   static constexpr size_t kIngestBatch = 500;
-  void setup_http();
   void publish_case(const std::string& id, const nlohmann::json& change);
+
+  // The HTTP API (center/src/http/): the server and its routes, one group a file.
+  void setup_http();
+  void add_service_routes(http::Server& server);  // /healthz, /metrics, /api/v1/stats
+  void add_order_routes(http::Server& server);    // cases as GeoJSON, one case, tiles, areas
+  void add_action_routes(http::Server& server);   // lifecycle steps, feedback, merge, split, summons
+  void add_worker_routes(http::Server& server);   // positions, workers, /api/v1/me
+  void add_event_routes(http::Server& server);    // /api/v1/events
+  void add_open311_routes(http::Server& server);  // Open311 GeoReport v2
+  void add_media_routes(http::Server& server);    // photos and clips
+  void add_web_routes(http::Server& server);      // pages, their settings, buildings
   // The authenticated caller of `req`, or nullopt after answering 401.
   // `query_token`: also ?access_token= (for EventSource and map tiles, which cannot send headers).
-  std::optional<Principal> caller(const httplib::Request& req, httplib::Response& res, bool query_token = false);
+  std::optional<Principal> caller(const http::Request& req, http::Response& res, bool query_token = false);
+  // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it,
+  // with its sources, history and tasks; nullopt after answering 400 / 401 / 403 / 404 / 503.
+  std::optional<std::pair<nlohmann::json, nlohmann::json>> readable_case(const http::Request& req,
+                                                                         http::Response& res, bool query_token = false);
   // Lifecycle options for a step `who` takes (its scope, the configured dispatch).
   TransitionOptions step_options(const Principal& who) const;
   // Takes a lifecycle step and answers it: the change (also published), or 404 / 409 / 503.
-  void answer_step(httplib::Response& res, const std::string& id, CaseAction action, const std::string& reason,
+  void answer_step(http::Response& res, const std::string& id, CaseAction action, const std::string& reason,
                    const std::string& actor, const TransitionOptions& options);
   Status load_areas();
-  // The web pages, the page's settings, the building registry and uploaded photos.
-  void setup_web();
   // Asks agent `agent_id` for clip `name` over MQTT and waits up to http.clip_timeout: the clip's bytes,
   // kNotFound with the agent's reason, or kUnavailable when it does not answer.
   Result<std::string> fetch_clip(const std::string& agent_id, const std::string& name);
@@ -124,8 +136,7 @@ class Center {
   std::unique_ptr<Store> store_;
   std::shared_ptr<const geo::AreaIndex> areas_;
   std::unique_ptr<platform::MqttClient> mqtt_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_;
+  std::unique_ptr<http::Server> http_;
   std::thread ingest_thread_;
   std::thread sla_thread_;
   int http_port_ = 0;

@@ -1,0 +1,66 @@
+#include "http/answers.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "gridwatch/domain/text.h"
+
+namespace gridwatch::center::http {
+
+void json_error(Response& res, int status, std::string_view message, std::string_view parameter) {
+  nlohmann::json j = {{"error", message}};
+  if (!parameter.empty()) j["parameter"] = parameter;
+  res.status = status;
+  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+void answer_error(Response& res, const Error& e, int invalid) {
+  int status = 503;
+  switch (e.code) {
+    case ErrorCode::kNotFound: status = 404; break;
+    case ErrorCode::kInvalidArgument: status = invalid; break;
+    case ErrorCode::kDenied: status = 403; break;
+    case ErrorCode::kUnauthenticated:
+      status = 401;
+      res.set_header("WWW-Authenticate", "Bearer realm=\"gridwatch\", error=\"invalid_token\"");
+      break;
+    default: break;
+  }
+  json_error(res, status, e.message, e.field);
+}
+
+std::optional<nlohmann::json> json_body(const Request& req, Response& res, std::initializer_list<std::string_view> known,
+                                        std::string_view usage) {
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    json_error(res, 400, fmt::format("the body must be a JSON object {}", usage));
+    return std::nullopt;
+  }
+  for (auto it = body.begin(); it != body.end(); ++it)
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      json_error(res, 400, fmt::format("unknown field \"{}\" (known: {})", printable(it.key()), fmt::join(known, ", ")),
+                 it.key());
+      return std::nullopt;
+    }
+  return body;
+}
+
+std::optional<std::string> text_field(const nlohmann::json& body, const char* key, size_t max) {
+  if (!body.contains(key)) return std::string();
+  if (!body.at(key).is_string() || utf8_length(body.at(key).get_ref<const std::string&>()) > max) return std::nullopt;
+  return body.at(key).get<std::string>();
+}
+
+void deny(Response& res, const Principal& who, std::string_view what) {
+  json_error(res, 403, fmt::format("{} ({}) may not {}", who.name, to_string(who.role), what));
+}
+
+std::optional<std::string> image_type(std::string_view bytes) {
+  if (bytes.starts_with("\xFF\xD8\xFF")) return "image/jpeg";
+  if (bytes.starts_with("\x89PNG\r\n\x1A\n")) return "image/png";
+  return std::nullopt;
+}
+
+}  // namespace gridwatch::center::http

@@ -1,0 +1,69 @@
+// Routes: the cases for the map and the panel (GeoJSON, one case with its sources, vector tiles, areas).
+#include "gridwatch/center/center.h"
+
+#include "gridwatch/domain/text.h"
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include "http/answers.h"
+#include "http/server.h"
+
+namespace gridwatch::center {
+
+void Center::add_order_routes(http::Server& server) {
+  server.get("/api/v1/orders", [this](const http::Request& req, http::Response& res) {
+    const auto who = caller(req, res);
+    if (!who) return;
+    auto q = parse_order_query(req.params, catalog_);
+    if (!q) return json_error(res, 400, q.error().message, q.error().field);
+    q->scope = who->read_scope(config_.worker_level);
+    auto body = store_->orders_geojson(*q);
+    if (!body) return json_error(res, 503, body.error().message);
+    res.set_content(*body, "application/geo+json");
+  });
+
+
+  server.get(R"(/api/v1/orders/([^/]+))", [this](const http::Request& req, http::Response& res) {
+    auto c = readable_case(req, res);
+    if (!c) return;
+    auto& [feature, more] = *c;
+    feature["properties"]["sources"] = std::move(more["sources"]);
+    feature["properties"]["history"] = std::move(more["history"]);
+    feature["properties"]["tasks"] = std::move(more["tasks"]);
+    res.set_content(feature.dump(), "application/geo+json");
+  });
+
+  // Vector tiles of the open cases for the map (MapLibre / Mapbox GL): a map of 50,000 cases
+  // loads only the tiles it shows. Token as for /api/v1/events.
+  server.get(R"(/tiles/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt)", [this](const http::Request& req, http::Response& res) {
+    const auto who = caller(req, res, /*query_token=*/true);
+    if (!who) return;
+    const int z = std::stoi(req.matches[1]), x = std::stoi(req.matches[2]), y = std::stoi(req.matches[3]);
+    if (z > 22) return json_error(res, 400, fmt::format("zoom {} is above 22", z), "z");
+    if (x >= (1 << z) || y >= (1 << z)) return json_error(res, 400, fmt::format("no tile {}/{}/{}", z, x, y), "x");
+    auto tile = store_->cases_tile(z, x, y, who->read_scope(config_.worker_level));
+    if (!tile) return json_error(res, 503, tile.error().message);
+    res.set_header("Cache-Control", "no-store");  // cases change every minute
+    if (tile->empty()) {
+      res.status = 204;
+      return;
+    }
+    res.set_content(std::move(*tile), "application/vnd.mapbox-vector-tile");
+  });
+
+  server.get("/api/v1/areas", [this](const http::Request& req, http::Response& res) {
+    if (!caller(req, res)) return;
+    std::optional<int> level;
+    for (const auto& [key, value] : req.params)
+      if (key != "level") return json_error(res, 400, fmt::format("unknown parameter \"{}\" (known: level)", key), key);
+    if (req.has_param("level")) {
+      level = parse_int_in(req.get_param_value("level"), 0, 16);
+      if (!level) return json_error(res, 400, "level must be a whole number from 0 (coarsest) to 16", "level");
+    }
+    auto body = store_->areas_geojson(level);
+    if (!body) return json_error(res, 503, body.error().message);
+    res.set_content(*body, "application/geo+json");
+  });
+}
+
+}  // namespace gridwatch::center
