@@ -147,8 +147,6 @@ int main(int argc, char** argv) {
   // 2. Open311 POST with wrk: random places and categories, one API key.
   double post_rate = 0, post_p99_ms = 0;
   {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("gw-center-bench-wrk-{}", getpid());
-    std::filesystem::create_directories(dir);
     const std::string lua = R"(
 math.randomseed(7)
 local codes = {"sanitation.bin_overflow", "environment.noise", "traffic.illegal_parking", "water.waterlogging"}
@@ -159,39 +157,14 @@ request = function()
   return wrk.format("POST", "/open311/v2/requests.json",
                     {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
-done = function(summary, latency, requests)
-  io.write(string.format("WRK requests=%d errors=%d non2xx=%d p50_us=%d p99_us=%d seconds=%.3f\n",
-    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status, latency:percentile(50), latency:percentile(99), summary.duration / 1e6))
-end
 )";
-    {
-      std::FILE* f = std::fopen((dir / "post.lua").c_str(), "w");
-      std::fputs(lua.c_str(), f);
-      std::fclose(f);
-    }
-    const std::string cmd = fmt::format("wrk -t1 -c16 -d{}s -s {} http://127.0.0.1:{}/ 2>&1", wrk_seconds,
-                                        (dir / "post.lua").string(), center.http_port());
-    std::FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-    if (p) pclose(p);
-    std::filesystem::remove_all(dir);
-    long requests = 0, errors = 0, non2xx = 0, p50 = 0, p99 = 0;
-    double secs = 0;
-    const auto at = out.find("WRK ");
-    if (at == std::string::npos ||
-        std::sscanf(out.c_str() + at, "WRK requests=%ld errors=%ld non2xx=%ld p50_us=%ld p99_us=%ld seconds=%lf",
-                    &requests, &errors, &non2xx, &p50, &p99, &secs) != 6) {
-      fmt::print(stderr, "wrk (Debian package wrk) failed:\n{}\n", out);
-      return 1;
-    }
-    post_rate = static_cast<double>(requests) / secs;
-    post_p99_ms = static_cast<double>(p99) / 1000;
+    const auto w = bench::run_wrk(fmt::format("http://127.0.0.1:{}/", center.http_port()), lua, 16, wrk_seconds);
+    if (!w) return 1;
+    post_rate = w->per_second();
+    post_p99_ms = w->p99_ms;
     fmt::print("Open311 POST (wrk, 16 connections, {} s): {:.0f} requests/s (goal >= 2000), p50 {:.1f} ms, "
                "p99 {:.1f} ms (goal < 50), {} errors, {} non-2xx\n",
-               wrk_seconds, post_rate, static_cast<double>(p50) / 1000, post_p99_ms, errors, non2xx);
+               wrk_seconds, post_rate, w->p50_ms, post_p99_ms, w->errors, w->non2xx);
   }
   center.stop();
 

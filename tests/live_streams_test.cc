@@ -1,0 +1,138 @@
+// The defect the HTTP layer was rebuilt for: with event streams open (wall screens, dispatcher
+// desks), the center must still answer everything else. A center in this process with two HTTP
+// workers, 200 live streams open (a tenth of them a grid worker's, filtered by the store), then
+// the API, Open311 and /healthz are answered and a new case reaches every stream.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "gridwatch/center/center.h"
+#include "gridwatch/domain/catalog.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kWorkerToken = "streams-test-worker-token-0123456789";
+
+// An EventSource's connection on a plain socket.
+class LiveClient {
+ public:
+  LiveClient(int port, const std::string& token) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string req =
+        fmt::format("GET /api/v1/events?access_token={} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n", token);
+    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+          ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  }
+  ~LiveClient() { ::close(fd_); }
+  LiveClient(const LiveClient&) = delete;
+  LiveClient& operator=(const LiveClient&) = delete;
+  bool ok() const { return ok_; }
+  // Reads until `what` has arrived or `timeout` passed.
+  bool wait_for(std::string_view what, std::chrono::milliseconds timeout = 20s) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (text_.find(what) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left <= 0ms || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[8192];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) return false;
+      text_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  std::string text_;
+};
+
+TEST(LiveStreams, TwoHundredOpenStreamsLeaveTheApiAnsweredAndAllReceiveANewCase) {
+  auto svc = services();
+  ASSERT_FALSE(svc.pg_conninfo.empty());
+  center::CenterConfig cfg;
+  cfg.id = fmt::format("streams{}", getpid());
+  cfg.broker_url = svc.mqtt_url;
+  cfg.username = svc.mqtt_username;
+  cfg.password = svc.mqtt_password;
+  cfg.topic_prefix = unique_prefix();
+  cfg.conninfo = svc.pg_conninfo;
+  cfg.http_threads = 2;  // fewer workers than streams by a hundred times
+  cfg.http_port = 0;
+  cfg.sla_check_interval = std::chrono::hours{1};
+  cfg.api_keys = {{"streams", "streams-test-key-0123456789"}};
+  cfg.tokens = {{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken, .expires = {}, .unit = "",
+                 .grid = ""},
+                {.name = "w1", .role = center::Role::kWorker, .token = kWorkerToken, .expires = {}, .unit = "",
+                 .grid = "nowhere-grid"}};
+  center::Center center(cfg, Catalog::builtin());
+  ASSERT_TRUE(center.start().has_value());
+  const int port = center.http_port();
+
+  std::vector<std::unique_ptr<LiveClient>> screens;
+  for (int i = 0; i < 200; ++i) {
+    screens.push_back(std::make_unique<LiveClient>(port, i % 10 == 9 ? kWorkerToken : kAdminToken));
+    ASSERT_TRUE(screens.back()->ok()) << "stream " << i;
+  }
+  for (auto& s : screens) ASSERT_TRUE(s->wait_for("gridwatch live events")) << s->text();
+
+  // Everything else is answered (with cpp-httplib, 10 streams on 8 threads made /healthz time out).
+  EXPECT_EQ(http_get(port, "/healthz").status, 200);
+  EXPECT_EQ(http_get(port, "/api/v1/orders?fields=map").status, 200);
+  const double lon = 117.80 + (getpid() % 2000) * 1e-4, lat = 40.75;
+  auto r = http_post(port, "/open311/v2/requests.json",
+                     form_encode({{"api_key", "streams-test-key-0123456789"},
+                                  {"service_code", "sanitation.bin_overflow"},
+                                  {"lat", fmt::format("{:.6f}", lat)},
+                                  {"long", fmt::format("{:.6f}", lon)},
+                                  {"description", "bin overflowing by the screens"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = json::parse(r.body)[0]["service_request_id"];
+  // Every dispatcher's screen shows the new case; the worker's streams (a grid the case is not
+  // in, checked by the store on a worker thread) do not.
+  for (size_t i = 0; i < screens.size(); ++i) {
+    if (i % 10 == 9) continue;
+    ASSERT_TRUE(screens[i]->wait_for(id)) << "screen " << i << ": " << screens[i]->text();
+  }
+  // What must not arrive is checked after a later event every dispatcher's stream has seen (the
+  // worker's streams are polled for both events on the same notices).
+  r = http_post(port, "/open311/v2/requests.json",
+                form_encode({{"api_key", "streams-test-key-0123456789"},
+                             {"service_code", "environment.noise"},
+                             {"lat", fmt::format("{:.6f}", lat + 0.01)},
+                             {"long", fmt::format("{:.6f}", lon)},
+                             {"description", "noise"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string second = json::parse(r.body)[0]["service_request_id"];
+  for (size_t i = 0; i < screens.size(); ++i) {
+    if (i % 10 == 9) continue;
+    ASSERT_TRUE(screens[i]->wait_for(second));
+  }
+  for (size_t i = 9; i < screens.size(); i += 10) {
+    EXPECT_TRUE(screens[i]->wait_for("gridwatch live events", 1s));
+    EXPECT_EQ(screens[i]->text().find(id), std::string::npos) << "a case outside the worker's grid reached it";
+  }
+  EXPECT_EQ(http_get(port, "/healthz").status, 200);
+  screens.clear();
+  center.stop();
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
