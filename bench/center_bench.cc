@@ -224,7 +224,7 @@ ANALYZE;
         fmt::print(stderr, "add_source: {}\n", out.error().message);
         return 1;
       }
-      merged += out->result == "merged";
+      merged += out->stored == center::Stored::kMerged;
     }
     merge_p50 = percentile(ms, 0.5);
     merge_p99 = percentile(ms, 0.99);

@@ -9,6 +9,7 @@
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/services.h"
+#include "center_config.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -19,16 +20,11 @@ using namespace std::chrono_literals;
 
 center::CenterConfig center_config(const std::string& tag, const platform::ServiceEndpoints& broker,
                                    const std::string& prefix) {
-  center::CenterConfig cfg;
-  cfg.id = tag;
+  // On `broker` (a private one, which takes anonymous clients).
+  center::CenterConfig cfg = testing::center_config(tag, prefix, "faults", "faults-test-key-0123456789");
   cfg.broker_url = broker.mqtt_url;
-  cfg.topic_prefix = prefix;
-  cfg.conninfo = services().pg_conninfo;
-  cfg.http_port = 0;
-  cfg.sla_check_interval = std::chrono::hours{1};  // the test drives the SLA check
-  cfg.api_keys = {{"faults", "faults-test-key-0123456789"}};
-  cfg.tokens = {{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken, .expires = {}, .unit = "",
-                 .grid = ""}};
+  cfg.username.clear();
+  cfg.password.clear();
   return cfg;
 }
 

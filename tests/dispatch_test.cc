@@ -19,6 +19,7 @@
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/mqtt.h"
+#include "center_config.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -59,16 +60,7 @@ class Dispatch : public ::testing::Test {
                                                        json::array({x0, kLat0})})})}}}});
     }
     write_file(dir_ / "streets.geojson", streets.dump());
-    center::CenterConfig cfg;
-    cfg.id = tag_;
-    cfg.broker_url = svc_.mqtt_url;
-    cfg.username = svc_.mqtt_username;
-    cfg.password = svc_.mqtt_password;
-    cfg.topic_prefix = prefix_;
-    cfg.conninfo = svc_.pg_conninfo;
-    cfg.http_port = 0;
-    cfg.sla_check_interval = std::chrono::hours{1};
-    cfg.api_keys = {{"tests", kKey}};
+    center::CenterConfig cfg = center_config(tag_, prefix_, "tests", kKey);
     cfg.areas = {{.file = dir_ / "streets.geojson", .options = {.level_name = "street", .id_property = "code"}},
                  {.options = {.level_name = "grid"}, .synthetic_cell_m = 250}};
     cfg.dispatch_level = "street";

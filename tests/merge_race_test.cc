@@ -11,6 +11,7 @@
 
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
+#include "center_config.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -23,20 +24,9 @@ TEST(MergeRace, SixteenReportsAtOnePlaceAtOnceAreOneCase) {
   auto svc = services();
   ASSERT_FALSE(svc.pg_conninfo.empty());
   const std::string tag = fmt::format("race{}", getpid());
-  center::CenterConfig cfg;
-  cfg.id = tag;
-  cfg.broker_url = svc.mqtt_url;
-  cfg.username = svc.mqtt_username;
-  cfg.password = svc.mqtt_password;
-  cfg.topic_prefix = unique_prefix();
-  cfg.conninfo = svc.pg_conninfo;
+  center::CenterConfig cfg = center_config(tag, unique_prefix(), "race", "race-test-key-0123456789");
   cfg.pool_size = 16;
   cfg.http_threads = 16;
-  cfg.http_port = 0;
-  cfg.sla_check_interval = std::chrono::hours{1};
-  cfg.api_keys = {{"race", "race-test-key-0123456789"}};
-  cfg.tokens = {{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken, .expires = {}, .unit = "",
-                 .grid = ""}};
   center::Center center(cfg, Catalog::builtin());
   ASSERT_TRUE(center.start().has_value());
   // A place of this process's own, far from other tests' cases; each report a few metres apart

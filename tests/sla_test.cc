@@ -9,6 +9,7 @@
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/mqtt.h"
+#include "center_config.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -22,19 +23,8 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
   ASSERT_FALSE(svc.pg_conninfo.empty());
   const std::string tag = fmt::format("sla{}", getpid());
   const std::string prefix = unique_prefix();
-  center::CenterConfig cfg;
-  cfg.id = tag;
-  cfg.broker_url = svc.mqtt_url;
-  cfg.username = svc.mqtt_username;
-  cfg.password = svc.mqtt_password;
-  cfg.topic_prefix = prefix;
-  cfg.conninfo = svc.pg_conninfo;
-  cfg.http_port = 0;
-  cfg.sla_check_interval = std::chrono::hours{1};  // the test drives the clock
-  cfg.api_keys = {{"sla", "sla-test-key-0123456789"}};
-  cfg.tokens = {{.name = "tests-admin", .role = center::Role::kAdmin, .token = kAdminToken, .expires = {}, .unit = "",
-                 .grid = ""}};
-  center::Center center(cfg, Catalog::builtin());
+  // The SLA thread is idle: the test drives the clock.
+  center::Center center(center_config(tag, prefix, "sla", "sla-test-key-0123456789"), Catalog::builtin());
   ASSERT_TRUE(center.start().has_value());
 
   std::mutex mu;

@@ -183,8 +183,8 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       reject(out.error().message);
       continue;
     }
-    if (out->applied == Applied::kDuplicate) ++sum.already;
-    else if (out->result == "merged") ++sum.merged;
+    if (out->stored == Stored::kDuplicate) ++sum.already;
+    else if (out->stored == Stored::kMerged) ++sum.merged;
     else if (!where) ++sum.no_location;
     else ++sum.imported;
   }

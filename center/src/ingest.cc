@@ -110,18 +110,18 @@ void Center::store_events(const std::vector<Store::EdgeEvent>& events, const std
         const auto& one = (*r)[k];
         if (!one) {
           keep(k, one.error().message);
-        } else if (one->applied == Applied::kDuplicate) {
+        } else if (one->stored == Stored::kDuplicate) {
           ++metrics_.duplicates;
           spdlog::debug("order {} {} already stored", to_string(e.event), e.id);
         } else {
           ++metrics_.stored;
-          if (one->result == "merged") ++metrics_.merged;
-          live_.publish(one->case_id, {{"type", one->result},
+          if (one->stored == Stored::kMerged) ++metrics_.merged;
+          live_.publish(one->case_id, {{"type", std::string(to_string(one->stored))},
                                        {"case_id", one->case_id},
                                        {"source_id", e.id},
                                        {"event", to_string(e.event)},
                                        {"category", e.category}});
-          spdlog::info("order {} {} ({}) stored: {} case {}", to_string(e.event), e.id, e.category, one->result,
+          spdlog::info("order {} {} ({}) stored: {} case {}", to_string(e.event), e.id, e.category, to_string(one->stored),
                        one->case_id);
         }
       }

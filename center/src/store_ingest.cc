@@ -152,12 +152,11 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
     if (k < first_event || k == statements - 1) continue;
     const EdgeEvent& ev = events[k - first_event];
     auto j = nlohmann::json::parse(PQgetvalue(r.get(), 0, 0));
-    const std::string result = j.value("result", "");
-    if (result == "error") {
-      out.push_back(fail(ErrorCode::kInvalidArgument, fmt::format("database: {}", j.value("error", "")), "database"));
+    const auto stored = parse_stored(j.value("result", ""));
+    if (!stored) {
+      out.push_back(fail(ErrorCode::kInvalidArgument, fmt::format("database: {}", j.value("error", j.dump())), "database"));
     } else {
-      out.push_back(Outcome{result == "duplicate" ? Applied::kDuplicate : Applied::kStored, j.value("case_id", ""),
-                            result, ev.event->id, "", {}});
+      out.push_back(Outcome{*stored, j.value("case_id", ""), ev.event->id, "", {}});
     }
   }
   PgResult sync(PQgetResult(c));  // PGRES_PIPELINE_SYNC
@@ -165,6 +164,24 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
   if (PQexitPipelineMode(c) != 1) return broken(PQerrorMessage(c));
   if (!failure.empty()) return broken(failure);
   return out;
+}
+
+std::string_view to_string(Stored s) {
+  switch (s) {
+    case Stored::kNew: return "new";
+    case Stored::kMerged: return "merged";
+    case Stored::kUpdated: return "updated";
+    case Stored::kDuplicate: return "duplicate";
+  }
+  return "?";
+}
+
+std::optional<Stored> parse_stored(std::string_view result) {
+  if (result == "new") return Stored::kNew;
+  if (result == "merged") return Stored::kMerged;
+  if (result == "updated") return Stored::kUpdated;
+  if (result == "duplicate" || result == "exists") return Stored::kDuplicate;  // an edge order; a ticket
+  return std::nullopt;
 }
 
 Store::Placement Store::Placement::of(const geo::AreaIndex* areas, std::optional<LonLat> where) {
@@ -190,9 +207,10 @@ Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> w
   if (!l) return std::unexpected(l.error());
   auto a = call_json(l->get(), "SELECT gw_add_source($1::jsonb)::text", {source.dump()});
   if (!a) return std::unexpected(a.error());
-  const std::string result = a->value("result", "");
-  Outcome out{result == "exists" ? Applied::kDuplicate : Applied::kStored, a->value("case_id", ""), result,
-              a->value("id", ""), "", a->contains("decision") ? a->at("decision") : nlohmann::json()};
+  const auto stored = parse_stored(a->value("result", ""));
+  if (!stored) return fail(ErrorCode::kInternal, fmt::format("gw_add_source answered {}", a->dump()), "database");
+  Outcome out{*stored, a->value("case_id", ""), a->value("id", ""), "",
+              a->contains("decision") ? a->at("decision") : nlohmann::json()};
   if (a->contains("token") && a->at("token").is_string()) out.token = a->at("token");
   return out;
 }

@@ -71,15 +71,15 @@ void Center::add_open311_routes(http::Server& server) {
     }
     const auto placement = Store::Placement::of(areas_.get(), form->where);
     auto out = store_->add_source(form->source, form->where, &placement);
-    if (out && out->applied == Applied::kDuplicate)
+    if (out && out->stored == Stored::kDuplicate)
       out = fail(ErrorCode::kInternal, fmt::format("ticket id {} already taken", out->id));
     if (!out) {
       spdlog::error("Open311 request not stored: {}", out.error().message);
       return o311_error(res, 503, "the request could not be stored now; try again", format);
     }
     ++metrics_.tickets;
-    if (out->result == "merged") ++metrics_.merged;
-    live_.publish(out->case_id, {{"type", out->result},
+    if (out->stored == Stored::kMerged) ++metrics_.merged;
+    live_.publish(out->case_id, {{"type", std::string(to_string(out->stored))},
                                  {"case_id", out->case_id},
                                  {"source_id", out->id},
                                  {"event", "open"},
@@ -88,9 +88,9 @@ void Center::add_open311_routes(http::Server& server) {
     std::string notice = fmt::format("已受理，{}将在{}内响应 / Accepted: {} responds within {}", cat.department.zh,
                                      format_duration(cat.respond_within), cat.department.en,
                                      format_duration(cat.respond_within));
-    if (out->result == "merged")
+    if (out->stored == Stored::kMerged)
       notice += fmt::format("; 已并入案件 {} / joined case {}, already reported", out->case_id, out->case_id);
-    spdlog::info("Open311 request {} ({}) from key {}: {} case {}", out->id, cat.code, form->api_key, out->result,
+    spdlog::info("Open311 request {} ({}) from key {}: {} case {}", out->id, cat.code, form->api_key, to_string(out->stored),
                  out->case_id);
     res.set_content(open311::receipt({{"service_request_id", out->id}, {"token", out->token}, {"service_notice", notice}},
                                      format),

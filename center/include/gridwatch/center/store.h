@@ -29,7 +29,17 @@ struct pg_conn;
 
 namespace gridwatch::center {
 
-enum class Applied { kStored, kDuplicate };
+// What storing a report did to its case.
+enum class Stored {
+  kNew,        // opened a case
+  kMerged,     // joined an open case
+  kUpdated,    // a known edge order changed (update, clear)
+  kDuplicate,  // stored before: nothing changed (an order sent again, a ticket id taken)
+};
+// "new", "merged", "updated", "duplicate": the type of the live event (/api/v1/events).
+std::string_view to_string(Stored s);
+// The result the store's functions (gw_ingest_edge, gw_add_source) give; nullopt for another.
+std::optional<Stored> parse_stored(std::string_view result);
 
 struct Transition {
   CaseState from;
@@ -71,12 +81,10 @@ struct Media {
   std::string bytes;
 };
 
-// What storing a report did: its case, and "new" (opened a case), "merged" (joined one),
-// "updated" (a known edge order changed) or "exists" (a ticket stored before).
+// What storing a report did, and its case.
 struct Outcome {
-  Applied applied = Applied::kStored;
+  Stored stored = Stored::kNew;
   std::string case_id;
-  std::string result;
   std::string id;     // the source's id (a new ticket's number)
   std::string token;  // a new Open311 ticket's token
   nlohmann::json decision;  // the merge decision of a new source, as kept in its case's history
