@@ -552,8 +552,16 @@ TEST_F(Dispatch, AWorkerSeesAndChangesOnlyItsGridAndTokensAreChecked) {
   EXPECT_EQ(change.status, 403);
   EXPECT_NE(change.body.find("is not in grid"), std::string::npos) << change.body;
   EXPECT_EQ(case_of(other_grid)["properties"]["state"], "dispatched");
+  // The case view offers each caller the steps it may take now: the admin every step of the
+  // state, the worker only its own.
+  EXPECT_EQ(case_of(in_grid)["properties"]["allowed_actions"], json({"accept", "reject", "cancel", "mark_duplicate"}));
+  auto mine = http_request(port_, "GET", "/api/v1/orders/" + in_grid, "", kWorker1);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(json::parse(mine.body)["properties"]["allowed_actions"], json({"accept"}));
   // Its own: accepted, in its name.
   ok(act(in_grid, "accept", kWorker1));
+  mine = http_request(port_, "GET", "/api/v1/orders/" + in_grid, "", kWorker1);
+  EXPECT_EQ(json::parse(mine.body)["properties"]["allowed_actions"], json({"start", "resolve"}));
   EXPECT_EQ(steps_of(case_of(in_grid)).back()["actor"], worker(1));
   // Steps of the dispatcher's, and other workers' positions, are not a worker's.
   auto dispatch = act(in_grid, "cancel", kWorker1);

@@ -103,6 +103,13 @@ std::optional<CaseAction> parse_case_action(std::string_view text) {
 
 std::vector<CaseState> allowed_from(CaseAction action) { return rule(action).from; }
 
+std::vector<CaseAction> actions_from(CaseState state) {
+  std::vector<CaseAction> out;
+  for (CaseAction a : kAllActions)
+    if (next_state(state, a)) out.push_back(a);
+  return out;
+}
+
 bool is_final(CaseState s) { return s == S::kClosed || s == S::kCancelled || s == S::kDuplicate; }
 
 Result<CaseState> next_state(CaseState from, CaseAction action) {

@@ -66,6 +66,21 @@ TEST(Lifecycle, EveryActionFromEveryStateFollowsTheTable) {
   EXPECT_EQ(allowed + refused, 90);
 }
 
+TEST(Lifecycle, TheActionsFromAStateAreThoseTheTableAllows) {
+
+  EXPECT_EQ(actions_from(CaseState::kDispatched), (std::vector<A>{A::kAccept, A::kReject, A::kCancel, A::kMarkDuplicate}));
+  EXPECT_EQ(actions_from(CaseState::kResolved), (std::vector<A>{A::kClose, A::kReopen}));
+  EXPECT_EQ(actions_from(CaseState::kClosed), (std::vector<A>{A::kReopen}));
+  EXPECT_TRUE(actions_from(CaseState::kCancelled).empty());
+  // The same table as next_state, from every state.
+  for (CaseState s : kAllStates)
+    for (A a : kAllActions) {
+      const auto from = actions_from(s);
+      EXPECT_EQ(std::find(from.begin(), from.end(), a) != from.end(), next_state(s, a).has_value())
+          << to_string(a) << " from " << to_string(s);
+    }
+}
+
 TEST(Lifecycle, RefusalsSayWhatTheActionNeeds) {
   EXPECT_THAT(next_state(S::kResolved, A::kAccept),
               testing::FailsWith(ErrorCode::kInvalidArgument, "action",

@@ -54,8 +54,8 @@ void Center::add_media_routes(http::Server& server) {
     // A link on the map opens the clip: the token may come as ?access_token=.
     auto c = readable_case(req, res, /*query_token=*/true);
     if (!c) return;
-    const std::string id = c->first.value("id", "");
-    const nlohmann::json* more = &c->second;
+    const std::string id = c->feature.value("id", "");
+    const nlohmann::json* more = &c->more;
     // The newest source with a clip, or the one named by ?name=.
     const std::string wanted = req.has_param("name") ? req.get_param_value("name") : "";
     std::string agent_id, name;

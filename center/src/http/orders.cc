@@ -26,7 +26,14 @@ void Center::add_order_routes(http::Server& server) {
   server.get(R"(/api/v1/orders/([^/]+))", [this](const http::Request& req, http::Response& res) {
     auto c = readable_case(req, res);
     if (!c) return;
-    auto& [feature, more] = *c;
+    auto& [who, feature, more] = *c;
+    // The steps this caller may take now (the lifecycle's table and the role): the pages offer
+    // these, and nothing else.
+    nlohmann::json allowed = nlohmann::json::array();
+    if (const auto state = parse_case_state(feature["properties"].value("state", "")))
+      for (CaseAction a : actions_from(*state))
+        if (who.may(a)) allowed.push_back(std::string(to_string(a)));
+    feature["properties"]["allowed_actions"] = std::move(allowed);
     feature["properties"]["sources"] = std::move(more["sources"]);
     feature["properties"]["history"] = std::move(more["history"]);
     feature["properties"]["tasks"] = std::move(more["tasks"]);

@@ -42,8 +42,8 @@ std::optional<Principal> Center::caller(const http::Request& req, http::Response
   return *who;
 }
 
-std::optional<std::pair<nlohmann::json, nlohmann::json>> Center::readable_case(const http::Request& req,
-                                                                               http::Response& res, bool query_token) {
+std::optional<Center::ReadableCase> Center::readable_case(const http::Request& req, http::Response& res,
+                                                          bool query_token) {
   const auto who = caller(req, res, query_token);
   if (!who) return std::nullopt;
   std::string id = req.matches[1];
@@ -57,7 +57,7 @@ std::optional<std::pair<nlohmann::json, nlohmann::json>> Center::readable_case(c
     if (auto in = store_->check_scope(id, scope); !in) return answer_error(res, in.error(), 400), std::nullopt;
   auto more = store_->case_sources(id);
   if (!more) return json_error(res, 503, more.error().message), std::nullopt;
-  return std::make_pair(std::move(feature), std::move(*more));
+  return ReadableCase{*who, std::move(feature), std::move(*more)};
 }
 
 }  // namespace gridwatch::center

@@ -13,18 +13,6 @@ import { signIn } from '../common/login.js';
 const token = takeToken('center');
 const root = document.getElementById('root');
 
-// What the lifecycle allows from each state (center/lifecycle.h), for the panel's buttons.
-const STEPS = {
-  dispatch: ['new', 'rejected', 'reopened'],
-  accept: ['dispatched'],
-  start: ['accepted'],
-  resolve: ['accepted', 'in_progress'],
-  close: ['resolved'],
-  reject: ['dispatched', 'accepted'],
-  reopen: ['resolved', 'closed'],
-  cancel: ['new', 'dispatched', 'accepted', 'in_progress', 'rejected', 'reopened'],
-  mark_duplicate: ['new', 'dispatched', 'rejected', 'reopened'],
-};
 const SOURCES = ['hotline', 'camera', 'sensor'];
 // The map shows open problems whose work is not over: closed, cancelled and duplicate cases are off it.
 const OPEN_WORK = STATES.filter((s) => !['closed', 'cancelled', 'duplicate'].includes(s));
@@ -445,8 +433,10 @@ function actionViews(f) {
       msg.textContent = e.message;
     }
   };
-  const simple = Object.keys(STEPS).filter((a) => a !== 'dispatch' && STEPS[a].includes(p.state) && may.actions.includes(a));
-  if (STEPS.dispatch.includes(p.state) && may.actions.includes('dispatch')) {
+  // The steps the center says this token may take now (the lifecycle's table and the role).
+  const allowed = p.allowed_actions || [];
+  const simple = allowed.filter((a) => a !== 'dispatch');
+  if (allowed.includes('dispatch')) {
     const unit = el('input', { placeholder: `${t('unit')} (${t('optional')})`, name: 'unit' });
     out.push(el('form', { id: 'form-dispatch', onsubmit: (e) => { e.preventDefault(); step('dispatch', { unit: unit.value.trim() }); } },
       el('div', { class: 'row' }, unit, el('button', { class: 'primary', type: 'submit' }, t('dispatch')))));
@@ -464,7 +454,7 @@ function actionViews(f) {
       } catch (err) { msg.textContent = err.message; }
     } }, el('b', {}, `${t('summon')} (吹哨报到)`), units, reason, el('button', { type: 'submit' }, t('summon'))));
   }
-  if (may.split && STEPS.mark_duplicate.includes(p.state)) {
+  if (may.split && allowed.includes('mark_duplicate')) {
     const into = el('input', { name: 'into', placeholder: t('merge_into'), required: true });
     const reason = el('input', { name: 'reason', placeholder: t('reason'), required: true });
     out.push(el('form', { id: 'form-merge', onsubmit: async (e) => {

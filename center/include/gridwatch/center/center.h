@@ -107,10 +107,15 @@ class Center {
   // The authenticated caller of `req`, or nullopt after answering 401.
   // `query_token`: also ?access_token= (for EventSource and map tiles, which cannot send headers).
   std::optional<Principal> caller(const http::Request& req, http::Response& res, bool query_token = false);
-  // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it,
-  // with its sources, history and tasks; nullopt after answering 400 / 401 / 403 / 404 / 503.
-  std::optional<std::pair<nlohmann::json, nlohmann::json>> readable_case(const http::Request& req,
-                                                                         http::Response& res, bool query_token = false);
+  // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it:
+  // the caller, the case as a GeoJSON feature, and its sources, history and tasks ({"sources",
+  // "history", "tasks"}); nullopt after answering 400 / 401 / 403 / 404 / 503.
+  struct ReadableCase {
+    Principal who;
+    nlohmann::json feature;
+    nlohmann::json more;
+  };
+  std::optional<ReadableCase> readable_case(const http::Request& req, http::Response& res, bool query_token = false);
   // Lifecycle options for a step `who` takes (its scope, the configured dispatch).
   TransitionOptions step_options(const Principal& who) const;
   // Takes a lifecycle step and answers it: the change (also published), or 404 / 409 / 503.

@@ -44,6 +44,8 @@ std::optional<CaseAction> parse_case_action(std::string_view text);
 
 // The states `action` may start from.
 std::vector<CaseState> allowed_from(CaseAction action);
+// The actions that may start from `state`, in the order of kAllActions.
+std::vector<CaseAction> actions_from(CaseState state);
 // True for states no action leaves except by re-opening (closed) or never (cancelled, duplicate).
 bool is_final(CaseState s);
 
