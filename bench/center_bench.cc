@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bench_center.h"
 #include "bench_support.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
@@ -121,19 +122,8 @@ int main(int argc, char** argv) {
   }
 
   // 1'. The center: MQTT -> validation -> areas -> merge decision -> PostGIS.
-  center::CenterConfig cfg;
-  cfg.id = "bench";
-  cfg.broker_url = ep.mqtt_url;
-  cfg.conninfo = ep.pg_conninfo;
-  cfg.http_port = 0;
-  cfg.pool_size = 8;
-  cfg.http_threads = 8;
-  cfg.api_keys = {{"bench", "bench-key-0123456789"}};
-  center::Center center(cfg, Catalog::builtin());
-  if (auto st = center.start(); !st) {
-    fmt::print(stderr, "center: {}\n", st.error().message);
-    return 1;
-  }
+  auto center_ptr = bench::start_center(bench::center_config(ep));
+  center::Center& center = *center_ptr;
   double ingest_rate = 0;
   {
     auto pub = client(ep.mqtt_url, "bench-pub-center");

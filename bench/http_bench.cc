@@ -18,6 +18,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "bench_center.h"
 #include "bench_support.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
@@ -96,20 +97,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto ep = (*services)->endpoints();
-  center::CenterConfig cfg;
-  cfg.id = "bench";
-  cfg.broker_url = ep.mqtt_url;
-  cfg.conninfo = ep.pg_conninfo;
-  cfg.http_port = 0;
-  cfg.pool_size = 8;
-  cfg.http_threads = 8;
-  cfg.api_keys = {{"bench", "bench-key-0123456789"}};
-  cfg.tokens = {{.name = "wall", .role = center::Role::kDispatcher, .token = kToken, .expires = {}, .unit = "", .grid = ""}};
-  center::Center center(cfg, Catalog::builtin());
-  if (auto st = center.start(); !st) {
-    fmt::print(stderr, "center: {}\n", st.error().message);
-    return 1;
-  }
+  const center::CenterConfig cfg = bench::center_config(ep, 8, kToken);
+  auto center_ptr = bench::start_center(cfg);
+  center::Center& center = *center_ptr;
   const int port = center.http_port();
 
   // Open cases at random places for the map's query.

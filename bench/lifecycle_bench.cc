@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bench_center.h"
 #include "bench_support.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
@@ -80,21 +81,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto ep = (*services)->endpoints();
-  center::CenterConfig cfg;
-  cfg.id = "bench";
-  cfg.broker_url = ep.mqtt_url;
-  cfg.conninfo = ep.pg_conninfo;
-  cfg.http_port = 0;
-  cfg.pool_size = threads;
-  cfg.http_threads = threads;
-  cfg.sla_check_interval = std::chrono::hours{1};
-  cfg.tokens = {{.name = "bench", .role = center::Role::kDispatcher, .token = kToken, .expires = {}, .unit = "",
-                 .grid = ""}};
-  center::Center center(cfg, Catalog::builtin());
-  if (auto st = center.start(); !st) {
-    fmt::print(stderr, "center: {}\n", st.error().message);
-    return 1;
-  }
+  auto center_ptr = bench::start_center(bench::center_config(ep, threads, kToken));
+  center::Center& center = *center_ptr;
   PGconn* db = PQconnectdb(ep.pg_conninfo.c_str());
   fmt::print("{} cases a side x {} steps (dispatch, accept, start, resolve, close), {} threads; rates over {} cases\n",
              n, std::size(kSteps), threads, rate_cases);

@@ -167,13 +167,8 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
 }
 
 std::string_view to_string(Stored s) {
-  switch (s) {
-    case Stored::kNew: return "new";
-    case Stored::kMerged: return "merged";
-    case Stored::kUpdated: return "updated";
-    case Stored::kDuplicate: return "duplicate";
-  }
-  return "?";
+  constexpr std::string_view kNames[] = {"new", "merged", "updated", "duplicate"};  // in the enum's order
+  return kNames[static_cast<size_t>(s)];
 }
 
 std::optional<Stored> parse_stored(std::string_view result) {

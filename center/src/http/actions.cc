@@ -46,6 +46,20 @@ void Center::answer_step(http::Response& res, const std::string& id, CaseAction 
   res.set_content(change.dump(), "application/json");
 }
 
+std::optional<Center::CaseRequest> Center::case_request(const http::Request& req, http::Response& res,
+                                                        bool (Principal::*may)() const, std::string_view what,
+                                                        std::initializer_list<std::string_view> known,
+                                                        std::string_view usage) {
+  auto who = caller(req, res);
+  if (!who) return std::nullopt;
+  if (!((*who).*may)()) return deny(res, *who, what), std::nullopt;
+  std::string id = req.matches[1];
+  if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id"), std::nullopt;
+  auto body = json_body(req, res, known, usage);
+  if (!body) return std::nullopt;
+  return CaseRequest{std::move(*who), std::move(id), std::move(*body)};
+}
+
 void Center::add_action_routes(http::Server& server) {
   // A step of the case's lifecycle: {"action": "accept", "reason": "...", "actor": "..."}.
   server.post(R"(/api/v1/orders/([^/]+)/actions)", [this](const http::Request& req, http::Response& res) {
@@ -116,36 +130,29 @@ void Center::add_action_routes(http::Server& server) {
 
   // A dispatcher joins a case into another: {"into": "...", "reason": "..."}.
   server.post(R"(/api/v1/orders/([^/]+)/merge)", [this](const http::Request& req, http::Response& res) {
-    const auto who = caller(req, res);
-    if (!who) return;
-    if (!who->may_split()) return deny(res, *who, "merge cases");
-    const std::string id = req.matches[1];
-    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    const auto body = json_body(req, res, {"into", "reason"}, R"({"into": "...", "reason": "..."})");
-    if (!body) return;
-    const auto into = text_field(*body, "into"), reason = text_field(*body, "reason");
+    const auto r = case_request(req, res, &Principal::may_split, "merge cases", {"into", "reason"},
+                                R"({"into": "...", "reason": "..."})");
+    if (!r) return;
+    const auto& [who, id, body] = *r;
+    const auto into = text_field(body, "into"), reason = text_field(body, "reason");
     if (!into || into->empty() || !is_valid_id(*into)) return json_error(res, 400, "into names the case to merge into", "into");
     if (!reason || reason->empty())
       return json_error(res, 400, "a reason is required (it is kept in both cases' history)", "reason");
-    auto moved = store_->merge_case(id, *into, *reason, who->name);
+    auto moved = store_->merge_case(id, *into, *reason, who.name);
     if (!moved) return answer_error(res, moved.error(), 400);
-    spdlog::info("case {} merged into {} by {}: {} sources moved", id, *into, who->name, *moved);
+    spdlog::info("case {} merged into {} by {}: {} sources moved", id, *into, who.name, *moved);
     const nlohmann::json answer = {{"case_id", id}, {"into", *into}, {"sources_moved", *moved}, {"state", "duplicate"}};
-    publish_case(id, {{"case_id", id}, {"action", "merge"}, {"into", *into}, {"state", "duplicate"}, {"actor", who->name}});
-    publish_case(*into, {{"case_id", *into}, {"action", "merged"}, {"from_case", id}, {"actor", who->name}});
+    publish_case(id, {{"case_id", id}, {"action", "merge"}, {"into", *into}, {"state", "duplicate"}, {"actor", who.name}});
+    publish_case(*into, {{"case_id", *into}, {"action", "merged"}, {"from_case", id}, {"actor", who.name}});
     res.set_content(answer.dump(), "application/json");
   });
 
   // A dispatcher undoes a wrong merge: {"sources": [ids], "reason": "..."} -> the new case.
   server.post(R"(/api/v1/orders/([^/]+)/split)", [this](const http::Request& req, http::Response& res) {
-    const auto who = caller(req, res);
-    if (!who) return;
-    if (!who->may_split()) return deny(res, *who, "split a case");
-    const std::string id = req.matches[1];
-    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    const auto parsed = json_body(req, res, {"sources", "reason"}, R"({"sources": [...], "reason": "..."})");
-    if (!parsed) return;
-    const nlohmann::json& body = *parsed;
+    const auto r = case_request(req, res, &Principal::may_split, "split a case", {"sources", "reason"},
+                                R"({"sources": [...], "reason": "..."})");
+    if (!r) return;
+    const auto& [who, id, body] = *r;
     if (!body.contains("sources") || !body.at("sources").is_array() || body.at("sources").empty())
       return json_error(res, 400, "sources must be a list of the source ids to move", "sources");
     std::vector<std::string> ids;
@@ -156,7 +163,7 @@ void Center::add_action_routes(http::Server& server) {
     }
     if (!body.contains("reason") || !body.at("reason").is_string() || body.at("reason").get<std::string>().empty())
       return json_error(res, 400, "a reason is required (it is kept in both cases' history)", "reason");
-    auto out = store_->split_case(id, ids, body.at("reason").get<std::string>(), who->name);
+    auto out = store_->split_case(id, ids, body.at("reason").get<std::string>(), who.name);
     if (!out) return answer_error(res, out.error(), 400);
     spdlog::info("case {} split: {} moved to case {}", id, fmt::join(ids, ", "), *out);
     live_.publish(id, {{"type", "split"}, {"case_id", id}, {"new_case_id", *out}});
@@ -166,30 +173,27 @@ void Center::add_action_routes(http::Server& server) {
 
   // 吹哨报到: {"units": ["water", "housing"], "reason": "..."}.
   server.post(R"(/api/v1/orders/([^/]+)/summon)", [this](const http::Request& req, http::Response& res) {
-    const auto who = caller(req, res);
-    if (!who) return;
-    if (!who->may_summon()) return deny(res, *who, "summon units");
-    const std::string id = req.matches[1];
-    if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    const auto body = json_body(req, res, {"units", "reason"}, R"({"units": ["..."], "reason": "..."})");
-    if (!body) return;
+    const auto r = case_request(req, res, &Principal::may_summon, "summon units", {"units", "reason"},
+                                R"({"units": ["..."], "reason": "..."})");
+    if (!r) return;
+    const auto& [who, id, body] = *r;
     std::vector<std::string> units;
-    if (body->contains("units") && body->at("units").is_array())
-      for (const auto& u : body->at("units"))
+    if (body.contains("units") && body.at("units").is_array())
+      for (const auto& u : body.at("units"))
         if (u.is_string() && is_valid_id(u.get_ref<const std::string&>(), 64) &&
             std::find(units.begin(), units.end(), u.get<std::string>()) == units.end())
           units.push_back(u.get<std::string>());
-    if (units.empty() || units.size() != body->at("units").size() || units.size() > 20)
+    if (units.empty() || units.size() != body.at("units").size() || units.size() > 20)
       return json_error(res, 400, "units must be a list of 1-20 different unit codes", "units");
-    const auto reason = text_field(*body, "reason");
+    const auto reason = text_field(body, "reason");
     if (!reason || reason->empty())
       return json_error(res, 400, "a reason of at most 1000 characters is required", "reason");
-    auto at = store_->summon(id, units, *reason, who->name, who->act_scope(config_.worker_level));
+    auto at = store_->summon(id, units, *reason, who.name, who.act_scope(config_.worker_level));
     if (!at) return answer_error(res, at.error(), 409);
     const nlohmann::json change = {{"case_id", id}, {"action", "summon"}, {"units", units}, {"at", *at},
-                                   {"actor", who->name}};
+                                   {"actor", who.name}};
     publish_case(id, change);
-    spdlog::info("case {}: {} summoned {}", id, who->name, fmt::join(units, ", "));
+    spdlog::info("case {}: {} summoned {}", id, who.name, fmt::join(units, ", "));
     res.set_content(change.dump(), "application/json");
   });
 

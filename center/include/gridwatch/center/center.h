@@ -116,6 +116,17 @@ class Center {
     nlohmann::json more;
   };
   std::optional<ReadableCase> readable_case(const http::Request& req, http::Response& res, bool query_token = false);
+  // A dispatcher's or a unit's request about the case `req.matches[1]`: its caller, when `may`
+  // lets it (else 403 naming `what`), the case id, and its JSON body of `known` fields (else 400
+  // showing `usage`); nullopt after answering.
+  struct CaseRequest {
+    Principal who;
+    std::string id;
+    nlohmann::json body;
+  };
+  std::optional<CaseRequest> case_request(const http::Request& req, http::Response& res, bool (Principal::*may)() const,
+                                          std::string_view what, std::initializer_list<std::string_view> known,
+                                          std::string_view usage);
   // Lifecycle options for a step `who` takes (its scope, the configured dispatch).
   TransitionOptions step_options(const Principal& who) const;
   // Takes a lifecycle step and answers it: the change (also published), or 404 / 409 / 503.
