@@ -1,12 +1,15 @@
 #include "gridwatch/vision/config.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/order.h"
+#include "gridwatch/vision/detect.h"
 #include "gridwatch/vision/frame_source.h"
 
 namespace gridwatch::vision {
@@ -16,8 +19,11 @@ using namespace std::chrono;
 
 DetectorConfig read_detector(const ConfigNode& n) {
   DetectorConfig d;
-  d.type = n.choice("type", {"dnn", "motion", "stationary", "bin_overflow"}, "");
-  if (d.type.empty()) n.raise("type", "required key is missing (dnn, motion, stationary or bin_overflow)");
+  const auto& types = detector_types();
+  d.type = n.string("type", "");
+  if (d.type.empty()) n.raise("type", fmt::format("required key is missing ({})", fmt::join(types, ", ")));
+  if (std::find(types.begin(), types.end(), d.type) == types.end())
+    n.raise("type", fmt::format("\"{}\" is not one of: {}", d.type, fmt::join(types, ", ")));
   if (d.type == "dnn") {
     n.allow_only({"type", "model", "config", "names", "input_size", "score", "class_scores", "nms",
                   "classes", "refresh", "crop", "min_size_m"});

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "gridwatch/domain/order.h"
 #include "gridwatch/vision/detect.h"
@@ -498,13 +499,42 @@ Motion MotionGate::update(const cv::Mat& bgr, double prescale) {
   return m;
 }
 
+namespace {
+
+template <typename D>
+Result<std::unique_ptr<Detector>> make_plain(const DetectorConfig& c) {
+  return std::unique_ptr<Detector>(new D(c));
+}
+
+// The registry: every detector type, once. A new detector is a line here (and its keys in
+// read_detector, config.cc).
+struct DetectorKind {
+  std::string_view type;
+  Result<std::unique_ptr<Detector>> (*make)(const DetectorConfig&);
+};
+constexpr DetectorKind kDetectorKinds[] = {
+    {"dnn", &DnnDetector::create},
+    {"motion", &make_plain<MotionDetector>},
+    {"stationary", &make_plain<StationaryDetector>},
+    {"bin_overflow", &make_plain<BinOverflowDetector>},
+};
+
+}  // namespace
+
+const std::vector<std::string_view>& detector_types() {
+  static const std::vector<std::string_view> types = [] {
+    std::vector<std::string_view> out;
+    for (const DetectorKind& k : kDetectorKinds) out.push_back(k.type);
+    return out;
+  }();
+  return types;
+}
+
 Result<std::unique_ptr<Detector>> make_detector(const DetectorConfig& c) {
-  if (c.type == "dnn") return DnnDetector::create(c);
-  if (c.type == "motion") return std::unique_ptr<Detector>(new MotionDetector(c));
-  if (c.type == "stationary") return std::unique_ptr<Detector>(new StationaryDetector(c));
-  if (c.type == "bin_overflow") return std::unique_ptr<Detector>(new BinOverflowDetector(c));
+  for (const DetectorKind& k : kDetectorKinds)
+    if (k.type == c.type) return k.make(c);
   return fail(ErrorCode::kInvalidArgument,
-              fmt::format("unknown detector type \"{}\" (dnn, motion, stationary, bin_overflow)", c.type), "type");
+              fmt::format("unknown detector type \"{}\" ({})", c.type, fmt::join(detector_types(), ", ")), "type");
 }
 
 }  // namespace gridwatch::vision

@@ -75,9 +75,29 @@ TEST(CameraConfig, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(Detectors, TheRegistryIsTheOneListOfTypes) {
+  EXPECT_EQ(detector_types(), (std::vector<std::string_view>{"dnn", "motion", "stationary", "bin_overflow"}));
+  // Every type without a model is built from its configuration, and says its type.
+  for (std::string_view type : detector_types()) {
+    if (type == "dnn") continue;
+    auto d = make_detector(DetectorConfig{.type = std::string(type)});
+    ASSERT_TRUE(d.has_value()) << type << ": " << d.error().message;
+    EXPECT_EQ((*d)->type(), type);
+  }
+  // The configuration names the same list.
+  const std::string head = "camera: {id: c}\n";
+  EXPECT_THAT(parse_camera_config(head + "detectors: [{type: magic}]\n", "cam.yaml"),
+              FailsWith(ErrorCode::kConfig, "detectors[0].type",
+                        "\"magic\" is not one of: dnn, motion, stationary, bin_overflow"));
+  EXPECT_THAT(parse_camera_config(head + "detectors: [{label: x}]\n", "cam.yaml"),
+              FailsWith(ErrorCode::kConfig, "detectors[0].type",
+                        "required key is missing (dnn, motion, stationary, bin_overflow)"));
+}
+
 TEST(Detectors, UnknownTypeAndMissingModelAreClearErrors) {
   DetectorConfig d{.type = "magic"};
-  EXPECT_THAT(make_detector(d), FailsWith(ErrorCode::kInvalidArgument, "type", "unknown detector type \"magic\""));
+  EXPECT_THAT(make_detector(d), FailsWith(ErrorCode::kInvalidArgument, "type",
+                                         "unknown detector type \"magic\" (dnn, motion, stationary, bin_overflow)"));
   DetectorConfig dnn{.type = "dnn", .model = "/nonexistent/yolo.weights", .config = "/nonexistent/yolo.cfg",
                      .names = "/nonexistent/coco.names"};
   EXPECT_THAT(make_detector(dnn), FailsWith(ErrorCode::kNotFound, "model", "/nonexistent/yolo.weights: no such file"));

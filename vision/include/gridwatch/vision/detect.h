@@ -68,8 +68,10 @@ class Detector {
   virtual std::optional<cv::Rect> last_area() const { return std::nullopt; }
 };
 
-// The registry: dnn, motion, stationary, bin_overflow. Fails for an unknown type or a model that
-// does not load (naming the file).
+// The registry (detectors.cc): the detector of `config.type`. Fails for an unknown type or a
+// model that does not load (naming the file).
 [[nodiscard]] Result<std::unique_ptr<Detector>> make_detector(const DetectorConfig& config);
+// The types make_detector() knows: dnn, motion, stationary, bin_overflow.
+const std::vector<std::string_view>& detector_types();
 
 }  // namespace gridwatch::vision
