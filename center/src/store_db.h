@@ -82,4 +82,13 @@ class Store::Lease {
   pg_conn* conn_;
 };
 
+// A case locked for a change (Store::lock_case): a pooled connection, a transaction begun on it
+// and the case's row (`columns` of orders, read FOR UPDATE). Rolled back unless committed.
+struct Store::LockedCase {
+  Lease lease;
+  std::unique_ptr<db::Transaction> txn;
+  db::PgResult row;
+  pg_conn* conn() const { return lease.get(); }
+};
+
 }  // namespace gridwatch::center

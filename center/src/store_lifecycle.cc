@@ -22,20 +22,25 @@ namespace gridwatch::center {
 
 using namespace db;  // the store's plumbing (store_db.h)
 
-Result<Transition> Store::transition(std::string_view case_id, CaseAction action, std::string_view reason,
-                                     std::string_view actor, const TransitionOptions& o) {
+Result<Store::LockedCase> Store::lock_case(const std::string& id, const char* columns) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  pg_conn* c = l->get();
-  Transaction txn(c);
-  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
+  auto txn = std::make_unique<Transaction>(l->get());
+  if (auto st = txn->begin(); !st) return std::unexpected(st.error());
+  auto row = exec(l->get(), fmt::format("SELECT {} FROM orders WHERE id = $1 FOR UPDATE", columns).c_str(), {id});
+  if (!row) return std::unexpected(row.error());
+  if (PQntuples(row->get()) == 0) return fail(ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id");
+  return LockedCase{std::move(*l), std::move(txn), std::move(*row)};
+}
+
+Result<Transition> Store::transition(std::string_view case_id, CaseAction action, std::string_view reason,
+                                     std::string_view actor, const TransitionOptions& o) {
   const std::string id(case_id);
-  auto cur = exec(c,
-                  "SELECT state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, '') FROM orders "
-                  "WHERE id = $1 FOR UPDATE",
-                  {id});
-  if (!cur) return std::unexpected(cur.error());
-  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  auto locked = lock_case(id, "state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, '')");
+  if (!locked) return std::unexpected(locked.error());
+  pg_conn* c = locked->conn();
+  Transaction& txn = *locked->txn;
+  const PgResult* cur = &locked->row;
   if (!o.scope.empty())
     if (auto in = case_in_scope(c, id, o.scope); !in) return std::unexpected(in.error());
   if (!o.request_id.empty()) {
@@ -189,15 +194,12 @@ Status Store::check_scope(std::string_view case_id, const Scope& scope) {
 
 Result<std::string> Store::summon(std::string_view case_id, const std::vector<std::string>& units,
                                   std::string_view reason, std::string_view actor, const Scope& scope) {
-  auto l = lease();
-  if (!l) return std::unexpected(l.error());
-  pg_conn* c = l->get();
-  Transaction txn(c);
-  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string id(case_id);
-  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
-  if (!cur) return std::unexpected(cur.error());
-  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  auto locked = lock_case(id, "state");
+  if (!locked) return std::unexpected(locked.error());
+  pg_conn* c = locked->conn();
+  Transaction& txn = *locked->txn;
+  const PgResult* cur = &locked->row;
   if (auto in = case_in_scope(c, id, scope); !in) return std::unexpected(in.error());
   const std::string state = PQgetvalue(cur->get(), 0, 0);
   // The unit that holds the case blows the whistle while it works on it.
@@ -229,17 +231,14 @@ RETURNING gw_rfc3339(at))sql",
 
 Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view unit, TaskAction action,
                                   std::string_view note, std::string_view actor) {
-  auto l = lease();
-  if (!l) return std::unexpected(l.error());
-  pg_conn* c = l->get();
-  Transaction txn(c);
-  if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string id(case_id), u(unit);
   // The case first, then its sub-task: read after the lock, so two answers of one unit, or an
   // answer and a new summons, are taken one after the other.
-  auto cur = exec(c, "SELECT state FROM orders WHERE id = $1 FOR UPDATE", {id});
-  if (!cur) return std::unexpected(cur.error());
-  if (PQntuples(cur->get()) == 0) return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id"});
+  auto locked = lock_case(id, "state");
+  if (!locked) return std::unexpected(locked.error());
+  pg_conn* c = locked->conn();
+  Transaction& txn = *locked->txn;
+  const PgResult* cur = &locked->row;
   auto task = exec(c, "SELECT state FROM case_tasks WHERE case_id = $1 AND unit = $2 FOR UPDATE", {id, u});
   if (!task) return std::unexpected(task.error());
   if (PQntuples(task->get()) == 0)

@@ -203,6 +203,9 @@ class Store {
   Store() = default;
   Result<Lease> lease();
   void give_back(pg_conn* c);
+  // Case `id` locked for a change (store_db.h): kNotFound when there is none.
+  struct LockedCase;
+  Result<LockedCase> lock_case(const std::string& id, const char* columns);
 
   std::string conninfo_;
   const Catalog* catalog_ = nullptr;
