@@ -124,83 +124,61 @@ void CameraRunner::capture_loop() {
   const bool live = vision::is_live(config_.source);
   const bool pace = !live && config_.realtime;
   const double period = 1000.0 / config_.fps;
-  std::unique_ptr<vision::FrameSource> source;
-  auto backoff = options_.first_backoff;
-  bool had_frames = false;
-  Clock::time_point up_since{};  // when the current stream gave its first frame
-  double offset_ms = 0, last_ms = -1, next_push_ms = -1;
+  double next_push_ms = -1;
   std::optional<std::pair<Clock::time_point, double>> pace_origin;  // (wall, media) of the first frame
   auto stopping = [this] {
     std::lock_guard lock(mu_);
     return stopping_;
   };
-  while (!stopping()) {
-    if (!source) {
-      auto s = options_.open(config_);
-      if (!s) {
-        set_state(CameraState::kReconnecting, s.error().message);
-        if (!sleep_for(backoff)) break;
-        backoff = std::min(options_.max_backoff, backoff * 2);
-        continue;
-      }
-      source = std::move(*s);
-      had_frames = false;
-      // Media time continues across reopenings (a loop, a reconnect): one frame after the last.
-      const double step = source->fps() > 0 ? 1000.0 / source->fps() : period;
-      offset_ms = last_ms < 0 ? 0 : last_ms + step;
+  vision::ReconnectingSource source(
+      [this] { return options_.open(config_); },
+      {.first_backoff = options_.first_backoff,
+       .max_backoff = options_.max_backoff,
+       .stable_after = kStableAfter,
+       .max_attempts = 0,
+       .file = !live,
+       .loop = config_.loop,
+       .frame_ms = period,
+       .sleep = [this](std::chrono::milliseconds d) { return sleep_for(d); },
+       .now = [] { return Clock::now(); },
+       .on_state =
+           [this](vision::SourceState s, const std::string& why) {
+             switch (s) {
+               case vision::SourceState::kConnected: return set_state(CameraState::kRunning, "");
+               case vision::SourceState::kStalled:
+                 ++reconnects_;
+                 return set_state(CameraState::kReconnecting, why);
+               case vision::SourceState::kReconnecting: return set_state(CameraState::kReconnecting, why);
+               case vision::SourceState::kEnded: return set_state(CameraState::kEnded, "");
+             }
+           },
+       .stop = stopping});
+  for (;;) {
+    auto f = source.next();  // with max_attempts 0, never an error
+    if (!f || !*f) break;    // a file that ended, or the agent stopping
+    vision::Frame frame = std::move(**f);
+    ++frames_in_;
+    if (pace) {
+      if (!pace_origin) pace_origin = {Clock::now(), frame.media_ms};
+      const auto due = pace_origin->first + std::chrono::microseconds{
+                                                 static_cast<int64_t>((frame.media_ms - pace_origin->second) * 1000)};
+      std::unique_lock lock(mu_);
+      if (cv_.wait_until(lock, due, [this] { return stopping_; })) break;
     }
-    auto f = source->next();
-    if (f && *f) {
-      if (!had_frames) {
-        had_frames = true;
-        up_since = Clock::now();
-        set_state(CameraState::kRunning, "");
+    // Only frames due at the detect rate wait for analysis (the pipeline would skip the rest).
+    if (next_push_ms >= 0 && frame.media_ms < next_push_ms) continue;
+    next_push_ms = next_push_ms < 0 || frame.media_ms - next_push_ms > period ? frame.media_ms + period
+                                                                               : next_push_ms + period;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.size() >= static_cast<size_t>(config_.queue)) {
+        queue_.pop_front();  // analysis is behind: the oldest frame goes, the newest matters
+        ++dropped_;
       }
-      // A stream counts as working once it has stayed up a while: one that gives a frame and
-      // fails keeps backing off instead of reconnecting in a tight loop.
-      if (backoff != options_.first_backoff && Clock::now() - up_since >= kStableAfter) backoff = options_.first_backoff;
-      vision::Frame frame = std::move(**f);
-      frame.media_ms = std::max(offset_ms + frame.media_ms, last_ms);
-      last_ms = frame.media_ms;
-      ++frames_in_;
-      if (pace) {
-        if (!pace_origin) pace_origin = {Clock::now(), frame.media_ms};
-        const auto due = pace_origin->first + std::chrono::microseconds{
-                                                   static_cast<int64_t>((frame.media_ms - pace_origin->second) * 1000)};
-        std::unique_lock lock(mu_);
-        if (cv_.wait_until(lock, due, [this] { return stopping_; })) break;
-      }
-      // Only frames due at the detect rate wait for analysis (the pipeline would skip the rest).
-      if (next_push_ms >= 0 && frame.media_ms < next_push_ms) continue;
-      next_push_ms = next_push_ms < 0 || frame.media_ms - next_push_ms > period ? frame.media_ms + period
-                                                                                 : next_push_ms + period;
-      {
-        std::lock_guard lock(mu_);
-        if (queue_.size() >= static_cast<size_t>(config_.queue)) {
-          queue_.pop_front();  // analysis is behind: the oldest frame goes, the newest matters
-          ++dropped_;
-        }
-        queue_.push_back({std::move(frame), now_utc()});
-      }
-      cv_.notify_all();
-      capture_cpu_ns_ = thread_cpu_ns();
-      continue;
+      queue_.push_back({std::move(frame), now_utc()});
     }
-    const bool ended = f.has_value();
-    source.reset();
-    if (ended && !live && !config_.loop) {
-      set_state(CameraState::kEnded, "");
-      break;
-    }
-    if (ended && !live && had_frames) continue;  // a looping file: from the start again
-    ++reconnects_;
-    set_state(CameraState::kReconnecting, ended ? "end of stream" : f.error().message);
-    // A stream that worked for a while is reopened at once; one that gave nothing, or failed soon
-    // after it opened, backs off.
-    if (!had_frames || Clock::now() - up_since < kStableAfter) {
-      if (!sleep_for(backoff)) break;
-      backoff = std::min(options_.max_backoff, backoff * 2);
-    }
+    cv_.notify_all();
+    capture_cpu_ns_ = thread_cpu_ns();
   }
   {
     std::lock_guard lock(mu_);

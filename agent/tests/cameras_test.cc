@@ -181,13 +181,16 @@ detectors: [{{type: motion}}]
   };
   auto r = CameraRunner::create(c, o, [](rules::ZoneEvent) {});
   ASSERT_TRUE(r.has_value());
+  const auto t0 = std::chrono::steady_clock::now();
   (*r)->start();
-  std::this_thread::sleep_for(1500ms);
+  // The fourth opening comes after waits of 50, 100 and 200 ms at least (a tight loop would
+  // reach it at once); the back-off's own arithmetic: ReconnectingSource tests (vision).
+  while (opens.load() < 4 && std::chrono::steady_clock::now() - t0 < 20s) std::this_thread::sleep_for(5ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_GE(opens.load(), 4);
   (*r)->stop();
-  // 50 + 100 + 200 + 400 + 400 ... ms between attempts: about 6 in 1.5 s (a tight loop would be hundreds).
-  EXPECT_GE(opens.load(), 3);
-  EXPECT_LE(opens.load(), 8);
-  EXPECT_GE((*r)->status().reconnects, opens.load() - 1) << "every stream but perhaps the last was lost once";
+  EXPECT_GE(took, 350ms);
+  EXPECT_GE((*r)->status().reconnects, 3) << "every stream lost counts";
   EXPECT_EQ((*r)->status().last_error, "camera: connection reset by peer");
 }
 

@@ -111,68 +111,82 @@ Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source) {
 }
 
 std::string_view to_string(SourceState s) {
-  switch (s) {
-    case SourceState::kConnected: return "connected";
-    case SourceState::kStalled: return "stalled";
-    case SourceState::kReconnecting: return "reconnecting";
-  }
-  return "?";
+  constexpr std::string_view kNames[] = {"connected", "stalled", "reconnecting", "ended"};  // the enum's order
+  return kNames[static_cast<size_t>(s)];
 }
 
 ReconnectingSource::ReconnectingSource(Opener open, Options options)
-    : open_(std::move(open)), options_(std::move(options)) {
-  if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+    : open_(std::move(open)), options_(std::move(options)), backoff_(options_.first_backoff) {
+  if (!options_.sleep)
+    options_.sleep = [](std::chrono::milliseconds d) {
+      std::this_thread::sleep_for(d);
+      return true;
+    };
+  if (!options_.now) options_.now = [] { return Clock::now(); };
+}
+
+bool ReconnectingSource::back_off() {
+  const bool waited = options_.sleep(backoff_);
+  backoff_ = std::min(options_.max_backoff, backoff_ * 2);
+  return waited;
 }
 
 Result<std::optional<Frame>> ReconnectingSource::next() {
-  auto backoff = options_.first_backoff;
-  int failures = 0;
+  auto say = [&](SourceState s, const std::string& why) {
+    if (options_.on_state) options_.on_state(s, why);
+  };
   for (;;) {
-    if (options_.stop && options_.stop()) return std::optional<Frame>{};
+    if (ended_ || (options_.stop && options_.stop())) return std::optional<Frame>{};
     if (!current_) {
       auto s = open_();
-      if (s) {
-        current_ = std::move(*s);
-        frames_from_current_ = false;
-        offset_ms_ = last_ms_ < 0 ? 0 : last_ms_ + 1;
-        if (options_.on_state) options_.on_state(SourceState::kConnected, "");
-      } else {
-        ++failures;
-        if (options_.max_attempts > 0 && failures >= options_.max_attempts) return std::unexpected(s.error());
-        if (options_.on_state) options_.on_state(SourceState::kReconnecting, s.error().message);
-        options_.sleep(backoff);
-        backoff = std::min(options_.max_backoff, backoff * 2);
+      if (!s) {
+        ++failures_;
+        if (options_.max_attempts > 0 && failures_ >= options_.max_attempts) return std::unexpected(s.error());
+        say(SourceState::kReconnecting, s.error().message);
+        if (!back_off()) return std::optional<Frame>{};
         continue;
       }
+      current_ = std::move(*s);
+      had_frames_ = false;
+      const double step = current_->fps() > 0 ? 1000.0 / current_->fps() : options_.frame_ms;
+      offset_ms_ = last_ms_ < 0 ? 0 : last_ms_ + step;
     }
     auto f = current_->next();
     if (f && *f) {
-      if (!frames_from_current_) {  // a stream that works: the next trouble starts from the first back-off
-        frames_from_current_ = true;
-        backoff = options_.first_backoff;
-        failures = 0;
+      if (!had_frames_) {
+        had_frames_ = true;
+        up_since_ = options_.now();
+        failures_ = 0;
+        say(SourceState::kConnected, "");
       }
+      if (backoff_ != options_.first_backoff && options_.now() - up_since_ >= options_.stable_after)
+        backoff_ = options_.first_backoff;
       Frame frame = std::move(**f);
       frame.media_ms = std::max(offset_ms_ + frame.media_ms, last_ms_);
       frame.index = index_++;
       last_ms_ = frame.media_ms;
       return std::optional<Frame>{std::move(frame)};
     }
-    // An error or the end of a live stream: a stall; drop the stream and reconnect.
-    if (options_.on_state)
-      options_.on_state(SourceState::kStalled, f ? std::string("end of stream") : f.error().message);
+    const bool at_end = f.has_value();
     current_.reset();
-    ++reconnects_;
-    // A stream that opens but gives nothing (a device held by another process, a truncated
-    // file) is a failed attempt: back off instead of reopening at full speed.
-    if (!frames_from_current_) {
-      ++failures;
-      if (options_.max_attempts > 0 && failures >= options_.max_attempts)
-        return f ? fail(ErrorCode::kUnavailable, "camera: the stream opens but gives no frames")
-                 : Result<std::optional<Frame>>(std::unexpected(f.error()));
-      options_.sleep(backoff);
-      backoff = std::min(options_.max_backoff, backoff * 2);
+    if (at_end && options_.file && !options_.loop) {
+      ended_ = true;
+      say(SourceState::kEnded, "");
+      return std::optional<Frame>{};
     }
+    if (at_end && options_.file && had_frames_) continue;  // a looping file: from the top again
+    ++reconnects_;
+    say(SourceState::kStalled, at_end ? std::string("end of stream") : f.error().message);
+    // A stream that worked for a while is reopened at once; one that gave nothing (a device held
+    // by another process, a truncated file), or failed soon after it opened, backs off.
+    if (!had_frames_) {
+      ++failures_;
+      if (options_.max_attempts > 0 && failures_ >= options_.max_attempts)
+        return at_end ? fail(ErrorCode::kUnavailable, "camera: the stream opens but gives no frames")
+                      : Result<std::optional<Frame>>(std::unexpected(f.error()));
+    }
+    if (!had_frames_ || options_.now() - up_since_ < options_.stable_after)
+      if (!back_off()) return std::optional<Frame>{};
   }
 }
 

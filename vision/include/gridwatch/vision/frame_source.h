@@ -66,39 +66,65 @@ class VideoFileSource final : public FrameSource {
   double last_ms_ = 0;
 };
 
-// A live source that comes back: on an error or the end of a live stream it reopens the camera
-// through `open`, waiting 0.5 s, 1 s, 2 s, ... up to 30 s between attempts, and reports every
-// change of state. Timestamps stay monotonic across reconnects (each new stream continues after
-// the last frame seen). `sleep` is injectable so tests need not wait.
-enum class SourceState { kConnected, kStalled, kReconnecting };
+// A camera's source that comes back (the agent's capture thread reads its cameras through it).
+// On an error or the end of a live stream it reopens the camera through `open`, waiting 0.5 s,
+// 1 s, 2 s, ... up to 30 s between attempts, and reports every change of state. A stream that
+// stayed up `stable_after` counts as working: it is reopened at once and its next trouble starts
+// from the first back-off; one that gave nothing, or failed sooner, keeps backing off (a camera
+// that accepts and drops connections is not reopened in a tight loop). A file ends (kEnded,
+// then nullopt) unless it loops: then it starts again at once, no reconnect counted. Timestamps
+// stay monotonic across reopenings: each stream continues one frame after the last frame seen.
+// The clock and the waiting are injectable, so tests need not wait.
+enum class SourceState {
+  kConnected,     // the stream gives frames (said at its first frame)
+  kStalled,       // the stream failed or ended; it is reopened
+  kReconnecting,  // opening failed; waiting to try again
+  kEnded,         // a file that does not loop has ended
+};
 std::string_view to_string(SourceState s);
 
 class ReconnectingSource final : public FrameSource {
  public:
   using Opener = std::function<Result<std::unique_ptr<FrameSource>>()>;
+  using Clock = std::chrono::steady_clock;
   struct Options {
     std::chrono::milliseconds first_backoff{500};
     std::chrono::milliseconds max_backoff{30'000};
-    int max_attempts = 0;  // 0: forever; else next() fails after this many failed reconnects in a row
-    std::function<void(std::chrono::milliseconds)> sleep;  // default: std::this_thread::sleep_for
+    std::chrono::milliseconds stable_after{10'000};
+    int max_attempts = 0;  // 0: forever; else next() fails after this many failed attempts in a row
+    bool file = false;     // the source is a file: its end is the end, unless `loop`
+    bool loop = false;     // a file that ends starts again from the top
+    double frame_ms = 1;   // the step between streams when the source does not say its frame rate
+    // Waits `d`; false when a stop cut the wait short (next() then gives nullopt). Default:
+    // std::this_thread::sleep_for.
+    std::function<bool(std::chrono::milliseconds)> sleep;
+    std::function<Clock::time_point()> now;  // default: Clock::now
     std::function<void(SourceState, const std::string& why)> on_state;
-    std::function<bool()> stop;  // returns true to give up waiting (shutdown)
+    std::function<bool()> stop;  // true: give up (shutdown); next() gives nullopt
   };
   ReconnectingSource(Opener open, Options options);
 
+  // The next frame; nullopt once a file has ended or a stop came; an error only after
+  // max_attempts failed attempts in a row (the last one's).
   Result<std::optional<Frame>> next() override;
   double fps() const override { return current_ ? current_->fps() : 0; }
   cv::Size size() const override { return current_ ? current_->size() : cv::Size(); }
   int reconnects() const { return reconnects_; }
 
  private:
+  // Waits the back-off and doubles it; false when a stop cut it short.
+  bool back_off();
+
   Opener open_;
   Options options_;
   std::unique_ptr<FrameSource> current_;
+  std::chrono::milliseconds backoff_;
+  int failures_ = 0;
+  bool had_frames_ = false, ended_ = false;
+  Clock::time_point up_since_{};
   double offset_ms_ = 0, last_ms_ = -1;
   int64_t index_ = 0;
   int reconnects_ = 0;
-  bool frames_from_current_ = false;
 };
 
 }  // namespace gridwatch::vision
