@@ -15,6 +15,7 @@
 #include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/services.h"
+#include "sql_queries.h"
 #include "store_db.h"
 #include "migrations.h"
 
@@ -74,12 +75,11 @@ Status Store::migrate() {
   pg_conn* c = l->get();
   Transaction txn(c);
   if (auto st = txn.begin(); !st) return std::unexpected(st.error());
-  if (auto r = exec(c, "SELECT pg_advisory_xact_lock(7353001)"); !r) return std::unexpected(r.error());
-  if (auto r = exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
-                       "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  if (auto r = exec(c, sql::migration_lock); !r) return std::unexpected(r.error());
+  if (auto r = exec(c, sql::create_schema_migrations);
       !r)
     return std::unexpected(r.error());
-  auto cur = exec(c, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  auto cur = exec(c, sql::schema_version);
   if (!cur) return std::unexpected(cur.error());
   int version = std::stoi(PQgetvalue(cur->get(), 0, 0));
   for (const Migration& m : migrations()) {
@@ -88,7 +88,7 @@ Status Store::migrate() {
       return std::unexpected(Error{r.error().code,
                             fmt::format("migration {} ({}): {}", m.version, m.name, r.error().message),
                             ""});
-    if (auto r = exec(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
+    if (auto r = exec(c, sql::record_migration,
                       {std::to_string(m.version), std::string(m.name)});
         !r)
       return std::unexpected(r.error());
@@ -101,7 +101,7 @@ Status Store::migrate() {
 Result<int> Store::schema_version() {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  auto r = exec(l->get(), "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  auto r = exec(l->get(), sql::schema_version);
   if (!r) return std::unexpected(r.error());
   return std::stoi(PQgetvalue(r->get(), 0, 0));
 }

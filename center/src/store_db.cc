@@ -1,5 +1,7 @@
 #include "store_db.h"
 
+#include "sql_queries.h"
+
 #include <fmt/format.h>
 
 namespace gridwatch::center::db {
@@ -92,7 +94,8 @@ std::array<Param, 3> scope_params(const Scope& s) {
 // kNotFound for no such case, kDenied when it is outside `scope`.
 Status case_in_scope(pg_conn* c, const std::string& id, const Scope& scope) {
   const auto sp = scope_params(scope);
-  auto r = exec(c, fmt::format("SELECT {} FROM orders o WHERE o.id = $1", scope_sql(2)).c_str(), {id, sp[0], sp[1], sp[2]});
+  auto r = exec(c, fmt::format(fmt::runtime(sql::case_in_scope), fmt::arg("scope", scope_sql(2))).c_str(),
+                {id, sp[0], sp[1], sp[2]});
   if (!r) return std::unexpected(r.error());
   if (PQntuples(r->get()) == 0) return fail(ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id");
   if (std::string_view(PQgetvalue(r->get(), 0, 0)) == "t") return {};

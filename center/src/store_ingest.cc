@@ -15,6 +15,7 @@
 #include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/services.h"
+#include "sql_queries.h"
 #include "store_db.h"
 
 namespace gridwatch::center {
@@ -120,11 +121,11 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
   if (PQenterPipelineMode(c) != 1) return broken(PQerrorMessage(c));
   bool sent = PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
   const char* lock_values[1] = {lock_array.c_str()};
-  sent = sent && PQsendQueryParams(c, "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", 1,
+  sent = sent && PQsendQueryParams(c, sql::merge_locks, 1,
                                    nullptr, lock_values, nullptr, nullptr, 0) == 1;
   for (size_t i = 0; sent && i < events.size(); ++i) {
     const char* values[2] = {params[2 * i].c_str(), params[2 * i + 1].c_str()};
-    sent = PQsendQueryParams(c, "SELECT gw_ingest_edge($1::jsonb, $2::jsonb)::text", 2, nullptr, values, nullptr,
+    sent = PQsendQueryParams(c, sql::ingest_edge, 2, nullptr, values, nullptr,
                              nullptr, 0) == 1;
   }
   sent = sent && PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
@@ -200,7 +201,7 @@ Result<Outcome> Store::add_source(nlohmann::json source, std::optional<LonLat> w
   }
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  auto a = call_json(l->get(), "SELECT gw_add_source($1::jsonb)::text", {source.dump()});
+  auto a = call_json(l->get(), sql::add_source, {source.dump()});
   if (!a) return std::unexpected(a.error());
   const auto stored = parse_stored(a->value("result", ""));
   if (!stored) return fail(ErrorCode::kInternal, fmt::format("gw_add_source answered {}", a->dump()), "database");
@@ -235,7 +236,7 @@ Result<std::string> Store::split_case(std::string_view case_id, const std::vecto
                                       std::string_view reason, std::string_view actor) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  return call_case_function(l->get(), "SELECT gw_split_case($1, $2::text[], $3, $4)",
+  return call_case_function(l->get(), sql::split_case,
                             {std::string(case_id), *text_array(source_ids), std::string(reason), std::string(actor)},
                             "sources");
 }
@@ -244,7 +245,7 @@ Result<int> Store::merge_case(std::string_view case_id, std::string_view into, s
                               std::string_view actor) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  auto moved = call_case_function(l->get(), "SELECT gw_merge_case($1, $2, $3, $4)",
+  auto moved = call_case_function(l->get(), sql::merge_case,
                                   {std::string(case_id), std::string(into), std::string(reason), std::string(actor)},
                                   "into");
   if (!moved) return std::unexpected(moved.error());

@@ -16,6 +16,7 @@
 #include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/services.h"
+#include "sql_queries.h"
 #include "store_db.h"
 
 namespace gridwatch::center {
@@ -27,7 +28,7 @@ Result<Store::LockedCase> Store::lock_case(const std::string& id, const char* co
   if (!l) return std::unexpected(l.error());
   auto txn = std::make_unique<Transaction>(l->get());
   if (auto st = txn->begin(); !st) return std::unexpected(st.error());
-  auto row = exec(l->get(), fmt::format("SELECT {} FROM orders WHERE id = $1 FOR UPDATE", columns).c_str(), {id});
+  auto row = exec(l->get(), fmt::format(fmt::runtime(sql::lock_case), fmt::arg("columns", columns)).c_str(), {id});
   if (!row) return std::unexpected(row.error());
   if (PQntuples(row->get()) == 0) return fail(ErrorCode::kNotFound, fmt::format("no case \"{}\"", id), "id");
   return LockedCase{std::move(*l), std::move(txn), std::move(*row)};
@@ -46,9 +47,7 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   if (!o.request_id.empty()) {
     // A phone that sent the step, lost the answer and sends it again gets the first result.
     auto prev = exec(c,
-                     "SELECT action, detail->>'from', detail->>'to', gw_rfc3339(at), coalesce(detail->>'unit', ''), "
-                     "coalesce(detail->>'worker', '') FROM case_history WHERE case_id = $1 AND detail ? 'request_id' "
-                     "AND detail->>'request_id' = $2 ORDER BY id LIMIT 1",
+                     sql::step_replayed,
                      {id, o.request_id});
     if (!prev) return std::unexpected(prev.error());
     if (PQntuples(prev->get()) == 1) {
@@ -72,8 +71,7 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   if (action == CaseAction::kResolve) {
     // 吹哨报到: the case is done when every summoned unit is.
     auto open = exec(c,
-                     "SELECT string_agg(unit, ', ' ORDER BY unit) FROM case_tasks WHERE case_id = $1 "
-                     "AND state IN ('summoned', 'acknowledged')",
+                     sql::open_summons,
                      {id});
     if (!open) return std::unexpected(open.error());
     if (!PQgetisnull(open->get(), 0, 0))
@@ -94,7 +92,7 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     const auto areas = nlohmann::json::parse(PQgetvalue(cur->get(), 0, 3), nullptr, false);
     auto routed = route_dispatch({.named_unit = o.unit, .from = *from, .areas = &areas, .dispatch_level = o.dispatch_level});
     if (!routed && routed.error() == RouteRefusal::kRejectedNameAUnit) {
-      auto by = exec(c, "SELECT actor FROM case_history WHERE case_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
+      auto by = exec(c, sql::last_rejecter,
                      {id});
       if (!by) return std::unexpected(by.error());
       return std::unexpected(Error{ErrorCode::kInvalidArgument,
@@ -121,13 +119,7 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     detail["unit"] = u;
     detail["department"] = cat->department_code;
     // And to the nearest grid worker on duty in the case's area, when one reported lately.
-    auto w = exec(c, R"sql(
-SELECT w.id, round(ST_Distance(w.geom::geography, o.geom::geography)::numeric, 1)
-FROM orders o JOIN workers w ON w.grid = o.areas->>$2
-WHERE o.id = $1 AND w.on_duty AND w.geom IS NOT NULL AND o.geom IS NOT NULL
-  AND w.located_at >= now() - $3::interval
-ORDER BY w.geom::geography <-> o.geom::geography, w.id
-LIMIT 1)sql",
+    auto w = exec(c, sql::nearest_worker,
                   {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count())});
     if (!w) return std::unexpected(w.error());
     if (PQntuples(w->get()) == 1) {
@@ -140,30 +132,7 @@ LIMIT 1)sql",
     satisfaction = o.satisfaction;
     detail["satisfaction"] = o.satisfaction;
   }
-  auto up = exec(c, R"sql(
-WITH moved AS (
-  UPDATE orders SET
-    state = $2, state_changed_at = now(), updated_at = now(),
-    unit_code     = CASE WHEN $3 = 'dispatch' THEN $6 ELSE unit_code END,
-    department    = CASE WHEN $3 = 'dispatch' THEN $7 ELSE department END,
-    dispatched_at = CASE WHEN $3 = 'dispatch' THEN now() ELSE dispatched_at END,
-    first_dispatched_at = CASE WHEN $3 = 'dispatch' THEN coalesce(first_dispatched_at, now())
-                               ELSE first_dispatched_at END,
-    assignee      = CASE WHEN $3 = 'dispatch' THEN $11 ELSE assignee END,
-    respond_due   = CASE WHEN $3 = 'dispatch' THEN now() + $8::interval ELSE respond_due END,
-    resolve_due   = CASE WHEN $3 = 'dispatch' THEN now() + $9::interval ELSE resolve_due END,
-    responded_at  = CASE WHEN $3 = 'dispatch' THEN NULL
-                         WHEN $3 IN ('accept', 'reject') THEN coalesce(responded_at, now())
-                         ELSE responded_at END,
-    resolved_at   = CASE WHEN $3 = 'dispatch' THEN NULL WHEN $3 = 'resolve' THEN now() ELSE resolved_at END,
-    overdue_respond_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_respond_at END,
-    overdue_resolve_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_resolve_at END,
-    satisfaction  = coalesce($10, satisfaction)
-  WHERE id = $1 RETURNING id)
-INSERT INTO case_history (case_id, action, actor, detail)
-SELECT id, $3, $4, $5::jsonb FROM moved
-RETURNING gw_rfc3339(at)
-)sql",
+  auto up = exec(c, sql::take_step,
                  {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump(),
                   unit, department, respond_s, resolve_s, satisfaction, worker});
   if (!up) return std::unexpected(up.error());
@@ -173,14 +142,13 @@ RETURNING gw_rfc3339(at)
   if (action == CaseAction::kReject || action == CaseAction::kCancel || action == CaseAction::kMarkDuplicate ||
       action == CaseAction::kDispatch)
     if (auto t = exec(c,
-                      "UPDATE case_tasks SET state = 'cancelled' WHERE case_id = $1 "
-                      "AND state IN ('summoned', 'acknowledged')",
+                      sql::cancel_summons,
                       {id});
         !t)
       return std::unexpected(t.error());
   // The resident says it is not fixed: an earlier sensor verification no longer holds.
   if (action == CaseAction::kReopen)
-    if (auto v = exec(c, "UPDATE orders SET verified_at = NULL, verified_by = NULL WHERE id = $1", {id}); !v)
+    if (auto v = exec(c, sql::unverify_case, {id}); !v)
       return std::unexpected(v.error());
   if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return Transition{*from, *to, at, unit.value_or(""), worker.value_or("")};
@@ -209,22 +177,12 @@ Result<std::string> Store::summon(std::string_view case_id, const std::vector<st
                                       state),
                           "action"});
   const nlohmann::json detail = {{"units", units}, {"reason", std::string(reason)}, {"state", state}};
-  auto up = exec(c, R"sql(
-WITH summoned AS (
-  INSERT INTO case_tasks (case_id, unit, state, summoned_at, summoned_by, reason)
-  SELECT $1, u, 'summoned', now(), $3, $4 FROM unnest($2::text[]) u
-  ON CONFLICT (case_id, unit) DO UPDATE SET
-    state = 'summoned', summoned_at = now(), summoned_by = $3, reason = $4,
-    acknowledged_at = NULL, done_at = NULL, note = NULL
-  RETURNING case_id)
-INSERT INTO case_history (case_id, action, actor, detail)
-SELECT $1, 'summon', $3, $5::jsonb WHERE EXISTS (SELECT 1 FROM summoned)
-RETURNING gw_rfc3339(at))sql",
+  auto up = exec(c, sql::summon_units,
                  {id, text_array(units), std::string(actor), std::string(reason), detail.dump()});
   if (!up) return std::unexpected(up.error());
   if (PQntuples(up->get()) != 1) return std::unexpected(Error{ErrorCode::kInvalidArgument, "no unit to summon", "units"});
   const std::string at = PQgetvalue(up->get(), 0, 0);
-  if (auto u = exec(c, "UPDATE orders SET updated_at = now() WHERE id = $1", {id}); !u) return std::unexpected(u.error());
+  if (auto u = exec(c, sql::touch_case, {id}); !u) return std::unexpected(u.error());
   if (auto st = txn.commit(); !st) return std::unexpected(st.error());
   return at;
 }
@@ -239,7 +197,7 @@ Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view uni
   pg_conn* c = locked->conn();
   Transaction& txn = *locked->txn;
   const PgResult* cur = &locked->row;
-  auto task = exec(c, "SELECT state FROM case_tasks WHERE case_id = $1 AND unit = $2 FOR UPDATE", {id, u});
+  auto task = exec(c, sql::lock_task, {id, u});
   if (!task) return std::unexpected(task.error());
   if (PQntuples(task->get()) == 0)
     return std::unexpected(Error{ErrorCode::kNotFound, fmt::format("unit {} was not summoned to case \"{}\"", u, id), "unit"});
@@ -253,34 +211,21 @@ Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view uni
                           "action"});
   TaskStep out;
   out.state = ack ? "acknowledged" : "done";
-  auto up = exec(c, R"sql(
-WITH stepped AS (
-  UPDATE case_tasks SET state = $3,
-    acknowledged_at = CASE WHEN $3 = 'acknowledged' THEN now() ELSE acknowledged_at END,
-    done_at = CASE WHEN $3 = 'done' THEN now() ELSE done_at END,
-    note = coalesce(nullif($4, ''), note)
-  WHERE case_id = $1 AND unit = $2 RETURNING case_id)
-INSERT INTO case_history (case_id, action, actor, detail)
-SELECT case_id, $5, $6, jsonb_build_object('unit', $2::text, 'note', $4::text) FROM stepped
-RETURNING gw_rfc3339(at))sql",
+  auto up = exec(c, sql::task_step,
                  {id, u, out.state, std::string(note), ack ? "task_acknowledged" : "task_done", std::string(actor)});
   if (!up) return std::unexpected(up.error());
   out.at = PQgetvalue(up->get(), 0, 0);
   out.case_state = case_state;
   if (!ack) {
     // The last unit done resolves a case that is being worked on.
-    auto rest = exec(c, "SELECT count(*) FROM case_tasks WHERE case_id = $1 AND state IN ('summoned', 'acknowledged')",
+    auto rest = exec(c, sql::open_summons_count,
                      {id});
     if (!rest) return std::unexpected(rest.error());
     const auto cs = parse_case_state(case_state);
     if (std::string_view(PQgetvalue(rest->get(), 0, 0)) == "0" && cs && next_state(*cs, CaseAction::kResolve)) {
       const nlohmann::json detail = {{"from", case_state}, {"to", "resolved"},
                                      {"reason", "every summoned unit has finished"}};
-      auto res = exec(c, R"sql(
-WITH moved AS (
-  UPDATE orders SET state = 'resolved', state_changed_at = now(), updated_at = now(), resolved_at = now()
-  WHERE id = $1 RETURNING id)
-INSERT INTO case_history (case_id, action, actor, detail) SELECT id, 'resolve', $2, $3::jsonb FROM moved)sql",
+      auto res = exec(c, sql::resolve_by_summons,
                       {id, std::string(actor), detail.dump()});
       if (!res) return std::unexpected(res.error());
       out.case_state = "resolved";
@@ -300,16 +245,9 @@ Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
   const std::string t = format_rfc3339(now);
   nlohmann::json out = nlohmann::json::array();
   // Not accepted in time, then not resolved in time: each flagged once per dispatch.
-  static constexpr const char* kChecks[][2] = {
-      {"respond", R"sql(
-UPDATE orders SET overdue_respond_at = $1::timestamptz, updated_at = now()
-WHERE state = 'dispatched' AND respond_due < $1::timestamptz AND overdue_respond_at IS NULL
-RETURNING id, gw_rfc3339(respond_due), state)sql"},
-      {"resolve", R"sql(
-UPDATE orders SET overdue_resolve_at = $1::timestamptz, updated_at = now()
-WHERE state IN ('dispatched', 'accepted', 'in_progress') AND resolve_due < $1::timestamptz
-  AND overdue_resolve_at IS NULL
-RETURNING id, gw_rfc3339(resolve_due), state)sql"}};
+  const char* const kChecks[][2] = {
+      {"respond", sql::overdue_respond},
+      {"resolve", sql::overdue_resolve}};
   for (const auto& check : kChecks) {
     auto r = exec(c, check[1], {t});
     if (!r) return std::unexpected(r.error());
@@ -319,7 +257,7 @@ RETURNING id, gw_rfc3339(resolve_due), state)sql"}};
                              {"due", PQgetvalue(r->get(), i, 1)},
                              {"state", PQgetvalue(r->get(), i, 2)},
                              {"at", t}};
-      auto h = exec(c, "INSERT INTO case_history (case_id, action, actor, detail) VALUES ($1, 'overdue', 'sla', $2::jsonb)",
+      auto h = exec(c, sql::overdue_history,
                     {late["case_id"].get<std::string>(), late.dump()});
       if (!h) return std::unexpected(h.error());
       out.push_back(std::move(late));

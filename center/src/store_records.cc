@@ -15,6 +15,7 @@
 #include "gridwatch/center/merge.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/services.h"
+#include "sql_queries.h"
 #include "store_db.h"
 
 namespace gridwatch::center {
@@ -25,7 +26,7 @@ Result<std::string> Store::put_media(const Media& media, std::string_view upload
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   const std::string id = platform::random_secret(16);
-  auto r = exec(l->get(), "INSERT INTO media (id, content_type, uploaded_by, bytes) VALUES ($1, $2, $3, $4::bytea)",
+  auto r = exec(l->get(), sql::insert_media,
                 {id, media.content_type, std::string(uploaded_by), media.bytes}, /*binary_last=*/true);
   if (!r) return std::unexpected(r.error());
   return id;
@@ -34,7 +35,7 @@ Result<std::string> Store::put_media(const Media& media, std::string_view upload
 Result<std::optional<Media>> Store::media(std::string_view id) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  auto r = exec(l->get(), "SELECT content_type, bytes FROM media WHERE id = $1", {std::string(id)});
+  auto r = exec(l->get(), sql::select_media, {std::string(id)});
   if (!r) return std::unexpected(r.error());
   if (PQntuples(r->get()) == 0) return std::optional<Media>{};
   size_t n = 0;
@@ -50,7 +51,7 @@ Status Store::add_dead_letter(std::string_view source, std::string_view reason,
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   auto r = exec(l->get(),
-                "INSERT INTO dead_letters (source, reason, payload) VALUES ($1, $2, $3::bytea)",
+                sql::insert_dead_letter,
                 {std::string(source), std::string(reason), std::string(payload)},
                 /*binary_last=*/true);
   if (!r) return std::unexpected(r.error());
@@ -63,8 +64,7 @@ Result<size_t> Store::upsert_areas(const std::vector<const geo::Area*>& areas) {
   pg_conn* c = l->get();
   Transaction txn(c);
   if (auto st = txn.begin(); !st) return std::unexpected(st.error());
-  if (auto r = exec(c, "CREATE TEMP TABLE areas_load (level int, code text, name text, parent text, "
-                       "level_name text, wkt text) ON COMMIT DROP");
+  if (auto r = exec(c, sql::create_areas_load);
       !r)
     return std::unexpected(r.error());
   {
@@ -101,17 +101,7 @@ Result<size_t> Store::upsert_areas(const std::vector<const geo::Area*>& areas) {
   while (PgResult(PQgetResult(c))) {
   }
   // Unchanged areas are left alone, so loading the same file twice changes nothing.
-  auto up = exec(c, R"sql(
-INSERT INTO areas (level, code, name, parent, level_name, geom)
-SELECT level, code, name, nullif(parent, ''), level_name, ST_Multi(ST_GeomFromText(wkt, 4326))
-FROM areas_load
-ON CONFLICT (level, code) DO UPDATE SET
-  name = EXCLUDED.name, parent = EXCLUDED.parent, level_name = EXCLUDED.level_name,
-  geom = EXCLUDED.geom, updated_at = now()
-WHERE (areas.name, areas.parent, areas.level_name) IS DISTINCT FROM
-      (EXCLUDED.name, EXCLUDED.parent, EXCLUDED.level_name)
-   OR NOT ST_Equals(areas.geom, EXCLUDED.geom)
-)sql");
+  auto up = exec(c, sql::insert_areas);
   if (!up) return std::unexpected(up.error());
   size_t changed = static_cast<size_t>(std::stoul(PQcmdTuples(up->get())));
   if (auto st = txn.commit(); !st) return std::unexpected(st.error());
@@ -121,15 +111,7 @@ WHERE (areas.name, areas.parent, areas.level_name) IS DISTINCT FROM
 Result<std::string> Store::areas_geojson(std::optional<int> level) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  auto r = exec(l->get(), R"sql(
-SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-  json_build_object('type', 'Feature', 'id', a.code,
-                    'geometry', ST_AsGeoJSON(a.geom, 7)::json,
-                    'properties', json_build_object('code', a.code, 'name', a.name, 'parent', a.parent,
-                                                    'level', a.level, 'level_name', a.level_name))
-  ORDER BY a.level, a.code), '[]'::json))::text
-FROM areas a WHERE ($1::int IS NULL OR a.level = $1::int)
-)sql",
+  auto r = exec(l->get(), sql::areas_geojson,
                 {level ? Param{std::to_string(*level)} : Param{}});
   if (!r) return std::unexpected(r.error());
   return std::string(PQgetvalue(r->get(), 0, 0));
@@ -138,7 +120,7 @@ FROM areas a WHERE ($1::int IS NULL OR a.level = $1::int)
 Status Store::ping() {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
-  auto r = exec(l->get(), "SELECT 1");
+  auto r = exec(l->get(), sql::ping);
   if (!r) return std::unexpected(r.error());
   return {};
 }

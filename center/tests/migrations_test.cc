@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "migrations.h"
+#include "sql_queries.h"
 
 namespace gridwatch::center {
 namespace {
@@ -38,6 +39,31 @@ TEST(Migrations, TheEmbeddedTextIsTheFilesInOrder) {
     if (entry.path().extension() != ".sql") continue;
     EXPECT_TRUE(listed.contains(entry.path().filename().string())) << entry.path() << " is not in GW_CENTER_MIGRATIONS";
   }
+}
+
+// The store's queries are the files of center/sql/queries/ word for word, each says what it is
+// for, and every file is embedded.
+TEST(Queries, TheEmbeddedTextIsTheFiles) {
+  const std::filesystem::path dir = std::filesystem::path(GRIDWATCH_SOURCE_DIR) / "center" / "sql" / "queries";
+  std::set<std::string> embedded;
+  for (const auto& [name, text] : sql::kAll) {
+    const std::filesystem::path file = dir / (std::string(name) + ".sql");
+    ASSERT_TRUE(std::filesystem::exists(file)) << file;
+    EXPECT_EQ(read_file(file), text) << file << " changed since the build";
+    const std::string t(text);
+    EXPECT_EQ(t.rfind("-- ", 0), 0u) << file << ": the first line says what the query is for";
+    // A pattern's placeholders are filled everywhere, comments too: a fragment there would end
+    // the comment at its first line and leave the rest as SQL.
+    EXPECT_EQ(t.substr(0, t.find('\n')).find('{'), std::string::npos) << file << ": no braces in the first line";
+    embedded.insert(std::string(name));
+  }
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".sql") continue;
+    ++files;
+    EXPECT_TRUE(embedded.contains(entry.path().stem().string())) << entry.path() << " is not embedded (re-run cmake)";
+  }
+  EXPECT_EQ(files, std::size(sql::kAll));
 }
 
 }  // namespace

@@ -1,0 +1,2 @@
+-- A migration applied.
+INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)

@@ -1,0 +1,2 @@
+-- The last migration applied.
+SELECT coalesce(max(version), 0) FROM schema_migrations
