@@ -241,7 +241,10 @@ TEST_F(Dispatch, LiveEventsFollowTheCasesAWorkerSeesOnlyItsGridAndAClientCanResu
     const std::string t = desk.text();
     return t.find("\"type\":\"changed\"") != std::string::npos && t.find("\"action\":\"dispatch\"") != std::string::npos;
   }, 2s)) << desk.text();
-  std::this_thread::sleep_for(300ms);
+  // The phone's stream sends in order: once it has the step on its own case, published after the
+  // other grid's case, it has passed over that one.
+  ASSERT_TRUE(eventually([&] { return phone.text().find("\"action\":\"dispatch\"") != std::string::npos; }, 2s))
+      << phone.text();
   EXPECT_EQ(phone.text().find(other), std::string::npos) << "another grid's case reached the worker";
   // Resuming after the first event this test saw gives the rest again.
   const std::string t = desk.text();
