@@ -66,6 +66,10 @@ TEST(CenterBroker, ARefusedSubscriptionShowsInHealthzAndMetricsAndTheCenterKeeps
   const std::string metrics = http_get(center.http_port(), "/metrics").body;
   EXPECT_EQ(metric(metrics, "gw_center_mqtt_subscribed"), 0) << metrics;
   EXPECT_EQ(metric(metrics, "gw_center_mqtt_connected"), 1) << metrics;
+  // The HTTP server's own figures: this request's connection is open and nothing was refused.
+  EXPECT_GE(metric(metrics, "gw_center_http_connections"), 1) << metrics;
+  EXPECT_EQ(metric(metrics, "gw_center_http_event_streams"), 0) << metrics;
+  EXPECT_EQ(metric(metrics, "gw_center_http_busy_total"), 0) << metrics;
   // Tickets still come in over Open311.
   auto r = http_post(center.http_port(), "/open311/v2/requests.json",
                      form_encode({{"api_key", "faults-test-key-0123456789"}, {"service_code", "environment.noise"},

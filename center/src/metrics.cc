@@ -55,4 +55,18 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool mqtt_s
   return out;
 }
 
+std::string Metrics::render_http(const HttpFigures& h) {
+  std::string out;
+  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, v);
+  };
+  line("gw_center_http_connections", "gauge", "HTTP connections open (event streams included).", h.connections);
+  line("gw_center_http_event_streams", "gauge", "/api/v1/events streams open.", h.streams);
+  line("gw_center_http_requests_total", "counter", "HTTP requests answered.", h.requests);
+  line("gw_center_http_busy_total", "counter",
+       "HTTP requests answered 503 because http.queue requests were already waiting for a worker.", h.busy);
+  line("gw_center_http_queued", "gauge", "HTTP requests waiting for a worker.", h.queued);
+  return out;
+}
+
 }  // namespace gridwatch::center

@@ -26,8 +26,11 @@ void Center::add_service_routes(http::Server& server) {
 
   server.get("/metrics", [this](const http::Request&, http::Response& res) {
     bool db = store_ && store_->ping().has_value();
+    const http::ServerStats h = http_->stats();
     res.set_content(metrics_.render(queue_depth(), mqtt_ && mqtt_->connected(),
-                                    mqtt_ && mqtt_->subscription_status().has_value(), db),
+                                    mqtt_ && mqtt_->subscription_status().has_value(), db) +
+                        Metrics::render_http({.connections = h.connections, .streams = h.streams,
+                                              .requests = h.requests, .busy = h.busy, .queued = h.queued}),
                     "text/plain; version=0.0.4");
   });
 

@@ -51,6 +51,11 @@ class Metrics {
   uint64_t rejected_total() const;
   // Prometheus text exposition format.
   std::string render(size_t queue_depth, bool mqtt_connected, bool mqtt_subscribed, bool db_ok) const;
+  // The HTTP server's figures, in the same format.
+  struct HttpFigures {
+    uint64_t connections = 0, streams = 0, requests = 0, busy = 0, queued = 0;
+  };
+  static std::string render_http(const HttpFigures& h);
 
  private:
   mutable std::mutex mu_;
