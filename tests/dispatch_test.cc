@@ -544,7 +544,10 @@ TEST_F(Dispatch, AWorkerSeesAndChangesOnlyItsGridAndTokensAreChecked) {
   const json listed = json::parse(list.body);
   for (const json& f : listed["features"]) {
     EXPECT_EQ(f["properties"]["areas"]["grid"], cell(0, 0, 0)) << f["id"];
-    saw = saw || f["id"] == in_grid;
+    if (f["id"] == in_grid) {
+      saw = true;
+      EXPECT_EQ(f["properties"]["allowed_actions"], json({"accept"})) << "the worker's steps, in the list too";
+    }
   }
   EXPECT_TRUE(saw);
   // Another grid's case: neither read nor changed.

@@ -171,7 +171,7 @@ Result<std::string> Store::orders_geojson(const OrderQuery& q) {
   auto r = exec(l->get(), text.c_str(),
                 {text_array(q.statuses), text_array(q.categories), b0, b1, b2, b3, since,
                  std::to_string(q.limit), near_lon, near_lat, radius, n0, n1, n2, n3, sp[0], sp[1], sp[2],
-                 text_array(q.states)});
+                 text_array(q.states), q.allowed_by_state.empty() ? Param{} : Param{q.allowed_by_state}});
   if (!r) return std::unexpected(r.error());
   return std::string(PQgetvalue(r->get(), 0, 0));
 }

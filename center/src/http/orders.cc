@@ -10,6 +10,22 @@
 
 namespace gridwatch::center {
 
+namespace {
+
+// The steps `who` may take on a case in each state: the lifecycle's table and the role.
+nlohmann::json allowed_by_state(const Principal& who) {
+  nlohmann::json table = nlohmann::json::object();
+  for (CaseState s : kAllStates) {
+    nlohmann::json actions = nlohmann::json::array();
+    for (CaseAction a : actions_from(s))
+      if (who.may(a)) actions.push_back(std::string(to_string(a)));
+    table[std::string(to_string(s))] = std::move(actions);
+  }
+  return table;
+}
+
+}  // namespace
+
 void Center::add_order_routes(http::Server& server) {
   server.get("/api/v1/orders", [this](const http::Request& req, http::Response& res) {
     const auto who = caller(req, res);
@@ -17,6 +33,7 @@ void Center::add_order_routes(http::Server& server) {
     auto q = parse_order_query(req.params, catalog_);
     if (!q) return json_error(res, 400, q.error().message, q.error().field);
     q->scope = who->read_scope(config_.worker_level);
+    if (!q->map_fields) q->allowed_by_state = allowed_by_state(*who).dump();
     auto body = store_->orders_geojson(*q);
     if (!body) return json_error(res, 503, body.error().message);
     res.set_content(*body, "application/geo+json");
@@ -29,11 +46,9 @@ void Center::add_order_routes(http::Server& server) {
     auto& [who, feature, more] = *c;
     // The steps this caller may take now (the lifecycle's table and the role): the pages offer
     // these, and nothing else.
-    nlohmann::json allowed = nlohmann::json::array();
-    if (const auto state = parse_case_state(feature["properties"].value("state", "")))
-      for (CaseAction a : actions_from(*state))
-        if (who.may(a)) allowed.push_back(std::string(to_string(a)));
-    feature["properties"]["allowed_actions"] = std::move(allowed);
+    const nlohmann::json table = allowed_by_state(who);
+    const std::string state = feature["properties"].value("state", "");
+    feature["properties"]["allowed_actions"] = table.contains(state) ? table.at(state) : nlohmann::json::array();
     feature["properties"]["sources"] = std::move(more["sources"]);
     feature["properties"]["history"] = std::move(more["history"]);
     feature["properties"]["tasks"] = std::move(more["tasks"]);

@@ -12,7 +12,6 @@ const root = document.getElementById('root');
 const QUEUE = 'gw.worker.queue';
 const DONE = ['resolved', 'closed', 'cancelled', 'duplicate'];
 // The step a worker takes next, by state.
-const NEXT = { dispatched: ['accept'], accepted: ['start', 'resolve'], in_progress: ['resolve'], reopened: [], new: [] };
 
 const w = { cases: [], position: null, errors: [] };
 const resolveForms = new Map(); // case id -> its resolve form
@@ -175,7 +174,8 @@ function caseCard(f, queued) {
   // While a step waits in the queue, the card shows the state it will lead to.
   const state = queued ? { accept: 'accepted', start: 'in_progress', resolve: 'resolved' }[queued.action] : p.state;
   const due = p.resolve_due && !p.resolved_at ? new Date(p.resolve_due).getTime() - Date.now() : null;
-  const steps = queued ? [] : NEXT[state] || [];
+  // The steps the center says this worker may take now (the lifecycle's table and the role).
+  const steps = queued ? [] : p.allowed_actions || [];
   // The resolve form outlives re-renders (a live event must not wipe a note being typed).
   let form = resolveForms.get(f.id);
   if (!form) resolveForms.set(f.id, (form = el('div', { class: 'resolve-form hidden' })));

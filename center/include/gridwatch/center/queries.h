@@ -38,6 +38,9 @@ struct OrderQuery {
   // preempted, reports): a tenth of the size, for tens of thousands of cases.
   bool map_fields = false;
   Scope scope;
+  // {"state": ["action", ...]}: each case gets properties.allowed_actions, the steps the caller
+  // may take from its state (not with map_fields). Empty: none.
+  std::string allowed_by_state;
 };
 
 // The three rates (response, resolution, satisfaction) and the proactive share of the cases opened
