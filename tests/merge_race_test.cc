@@ -21,8 +21,6 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 TEST(MergeRace, SixteenReportsAtOnePlaceAtOnceAreOneCase) {
-  auto svc = services();
-  ASSERT_FALSE(svc.pg_conninfo.empty());
   const std::string tag = fmt::format("race{}", getpid());
   center::CenterConfig cfg = center_config(tag, unique_prefix(), "race", "race-test-key-0123456789");
   cfg.pool_size = 16;

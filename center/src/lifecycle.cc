@@ -42,52 +42,25 @@ const Rule& rule(A a) {
 
 }  // namespace
 
-std::string_view to_string(CaseState s) {
-  switch (s) {
-    case S::kNew: return "new";
-    case S::kDispatched: return "dispatched";
-    case S::kAccepted: return "accepted";
-    case S::kInProgress: return "in_progress";
-    case S::kResolved: return "resolved";
-    case S::kClosed: return "closed";
-    case S::kRejected: return "rejected";
-    case S::kReopened: return "reopened";
-    case S::kCancelled: return "cancelled";
-    case S::kDuplicate: return "duplicate";
-  }
-  return "?";
-}
+namespace {
 
-std::string_view name_zh(CaseState s) {
-  switch (s) {
-    case S::kNew: return "待派单";
-    case S::kDispatched: return "已派单";
-    case S::kAccepted: return "已签收";
-    case S::kInProgress: return "处置中";
-    case S::kResolved: return "已办结";
-    case S::kClosed: return "已结案";
-    case S::kRejected: return "已退单";
-    case S::kReopened: return "重新派单";
-    case S::kCancelled: return "已撤销";
-    case S::kDuplicate: return "重复件";
-  }
-  return "?";
-}
+// Names in the order of the enums (lifecycle.h).
+constexpr std::string_view kStateNames[] = {"new",      "dispatched", "accepted", "in_progress", "resolved",
+                                            "closed",   "rejected",   "reopened", "cancelled",   "duplicate"};
+constexpr std::string_view kStateNamesZh[] = {"待派单", "已派单", "已签收",   "处置中", "已办结",
+                                              "已结案", "已退单", "重新派单", "已撤销", "重复件"};
+constexpr std::string_view kActionNames[] = {"dispatch", "accept", "start",  "resolve",       "close",
+                                             "reject",   "reopen", "cancel", "mark_duplicate"};
+static_assert(std::size(kStateNames) == std::size(kAllStates) && std::size(kStateNamesZh) == std::size(kAllStates));
+static_assert(std::size(kActionNames) == std::size(kAllActions));
 
-std::string_view to_string(CaseAction a) {
-  switch (a) {
-    case A::kDispatch: return "dispatch";
-    case A::kAccept: return "accept";
-    case A::kStart: return "start";
-    case A::kResolve: return "resolve";
-    case A::kClose: return "close";
-    case A::kReject: return "reject";
-    case A::kReopen: return "reopen";
-    case A::kCancel: return "cancel";
-    case A::kMarkDuplicate: return "mark_duplicate";
-  }
-  return "?";
-}
+}  // namespace
+
+std::string_view to_string(CaseState s) { return kStateNames[static_cast<size_t>(s)]; }
+
+std::string_view name_zh(CaseState s) { return kStateNamesZh[static_cast<size_t>(s)]; }
+
+std::string_view to_string(CaseAction a) { return kActionNames[static_cast<size_t>(a)]; }
 
 std::optional<CaseState> parse_case_state(std::string_view text) {
   for (S s : kAllStates)

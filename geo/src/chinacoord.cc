@@ -31,6 +31,20 @@ double transform_lon(double x, double y) {
 constexpr double kTolerance = 1e-10;  // degrees
 constexpr int kMaxIterations = 30;
 
+// The inverse of `forward` at `target`, from `guess` by fixed-point iteration: each step moves the
+// guess by how far forward(guess) misses the target, until it misses by less than kTolerance.
+template <typename From, typename To, typename Forward>
+From refine(From guess, To target, Forward forward) {
+  for (int i = 0; i < kMaxIterations; ++i) {
+    const To t = forward(guess);
+    const double dlon = t.lon - target.lon, dlat = t.lat - target.lat;
+    guess.lon -= dlon;
+    guess.lat -= dlat;
+    if (std::abs(dlon) < kTolerance && std::abs(dlat) < kTolerance) break;
+  }
+  return guess;
+}
+
 }  // namespace
 
 bool outside_china(double lon, double lat) {
@@ -53,15 +67,7 @@ Gcj02 to_gcj02(Wgs84 p) {
 Wgs84 to_wgs84(Gcj02 target) {
   // Fixed point: find w with to_gcj02(w) == target. The shift varies slowly, so each step
   // gains several digits.
-  Wgs84 w{target.lon, target.lat};
-  for (int i = 0; i < kMaxIterations; ++i) {
-    Gcj02 g = to_gcj02(w);
-    double dlon = g.lon - target.lon, dlat = g.lat - target.lat;
-    w.lon -= dlon;
-    w.lat -= dlat;
-    if (std::abs(dlon) < kTolerance && std::abs(dlat) < kTolerance) break;
-  }
-  return w;
+  return refine(Wgs84{target.lon, target.lat}, target, [](Wgs84 w) { return to_gcj02(w); });
 }
 
 Bd09 to_bd09(Gcj02 p) {
@@ -76,15 +82,7 @@ Gcj02 to_gcj02(Bd09 target) {
   double x = target.lon - 0.0065, y = target.lat - 0.006;
   double z = std::sqrt(x * x + y * y) - 0.00002 * std::sin(y * kXPi);
   double theta = std::atan2(y, x) - 0.000003 * std::cos(x * kXPi);
-  Gcj02 g{z * std::cos(theta), z * std::sin(theta)};
-  for (int i = 0; i < kMaxIterations; ++i) {
-    Bd09 b = to_bd09(g);
-    double dlon = b.lon - target.lon, dlat = b.lat - target.lat;
-    g.lon -= dlon;
-    g.lat -= dlat;
-    if (std::abs(dlon) < kTolerance && std::abs(dlat) < kTolerance) break;
-  }
-  return g;
+  return refine(Gcj02{z * std::cos(theta), z * std::sin(theta)}, target, [](Gcj02 g) { return to_bd09(g); });
 }
 
 std::optional<Crs> parse_crs(std::string_view name) {
