@@ -39,7 +39,13 @@ TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
   auto order = json::parse(http_get(http_port_, "/api/v1/orders/" + id).body);
   EXPECT_EQ(parse_rfc3339(order["properties"]["observed_at"].get<std::string>()), reading_time(7));
   EXPECT_EQ(parse_rfc3339(order["properties"]["first_seen_at"].get<std::string>()), reading_time(1));
-  std::this_thread::sleep_for(2s);  // a second open would have arrived by now
+  // A barrier: a later reading of another bin opens an order at once. The restarted agent
+  // replays its journal before it reads anything new and sends in order, so a second open of
+  // bin-8 would have been stored before this one.
+  publish_reading("bin-7", 8, 95);
+  const std::string later = fmt::format("{}.bin_full.bin-7.{}", agent_id_, id_time(8));
+  ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + later).status == 200; }))
+      << "no order " << later;
   EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id LIKE $1",
                   fmt::format("{}.bin_stuck.%", agent_id_)),
             1);
