@@ -188,9 +188,10 @@ class HttpServer : public ::testing::Test {
     });
     server_->get("/ticks", [this](const Request&, Response& res) { res.stream = std::make_shared<Ticker>(clock_); },
                  {.on_loop = true});
+    // Its polls wait (on a worker); opening it does not, as the center's /api/v1/events.
     server_->get("/ticks-db", [this](const Request&, Response& res) {
       res.stream = std::make_shared<Ticker>(clock_, 0, /*blocking=*/true);
-    });
+    }, {.on_loop = true});
     server_->get("/flood", [this](const Request&, Response& res) { res.stream = std::make_shared<Ticker>(clock_, 1 << 20); },
                  {.on_loop = true});
     auto port = server_->listen("127.0.0.1", 0);
