@@ -71,10 +71,15 @@ function scheduleRefresh() {
   refreshTimer = setTimeout(refresh, 300);
 }
 
+let refreshes = 0;
 async function refresh() {
   const q = w.position ? `&near=${w.position.lon},${w.position.lat}&radius_m=50000` : '';
+  // Only the latest list counts: an answer asked for before the position was known must not
+  // replace the nearest-first one that came back sooner.
+  const mine = ++refreshes;
   try {
     const fc = await call(`/api/v1/orders?status=open${q}`, { token: w.token });
+    if (mine !== refreshes) return;
     w.cases = fc.features.filter((f) => !DONE.includes(f.properties.state));
     localStorage.setItem('gw.worker.cases', JSON.stringify(w.cases));
     w.offline = false;
