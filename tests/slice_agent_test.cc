@@ -42,8 +42,9 @@ TEST_F(Slice, AgentKilledInTheMiddleOfADurationOpensOnTimeAfterRestart) {
   // A barrier: a later reading of another bin opens an order at once. The restarted agent
   // replays its journal before it reads anything new and sends in order, so a second open of
   // bin-8 would have been stored before this one.
-  publish_reading("bin-7", 8, 95);
-  const std::string later = fmt::format("{}.bin_full.bin-7.{}", agent_id_, id_time(8));
+  const int barrier = std::max(8, second_from_now());  // a restart under load can take seconds
+  publish_reading("bin-7", barrier, 95);
+  const std::string later = fmt::format("{}.bin_full.bin-7.{}", agent_id_, id_time(barrier));
   ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + later).status == 200; }))
       << "no order " << later;
   EXPECT_EQ(count("SELECT count(*) FROM order_events WHERE order_id LIKE $1",
@@ -136,9 +137,11 @@ TEST_F(Slice, SighupReloadsSensorsAndRulesKeepingTheStateOfUnchangedRules) {
     return st && st->contains("cameras") && (*st)["cameras"].size() == 1 && (*st)["cameras"][0]["id"] == "hall" &&
            (*st)["cameras"][0]["state"] == "running" && (*st)["cameras"][0]["frames_in"].get<int>() > 0;
   })) << status.last_json().value_or(json()).dump();
-  publish_reading("bin-9", 2, 99);
+  // Stamped now: starting the camera can take seconds, and a reading behind the clock is late.
+  const int full = second_from_now();
+  publish_reading("bin-9", full, 99);
   ASSERT_TRUE(eventually([&] {
-    return http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(2))).status == 200;
+    return http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(full))).status == 200;
   })) << "the new sensor's rule works";
   const std::string stuck = fmt::format("{}.bin_stuck.bin-8.{}", agent_id_, id_time(7));
   ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/api/v1/orders/" + stuck).status == 200; }))
@@ -163,10 +166,9 @@ TEST_F(Slice, SighupReloadsSensorsAndRulesKeepingTheStateOfUnchangedRules) {
     return at != std::string::npos && log.find("agent.yaml:", at) != std::string::npos;
   })) << read_file(dir_ / "agent.log");
   // Still the reloaded rules: bin-9's order clears (a reading of now: older ones are late).
-  const auto later = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now_utc() - reading_time(0)).count()) + 2;
-  publish_reading("bin-9", later, 10);
+  publish_reading("bin-9", second_from_now(), 10);
   ASSERT_TRUE(eventually([&] {
-    auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(2)));
+    auto r = http_get(http_port_, fmt::format("/api/v1/orders/{}.bin_full_9.bin-9.{}", agent_id_, id_time(full)));
     return r.status == 200 && json::parse(r.body)["properties"]["status"] == "cleared";
   }));
   EXPECT_TRUE(agent_->running());

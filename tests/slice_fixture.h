@@ -123,6 +123,12 @@ sensors:
     if (!t0_) t0_ = std::chrono::ceil<std::chrono::seconds>(now_utc());
     return *t0_ + std::chrono::seconds{second};
   }
+  // The first second not yet behind the agent's clock, with `ahead` seconds to spare: a
+  // reading sent after a slow step (a reload, a restart) must not be late.
+  int second_from_now(int ahead = 2) {
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now_utc() - reading_time(0)).count()) +
+           ahead;
+  }
   // The time part of an episode id: 2026-11-23T08:00:02Z -> 20261123T080002Z.
   std::string id_time(int second) {
     std::string out;
