@@ -246,6 +246,24 @@ describe('control center', () => {
     }
   });
 
+  it('filters the map by source and shows every case again', async () => {
+    // What the map draws against the cases it holds (the demo keeps changing them: both are
+    // read in the page at once).
+    const drawnIs = (keep) => page.evaluate((k) => {
+      const gw = window.gridwatch;
+      const placed = gw.cases().filter((f) => f.geometry);
+      const want = placed.filter((f) => k === 'all' || f.properties.source !== k).length;
+      return gw.shown === want && (k === 'all' || want < placed.length);
+    }, keep);
+    await until('some hotline case on the map', () => page.evaluate(() =>
+      window.gridwatch.cases().some((f) => f.geometry && f.properties.source === 'hotline')), 15_000);
+    await page.uncheck('#f-source-hotline');
+    await until('the hotline cases off the map', () => drawnIs('hotline'), 5000);
+    assert.match(await page.locator('#count').textContent(), new RegExp(`: ${await page.evaluate(() => window.gridwatch.shown)}$`));
+    await page.check('#f-source-hotline');
+    await until('every case on the map again', () => drawnIs('all'), 5000);
+  });
+
   it('drills down to a district with its rates', async () => {
     await page.click('#children tr:nth-child(2)');
     await until('a district in the breadcrumb', async () => (await page.locator('.crumbs a').count()) === 2, 15_000);

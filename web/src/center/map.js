@@ -1,0 +1,156 @@
+// The wall map: base style, the cases' layers (clusters, state colours, category icons, the
+// density heat map), the areas' outlines, and the redraw whenever the cases or filters change.
+import maplibregl from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import { el } from '../common/api.js';
+import { mapCoords } from '../common/gcj02.js';
+import { caseIcons, STATE_COLORS } from './icons.js';
+import { groupOf } from './state.js';
+
+export const HOME = { center: [116.40, 39.91], zoom: 9.2 };
+
+function baseStyle(tiles) {
+  const style = { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0d1b2a' } }] };
+  if (tiles && tiles.type === 'raster') {
+    style.sources.base = { type: 'raster', tiles: [tiles.url], tileSize: 256, attribution: tiles.attribution || '' };
+    style.layers.push({ id: 'base', type: 'raster', source: 'base' });
+  }
+  return tiles && tiles.type === 'vector' ? tiles.url : style;
+}
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+// The map in the element #map, drawing `cases` (state.js). `onCaseClick(id)` when a case is
+// clicked, `onReady()` once its layers exist, `onDrawn(n)` after each redraw with the number drawn.
+export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
+  const map = new maplibregl.Map({ container: 'map', style: baseStyle(ctx.config.tiles), ...HOME, attributionControl: false, fadeDuration: 0 });
+  let drawn = 0;
+  let redrawQueued = false;
+  const densityShown = () => map.getLayoutProperty('density', 'visibility') === 'visible';
+
+  // Draws the cases that pass the filters, once per animation frame however many changes came.
+  function redraw() {
+    if (redrawQueued) return;
+    redrawQueued = true;
+    requestAnimationFrame(() => {
+      redrawQueued = false;
+      const features = cases.shown().map((f) => ({ type: 'Feature', id: f.id, geometry: ctx.shift(f.geometry), properties: { ...f.properties, group: groupOf(f.properties.category) } }));
+      drawn = features.length;
+      const data = { type: 'FeatureCollection', features };
+      const src = map.getSource('cases');
+      if (src) {
+        src.setData(data);
+        // The density layer's copy only while it is shown (50,000 cases are parsed again for it).
+        map.getSource('density').setData(densityShown() ? data : EMPTY);
+      }
+      onDrawn(drawn);
+    });
+  }
+  cases.onChange(redraw);
+
+  // Numbers on clusters as HTML (no glyph server on a closed network): only those in view.
+  const clusterMarkers = new Map(); // cluster id -> marker
+  function updateClusterLabels() {
+    const seen = new Set();
+    for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
+      const id = f.properties.cluster_id;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      let m = clusterMarkers.get(id);
+      if (!m) {
+        m = new maplibregl.Marker({ element: el('div', { class: 'cluster-count' }) });
+        clusterMarkers.set(id, m);
+        m.setLngLat(f.geometry.coordinates).addTo(map);
+      }
+      m.getElement().textContent = f.properties.point_count_abbreviated;
+      m.setLngLat(f.geometry.coordinates);
+    }
+    for (const [id, m] of clusterMarkers) if (!seen.has(id)) { m.remove(); clusterMarkers.delete(id); }
+  }
+
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl(), 'bottom-right');
+  map.on('load', () => {
+    for (const [name, img] of caseIcons()) map.addImage(name, img, { pixelRatio: 2 });
+    map.addSource('density', { type: 'geojson', data: EMPTY });
+    map.addSource('cases', { type: 'geojson', data: EMPTY, cluster: true, clusterMaxZoom: 13, clusterRadius: 42 });
+    map.addLayer({ id: 'density', type: 'heatmap', source: 'density', layout: { visibility: 'none' },
+      paint: { 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 8, 8, 15, 30], 'heatmap-opacity': 0.75 } });
+    map.addLayer({ id: 'clusters', type: 'circle', source: 'cases', filter: ['has', 'point_count'],
+      paint: { 'circle-color': '#0288d1', 'circle-opacity': 0.85, 'circle-stroke-color': '#b3e5fc', 'circle-stroke-width': 1.5,
+        'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } });
+    map.addLayer({ id: 'cases', type: 'circle', source: 'cases', filter: ['!', ['has', 'point_count']],
+      paint: { 'circle-color': ['match', ['get', 'state'], ...Object.entries(STATE_COLORS).flat(), '#90a4ae'],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 7, 16, 12],
+        'circle-stroke-color': ['case', ['get', 'overdue'], '#ef5350', '#0d1b2a'],
+        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1] } });
+    map.addLayer({ id: 'case-icons', type: 'symbol', source: 'cases', filter: ['!', ['has', 'point_count']],
+      layout: { 'icon-image': ['coalesce', ['image', ['concat', 'cat-', ['get', 'group']]], ['image', 'cat-general']],
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.55, 16, 0.9], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+    map.on('click', 'cases', (e) => onCaseClick(e.features[0].properties.id));
+    map.on('click', 'clusters', async (e) => {
+      const f = e.features[0];
+      const zoom = await map.getSource('cases').getClusterExpansionZoom(f.properties.cluster_id);
+      map.easeTo({ center: f.geometry.coordinates, zoom });
+    });
+    for (const id of ['cases', 'clusters']) {
+      map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+      map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+    }
+    map.on('idle', updateClusterLabels);
+    onReady();
+  });
+  map.on('error', (e) => console.warn('map:', e.error && e.error.message));
+
+  return {
+    map,
+    drawn: () => drawn,
+    densityShown,
+    showDensity(on) {
+      map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
+      redraw();
+    },
+    // The areas of each level as outlines (a level's finer ones from a zoom on), each selectable.
+    drawAreas(byLevel) {
+      for (const [level, features] of byLevel) {
+        const data = { type: 'FeatureCollection', features: features.map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) };
+        map.addSource(`areas-${level}`, { type: 'geojson', data, promoteId: 'code' });
+        map.addLayer({ id: `areas-${level}-fill`, type: 'fill', source: `areas-${level}`, minzoom: level === 0 ? 0 : 8 + 2 * level,
+          paint: { 'fill-color': '#4fc3f7', 'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.12, 0.02] } }, 'density');
+        map.addLayer({ id: `areas-${level}-line`, type: 'line', source: `areas-${level}`, minzoom: level === 0 ? 0 : 8 + 2 * level,
+          paint: { 'line-color': level === 0 ? '#4fc3f7' : '#2b6a8f', 'line-width': level === 0 ? 1.6 : 0.7, 'line-opacity': 0.8 } }, 'density');
+      }
+    },
+    // Unmarks `previous` (an area's properties, or null), marks and frames `next` (an area
+    // feature); no `next` goes back to the whole city.
+    highlightArea(previous, next) {
+      if (previous) map.setFeatureState({ source: `areas-${previous.level}`, id: previous.code }, { selected: false });
+      if (!next) {
+        map.easeTo(HOME);
+        return;
+      }
+      map.setFeatureState({ source: `areas-${next.properties.level}`, id: next.properties.code }, { selected: true });
+      const b = new maplibregl.LngLatBounds();
+      mapCoords(ctx.shift(next.geometry), (c) => { b.extend(c); return c; });
+      map.fitBounds(b, { padding: 40, duration: 600 });
+    },
+    // What the map shows in view: cases drawn one by one plus those inside clusters.
+    renderedCaseTotal() {
+      let n = 0;
+      const clusters = new Set();
+      for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
+        if (clusters.has(f.properties.cluster_id)) continue;
+        clusters.add(f.properties.cluster_id);
+        n += f.properties.point_count;
+      }
+      const single = new Set(map.queryRenderedFeatures({ layers: ['cases'] }).map((f) => f.properties.id));
+      return n + single.size;
+    },
+    // Frames every case the map holds.
+    fitAll() {
+      const b = new maplibregl.LngLatBounds();
+      for (const f of cases.all()) if (f.geometry) b.extend(ctx.shift(f.geometry).coordinates);
+      if (!b.isEmpty()) map.fitBounds(b, { padding: 60, duration: 0, maxZoom: 15 });
+    },
+  };
+}
