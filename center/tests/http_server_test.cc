@@ -2,11 +2,6 @@
 // back-pressure, event streams and slow clients.
 #include "http/server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -15,104 +10,20 @@
 #include <latch>
 #include <mutex>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "raw_http.h"
 
 namespace gridwatch::center::http {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A client on a plain socket, so that a test can send what a careless or slow client sends.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  bool connected() const { return connected_; }
-  // False when the server has closed the connection.
-  bool send(std::string_view bytes) const {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-  }
-  // Reads until `what` has arrived (true), the peer closed or `timeout` passed (false).
-  bool read_until(std::string_view what, std::chrono::milliseconds timeout = 10s) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (received_.find(what) == std::string::npos) {
-      if (!read_some(end)) return false;
-    }
-    return true;
-  }
-  // True when the server closed the connection before `timeout`.
-  bool closed_within(std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (read_some(end)) {
-    }
-    return eof_;
-  }
-  // One whole answer with a Content-Length: status, headers (as received), body.
-  struct Answer {
-    int status = 0;
-    std::string head, body;
-    std::string header(std::string_view name) const {
-      const std::string key = fmt::format("\r\n{}: ", name);
-      const size_t at = head.find(key);
-      if (at == std::string::npos) return "";
-      const size_t from = at + key.size();
-      return head.substr(from, head.find("\r\n", from) - from);
-    }
-  };
-  std::optional<Answer> answer(std::chrono::milliseconds timeout = 10s) {
-    if (!read_until("\r\n\r\n", timeout)) return std::nullopt;
-    Answer a;
-    const size_t end = received_.find("\r\n\r\n");
-    a.head = received_.substr(0, end + 2);
-    a.status = std::stoi(a.head.substr(9, 3));
-    const std::string length = a.header("Content-Length");
-    const size_t n = length.empty() ? 0 : std::stoul(length);
-    if (!read_until_size(end + 4 + n, timeout)) return std::nullopt;
-    a.body = received_.substr(end + 4, n);
-    received_.erase(0, end + 4 + n);
-    return a;
-  }
-  const std::string& received() const { return received_; }
-
- private:
-  bool read_until_size(size_t n, std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (received_.size() < n)
-      if (!read_some(end)) return false;
-    return true;
-  }
-  bool read_some(std::chrono::steady_clock::time_point end) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-    if (left <= 0ms || eof_) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[65536];
-    const ssize_t n = ::read(fd_, buf, sizeof buf);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    received_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  bool eof_ = false;
-  std::string received_;
-};
+using testing::RawHttp;
 
 std::string get(std::string_view target, std::string_view extra = "") {
   return fmt::format("GET {} HTTP/1.1\r\nHost: t\r\n{}\r\n", target, extra);
@@ -167,6 +78,10 @@ class HttpServer : public ::testing::Test {
       std::string out = "path=" + req.matches[1];
       for (const auto& [k, v] : req.params) out += fmt::format(";{}={}", k, v);
       res.set_content(out, "text/plain");
+    });
+    // The letter before '?' is optional: a route's literal start must not include it.
+    server_->get(R"(/items?/([^/]+))", [](const Request& req, Response& res) {
+      res.set_content("item=" + req.matches[1], "text/plain");
     });
     server_->get("/big.json", [](const Request&, Response& res) {
       std::string body = "[";
@@ -223,7 +138,7 @@ class HttpServer : public ::testing::Test {
 
 TEST_F(HttpServer, RoutesTheirGroupsAndDecodedParameters) {
   start();
-  RawClient c(port_);
+  RawHttp c(port_);
   // A keep-alive connection answers one request after the other.
   c.send(get("/echo/a%20b?x=1&y=%E7%BD%91%E6%A0%BC+2&flag"));
   auto a = c.answer();
@@ -246,7 +161,7 @@ TEST_F(HttpServer, RoutesTheirGroupsAndDecodedParameters) {
   EXPECT_NE(c.received().find("Content-Length: 2\r\n"), std::string::npos) << c.received();
   EXPECT_EQ(c.received().substr(c.received().size() - 4), "\r\n\r\n") << "HEAD answers no body";
   // A request the parser refuses: 400, and the connection closes.
-  RawClient bad(port_);
+  RawHttp bad(port_);
   bad.send("GET /hello HTTP/1.1\r\nHost t\r\n\r\n");
   a = bad.answer();
   ASSERT_TRUE(a);
@@ -255,9 +170,32 @@ TEST_F(HttpServer, RoutesTheirGroupsAndDecodedParameters) {
   EXPECT_TRUE(bad.closed_within(5s));
 }
 
+// Routes are told apart by their literal start before any regex runs: a literal route matches only
+// its own path, and a pattern whose start has an optional letter matches with and without it.
+TEST_F(HttpServer, LiteralRoutesMatchOnlyTheirPathAndOptionalLettersStayOptional) {
+  start();
+  RawHttp c(port_);
+  for (const auto& [path, status, body] : std::vector<std::tuple<std::string, int, std::string>>{
+           {"/item/7", 200, "item=7"},
+           {"/items/8?x=1", 200, "item=8"},
+           {"/itemz/9", 404, ""},
+           {"/hello?x=1", 200, "hi"},
+           {"/hello/", 404, ""},
+           {"/hell", 404, ""},
+           {"/hello2", 404, ""}}) {
+    c.send(get(path));
+    auto a = c.answer();
+    ASSERT_TRUE(a) << path;
+    EXPECT_EQ(a->status, status) << path;
+    if (status == 200) {
+      EXPECT_EQ(a->body, body) << path;
+    }
+  }
+}
+
 TEST_F(HttpServer, GzipWhenAcceptedNeverBrotliAndRanges) {
   start();
-  RawClient c(port_);
+  RawHttp c(port_);
   c.send(get("/big.json", "Accept-Encoding: gzip, deflate, br, zstd\r\n"));
   auto a = c.answer();
   ASSERT_TRUE(a);
@@ -297,14 +235,14 @@ TEST_F(HttpServer, GzipWhenAcceptedNeverBrotliAndRanges) {
 TEST_F(HttpServer, BodiesOverTheRoutesLimitAreRefusedAsTheyArrive) {
   start();
   {
-    RawClient c(port_);
+    RawHttp c(port_);
     c.send("POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n" + std::string(50, 'a'));
     auto a = c.answer();
     ASSERT_TRUE(a);
     EXPECT_EQ(a->body, "got 50 bytes");
   }
   {  // Announced too large: answered before the body is sent, then closed.
-    RawClient c(port_);
+    RawHttp c(port_);
     c.send("POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
     auto a = c.answer();
     ASSERT_TRUE(a);
@@ -313,7 +251,7 @@ TEST_F(HttpServer, BodiesOverTheRoutesLimitAreRefusedAsTheyArrive) {
     EXPECT_TRUE(c.closed_within(5s));
   }
   {  // Chunked: found too large while it arrives.
-    RawClient c(port_);
+    RawHttp c(port_);
     c.send("POST /form HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 5; ++i) c.send("20\r\n" + std::string(32, 'b') + "\r\n");
     auto a = c.answer();
@@ -321,14 +259,14 @@ TEST_F(HttpServer, BodiesOverTheRoutesLimitAreRefusedAsTheyArrive) {
     EXPECT_EQ(a->status, 413);
   }
   {  // curl's Expect: 100-continue.
-    RawClient c(port_);
+    RawHttp c(port_);
     c.send("POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     ASSERT_TRUE(c.read_until("HTTP/1.1 100 Continue\r\n\r\n"));
     c.send("hello");
     ASSERT_TRUE(c.read_until("got 5 bytes"));
   }
   {  // Other routes take the server's limit (1 MiB by default), in JSON.
-    RawClient c(port_);
+    RawHttp c(port_);
     c.send("GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n");
     auto a = c.answer();
     ASSERT_TRUE(a);
@@ -339,7 +277,7 @@ TEST_F(HttpServer, BodiesOverTheRoutesLimitAreRefusedAsTheyArrive) {
 
 TEST_F(HttpServer, AFullQueueIsAnswered503WithRetryAfterNotAHang) {
   start({.threads = 1, .queue = 1});
-  RawClient running(port_), waiting(port_), refused(port_);
+  RawHttp running(port_), waiting(port_), refused(port_);
   running.send(get("/wait"));
   // The worker has taken the first before the second queues.
   for (int i = 0; i < 1000 && in_wait_ != 1; ++i) std::this_thread::sleep_for(5ms);
@@ -355,7 +293,7 @@ TEST_F(HttpServer, AFullQueueIsAnswered503WithRetryAfterNotAHang) {
   EXPECT_NE(a->body.find("the center is busy"), std::string::npos) << a->body;
   EXPECT_EQ(server_->stats().busy, 1u);
   release();
-  for (RawClient* c : {&running, &waiting}) {
+  for (RawHttp* c : {&running, &waiting}) {
     a = c->answer();
     ASSERT_TRUE(a);
     EXPECT_EQ(a->body, "waited");
@@ -364,9 +302,9 @@ TEST_F(HttpServer, AFullQueueIsAnswered503WithRetryAfterNotAHang) {
 
 TEST_F(HttpServer, TwoHundredStreamsHoldNoWorkerAndAllReceiveEachNotice) {
   start({.threads = 2, .queue = 8});
-  std::vector<std::unique_ptr<RawClient>> streams;
+  std::vector<std::unique_ptr<RawHttp>> streams;
   for (int i = 0; i < 200; ++i) {
-    streams.push_back(std::make_unique<RawClient>(port_));
+    streams.push_back(std::make_unique<RawHttp>(port_));
     ASSERT_TRUE(streams.back()->connected());
     streams.back()->send(get(i % 10 == 0 ? "/ticks-db" : "/ticks"));
   }
@@ -374,7 +312,7 @@ TEST_F(HttpServer, TwoHundredStreamsHoldNoWorkerAndAllReceiveEachNotice) {
   EXPECT_EQ(server_->stats().streams, 200u);
   // Two workers, 200 streams: requests are still answered.
   for (int i = 0; i < 20; ++i) {
-    RawClient c(port_);
+    RawHttp c(port_);
     c.send(get("/hello"));
     auto a = c.answer();
     ASSERT_TRUE(a);
@@ -394,7 +332,7 @@ TEST_F(HttpServer, TwoHundredStreamsHoldNoWorkerAndAllReceiveEachNotice) {
 TEST_F(HttpServer, ASlowClientStallsNoOneAndIsDroppedAfterTheWriteTimeout) {
   start({.threads = 2, .queue = 8, .write_timeout = std::chrono::seconds{1}});
   // One client sends half a header and waits; one opens a stream of 1 MiB events and never reads.
-  RawClient half(port_), stalled(port_), reader(port_);
+  RawHttp half(port_), stalled(port_), reader(port_);
   half.send("GET /hello HTTP/1.1\r\nHo");
   stalled.send(get("/flood"));
   reader.send(get("/ticks"));
@@ -403,7 +341,7 @@ TEST_F(HttpServer, ASlowClientStallsNoOneAndIsDroppedAfterTheWriteTimeout) {
     tick();
     ASSERT_TRUE(reader.read_until(fmt::format("data: tick {}\n\n", i))) << "tick " << i;
   }
-  RawClient c(port_);
+  RawHttp c(port_);
   c.send(get("/hello"));
   auto a = c.answer();
   ASSERT_TRUE(a);
@@ -422,7 +360,7 @@ TEST_F(HttpServer, ASlowClientStallsNoOneAndIsDroppedAfterTheWriteTimeout) {
 
 TEST_F(HttpServer, StopEndsOpenStreamsAndWaitsForRunningHandlers) {
   start({.threads = 1, .queue = 4});
-  RawClient s1(port_), s2(port_);
+  RawHttp s1(port_), s2(port_);
   s1.send(get("/ticks"));
   s2.send(get("/ticks"));
   ASSERT_TRUE(s1.read_until(": hello"));
@@ -431,7 +369,7 @@ TEST_F(HttpServer, StopEndsOpenStreamsAndWaitsForRunningHandlers) {
   EXPECT_TRUE(s1.closed_within(10s));
   EXPECT_TRUE(s2.closed_within(10s));
   stopper.join();
-  RawClient late(port_);
+  RawHttp late(port_);
   EXPECT_FALSE(late.connected());
 }
 

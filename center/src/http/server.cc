@@ -33,6 +33,33 @@ struct Route {
   std::regex pattern;
   Handler handler;
   RouteOptions options;
+  // The pattern's literal start (every path it matches begins with it), and whether that is the
+  // whole pattern: most requests are told apart without running a regex.
+  std::string prefix;
+  bool literal = false;
+
+  Route(std::string m, const std::string& p, Handler h, RouteOptions o)
+      : method(std::move(m)), pattern(p), handler(std::move(h)), options(std::move(o)) {
+    constexpr std::string_view kSpecial = "\\^$.|?*+()[]{}";
+    size_t n = 0;
+    while (n < p.size() && kSpecial.find(p[n]) == std::string_view::npos) ++n;
+    literal = n == p.size();
+    // A quantifier applies to the character before it, which is then not sure to be there.
+    if (!literal && n > 0 && std::string_view("?*{").find(p[n]) != std::string_view::npos) --n;
+    prefix = p.substr(0, n);
+  }
+  // Whether `path` is this route's, with the groups (the whole path first) in `groups`.
+  bool matches(const std::string& path, std::vector<std::string>& groups) const {
+    if (literal) {
+      if (path != prefix) return false;
+      groups.assign({path});
+      return true;
+    }
+    std::smatch sm;
+    if (!path.starts_with(prefix) || !std::regex_match(path, sm, pattern)) return false;
+    groups.assign(sm.begin(), sm.end());
+    return true;
+  }
 };
 
 void json_answer(Response& res, int status, std::string_view message) {
@@ -99,12 +126,8 @@ struct Server::Impl {
   // The first route matching `method` and `path`, with its groups.
   const Route* route(std::string_view method, const std::string& path, std::vector<std::string>& matches) const {
     const std::string_view m = method == "HEAD" ? "GET" : method;
-    std::smatch sm;
     for (const Route& r : routes)
-      if (r.method == m && std::regex_match(path, sm, r.pattern)) {
-        matches.assign(sm.begin(), sm.end());
-        return &r;
-      }
+      if (r.method == m && r.matches(path, matches)) return &r;
     return nullptr;
   }
   std::vector<std::shared_ptr<Session>> open_sessions(bool streams_only);
@@ -418,13 +441,13 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {
 Server::~Server() { stop(); }
 
 void Server::get(const std::string& pattern, Handler h, RouteOptions options) {
-  impl_->routes.push_back({"GET", std::regex(pattern), std::move(h), std::move(options)});
+  impl_->routes.emplace_back("GET", pattern, std::move(h), std::move(options));
 }
 void Server::post(const std::string& pattern, Handler h, RouteOptions options) {
-  impl_->routes.push_back({"POST", std::regex(pattern), std::move(h), std::move(options)});
+  impl_->routes.emplace_back("POST", pattern, std::move(h), std::move(options));
 }
 void Server::put(const std::string& pattern, Handler h, RouteOptions options) {
-  impl_->routes.push_back({"PUT", std::regex(pattern), std::move(h), std::move(options)});
+  impl_->routes.emplace_back("PUT", pattern, std::move(h), std::move(options));
 }
 void Server::not_found(Handler h) { impl_->not_found = std::move(h); }
 
