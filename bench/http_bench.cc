@@ -4,13 +4,9 @@
 // Also: the memory and the threads the streams cost the process.
 // Usage: http_bench [streams=2000] [cases=2000] [wrk_seconds=10] [connections=4]
 // Ends with one line "RESULT ...". Latest results: docs/PERFORMANCE.md.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -23,8 +19,10 @@
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/services.h"
+#include "raw_http.h"
 
 using namespace gridwatch;
+using gridwatch::testing::RawHttp;
 
 namespace {
 
@@ -39,46 +37,29 @@ long proc_status(const std::string& field) {
   return -1;
 }
 
-// Opens `n` event streams as EventSource does and waits for each one's first lines; the sockets.
-std::vector<int> open_streams(int port, size_t n) {
-  std::vector<int> fds;
-  const std::string request = fmt::format(
-      "GET /api/v1/events?access_token={} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n", kToken);
+// Opens `n` event streams as EventSource does and waits for each one's first lines.
+std::vector<std::unique_ptr<RawHttp>> open_streams(int port, size_t n) {
+  std::vector<std::unique_ptr<RawHttp>> streams;
+  const std::string request = RawHttp::event_stream_request(kToken);
   for (size_t i = 0; i < n; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    streams.push_back(std::make_unique<RawHttp>(port));
+    if (!streams.back()->connected() || !streams.back()->send(request)) {
       fmt::print(stderr, "stream {}: cannot connect: {}\n", i, std::strerror(errno));
       std::exit(1);
     }
-    fds.push_back(fd);
   }
-  for (int fd : fds) {
-    std::string got;
-    char buf[4096];
-    while (got.find("gridwatch live events") == std::string::npos) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 30'000) <= 0) {
-        fmt::print(stderr, "a stream did not open within 30 s: {}\n", got);
-        std::exit(1);
-      }
-      const ssize_t k = ::read(fd, buf, sizeof buf);
-      if (k <= 0) {
-        fmt::print(stderr, "a stream closed: {}\n", got);
-        std::exit(1);
-      }
-      got.append(buf, static_cast<size_t>(k));
-    }
-    if (got.find("200 OK") == std::string::npos) {
-      fmt::print(stderr, "a stream was refused: {}\n", got);
+  for (auto& s : streams) {
+    if (!s->read_until("gridwatch live events", std::chrono::seconds{30})) {
+      fmt::print(stderr, "a stream did not open within 30 s: {}\n", s->received());
       std::exit(1);
     }
+    if (s->received().find("200 OK") == std::string::npos) {
+      fmt::print(stderr, "a stream was refused: {}\n", s->received());
+      std::exit(1);
+    }
+    s->discard();  // the process's memory is measured with these clients in it: keep them small
   }
-  return fds;
+  return streams;
 }
 
 }  // namespace
@@ -135,7 +116,7 @@ wrk.headers["Authorization"] = "Bearer {}"
 
   const long rss_before = proc_status("VmRSS"), threads_before = proc_status("Threads");
   const auto t0 = bench::Clock::now();
-  std::vector<int> fds = open_streams(port, streams);
+  auto open = open_streams(port, streams);
   const double open_s = bench::seconds_since(t0);
   const long rss_after = proc_status("VmRSS"), threads_after = proc_status("Threads");
   const double kb_per_stream = static_cast<double>(rss_after - rss_before) / static_cast<double>(streams);
@@ -156,20 +137,9 @@ wrk.headers["Authorization"] = "Bearer {}"
                     "application/x-www-form-urlencoded");
   size_t reached = 0;
   const auto t1 = bench::Clock::now();
-  for (int fd : fds) {
-    std::string got;
-    char buf[4096];
-    while (got.find("event: case") == std::string::npos) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 10'000) <= 0) break;
-      const ssize_t k = ::read(fd, buf, sizeof buf);
-      if (k <= 0) break;
-      got.append(buf, static_cast<size_t>(k));
-    }
-    if (got.find("event: case") != std::string::npos) ++reached;
-  }
+  for (auto& s : open) reached += s->read_until("event: case", std::chrono::seconds{10});
   fmt::print("one new case reached {} of {} streams in {:.2f} s\n", reached, streams, bench::seconds_since(t1));
-  for (int fd : fds) ::close(fd);
+  open.clear();
   center.stop();
   fmt::print("RESULT streams={} cases={} connections={} alone_per_s={:.0f} alone_p99_ms={:.1f} loaded_per_s={:.0f} loaded_p99_ms={:.1f} "
              "ratio={:.2f} kb_per_stream={:.1f} threads_before={} threads_after={} event_reached={}\n",

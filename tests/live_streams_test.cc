@@ -2,19 +2,19 @@
 // desks), the center must still answer everything else. A center in this process with two HTTP
 // workers, 200 live streams open (a tenth of them a grid worker's, filtered by the store), then
 // the API, Open311 and /healthz are answered and a new case reaches every stream.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "center_config.h"
+#include "raw_http.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -24,46 +24,6 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr const char* kWorkerToken = "streams-test-worker-token-0123456789";
-
-// An EventSource's connection on a plain socket.
-class LiveClient {
- public:
-  LiveClient(int port, const std::string& token) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const std::string req =
-        fmt::format("GET /api/v1/events?access_token={} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n", token);
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-          ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
-  }
-  ~LiveClient() { ::close(fd_); }
-  LiveClient(const LiveClient&) = delete;
-  LiveClient& operator=(const LiveClient&) = delete;
-  bool ok() const { return ok_; }
-  // Reads until `what` has arrived or `timeout` passed.
-  bool wait_for(std::string_view what, std::chrono::milliseconds timeout = 20s) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (text_.find(what) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-      pollfd p{fd_, POLLIN, 0};
-      if (left <= 0ms || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[8192];
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0) return false;
-      text_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-  const std::string& text() const { return text_; }
-
- private:
-  int fd_ = -1;
-  bool ok_ = false;
-  std::string text_;
-};
 
 TEST(LiveStreams, TwoHundredOpenStreamsLeaveTheApiAnsweredAndAllReceiveANewCase) {
   auto svc = services();
@@ -77,12 +37,13 @@ TEST(LiveStreams, TwoHundredOpenStreamsLeaveTheApiAnsweredAndAllReceiveANewCase)
   ASSERT_TRUE(center.start().has_value());
   const int port = center.http_port();
 
-  std::vector<std::unique_ptr<LiveClient>> screens;
+  std::vector<std::unique_ptr<RawHttp>> screens;
   for (int i = 0; i < 200; ++i) {
-    screens.push_back(std::make_unique<LiveClient>(port, i % 10 == 9 ? kWorkerToken : kAdminToken));
-    ASSERT_TRUE(screens.back()->ok()) << "stream " << i;
+    screens.push_back(std::make_unique<RawHttp>(port));
+    ASSERT_TRUE(screens.back()->send(RawHttp::event_stream_request(i % 10 == 9 ? kWorkerToken : kAdminToken)))
+        << "stream " << i;
   }
-  for (auto& s : screens) ASSERT_TRUE(s->wait_for("gridwatch live events")) << s->text();
+  for (auto& s : screens) ASSERT_TRUE(s->read_until("gridwatch live events", 20s)) << s->received();
 
   // Everything else is answered (with cpp-httplib, 10 streams on 8 threads made /healthz time out).
   EXPECT_EQ(http_get(port, "/healthz").status, 200);
@@ -102,8 +63,8 @@ TEST(LiveStreams, TwoHundredOpenStreamsLeaveTheApiAnsweredAndAllReceiveANewCase)
   auto all_screens_show = [&](const std::string& case_id) {
     for (size_t i = 0; i < screens.size(); ++i) {
       if (i % 10 == 9) continue;
-      if (!screens[i]->wait_for(case_id)) {
-        ADD_FAILURE() << "screen " << i << " did not show " << case_id << ": " << screens[i]->text();
+      if (!screens[i]->read_until(case_id, 20s)) {
+        ADD_FAILURE() << "screen " << i << " did not show " << case_id << ": " << screens[i]->received();
         return false;
       }
     }
@@ -122,8 +83,8 @@ TEST(LiveStreams, TwoHundredOpenStreamsLeaveTheApiAnsweredAndAllReceiveANewCase)
   const std::string second = json::parse(r.body)[0]["service_request_id"];
   ASSERT_TRUE(all_screens_show(second));
   for (size_t i = 9; i < screens.size(); i += 10) {
-    EXPECT_TRUE(screens[i]->wait_for("gridwatch live events", 1s));
-    EXPECT_EQ(screens[i]->text().find(id), std::string::npos) << "a case outside the worker's grid reached it";
+    EXPECT_TRUE(screens[i]->read_until("gridwatch live events", 1s));
+    EXPECT_EQ(screens[i]->received().find(id), std::string::npos) << "a case outside the worker's grid reached it";
   }
   EXPECT_EQ(http_get(port, "/healthz").status, 200);
   screens.clear();
