@@ -12,6 +12,7 @@
 
 #include "gridwatch/geo/areas.h"
 #include "gridwatch/platform/mqtt.h"
+#include "center_under_test.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -87,11 +88,8 @@ City make_city() {
   return City{.tag = fmt::format("sc{}x{:06x}-", getpid(), rd() & 0xffffff)};
 }
 
-std::string center_yaml(const platform::ServiceEndpoints& svc, int port, const std::string& prefix,
-                        const std::string& areas) {
-  return fmt::format("center:\n  id: city-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
-                     "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n{}{}",
-                     getpid(), broker_url_and_account(svc), prefix, svc.pg_conninfo, port, areas, auth_yaml());
+CenterSpec city_center(const std::string& prefix, const std::string& areas) {
+  return {.id = fmt::format("city-{}", getpid()), .prefix = prefix, .sections = areas};
 }
 
 // For each point, the codes (sorted, joined by '|') of the areas of `level` starting with `tag`
@@ -123,8 +121,8 @@ TEST(CenterAreas, SyntheticCityLoadedIntoPostgisServedAndAgreeingWithStCovers) {
   auto dir = temp_dir("city");
   const City city = make_city();
   write_file(dir / "city.geojson", city.geojson());
-  int port = *platform::free_tcp_port();
-  write_file(dir / "center.yaml", center_yaml(svc, port, unique_prefix(), city.areas_yaml(dir / "city.geojson")));
+  CenterUnderTest center(dir, city_center(unique_prefix(), city.areas_yaml(dir / "city.geojson")));
+  const int port = center.port();
 
   // What the center should cut: the same cells as geo::synthetic_grid on the same districts.
   auto districts = geo::load_layer(dir / "city.geojson", {.id_property = "code"});
@@ -140,12 +138,11 @@ TEST(CenterAreas, SyntheticCityLoadedIntoPostgisServedAndAgreeingWithStCovers) {
   const size_t all = 4 + expected_cells.size();
 
   for (int run = 0; run < 2; ++run) {
-    auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
-    ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
+    ASSERT_TRUE(center.start());
     auto r = http_get(port, "/api/v1/areas?level=0");
     ASSERT_EQ(r.status, 200);
     const json districts_served = json::parse(r.body);
-    std::map<std::string, json> mine;  // other tests' areas share the database
+    std::map<std::string, json> mine;  // the areas of this city
     for (const json& f : districts_served["features"])
       if (f["id"].get<std::string>().rfind(city.tag, 0) == 0) mine[f["id"]] = f;
     ASSERT_EQ(mine.size(), 4u) << r.body.substr(0, 2000);
@@ -179,7 +176,7 @@ TEST(CenterAreas, SyntheticCityLoadedIntoPostgisServedAndAgreeingWithStCovers) {
   EXPECT_GE(per_parent[city.code("W")], 16);
   EXPECT_LT(per_parent[city.code("W")], 25);
   // The second start found every area unchanged.
-  const std::string log = read_file(dir / "center.log");
+  const std::string log = center.log();
   EXPECT_NE(log.find(fmt::format("areas: {} stored, {} new or changed", all, all)), std::string::npos) << log;
   EXPECT_NE(log.find(fmt::format("areas: {} stored, 0 new or changed", all)), std::string::npos) << log;
   auto rows = sql(svc.pg_conninfo, "SELECT count(*), min(ST_SRID(geom)) FROM areas WHERE left(code, length($1)) = $1",
@@ -262,11 +259,10 @@ TEST(CenterAreas, OrdersInTheSyntheticCityArePlacedInTheirDistrictAndCell) {
   auto dir = temp_dir("city-orders");
   const City city = make_city();
   write_file(dir / "city.geojson", city.geojson());
-  const int port = *platform::free_tcp_port();
   const std::string prefix = unique_prefix();
-  write_file(dir / "center.yaml", center_yaml(svc, port, prefix, city.areas_yaml(dir / "city.geojson")));
-  auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
-  ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
+  CenterUnderTest center(dir, city_center(prefix, city.areas_yaml(dir / "city.geojson")));
+  const int port = center.port();
+  ASSERT_TRUE(center.start());
   auto pub = platform::MqttClient::create(mqtt_options(svc, fmt::format("t-city-{}", getpid())));
   ASSERT_TRUE(pub.has_value());
   ASSERT_TRUE((*pub)->connect(10s).has_value());

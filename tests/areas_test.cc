@@ -10,6 +10,7 @@
 
 #include "gridwatch/geo/areas.h"
 #include "gridwatch/platform/mqtt.h"
+#include "center_under_test.h"
 #include "support.h"
 #include "test_data.h"
 
@@ -22,26 +23,19 @@ TEST(CenterAreasRealData, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
   GW_NEED_DATA(nyc_file, "boundaries/nyc-community-districts.geojson");
   auto svc = services();
   ASSERT_FALSE(svc.pg_conninfo.empty());
-  // NYC's areas left by an earlier run on the same database go first: the first start below
-  // stores them all anew.
-  sql(svc.pg_conninfo, "DO $$ BEGIN IF to_regclass('areas') IS NOT NULL THEN "
-                       "DELETE FROM areas WHERE (level = 0 AND code ~ '^[1-5][0-9][0-9]$') "
-                       "OR (level = 1 AND parent IN ('101', '102')); END IF; END $$");
   auto dir = temp_dir("areas");
-  int port = *platform::free_tcp_port();
-  write_file(dir / "center.yaml",
-             fmt::format("center:\n  id: areas-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
-                         "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
-                         "areas:\n  - file: {}\n    level: community_district\n    id_property: BoroCD\n"
-                         "  - level: grid\n    synthetic_cell_m: 1000\n    within: [\"101\", \"102\"]\n{}",
-                         getpid(), broker_url_and_account(svc), unique_prefix(), svc.pg_conninfo, port, nyc_file, auth_yaml()));
+  CenterUnderTest center(dir, {.id = fmt::format("areas-{}", getpid()),
+                               .prefix = unique_prefix(),
+                               .sections = fmt::format("areas:\n  - file: {}\n    level: community_district\n    id_property: BoroCD\n"
+                                                       "  - level: grid\n    synthetic_cell_m: 1000\n    within: [\"101\", \"102\"]\n",
+                                                       nyc_file)});
+  const int port = center.port();
   for (int run = 0; run < 2; ++run) {
-    auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
-    ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
+    ASSERT_TRUE(center.start());
     auto r = http_get(port, "/api/v1/areas?level=0");
     ASSERT_EQ(r.status, 200);
     const json fc = json::parse(r.body);
-    // Other tests store Beijing's areas in the same database: count NYC's (three-digit BoroCD).
+    // NYC's community districts: three-digit BoroCD.
     size_t nyc = 0;
     for (const json& f : fc["features"]) nyc += std::regex_match(f["id"].get<std::string>(), std::regex("[1-5][0-9][0-9]"));
     EXPECT_EQ(nyc, 71u);
@@ -52,7 +46,7 @@ TEST(CenterAreasRealData, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
     std::map<std::string, int> per_parent;
     for (const json& f : cells["features"]) {
       const std::string parent = f["properties"]["parent"].get<std::string>();
-      if (parent.size() != 3) continue;  // Beijing's cells of another test
+      if (parent.size() != 3) continue;  // only the cells of NYC's districts
       ++per_parent[parent];
       EXPECT_EQ(f["properties"]["level_name"], "grid");
       EXPECT_NE(f["properties"]["name"].get<std::string>().find("synthetic"), std::string::npos);
@@ -65,7 +59,7 @@ TEST(CenterAreasRealData, LoadedIntoPostgisServedAndAgreeingWithStCovers) {
     center.stop(std::chrono::seconds{10});
   }
   // The second start found every area unchanged.
-  std::string log = read_file(dir / "center.log");
+  std::string log = center.log();
   const size_t all = 71 + static_cast<size_t>(std::stoi(
                               sql(svc.pg_conninfo, "SELECT count(*) FROM areas WHERE level = 1 AND parent IN ('101', '102')")[0][0]));
   EXPECT_NE(log.find(fmt::format("areas: {} stored, {} new or changed", all, all)), std::string::npos) << log;
@@ -129,16 +123,14 @@ void expect_orders_placed_in_beijing(const std::string& districts) {
   auto svc = services();
   ASSERT_FALSE(svc.mqtt_url.empty());
   auto dir = temp_dir("placed");
-  int port = *platform::free_tcp_port();
   const std::string prefix = unique_prefix();
-  write_file(dir / "center.yaml",
-             fmt::format("center:\n  id: placed-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
-                         "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
-                         "areas:\n  - file: {}\n    level: district\n    crs: gcj02\n"
-                         "  - level: grid\n    synthetic_cell_m: 500\n    within: [\"110101\"]\n{}",
-                         getpid(), broker_url_and_account(svc), prefix, svc.pg_conninfo, port, districts, auth_yaml()));
-  auto center = start_gridwatch({"center", "--config", (dir / "center.yaml").string()}, dir / "center.log");
-  ASSERT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; })) << read_file(dir / "center.log");
+  CenterUnderTest center(dir, {.id = fmt::format("placed-{}", getpid()),
+                               .prefix = prefix,
+                               .sections = fmt::format("areas:\n  - file: {}\n    level: district\n    crs: gcj02\n"
+                                                       "  - level: grid\n    synthetic_cell_m: 500\n    within: [\"110101\"]\n",
+                                                       districts)});
+  const int port = center.port();
+  ASSERT_TRUE(center.start());
   auto pub = platform::MqttClient::create(mqtt_options(svc, fmt::format("t-placed-{}", getpid())));
   ASSERT_TRUE(pub.has_value());
   ASSERT_TRUE((*pub)->connect(10s).has_value());

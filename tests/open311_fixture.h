@@ -16,6 +16,7 @@
 #include "gridwatch/domain/time.h"
 #include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/process.h"
+#include "center_under_test.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -25,31 +26,26 @@ class Open311 : public ::testing::Test {
   using json = nlohmann::json;
 
   void SetUp() override {
-    auto svc = services();
-    ASSERT_FALSE(svc.pg_conninfo.empty());
+    svc_ = services();
+    ASSERT_FALSE(svc_.pg_conninfo.empty());
     dir_ = temp_dir("open311");
-    port_ = *platform::free_tcp_port();
     static std::atomic<int> n{0};
     tag_ = fmt::format("{}-{}", getpid(), n++);
     prefix_ = unique_prefix();
-    svc_ = svc;
-    write_file(dir_ / "center.yaml",
-               fmt::format("center:\n  id: o311-{}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
-                           "database:\n  conninfo: \"{}\"\nhttp:\n  port: {}\n"
-                           "open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n{}",
-                           tag_, broker_url_and_account(svc), prefix_, svc.pg_conninfo, port_, kKey,
-                           auth_yaml(fmt::format("    - {{name: dispatcher-7, role: dispatcher, token: \"{}\"}}\n",
-                                                 kDispatcherToken))));
-    center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()}, dir_ / "center.log"));
-    ASSERT_TRUE(eventually([&] { return http_get(port_, "/healthz").status == 200; })) << read_file(dir_ / "center.log");
+    center_.emplace(dir_, CenterSpec{.id = "o311-" + tag_,
+                                     .prefix = prefix_,
+                                     .sections = fmt::format("open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n", kKey),
+                                     .auth = auth_yaml(fmt::format(
+                                         "    - {{name: dispatcher-7, role: dispatcher, token: \"{}\"}}\n", kDispatcherToken))});
+    port_ = center_->port();
+    ASSERT_TRUE(center_->start());
   }
   void TearDown() override {
-    if (HasFailure()) std::cerr << "---- center log\n" << read_file(dir_ / "center.log");
     center_.reset();
     std::filesystem::remove_all(dir_);
   }
-  // A place of this test's own (the database is shared with parallel tests): a random point in
-  // a 50 x 50 km square, so two tests' reports are practically never within a merge radius.
+  // A place of this test's own: a random point in a 50 x 50 km square, so two tests' reports
+  // are practically never within a merge radius.
   LonLat spot() {
     if (!spot_) {
       std::mt19937_64 rng(std::hash<std::string>{}(tag_ + "spot"));
@@ -121,7 +117,7 @@ class Open311 : public ::testing::Test {
   std::string tag_, prefix_;
   int port_ = 0;
   std::optional<LonLat> spot_;
-  std::optional<platform::ChildProcess> center_;
+  std::optional<CenterUnderTest> center_;
   std::unique_ptr<platform::MqttClient> pub_;
 };
 

@@ -59,7 +59,7 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
   const json c = json::parse(http_get(center.http_port(), "/api/v1/orders/" + cover).body);
   const Timestamp dispatched = *parse_rfc3339(c["properties"]["dispatched_at"].get<std::string>());
 
-  // Other tests' cases share the database: count only ours.
+  // The events of this test's cases.
   auto ours = [&](const std::string& id, const std::string& kind) {
     std::lock_guard lock(mu);
     return std::count_if(published.begin(), published.end(),

@@ -19,6 +19,7 @@
 #include "gridwatch/domain/order.h"
 #include "gridwatch/geo/distance.h"
 #include "gridwatch/platform/mqtt.h"
+#include "center_under_test.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -44,17 +45,9 @@ class Slice : public ::testing::Test {
     static std::atomic<int> n{0};
     tag_ = fmt::format("{}-{}", getpid(), n++);
     agent_id_ = fmt::format("agent-{}", tag_);
-    http_port_ = *platform::free_tcp_port();
-    write_file(dir_ / "center.yaml",
-               fmt::format("center:\n  id: c-{}\n"
-                           "broker:\n  url: {}\n  topic_prefix: {}\n"
-                           "database:\n  conninfo: \"{}\"\n  pool_size: 2\n"
-                           "http:\n  port: {}\n{}",
-                           tag_, broker_url_and_account(svc_), prefix_, svc_.pg_conninfo, http_port_, auth_yaml()));
-    center_.emplace(start_gridwatch({"center", "--config", (dir_ / "center.yaml").string()},
-                                    dir_ / "center.log"));
-    ASSERT_TRUE(eventually([&] { return http_get(http_port_, "/healthz").status == 200; }))
-        << read_file(dir_ / "center.log");
+    center_.emplace(dir_, CenterSpec{.id = "c-" + tag_, .prefix = prefix_, .pool_size = 2});
+    http_port_ = center_->port();
+    ASSERT_TRUE(center_->start());
     auto pub = platform::MqttClient::create(
         mqtt_options(svc_, fmt::format("t-pub-{}", tag_)));
     ASSERT_TRUE(pub.has_value());
@@ -65,7 +58,6 @@ class Slice : public ::testing::Test {
   void TearDown() override {
     if (HasFailure()) {
       std::cerr << "---- center metrics\n" << http_get(http_port_, "/metrics").body;
-      std::cerr << "---- center log\n" << read_file(dir_ / "center.log");
       std::cerr << "---- agent log\n" << read_file(dir_ / "agent.log");
     }
     agent_.reset();
@@ -145,8 +137,8 @@ sensors:
     publish(fmt::format("{}/sensors/{}/reading", prefix_, device), r.dump());
   }
 
-  // A place of this test's own, kilometres from the other tests' (which share the database), so
-  // that its orders never join their cases.
+  // A place of this test's own: its orders are kilometres from anything an earlier step of the
+  // test placed elsewhere.
   LonLat spot() const {
     const size_t h = std::hash<std::string>{}(tag_);
     return {.lon = 115.5 + static_cast<double>(h % 997) * 0.002,
@@ -183,7 +175,8 @@ sensors:
   std::string more_sensors_, more_rules_;  // appended to the agent's sensors and rules
   std::string prefix_, tag_, agent_id_;
   int http_port_ = 0;
-  std::optional<platform::ChildProcess> center_, agent_;
+  std::optional<CenterUnderTest> center_;
+  std::optional<platform::ChildProcess> agent_;
   std::unique_ptr<platform::MqttClient> pub_;
   std::optional<Timestamp> t0_;
 };

@@ -108,7 +108,7 @@ TEST_F(Slice, MalformedPayloadBetweenTwoValidOnesIsKeptAndTheRestStored) {
   EXPECT_NE(metrics.find(
                 "gw_center_messages_rejected_total{reason=\"invalid_argument\",field=\"location.lat\"} 1"),
             std::string::npos) << metrics;
-  ASSERT_TRUE(center_->running()) << "center died";
+  ASSERT_TRUE(center_->process().running()) << "center died";
 }
 
 TEST_F(Slice, OrderFromAnotherAgentsTopicIsRejected) {
@@ -152,7 +152,7 @@ TEST_F(Slice, ApiRefusesBadParametersWithTheirName) {
 // where the ellipsoid and the sphere of geo::distance_m may disagree.
 TEST_F(Slice, RadiusSearchReturnsTheOrdersWithinMetresNearestFirst) {
   std::mt19937_64 rng(std::hash<std::string>{}(tag_));
-  // A centre of its own, so that the orders of other tests are kilometres away.
+  // A centre picked at random for this test.
   const LonLat centre{.lon = 116.0 + static_cast<double>(rng() % 400) * 0.05 / 20,
                       .lat = 40.3 + static_cast<double>(rng() % 100) * 0.001};
   std::uniform_real_distribution<double> offset(-0.02, 0.02);

@@ -3,12 +3,18 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <libpq-fe.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <regex>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -16,6 +22,78 @@
 #include <fmt/format.h>
 
 namespace gridwatch::testing {
+
+namespace {
+
+// Runs one statement; "" or libpq's error.
+std::string exec_one(const std::string& conninfo, const std::string& statement) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  std::string error;
+  if (PQstatus(c) != CONNECTION_OK) {
+    error = PQerrorMessage(c);
+  } else {
+    PGresult* r = PQexec(c, statement.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+      error = fmt::format("{}: {}", statement, PQresultErrorMessage(r));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return error;
+}
+
+std::string with_database(const std::string& conninfo, const std::string& db) {
+  static const std::regex dbname(R"(dbname=\S+)");
+  return std::regex_replace(conninfo, dbname, "dbname=" + db);
+}
+
+constexpr const char* kTemplate = "gridwatch_test_template";
+
+// The template every test's database is copied from: PostGIS installed, nothing else (each
+// center applies its migrations). Made once per fixture, under a file lock; it must have no
+// connection while it is copied, so it is built under another name and renamed.
+std::string ensure_template(const std::string& admin, const std::filesystem::path& dir) {
+  const int fd = ::open((dir / "test-template.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 || ::flock(fd, LOCK_EX) != 0) return fmt::format("lock {}: {}", (dir / "test-template.lock").string(), std::strerror(errno));
+  std::string error;
+  PGconn* c = PQconnectdb(admin.c_str());
+  PGresult* r = PQexec(c, fmt::format("SELECT 1 FROM pg_database WHERE datname = '{}'", kTemplate).c_str());
+  const bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) error = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (error.empty() && !exists) {
+    const std::string building = fmt::format("{}_building", kTemplate);
+    for (const std::string& step : {fmt::format("DROP DATABASE IF EXISTS {}", building), fmt::format("CREATE DATABASE {}", building)})
+      if (error.empty()) error = exec_one(admin, step);
+    if (error.empty()) error = exec_one(with_database(admin, building), "CREATE EXTENSION postgis");
+    if (error.empty()) error = exec_one(admin, fmt::format("ALTER DATABASE {} RENAME TO {}", building, kTemplate));
+  }
+  ::close(fd);  // releases the lock
+  return error;
+}
+
+// This test process's own database, copied from the template on first use and dropped when the
+// process ends: CTest runs each test in a process of its own, so each test has its own.
+class OwnDatabase {
+ public:
+  OwnDatabase(const std::string& conninfo, const std::filesystem::path& dir)
+      : admin_(with_database(conninfo, "postgres")),
+        name_(fmt::format("test_{}_{:x}", getpid(), std::random_device{}() & 0xffffff)) {
+    error_ = ensure_template(admin_, dir);
+    if (error_.empty()) error_ = exec_one(admin_, fmt::format("CREATE DATABASE {} TEMPLATE {}", name_, kTemplate));
+    if (!error_.empty()) name_.clear();
+  }
+  ~OwnDatabase() {
+    if (!name_.empty()) exec_one(admin_, fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", name_));
+  }
+  const std::string& name() const { return name_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string admin_, name_, error_;
+};
+
+}  // namespace
 
 platform::ServiceEndpoints services() {
   const char* dir = std::getenv("GRIDWATCH_TEST_SERVICES");
@@ -28,6 +106,13 @@ platform::ServiceEndpoints services() {
     ADD_FAILURE() << e.error().message;
     return {};
   }
+  if (e->pg_conninfo.empty()) return *e;
+  static OwnDatabase own(e->pg_conninfo, dir);
+  if (!own.error().empty()) {
+    ADD_FAILURE() << "the test's own database: " << own.error();
+    return {};
+  }
+  e->pg_conninfo = with_database(e->pg_conninfo, own.name());
   return *e;
 }
 

@@ -20,6 +20,9 @@
 namespace gridwatch::testing {
 
 // The services started by the CTest fixture (GRIDWATCH_TEST_SERVICES); fails the test if absent.
+// `pg_conninfo` names this test's own database, a copy of a template with PostGIS made on first
+// use and dropped when the test's process ends (CTest runs every test in a process of its own),
+// so tests running in parallel never meet in the database.
 platform::ServiceEndpoints services();
 
 // Client options for the fixture's broker, with its test account (it refuses anonymous clients).
