@@ -11,13 +11,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "bench_data.h"
+#include "gridwatch/platform/process.h"
 
 namespace gridwatch::bench {
 
@@ -71,13 +74,21 @@ end
     std::fputs(script.c_str(), f);
     std::fclose(f);
   }
-  const std::string cmd = fmt::format("wrk -t1 -c{} -d{}s -s {} {} 2>&1", connections, seconds,
-                                      (dir / "bench.lua").string(), url);
-  std::FILE* p = popen(cmd.c_str(), "r");
+  // A child of its own (not popen): it inherits none of this process's sockets, which a center
+  // in this process may hold by the thousand.
   std::string out;
-  char buf[4096];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  if (p) pclose(p);
+  auto wrk = platform::ChildProcess::spawn({"wrk", "-t1", fmt::format("-c{}", connections), fmt::format("-d{}s", seconds),
+                                            "-s", (dir / "bench.lua").string(), url},
+                                           {.log_file = dir / "wrk.log"});
+  if (wrk) {
+    wrk->wait(std::chrono::seconds{seconds + 60});
+    std::ifstream in(dir / "wrk.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    out = text.str();
+  } else {
+    out = wrk.error().message;
+  }
   std::filesystem::remove_all(dir);
   WrkResult r;
   long p50 = 0, p99 = 0;

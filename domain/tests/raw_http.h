@@ -23,7 +23,7 @@ class RawHttp {
  public:
   // Connects to 127.0.0.1:port.
   explicit RawHttp(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -98,6 +99,15 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
       // After setuid: a credential change clears the parent-death signal.
       prctl(PR_SET_PDEATHSIG, options.stop_signal);
       if (getppid() != parent) _exit(1);
+    }
+    // Nothing of this process but stdin, stdout and stderr reaches the program: a socket or file
+    // opened without O_CLOEXEC (Asio's sockets, a library's) would otherwise stay open in it (a
+    // listening port kept bound after this process ends; wrk's event loop refusing its own
+    // sockets past its size). Marked close-on-exec, so the error pipe works until the exec.
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      rlimit nofile{};
+      const int top = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 1u << 20 ? static_cast<int>(nofile.rlim_cur) : 1 << 16;
+      for (int fd = 3; fd < top; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
     execvp(args[0], args.data());
     die(4);

@@ -1,5 +1,7 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -29,6 +31,18 @@ TEST(ChildProcess, RunsAndCapturesOutput) {
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(), "hello\noops\n");
   fs::remove(log);
+}
+
+// A descriptor this process opened without O_CLOEXEC (as Asio opens its sockets) is not open in
+// the program; stdin, stdout and stderr are.
+TEST(ChildProcess, TheProgramInheritsNoDescriptorButTheStandardOnes) {
+  const int fd = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  ASSERT_GT(fd, 2);
+  const std::string script = fmt::format("test -e /proc/self/fd/0 && test -e /proc/self/fd/2 || exit 2; "
+                                         "test -e /proc/self/fd/{} && exit 3; exit 0", fd);
+  auto st = run_to_completion({"/bin/sh", "-c", script}, {}, 10s);
+  ::close(fd);
+  EXPECT_TRUE(st.has_value()) << st.error().message;
 }
 
 TEST(ChildProcess, FailureNamesExitCode) {
