@@ -20,6 +20,7 @@
 #include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/process.h"
 #include "gridwatch/platform/services.h"
+#include "private_broker.h"
 #include "support.h"
 
 namespace gridwatch::testing {
@@ -28,44 +29,10 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-class Broker {
- public:
-  // `security`: configuration lines replacing "allow_anonymous true".
-  Broker(std::filesystem::path dir, int port, const std::string& security = "allow_anonymous true\n")
-      : dir_(std::move(dir)), port_(port) {
-    // Mosquitto drops root privileges: its persistence directory must be writable by it.
-    ::chmod(dir_.c_str(), 0777);
-    write_file(dir_ / "mosquitto.conf",
-               fmt::format("listener {} 127.0.0.1\n{}persistence true\n"
-                           "persistence_location {}/\nautosave_interval 1\nlog_dest stderr\n"
-                           "max_inflight_messages 1000\nmax_queued_messages 100000\n",
-                           port_, security, dir_.string()));
-    ::chmod((dir_ / "mosquitto.conf").c_str(), 0644);
-  }
-  void start() {
-    platform::SpawnOptions o;
-    o.log_file = dir_ / "mosquitto.log";
-    auto child = platform::ChildProcess::spawn({"/usr/sbin/mosquitto", "-c", (dir_ / "mosquitto.conf").string()}, o);
-    ASSERT_TRUE(child.has_value()) << child.error().message;
-    child_.emplace(std::move(*child));
-    ASSERT_TRUE(platform::wait_for_tcp(port_, 10s)) << read_file(dir_ / "mosquitto.log");
-  }
-  void stop() {
-    if (child_) child_->stop(5s);  // SIGTERM: Mosquitto saves its sessions
-    child_.reset();
-  }
-  std::string url() const { return fmt::format("tcp://127.0.0.1:{}", port_); }
-
- private:
-  std::filesystem::path dir_;
-  int port_;
-  std::optional<platform::ChildProcess> child_;
-};
-
 TEST(OutboxDelivery, ABrokerOutageInTheMiddleOfAStreamLosesNothingAndKeepsTheOrder) {
   const auto dir = temp_dir("outbox-delivery");
   const int port = *platform::free_tcp_port();
-  Broker broker(dir, port);
+  PrivateBroker broker(dir, port);
   broker.start();
 
   // The subscriber stands for the center: a session that outlives a broker restart.
@@ -157,7 +124,7 @@ TEST(BrokerAcl, AnAgentCannotPublishAsAnotherAndTheCenterNeverStoresIt) {
                           "pattern read gw/v1/sensors/+/reading\n");
   ::chmod((dir / "passwd").c_str(), 0644);
   ::chmod((dir / "acl").c_str(), 0644);
-  Broker broker(dir, port,
+  PrivateBroker broker(dir, port,
                 fmt::format("allow_anonymous false\npassword_file {}\nacl_file {}\n", (dir / "passwd").string(),
                             (dir / "acl").string()));
   broker.start();
@@ -248,7 +215,7 @@ TEST(BrokerTls, TheAgentConnectsOverTlsAndAnUntrustedBrokerIsRefused) {
        "-CAcreateserial", "-out", d + "/server.pem", "-days", "2", "-extfile", d + "/san.ext"});
   for (const char* f : {"ca.pem", "server.pem", "server.key"}) ::chmod((dir / f).c_str(), 0644);  // Mosquitto's user
   const int port = *platform::free_tcp_port();
-  Broker broker(dir, port,
+  PrivateBroker broker(dir, port,
                 fmt::format("allow_anonymous true\ncafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n", d));
   broker.start();
   const std::string url = fmt::format("ssl://127.0.0.1:{}", port);

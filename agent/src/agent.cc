@@ -32,6 +32,7 @@ Agent::Agent(AgentConfig config, const Catalog& catalog, CameraOptions camera_op
       camera_options_(std::move(camera_options)) {
   const std::string& p = config_.broker.topic_prefix;
   clips_topic_ = fmt::format("{}/agents/{}/clips/get", p, config_.id);
+  stored_topic_ = fmt::format("{}/agents/{}/stored", p, config_.id);
   status_topic_ = fmt::format("{}/agents/{}/status", p, config_.id);
   orders_topic_ = fmt::format("{}/orders/{}", p, config_.id);
   readings_filter_ = fmt::format("{}/sensors/+/reading", p);
@@ -95,6 +96,8 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
   if (!client) return std::unexpected(client.error());
   mqtt_ = std::move(*client);
   mqtt_->on_message([this](platform::MqttMessage m) {
+    // What the center stored: the outbox forgets it (a short write, no fsync).
+    if (m.topic == stored_topic_) return confirm_stored(m.payload);
     // Paho's thread: hand over, never block. Clip requests have a thread of their own, so that
     // reading and sending a clip (up to 64 MiB) never holds up the readings.
     const bool clip = m.topic == clips_topic_;
@@ -111,10 +114,11 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
     }
   });
   // The sender exists before anything can read it (status, callbacks); it waits for the connection.
-  sender_ = std::make_unique<OutboxSender>(*outbox_, *mqtt_, static_cast<size_t>(config_.broker.max_inflight),
-                                           config_.outbox.drain_rate);
+  sender_ = std::make_unique<OutboxSender>(
+      *outbox_, *mqtt_, static_cast<size_t>(config_.broker.max_inflight), config_.outbox.drain_rate,
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.outbox.confirm_timeout));
   sender_->start();
-  for (const auto& filter : {readings_filter_, clips_topic_})
+  for (const auto& filter : {readings_filter_, clips_topic_, stored_topic_})
     if (auto st = mqtt_->subscribe(filter, 1); !st) return st;
   if (auto st = mqtt_->connect(connect_timeout); !st) {
     // A refused subscription (the broker's ACL) leaves the cameras and the outbox working;
@@ -233,6 +237,17 @@ void Agent::offer_zone_event(rules::ZoneEvent event) {
 void Agent::checkpoint() {
   last_checkpoint_ = std::chrono::steady_clock::now();
   if (auto st = state_file_.checkpoint(*engine_); !st) spdlog::error("rules: checkpoint failed: {}", st.error().message);
+}
+
+void Agent::confirm_stored(const std::string& payload) {
+  auto keys = parse_confirmation(payload);
+  if (!keys) {
+    spdlog::warn("message on {} rejected: {}", stored_topic_, keys.error().message);
+    if (dead_letters_) dead_letters_->add(stored_topic_, keys.error().message, payload);
+    return;
+  }
+  const size_t known = outbox_->confirm(*keys);
+  spdlog::debug("outbox: the center stored {} events ({} of them pending here)", keys->size(), known);
 }
 
 void Agent::publish_all(std::vector<rules::Intent> intents) {

@@ -82,10 +82,11 @@ AgentConfig read(const Sections& root, const Catalog& catalog) {
   c.log_level = a.choice("log_level", {"trace", "debug", "info", "warn", "error"}, "info");
 
   if (auto o = root.find("outbox")) {
-    o->allow_only({"max_bytes", "drain_rate", "fsync"});
+    o->allow_only({"max_bytes", "drain_rate", "fsync", "confirm_timeout"});
     c.outbox.max_bytes = static_cast<uint64_t>(o->integer("max_bytes", 256 << 20, 1 << 20, int64_t{1} << 40));
     c.outbox.drain_rate = o->number("drain_rate", 500, 0.1, 100'000);
     c.outbox.fsync = o->boolean("fsync", true);
+    c.outbox.confirm_timeout = o->duration("confirm_timeout", seconds{30}, seconds{1}, hours{1});
   }
   if (auto b = root.find("broker")) {
     b->allow_only({"url", "topic_prefix", "username", "password", "password_file", "keepalive", "max_inflight", "tls"});

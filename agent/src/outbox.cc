@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace gridwatch::agent {
@@ -156,6 +157,39 @@ class FileLog final : public OutboxLog {
 
 }  // namespace
 
+std::string confirmation_key(std::string_view id, std::string_view event, std::string_view observed_at) {
+  return fmt::format("{} {} {}", event, id, observed_at);
+}
+
+std::string confirmation_key(std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return "";
+  const auto text = [&](const char* k) -> const std::string* {
+    const auto it = j.find(k);
+    return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+  };
+  const std::string *id = text("id"), *event = text("event"), *at = text("observed_at");
+  if (!id || !event || !at || j.value("schema", "") != "gw.order/1") return "";
+  return confirmation_key(*id, *event, *at);
+}
+
+Result<std::vector<std::string>> parse_confirmation(std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  auto bad = [] {
+    return fail(ErrorCode::kInvalidArgument,
+                R"(not a confirmation: {"stored": [{"id", "event", "observed_at"}, ...]} expected)", "stored");
+  };
+  if (!j.is_object() || !j.contains("stored") || !j["stored"].is_array()) return bad();
+  std::vector<std::string> keys;
+  for (const auto& e : j["stored"]) {
+    const auto text = [&](const char* k) { return e.is_object() && e.contains(k) && e[k].is_string(); };
+    if (!text("id") || !text("event") || !text("observed_at")) return bad();
+    keys.push_back(confirmation_key(e["id"].get_ref<const std::string&>(), e["event"].get_ref<const std::string&>(),
+                                    e["observed_at"].get_ref<const std::string&>()));
+  }
+  return keys;
+}
+
 Result<std::unique_ptr<OutboxLog>> open_outbox_file(const std::filesystem::path& file) {
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
@@ -195,6 +229,7 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
       if (11 + topic_len > body.size()) break;
       e.topic = std::string(body.substr(11, topic_len));
       e.payload = std::string(body.substr(11 + topic_len));
+      if (options.confirm) e.key = confirmation_key(e.payload);
       box->stats_.pending_bytes += e.payload.size();
       box->pending_[seq] = std::move(e);
     } else if (type == kSeq) {
@@ -212,6 +247,8 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
   }
   box->stats_.log_bytes = in.size();
   box->stats_.recovered = box->pending_.size();
+  for (const auto& [seq, e] : box->pending_)
+    if (!e.key.empty()) box->by_key_[e.key] = seq;
   if (at < in.size() || box->stats_.corrupt_bytes > 0) {
     // A crash in the middle of a write (or a damaged disk): keep what was whole.
     box->stats_.corrupt_bytes += in.size() - at;
@@ -245,9 +282,8 @@ Status Outbox::make_room(uint64_t bytes) {
     stats_.log_bytes += rec.size();
     spdlog::warn("outbox full ({} bytes pending, limit {}): dropped event {} (priority {}) on {}", stats_.pending_bytes,
                  options_.max_bytes, victim->first, victim->second.priority, victim->second.topic);
-    stats_.pending_bytes -= victim->second.payload.size();
     ++stats_.dropped;
-    pending_.erase(victim);
+    forget_locked(victim);
   }
   return {};
 }
@@ -278,7 +314,7 @@ Result<std::vector<uint64_t>> Outbox::add_all(const std::vector<Event>& events) 
   std::string records;
   for (const Event& ev : events) {
     entries.push_back({.seq = next_seq_ + entries.size(), .priority = std::clamp(ev.priority, 0, 3), .topic = ev.topic,
-                       .payload = ev.payload});
+                       .payload = ev.payload, .key = options_.confirm ? confirmation_key(ev.payload) : std::string()});
     records += add_record(entries.back());
   }
   // One write and one fdatasync for all of them. Their numbers are used up even when the disk
@@ -291,15 +327,31 @@ Result<std::vector<uint64_t>> Outbox::add_all(const std::vector<Event>& events) 
     stats_.pending_bytes += e.payload.size();
     ++stats_.added;
     seqs.push_back(e.seq);
+    // A key already waiting (the same event added twice) stays with its first entry; the second
+    // copy is forgotten at its PUBACK, as an event that needs no confirmation.
+    if (!e.key.empty()) by_key_.emplace(e.key, e.seq);
     pending_.emplace(e.seq, std::move(e));
   }
   return seqs;
 }
 
-void Outbox::acknowledge(uint64_t seq) {
+void Outbox::forget_locked(std::map<uint64_t, OutboxEntry>::iterator it) {
+  if (!it->second.key.empty())
+    if (auto k = by_key_.find(it->second.key); k != by_key_.end() && k->second == it->first) by_key_.erase(k);
+  stats_.pending_bytes -= it->second.payload.size();
+  pending_.erase(it);
+}
+
+void Outbox::acknowledge(uint64_t seq, std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mu_);
   auto it = pending_.find(seq);
   if (it == pending_.end()) return;
+  ++stats_.acknowledged;
+  // Waiting for the center: kept (in memory only; after a restart it is published again).
+  if (const auto k = by_key_.find(it->second.key); k != by_key_.end() && k->second == seq) {
+    it->second.acked_at = now;
+    return;
+  }
   // Not synced: if it is lost in a crash the event is published once more, which is harmless.
   const std::string rec = seq_record(kAck, seq);
   if (auto st = log_->append(rec, false); !st) {
@@ -308,9 +360,44 @@ void Outbox::acknowledge(uint64_t seq) {
   } else {
     stats_.log_bytes += rec.size();
   }
-  stats_.pending_bytes -= it->second.payload.size();
-  ++stats_.acknowledged;
-  pending_.erase(it);
+  forget_locked(it);
+}
+
+size_t Outbox::confirm(const std::vector<std::string>& keys) {
+  std::lock_guard lock(mu_);
+  std::string records;
+  size_t n = 0;
+  for (const std::string& key : keys) {
+    const auto k = by_key_.find(key);
+    if (k == by_key_.end()) continue;
+    const auto it = pending_.find(k->second);
+    records += seq_record(kAck, k->second);
+    ++n;
+    ++stats_.confirmed;
+    forget_locked(it);
+  }
+  if (records.empty()) return 0;
+  // One write for the batch, not synced: lost in a crash, the events are published once more.
+  if (auto st = log_->append(records, false); !st)
+    spdlog::warn("outbox: confirmations not recorded ({}); {} events will be published again", st.error().message, n);
+  else
+    stats_.log_bytes += records.size();
+  return n;
+}
+
+std::vector<OutboxEntry> Outbox::take_unconfirmed(std::chrono::steady_clock::time_point now,
+                                                   std::chrono::milliseconds timeout, size_t max) {
+  std::lock_guard lock(mu_);
+  std::vector<OutboxEntry> out;
+  for (auto it = pending_.begin(); it != pending_.end() && out.size() < max; ++it) {
+    OutboxEntry& e = it->second;
+    if (!e.acked_at || now - *e.acked_at < timeout * (1 << std::min(e.resends, 5))) continue;
+    e.acked_at.reset();
+    ++e.resends;
+    ++stats_.resent;
+    out.push_back(e);
+  }
+  return out;
 }
 
 std::vector<OutboxEntry> Outbox::pending_after(uint64_t after, size_t max) const {
@@ -324,6 +411,8 @@ OutboxStats Outbox::stats() const {
   std::lock_guard lock(mu_);
   OutboxStats s = stats_;
   s.pending = pending_.size();
+  s.unconfirmed = 0;
+  for (const auto& [seq, e] : pending_) s.unconfirmed += e.acked_at.has_value();
   return s;
 }
 
@@ -332,96 +421,6 @@ Status Outbox::compact_if_worthwhile() {
   // Worth it when the log is over 1 MiB and pending events are under a quarter of it.
   if (stats_.log_bytes < (1u << 20) || stats_.pending_bytes * 4 > stats_.log_bytes) return {};
   return rewrite_locked();
-}
-
-void OutboxSender::run() {
-  using Clock = std::chrono::steady_clock;
-  const size_t window = window_;
-  const double rate = rate_;
-  std::deque<std::pair<uint64_t, std::unique_ptr<platform::Delivery>>> in_flight;
-  std::deque<Clock::time_point> sent_at;  // when each of in_flight was sent
-  uint64_t sent_up_to = 0;  // the newest event handed to the broker on this connection
-  double tokens = rate;     // token bucket: up to a second's worth at once
-  auto refilled = Clock::now();
-  auto last_compaction = Clock::now();
-  bool stopping = false;
-  while (!stopping || !in_flight.empty()) {
-    {
-      std::lock_guard lock(mu_);
-      stopping = stopping_;
-    }
-    if (!mqtt_.connected()) {
-      // Whatever was in flight may or may not have arrived: send again from the oldest pending.
-      in_flight.clear();
-      sent_at.clear();
-      sent_up_to = 0;
-      if (stopping) break;
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds{200}, [this] { return stopping_; });
-      continue;
-    }
-    // Acknowledgements arrive in order: forget events as the broker confirms them.
-    while (!in_flight.empty()) {
-      const auto state = in_flight.front().second->wait(stopping ? std::chrono::milliseconds{2000}
-                                                                 : std::chrono::milliseconds{0});
-      if (state == platform::Delivery::State::kPending) {
-        if (stopping) {  // not acknowledged in time: it stays on disk
-          in_flight.clear();
-          sent_at.clear();
-        }
-        // An acknowledgement that never comes (a token lost across a reconnect) must not hold
-        // the window shut: send again from the oldest pending event.
-        if (!in_flight.empty() && Clock::now() - sent_at.front() > std::chrono::seconds{60}) {
-          spdlog::warn("outbox: event {} unacknowledged for 60 s; sending again from it", in_flight.front().first);
-          in_flight.clear();
-          sent_at.clear();
-          sent_up_to = 0;
-        }
-        break;
-      }
-      if (state == platform::Delivery::State::kFailed) {
-        in_flight.clear();
-        sent_at.clear();
-        sent_up_to = 0;
-        break;
-      }
-      outbox_.acknowledge(in_flight.front().first);
-      ++acknowledged_;
-      in_flight.pop_front();
-      sent_at.pop_front();
-    }
-    if (stopping) continue;
-    const auto now = Clock::now();
-    tokens = std::min(std::max(rate, 1.0), tokens + rate * std::chrono::duration<double>(now - refilled).count());
-    refilled = now;
-    size_t sent = 0;
-    if (in_flight.size() < window && tokens >= 1) {
-      const size_t room = std::min(window - in_flight.size(), static_cast<size_t>(tokens));
-      for (OutboxEntry& e : outbox_.pending_after(sent_up_to, room)) {
-        auto d = mqtt_.publish_tracked(e.topic, e.payload);
-        if (!d) break;
-        in_flight.emplace_back(e.seq, std::move(*d));
-        sent_at.push_back(Clock::now());
-        sent_up_to = e.seq;
-        tokens -= 1;
-        ++sent;
-      }
-    }
-    if (now - last_compaction > std::chrono::seconds{10}) {
-      last_compaction = now;
-      if (auto st = outbox_.compact_if_worthwhile(); !st) spdlog::warn("outbox: {}", st.error().message);
-    }
-    if (sent == 0) {
-      // Nothing to send now: wait for an acknowledgement, a new event or the rate.
-      if (!in_flight.empty()) {
-        (void)in_flight.front().second->wait(std::chrono::milliseconds{20});
-      } else {
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds{50}, [this] { return stopping_ || woken_; });
-        woken_ = false;
-      }
-    }
-  }
 }
 
 }  // namespace gridwatch::agent

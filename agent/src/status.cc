@@ -53,7 +53,8 @@ std::string Agent::status_json(std::string_view state) {
     j["zone_events"] = zone_events_received_.load();
     if (outbox_) {
       const OutboxStats os = outbox_->stats();
-      j["outbox"] = {{"pending", os.pending}, {"pending_bytes", os.pending_bytes}, {"dropped", os.dropped}};
+      j["outbox"] = {{"pending", os.pending},         {"pending_bytes", os.pending_bytes}, {"dropped", os.dropped},
+                     {"unconfirmed", os.unconfirmed}, {"confirmed", os.confirmed},         {"resent", os.resent}};
     }
     j["queue"] = {{"readings", queue_.size()}, {"readings_capacity", queue_.capacity()}};
     nlohmann::json cams = nlohmann::json::array();
@@ -133,9 +134,16 @@ std::string Agent::metrics_text() const {
   metric("gauge", "gw_agent_open_episodes", "Rule episodes open.", static_cast<double>(st.open_episodes));
   metric("gauge", "gw_agent_outbox_pending", "Order events waiting in the outbox.", static_cast<double>(st.outbox_pending));
   metric("counter", "gw_agent_outbox_dropped_total", "Order events dropped from a full outbox.", static_cast<double>(st.outbox_dropped));
+  const OutboxStats os = outbox_ ? outbox_->stats() : OutboxStats{};
+  metric("gauge", "gw_agent_outbox_unconfirmed",
+         "Order events the broker took and the center has not confirmed stored yet (kept in the outbox).",
+         static_cast<double>(os.unconfirmed));
+  metric("counter", "gw_agent_outbox_confirmed_total", "Order events the center confirmed stored.", static_cast<double>(os.confirmed));
+  metric("counter", "gw_agent_outbox_resent_total", "Order events published again, unconfirmed after outbox.confirm_timeout.",
+         static_cast<double>(os.resent));
   metric("gauge", "gw_agent_broker_connected", "1 when connected to the broker.", mqtt_ && mqtt_->connected() ? 1 : 0);
   metric("gauge", "gw_agent_broker_subscribed",
-         "1 when the broker granted every subscription (readings, clip requests).",
+         "1 when the broker granted every subscription (readings, clip requests, confirmations).",
          mqtt_ && mqtt_->subscription_status().has_value() ? 1 : 0);
   metric("counter", "gw_agent_process_cpu_seconds_total", "CPU time of the agent.", platform::process_cpu_seconds());
   metric("gauge", "gw_agent_resident_memory_bytes", "Resident memory of the agent.", static_cast<double>(platform::resident_memory_bytes()));

@@ -193,5 +193,92 @@ TEST_F(OutboxTest, ADiskThatRefusesWritesLosesNothingAlreadyStored) {
   EXPECT_EQ((*box)->stats().added, 2u);
 }
 
+// An order event as the agent's rules write it.
+std::string order_event(const std::string& id, const std::string& event = "open") {
+  return fmt::format(R"({{"schema":"gw.order/1","event":"{}","id":"{}","category":"general.other",)"
+                     R"("observed_at":"2026-12-03T08:00:0{}Z"}})",
+                     event, id, id.size() % 10);
+}
+std::string key_of(const std::string& id, const std::string& event = "open") {
+  return confirmation_key(id, event, fmt::format("2026-12-03T08:00:0{}Z", id.size() % 10));
+}
+
+// The broker's PUBACK keeps an order event (the broker may still lose it); the center's
+// confirmation forgets it, also across a restart. An event that is not an order goes at the PUBACK.
+TEST_F(OutboxTest, AnOrderEventIsKeptPastThePubackUntilTheCenterConfirmsIt) {
+  using Clock = std::chrono::steady_clock;
+  {
+    auto box = open();
+    ASSERT_EQ(*box->add("gw/v1/orders/a", order_event("a.r.1"), 2), 1u);
+    ASSERT_EQ(*box->add("gw/v1/orders/a", order_event("a.r.22"), 2), 2u);
+    ASSERT_EQ(*box->add("gw/v1/orders/a", "not an order", 2), 3u);
+    for (uint64_t seq : {1ull, 2ull, 3ull}) box->acknowledge(seq, Clock::now());
+    EXPECT_EQ(box->stats().acknowledged, 3u);
+    EXPECT_EQ(box->stats().pending, 2u) << "the two orders wait for the center";
+    EXPECT_EQ(box->stats().unconfirmed, 2u);
+    EXPECT_EQ(box->confirm({key_of("a.r.1"), key_of("a.r.1"), key_of("other"), key_of("a.r.22", "update")}), 1u)
+        << "a key twice, an unknown one and another event of the order count nothing";
+    EXPECT_EQ(box->stats().confirmed, 1u);
+    EXPECT_EQ(payloads(*box), (std::vector<std::string>{order_event("a.r.22")}));
+  }
+  // After a restart the unconfirmed one is pending again (to be published again); the confirmed
+  // one is not.
+  auto box = open();
+  EXPECT_EQ(payloads(*box), (std::vector<std::string>{order_event("a.r.22")}));
+  EXPECT_EQ(box->stats().unconfirmed, 0u) << "not acknowledged by this run's broker yet";
+  EXPECT_EQ(box->confirm({key_of("a.r.22")}), 1u);
+  EXPECT_EQ(box->stats().pending, 0u);
+  // Without confirmations (a center that does not send them), the PUBACK forgets it.
+  auto plain = Outbox::open(std::move(*open_outbox_file(dir_ / "plain" / "log")), {.confirm = false});
+  ASSERT_TRUE(plain.has_value());
+  ASSERT_EQ(*(*plain)->add("gw/v1/orders/a", order_event("a.r.3"), 2), 1u);
+  (*plain)->acknowledge(1);
+  EXPECT_EQ((*plain)->stats().pending, 0u);
+}
+
+// What the center leaves unconfirmed is taken to be published again after the timeout, then
+// after twice as long, and so on.
+TEST_F(OutboxTest, UnconfirmedEventsGoAgainAfterATimeoutThatDoubles) {
+  using Clock = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  auto box = open();
+  ASSERT_TRUE(box->add("gw/v1/orders/a", order_event("a.r.1"), 2).has_value());
+  ASSERT_TRUE(box->add("gw/v1/orders/a", order_event("a.r.22"), 2).has_value());
+  const Clock::time_point t0{};
+  box->acknowledge(1, t0);
+  box->acknowledge(2, t0 + milliseconds{50});
+  EXPECT_TRUE(box->take_unconfirmed(t0 + milliseconds{99}, milliseconds{100}, 10).empty());
+  auto again = box->take_unconfirmed(t0 + milliseconds{100}, milliseconds{100}, 10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, 1u);
+  EXPECT_EQ(box->stats().unconfirmed, 1u) << "taken: unacknowledged until the broker takes it again";
+  EXPECT_TRUE(box->take_unconfirmed(t0 + milliseconds{1000}, milliseconds{100}, 10).size() == 1u)
+      << "only event 2: event 1 is not acknowledged again yet";
+  box->acknowledge(1, t0 + milliseconds{1000});
+  EXPECT_TRUE(box->take_unconfirmed(t0 + milliseconds{1199}, milliseconds{100}, 10).empty()) << "twice the timeout";
+  ASSERT_EQ(box->take_unconfirmed(t0 + milliseconds{1200}, milliseconds{100}, 10).size(), 1u);
+  EXPECT_EQ(box->stats().resent, 3u);
+  EXPECT_EQ(box->stats().pending, 2u);
+}
+
+TEST(OutboxConfirmation, TheCentersMessageIsReadOrRefusedWithTheReason) {
+  auto keys = parse_confirmation(R"({"stored":[{"id":"a.r.1","event":"open","observed_at":"2026-12-03T08:00:00Z"}]})");
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(*keys, (std::vector<std::string>{confirmation_key("a.r.1", "open", "2026-12-03T08:00:00Z")}));
+  EXPECT_EQ(confirmation_key(R"({"schema":"gw.order/1","id":"a.r.1","event":"open","observed_at":"2026-12-03T08:00:00Z"})"),
+            keys->front())
+      << "the outbox's key of the event is the confirmation's";
+  EXPECT_EQ(confirmation_key(R"({"id":"a.r.1","event":"open","observed_at":"x"})"), "") << "not gw.order/1";
+  EXPECT_TRUE(parse_confirmation(R"({"stored":[]})").has_value());
+  for (const char* bad : {"", "[]", R"({"stored":{}})", R"({"stored":[{"id":"a","event":"open"}]})",
+                          R"({"stored":[{"id":1,"event":"open","observed_at":"x"}]})"}) {
+    auto r = parse_confirmation(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().field, "stored");
+    EXPECT_NE(r.error().message.find("not a confirmation"), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace gridwatch::agent

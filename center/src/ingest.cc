@@ -4,6 +4,7 @@
 // invalid ones kept as dead letters; an unavailable database retried, nothing dropped.
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,20 +36,21 @@ std::chrono::milliseconds retry_backoff(int attempt) {
 }  // namespace
 
 // Retries while the database is unavailable, so the bad message is not lost either.
-void Center::keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload) {
+bool Center::keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload) {
   metrics_.rejected(e);
   spdlog::warn("order message on {} rejected: {}", topic, e.message);
   for (int attempt = 0;; ++attempt) {
     auto st = store_->add_dead_letter(topic, e.message, payload);
-    if (st) return;
+    if (st) return true;
     if (st.error().code != ErrorCode::kUnavailable) {
+      // Sending it again would not change that: it counts as kept (logged, counted).
       spdlog::error("dead letter not stored: {}", st.error().message);
-      return;
+      return true;
     }
     ++metrics_.store_retries;
     if (queue_.wait_closed_for(retry_backoff(attempt))) {
       spdlog::error("stopping with the database down: rejected message on {} not kept", topic);
-      return;
+      return false;
     }
   }
 }
@@ -64,6 +66,7 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
   };
   std::vector<Item> items;
   items.reserve(batch.size());
+  std::vector<bool> kept(batch.size(), false);
   for (size_t i = 0; i < batch.size(); ++i) {
     const platform::MqttMessage& m = batch[i];
     auto event = decode_order(m.payload, catalog_, limits);
@@ -77,7 +80,7 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
                      "source.agent_id");
     }
     if (!event) {
-      keep_dead_letter(m.topic, event.error(), m.payload);
+      kept[i] = keep_dead_letter(m.topic, event.error(), m.payload);
       continue;
     }
     // Placed in the administrative areas (the finest one and all its ancestors).
@@ -92,13 +95,44 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
     events.push_back({&it.event, batch[it.message].payload, &it.placement});
     topics.push_back(batch[it.message].topic);
   }
-  store_events(events, topics);
+  const std::vector<bool> stored = store_events(events, topics);
+  for (size_t k = 0; k < items.size(); ++k) kept[items[k].message] = stored[k];
+  confirm_stored(batch, kept);
 }
 
-void Center::store_events(const std::vector<Store::EdgeEvent>& events, const std::vector<std::string_view>& topics) {
-  if (events.empty()) return;
+void Center::confirm_stored(const std::vector<platform::MqttMessage>& batch, const std::vector<bool>& kept) {
+  // The three fields as the agent sent them (its outbox knows its events by them), per agent.
+  const std::string head = config_.topic_prefix + "/orders/";
+  std::map<std::string, nlohmann::json> by_agent;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!kept[i] || !batch[i].topic.starts_with(head)) continue;
+    const auto j = nlohmann::json::parse(batch[i].payload, nullptr, false);
+    if (!j.is_object()) continue;
+    nlohmann::json one = nlohmann::json::object();
+    for (const char* k : {"id", "event", "observed_at"})
+      if (const auto it = j.find(k); it != j.end() && it->is_string()) one[k] = *it;
+    if (one.size() != 3) continue;  // not an event an outbox holds
+    auto& list = by_agent[batch[i].topic.substr(head.size())];
+    if (list.is_null()) list = nlohmann::json::array();
+    list.push_back(std::move(one));
+  }
+  for (auto& [agent, list] : by_agent) {
+    const std::string topic = fmt::format("{}/agents/{}/stored", config_.topic_prefix, agent);
+    if (auto st = mqtt_->publish(topic, nlohmann::json{{"stored", std::move(list)}}.dump(), 1, false); !st) {
+      // The agent publishes the events again after its confirm_timeout: stored before, confirmed then.
+      ++metrics_.publish_failures;
+      spdlog::warn("confirmation to agent {} not sent: {}", agent, st.error().message);
+    }
+  }
+}
+
+std::vector<bool> Center::store_events(const std::vector<Store::EdgeEvent>& events,
+                                       const std::vector<std::string_view>& topics) {
+  std::vector<bool> kept(events.size(), false);
+  if (events.empty()) return kept;
   auto keep = [&](size_t k, const std::string& reason) {
-    keep_dead_letter(std::string(topics[k]), Error{ErrorCode::kInternal, reason, "database"}, std::string(events[k].raw));
+    kept[k] = keep_dead_letter(std::string(topics[k]), Error{ErrorCode::kInternal, reason, "database"},
+                               std::string(events[k].raw));
   };
   // Retry while the database is unavailable: the batch is not lost, and the messages behind it
   // wait. Other errors are a bug or bad data: those messages go to the dead letters.
@@ -110,7 +144,10 @@ void Center::store_events(const std::vector<Store::EdgeEvent>& events, const std
         const auto& one = (*r)[k];
         if (!one) {
           keep(k, one.error().message);
-        } else if (one->stored == Stored::kDuplicate) {
+          continue;
+        }
+        kept[k] = true;
+        if (one->stored == Stored::kDuplicate) {
           ++metrics_.duplicates;
           spdlog::debug("order {} {} already stored", to_string(e.event), e.id);
         } else {
@@ -125,21 +162,24 @@ void Center::store_events(const std::vector<Store::EdgeEvent>& events, const std
                        one->case_id);
         }
       }
-      return;
+      return kept;
     }
     if (r.error().code != ErrorCode::kUnavailable) {
-      if (events.size() == 1) return keep(0, r.error().message);
+      if (events.size() == 1) {
+        keep(0, r.error().message);
+        return kept;
+      }
       // Something in the batch broke it as a whole: store the events one by one, so that only
       // the guilty one is kept aside.
       spdlog::warn("batch of {} order events refused ({}); storing them one by one", events.size(), r.error().message);
-      for (size_t k = 0; k < events.size(); ++k) store_events({events[k]}, {topics[k]});
-      return;
+      for (size_t k = 0; k < events.size(); ++k) kept[k] = store_events({events[k]}, {topics[k]})[0];
+      return kept;
     }
     ++metrics_.store_retries;
     spdlog::warn("database unavailable ({}); {} order events wait", r.error().message, events.size());
     if (queue_.wait_closed_for(retry_backoff(attempt))) {
       spdlog::error("stopping with the database down: {} order events not stored", events.size());
-      return;
+      return kept;
     }
   }
 }

@@ -154,7 +154,8 @@ std::string gridwatch_acl(const std::string& p, const AclAccounts& accounts) {
       "topic read {0}/orders/#\n"
       "topic readwrite {0}/center/#\n"
       "topic write {0}/agents/+/clips/get\n"
-      "topic read {0}/agents/+/clips/#\n",
+      "topic read {0}/agents/+/clips/#\n"
+      "topic write {0}/agents/+/stored\n",
       p);
   for (const std::string& u : accounts.agents)
     acl += fmt::format("\n# Agent {1}: orders and its own status and clips, as itself only\nuser {1}\n"

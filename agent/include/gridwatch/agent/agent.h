@@ -100,6 +100,8 @@ class Agent {
   void status_loop();
   std::string status_json(std::string_view state);
   void serve_clip(const std::string& payload);
+  // {"stored": [{"id", "event", "observed_at"}, ...]} from the center: the outbox forgets them.
+  void confirm_stored(const std::string& payload);
   // Order evidence as it leaves the box: the snapshot file read into snapshot_jpeg, local paths gone.
   nlohmann::json outgoing_evidence(const nlohmann::json& evidence, OrderEventKind kind, const std::string& id);
   void reject(const std::string& topic, const std::string& payload, const std::string& reason);
@@ -145,7 +147,7 @@ class Agent {
   std::atomic<uint64_t> received_{0}, rejected_{0}, publish_failures_{0};
   std::atomic<uint64_t> late_{0}, duplicates_{0}, zone_events_received_{0};
   std::atomic<size_t> open_episodes_{0};
-  std::string status_topic_, orders_topic_, readings_filter_, clips_topic_;
+  std::string status_topic_, orders_topic_, readings_filter_, clips_topic_, stored_topic_;
 
   CameraOptions camera_options_;
   mutable std::mutex cameras_mu_;  // cameras_ (the worker changes it on reload; status reads it)

@@ -36,6 +36,9 @@ struct OutboxConfig {
   uint64_t max_bytes = 256ull << 20;  // pending events kept at most; then the oldest low-priority go
   double drain_rate = 500;            // events a second published at most (a backlog drains at this rate)
   bool fsync = true;                  // every event on stable storage before it is published
+  // An event the center has not confirmed stored this long after the broker took it is
+  // published again (the broker or the center may have lost it).
+  Duration confirm_timeout{std::chrono::seconds{30}};
 };
 
 // Evidence on the box: the snapshot an order carries, and how long clips and snapshots are kept.

@@ -93,8 +93,14 @@ class Center {
   void ingest_loop();
   void ingest_batch(std::vector<platform::MqttMessage>& batch);
   // Stores edge events (events[k] arrived on topics[k]) in one transaction; see ingest_batch.
-  void store_events(const std::vector<Store::EdgeEvent>& events, const std::vector<std::string_view>& topics);
-  void keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload);
+  // Whether each one is now kept (stored, stored before, or a dead letter): false only when the
+  // center stopped with the database down.
+  std::vector<bool> store_events(const std::vector<Store::EdgeEvent>& events, const std::vector<std::string_view>& topics);
+  // False when the center stopped with the database down before the letter was kept.
+  bool keep_dead_letter(const std::string& topic, const Error& e, const std::string& payload);
+  // Tells each agent which of its order events in `batch` are kept (`kept[i]`), on
+  // {prefix}/agents/{id}/stored, so that its outbox forgets them.
+  void confirm_stored(const std::vector<platform::MqttMessage>& batch, const std::vector<bool>& kept);
   // Order messages stored per transaction at most.
   static constexpr size_t kIngestBatch = 500;
   void publish_case(const std::string& id, const nlohmann::json& change);
