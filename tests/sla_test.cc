@@ -1,6 +1,7 @@
 // SLA timers with an injected clock: a center in this process, on the fixture's services; the
 // test calls its SLA check with times of its choosing instead of waiting hours.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <mutex>
 
@@ -89,6 +90,51 @@ TEST(Sla, OverdueFiresAtTheRightTimeOnceAndIsPublished) {
   const json again = json::parse(http_get(center.http_port(), "/api/v1/orders/" + cover).body);
   EXPECT_TRUE(again["properties"]["overdue"].empty());
   center.stop();
+}
+
+// Two centers on one database: while one checks the SLA (here: the test holds the check's lock),
+// the other does nothing; then one flags the late case, once, and the other finds it flagged.
+TEST(Sla, CentersSharingADatabaseCheckOneAtATimeAndFlagOnce) {
+  auto svc = services();
+  ASSERT_FALSE(svc.pg_conninfo.empty());
+  const std::string prefix = unique_prefix();
+  center::Center a(center_config(fmt::format("sla-a{}", getpid()), prefix, "sla", "sla-test-key-0123456789"),
+                   Catalog::builtin());
+  center::Center b(center_config(fmt::format("sla-b{}", getpid()), prefix, "sla", "sla-test-key-0123456789"),
+                   Catalog::builtin());
+  ASSERT_TRUE(a.start().has_value());
+  ASSERT_TRUE(b.start().has_value());
+  auto r = http_post(a.http_port(), "/open311/v2/requests.json",
+                     form_encode({{"api_key", "sla-test-key-0123456789"}, {"service_code", "utilities.manhole_cover"},
+                                  {"lat", "40.41"}, {"long", "117.3"}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = json::parse(r.body)[0]["service_request_id"].get<std::string>();
+  ASSERT_EQ(http_post(b.http_port(), fmt::format("/api/v1/orders/{}/actions", id),
+                      json({{"action", "dispatch"}, {"unit", "street-1"}}).dump(), "application/json")
+                .status,
+            200);
+  const Timestamp late = now_utc() + 1h;  // respond due in 30 min
+
+  PGconn* holder = PQconnectdb(svc.pg_conninfo.c_str());
+  ASSERT_EQ(PQstatus(holder), CONNECTION_OK) << PQerrorMessage(holder);
+  auto run = [&](const char* q) {
+    PGresult* res = PQexec(holder, q);
+    const bool ok = PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+  };
+  ASSERT_TRUE(run("BEGIN"));
+  ASSERT_TRUE(run("SELECT pg_advisory_xact_lock(hashtext('gridwatch.sla_check'))"));
+  EXPECT_EQ(a.check_sla(late), 0u) << "another holds the check";
+  EXPECT_EQ(b.check_sla(late), 0u);
+  ASSERT_TRUE(run("COMMIT"));
+  PQfinish(holder);
+  EXPECT_EQ(a.check_sla(late), 1u);
+  EXPECT_EQ(b.check_sla(late), 0u) << "flagged once, by one of them";
+  const json c = json::parse(http_get(b.http_port(), "/api/v1/orders/" + id).body);
+  EXPECT_EQ(c["properties"]["overdue"], json::array({"respond"}));
+  a.stop();
+  b.stop();
 }
 
 }  // namespace

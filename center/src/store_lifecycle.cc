@@ -244,6 +244,14 @@ Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
   if (auto st = txn.begin(); !st) return std::unexpected(st.error());
   const std::string t = format_rfc3339(now);
   nlohmann::json out = nlohmann::json::array();
+  // Several centers on one database: one checks at a time; the others find nothing to do (what
+  // the first flags is flagged once).
+  auto lock = exec(c, sql::sla_lock, {});
+  if (!lock) return std::unexpected(lock.error());
+  if (std::string_view(PQgetvalue(lock->get(), 0, 0)) != "t") {
+    spdlog::debug("SLA check: another center is checking now");
+    return out;
+  }
   // Not accepted in time, then not resolved in time: each flagged once per dispatch.
   const char* const kChecks[][2] = {
       {"respond", sql::overdue_respond},

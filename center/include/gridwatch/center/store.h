@@ -179,7 +179,8 @@ class Store {
   [[nodiscard]] Result<std::string> cases_tile(int z, int x, int y, const Scope& scope);
   // Flags the cases that became late by `now` (dispatched and not accepted by respond_due; not
   // resolved by resolve_due), each once per dispatch, with an "overdue" entry in their history.
-  // Returns [{case_id, overdue: "respond"|"resolve", due, state, at}].
+  // Returns [{case_id, overdue: "respond"|"resolve", due, state, at}]. Centers sharing the
+  // database check one at a time (an advisory lock): while another checks, this one returns [].
   [[nodiscard]] Result<nlohmann::json> mark_overdue(Timestamp now);
   // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
