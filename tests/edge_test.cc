@@ -195,7 +195,11 @@ rules:
   EXPECT_EQ(s["readings_received"], 1);
   EXPECT_TRUE(s.contains("cpu_percent"));
   EXPECT_GT(s["memory_bytes"].get<double>(), 1e6);
-  EXPECT_EQ(s["outbox"]["pending"], 0);
+  // Every order the box sent was stored and confirmed by the center (status every second).
+  EXPECT_TRUE(eventually([&] {
+    auto now = status.last_json();
+    return now && now->contains("outbox") && (*now)["outbox"]["pending"] == 0 && (*now)["outbox"]["confirmed"].get<int>() >= 2;
+  }, 30s)) << status.last_json().value_or(json()).dump();
 
   // The center asks for the clip: the bytes of the MP4 come back; a path is refused.
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir / "data" / "evidence" / "street" / clip); }, 30s));

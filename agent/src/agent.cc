@@ -81,6 +81,7 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
                  recovered->journal_inputs, engine_->stats().open_episodes);
   platform::MqttOptions o;
   o.url = config_.broker.url;
+  o.failover_urls = config_.broker.failover_urls;
   o.client_id = fmt::format("gw-agent-{}", config_.id);
   o.clean_session = true;
   o.keepalive = config_.broker.keepalive;

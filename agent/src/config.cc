@@ -89,8 +89,10 @@ AgentConfig read(const Sections& root, const Catalog& catalog) {
     c.outbox.confirm_timeout = o->duration("confirm_timeout", seconds{30}, seconds{1}, hours{1});
   }
   if (auto b = root.find("broker")) {
-    b->allow_only({"url", "topic_prefix", "username", "password", "password_file", "keepalive", "max_inflight", "tls"});
+    b->allow_only({"url", "failover_urls", "topic_prefix", "username", "password", "password_file", "keepalive",
+                   "max_inflight", "tls"});
     c.broker.url = platform::read_broker_url(*b, c.broker.url);
+    c.broker.failover_urls = platform::read_broker_failover(*b, c.broker.url);
     c.broker.topic_prefix = platform::read_topic_prefix(*b, c.broker.topic_prefix);
     c.broker.username = b->string("username", "");
     c.broker.password =

@@ -30,6 +30,7 @@ Status Agent::reload(AgentConfig next) {
       {"agent.data_dir", next.data_dir != now.data_dir},
       {"agent.log_level", next.log_level != now.log_level},
       {"broker.url", next.broker.url != now.broker.url},
+      {"broker.failover_urls", next.broker.failover_urls != now.broker.failover_urls},
       {"broker.topic_prefix", next.broker.topic_prefix != now.broker.topic_prefix},
       {"broker.username", next.broker.username != now.broker.username},
       {"broker.password", next.broker.password != now.broker.password},

@@ -76,6 +76,20 @@ TEST(AgentConfig, WrongType) {
   expect_error(with("interval: 10s", "interval: often"), "status.interval", "not a duration");
 }
 
+// Other nodes of a clustered broker, tried in turn: of the same kind as url, never url itself.
+TEST(AgentConfig, BrokerFailoverUrls) {
+  auto c = parse(with("  url: tcp://127.0.0.1:1883\n", "  url: tcp://127.0.0.1:1883\n  failover_urls: [tcp://10.0.0.2:1883, mqtt://n3:1883]\n"));
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->broker.failover_urls, (std::vector<std::string>{"tcp://10.0.0.2:1883", "mqtt://n3:1883"}));
+  EXPECT_TRUE(parse(kGood)->broker.failover_urls.empty());
+  expect_error(with("  url: tcp://127.0.0.1:1883\n", "  url: tcp://127.0.0.1:1883\n  failover_urls: [http://n2]\n"),
+               "broker.failover_urls", "\"http://n2\" must start with tcp://, mqtt:// or ssl://");
+  expect_error(with("  url: tcp://127.0.0.1:1883\n", "  url: tcp://127.0.0.1:1883\n  failover_urls: [ssl://n2:8883]\n"),
+               "broker.failover_urls", "\"ssl://n2:8883\": every node must be without TLS like url");
+  expect_error(with("  url: tcp://127.0.0.1:1883\n", "  url: tcp://127.0.0.1:1883\n  failover_urls: [tcp://127.0.0.1:1883]\n"),
+               "broker.failover_urls", "is url itself");
+}
+
 TEST(AgentConfig, OutOfRangeCoordinate) {
   expect_error(with("lat: 39.909", "lat: 99.9"), "sensors[0].location.lat",
                "99.9 is out of range [-90, 90]");

@@ -56,6 +56,20 @@ std::string read_broker_url(const ConfigNode& broker, std::string_view fallback)
   return url;
 }
 
+std::vector<std::string> read_broker_failover(const ConfigNode& broker, const std::string& url) {
+  if (!broker.has("failover_urls")) return {};
+  std::vector<std::string> urls = broker.strings("failover_urls");
+  const bool ssl = url.rfind("ssl://", 0) == 0;
+  for (const std::string& u : urls) {
+    if (u.rfind("tcp://", 0) != 0 && u.rfind("mqtt://", 0) != 0 && u.rfind("ssl://", 0) != 0)
+      broker.raise("failover_urls", fmt::format("\"{}\" must start with tcp://, mqtt:// or ssl:// (TLS)", u));
+    if ((u.rfind("ssl://", 0) == 0) != ssl)
+      broker.raise("failover_urls", fmt::format("\"{}\": every node must be {} like url", u, ssl ? "ssl://" : "without TLS"));
+    if (u == url) broker.raise("failover_urls", fmt::format("\"{}\" is url itself", u));
+  }
+  return urls;
+}
+
 std::string read_topic_prefix(const ConfigNode& broker, std::string_view fallback) {
   std::string prefix = broker.string("topic_prefix", fallback);
   if (prefix.empty() || prefix.find_first_of("#+") != std::string::npos || prefix.back() == '/')
@@ -125,6 +139,11 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
     spdlog::warn("MQTT {}: connection lost{}{}", self->options_.client_id,
                  cause.empty() ? "" : ": ", cause);
     self->notify_connection(false);
+    if (!self->options_.failover_urls.empty()) {
+      std::lock_guard lock(self->failover_mu_);
+      self->failover_lost_ = true;
+      self->failover_cv_.notify_all();
+    }
   });
   c->client_->set_message_callback([self](mqtt::const_message_ptr m) {
     MessageHandler h;
@@ -139,6 +158,7 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttOptions options) {
 
 MqttClient::~MqttClient() {
   if (!client_) return;
+  stop_failover();
   // Paho refuses to change callbacks while a connect is still in progress (a broker that did
   // not answer before connect()'s deadline) and throws: never out of a destructor.
   try {
@@ -251,9 +271,14 @@ Status MqttClient::connect(std::chrono::milliseconds timeout) {
                .clean_session(options_.clean_session)
                .keep_alive_interval(options_.keepalive)
                .connect_timeout(std::chrono::seconds{5})
-               .max_inflight(options_.max_inflight)
-               .automatic_reconnect(std::chrono::seconds{1}, std::chrono::seconds{30});
+               .max_inflight(options_.max_inflight);
+  if (options_.failover_urls.empty()) b.automatic_reconnect(std::chrono::seconds{1}, std::chrono::seconds{30});
   if (!options_.username.empty()) b.user_name(options_.username).password(options_.password);
+  if (!options_.failover_urls.empty()) {
+    std::vector<std::string> all{options_.url};
+    all.insert(all.end(), options_.failover_urls.begin(), options_.failover_urls.end());
+    b.servers(mqtt::string_collection::create(all));
+  }
   if (options_.url.rfind("ssl://", 0) == 0) {
     // The chain up to the CA, and the host name (or IP) of the URL against the certificate.
     auto ssl = mqtt::ssl_options_builder().trust_store(options_.ca_file).enable_server_cert_auth(true).verify(true);
@@ -264,6 +289,14 @@ Status MqttClient::connect(std::chrono::milliseconds timeout) {
     b.will(mqtt::message(options_.will->first, options_.will->second, 1, true));
   }
   auto opts = b.finalize();
+  if (!options_.failover_urls.empty()) {
+    std::lock_guard lock(failover_mu_);
+    connect_options_ = std::make_unique<mqtt::connect_options>(opts);
+    if (!failover_thread_.joinable()) {
+      failover_stop_ = failover_lost_ = false;
+      failover_thread_ = std::thread([this] { failover_loop(); });
+    }
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   {
     std::lock_guard lock(sub_mu_);
@@ -354,7 +387,39 @@ Status MqttClient::publish_and_wait(const std::string& topic, const std::string&
   }
 }
 
+void MqttClient::stop_failover() {
+  {
+    std::lock_guard lock(failover_mu_);
+    failover_stop_ = true;
+    failover_cv_.notify_all();
+  }
+  if (failover_thread_.joinable()) failover_thread_.join();
+}
+
+void MqttClient::failover_loop() {
+  std::unique_lock lock(failover_mu_);
+  while (true) {
+    failover_cv_.wait(lock, [&] { return failover_lost_ || failover_stop_; });
+    if (failover_stop_) return;
+    failover_lost_ = false;
+    for (std::chrono::seconds wait{1}; !failover_stop_ && !connected_; wait = std::min(wait * 2, std::chrono::seconds{30})) {
+      const mqtt::connect_options opts = *connect_options_;
+      lock.unlock();
+      try {
+        // A new connect starts again at the first node of the list.
+        client_->connect(opts)->wait_for(std::chrono::seconds{10});
+      } catch (const mqtt::exception& e) {
+        spdlog::debug("MQTT {}: reconnect: {}", options_.client_id, e.what());
+      }
+      lock.lock();
+      if (connected_) break;
+      failover_cv_.wait_for(lock, wait, [&] { return failover_stop_; });
+    }
+  }
+}
+
 void MqttClient::disconnect(std::chrono::milliseconds timeout) {
+  stop_failover();
   try {
     if (client_->is_connected()) client_->disconnect()->wait_for(timeout);
   } catch (const mqtt::exception& e) {

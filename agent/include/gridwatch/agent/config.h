@@ -22,6 +22,7 @@ namespace gridwatch::agent {
 
 struct BrokerConfig {
   std::string url = "tcp://127.0.0.1:1883";
+  std::vector<std::string> failover_urls;  // other nodes tried in turn when url is unreachable
   std::string topic_prefix = "gw/v1";
   std::string username;
   std::string password;

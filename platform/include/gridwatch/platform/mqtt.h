@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gridwatch/domain/config.h"
@@ -23,6 +24,7 @@
 
 namespace mqtt {
 class async_client;
+class connect_options;
 }
 
 namespace gridwatch::platform {
@@ -48,6 +50,9 @@ class Delivery {
 
 struct MqttOptions {
   std::string url;        // tcp://host:port
+  // Other brokers (nodes of one cluster) tried in turn after `url`, at the first connect and at
+  // every reconnect (Paho's server URIs); all of the same kind as `url` (TLS or not).
+  std::vector<std::string> failover_urls;
   std::string client_id;  // unique per connection
   bool clean_session = true;
   std::chrono::seconds keepalive{20};
@@ -81,6 +86,9 @@ struct MqttMessage {
 // `broker` section). They refuse, with file, line and key, what the client or the topic scheme
 // cannot use: a URL that is not tcp:// or mqtt://, a prefix with wildcards or a trailing '/'.
 std::string read_broker_url(const ConfigNode& broker, std::string_view fallback);
+// `failover_urls`: other nodes of the broker tried in turn after `url`, of the same kind (TLS or
+// not); [] when absent.
+std::vector<std::string> read_broker_failover(const ConfigNode& broker, const std::string& url);
 std::string read_topic_prefix(const ConfigNode& broker, std::string_view fallback);
 // `tls:` under a broker section: {ca_file, cert_file, key_file}, PEM files relative to the config
 // file. Required (ca_file) with an ssl:// url, refused without one; cert and key go together.
@@ -140,6 +148,10 @@ class MqttClient final : public Publisher {
   // Records the broker's answer to the subscriptions of this connection (empty: all granted).
   void set_subscription_answer(std::vector<std::string> refused, std::string reason);
   class SubscribeListener;
+  // With failover_urls: reconnects by connecting again, which walks the list from its start.
+  // Paho's own automatic reconnect retries only the node it was last on (paho.mqtt.c #1661).
+  void failover_loop();
+  void stop_failover();
 
   MqttOptions options_;
   std::unique_ptr<SubscribeListener> subscribe_listener_;
@@ -156,6 +168,12 @@ class MqttClient final : public Publisher {
   SubscriptionState sub_state_ = SubscriptionState::kPending;
   std::vector<std::string> sent_filters_;  // in the order of the last SUBSCRIBE
   std::string refused_;                    // "filter (reason), ..." when kRefused
+  // The failover reconnect (failover_urls only), guarded by failover_mu_.
+  std::mutex failover_mu_;
+  std::condition_variable failover_cv_;
+  bool failover_lost_ = false, failover_stop_ = false;
+  std::unique_ptr<mqtt::connect_options> connect_options_;
+  std::thread failover_thread_;
 };
 
 }  // namespace gridwatch::platform
