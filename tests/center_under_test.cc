@@ -9,12 +9,13 @@
 namespace gridwatch::testing {
 
 CenterUnderTest::CenterUnderTest(std::filesystem::path dir, CenterSpec spec)
-    : dir_(std::move(dir)), config_(dir_ / "center.yaml"), svc_(testing::services()) {
+    : dir_(std::move(dir)), config_(dir_ / "center.yaml") {
+  const platform::ServiceEndpoints svc = services();
   port_ = platform::free_tcp_port().value_or(0);
   const std::string pool = spec.pool_size > 0 ? fmt::format("  pool_size: {}\n", spec.pool_size) : "";
   write_file(config_, fmt::format("center:\n  id: {}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
                                   "database:\n  conninfo: \"{}\"\n{}http:\n  port: {}\n{}{}",
-                                  spec.id, broker_url_and_account(svc_), spec.prefix, svc_.pg_conninfo, pool, port_,
+                                  spec.id, broker_url_and_account(svc), spec.prefix, svc.pg_conninfo, pool, port_,
                                   spec.sections, spec.auth));
 }
 

@@ -38,14 +38,11 @@ class CenterUnderTest {
   void stop(std::chrono::seconds grace = std::chrono::seconds{10});
 
   int port() const { return port_; }
-  const std::filesystem::path& config_file() const { return config_; }
   std::string log() const;
   platform::ChildProcess& process() { return *process_; }
-  const platform::ServiceEndpoints& services() const { return svc_; }
 
  private:
   std::filesystem::path dir_, config_;
-  platform::ServiceEndpoints svc_;
   int port_ = 0;
   std::optional<platform::ChildProcess> process_;
 };
