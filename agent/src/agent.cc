@@ -252,8 +252,8 @@ void Agent::confirm_stored(const std::string& payload) {
 }
 
 void Agent::publish_all(std::vector<rules::Intent> intents) {
-  // On disk first, all of one moment's transitions with one fdatasync; the sender publishes them
-  // and forgets each once the broker has it.
+  // On disk first, all of one moment's transitions with one fdatasync; the sender publishes them,
+  // and the outbox forgets each once the center confirms it stored it.
   std::vector<Outbox::Event> events;
   std::vector<std::string> names;
   for (const rules::Intent& i : intents)

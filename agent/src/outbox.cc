@@ -161,16 +161,27 @@ std::string confirmation_key(std::string_view id, std::string_view event, std::s
   return fmt::format("{} {} {}", event, id, observed_at);
 }
 
+namespace {
+
+// The string member `key` of `j`; nullptr when `j` is no object or has no such string.
+const std::string* text_of(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+// confirmation_key of an object with string members id, event and observed_at; "" otherwise.
+std::string key_of(const nlohmann::json& j) {
+  const std::string *id = text_of(j, "id"), *event = text_of(j, "event"), *at = text_of(j, "observed_at");
+  return id && event && at ? confirmation_key(*id, *event, *at) : "";
+}
+
+}  // namespace
+
 std::string confirmation_key(std::string_view payload) {
   const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (!j.is_object()) return "";
-  const auto text = [&](const char* k) -> const std::string* {
-    const auto it = j.find(k);
-    return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
-  };
-  const std::string *id = text("id"), *event = text("event"), *at = text("observed_at");
-  if (!id || !event || !at || j.value("schema", "") != "gw.order/1") return "";
-  return confirmation_key(*id, *event, *at);
+  const std::string* schema = text_of(j, "schema");
+  return schema && *schema == "gw.order/1" ? key_of(j) : "";
 }
 
 Result<std::vector<std::string>> parse_confirmation(std::string_view payload) {
@@ -182,10 +193,8 @@ Result<std::vector<std::string>> parse_confirmation(std::string_view payload) {
   if (!j.is_object() || !j.contains("stored") || !j["stored"].is_array()) return bad();
   std::vector<std::string> keys;
   for (const auto& e : j["stored"]) {
-    const auto text = [&](const char* k) { return e.is_object() && e.contains(k) && e[k].is_string(); };
-    if (!text("id") || !text("event") || !text("observed_at")) return bad();
-    keys.push_back(confirmation_key(e["id"].get_ref<const std::string&>(), e["event"].get_ref<const std::string&>(),
-                                    e["observed_at"].get_ref<const std::string&>()));
+    keys.push_back(key_of(e));
+    if (keys.back().empty()) return bad();
   }
   return keys;
 }
@@ -248,7 +257,7 @@ Result<std::unique_ptr<Outbox>> Outbox::open(std::unique_ptr<OutboxLog> log, Out
   box->stats_.log_bytes = in.size();
   box->stats_.recovered = box->pending_.size();
   for (const auto& [seq, e] : box->pending_)
-    if (!e.key.empty()) box->by_key_[e.key] = seq;
+    if (!e.key.empty()) box->by_key_.emplace(e.key, seq);  // the first copy waits, as in add_all
   if (at < in.size() || box->stats_.corrupt_bytes > 0) {
     // A crash in the middle of a write (or a damaged disk): keep what was whole.
     box->stats_.corrupt_bytes += in.size() - at;
