@@ -139,18 +139,20 @@ int run_center(const std::string& config_path, bool check_only) {
   return kExitOk;
 }
 
-int services_up(const std::string& dir, bool postgres, bool mosquitto) {
+int services_up(const std::string& dir, bool postgres, bool mosquitto, const std::string& broker, int nodes) {
   if (auto st = platform::init_logging("info", "services"); !st) return kExitUsage;
   // A previous run that was not brought down is stopped first.
   (void)platform::PrivateServices::stop_detached(dir);
   // The broker takes no anonymous clients: one account for the tests' clients (prefixes of two
-  // levels, one per test), with the ACL agents and sensors would meet.
+  // levels, one per test), with the ACL agents and sensors would meet. A RabbitMQ cluster takes
+  // its loopback-only guest account.
   auto s = platform::PrivateServices::start({.dir = dir,
-                                             .mosquitto = mosquitto,
+                                             .mosquitto = mosquitto && broker == "mosquitto",
                                              .postgres = postgres,
                                              .outlive_parent = true,
                                              .mqtt_accounts = {{"tests", platform::random_secret()}},
-                                             .mqtt_acl = platform::gridwatch_acl("+/+", {.superusers = {"tests"}})});
+                                             .mqtt_acl = platform::gridwatch_acl("+/+", {.superusers = {"tests"}}),
+                                             .rabbitmq_nodes = mosquitto && broker == "rabbitmq" ? nodes : 0});
   if (!s) {
     spdlog::error("{}", s.error().message);
     return kExitFailure;
@@ -160,11 +162,18 @@ int services_up(const std::string& dir, bool postgres, bool mosquitto) {
     spdlog::error("{}", st.error().message);
     return kExitFailure;
   }
-  fmt::print("{}\n", nlohmann::json({{"mqtt_url", e.mqtt_url},
-                                     {"mqtt_username", e.mqtt_username},
-                                     {"mqtt_password", e.mqtt_password},
-                                     {"pg_conninfo", e.pg_conninfo}})
-                         .dump());
+  nlohmann::json out = {{"broker", broker},
+                        {"mqtt_url", e.mqtt_url},
+                        {"mqtt_username", e.mqtt_username},
+                        {"mqtt_password", e.mqtt_password},
+                        {"pg_conninfo", e.pg_conninfo}};
+  if (!e.rabbitmq_nodes.empty()) {
+    out["amqp_url"] = e.rabbitmq_nodes.front().amqp_url;
+    out["nodes"] = nlohmann::json::array();
+    for (const auto& n : e.rabbitmq_nodes)
+      out["nodes"].push_back({{"name", n.name}, {"mqtt_url", n.mqtt_url}, {"amqp_url", n.amqp_url}});
+  }
+  fmt::print("{}\n", out.dump());
   return kExitOk;
 }
 
@@ -216,16 +225,20 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--log-level", demo.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
-  std::string services_dir;
+  std::string services_dir, services_broker = "mosquitto";
+  int services_nodes = 3;
   bool no_postgres = false, no_mosquitto = false;
   auto* services_cmd = app.add_subcommand(
-      "services", "Start or stop a private Mosquitto and PostgreSQL + PostGIS in the background "
+      "services", "Start or stop a private broker (Mosquitto, or a RabbitMQ cluster) and PostgreSQL + PostGIS in the background "
                   "(for test fixtures and development).");
   services_cmd->require_subcommand(1);
   auto* up = services_cmd->add_subcommand("up", "Start them; print their endpoints as JSON.");
   up->add_option("--dir", services_dir, "State directory")->required();
   up->add_flag("--no-postgres", no_postgres, "Do not start PostgreSQL");
-  up->add_flag("--no-mosquitto", no_mosquitto, "Do not start Mosquitto");
+  up->add_flag("--no-mosquitto", no_mosquitto, "Do not start the broker");
+  up->add_option("--broker", services_broker, "mosquitto (one broker) or rabbitmq (a cluster)")
+      ->check(CLI::IsMember({"mosquitto", "rabbitmq"}));
+  up->add_option("--nodes", services_nodes, "Nodes of the RabbitMQ cluster (default 3)")->check(CLI::Range(1, 9));
   auto* down = services_cmd->add_subcommand("down", "Stop what 'up' started in this directory.");
   down->add_option("--dir", services_dir, "State directory")->required();
 
@@ -320,7 +333,7 @@ int main(int argc, char** argv) {
   if (*vreplay_cmd) return run_vision_replay(vreplay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*qr_cmd) return run_qr(qr_buildings, qr);
-  if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto);
+  if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto, services_broker, services_nodes);
   if (*down) return services_down(services_dir);
   return kExitUsage;
 }

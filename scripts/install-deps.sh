@@ -14,10 +14,12 @@ packages=(
   # libraries
   libpaho-mqttpp-dev libpaho-mqtt-dev libopencv-dev libgeos-dev libproj-dev libpq-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libcpp-httplib-dev libboost1.81-dev libssl-dev libcctz-dev tzdata zlib1g-dev
+  libcpp-httplib-dev libboost1.81-dev libssl-dev libcctz-dev tzdata zlib1g-dev librabbitmq-dev
   googletest libgtest-dev libgmock-dev
   # services started privately by the demo and the tests (never as system services)
   mosquitto mosquitto-clients postgresql-15 postgresql-15-postgis-3 postgresql-client-15
+  # a private RabbitMQ cluster for the scale-out tests and `demo --cluster`
+  rabbitmq-server
   # demo media: vtest.avi and the Haar cascades
   opencv-doc opencv-data
   # QR sheets of buildings (gridwatch qr) and Chinese text on them and in the browser

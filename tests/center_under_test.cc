@@ -13,10 +13,11 @@ CenterUnderTest::CenterUnderTest(std::filesystem::path dir, CenterSpec spec)
   const platform::ServiceEndpoints svc = services();
   port_ = platform::free_tcp_port().value_or(0);
   const std::string pool = spec.pool_size > 0 ? fmt::format("  pool_size: {}\n", spec.pool_size) : "";
-  write_file(config_, fmt::format("center:\n  id: {}\nbroker:\n  url: {}\n  topic_prefix: {}\n"
+  const std::string broker =
+      spec.broker.empty() ? fmt::format("  url: {}\n", broker_url_and_account(svc)) : spec.broker;
+  write_file(config_, fmt::format("center:\n  id: {}\nbroker:\n{}  topic_prefix: {}\n"
                                   "database:\n  conninfo: \"{}\"\n{}http:\n  port: {}\n{}{}",
-                                  spec.id, broker_url_and_account(svc), spec.prefix, svc.pg_conninfo, pool, port_,
-                                  spec.sections, spec.auth));
+                                  spec.id, broker, spec.prefix, svc.pg_conninfo, pool, port_, spec.sections, spec.auth));
 }
 
 CenterUnderTest::~CenterUnderTest() {

@@ -20,6 +20,8 @@ struct CenterSpec {
   // The auth: section (auth_yaml(): the admin token kAdminToken).
   std::string auth = auth_yaml();
   int pool_size = 0;  // database.pool_size; 0: the default
+  // The broker: section's lines ("  kind: rabbitmq\n  url: ...\n"); empty: the fixture's broker.
+  std::string broker;
 };
 
 class CenterUnderTest {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bus.h"
 #include "http/server.h"
 
 namespace gridwatch::center {
@@ -30,38 +31,19 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
     spdlog::info("building registry {}: {} buildings", config_.web.buildings.string(), buildings_.size());
   }
 
-  platform::MqttOptions o;
-  o.url = config_.broker_url;
-  o.client_id = fmt::format("gw-center-{}", config_.id);
-  // A persistent session: QoS 1 orders published while the center is down wait in the broker.
-  o.clean_session = false;
-  o.username = config_.username;
-  o.password = config_.password;
-  o.ca_file = config_.broker_tls.ca_file;
-  o.cert_file = config_.broker_tls.cert_file;
-  o.key_file = config_.broker_tls.key_file;
-  o.max_buffered = config_.max_buffered;
-  auto client = platform::MqttClient::create(o);
-  if (!client) return std::unexpected(client.error());
-  mqtt_ = std::move(*client);
-  const std::string clips_head = config_.topic_prefix + "/agents/";
-  mqtt_->on_message([this, clips_head](platform::MqttMessage m) {
-    // Paho's thread: hand over, never block.
-    if (m.topic.rfind(clips_head, 0) == 0) return clip_reply(m);
+  auto bus = config_.broker_kind == CenterConfig::BrokerKind::kRabbitmq ? make_amqp_bus(config_) : make_mqtt_bus(config_);
+  if (!bus) return std::unexpected(bus.error());
+  bus_ = std::move(*bus);
+  ingest_thread_ = std::thread([this] { ingest_loop(); });
+  auto on_order = [this](platform::MqttMessage m) {
+    // The broker client's thread: hand over, never block.
     if (!queue_.try_push(m)) {
       ++metrics_.received;
       metrics_.rejected(Error{ErrorCode::kUnavailable, "ingest queue full", "queue"});
-      spdlog::error("ingest queue full ({} messages): message on {} dropped", queue_.capacity(),
-                    m.topic);
+      spdlog::error("ingest queue full ({} messages): message on {} dropped", queue_.capacity(), m.topic);
     }
-  });
-  // The shared order stream, and the answers to this center's clip requests (not shared: the
-  // request ids are this center's).
-  for (const auto& filter : {fmt::format("$share/{}/{}/orders/#", config_.share_group, config_.topic_prefix),
-                             fmt::format("{}/agents/+/clips/+/#", config_.topic_prefix)})
-    if (auto st = mqtt_->subscribe(filter, 1); !st) return st;
-  ingest_thread_ = std::thread([this] { ingest_loop(); });
-  if (auto st = mqtt_->connect(connect_timeout); !st) {
+  };
+  if (auto st = bus_->start(on_order, [this](platform::MqttMessage m) { clip_reply(m); }, connect_timeout); !st) {
     // A refused subscription (the broker's ACL) leaves the center up for Open311, the map and
     // the API; /healthz and /metrics say so until a reconnect is granted.
     if (st.error().code != ErrorCode::kDenied) return st;
@@ -89,9 +71,11 @@ void Center::stop() {
   live_.close();  // event streams end
   if (http_) http_->stop();
   if (sla_thread_.joinable()) sla_thread_.join();
-  if (mqtt_) mqtt_->disconnect(std::chrono::seconds{2});
+  // No more messages in; what the ingest thread still stores is not acknowledged on a RabbitMQ
+  // cluster, so the broker gives it to another center (which finds it stored already).
+  if (bus_) bus_->stop(std::chrono::seconds{2});
   if (ingest_thread_.joinable()) ingest_thread_.join();
-  mqtt_.reset();
+  bus_.reset();
   store_.reset();
 }
 
@@ -114,9 +98,9 @@ size_t Center::check_sla(Timestamp now) {
 
 void Center::publish_case(const std::string& id, const nlohmann::json& change) {
   // Agents and wall maps follow their cases on {prefix}/center/orders/{id} and /api/v1/events.
-  if (mqtt_) {
+  if (bus_) {
     const std::string topic = fmt::format("{}/center/orders/{}", config_.topic_prefix, id);
-    if (auto st = mqtt_->publish(topic, change.dump(), 1, false); !st) {
+    if (auto st = bus_->publish(topic, change.dump()); !st) {
       ++metrics_.publish_failures;
       spdlog::warn("lifecycle update of {} not published: {}", id, st.error().message);
     }

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bus.h"
+
 namespace gridwatch::center {
 
 void Center::clip_reply(const platform::MqttMessage& m) {
@@ -34,7 +36,7 @@ Result<std::string> Center::fetch_clip(const std::string& agent_id, const std::s
     clip_waits_[rid] = std::nullopt;
   }
   const std::string topic = fmt::format("{}/agents/{}/clips/get", config_.topic_prefix, agent_id);
-  auto sent = mqtt_->publish(topic, nlohmann::json{{"request_id", rid}, {"clip", name}}.dump(), 1, false);
+  auto sent = bus_->publish(topic, nlohmann::json{{"request_id", rid}, {"clip", name}}.dump());
   if (!sent) ++metrics_.publish_failures;
   std::unique_lock lock(clip_mu_);
   const bool answered = sent && clip_cv_.wait_for(lock, config_.clip_timeout, [&] { return clip_waits_[rid].has_value(); });

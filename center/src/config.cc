@@ -18,6 +18,15 @@ std::string required_secret(const ConfigNode& n, const std::string& key) {
   return *secret;
 }
 
+// An AMQP URL of a RabbitMQ node, without an account (that is username/password).
+std::string read_amqp_url(const ConfigNode& b, const std::string& key, const std::string& url) {
+  if (!url.starts_with("amqp://"))
+    b.raise(key, fmt::format("\"{}\" must start with amqp:// (broker.kind rabbitmq)", url));
+  if (url.find('@') != std::string::npos)
+    b.raise(key, fmt::format("\"{}\": give the account as username and password, not in the URL", url));
+  return url;
+}
+
 void read_auth(const ConfigNode& a, CenterConfig& c) {
   a.allow_only({"tokens"});
   for (const ConfigNode& n : a.list("tokens")) {
@@ -59,8 +68,23 @@ CenterConfig read(const ConfigNode& root) {
     c.catalog = n->string("catalog", "");
   }
   if (auto b = root.find("broker")) {
-    b->allow_only({"url", "topic_prefix", "share_group", "username", "password", "password_file", "tls", "max_buffered"});
-    c.broker_url = platform::read_broker_url(*b, c.broker_url);
+    b->allow_only({"kind", "url", "failover_urls", "topic_prefix", "share_group", "username", "password",
+                   "password_file", "tls", "max_buffered"});
+    c.broker_kind = b->choice("kind", {"mosquitto", "rabbitmq"}, "mosquitto") == "rabbitmq"
+                        ? CenterConfig::BrokerKind::kRabbitmq
+                        : CenterConfig::BrokerKind::kMosquitto;
+    if (c.broker_kind == CenterConfig::BrokerKind::kRabbitmq) {
+      c.broker_url = read_amqp_url(*b, "url", b->string("url", "amqp://127.0.0.1:5672"));
+      if (b->has("failover_urls"))
+        for (const std::string& u : b->strings("failover_urls")) {
+          c.broker_failover_urls.push_back(read_amqp_url(*b, "failover_urls", u));
+          if (u == c.broker_url) b->raise("failover_urls", fmt::format("\"{}\" is url itself", u));
+        }
+      if (b->has("tls")) b->raise("tls", "is for MQTT brokers: a center reaches RabbitMQ over plain AMQP (amqps:// is not supported)");
+    } else {
+      c.broker_url = platform::read_broker_url(*b, c.broker_url);
+      c.broker_failover_urls = platform::read_broker_failover(*b, c.broker_url);
+    }
     c.topic_prefix = platform::read_topic_prefix(*b, c.topic_prefix);
     c.share_group = b->string("share_group", c.share_group);
     if (!is_valid_id(c.share_group, 64)) b->raise("share_group", "must be a plain name");

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bus.h"
+
 namespace gridwatch::center {
 
 void Center::ingest_loop() {
@@ -97,6 +99,13 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
   }
   const std::vector<bool> stored = store_events(events, topics);
   for (size_t k = 0; k < items.size(); ++k) kept[items[k].message] = stored[k];
+  // The transaction has committed: the broker may forget what is kept (RabbitMQ: acknowledged
+  // now; what is not kept, because the center stops with the database down, goes to another
+  // center), and the agents may forget it too.
+  std::vector<uint64_t> settled;
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (kept[i] && batch[i].delivery != 0) settled.push_back(batch[i].delivery);
+  bus_->settle(settled);
   confirm_stored(batch, kept);
 }
 
@@ -118,7 +127,7 @@ void Center::confirm_stored(const std::vector<platform::MqttMessage>& batch, con
   }
   for (auto& [agent, list] : by_agent) {
     const std::string topic = fmt::format("{}/agents/{}/stored", config_.topic_prefix, agent);
-    if (auto st = mqtt_->publish(topic, nlohmann::json{{"stored", std::move(list)}}.dump(), 1, false); !st) {
+    if (auto st = bus_->publish(topic, nlohmann::json{{"stored", std::move(list)}}.dump()); !st) {
       // The agent publishes the events again after its confirm_timeout: stored before, confirmed then.
       ++metrics_.publish_failures;
       spdlog::warn("confirmation to agent {} not sent: {}", agent, st.error().message);

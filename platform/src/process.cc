@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -53,6 +54,19 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The environment is built here: the child may only make async-signal-safe calls.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view var(*e);
+    const auto name = var.substr(0, var.find('=') + 1);
+    const bool replaced = std::any_of(options.env.begin(), options.env.end(),
+                                      [&](const std::string& o) { return o.starts_with(name); });
+    if (!replaced) env_strings.emplace_back(var);
+  }
+  env_strings.insert(env_strings.end(), options.env.begin(), options.env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   // A pipe that closes on exec tells the parent whether exec succeeded.
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -109,7 +123,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
       const int top = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 1u << 20 ? static_cast<int>(nofile.rlim_cur) : 1 << 16;
       for (int fd = 3; fd < top; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     die(4);
   }
   ::close(err_pipe[1]);

@@ -1,5 +1,7 @@
 #include "gridwatch/platform/services.h"
 
+#include "service_dir.h"
+
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -72,30 +74,6 @@ std::optional<fs::path> dynsec_plugin() {
   return std::nullopt;
 }
 
-std::string pg_user() {
-  if (const char* u = std::getenv("GRIDWATCH_PG_USER"); u && *u) return u;
-  return lookup_user("postgres") ? "postgres" : "nobody";
-}
-
-// Whether `uid`/`gid` may traverse every directory from / down to `path`.
-bool traversable_by(const fs::path& path, UserIds ids) {
-  fs::path p;
-  for (const auto& part : fs::absolute(path)) {
-    p /= part;
-    struct stat st{};
-    if (::stat(p.c_str(), &st) != 0) return true;  // does not exist yet: we create it
-    mode_t need = st.st_uid == ids.uid ? S_IXUSR : st.st_gid == ids.gid ? S_IXGRP : S_IXOTH;
-    if (!(st.st_mode & need)) return false;
-  }
-  return true;
-}
-
-Status chown_tree(const fs::path& p, UserIds ids) {
-  if (::chown(p.c_str(), ids.uid, ids.gid) != 0)
-    return fail(ErrorCode::kIo, fmt::format("chown {}: {}", p.string(), std::strerror(errno)));
-  return {};
-}
-
 Status exec_sql(const std::string& conninfo, const std::string& sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
   if (PQstatus(c) != CONNECTION_OK) {
@@ -127,7 +105,16 @@ Result<std::unique_ptr<PrivateServices>> PrivateServices::start(const ServicesOp
     return fail(ErrorCode::kIo, fmt::format("cannot create {}: {}", options.dir.string(),
                                             ec.message()));
   s->options_.dir = fs::canonical(options.dir);
-  if (options.mosquitto) {
+  if (options.rabbitmq_nodes > 0) {
+    auto cluster = RabbitCluster::start({.dir = s->options_.dir,
+                                         .nodes = options.rabbitmq_nodes,
+                                         .outlive_parent = options.outlive_parent});
+    if (!cluster) return std::unexpected(cluster.error());
+    s->rabbitmq_ = std::move(*cluster);
+    s->endpoints_.rabbitmq_nodes = s->rabbitmq_->nodes();
+    s->endpoints_.mqtt_url = s->endpoints_.rabbitmq_nodes.front().mqtt_url;
+    s->endpoints_.mqtt_port = s->endpoints_.rabbitmq_nodes.front().mqtt_port;
+  } else if (options.mosquitto) {
     if (auto st = s->start_mosquitto(); !st) return std::unexpected(st.error());
   }
   if (options.postgres) {
@@ -281,36 +268,24 @@ Status PrivateServices::start_mosquitto() {
 }
 
 Status PrivateServices::start_postgres() {
+  const std::optional<std::string> run_as = service_user("GRIDWATCH_PG_USER", "postgres");
   std::optional<UserIds> ids;
-  std::optional<std::string> run_as;
-  if (geteuid() == 0) {
-    run_as = pg_user();
+  if (run_as) {
     ids = lookup_user(*run_as);
     if (!ids) return fail(ErrorCode::kIo, fmt::format("no user \"{}\" to run PostgreSQL", *run_as));
   }
-  fs::path base = options_.dir / "postgres";
-  if (ids && !traversable_by(options_.dir, *ids)) {
-    // The user cannot reach `dir` (e.g. a checkout under /root): use the temp dir instead.
-    std::string tmpl = (fs::temp_directory_path() / "gridwatch-pg-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data()))
-      return fail(ErrorCode::kIo, fmt::format("mkdtemp: {}", std::strerror(errno)));
-    base = tmpl;
-    pg_data_is_temp_ = true;
-    ::chmod(base.c_str(), 0711);
-  }
   std::error_code ec;
-  fs::remove_all(base / "data", ec);
-  fs::create_directories(base, ec);
-  pg_data_ = base / "data";
-  if (ids) {
-    if (auto st = chown_tree(base, *ids); !st) return st;
-  }
+  fs::remove_all(options_.dir / "postgres" / "data", ec);
+  auto base = make_service_dir(options_.dir, "postgres", ids);
+  if (!base) return std::unexpected(base.error());
+  pg_data_ = base->path / "data";
+  pg_data_is_temp_ = base->is_temp;
   fs::path log = options_.dir / "postgres.log";
   fs::remove(log, ec);
   SpawnOptions so;
   so.log_file = log;
   so.run_as = run_as;
-  so.working_dir = base;
+  so.working_dir = base->path;
   so.stop_signal = SIGINT;  // "fast" shutdown
   so.die_with_parent = !options_.outlive_parent;
   so.new_session = options_.outlive_parent;
@@ -367,6 +342,8 @@ void PrivateServices::stop() {
     mosquitto_->stop(5s);
     mosquitto_.reset();
   }
+  if (rabbitmq_) rabbitmq_->stop();
+  rabbitmq_.reset();
   if (!pg_data_.empty()) {
     std::error_code ec;
     fs::remove_all(pg_data_is_temp_ ? pg_data_.parent_path() : pg_data_, ec);
@@ -387,6 +364,8 @@ Status PrivateServices::detach() {
                       {"pg_data_is_temp", pg_data_is_temp_},
                       {"mosquitto_pid", mosquitto_ ? mosquitto_->release() : -1},
                       {"postgres_pid", postgres_ ? postgres_->release() : -1}};
+  if (rabbitmq_) j["rabbitmq"] = rabbitmq_->detach();
+  rabbitmq_.reset();
   mosquitto_.reset();
   postgres_.reset();
   pg_data_.clear();
@@ -410,6 +389,10 @@ Result<ServiceEndpoints> PrivateServices::read_state(const fs::path& dir) {
   e.mqtt_password = j.value("mqtt_password", "");
   e.pg_conninfo = j.value("pg_conninfo", "");
   e.pg_port = j.value("pg_port", 0);
+  if (j.contains("rabbitmq"))
+    for (const auto& n : j["rabbitmq"].value("nodes", nlohmann::json::array()))
+      e.rabbitmq_nodes.push_back({.name = n.value("name", ""), .amqp_url = n.value("amqp_url", ""),
+                                  .mqtt_url = n.value("mqtt_url", "")});
   return e;
 }
 
@@ -421,6 +404,7 @@ Status PrivateServices::stop_detached(const fs::path& dir) {
   if (j.is_discarded()) return fail(ErrorCode::kParse, "services.json is not valid JSON");
   bool ok = stop_foreign_process(j.value("postgres_pid", -1), SIGINT, 20s);
   ok = stop_foreign_process(j.value("mosquitto_pid", -1), SIGTERM, 5s) && ok;
+  if (j.contains("rabbitmq")) ok = RabbitCluster::stop_detached(j["rabbitmq"]) && ok;
   std::error_code ec;
   std::string data = j.value("pg_data", "");
   if (!data.empty()) {

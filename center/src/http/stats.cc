@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include "bus.h"
 #include "http/answers.h"
 #include "http/server.h"
 
@@ -12,8 +13,8 @@ namespace gridwatch::center {
 void Center::add_service_routes(http::Server& server) {
   server.get("/healthz", [this](const http::Request&, http::Response& res) {
     bool db = store_ && store_->ping().has_value();
-    bool mq = mqtt_ && mqtt_->connected();
-    const Status subs = mqtt_ ? mqtt_->subscription_status() : Status{};
+    bool mq = bus_ && bus_->connected();
+    const Status subs = bus_ ? bus_->subscription_status() : Status{};
     const bool ok = db && mq && subs.has_value();
     nlohmann::json j = {{"status", ok ? "ok" : "degraded"},
                         {"database", db ? "ok" : "down"},
@@ -27,8 +28,8 @@ void Center::add_service_routes(http::Server& server) {
   server.get("/metrics", [this](const http::Request&, http::Response& res) {
     bool db = store_ && store_->ping().has_value();
     const http::ServerStats h = http_->stats();
-    res.set_content(metrics_.render(queue_depth(), mqtt_ && mqtt_->connected(),
-                                    mqtt_ && mqtt_->subscription_status().has_value(), db) +
+    res.set_content(metrics_.render(queue_depth(), bus_ && bus_->connected(),
+                                    bus_ && bus_->subscription_status().has_value(), db) +
                         Metrics::render_http({.connections = h.connections, .streams = h.streams,
                                               .requests = h.requests, .busy = h.busy, .queued = h.queued}),
                     "text/plain; version=0.0.4");

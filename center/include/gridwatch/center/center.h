@@ -1,8 +1,9 @@
 // The district center service: orders in over MQTT, stored in PostGIS, served over HTTP.
 //
-// start() opens the store and migrates it, subscribes to "$share/{group}/{prefix}/orders/#"
-// (a shared subscription, so several centers split the stream), starts the ingest thread and
-// the HTTP server. Messages are handed from Paho's thread to the ingest thread through a queue;
+// start() opens the store and migrates it, takes the order stream shared by the centers of its
+// group (a shared MQTT subscription "$share/{group}/{prefix}/orders/#" on Mosquitto, the quorum
+// queue "{group}-orders" on a RabbitMQ cluster: src/bus.h), starts the ingest thread and the
+// HTTP server. Messages are handed from the broker client's thread to the ingest thread through a queue;
 // the ingest thread validates each (gw.order/1), stores valid ones idempotently and keeps
 // invalid ones, with the reason, in the dead_letters table. While the database is down the
 // ingest thread retries the same message; nothing is dropped. stop() ends all of it.
@@ -31,6 +32,8 @@
 #include "gridwatch/platform/mqtt.h"
 
 namespace gridwatch::center {
+
+class Bus;
 
 namespace http {
 class Server;
@@ -162,7 +165,7 @@ class Center {
   Authenticator auth_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<const geo::AreaIndex> areas_;
-  std::unique_ptr<platform::MqttClient> mqtt_;
+  std::unique_ptr<Bus> bus_;  // the broker: Mosquitto or a RabbitMQ cluster (src/bus.h)
   std::unique_ptr<http::Server> http_;
   std::thread ingest_thread_;
   std::thread sla_thread_;

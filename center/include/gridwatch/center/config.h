@@ -55,7 +55,13 @@ struct CenterConfig {
   std::string log_level = "info";
   std::filesystem::path catalog;  // empty: the built-in catalog
   // broker
-  std::string broker_url = "tcp://127.0.0.1:1883";
+  // mosquitto: MQTT, the order stream a shared subscription ($share/{share_group}/...);
+  // rabbitmq: AMQP 0-9-1 to a RabbitMQ cluster, the order stream the quorum queue
+  // "{share_group}-orders" (agents still speak MQTT to the cluster's MQTT plugin).
+  enum class BrokerKind { kMosquitto, kRabbitmq };
+  BrokerKind broker_kind = BrokerKind::kMosquitto;
+  std::string broker_url = "tcp://127.0.0.1:1883";  // amqp://host:port[/vhost] with rabbitmq
+  std::vector<std::string> broker_failover_urls;    // other nodes, tried in turn after broker_url
   std::string topic_prefix = "gw/v1";
   std::string share_group = "center";
   std::string username;

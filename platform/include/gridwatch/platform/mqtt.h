@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,9 @@ struct MqttMessage {
   std::string payload;
   int qos = 0;
   bool retained = false;
+  // A delivery the broker waits to have acknowledged once the message is kept (AmqpClient::ack);
+  // 0: none (MQTT acknowledges on receipt).
+  uint64_t delivery = 0;
 };
 
 // Config readers shared by every process that talks MQTT (key `url` and `topic_prefix` of a

@@ -27,6 +27,8 @@ struct SpawnOptions {
   bool die_with_parent = true;           // PR_SET_PDEATHSIG
   bool new_session = false;              // setsid(): not killed by the terminal's Ctrl-C
   int stop_signal = 15;                  // SIGTERM
+  // NAME=VALUE: set (or replaced) in the program's environment, which is otherwise this one's.
+  std::vector<std::string> env;
 };
 
 class ChildProcess {

@@ -1,4 +1,4 @@
-// Private broker and database: a Mosquitto and a PostgreSQL + PostGIS that gridwatch starts
+// Private broker and database: a Mosquitto (or a RabbitMQ cluster) and a PostgreSQL + PostGIS that gridwatch starts
 // for itself, on free loopback ports, in a directory it owns. Used by the demo and the tests;
 // nothing touches system-wide services.
 //
@@ -20,6 +20,7 @@
 
 #include "gridwatch/domain/error.h"
 #include "gridwatch/platform/process.h"
+#include "gridwatch/platform/rabbitmq.h"
 
 namespace gridwatch::platform {
 
@@ -29,6 +30,8 @@ struct ServiceEndpoints {
   std::string mqtt_username, mqtt_password;  // the first of ServicesOptions::mqtt_accounts, if any
   std::string pg_conninfo;  // libpq keyword/value string for database "gridwatch"
   int pg_port = 0;
+  // With ServicesOptions::rabbitmq_nodes: the cluster's nodes (mqtt_url is then the first one's).
+  std::vector<RabbitNode> rabbitmq_nodes;
 };
 
 struct MqttAccount {
@@ -73,6 +76,9 @@ struct ServicesOptions {
   // subscription the account may not make (SUBACK 0x80) and denies what no ACL allows.
   bool mqtt_dynsec = false;
   std::vector<DynsecAcl> mqtt_dynsec_acls;
+  // More than 0: a private RabbitMQ cluster of that many nodes as the broker (MQTT for agents,
+  // AMQP for centers; see rabbitmq.h), instead of Mosquitto.
+  int rabbitmq_nodes = 0;
 };
 
 class PrivateServices {
@@ -84,6 +90,9 @@ class PrivateServices {
 
   const ServiceEndpoints& endpoints() const { return endpoints_; }
   const std::filesystem::path& dir() const { return options_.dir; }
+  // The RabbitMQ cluster when ServicesOptions::rabbitmq_nodes asked for one (to kill and restart
+  // its nodes in tests), else nullptr.
+  RabbitCluster* rabbitmq() { return rabbitmq_.get(); }
   // Stops both services and removes the database's data directory.
   void stop();
   // Leaves the services running and records them in DIR/services.json for stop_detached().
@@ -109,6 +118,7 @@ class PrivateServices {
   ServicesOptions options_;
   ServiceEndpoints endpoints_;
   std::optional<ChildProcess> mosquitto_;
+  std::unique_ptr<RabbitCluster> rabbitmq_;
   std::optional<ChildProcess> postgres_;
   std::filesystem::path pg_data_;
   bool pg_data_is_temp_ = false;
