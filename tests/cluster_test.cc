@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "gridwatch/center/center.h"
@@ -222,6 +223,47 @@ TEST_F(Cluster, ACenterKilledMidBatchLeavesItsMessagesToTheOther) {
   EXPECT_EQ(stored(agent).rows, kEvents) << describe();
   EXPECT_EQ(agent.outbox().stats().pending, 0u);
   EXPECT_GT(survivor.metrics().stored.load(), 0u) << describe();
+}
+
+// The command the tests' fixtures and `demo --cluster` use: every node's URLs in its JSON, and
+// `services down` leaves no process and no data behind.
+TEST(ClusterServices, UpPrintsEveryNodeAndDownLeavesNothing) {
+  const auto dir = temp_dir("cluster-services");
+  auto [code, out] = run_gridwatch({"services", "up", "--dir", dir.string(), "--broker", "rabbitmq", "--nodes", "2",
+                                    "--no-postgres"});
+  ASSERT_EQ(code, 0) << out;
+  const auto json_line = out.substr(out.find("{\""));
+  auto j = nlohmann::json::parse(json_line.substr(0, json_line.find('\n')), nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  EXPECT_EQ(j.value("broker", ""), "rabbitmq");
+  ASSERT_EQ(j["nodes"].size(), 2u) << out;
+  std::vector<int> ports;
+  for (const auto& n : j["nodes"]) {
+    for (const char* key : {"amqp_url", "mqtt_url"}) {
+      const std::string url = n.value(key, "");
+      ASSERT_FALSE(url.empty()) << key;
+      ports.push_back(std::stoi(url.substr(url.rfind(':') + 1)));
+      EXPECT_TRUE(platform::wait_for_tcp(ports.back(), 5s)) << url;
+    }
+  }
+  EXPECT_EQ(j["mqtt_url"], j["nodes"][0]["mqtt_url"]);
+  auto state = nlohmann::json::parse(read_file(dir / "services.json"), nullptr, false);
+  ASSERT_TRUE(state.contains("rabbitmq")) << state.dump();
+  const auto pids = state["rabbitmq"]["node_pids"];
+  const std::string data = state["rabbitmq"].value("data", "");
+  ASSERT_FALSE(data.empty());
+  EXPECT_TRUE(std::filesystem::exists(data));
+
+  auto [down, down_out] = run_gridwatch({"services", "down", "--dir", dir.string()});
+  EXPECT_EQ(down, 0) << down_out;
+  for (const auto& p : pids) {
+    const std::string stat = read_file(fmt::format("/proc/{}/stat", p.get<int>()));
+    EXPECT_TRUE(stat.empty() || stat.find(") Z ") != std::string::npos) << "node " << p << " still runs: " << stat;
+  }
+  for (int port : ports) EXPECT_FALSE(platform::wait_for_tcp(port, 200ms)) << "port " << port << " still open";
+  EXPECT_FALSE(std::filesystem::exists(data)) << data;
+  EXPECT_FALSE(std::filesystem::exists(dir / "services.json"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

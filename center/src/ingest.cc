@@ -77,8 +77,12 @@ void Center::ingest_batch(std::vector<platform::MqttMessage>& batch) {
       std::string expected = fmt::format("{}/orders/{}", config_.topic_prefix, event->source.agent_id);
       if (m.topic != expected)
         event = fail(ErrorCode::kInvalidArgument,
-                     fmt::format("field 'source.agent_id': \"{}\" does not match topic {}", event->source.agent_id,
-                                 m.topic),
+                     fmt::format("field 'source.agent_id': \"{}\" does not match topic {}{}", event->source.agent_id,
+                                 m.topic,
+                                 event->source.agent_id.find('.') != std::string::npos &&
+                                         config_.broker_kind == CenterConfig::BrokerKind::kRabbitmq
+                                     ? " (RabbitMQ's MQTT plugin makes a '.' in a topic a level: rename the agent)"
+                                     : ""),
                      "source.agent_id");
     }
     if (!event) {

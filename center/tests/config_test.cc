@@ -35,6 +35,45 @@ TEST(CenterConfig, UnknownKeyAndWrongType) {
   EXPECT_EQ(c.error().field, "broker.topic_prefix");
 }
 
+TEST(CenterConfig, ABrokerOfSeveralNodesMosquittoOrRabbitmq) {
+  auto c = parse_center_config("broker:\n  url: tcp://a:1883\n  failover_urls: [tcp://b:1883, tcp://c:1883]\n", "center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->broker_kind, CenterConfig::BrokerKind::kMosquitto);
+  EXPECT_EQ(c->broker_failover_urls, (std::vector<std::string>{"tcp://b:1883", "tcp://c:1883"}));
+  c = parse_center_config(
+      "broker:\n  kind: rabbitmq\n  url: amqp://n1:5672\n  failover_urls: [amqp://n2:5672/gw]\n  username: c\n  password: p\n",
+      "center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->broker_kind, CenterConfig::BrokerKind::kRabbitmq);
+  EXPECT_EQ(c->broker_url, "amqp://n1:5672");
+  EXPECT_EQ(c->broker_failover_urls, std::vector<std::string>{"amqp://n2:5672/gw"});
+  c = parse_center_config("broker:\n  kind: rabbitmq\n", "center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->broker_url, "amqp://127.0.0.1:5672") << "RabbitMQ's default port";
+
+  struct Refused {
+    const char* yaml;
+    const char* field;
+    const char* says;
+  };
+  for (const Refused& r : {
+           Refused{"broker:\n  kind: kafka\n", "broker.kind", "is not one of"},
+           Refused{"broker:\n  kind: rabbitmq\n  url: tcp://n1:1883\n", "broker.url", "must start with amqp://"},
+           Refused{"broker:\n  kind: rabbitmq\n  url: amqp://u:p@n1:5672\n", "broker.url", "give the account as username"},
+           Refused{"broker:\n  kind: rabbitmq\n  url: amqp://n1\n  failover_urls: [amqp://n1]\n", "broker.failover_urls",
+                   "is url itself"},
+           Refused{"broker:\n  kind: rabbitmq\n  url: amqp://n1\n  failover_urls: [tcp://n2:1883]\n",
+                   "broker.failover_urls", "must start with amqp://"},
+           Refused{"broker:\n  kind: rabbitmq\n  tls:\n    ca_file: ca.pem\n", "broker.tls", "amqps:// is not supported"},
+           Refused{"broker:\n  url: tcp://a\n  failover_urls: [amqp://b]\n", "broker.failover_urls", "must start with tcp://"},
+       }) {
+    auto bad = parse_center_config(r.yaml, "center.yaml");
+    ASSERT_FALSE(bad.has_value()) << r.yaml;
+    EXPECT_EQ(bad.error().field, r.field) << r.yaml;
+    EXPECT_NE(bad.error().message.find(r.says), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(CenterConfig, TheWebPagesBaseMapAndReportKey) {
   constexpr const char* kKeys = "open311:\n  api_keys:\n    - {name: residents, key: residents-key-0123456789}\n";
   auto c = parse_center_config(std::string(kKeys) + R"(web:

@@ -16,13 +16,13 @@ namespace gridwatch::platform {
 
 std::string mqtt_to_routing_key(std::string_view topic) {
   std::string key(topic);
-  for (char& c : key) c = c == '/' ? '.' : c == '.' ? '/' : c == '+' ? '*' : c;
+  for (char& c : key) c = c == '/' ? '.' : c == '+' ? '*' : c;
   return key;
 }
 
 std::string routing_key_to_mqtt(std::string_view key) {
   std::string topic(key);
-  for (char& c : topic) c = c == '.' ? '/' : c == '/' ? '.' : c;
+  for (char& c : topic) c = c == '.' ? '/' : c;
   return topic;
 }
 

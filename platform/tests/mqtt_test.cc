@@ -1,6 +1,7 @@
 // The MQTT client against a peer that accepts the TCP connection and never answers (a broker
 // hung in a TLS handshake, say): connect() gives up at its deadline with a clear error, and the
 // client can be destroyed while Paho is still trying.
+#include "gridwatch/platform/amqp.h"
 #include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/services.h"
 
@@ -17,6 +18,16 @@
 
 namespace gridwatch::platform {
 namespace {
+
+// RabbitMQ 3.10's MQTT plugin binds a subscription to a/b.c/+ with key a.b.c.* (seen with
+// rabbitmqctl list_bindings): '/' becomes '.', a '.' stays, so it comes back as a level.
+TEST(AmqpRoutingKey, TheMqttPluginsConversion) {
+  EXPECT_EQ(mqtt_to_routing_key("gw/v1/orders/edge-1"), "gw.v1.orders.edge-1");
+  EXPECT_EQ(mqtt_to_routing_key("gw/v1/agents/+/clips/+/#"), "gw.v1.agents.*.clips.*.#");
+  EXPECT_EQ(mqtt_to_routing_key("a/b.c/+"), "a.b.c.*");
+  EXPECT_EQ(routing_key_to_mqtt("gw.v1.agents.edge-2.stored"), "gw/v1/agents/edge-2/stored");
+  EXPECT_EQ(routing_key_to_mqtt(mqtt_to_routing_key("a/b.c/d")), "a/b/c/d") << "a '.' in a level does not survive";
+}
 
 TEST(MqttClient, ABrokerThatNeverAnswersFailsConnectAndTheClientCanStillBeDestroyed) {
   // A listening socket nobody accepts from: the kernel completes the handshake, nothing replies.

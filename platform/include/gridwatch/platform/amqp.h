@@ -1,9 +1,11 @@
 // An AMQP 0-9-1 client (librabbitmq, Debian's rabbitmq-c) for a center on a RabbitMQ cluster.
 //
 // Agents and maps speak MQTT to RabbitMQ's MQTT plugin, which routes every MQTT topic through the
-// `amq.topic` exchange with the topic as routing key ('/' and '.' swapped: gw/v1/orders/edge-1
-// is gw.v1.orders.edge-1). This client works in MQTT terms: it takes topics and filters and
-// converts them, so that a center sees the same topics whichever broker carries them.
+// `amq.topic` exchange with the topic as routing key, '/' made '.' (gw/v1/orders/edge-1 is
+// gw.v1.orders.edge-1) and back. A '.' inside a topic level therefore becomes a level of its own
+// on the way (RabbitMQ 3.10: a/b.c arrives as a/b/c): ids in topics must not contain '.'.
+// This client works in MQTT terms: it takes topics and filters and converts them the plugin's
+// way, so that a center sees the same topics whichever broker carries them.
 //
 // One connection, owned by one I/O thread: it connects to the first of `urls` that answers,
 // declares what was asked (a shared durable queue with manual acknowledgements, a private queue
@@ -25,9 +27,10 @@
 
 namespace gridwatch::platform {
 
-// amq.topic routing key for an MQTT topic or filter ('/' <-> '.', '+' -> '*', '#' stays).
+// amq.topic routing key for an MQTT topic or filter as the MQTT plugin makes it ('/' -> '.',
+// '+' -> '*', '#' stays).
 std::string mqtt_to_routing_key(std::string_view topic);
-// The MQTT topic of an amq.topic routing key (the inverse of mqtt_to_routing_key for topics).
+// The MQTT topic of an amq.topic routing key ('.' -> '/'), as the plugin delivers it.
 std::string routing_key_to_mqtt(std::string_view key);
 
 struct AmqpOptions {
