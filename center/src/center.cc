@@ -19,7 +19,7 @@ Center::~Center() { stop(); }
 size_t Center::queue_depth() const { return queue_.size(); }
 
 Status Center::start(std::chrono::milliseconds connect_timeout) {
-  auto store = Store::open(config_.conninfo, config_.pool_size, catalog_);
+  auto store = Store::open(config_.conninfo, config_.pool_size, catalog_, application_name());
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
   if (auto st = store_->migrate(); !st) return st;
@@ -55,6 +55,7 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   if (!port) return std::unexpected(port.error());
   http_port_ = *port;
   live_.on_publish([this] { http_->notify(); });  // event streams send what is new
+  feed_thread_ = std::thread([this] { follow_other_centers(); });
   sla_thread_ = std::thread([this] {
     while (!queue_.wait_closed_for(std::chrono::duration_cast<std::chrono::milliseconds>(config_.sla_check_interval)))
       check_sla(now_utc());
@@ -71,6 +72,7 @@ void Center::stop() {
   live_.close();  // event streams end
   if (http_) http_->stop();
   if (sla_thread_.joinable()) sla_thread_.join();
+  if (feed_thread_.joinable()) feed_thread_.join();
   // No more messages in; what the ingest thread still stores is not acknowledged on a RabbitMQ
   // cluster, so the broker gives it to another center (which finds it stored already).
   if (bus_) bus_->stop(std::chrono::seconds{2});

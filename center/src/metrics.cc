@@ -47,6 +47,9 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool mqtt_s
   counter("gw_center_publish_failures_total",
           "Messages the center could not hand to the broker (lifecycle updates, clip requests).",
           publish_failures);
+  counter("gw_center_changes_from_others_total",
+          "Cases changed through other centers on the database, streamed to this one's /api/v1/events.",
+          changes_from_others);
   gauge("gw_center_mqtt_connected", "1 when connected to the broker.", mqtt_connected);
   gauge("gw_center_mqtt_subscribed",
         "1 when the broker granted every subscription (orders, clip answers); 0 when it refused one or has not answered.",

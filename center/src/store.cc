@@ -23,13 +23,13 @@ namespace gridwatch::center {
 
 using namespace db;  // the store's plumbing (store_db.h)
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& conninfo, int pool_size,
-                                           const Catalog& catalog) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& conninfo, int pool_size, const Catalog& catalog,
+                                           const std::string& application_name) {
   std::unique_ptr<Store> s(new Store());
   s->conninfo_ = conninfo;
   s->catalog_ = &catalog;
   for (int i = 0; i < pool_size; ++i) {
-    pg_conn* c = PQconnectdb(conninfo.c_str());
+    pg_conn* c = connect_as(conninfo, application_name);
     if (PQstatus(c) != CONNECTION_OK) {
       std::string msg = PQerrorMessage(c);
       PQfinish(c);
@@ -38,7 +38,6 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& conninfo, int pool
     }
     PQsetNoticeProcessor(
         c, [](void*, const char* message) { spdlog::debug("database: {}", message); }, nullptr);
-    PgResult(PQexec(c, "SET application_name = 'gridwatch-center'"));
     s->idle_.push_back(c);
   }
   s->size_ = pool_size;

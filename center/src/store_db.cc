@@ -26,6 +26,13 @@ Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& par
   return r;
 }
 
+pg_conn* connect_as(const std::string& conninfo, const std::string& application_name) {
+  // expand_dbname: "dbname" is the whole conninfo; the keywords after it take precedence.
+  const char* keys[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {conninfo.c_str(), application_name.c_str(), nullptr};
+  return PQconnectdbParams(keys, values, 1);
+}
+
 // Runs a script of several statements (no parameters: migrations only).
 Status exec_script(pg_conn* c, const char* sql) {
   PgResult r(PQexec(c, sql));

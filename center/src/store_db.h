@@ -24,6 +24,10 @@ struct ResultDeleter {
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 using Param = std::optional<std::string>;
 
+// Opens a session on `conninfo` (keyword/value string or URI) named `application_name`; the name
+// stays across PQreset. The caller checks PQstatus and PQfinishes it.
+pg_conn* connect_as(const std::string& conninfo, const std::string& application_name);
+
 // Runs one statement with text parameters (the last one binary when `binary_last`). kUnavailable
 // when the connection is gone, kInternal for any other database error; the message is the server's.
 Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& params = {}, bool binary_last = false);

@@ -50,6 +50,7 @@ class Metrics {
   std::atomic<uint64_t> merged{0};
   std::atomic<uint64_t> tickets{0};
   std::atomic<uint64_t> publish_failures{0};  // MQTT publishes the client refused
+  std::atomic<uint64_t> changes_from_others{0};  // cases changed through other centers, streamed
   void rejected(const Error& e);
   uint64_t rejected_total() const;
   // Prometheus text exposition format.
@@ -94,6 +95,10 @@ class Center {
 
  private:
   void ingest_loop();
+  // The sessions' name to PostgreSQL: gridwatch-center/{id}.
+  std::string application_name() const;
+  // Streams the cases other centers on the database change (src/case_feed.cc); until stop().
+  void follow_other_centers();
   void ingest_batch(std::vector<platform::MqttMessage>& batch);
   // Stores edge events (events[k] arrived on topics[k]) in one transaction; see ingest_batch.
   // Whether each one is now kept (stored, stored before, or a dead letter): false only when the
@@ -169,6 +174,7 @@ class Center {
   std::unique_ptr<http::Server> http_;
   std::thread ingest_thread_;
   std::thread sla_thread_;
+  std::thread feed_thread_;  // follow_other_centers()
   int http_port_ = 0;
   Metrics metrics_;
 

@@ -93,9 +93,11 @@ struct Outcome {
 class Store {
  public:
   // `catalog` (merge radius, window and compatible categories) must outlive the store.
-  [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& conninfo,
-                                                           int pool_size,
-                                                           const Catalog& catalog = Catalog::builtin());
+  // `application_name` names its sessions to PostgreSQL (pg_stat_activity, and the "by" of the
+  // change notifications that several centers on one database exchange).
+  [[nodiscard]] static Result<std::unique_ptr<Store>> open(const std::string& conninfo, int pool_size,
+                                                           const Catalog& catalog = Catalog::builtin(),
+                                                           const std::string& application_name = "gridwatch-center");
   ~Store();
 
   [[nodiscard]] Status migrate();
