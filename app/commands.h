@@ -34,6 +34,9 @@ struct DemoOptions {
   std::filesystem::path districts = "web/node_modules/echarts/map/json/province/beijing.json";
   // The built pages (scripts/build.sh runs npm run build in web/). Missing: no pages, said so.
   std::filesystem::path web_root = "web/dist";
+  // Cluster mode: a private 3-node RabbitMQ cluster instead of Mosquitto, and two centers that
+  // share its order stream (the second one's HTTP port is the first's + 1, or any with port 0).
+  bool cluster = false;
 };
 int run_demo(const DemoOptions& options);
 int run_qr(const std::filesystem::path& buildings, const QrSheetOptions& options);

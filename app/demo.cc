@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "demo_cameras.h"
 #include "gridwatch/agent/agent.h"
+#include "demo_broker.h"
 #include "demo_hotline.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/platform/log.h"
@@ -46,10 +47,7 @@ agent:
   id: demo-box-01
   data_dir: {data_dir}/agent
 broker:
-  url: {broker}
-  username: demo-box-01
-  password_file: {data_dir}/agent-broker.password
-status:
+{broker}status:
   interval: 5s
   metrics: 127.0.0.1:0
 cameras:
@@ -148,24 +146,27 @@ int run_demo(const DemoOptions& options) {
   std::vector<platform::MqttAccount> accounts{{"observer", secret["observer"]}};
   for (const auto& [user, password] : secret)
     if (user != "observer") accounts.push_back({user, password});
+  // Cluster mode: RabbitMQ's loopback-only guest account for every client (no ACL).
+  if (options.cluster) accounts.clear();
   auto services = platform::PrivateServices::start(
-      {.dir = options.data_dir, .mqtt_accounts = accounts, .mqtt_acl = platform::gridwatch_acl(
-                         "gw/v1", {.agents = {"demo-box-01"},
-                                   .sensors = {"bin-001", "bin-002", "water-001", "bin-999"},
-                                   .observers = {"observer"}})});
+      {.dir = options.data_dir,
+       .mqtt_accounts = accounts,
+       .mqtt_acl = platform::gridwatch_acl("gw/v1", {.agents = {"demo-box-01"},
+                                                     .sensors = {"bin-001", "bin-002", "water-001", "bin-999"},
+                                                     .observers = {"observer"}}),
+       .rabbitmq_nodes = options.cluster ? 3 : 0});
   if (!services) {
     spdlog::error("{}", services.error().message);
     return kExitFailure;
   }
   const auto endpoints = (*services)->endpoints();
+  const DemoBroker broker = demo_broker(endpoints, secret, (*services)->dir());
   const Catalog& catalog = Catalog::builtin();
 
   center::CenterConfig cc;
   cc.id = "demo-center";
   cc.log_level = options.log_level;
-  cc.broker_url = endpoints.mqtt_url;
-  cc.username = "center";
-  cc.password = secret["center"];
+  broker.configure_center(cc, 0);
   cc.conninfo = endpoints.pg_conninfo;
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
@@ -211,6 +212,20 @@ int run_demo(const DemoOptions& options) {
     spdlog::error("center: {}", st.error().message);
     return kExitFailure;
   }
+  // Cluster mode: a second center on the same database shares the order stream.
+  std::unique_ptr<center::Center> second;
+  if (options.cluster) {
+    center::CenterConfig c2 = cc;
+    c2.id = "demo-center-2";
+    c2.http_port = cc.http_port == 0 ? 0 : cc.http_port + 1;
+    broker.configure_center(c2, 1);
+    second = std::make_unique<center::Center>(c2, catalog, *index);
+    if (auto st = second->start(); !st) {
+      spdlog::error("second center: {}", st.error().message);
+      return kExitFailure;
+    }
+  }
+  auto stored_total = [&] { return center.metrics().stored.load() + (second ? second->metrics().stored.load() : 0); };
 
   // The hotline's earlier tickets, from a CSV export.
   DemoHotline hotline(center, (*services)->dir());
@@ -221,14 +236,9 @@ int run_demo(const DemoOptions& options) {
     spdlog::error("demo cameras: {}", cameras_yaml.error().message);
     return kExitFailure;
   }
-  {
-    const auto pw = (*services)->dir() / "agent-broker.password";
-    std::ofstream(pw, std::ios::trunc) << secret["demo-box-01"] << "\n";
-    std::filesystem::permissions(pw, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  }
   std::string yaml = fmt::format(fmt::runtime(kAgentYaml),
                                  fmt::arg("data_dir", (*services)->dir().string()),
-                                 fmt::arg("broker", endpoints.mqtt_url),
+                                 fmt::arg("broker", broker.agent_yaml),
                                  fmt::arg("cameras", *cameras_yaml),
                                  fmt::arg("camera_rules", demo_camera_rules_yaml()));
   auto ac = agent::parse_agent_config(yaml, "demo agent.yaml", catalog);
@@ -257,10 +267,7 @@ int run_demo(const DemoOptions& options) {
   // connection of the agent's account sending a broken order (faulty firmware).
   std::map<std::string, std::unique_ptr<platform::MqttClient>> devices;
   for (const char* user : {"bin-001", "bin-002", "water-001", "bin-999", "demo-box-01"}) {
-    auto c = platform::MqttClient::create({.url = endpoints.mqtt_url,
-                                           .client_id = fmt::format("demo-device-{}", user),
-                                           .username = user,
-                                           .password = secret[user]});
+    auto c = platform::MqttClient::create(broker.device(user, devices.size()));
     if (!c || !(*c)->connect(std::chrono::seconds{10})) {
       spdlog::error("simulated device {} cannot connect to {}", user, endpoints.mqtt_url);
       return kExitFailure;
@@ -299,16 +306,20 @@ int run_demo(const DemoOptions& options) {
       " {0}/open311/v2/requests.json\n"
       "  one case:          {0}/api/v1/orders/ID (sources and history)\n"
       "  health, metrics:   {0}/healthz  {0}/metrics\n"
-      "  broker:            {1}  (mosquitto_sub -L '{1}/gw/v1/#' -u observer -P {10} -v; no anonymous clients)\n"
+      "  broker:            {1}\n"
       "  cameras:           {5}; snapshots and clips in {2}/agent/evidence\n"
       "  agent metrics:     http://127.0.0.1:{9}/metrics  (status: topic gw/v1/agents/+/status)\n"
       "  logs, dead letters: {2}\n"
       "{3}\n\n",
-      base, endpoints.mqtt_url, (*services)->dir().string(),
+      base, broker.banner, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
       area_summary(center), fmt::join(camera_names, ", "), DemoHotline::kApiKey, DemoHotline::kDispatcherToken,
-      DemoHotline::kAdminToken, edge.metrics_port(), secret["observer"], DemoHotline::kWorkerToken, qr_sheet);
+      DemoHotline::kAdminToken, edge.metrics_port(), "", DemoHotline::kWorkerToken, qr_sheet);
+  if (second)
+    fmt::print("  second center:     http://127.0.0.1:{}  (same database, shares the cluster's order stream; "
+               "each map shows the other's changes)\n\n",
+               second->http_port());
   std::fflush(stdout);
 
   auto reading = [](double v, const char* type, const char* unit) {
@@ -341,7 +352,7 @@ int run_demo(const DemoOptions& options) {
       fmt::print("[{:>4}s] readings {} (rejected {}) | camera frames {}, zone events {} | orders published {} "
                  "(outbox on disk: {} waiting, {} dropped) | center stored {}, rejected {} | open orders {}\n",
                  t, as.readings_received, as.readings_rejected, frames, events,
-                 as.orders_published, as.outbox_pending, as.outbox_dropped, m.stored.load(), m.rejected_total(),
+                 as.orders_published, as.outbox_pending, as.outbox_dropped, stored_total(), m.rejected_total(),
                  count_open(center));
       std::fflush(stdout);
     }
@@ -359,12 +370,13 @@ int run_demo(const DemoOptions& options) {
              "Hotline: {} tickets posted (Open311), {} imported; {} reports joined an existing case; "
              "{} cases preempted (an edge order came before the first call).\n",
              as.readings_received, as.readings_rejected, frames, events,
-             as.orders_published, m.stored.load(), m.duplicates.load(), m.rejected_total(), count_open(center),
+             as.orders_published, stored_total(), m.duplicates.load(), m.rejected_total(), count_open(center),
              hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
   fmt::print("{}", hotline.summary());
   std::fflush(stdout);
   for (auto& [user, c] : devices) c->disconnect(std::chrono::seconds{1});
   edge.stop();
+  if (second) second->stop();
   center.stop();
   (*services)->stop();
   spdlog::info("demo stopped; services shut down");

@@ -222,6 +222,9 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--districts", demo.districts,
                        "Beijing district outlines (default: the echarts 4 map in web/node_modules)");
   demo_cmd->add_option("--web-root", demo.web_root, "The built pages (default web/dist)");
+  demo_cmd->add_flag("--cluster", demo.cluster,
+                     "Cluster mode: a private 3-node RabbitMQ cluster as the broker (agents on MQTT, failing over "
+                     "between nodes) and two centers sharing its order stream over AMQP");
   demo_cmd->add_option("--log-level", demo.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -110,8 +111,9 @@ class Cluster : public ::testing::Test {
     mqtt.url = u.front();
     mqtt.failover_urls.assign(u.begin() + 1, u.end());
     agents_.push_back(std::make_unique<OutboxAgent>());
-    agents_.back()->start({.dir = dir_, .id = fmt::format("{}-{}", id, getpid()), .prefix = prefix_, .mqtt = mqtt,
-                           .confirm = confirm});
+    auto st = agents_.back()->start({.dir = dir_, .id = fmt::format("{}-{}", id, getpid()), .prefix = prefix_,
+                                     .mqtt = mqtt, .confirm = confirm});
+    if (!st) throw std::runtime_error("agent: " + st.error().message);  // fails the test
     return *agents_.back();
   }
   // Order events of `agent` stored: (rows, distinct orders, cases opened by them).
@@ -157,7 +159,7 @@ TEST_F(Cluster, TwoCentersShareTheStreamAndStoreEachEventOnce) {
   center::Center& a = start_center(fmt::format("share-a-{}", getpid()), 0);
   center::Center& b = start_center(fmt::format("share-b-{}", getpid()), 1);
   OutboxAgent& agent = start_agent("share-agent", 2, /*confirm=*/true);
-  agent.add(0, kEvents);
+  ASSERT_TRUE(agent.add(0, kEvents).has_value());
   ASSERT_TRUE(eventually([&] { return stored(agent).orders == kEvents && agent.outbox().stats().pending == 0; }, 120s))
       << describe();
   const Stored s = stored(agent);
@@ -179,7 +181,7 @@ TEST_F(Cluster, KillingTheNodeThatLeadsTheQueueLosesNothingAndDuplicatesNothing)
   // One agent on each node, the leader's among them.
   for (size_t n = 0; n < 3; ++n) start_agent(fmt::format("kill-agent{}", n), n, /*confirm=*/true);
   std::vector<std::thread> feeders;
-  for (auto& a : agents_) feeders.emplace_back([&a] { a->add(0, kPerAgent); });
+  for (auto& a : agents_) feeders.emplace_back([&a] { EXPECT_TRUE(a->add(0, kPerAgent).has_value()); });
   for (auto& t : feeders) t.join();
   ASSERT_TRUE(eventually([&] { return stored_total() >= kPerAgent; }, 120s)) << describe();
   ASSERT_LT(stored_total(), 3 * kPerAgent) << "the stream must still be flowing when the node dies";
@@ -215,7 +217,7 @@ TEST_F(Cluster, ACenterKilledMidBatchLeavesItsMessagesToTheOther) {
   center::Center& survivor = start_center(fmt::format("survivor-{}", getpid()), 1);
   // Forgets at the PUBACK: what the victim took is only in the broker's hands.
   OutboxAgent& agent = start_agent("victim-agent", 2, /*confirm=*/false);
-  agent.add(0, kEvents);
+  ASSERT_TRUE(agent.add(0, kEvents).has_value());
   ASSERT_TRUE(eventually([&] { return stored(agent).orders >= kEvents / 10; }, 120s)) << describe();
   ::kill(victim.process().pid(), SIGKILL);
   victim.process().wait(10s);

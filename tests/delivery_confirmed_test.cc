@@ -26,6 +26,7 @@
 #include "gridwatch/domain/time.h"
 #include "gridwatch/platform/mqtt.h"
 #include "center_config.h"
+#include "outbox_agent.h"
 #include "private_broker.h"
 #include "support.h"
 
@@ -42,12 +43,12 @@ class DeliveryConfirmed : public ::testing::Test {
     ASSERT_FALSE(svc_.pg_conninfo.empty());
     dir_ = temp_dir("delivery-confirmed");
     prefix_ = unique_prefix();
-    agent_ = fmt::format("e2e-agent-{}", getpid());
+    static int n = 0;  // one agent a test: the tests of a process share its database
+    agent_id_ = fmt::format("e2e-agent-{}-{}", getpid(), n++);
     cfg_ = center_config(fmt::format("e2e-{}", getpid()), prefix_, "e2e", "e2e-test-key-0123456789");
   }
   void TearDown() override {
-    if (sender_) sender_->stop();
-    if (pub_) (void)pub_->disconnect(1s);
+    agent_.stop();
     center_.reset();
     if (broker_) broker_->stop();
     std::filesystem::remove_all(dir_);
@@ -68,54 +69,17 @@ class DeliveryConfirmed : public ::testing::Test {
   }
   // The agent's side, as agent.cc wires it.
   void start_agent(bool confirm, std::chrono::milliseconds confirm_timeout) {
-    auto log = agent::open_outbox_file(dir_ / "agent" / "outbox" / "log");
-    ASSERT_TRUE(log.has_value());
-    auto box = agent::Outbox::open(std::move(*log), {.sync = false, .confirm = confirm});
-    ASSERT_TRUE(box.has_value());
-    box_ = std::move(*box);
-    auto pub = platform::MqttClient::create({.url = broker_->url(), .client_id = agent_});
-    ASSERT_TRUE(pub.has_value());
-    pub_ = std::move(*pub);
-    pub_->on_message([this](platform::MqttMessage m) {
-      auto keys = agent::parse_confirmation(m.payload);
-      if (!keys) {
-        ++bad_confirmations_;
-        return;
-      }
-      box_->confirm(*keys);
-    });
-    ASSERT_TRUE(pub_->subscribe(fmt::format("{}/agents/{}/stored", prefix_, agent_), 1).has_value());
-    ASSERT_TRUE(pub_->connect(10s).has_value());
-    sender_ = std::make_unique<agent::OutboxSender>(*box_, *pub_, 200, 4000, confirm_timeout);
-    sender_->start();
+    platform::MqttOptions mqtt;
+    mqtt.url = broker_->url();
+    auto st = agent_.start(
+        {.dir = dir_, .id = agent_id_, .prefix = prefix_, .mqtt = mqtt, .confirm = confirm, .confirm_timeout = confirm_timeout});
+    ASSERT_TRUE(st.has_value()) << st.error().message;
   }
-  // Adds events [from, to) (new orders at places of their own), a hundred per write.
-  void add(int from, int to) {
-    std::vector<agent::Outbox::Event> chunk;
-    for (int i = from; i < to; ++i) {
-      std::mt19937_64 rng(static_cast<uint64_t>(i));
-      std::uniform_real_distribution<double> u(0, 0.2);
-      chunk.push_back({fmt::format("{}/orders/{}", prefix_, agent_),
-                       json({{"schema", "gw.order/1"},
-                             {"event", "open"},
-                             {"id", fmt::format("{}.e2e.{}", agent_, i)},
-                             {"category", "general.other"},
-                             {"source", {{"kind", "sensor"}, {"agent_id", agent_}, {"device_id", "gauge-1"}}},
-                             {"location", {{"lon", 116.2 + u(rng)}, {"lat", 39.8 + u(rng)}}},
-                             {"observed_at", format_rfc3339(t0_)}})
-                           .dump(),
-                       2});
-      if (chunk.size() == 100 || i + 1 == to) {
-        ASSERT_TRUE(box_->add_all(chunk).has_value());
-        chunk.clear();
-        sender_->wake();
-      }
-    }
-  }
+  void add(int from, int to) { ASSERT_TRUE(agent_.add(from, to).has_value()); }
   // Order events of this agent stored: (rows, distinct orders).
   std::pair<int, int> stored() {
     auto rows = sql(svc_.pg_conninfo, "SELECT count(*), count(DISTINCT order_id) FROM order_events WHERE order_id LIKE $1",
-                    {agent_ + ".e2e.%"});
+                    {agent_.order_id_pattern()});
     return rows.empty() ? std::pair<int, int>{-1, -1} : std::pair<int, int>{std::stoi(rows[0][0]), std::stoi(rows[0][1])};
   }
   // The scenario of the broker crash: the first half of `events` stored, the center away, the
@@ -130,42 +94,38 @@ class DeliveryConfirmed : public ::testing::Test {
     ASSERT_TRUE(eventually([&] { return stored().second == events / 2; }, 60s)) << describe();
     center_.reset();  // its session keeps its subscription
     add(events / 2, events);
-    ASSERT_TRUE(eventually([&] { return box_->stats().acknowledged >= static_cast<uint64_t>(events); }, 60s))
+    ASSERT_TRUE(eventually([&] { return agent_.outbox().stats().acknowledged >= static_cast<uint64_t>(events); }, 60s))
         << "the broker took the second half: " << describe();
     if (confirm) {
-      EXPECT_EQ(box_->stats().pending, static_cast<size_t>(events / 2)) << "kept past the broker's PUBACK";
+      EXPECT_EQ(agent_.outbox().stats().pending, static_cast<size_t>(events / 2)) << "kept past the broker's PUBACK";
     }
     broker_->kill();
     broker_->start();
     start_center();
   }
   std::string describe() {
-    const agent::OutboxStats os = box_->stats();
+    const agent::OutboxStats os = agent_.outbox().stats();
     return fmt::format("stored {}; outbox pending {}, unconfirmed {}, confirmed {}, acknowledged {}, resent {}",
                        stored().second, os.pending, os.unconfirmed, os.confirmed, os.acknowledged, os.resent);
   }
 
   platform::ServiceEndpoints svc_;
   std::filesystem::path dir_;
-  std::string prefix_, agent_;
+  std::string prefix_, agent_id_;
   center::CenterConfig cfg_;
-  const Timestamp t0_ = std::chrono::floor<std::chrono::seconds>(now_utc());
   std::unique_ptr<PrivateBroker> broker_;
   std::unique_ptr<center::Center> center_;
-  std::unique_ptr<agent::Outbox> box_;
-  std::unique_ptr<platform::MqttClient> pub_;
-  std::unique_ptr<agent::OutboxSender> sender_;
-  std::atomic<int> bad_confirmations_{0};
+  OutboxAgent agent_;
 };
 
 TEST_F(DeliveryConfirmed, ABrokerKilledWithEventsQueuedForTheCenterLosesNoneOfThem) {
   constexpr int kEvents = 10'000;
   crash_with_half_the_stream_queued(kEvents, /*confirm=*/true);
-  ASSERT_TRUE(eventually([&] { return stored().second == kEvents && box_->stats().pending == 0; }, 120s)) << describe();
+  ASSERT_TRUE(eventually([&] { return stored().second == kEvents && agent_.outbox().stats().pending == 0; }, 120s)) << describe();
   EXPECT_EQ(stored().first, kEvents) << "every event stored once";
-  EXPECT_EQ(box_->stats().confirmed, static_cast<uint64_t>(kEvents)) << "each confirmed and forgotten once";
-  EXPECT_EQ(box_->stats().dropped, 0u);
-  EXPECT_EQ(bad_confirmations_.load(), 0);
+  EXPECT_EQ(agent_.outbox().stats().confirmed, static_cast<uint64_t>(kEvents)) << "each confirmed and forgotten once";
+  EXPECT_EQ(agent_.outbox().stats().dropped, 0u);
+  EXPECT_EQ(agent_.bad_confirmations.load(), 0);
 }
 
 // The same crash when the outbox forgets at the PUBACK (confirmations off): what the broker held
@@ -173,13 +133,13 @@ TEST_F(DeliveryConfirmed, ABrokerKilledWithEventsQueuedForTheCenterLosesNoneOfTh
 TEST_F(DeliveryConfirmed, WithoutConfirmationsTheSameCrashLosesWhatTheBrokerHeld) {
   constexpr int kEvents = 1'000;
   crash_with_half_the_stream_queued(kEvents, /*confirm=*/false);
-  EXPECT_EQ(box_->stats().pending, 0u) << "forgotten at the PUBACK";
+  EXPECT_EQ(agent_.outbox().stats().pending, 0u) << "forgotten at the PUBACK";
   // A barrier: an event sent after the restart. The broker hands a returning session what it
   // kept before anything new, and the center stores in order: once this one is stored, anything
   // the broker kept would have been too.
   add(kEvents, kEvents + 1);
   ASSERT_TRUE(eventually([&] {
-    return !sql(svc_.pg_conninfo, "SELECT 1 FROM order_events WHERE order_id = $1", {fmt::format("{}.e2e.{}", agent_, kEvents)})
+    return !sql(svc_.pg_conninfo, "SELECT 1 FROM order_events WHERE order_id = $1", {agent_.order_id(kEvents)})
                 .empty();
   }, 60s)) << describe();
   EXPECT_EQ(stored().second, kEvents / 2 + 1) << "the broker's queue for the center was lost in the crash";
@@ -206,10 +166,10 @@ TEST_F(DeliveryConfirmed, EventsACenterTookButNeverStoredArePublishedAgainAfterT
   (void)(*dying)->disconnect(1s);
   dying->reset();
   start_center();
-  ASSERT_TRUE(eventually([&] { return stored().second == kEvents && box_->stats().pending == 0; }, 60s)) << describe();
+  ASSERT_TRUE(eventually([&] { return stored().second == kEvents && agent_.outbox().stats().pending == 0; }, 60s)) << describe();
   EXPECT_EQ(stored().first, kEvents);
-  EXPECT_GE(box_->stats().resent, static_cast<uint64_t>(kEvents)) << "each came back by the timeout";
-  EXPECT_TRUE(pub_->connected()) << "the agent's link never dropped";
+  EXPECT_GE(agent_.outbox().stats().resent, static_cast<uint64_t>(kEvents)) << "each came back by the timeout";
+  EXPECT_TRUE(agent_.mqtt().connected()) << "the agent's link never dropped";
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // synthetic grid, scripted sensors whose orders open and clear, bad input kept and counted.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <regex>
 
 #include "support.h"
@@ -77,6 +79,30 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   // The agent's events pass through its outbox on disk: none dropped.
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(orders published \d+ \(outbox on disk: \d+ waiting, 0 dropped\))")))
       << out;
+  EXPECT_NE(out.find("services shut down"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+// Cluster mode: the same demo on a private 3-node RabbitMQ cluster, two centers sharing its order
+// stream; every order the agent published is stored (by one center or the other) once.
+TEST(Demo, ClusterModeRunsOnThreeRabbitmqNodesWithTwoCenters) {
+  auto dir = temp_dir("demo-cluster");
+  const std::string districts =
+      std::string(GRIDWATCH_SOURCE_DIR) + "/web/node_modules/echarts/map/json/province/beijing.json";
+  auto demo = start_gridwatch({"demo", "--cluster", "--duration", "33", "--http-port", "0", "--data-dir",
+                               (dir / "demo").string(), "--districts", districts, "--web-root",
+                               std::string(GRIDWATCH_SOURCE_DIR) + "/web/dist"},
+                              dir / "out.log");
+  const auto status = demo.wait(std::chrono::seconds{240});
+  const std::string out = read_file(dir / "out.log");
+  ASSERT_TRUE(status.has_value()) << out;
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << out;
+  EXPECT_NE(out.find("broker:            RabbitMQ cluster of 3 nodes"), std::string::npos) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(second center: +http://127\.0\.0\.1:\d+)"))) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"((\d+) orders published, (\d+) stored, (\d+) duplicates)"))) << out;
+  EXPECT_EQ(m[1], "6") << out;
+  EXPECT_EQ(m[2], "6") << "each stored once, by one center or the other: " << out;
   EXPECT_NE(out.find("services shut down"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }

@@ -1,9 +1,8 @@
-// An agent's delivery path as agent.cc wires it, for tests of delivery across brokers and
-// centers: the durable outbox, its sender, and the subscription to the center's confirmations,
-// on an MQTT client (with failover URLs when given). Events are new orders at places of their own.
+// An agent's delivery path as agent.cc wires it, for tests and benchmarks of delivery across
+// brokers and centers: the durable outbox, its sender, and the subscription to the center's
+// confirmations, on an MQTT client (with failover URLs when given). Events are new orders at
+// places of their own.
 #pragma once
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
@@ -27,22 +26,22 @@ struct OutboxAgentSpec {
   platform::MqttOptions mqtt;  // url (and failover_urls, account); client_id is set to `id`
   bool confirm = true;
   std::chrono::milliseconds confirm_timeout{std::chrono::seconds{3}};
+  double rate = 4000;  // the sender's drain rate, events/s
 };
 
 class OutboxAgent {
  public:
-  // Opens the outbox, connects, subscribes to its confirmations and starts sending (gtest
-  // assertions: call it inside ASSERT_NO_FATAL_FAILURE).
-  void start(OutboxAgentSpec spec) {
+  // Opens the outbox, connects, subscribes to its confirmations and starts sending.
+  [[nodiscard]] Status start(OutboxAgentSpec spec) {
     spec_ = std::move(spec);
     auto log = agent::open_outbox_file(spec_.dir / spec_.id / "outbox" / "log");
-    ASSERT_TRUE(log.has_value()) << log.error().message;
+    if (!log) return std::unexpected(log.error());
     auto box = agent::Outbox::open(std::move(*log), {.sync = false, .confirm = spec_.confirm});
-    ASSERT_TRUE(box.has_value()) << box.error().message;
+    if (!box) return std::unexpected(box.error());
     box_ = std::move(*box);
     spec_.mqtt.client_id = spec_.id;
     auto client = platform::MqttClient::create(spec_.mqtt);
-    ASSERT_TRUE(client.has_value()) << client.error().message;
+    if (!client) return std::unexpected(client.error());
     mqtt_ = std::move(*client);
     mqtt_->on_message([this](platform::MqttMessage m) {
       auto keys = agent::parse_confirmation(m.payload);
@@ -52,11 +51,11 @@ class OutboxAgent {
       }
       box_->confirm(*keys);
     });
-    ASSERT_TRUE(mqtt_->subscribe(fmt::format("{}/agents/{}/stored", spec_.prefix, spec_.id), 1).has_value());
-    auto st = mqtt_->connect(std::chrono::seconds{20});
-    ASSERT_TRUE(st.has_value()) << st.error().message;
-    sender_ = std::make_unique<agent::OutboxSender>(*box_, *mqtt_, 200, 4000, spec_.confirm_timeout);
+    if (auto st = mqtt_->subscribe(fmt::format("{}/agents/{}/stored", spec_.prefix, spec_.id), 1); !st) return st;
+    if (auto st = mqtt_->connect(std::chrono::seconds{20}); !st) return st;
+    sender_ = std::make_unique<agent::OutboxSender>(*box_, *mqtt_, 200, spec_.rate, spec_.confirm_timeout);
     sender_->start();
+    return {};
   }
   ~OutboxAgent() { stop(); }
   void stop() {
@@ -66,16 +65,17 @@ class OutboxAgent {
   }
 
   // Adds events [from, to), a hundred per write.
-  void add(int from, int to) {
+  [[nodiscard]] Status add(int from, int to) {
     std::vector<agent::Outbox::Event> chunk;
     for (int i = from; i < to; ++i) {
       chunk.push_back({fmt::format("{}/orders/{}", spec_.prefix, spec_.id), event(i), 2});
       if (chunk.size() == 100 || i + 1 == to) {
-        ASSERT_TRUE(box_->add_all(chunk).has_value());
+        if (auto st = box_->add_all(chunk); !st) return std::unexpected(st.error());
         chunk.clear();
         sender_->wake();
       }
     }
+    return {};
   }
   // The id of event `i`; the SQL pattern of all of them.
   std::string order_id(int i) const { return fmt::format("{}.ev.{}", spec_.id, i); }

@@ -93,6 +93,8 @@ class PrivateServices {
   // The RabbitMQ cluster when ServicesOptions::rabbitmq_nodes asked for one (to kill and restart
   // its nodes in tests), else nullptr.
   RabbitCluster* rabbitmq() { return rabbitmq_.get(); }
+  // The PostgreSQL server's process (its postmaster; the sessions are its children), or -1.
+  pid_t postgres_pid() const { return postgres_ ? postgres_->pid() : -1; }
   // Stops both services and removes the database's data directory.
   void stop();
   // Leaves the services running and records them in DIR/services.json for stop_detached().
