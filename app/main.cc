@@ -139,7 +139,8 @@ int run_center(const std::string& config_path, bool check_only) {
   return kExitOk;
 }
 
-int services_up(const std::string& dir, bool postgres, bool mosquitto, const std::string& broker, int nodes) {
+int services_up(const std::string& dir, bool postgres, bool mosquitto, const std::string& broker, int nodes,
+                bool replica) {
   if (auto st = platform::init_logging("info", "services"); !st) return kExitUsage;
   // A previous run that was not brought down is stopped first.
   (void)platform::PrivateServices::stop_detached(dir);
@@ -149,6 +150,7 @@ int services_up(const std::string& dir, bool postgres, bool mosquitto, const std
   auto s = platform::PrivateServices::start({.dir = dir,
                                              .mosquitto = mosquitto && broker == "mosquitto",
                                              .postgres = postgres,
+                                             .pg_replica = postgres && replica,
                                              .outlive_parent = true,
                                              .mqtt_accounts = {{"tests", platform::random_secret()}},
                                              .mqtt_acl = platform::gridwatch_acl("+/+", {.superusers = {"tests"}}),
@@ -167,6 +169,7 @@ int services_up(const std::string& dir, bool postgres, bool mosquitto, const std
                         {"mqtt_username", e.mqtt_username},
                         {"mqtt_password", e.mqtt_password},
                         {"pg_conninfo", e.pg_conninfo}};
+  if (!e.pg_replica_conninfo.empty()) out["pg_replica_conninfo"] = e.pg_replica_conninfo;
   if (!e.rabbitmq_nodes.empty()) {
     out["amqp_url"] = e.rabbitmq_nodes.front().amqp_url;
     out["nodes"] = nlohmann::json::array();
@@ -230,7 +233,7 @@ int main(int argc, char** argv) {
 
   std::string services_dir, services_broker = "mosquitto";
   int services_nodes = 3;
-  bool no_postgres = false, no_mosquitto = false;
+  bool no_postgres = false, no_mosquitto = false, services_replica = false;
   auto* services_cmd = app.add_subcommand(
       "services", "Start or stop a private broker (Mosquitto, or a RabbitMQ cluster) and PostgreSQL + PostGIS in the background "
                   "(for test fixtures and development).");
@@ -241,6 +244,7 @@ int main(int argc, char** argv) {
   up->add_flag("--no-mosquitto", no_mosquitto, "Do not start the broker");
   up->add_option("--broker", services_broker, "mosquitto (one broker) or rabbitmq (a cluster)")
       ->check(CLI::IsMember({"mosquitto", "rabbitmq"}));
+  up->add_flag("--replica", services_replica, "Also a streaming replica of the database (pg_basebackup -R)");
   up->add_option("--nodes", services_nodes, "Nodes of the RabbitMQ cluster (default 3)")->check(CLI::Range(1, 9));
   auto* down = services_cmd->add_subcommand("down", "Stop what 'up' started in this directory.");
   down->add_option("--dir", services_dir, "State directory")->required();
@@ -336,7 +340,7 @@ int main(int argc, char** argv) {
   if (*vreplay_cmd) return run_vision_replay(vreplay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*qr_cmd) return run_qr(qr_buildings, qr);
-  if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto, services_broker, services_nodes);
+  if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto, services_broker, services_nodes, services_replica);
   if (*down) return services_down(services_dir);
   return kExitUsage;
 }

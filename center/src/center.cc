@@ -23,6 +23,12 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   if (!store) return std::unexpected(store.error());
   store_ = std::move(*store);
   if (auto st = store_->migrate(); !st) return st;
+  if (!config_.read_conninfo.empty()) {
+    auto replica = Store::open(config_.read_conninfo, config_.pool_size, catalog_, application_name() + "/read");
+    if (!replica) return std::unexpected(replica.error());
+    store_->set_read_replica(std::move(*replica));
+    spdlog::info("map, tiles and rates read from the replica {}", config_.read_conninfo);
+  }
   if (auto st = load_areas(); !st) return st;
   if (!config_.web.buildings.empty()) {
     auto b = load_buildings(config_.web.buildings);

@@ -95,8 +95,9 @@ CenterConfig read(const ConfigNode& root) {
     c.max_buffered = static_cast<int>(b->integer("max_buffered", c.max_buffered, 1, 1'000'000));
   }
   if (auto d = root.find("database")) {
-    d->allow_only({"conninfo", "pool_size"});
+    d->allow_only({"conninfo", "read_conninfo", "pool_size"});
     c.conninfo = d->string("conninfo", c.conninfo);
+    c.read_conninfo = d->string("read_conninfo", "");
     c.pool_size = static_cast<int>(d->integer("pool_size", 4, 1, 64));
   }
   if (auto h = root.find("http")) {

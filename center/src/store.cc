@@ -60,6 +60,14 @@ Result<Store::Lease> Store::lease() {
   return Lease(this, c);
 }
 
+Result<Store::Lease> Store::lease_read() {
+  if (replica_) {
+    auto l = replica_->lease();
+    if (l && PQstatus(l->get()) == CONNECTION_OK) return l;
+  }
+  return lease();
+}
+
 void Store::give_back(pg_conn* c) {
   {
     std::lock_guard lock(mu_);

@@ -54,7 +54,7 @@ Result<std::optional<std::string>> Store::request_of_token(std::string_view toke
 }
 
 Result<std::string> Store::cases_tile(int z, int x, int y, const Scope& scope) {
-  auto l = lease();
+  auto l = lease_read();
   if (!l) return std::unexpected(l.error());
   const auto sp = scope_params(scope);
   const std::string text = fmt::format(fmt::runtime(sql::cases_tile), fmt::arg("scope", scope_sql(4)));
@@ -84,7 +84,7 @@ Status Store::report_worker(std::string_view id, std::string_view grid, std::opt
 }
 
 Result<std::string> Store::workers_geojson() {
-  auto l = lease();
+  auto l = lease_read();
   if (!l) return std::unexpected(l.error());
   auto r = exec(l->get(), sql::workers_geojson);
   if (!r) return std::unexpected(r.error());
@@ -92,7 +92,7 @@ Result<std::string> Store::workers_geojson() {
 }
 
 Result<nlohmann::json> Store::stats(const StatsQuery& q) {
-  auto l = lease();
+  auto l = lease_read();
   if (!l) return std::unexpected(l.error());
   // One pass over the cases opened in the span (cancelled and duplicate cases are not counted),
   // counted per group and quarter hour; the quarter hours are then summed into local days, weeks
@@ -142,7 +142,7 @@ Result<nlohmann::json> Store::case_sources(std::string_view case_id) {
 }
 
 Result<std::string> Store::orders_geojson(const OrderQuery& q) {
-  auto l = lease();
+  auto l = lease_read();
   if (!l) return std::unexpected(l.error());
   // The radius test runs on geography (ellipsoidal metres); the box around the circle, 1 % wider
   // than the spherical one to cover the ellipsoid, lets the geometry GiST index pick candidates.

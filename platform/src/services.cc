@@ -282,58 +282,86 @@ Status PrivateServices::start_postgres() {
   pg_data_is_temp_ = base->is_temp;
   fs::path log = options_.dir / "postgres.log";
   fs::remove(log, ec);
-  SpawnOptions so;
-  so.log_file = log;
-  so.run_as = run_as;
-  so.working_dir = base->path;
-  so.stop_signal = SIGINT;  // "fast" shutdown
-  so.die_with_parent = !options_.outlive_parent;
-  so.new_session = options_.outlive_parent;
   auto st = run_to_completion({fmt::format("{}/initdb", kPgBin), "-D", pg_data_.string(), "-U",
                                "gridwatch", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
                                "--no-sync"},
-                              so, 120s);
+                              pg_spawn_options(log), 120s);
   if (!st) return std::unexpected(st.error());
+  auto port = spawn_postgres(pg_data_, log, postgres_);
+  if (!port) return std::unexpected(port.error());
+  if (auto r = exec_sql(conninfo_for(*port, "postgres"), "CREATE DATABASE gridwatch"); !r) return r;
+  endpoints_.pg_port = *port;
+  endpoints_.pg_conninfo = conninfo_for(*port, "gridwatch");
+  if (auto r = exec_sql(endpoints_.pg_conninfo, "CREATE EXTENSION IF NOT EXISTS postgis"); !r) return r;
+  spdlog::info("private PostgreSQL + PostGIS on 127.0.0.1:{} (data {}, log {})", *port, pg_data_.string(), log.string());
+  if (options_.pg_replica) return start_replica();
+  return {};
+}
+
+SpawnOptions PrivateServices::pg_spawn_options(const fs::path& log) const {
+  SpawnOptions so;
+  so.log_file = log;
+  so.run_as = service_user("GRIDWATCH_PG_USER", "postgres");
+  so.working_dir = pg_data_.parent_path();
+  so.stop_signal = SIGINT;  // "fast" shutdown
+  so.die_with_parent = !options_.outlive_parent;
+  so.new_session = options_.outlive_parent;
+  return so;
+}
+
+Result<int> PrivateServices::spawn_postgres(const fs::path& data, const fs::path& log, std::optional<ChildProcess>& into) {
+  const SpawnOptions so = pg_spawn_options(log);
   const char* sync = options_.durable ? "on" : "off";
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto port = free_tcp_port();
     if (!port) return std::unexpected(port.error());
     auto child = ChildProcess::spawn(
-        {fmt::format("{}/postgres", kPgBin), "-D", pg_data_.string(), "-p", std::to_string(*port),
+        {fmt::format("{}/postgres", kPgBin), "-D", data.string(), "-p", std::to_string(*port),
          "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c",
          fmt::format("fsync={}", sync), "-c", fmt::format("synchronous_commit={}", sync), "-c",
          fmt::format("full_page_writes={}", sync), "-c", "max_connections=100"},
         so);
     if (!child) return std::unexpected(child.error());
-    std::string admin = conninfo_for(*port, "postgres");
+    const std::string admin = conninfo_for(*port, "postgres");
     auto deadline = std::chrono::steady_clock::now() + 30s;
-    bool ready = false;
     while (std::chrono::steady_clock::now() < deadline && child->running()) {
       if (PQping(admin.c_str()) == PQPING_OK) {
-        ready = true;
-        break;
+        into.emplace(std::move(*child));
+        return *port;
       }
       std::this_thread::sleep_for(50ms);
     }
-    if (!ready) {
-      child->stop(5s);
-      continue;
-    }
-    postgres_.emplace(std::move(*child));
-    if (auto r = exec_sql(admin, "CREATE DATABASE gridwatch"); !r) return r;
-    endpoints_.pg_port = *port;
-    endpoints_.pg_conninfo = conninfo_for(*port, "gridwatch");
-    if (auto r = exec_sql(endpoints_.pg_conninfo, "CREATE EXTENSION IF NOT EXISTS postgis"); !r)
-      return r;
-    spdlog::info("private PostgreSQL + PostGIS on 127.0.0.1:{} (data {}, log {})", *port,
-                 pg_data_.string(), log.string());
-    return {};
+    child->stop(5s);
   }
-  return fail(ErrorCode::kUnavailable,
-              fmt::format("private PostgreSQL did not start; see {}", log.string()));
+  return fail(ErrorCode::kUnavailable, fmt::format("private PostgreSQL did not start; see {}", log.string()));
+}
+
+Status PrivateServices::start_replica() {
+  // A copy of the primary taken over its replication connection (pg_hba from initdb lets
+  // 127.0.0.1 replicate), -R: it starts as a hot standby that streams from the primary.
+  replica_data_ = pg_data_.parent_path() / "replica";
+  std::error_code ec;
+  fs::remove_all(replica_data_, ec);
+  const fs::path log = options_.dir / "postgres-replica.log";
+  fs::remove(log, ec);
+  if (auto st = run_to_completion({fmt::format("{}/pg_basebackup", kPgBin), "-h", "127.0.0.1", "-p",
+                                   std::to_string(endpoints_.pg_port), "-U", "gridwatch", "-D", replica_data_.string(),
+                                   "-R", "-X", "stream", "-c", "fast", "--no-sync"},
+                                  pg_spawn_options(log), 120s);
+      !st)
+    return st;
+  auto port = spawn_postgres(replica_data_, log, replica_);
+  if (!port) return std::unexpected(port.error());
+  endpoints_.pg_replica_conninfo = conninfo_for(*port, "gridwatch");
+  spdlog::info("private PostgreSQL streaming replica on 127.0.0.1:{} (log {})", *port, log.string());
+  return {};
 }
 
 void PrivateServices::stop() {
+  if (replica_) {
+    replica_->stop(20s);
+    replica_.reset();
+  }
   if (postgres_) {
     postgres_->stop(20s);
     postgres_.reset();
@@ -349,6 +377,11 @@ void PrivateServices::stop() {
     fs::remove_all(pg_data_is_temp_ ? pg_data_.parent_path() : pg_data_, ec);
     pg_data_.clear();
   }
+  if (!replica_data_.empty()) {
+    std::error_code ec;
+    fs::remove_all(replica_data_, ec);
+    replica_data_.clear();
+  }
 }
 
 PrivateServices::~PrivateServices() { stop(); }
@@ -363,7 +396,12 @@ Status PrivateServices::detach() {
                       {"pg_data", pg_data_.string()},
                       {"pg_data_is_temp", pg_data_is_temp_},
                       {"mosquitto_pid", mosquitto_ ? mosquitto_->release() : -1},
-                      {"postgres_pid", postgres_ ? postgres_->release() : -1}};
+                      {"postgres_pid", postgres_ ? postgres_->release() : -1},
+                      {"pg_replica_conninfo", endpoints_.pg_replica_conninfo},
+                      {"replica_pid", replica_ ? replica_->release() : -1},
+                      {"replica_data", replica_data_.string()}};
+  replica_data_.clear();
+  replica_.reset();
   if (rabbitmq_) j["rabbitmq"] = rabbitmq_->detach();
   rabbitmq_.reset();
   mosquitto_.reset();
@@ -389,6 +427,7 @@ Result<ServiceEndpoints> PrivateServices::read_state(const fs::path& dir) {
   e.mqtt_password = j.value("mqtt_password", "");
   e.pg_conninfo = j.value("pg_conninfo", "");
   e.pg_port = j.value("pg_port", 0);
+  e.pg_replica_conninfo = j.value("pg_replica_conninfo", "");
   if (j.contains("rabbitmq"))
     for (const auto& n : j["rabbitmq"].value("nodes", nlohmann::json::array()))
       e.rabbitmq_nodes.push_back({.name = n.value("name", ""), .amqp_url = n.value("amqp_url", ""),
@@ -402,7 +441,8 @@ Status PrivateServices::stop_detached(const fs::path& dir) {
   auto j = nlohmann::json::parse(in, nullptr, false);
   in.close();
   if (j.is_discarded()) return fail(ErrorCode::kParse, "services.json is not valid JSON");
-  bool ok = stop_foreign_process(j.value("postgres_pid", -1), SIGINT, 20s);
+  bool ok = stop_foreign_process(j.value("replica_pid", -1), SIGINT, 20s);
+  ok = stop_foreign_process(j.value("postgres_pid", -1), SIGINT, 20s) && ok;
   ok = stop_foreign_process(j.value("mosquitto_pid", -1), SIGTERM, 5s) && ok;
   if (j.contains("rabbitmq")) ok = RabbitCluster::stop_detached(j["rabbitmq"]) && ok;
   std::error_code ec;
@@ -411,6 +451,7 @@ Status PrivateServices::stop_detached(const fs::path& dir) {
     fs::path p(data);
     fs::remove_all(j.value("pg_data_is_temp", false) ? p.parent_path() : p, ec);
   }
+  if (const std::string replica = j.value("replica_data", ""); !replica.empty()) fs::remove_all(replica, ec);
   fs::remove(dir / "services.json", ec);
   if (!ok) return fail(ErrorCode::kIo, "a private service did not stop");
   return {};

@@ -72,6 +72,9 @@ struct CenterConfig {
   int max_buffered = 10000;
   // database
   std::string conninfo = "host=127.0.0.1 port=5432 dbname=gridwatch user=gridwatch";
+  // A streaming replica for the reads that may be a second stale (Store::set_read_replica);
+  // empty: everything on conninfo.
+  std::string read_conninfo;
   int pool_size = 4;
   // http
   std::string http_host = "127.0.0.1";

@@ -199,12 +199,19 @@ class Store {
   [[nodiscard]] Result<std::string> areas_geojson(std::optional<int> level);
   [[nodiscard]] Status ping();
 
+  // Reads that may be a second stale (the map's list, tiles, the rates, workers' positions) go
+  // to `replica` (a store on a streaming replica: database.read_conninfo) from now on; the
+  // primary answers them while the replica cannot be reached. Call before sharing the store.
+  void set_read_replica(std::unique_ptr<Store> replica) { replica_ = std::move(replica); }
+
   // Borrowed connection; returned to the pool when destroyed.
   class Lease;
 
  private:
   Store() = default;
   Result<Lease> lease();
+  // A connection for a read that may be stale: the replica's when there is one and it answers.
+  Result<Lease> lease_read();
   void give_back(pg_conn* c);
   // Case `id` locked for a change (store_db.h): kNotFound when there is none.
   struct LockedCase;
@@ -216,6 +223,7 @@ class Store {
   std::condition_variable cv_;
   std::vector<pg_conn*> idle_;
   int size_ = 0;
+  std::unique_ptr<Store> replica_;
 };
 
 }  // namespace gridwatch::center

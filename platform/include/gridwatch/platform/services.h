@@ -30,6 +30,7 @@ struct ServiceEndpoints {
   std::string mqtt_username, mqtt_password;  // the first of ServicesOptions::mqtt_accounts, if any
   std::string pg_conninfo;  // libpq keyword/value string for database "gridwatch"
   int pg_port = 0;
+  std::string pg_replica_conninfo;  // with ServicesOptions::pg_replica: its streaming replica
   // With ServicesOptions::rabbitmq_nodes: the cluster's nodes (mqtt_url is then the first one's).
   std::vector<RabbitNode> rabbitmq_nodes;
 };
@@ -65,6 +66,8 @@ struct ServicesOptions {
   bool mosquitto = true;
   bool postgres = true;
   bool durable = false;  // fsync on; off for tests and the demo (faster, no crash safety)
+  // A streaming replica of the database as well (pg_basebackup -R, hot standby), read-only.
+  bool pg_replica = false;
   bool outlive_parent = false;  // needed for detach(): not killed when this process exits
   // Non-empty: the broker refuses anonymous clients, knows these accounts (hashed with
   // mosquitto_passwd) and applies `mqtt_acl` (Mosquitto ACL file text; empty: no restriction).
@@ -116,12 +119,19 @@ class PrivateServices {
   Status add_dynsec_accounts();
   std::string dynsec_admin_password_;
   Status start_postgres();
+  Status start_replica();
+  // Starts `postgres` on `data` (as the database's user), waits until it answers: its port.
+  Result<int> spawn_postgres(const std::filesystem::path& data, const std::filesystem::path& log,
+                             std::optional<ChildProcess>& into);
+  SpawnOptions pg_spawn_options(const std::filesystem::path& log) const;
 
   ServicesOptions options_;
   ServiceEndpoints endpoints_;
   std::optional<ChildProcess> mosquitto_;
   std::unique_ptr<RabbitCluster> rabbitmq_;
   std::optional<ChildProcess> postgres_;
+  std::optional<ChildProcess> replica_;
+  std::filesystem::path replica_data_;
   std::filesystem::path pg_data_;
   bool pg_data_is_temp_ = false;
 };
