@@ -22,6 +22,7 @@
 
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
+#include "gridwatch/domain/time.h"
 #include "gridwatch/platform/rabbitmq.h"
 #include "center_config.h"
 #include "center_under_test.h"
@@ -225,6 +226,56 @@ TEST_F(Cluster, ACenterKilledMidBatchLeavesItsMessagesToTheOther) {
   EXPECT_EQ(stored(agent).rows, kEvents) << describe();
   EXPECT_EQ(agent.outbox().stats().pending, 0u);
   EXPECT_GT(survivor.metrics().stored.load(), 0u) << describe();
+}
+
+// What goes out of a center crosses the cluster as it crosses Mosquitto: a clip request reaches
+// the agent on another node and its answer comes back (the center's private queue); a
+// dispatcher's step reaches a map subscribed on a third node.
+TEST_F(Cluster, ClipRequestsAndCaseUpdatesCrossTheClusterAsOnMosquitto) {
+  center::Center& c = start_center(fmt::format("out-{}", getpid()), 0);
+  const std::string agent = fmt::format("clip-agent-{}", getpid());
+  const auto& nodes = g_cluster->nodes();
+  auto edge = platform::MqttClient::create({.url = nodes[1].mqtt_url, .client_id = agent});
+  ASSERT_TRUE(edge.has_value());
+  std::atomic<int> requests{0};
+  platform::MqttClient* e = edge->get();
+  (*edge)->on_message([&, e](platform::MqttMessage m) {
+    const auto req = nlohmann::json::parse(m.payload, nullptr, false);
+    if (!req.is_object() || req.value("clip", "") != "street-1.mp4") return;
+    ++requests;
+    (void)e->publish(fmt::format("{}/agents/{}/clips/{}", prefix_, agent, req.value("request_id", "")), "CLIP-BYTES", 1, false);
+  });
+  ASSERT_TRUE((*edge)->subscribe(fmt::format("{}/agents/{}/clips/get", prefix_, agent), 1).has_value());
+  ASSERT_TRUE((*edge)->connect(10s).has_value());
+  std::atomic<int> updates{0};
+  auto map = platform::MqttClient::create({.url = nodes[2].mqtt_url, .client_id = fmt::format("map-{}", getpid())});
+  ASSERT_TRUE(map.has_value());
+  (*map)->on_message([&](platform::MqttMessage m) {
+    if (m.payload.find("dispatched") != std::string::npos) ++updates;
+  });
+  ASSERT_TRUE((*map)->subscribe(fmt::format("{}/center/orders/#", prefix_), 1).has_value());
+  ASSERT_TRUE((*map)->connect(10s).has_value());
+
+  const std::string id = agent + ".parked.street:no_parking.20261203T080000Z";
+  const nlohmann::json order = {
+      {"schema", "gw.order/1"}, {"event", "open"}, {"id", id}, {"category", "traffic.illegal_parking"},
+      {"source", {{"kind", "camera"}, {"agent_id", agent}}},
+      {"location", {{"lon", 117.50 + (getpid() % 1000) * 1e-4}, {"lat", 40.60}}},
+      {"observed_at", format_rfc3339(now_utc())},
+      {"evidence", {{"clip", {{"agent_id", agent}, {"camera", "street"}, {"name", "street-1.mp4"}, {"codec", "h264"}}}}}};
+  ASSERT_TRUE((*edge)->publish_and_wait(fmt::format("{}/orders/{}", prefix_, agent), order.dump(), 1, false, 10s).has_value());
+  const int port = c.http_port();
+  ASSERT_TRUE(eventually([&] { return http_request(port, "GET", "/api/v1/orders/" + id, "", kAdminToken).status == 200; }, 20s));
+  const auto clip = http_request(port, "GET", fmt::format("/api/v1/orders/{}/clip", id), "", kAdminToken);
+  EXPECT_EQ(clip.status, 200) << clip.body;
+  EXPECT_EQ(clip.body, "CLIP-BYTES");
+  EXPECT_EQ(requests.load(), 1);
+  const auto step = http_request(port, "POST", fmt::format("/api/v1/orders/{}/actions", id),
+                                 R"({"action":"dispatch","unit":"street-c","reason":"cluster"})", kAdminToken);
+  ASSERT_EQ(step.status, 200) << step.body;
+  EXPECT_TRUE(eventually([&] { return updates.load() >= 1; }, 10s)) << "the map on node 3 got the step";
+  (*edge)->disconnect(1s);
+  (*map)->disconnect(1s);
 }
 
 // The command the tests' fixtures and `demo --cluster` use: every node's URLs in its JSON, and

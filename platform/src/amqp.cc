@@ -173,10 +173,11 @@ void AmqpClient::Impl::drop(const std::string& why) {
     amqp_destroy_connection(conn);  // closes the socket; the broker requeues what was unacked
     conn = nullptr;
   }
+  std::lock_guard lock(mu);  // `up` changes under mu: waiters in connect()/disconnect() see it
   if (up.exchange(false)) spdlog::warn("AMQP connection lost: {}", why);
-  std::lock_guard lock(mu);
   last_error = why;
   acks.clear();  // tokens of this connection mean nothing to the next one
+  cv.notify_all();
 }
 
 bool AmqpClient::Impl::flush() {
@@ -278,7 +279,10 @@ void AmqpClient::Impl::run() {
       attempt = 0;
       ++generation;
       ++connections;
-      up = true;
+      {
+        std::lock_guard lock(mu);
+        up = true;
+      }
       spdlog::info("AMQP connected ({})", options.client_name);
       cv.notify_all();
     }
