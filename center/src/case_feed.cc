@@ -25,6 +25,7 @@ void Center::follow_other_centers() {
   const std::string self = application_name();
   pg_conn* c = nullptr;
   int attempt = 0;
+  bool listening = false;  // feed_listening_ told
   auto wait = [&] {
     const auto delay = std::chrono::milliseconds(std::min(5000, 200 * (1 << std::min(attempt++, 5))));
     return !queue_.wait_closed_for(delay);
@@ -32,15 +33,19 @@ void Center::follow_other_centers() {
   while (!live_.closed()) {
     if (!c) {
       c = db::connect_as(config_.conninfo, self + "/listen");
-      auto listening = PQstatus(c) == CONNECTION_OK ? db::exec(c, sql::listen_cases) : fail(ErrorCode::kUnavailable, PQerrorMessage(c));
-      if (!listening) {
-        spdlog::warn("following other centers' changes: {}", listening.error().message);
+      auto subscribed = PQstatus(c) == CONNECTION_OK ? db::exec(c, sql::listen_cases) : fail(ErrorCode::kUnavailable, PQerrorMessage(c));
+      if (!subscribed) {
+        spdlog::warn("following other centers' changes: {}", subscribed.error().message);
         PQfinish(c);
         c = nullptr;
         if (!wait()) break;
         continue;
       }
       attempt = 0;
+      if (!listening) {
+        feed_listening_.set_value();
+        listening = true;
+      }
     }
     pollfd p{PQsocket(c), POLLIN, 0};
     if (::poll(&p, 1, 500) < 0 && errno != EINTR) continue;

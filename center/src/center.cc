@@ -61,7 +61,11 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   if (!port) return std::unexpected(port.error());
   http_port_ = *port;
   live_.on_publish([this] { http_->notify(); });  // event streams send what is new
+  // Changes other centers commit after start() returns reach this one's streams: it listens first.
+  auto listening = feed_listening_.get_future();
   feed_thread_ = std::thread([this] { follow_other_centers(); });
+  if (listening.wait_for(std::chrono::seconds{10}) != std::future_status::ready)
+    spdlog::warn("center {}: not yet following other centers' changes (the database does not answer)", config_.id);
   sla_thread_ = std::thread([this] {
     while (!queue_.wait_closed_for(std::chrono::duration_cast<std::chrono::milliseconds>(config_.sla_check_interval)))
       check_sla(now_utc());

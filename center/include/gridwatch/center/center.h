@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <set>
 #include <map>
 #include <memory>
@@ -175,6 +176,7 @@ class Center {
   std::thread ingest_thread_;
   std::thread sla_thread_;
   std::thread feed_thread_;  // follow_other_centers()
+  std::promise<void> feed_listening_;  // set once its first LISTEN is in place
   int http_port_ = 0;
   Metrics metrics_;
 
