@@ -63,6 +63,12 @@ class Cluster : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_NE(g_cluster, nullptr) << "the RabbitMQ cluster did not start";
+    // A node an earlier test killed comes back first (not at that test's end: the last test
+    // that kills one leaves the restart to no one).
+    for (size_t i = 0; i < g_cluster->nodes().size(); ++i) {
+      auto st = g_cluster->restart(i);
+      ASSERT_TRUE(st.has_value()) << st.error().message;
+    }
     svc_ = services();
     dir_ = temp_dir("cluster");
     prefix_ = unique_prefix();
@@ -71,11 +77,6 @@ class Cluster : public ::testing::Test {
   void TearDown() override {
     agents_.clear();
     centers_.clear();
-    // A node a test killed comes back for the next one.
-    for (size_t i = 0; i < g_cluster->nodes().size(); ++i) {
-      auto st = g_cluster->restart(i);
-      EXPECT_TRUE(st.has_value()) << st.error().message;
-    }
     std::filesystem::remove_all(dir_);
   }
 
@@ -172,41 +173,6 @@ TEST_F(Cluster, TwoCentersShareTheStreamAndStoreEachEventOnce) {
   EXPECT_EQ(agent.bad_confirmations.load(), 0);
 }
 
-TEST_F(Cluster, KillingTheNodeThatLeadsTheQueueLosesNothingAndDuplicatesNothing) {
-  constexpr int kPerAgent = 3'334;  // three agents: 10,002 events
-  start_center(fmt::format("kill-a-{}", getpid()), 0);
-  start_center(fmt::format("kill-b-{}", getpid()), 1);
-  const std::string queue = group_ + "-orders";  // the group's quorum queue (docs/operations.md)
-  auto leader = g_cluster->queue_leader(queue);
-  ASSERT_TRUE(leader.has_value()) << leader.error().message;
-  // One agent on each node, the leader's among them.
-  for (size_t n = 0; n < 3; ++n) start_agent(fmt::format("kill-agent{}", n), n, /*confirm=*/true);
-  std::vector<std::thread> feeders;
-  for (auto& a : agents_) feeders.emplace_back([&a] { EXPECT_TRUE(a->add(0, kPerAgent).has_value()); });
-  for (auto& t : feeders) t.join();
-  ASSERT_TRUE(eventually([&] { return stored_total() >= kPerAgent; }, 120s)) << describe();
-  ASSERT_LT(stored_total(), 3 * kPerAgent) << "the stream must still be flowing when the node dies";
-  g_cluster->kill(*leader);
-  ASSERT_TRUE(eventually(
-      [&] {
-        for (auto& a : agents_)
-          if (stored(*a).orders != kPerAgent || a->outbox().stats().pending != 0) return false;
-        return true;
-      },
-      240s))
-      << describe();
-  for (auto& a : agents_) {
-    const Stored s = stored(*a);
-    EXPECT_EQ(s.rows, kPerAgent) << "stored once: " << describe();
-    EXPECT_EQ(s.cases, kPerAgent) << "no case twice: " << describe();
-    EXPECT_TRUE(a->mqtt().connected()) << "every agent is on a live node";
-    EXPECT_EQ(a->outbox().stats().dropped, 0u);
-  }
-  auto new_leader = g_cluster->queue_leader(queue, (*leader + 1) % 3);
-  ASSERT_TRUE(new_leader.has_value()) << new_leader.error().message;
-  EXPECT_NE(*new_leader, *leader) << "another node leads the queue";
-}
-
 TEST_F(Cluster, ACenterKilledMidBatchLeavesItsMessagesToTheOther) {
   constexpr int kEvents = 3'000;
   // The center to kill is a process of its own; the other runs here.
@@ -246,7 +212,7 @@ TEST_F(Cluster, ClipRequestsAndCaseUpdatesCrossTheClusterAsOnMosquitto) {
     (void)e->publish(fmt::format("{}/agents/{}/clips/{}", prefix_, agent, req.value("request_id", "")), "CLIP-BYTES", 1, false);
   });
   ASSERT_TRUE((*edge)->subscribe(fmt::format("{}/agents/{}/clips/get", prefix_, agent), 1).has_value());
-  ASSERT_TRUE((*edge)->connect(10s).has_value());
+  ASSERT_TRUE((*edge)->connect(30s).has_value());
   std::atomic<int> updates{0};
   auto map = platform::MqttClient::create({.url = nodes[2].mqtt_url, .client_id = fmt::format("map-{}", getpid())});
   ASSERT_TRUE(map.has_value());
@@ -254,7 +220,7 @@ TEST_F(Cluster, ClipRequestsAndCaseUpdatesCrossTheClusterAsOnMosquitto) {
     if (m.payload.find("dispatched") != std::string::npos) ++updates;
   });
   ASSERT_TRUE((*map)->subscribe(fmt::format("{}/center/orders/#", prefix_), 1).has_value());
-  ASSERT_TRUE((*map)->connect(10s).has_value());
+  ASSERT_TRUE((*map)->connect(30s).has_value());
 
   const std::string id = agent + ".parked.street:no_parking.20261203T080000Z";
   const nlohmann::json order = {
@@ -276,6 +242,46 @@ TEST_F(Cluster, ClipRequestsAndCaseUpdatesCrossTheClusterAsOnMosquitto) {
   EXPECT_TRUE(eventually([&] { return updates.load() >= 1; }, 10s)) << "the map on node 3 got the step";
   (*edge)->disconnect(1s);
   (*map)->disconnect(1s);
+}
+
+// Last of the tests that share the cluster: the node it kills is restarted by the next test's
+// SetUp, and there is none (RabbitMQ 3.10's MQTT plugin tracks client ids in a Raft group whose
+// re-election on a busy machine can hold a restarted node's boot for minutes).
+TEST_F(Cluster, KillingTheNodeThatLeadsTheQueueLosesNothingAndDuplicatesNothing) {
+  constexpr int kPerAgent = 3'334;  // three agents: 10,002 events
+  start_center(fmt::format("kill-a-{}", getpid()), 0);
+  start_center(fmt::format("kill-b-{}", getpid()), 1);
+  const std::string queue = group_ + "-orders";  // the group's quorum queue (docs/operations.md)
+  Result<size_t> leader = fail(ErrorCode::kNotFound, "not asked yet");
+  // The queue is declared as the centers connect; rabbitmqctl is slow to start on a busy machine.
+  eventually([&] { return (leader = g_cluster->queue_leader(queue)).has_value(); }, 60s);
+  ASSERT_TRUE(leader.has_value()) << leader.error().message;
+  // One agent on each node, the leader's among them.
+  for (size_t n = 0; n < 3; ++n) start_agent(fmt::format("kill-agent{}", n), n, /*confirm=*/true);
+  std::vector<std::thread> feeders;
+  for (auto& a : agents_) feeders.emplace_back([&a] { EXPECT_TRUE(a->add(0, kPerAgent).has_value()); });
+  for (auto& t : feeders) t.join();
+  ASSERT_TRUE(eventually([&] { return stored_total() >= kPerAgent; }, 120s)) << describe();
+  ASSERT_LT(stored_total(), 3 * kPerAgent) << "the stream must still be flowing when the node dies";
+  g_cluster->kill(*leader);
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (auto& a : agents_)
+          if (stored(*a).orders != kPerAgent || a->outbox().stats().pending != 0) return false;
+        return true;
+      },
+      240s))
+      << describe();
+  for (auto& a : agents_) {
+    const Stored s = stored(*a);
+    EXPECT_EQ(s.rows, kPerAgent) << "stored once: " << describe();
+    EXPECT_EQ(s.cases, kPerAgent) << "no case twice: " << describe();
+    EXPECT_TRUE(a->mqtt().connected()) << "every agent is on a live node";
+    EXPECT_EQ(a->outbox().stats().dropped, 0u);
+  }
+  auto new_leader = g_cluster->queue_leader(queue, (*leader + 1) % 3);
+  ASSERT_TRUE(new_leader.has_value()) << new_leader.error().message;
+  EXPECT_NE(*new_leader, *leader) << "another node leads the queue";
 }
 
 // The command the tests' fixtures and `demo --cluster` use: every node's URLs in its JSON, and

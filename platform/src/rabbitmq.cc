@@ -130,7 +130,11 @@ Status RabbitCluster::wait_node(size_t i, std::chrono::steady_clock::time_point 
       return fail(ErrorCode::kUnavailable, fmt::format("RabbitMQ node {} ended while booting: {}", nodes_[i].name, tail_of(log)));
     if (wait_for_tcp(nodes_[i].amqp_port, 200ms) && wait_for_tcp(nodes_[i].mqtt_port, 200ms)) return {};
   }
-  return fail(ErrorCode::kUnavailable, fmt::format("RabbitMQ node {} did not boot in time; see {}", nodes_[i].name, log.string()));
+  // Where the boot stands, for whoever reads the error (the log may be gone by then).
+  return fail(ErrorCode::kUnavailable,
+              fmt::format("RabbitMQ node {} did not boot in time (AMQP port {}, MQTT port {}); {} ends with: {}",
+                          nodes_[i].name, wait_for_tcp(nodes_[i].amqp_port, 100ms) ? "open" : "closed",
+                          wait_for_tcp(nodes_[i].mqtt_port, 100ms) ? "open" : "closed", log.string(), tail_of(log, 4000)));
 }
 
 Result<std::string> RabbitCluster::ctl(size_t i, const std::vector<std::string>& args, std::chrono::seconds timeout) {
