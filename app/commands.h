@@ -24,6 +24,15 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+// gridwatch token new: who the token is for (printed into the configuration line).
+struct TokenOptions {
+  std::string name = "ops-1";
+  std::string role = "dispatcher";
+  std::string unit;
+  std::string grid;
+};
+int run_token_new(const TokenOptions& o);
+
 struct DemoOptions {
   std::optional<int> duration_s;  // none: until Ctrl-C
   int http_port = 8080;

@@ -1,5 +1,7 @@
 #include "demo_hotline.h"
 
+#include "gridwatch/platform/secrets.h"
+
 #include <httplib.h>
 
 #include <fstream>
@@ -122,9 +124,11 @@ void DemoHotline::post(const std::string& body, const char* what) {
 
 std::vector<center::ApiToken> DemoHotline::tokens(const std::string& worker_grid) {
   using center::Role;
+  // Configured by their SHA-256 only (token_sha256), as `gridwatch token new` suggests: the
+  // center holds no token; the banner prints them for whoever tries the pages.
   auto token = [](const char* name, Role role, const char* t, std::string unit = "", std::string grid = "") {
-    return center::ApiToken{.name = name, .role = role, .token = t, .expires = {}, .unit = std::move(unit),
-                            .grid = std::move(grid)};
+    return center::ApiToken{.name = name, .role = role, .token = "", .token_sha256 = platform::sha256_hex(t),
+                            .expires = {}, .unit = std::move(unit), .grid = std::move(grid)};
   };
   std::vector<center::ApiToken> out = {token("demo-admin", Role::kAdmin, kAdminToken),
                                        token("demo-dispatcher", Role::kDispatcher, kDispatcherToken),
@@ -219,6 +223,22 @@ void DemoHotline::tick(int t) {
                  {"address_string", "东城区北新桥三条东口"}, {"description", "井盖松动 loose manhole cover"}}),
            "manhole cover, address only");
       break;
+    case 12: {
+      // A script without a key floods the Open311 form: its address's burst is refused (and kept
+      // as dead letters, up to limits.refusals_kept), the rest answered 429 without a trace.
+      int refused = 0, limited = 0;
+      httplib::Client cli("127.0.0.1", center_.http_port());
+      for (int i = 0; i < 20; ++i) {
+        auto r = cli.Post("/open311/v2/requests.json",
+                          form({{"service_code", "sanitation.dumped_waste"}, {"description", "spam"}}),
+                          "application/x-www-form-urlencoded");
+        if (r && r->status == 403) ++refused;
+        if (r && r->status == 429) ++limited;
+      }
+      fmt::print("  a script without a key posts 20 forms: {} refused (403, kept), {} answered 429 (limits.per_address)\n",
+                 refused, limited);
+      break;
+    }
     case 2:
       // The grid worker's phone reports where it is: beside the underpass, on duty.
       if (call("PUT", fmt::format("/api/v1/workers/{}/position", kWorker),

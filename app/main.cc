@@ -322,6 +322,18 @@ int main(int argc, char** argv) {
   qr_cmd->add_option("--out", qr.out, "PNG to write (several pages: NAME-1.png, NAME-2.png, ...)")->required();
   qr_cmd->add_option("--font", qr.font, "A CJK font for the names (default: Noto Sans CJK, fonts-noto-cjk)");
 
+  TokenOptions token;
+  auto* token_cmd = app.add_subcommand("token", "Access tokens of the center's API.");
+  token_cmd->require_subcommand(1);
+  auto* token_new = token_cmd->add_subcommand(
+      "new", "Print a new random token and its SHA-256, with the line of center.yaml (auth.tokens) that admits it "
+             "by its hash: the configuration then holds no secret.");
+  token_new->add_option("--name", token.name, "Who uses it (kept as the actor of its steps)");
+  token_new->add_option("--role", token.role, "admin, dispatcher, department or worker")
+      ->check(CLI::IsMember({"admin", "dispatcher", "department", "worker"}));
+  token_new->add_option("--unit", token.unit, "A department's unit");
+  token_new->add_option("--grid", token.grid, "A worker's grid cell");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -340,6 +352,7 @@ int main(int argc, char** argv) {
   if (*vreplay_cmd) return run_vision_replay(vreplay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*qr_cmd) return run_qr(qr_buildings, qr);
+  if (*token_new) return run_token_new(token);
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto, services_broker, services_nodes, services_replica);
   if (*down) return services_down(services_dir);
   return kExitUsage;

@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/center/auth.h"
+#include "gridwatch/center/config.h"
+#include "gridwatch/domain/time.h"
 #include "gridwatch/vision/scene.h"
 #include "support.h"
 #include "test_data.h"
@@ -29,6 +32,36 @@ TEST(Cli, BadUsageExitsTwo) {
   auto [code, out] = run_gridwatch({"agent", "--config", "/nonexistent.yaml"});
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("/nonexistent.yaml"), std::string::npos) << out;
+}
+
+// A token made by `token new` is admitted by the line it prints, which holds only its hash.
+TEST(Cli, TokenNewPrintsATokenAndTheConfigurationLineThatAdmitsItByHash) {
+  auto [code, out] = run_gridwatch({"token", "new", "--name", "w-17", "--role", "worker", "--grid", "110102-g1"});
+  ASSERT_EQ(code, 0) << out;
+  std::istringstream lines(out);
+  std::string line, token, hash, yaml;
+  while (std::getline(lines, line)) {
+    if (line.starts_with("token: ")) token = line.substr(7);
+    if (line.starts_with("sha256: ")) hash = line.substr(8);
+    if (line.starts_with("- {")) yaml = line;
+  }
+  ASSERT_EQ(token.size(), 43u) << out;
+  EXPECT_EQ(yaml.find(token), std::string::npos) << "the configuration line holds no token: " << out;
+  auto cfg = center::parse_center_config("auth:\n  tokens:\n    " + yaml + "\n", "center.yaml");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message << "\n" << out;
+  ASSERT_EQ(cfg->tokens.size(), 1u);
+  EXPECT_EQ(cfg->tokens[0].token_sha256, hash);
+  EXPECT_TRUE(cfg->tokens[0].token.empty());
+  const center::Authenticator auth(cfg->tokens);
+  auto who = auth.authenticate("Bearer " + token, now_utc());
+  ASSERT_TRUE(who.has_value()) << who.error().message;
+  EXPECT_EQ(who->name, "w-17");
+  EXPECT_EQ(who->grid, "110102-g1");
+  auto other = auth.authenticate("Bearer " + token.substr(0, 42) + (token.back() == 'A' ? "B" : "A"), now_utc());
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().message, "unknown token");
+  // A second run makes another token.
+  EXPECT_EQ(run_gridwatch({"token", "new"}).second.find(token), std::string::npos);
 }
 
 TEST(Cli, AgentConfigErrorsNameFileLineAndKey) {

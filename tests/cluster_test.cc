@@ -288,8 +288,17 @@ TEST_F(Cluster, KillingTheNodeThatLeadsTheQueueLosesNothingAndDuplicatesNothing)
 // `services down` leaves no process and no data behind.
 TEST(ClusterServices, UpPrintsEveryNodeAndDownLeavesNothing) {
   const auto dir = temp_dir("cluster-services");
+  // Whatever happens below, what `up` started is stopped (the nodes outlive `up` by design).
+  struct Down {
+    std::filesystem::path dir;
+    ~Down() {
+      if (std::filesystem::exists(dir / "services.json")) run_gridwatch({"services", "down", "--dir", dir.string()});
+    }
+  } down_at_end{dir};
+  // Two nodes boot in ~20 s alone, minutes on a machine busy with other tests.
   auto [code, out] = run_gridwatch({"services", "up", "--dir", dir.string(), "--broker", "rabbitmq", "--nodes", "2",
-                                    "--no-postgres"});
+                                    "--no-postgres"},
+                                   300s);
   ASSERT_EQ(code, 0) << out;
   const auto json_line = out.substr(out.find("{\""));
   auto j = nlohmann::json::parse(json_line.substr(0, json_line.find('\n')), nullptr, false);

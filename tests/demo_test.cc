@@ -2,6 +2,8 @@
 // synthetic grid, scripted sensors whose orders open and clear, bad input kept and counted.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <sys/wait.h>
 
 #include <regex>
@@ -30,6 +32,20 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\?level=1 \((\d+) synthetic grid cells in 16 districts\))")))
       << out;
   EXPECT_GT(std::stoi(m[1]), 300);  // ~92 km² in 500 m cells
+  // A script's flood of keyless forms: the burst of 10 is refused, the rest limited (one more
+  // refused a second while the flood lasts).
+  int refused = -1, limited = -1;
+  {
+    const size_t at = out.find("a script without a key posts 20 forms: ");
+    ASSERT_NE(at, std::string::npos) << out;
+    ASSERT_EQ(std::sscanf(out.c_str() + at, "a script without a key posts 20 forms: %d refused (403, kept), %d answered 429",
+                          &refused, &limited),
+              2)
+        << out.substr(at, 120);
+    EXPECT_EQ(refused + limited, 20);
+    EXPECT_GE(refused, 10);
+    EXPECT_GE(limited, 5);
+  }
   // Sensors: bin-001 opens at t=10 s, escalates at 14 s (98 % for 2 s) and clears at 16 s; the
   // underpass floods at 12 s and drains at 28 s (decided 2 s later: the lateness). Street camera: the car drawn by the demo parks in
   // the no-parking zone at 12 s; 10 s later the zone says stationary and the rule opens an order.
@@ -43,7 +59,7 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_GE(std::stoi(m[4]), 3);    // at least the car's entered and stationary, and people on vtest
   EXPECT_EQ(m[5], "6");  // bin-001 open + update + clear, underpass open + clear, illegal parking open
   EXPECT_EQ(m[6], "6");
-  EXPECT_EQ(m[8], "1");  // the truncated order message
+  EXPECT_EQ(std::stoi(m[8]), 1 + refused);  // the truncated order message, and the keyless forms refused
   // The car is still parked (with the resident's ticket beside it), the flooded underpass has a
   // resident's ticket (a sensor's clear does not close it), two more tickets were posted, and the
   // hotline export left six cases (one row joined another, one was broken).

@@ -165,11 +165,11 @@ platform::ChildProcess start_gridwatch(const std::vector<std::string>& args,
   return std::move(*c);
 }
 
-std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args) {
+std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args, std::chrono::seconds timeout) {
   auto dir = temp_dir("run");
   auto log = dir / "out.log";
   auto c = start_gridwatch(args, log);
-  auto st = c.wait(std::chrono::seconds{60});
+  auto st = c.wait(timeout);
   std::string out = read_file(log);
   std::filesystem::remove_all(dir);
   if (!st || !WIFEXITED(*st)) return {-1, out};

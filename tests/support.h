@@ -52,7 +52,8 @@ std::string unique_prefix();
 platform::ChildProcess start_gridwatch(const std::vector<std::string>& args,
                                        const std::filesystem::path& log);
 // Runs `gridwatch ARGS...` to completion; returns (exit code, stdout+stderr).
-std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args);
+std::pair<int, std::string> run_gridwatch(const std::vector<std::string>& args,
+                                          std::chrono::seconds timeout = std::chrono::seconds{60});
 
 // Runs `gridwatch ARGS...` with `input` on stdin; returns (exit code, stdout, stderr).
 struct RunResult {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/platform/secrets.h"
+
 namespace gridwatch::center {
 
 std::string_view to_string(Role r) {
@@ -54,9 +56,19 @@ bool Principal::may_report_position(std::string_view id) const {
   return role == Role::kAdmin || (role == Role::kWorker && name == id);
 }
 
+std::string token_digest(const ApiToken& t) {
+  if (!t.token_sha256.empty()) {
+    std::string d = t.token_sha256;
+    std::transform(d.begin(), d.end(), d.begin(), [](char c) { return c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c; });
+    return d;
+  }
+  return platform::sha256_hex(t.token);
+}
+
 Authenticator::Authenticator(const std::vector<ApiToken>& tokens) {
   for (const ApiToken& t : tokens)
-    tokens_.emplace(t.token, Entry{{.name = t.name, .role = t.role, .unit = t.unit, .grid = t.grid}, t.expires});
+    tokens_.push_back(
+        Entry{token_digest(t), {.name = t.name, .role = t.role, .unit = t.unit, .grid = t.grid}, t.expires});
 }
 
 Result<Principal> Authenticator::authenticate(std::string_view authorization, Timestamp now) const {
@@ -70,13 +82,16 @@ Result<Principal> Authenticator::authenticate(std::string_view authorization, Ti
       !std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
                   [&](char a, char b) { return a == lower(b); }))
     return fail(ErrorCode::kUnauthenticated, "the Authorization header must be \"Bearer <token>\"", "Authorization");
-  const auto it = tokens_.find(std::string(authorization.substr(kBearer.size())));
-  if (it == tokens_.end()) return fail(ErrorCode::kUnauthenticated, "unknown token", "Authorization");
-  if (it->second.expires && *it->second.expires <= now)
+  const std::string digest = platform::sha256_hex(authorization.substr(kBearer.size()));
+  const Entry* found = nullptr;
+  for (const Entry& e : tokens_)  // all of them, no early exit
+    if (platform::equal_in_constant_time(e.sha256, digest) && !found) found = &e;
+  if (!found) return fail(ErrorCode::kUnauthenticated, "unknown token", "Authorization");
+  if (found->expires && *found->expires <= now)
     return fail(ErrorCode::kUnauthenticated,
-                fmt::format("the token of \"{}\" expired at {}", it->second.who.name, format_rfc3339(*it->second.expires)),
+                fmt::format("the token of \"{}\" expired at {}", found->who.name, format_rfc3339(*found->expires)),
                 "Authorization");
-  return it->second.who;
+  return found->who;
 }
 
 }  // namespace gridwatch::center

@@ -11,7 +11,8 @@
 namespace gridwatch::center {
 
 Center::Center(CenterConfig config, const Catalog& catalog, std::shared_ptr<const geo::AreaIndex> areas)
-    : config_(std::move(config)), catalog_(catalog), auth_(config_.tokens),
+    : config_(std::move(config)), catalog_(catalog), auth_(config_.tokens), by_address_(config_.per_address),
+      by_key_(config_.per_key),
       areas_(std::move(areas)), queue_(config_.max_queue) {}
 
 Center::~Center() { stop(); }

@@ -7,6 +7,7 @@
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/platform/mqtt.h"
+#include "gridwatch/platform/secrets.h"
 
 namespace gridwatch::center {
 namespace {
@@ -30,14 +31,21 @@ std::string read_amqp_url(const ConfigNode& b, const std::string& key, const std
 void read_auth(const ConfigNode& a, CenterConfig& c) {
   a.allow_only({"tokens"});
   for (const ConfigNode& n : a.list("tokens")) {
-    n.allow_only({"name", "role", "token", "token_file", "expires", "unit", "grid"});
+    n.allow_only({"name", "role", "token", "token_file", "token_sha256", "expires", "unit", "grid"});
     ApiToken t;
     t.name = n.string("name");
     if (!is_valid_id(t.name, 64)) n.raise("name", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     const auto role = parse_role(n.string("role"));
     if (!role) n.raise("role", "must be one of admin, dispatcher, department, worker");
     t.role = *role;
-    t.token = required_secret(n, "token");
+    if (n.has("token_sha256")) {
+      if (n.has("token") || n.has("token_file")) n.raise("token_sha256", "give one of token, token_file and token_sha256");
+      t.token_sha256 = n.string("token_sha256");
+      if (!platform::is_sha256_hex(t.token_sha256))
+        n.raise("token_sha256", "must be a SHA-256 in hex (64 digits), as `gridwatch token new` prints it");
+    } else {
+      t.token = required_secret(n, "token");
+    }
     if (n.has("expires")) {
       auto at = parse_rfc3339(n.string("expires"));
       if (!at) n.raise("expires", at.error().message);
@@ -51,7 +59,7 @@ void read_auth(const ConfigNode& a, CenterConfig& c) {
     if ((t.role == Role::kWorker) != !t.grid.empty())
       n.raise("grid", t.role == Role::kWorker ? "a worker token names its grid" : "only a worker token has a grid");
     for (const ApiToken& other : c.tokens)
-      if (other.token == t.token || other.name == t.name)
+      if (token_digest(other) == token_digest(t) || other.name == t.name)
         n.raise("name", fmt::format("\"{}\" repeats the name or token of \"{}\"", t.name, other.name));
     c.tokens.push_back(std::move(t));
   }
@@ -161,7 +169,15 @@ CenterConfig read(const ConfigNode& root) {
   }
   if (auto a = root.find("auth")) read_auth(*a, c);
   if (auto w = root.find("web")) {
-    w->allow_only({"root", "tiles", "report_key", "buildings"});
+    w->allow_only({"root", "tiles", "report_key", "buildings", "origins"});
+    if (w->has("origins"))
+      for (const std::string& o : w->strings("origins")) {
+        const bool scheme = o.starts_with("https://") || o.starts_with("http://");
+        if (!scheme || o.find_first_of(" ;,'\"") != std::string::npos ||
+            o.find('/', o.find("//") + 2) != std::string::npos)
+          w->raise("origins", fmt::format("\"{}\" is not an origin (scheme://host[:port], no path)", o));
+        c.web.origins.push_back(o);
+      }
     if (w->has("root")) c.web.root = w->path("root");
     if (w->has("buildings")) c.web.buildings = w->path("buildings");
     if (auto t = w->find("tiles")) {
@@ -184,9 +200,16 @@ CenterConfig read(const ConfigNode& root) {
     }
   }
   if (auto l = root.find("limits")) {
-    l->allow_only({"max_payload_bytes", "max_queue"});
+    l->allow_only({"max_payload_bytes", "max_queue", "per_address", "per_key", "refusals_kept"});
     c.max_payload_bytes = static_cast<size_t>(l->integer("max_payload_bytes", 256 * 1024, 1024, 16 << 20));
     c.max_queue = static_cast<size_t>(l->integer("max_queue", 1'000'000, 100, 100'000'000));
+    for (auto [key, limit] : {std::pair{"per_address", &c.per_address}, std::pair{"per_key", &c.per_key}})
+      if (auto r = l->find(key)) {
+        r->allow_only({"rate", "burst"});
+        limit->rate = r->number("rate", limit->rate, 0, 100'000);  // 0: no limit
+        limit->burst = r->number("burst", limit->burst, 1, 1'000'000);
+      }
+    c.refusals_kept = static_cast<size_t>(l->integer("refusals_kept", 10'000, 0, 100'000'000));
   }
   return c;
 }

@@ -50,6 +50,11 @@ std::string Metrics::render(size_t queue_depth, bool mqtt_connected, bool mqtt_s
   counter("gw_center_changes_from_others_total",
           "Cases changed through other centers on the database, streamed to this one's /api/v1/events.",
           changes_from_others);
+  out += "# HELP gw_center_http_limited_total Writes from outside (Open311 posts, photos) answered 429, by what was "
+         "limited: a key or token, or a client address (limits.per_key, limits.per_address).\n"
+         "# TYPE gw_center_http_limited_total counter\n";
+  out += fmt::format("gw_center_http_limited_total{{by=\"key\"}} {}\ngw_center_http_limited_total{{by=\"address\"}} {}\n",
+                     limited_by_key.load(), limited_by_address.load());
   gauge("gw_center_mqtt_connected", "1 when connected to the broker.", mqtt_connected);
   gauge("gw_center_mqtt_subscribed",
         "1 when the broker granted every subscription (orders, clip answers); 0 when it refused one or has not answered.",

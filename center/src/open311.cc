@@ -315,6 +315,19 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
   return t;
 }
 
+std::optional<std::string> form_field(std::string_view body, std::string_view name) {
+  size_t pos = 0;
+  while (pos <= body.size()) {
+    const size_t amp = std::min(body.find('&', pos), body.size());
+    const std::string_view pair = body.substr(pos, amp - pos);
+    const size_t eq = pair.find('=');
+    if (form_decode(pair.substr(0, eq)) == name)
+      return eq == std::string_view::npos ? std::optional<std::string>("") : form_decode(pair.substr(eq + 1));
+    pos = amp + 1;
+  }
+  return std::nullopt;
+}
+
 std::string without_api_key(std::string_view body) {
   std::string kept;
   size_t pos = 0;

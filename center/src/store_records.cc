@@ -47,7 +47,7 @@ Result<std::optional<Media>> Store::media(std::string_view id) {
 }
 
 Status Store::add_dead_letter(std::string_view source, std::string_view reason,
-                              std::string_view payload) {
+                              std::string_view payload, size_t keep) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
   auto r = exec(l->get(),
@@ -55,6 +55,10 @@ Status Store::add_dead_letter(std::string_view source, std::string_view reason,
                 {std::string(source), std::string(reason), std::string(payload)},
                 /*binary_last=*/true);
   if (!r) return std::unexpected(r.error());
+  if (keep > 0) {
+    auto t = exec(l->get(), sql::trim_dead_letters, {std::string(source), std::to_string(keep)});
+    if (!t) return std::unexpected(t.error());
+  }
   return {};
 }
 

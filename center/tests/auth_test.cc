@@ -30,6 +30,18 @@ TEST(Auth, KnownTokenGivesItsPrincipal) {
   EXPECT_EQ(s.area_code, "110101-g1");
 }
 
+// A token configured by its hash only (either case of hex) is admitted; the hash itself is not a token.
+TEST(Auth, ATokenKnownByItsHashIsAdmittedAndTheHashIsNot) {
+  const std::string hash = "D6003D4CE87384A2639E700DEE1DF73651B6814E3501E2BE1892E1711640D8D9";  // dispatcher-token-0001
+  Authenticator auth({{.name = "ops", .role = Role::kDispatcher, .token = "", .token_sha256 = hash}});
+  auto who = auth.authenticate("Bearer dispatcher-token-0001", kNow);
+  ASSERT_TRUE(who) << who.error().message;
+  EXPECT_EQ(who->name, "ops");
+  auto by_hash = auth.authenticate("Bearer " + hash, kNow);
+  ASSERT_FALSE(by_hash);
+  EXPECT_EQ(by_hash.error().message, "unknown token");
+}
+
 TEST(Auth, MissingUnknownMalformedAndExpiredTokensAreRefusedWithTheReason) {
   Authenticator auth(tokens());
   struct Case {
@@ -110,6 +122,14 @@ TEST(AuthConfig, TokensAreReadAndCheckedWithTheirLine) {
        "center.yaml:3: auth.tokens[0].grid: only a worker token has a grid"},
       {"auth:\n  tokens:\n    - {name: o, role: admin, token: \"dispatcher-token-0001\"}\n"
        "    - {name: p, role: admin, token: \"dispatcher-token-0001\"}\n",
+       "center.yaml:4: auth.tokens[1].name: \"p\" repeats the name or token of \"o\""},
+      {"auth:\n  tokens:\n    - {name: o, role: admin, token_sha256: \"abc\"}\n",
+       "center.yaml:3: auth.tokens[0].token_sha256: must be a SHA-256 in hex (64 digits), as `gridwatch token new` prints it"},
+      {"auth:\n  tokens:\n    - {name: o, role: admin, token: \"dispatcher-token-0001\",\n"
+       "       token_sha256: \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}\n",
+       "center.yaml:4: auth.tokens[0].token_sha256: give one of token, token_file and token_sha256"},
+      {"auth:\n  tokens:\n    - {name: o, role: admin, token: \"dispatcher-token-0001\"}\n"
+       "    - {name: p, role: admin, token_sha256: \"D6003D4CE87384A2639E700DEE1DF73651B6814E3501E2BE1892E1711640D8D9\"}\n",  // the same token, by its hash
        "center.yaml:4: auth.tokens[1].name: \"p\" repeats the name or token of \"o\""},
       {"auth:\n  tokens:\n    - {name: o, role: admin, token: \"dispatcher-token-0001\", expires: tomorrow}\n",
        nullptr},

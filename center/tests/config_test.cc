@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "gridwatch/center/config.h"
 
 namespace gridwatch::center {
@@ -104,6 +106,48 @@ TEST(CenterConfig, TheWebPagesBaseMapAndReportKey) {
   c = parse_center_config("web:\n  port: 80\n", "center.yaml");
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().field, "web.port");
+}
+
+// The pages may load from the center, the tile server and the origins named, and from nowhere else.
+TEST(CenterConfig, ThePagesPolicyNamesTheTileServerAndTheOriginsGiven) {
+  auto c = parse_center_config(R"(web:
+  tiles: {url: "https://{s}.tiles.example.gov.cn:8443/{z}/{x}/{y}.png"}
+  origins: ["https://glyphs.example.gov.cn"]
+)",
+                               "center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  const std::string csp = content_security_policy(c->web);
+  EXPECT_NE(csp.find("connect-src 'self' https://glyphs.example.gov.cn https://*.tiles.example.gov.cn:8443;"),
+            std::string::npos)
+      << csp;
+  EXPECT_NE(csp.find("script-src 'self';"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("object-src 'none'"), std::string::npos) << csp;
+  // Without a tile server: the center only.
+  EXPECT_NE(content_security_policy({}).find("connect-src 'self';"), std::string::npos);
+  // An origin is an origin: no path, nothing that would end the directive.
+  for (const char* bad : {"https://a.example/path", "a.example", "https://a.example; script-src *"}) {
+    auto r = parse_center_config(fmt::format("web:\n  origins: [\"{}\"]\n", bad), "center.yaml");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find("is not an origin (scheme://host[:port], no path)"), std::string::npos)
+        << r.error().message;
+  }
+}
+
+TEST(CenterConfig, RateLimitsAndTheCapOfKeptRefusals) {
+  auto c = parse_center_config("limits:\n  per_address: {rate: 0.5, burst: 4}\n  per_key: {rate: 0}\n  refusals_kept: 3\n",
+                               "center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_DOUBLE_EQ(c->per_address.rate, 0.5);
+  EXPECT_DOUBLE_EQ(c->per_address.burst, 4);
+  EXPECT_FALSE(c->per_key.enabled());
+  EXPECT_EQ(c->refusals_kept, 3u);
+  auto d = parse_center_config("center:\n  id: c1\n", "center.yaml");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_DOUBLE_EQ(d->per_address.rate, 1);
+  EXPECT_DOUBLE_EQ(d->per_key.rate, 50);
+  auto bad = parse_center_config("limits:\n  per_address: {rate: 1, every: 2}\n", "center.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().field, "limits.per_address.every");
 }
 
 TEST(CenterConfig, AreaLayersFromFilesAndSyntheticCells) {

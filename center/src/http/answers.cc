@@ -63,4 +63,15 @@ std::optional<std::string> image_type(std::string_view bytes) {
   return std::nullopt;
 }
 
+std::string too_many_message(std::chrono::milliseconds wait) {
+  return fmt::format("too many requests: try again in {} s", std::max<int64_t>(1, (wait.count() + 999) / 1000));
+}
+
+void too_many(Response& res, std::chrono::milliseconds wait, std::string body, std::string type) {
+  res.set_header("Retry-After", std::to_string(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
+  if (body.empty()) return json_error(res, 429, too_many_message(wait));
+  res.status = 429;
+  res.set_content(std::move(body), std::move(type));
+}
+
 }  // namespace gridwatch::center::http

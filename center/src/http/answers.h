@@ -2,6 +2,7 @@
 // field, a refusal naming who may not do what.
 #pragma once
 
+#include <chrono>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -35,6 +36,12 @@ std::optional<std::string> text_field(const nlohmann::json& body, const char* ke
 
 // 403: "{name} ({role}) may not {what}".
 void deny(Response& res, const Principal& who, std::string_view what);
+
+// 429 for a caller over its rate (limits): Retry-After in whole seconds (at least 1), and the
+// message; `body` is the error in the route's own format (JSON when empty).
+void too_many(Response& res, std::chrono::milliseconds wait, std::string body = {}, std::string type = {});
+// The message of a 429.
+std::string too_many_message(std::chrono::milliseconds wait);
 
 // The media type of an uploaded image by its first bytes (not by what the client says).
 std::optional<std::string> image_type(std::string_view bytes);

@@ -30,10 +30,14 @@ void Center::add_media_routes(http::Server& server) {
   server.post("/api/v1/media", [this, store_media](const http::Request& req, http::Response& res) {
     const auto who = caller(req, res);
     if (!who) return;
+    if (auto wait = over_limit("token:" + who->name, req)) return http::too_many(res, *wait);
     store_media(req, res, who->name);
   });
   server.post(R"(/open311/v2/media(?:\.json)?)", [this, store_media](const http::Request& req, http::Response& res) {
     const ApiKey* key = find_api_key(config_.api_keys, req.get_param_value("api_key"));
+    if (auto wait = over_limit(key ? "open311:" + key->name : "", req))
+      return http::too_many(res, *wait, open311::error(429, http::too_many_message(*wait), open311::Format::kJson),
+                            open311::content_type(open311::Format::kJson));
     if (!key) {
       res.status = 403;
       return res.set_content(open311::error(403, "api_key is missing or unknown", open311::Format::kJson),

@@ -14,7 +14,12 @@ namespace gridwatch::center {
 
 void Center::setup_http() {
   http_ = std::make_unique<http::Server>(http::ServerOptions{
-      .threads = config_.http_threads, .queue = config_.http_queue, .max_body = 1 << 20});
+      .threads = config_.http_threads,
+      .queue = config_.http_queue,
+      .max_body = 1 << 20,
+      // No answer is read as another type than it says; no URL (a clip link's ?access_token=)
+      // leaves in a Referer.
+      .default_headers = {{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}}});
   http::Server& server = *http_;
   add_service_routes(server);
   add_order_routes(server);
@@ -29,6 +34,10 @@ void Center::setup_http() {
   });
 }
 
+std::vector<std::pair<std::string, std::string>> Center::http_routes() const {
+  return http_ ? http_->routes() : std::vector<std::pair<std::string, std::string>>{};
+}
+
 std::optional<Principal> Center::caller(const http::Request& req, http::Response& res, bool query_token) {
   auto who = auth_.authenticate(query_token && req.has_param("access_token") && !req.has_header("Authorization")
                                     ? "Bearer " + req.get_param_value("access_token")
@@ -40,6 +49,16 @@ std::optional<Principal> Center::caller(const http::Request& req, http::Response
     return std::nullopt;
   }
   return *who;
+}
+
+std::optional<std::chrono::milliseconds> Center::over_limit(const std::string& key, const http::Request& req) {
+  auto wait = key.empty() ? by_address_.take(req.remote_addr) : by_key_.take(key);
+  if (wait) {
+    ++(key.empty() ? metrics_.limited_by_address : metrics_.limited_by_key);
+    spdlog::debug("HTTP {} {} from {} limited ({}): {} ms to wait", req.method, req.path, req.remote_addr,
+                  key.empty() ? "address" : key, wait->count());
+  }
+  return wait;
 }
 
 std::optional<Center::ReadableCase> Center::readable_case(const http::Request& req, http::Response& res,

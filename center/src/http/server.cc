@@ -30,6 +30,7 @@ namespace {
 
 struct Route {
   std::string method;
+  std::string text;  // the pattern as registered
   std::regex pattern;
   Handler handler;
   RouteOptions options;
@@ -39,7 +40,7 @@ struct Route {
   bool literal = false;
 
   Route(std::string m, const std::string& p, Handler h, RouteOptions o)
-      : method(std::move(m)), pattern(p), handler(std::move(h)), options(std::move(o)) {
+      : method(std::move(m)), text(p), pattern(p), handler(std::move(h)), options(std::move(o)) {
     constexpr std::string_view kSpecial = "\\^$.|?*+()[]{}";
     size_t n = 0;
     while (n < p.size() && kSpecial.find(p[n]) == std::string_view::npos) ++n;
@@ -317,6 +318,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (res.stream) return open_stream(std::move(res));
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(res.status), version_);
     bool explicit_length = false;
+    add_default_headers(res);
     for (auto& [k, v] : res.headers) {
       if (beast::iequals(k, "Content-Length")) explicit_length = true;
       msg->insert(k, v);
@@ -333,6 +335,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void open_stream(Response res) {
+    add_default_headers(res);
     std::string head = fmt::format("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
     for (const auto& [k, v] : res.headers) head += fmt::format("{}: {}\r\n", k, v);
     head += "\r\n";
@@ -344,6 +347,11 @@ class Session : public std::enable_shared_from_this<Session> {
       self->close();
     });
     poll();
+  }
+
+  void add_default_headers(Response& res) const {
+    for (const auto& [k, v] : server_.options.default_headers)
+      if (res.get_header_value(k).empty()) res.headers.emplace_back(k, v);
   }
 
   void polled(std::optional<std::string> out) {
@@ -492,6 +500,12 @@ void Server::stop() {
 void Server::notify() {
   if (!impl_->running || impl_->notify_pending.exchange(true)) return;
   asio::post(impl_->loop, [this] { impl_->round(); });
+}
+
+std::vector<std::pair<std::string, std::string>> Server::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : impl_->routes) out.emplace_back(r.method, r.text);
+  return out;
 }
 
 ServerStats Server::stats() const {

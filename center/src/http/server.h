@@ -86,6 +86,7 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};   // a request's header and body once begun
   std::chrono::seconds write_timeout{30};  // an answer (or an event) the client does not take
   std::chrono::seconds keep_alive{15};     // an event stream's comment when it had nothing to say
+  Headers default_headers;  // on every answer that does not set them itself
 };
 
 // What the server counts (for /metrics).
@@ -129,6 +130,8 @@ class Server {
   // often it is called before the loop runs).
   void notify();
   ServerStats stats() const;
+  // (method, pattern) of every route, in the order registered.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
   struct Impl;
 

@@ -26,7 +26,31 @@ std::string_view asset_type(std::string_view name) {
   return "application/octet-stream";
 }
 
+// The origin of a URL ("https://{s}.tiles.example.org/{z}/..." -> "https://*.tiles.example.org"),
+// "" for a path on this center.
+std::string origin_of(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string host = url.substr(scheme + 3, url.find('/', scheme + 3) - (scheme + 3));
+  if (host.starts_with("{s}.")) host = "*." + host.substr(4);
+  return url.substr(0, scheme + 3) + host;
+}
+
 }  // namespace
+
+std::string content_security_policy(const WebConfig& web) {
+  std::string others;
+  for (const std::string& o : web.origins) others += " " + o;
+  if (const std::string tiles = origin_of(web.tile_url); !tiles.empty()) others += " " + tiles;
+  // Scripts and styles of the center only (the built pages have no inline script); MapLibre's
+  // workers start from blob: URLs and draw images from blob: and data:; nothing is framed but by
+  // the center's own pages, no form posts elsewhere.
+  return fmt::format(
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{0}; "
+      "connect-src 'self'{0}; worker-src 'self' blob:; child-src 'self' blob:; font-src 'self' data:{0}; "
+      "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+      others);
+}
 
 void Center::add_web_routes(http::Server& server) {
   // What the pages need to know: the base map, the report page's key, the area levels.
@@ -93,10 +117,12 @@ void Center::add_web_routes(http::Server& server) {
   });
   for (const auto& [path, file] : std::initializer_list<std::pair<const char*, const char*>>{
            {"/", "index.html"}, {"/worker", "worker.html"}, {"/report", "report.html"}}) {
-    server.get(path, [root, name = std::string(file)](const http::Request&, http::Response& res) {
+    server.get(path, [root, name = std::string(file), csp = content_security_policy(config_.web)](
+                         const http::Request&, http::Response& res) {
       auto page = read_text_file(root / name);
       if (!page) return json_error(res, 404, fmt::format("page {} is not built (npm run build in web/)", name));
       res.set_header("Cache-Control", "no-cache");
+      res.set_header("Content-Security-Policy", csp);
       res.set_content(std::move(*page), "text/html; charset=utf-8");
     });
   }

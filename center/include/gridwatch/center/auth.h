@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "gridwatch/center/lifecycle.h"
@@ -33,7 +32,8 @@ std::optional<Role> parse_role(std::string_view text);
 struct ApiToken {
   std::string name;  // who: kept as the actor of every step it takes
   Role role = Role::kDispatcher;
-  std::string token;
+  std::string token;         // the token itself (token, token_file), or
+  std::string token_sha256;  // only its SHA-256 in hex (token_sha256): the configuration holds no secret
   std::optional<Timestamp> expires;
   std::string unit;  // department: the unit or department code it acts for
   std::string grid;  // worker: the code of its grid cell
@@ -63,6 +63,9 @@ struct Principal {
   bool may_report_position(std::string_view id) const;
 };
 
+// The SHA-256 (lower-case hex) of a configured token: of `token`, or `token_sha256` as given.
+std::string token_digest(const ApiToken& t);
+
 class Authenticator {
  public:
   explicit Authenticator(const std::vector<ApiToken>& tokens);
@@ -73,10 +76,13 @@ class Authenticator {
 
  private:
   struct Entry {
+    std::string sha256;  // of the token, lower-case hex
     Principal who;
     std::optional<Timestamp> expires;
   };
-  std::unordered_map<std::string, Entry> tokens_;
+  // Every entry is compared with the caller's token's hash, in constant time each: how long an
+  // answer takes tells nothing of which token, or which part of one, was near.
+  std::vector<Entry> tokens_;
 };
 
 }  // namespace gridwatch::center

@@ -52,6 +52,7 @@ class Metrics {
   std::atomic<uint64_t> tickets{0};
   std::atomic<uint64_t> publish_failures{0};  // MQTT publishes the client refused
   std::atomic<uint64_t> changes_from_others{0};  // cases changed through other centers, streamed
+  std::atomic<uint64_t> limited_by_address{0}, limited_by_key{0};  // writes from outside answered 429
   void rejected(const Error& e);
   uint64_t rejected_total() const;
   // Prometheus text exposition format.
@@ -83,6 +84,8 @@ class Center {
   void stop();
 
   int http_port() const { return http_port_; }
+  // (method, pattern) of every HTTP route, in the order they are matched (docs/api.md).
+  std::vector<std::pair<std::string, std::string>> http_routes() const;
   const Metrics& metrics() const { return metrics_; }
   Store& store() { return *store_; }
   // The administrative areas loaded at start (empty index when none are configured).
@@ -127,6 +130,10 @@ class Center {
   // The authenticated caller of `req`, or nullopt after answering 401.
   // `query_token`: also ?access_token= (for EventSource and map tiles, which cannot send headers).
   std::optional<Principal> caller(const http::Request& req, http::Response& res, bool query_token = false);
+  // A write from outside (limits.per_key / per_address): nullopt when it may pass now, else how
+  // long until it may (counted in the metrics). `key` names the valid API key or token the caller
+  // showed, "" when none: its address is limited instead.
+  std::optional<std::chrono::milliseconds> over_limit(const std::string& key, const http::Request& req);
   // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it:
   // the caller, the case as a GeoJSON feature, and its sources, history and tasks ({"sources",
   // "history", "tasks"}); nullopt after answering 400 / 401 / 403 / 404 / 503.
@@ -169,6 +176,7 @@ class Center {
   CenterConfig config_;
   const Catalog& catalog_;
   Authenticator auth_;
+  RateLimiter by_address_, by_key_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<const geo::AreaIndex> areas_;
   std::unique_ptr<Bus> bus_;  // the broker: Mosquitto or a RabbitMQ cluster (src/bus.h)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gridwatch/center/auth.h"
+#include "gridwatch/center/rate_limit.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/time.h"
@@ -48,7 +49,14 @@ struct WebConfig {
   // names the channel, it is not a secret); empty: the report page only shows the building.
   std::string report_key;
   std::filesystem::path buildings;  // the building registry (一楼一码), see buildings.h
+  // Other origins the pages may load from (a vector style's glyphs and sprites, say), besides the
+  // center and the tile URL's: the pages' Content-Security-Policy names them.
+  std::vector<std::string> origins;
 };
+
+// The Content-Security-Policy of the pages: the center's own scripts and styles, images and
+// data from the center, the tile URL's origin and web.origins.
+std::string content_security_policy(const WebConfig& web);
 
 struct CenterConfig {
   std::string id = "center-1";
@@ -100,6 +108,12 @@ struct CenterConfig {
   // limits
   size_t max_payload_bytes = 256 * 1024;
   size_t max_queue = 1'000'000;
+  // Writes from outside (Open311 POSTs, photo uploads): per client address when the caller shows
+  // no valid key or token, per key or token when it does; 429 + Retry-After beyond. Refused
+  // Open311 posts are kept as dead letters up to refusals_kept, the oldest deleted beyond.
+  RateLimit per_address{.rate = 1, .burst = 10};
+  RateLimit per_key{.rate = 50, .burst = 200};
+  size_t refusals_kept = 10'000;
   WebConfig web;
 };
 

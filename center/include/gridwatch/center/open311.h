@@ -63,6 +63,10 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body,
                                                         const Catalog& catalog,
                                                         const std::vector<ApiKey>& keys, Timestamp now);
 
+// The first value of field `name` in a form (decoded), or nullopt when it has none or it does
+// not decode.
+std::optional<std::string> form_field(std::string_view body, std::string_view name);
+
 // The form without its api_key (however the key's name is %-encoded), to keep a refused form.
 std::string without_api_key(std::string_view body);
 

@@ -186,8 +186,10 @@ class Store {
   [[nodiscard]] Result<nlohmann::json> mark_overdue(Timestamp now);
   // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
+  // Keeps a refused input. With `keep` > 0, the source's letters beyond its newest `keep` are
+  // deleted (a source from outside that anyone may flood).
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
-                                       std::string_view payload);
+                                       std::string_view payload, size_t keep = 0);
   // A GeoJSON FeatureCollection of the orders matching `q`, newest first.
   [[nodiscard]] Result<std::string> orders_geojson(const OrderQuery& q);
   // A GeoJSON Feature, or nullopt when there is no such order.

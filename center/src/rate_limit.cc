@@ -1,0 +1,54 @@
+#include "gridwatch/center/rate_limit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace gridwatch::center {
+
+void RateLimiter::refill(Bucket& b, Clock::time_point now) const {
+  if (now <= b.at) return;
+  const double seconds = std::chrono::duration<double>(now - b.at).count();
+  b.tokens = std::min(limit_.burst, b.tokens + seconds * limit_.rate);
+  b.at = now;
+}
+
+void RateLimiter::forget(Clock::time_point now) {
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    refill(it->second, now);
+    it = it->second.tokens >= limit_.burst ? buckets_.erase(it) : std::next(it);
+  }
+  if (buckets_.size() < max_keys_) return;
+  std::vector<Clock::time_point> touched;
+  touched.reserve(buckets_.size());
+  for (const auto& [k, b] : buckets_) touched.push_back(b.at);
+  auto middle = touched.begin() + static_cast<std::ptrdiff_t>(touched.size() / 2);
+  std::nth_element(touched.begin(), middle, touched.end());
+  const Clock::time_point cut = *middle;
+  for (auto it = buckets_.begin(); it != buckets_.end();) it = it->second.at <= cut ? buckets_.erase(it) : std::next(it);
+}
+
+std::optional<std::chrono::milliseconds> RateLimiter::take(const std::string& key, Clock::time_point now) {
+  if (!limit_.enabled()) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= max_keys_) forget(now);
+    it = buckets_.emplace(key, Bucket{limit_.burst, now}).first;
+  }
+  Bucket& b = it->second;
+  refill(b, now);
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return std::nullopt;
+  }
+  const double wait = (1 - b.tokens) / limit_.rate;
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(wait * 1000)));
+}
+
+size_t RateLimiter::keys() const {
+  std::lock_guard lock(mu_);
+  return buckets_.size();
+}
+
+}  // namespace gridwatch::center
