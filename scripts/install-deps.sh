@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  build-essential cmake ninja-build pkg-config git curl ca-certificates openssl
   # libraries
   libpaho-mqttpp-dev libpaho-mqtt-dev libopencv-dev libgeos-dev libproj-dev libpq-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -127,6 +129,62 @@ TEST_F(Abuse, AnswersCarryTheSecurityHeadersAndPagesTheirPolicy) {
   EXPECT_NE(csp.find("img-src 'self' data: blob: https://tiles.example.gov.cn;"), std::string::npos) << csp;
   EXPECT_NE(csp.find("frame-ancestors 'self'"), std::string::npos) << csp;
   EXPECT_TRUE(cli.Get("/healthz")->get_header_value("Content-Security-Policy").empty()) << "pages only";
+}
+
+// A self-signed certificate for 127.0.0.1 (openssl, Debian's openssl package).
+void make_certificate(const std::filesystem::path& dir) {
+  const std::string cmd = fmt::format(
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout {0}/key.pem -out {0}/cert.pem -days 2 "
+      "-subj /CN=gridwatch-test -addext subjectAltName=IP:127.0.0.1 >{0}/openssl.log 2>&1",
+      dir.string());
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(dir / "openssl.log");
+}
+
+// With http.tls the center speaks HTTPS only: a client that trusts the certificate is answered,
+// a plain HTTP request on the same port is not.
+TEST_F(Abuse, WithACertificateTheCenterSpeaksHttpsOnly) {
+  make_certificate(dir_);
+  cfg_.tls_cert = dir_ / "cert.pem";
+  cfg_.tls_key = dir_ / "key.pem";
+  const int port = start();
+  httplib::SSLClient tls("127.0.0.1", port);
+  tls.set_ca_cert_path((dir_ / "cert.pem").string());
+  tls.enable_server_certificate_verification(true);
+  auto ok = tls.Get("/healthz");
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error()) << " (" << tls.get_openssl_verify_result() << ")";
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->get_header_value("X-Content-Type-Options"), "nosniff");
+  auto api = tls.Post("/api/v1/media", httplib::Headers{{"Authorization", std::string("Bearer ") + kAdminToken}},
+                      "not an image", "image/png");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 400) << api->body;  // the request went through TLS to the handler
+  httplib::Client plain("127.0.0.1", port);
+  plain.set_read_timeout(5);
+  auto refused = plain.Get("/healthz");
+  EXPECT_FALSE(refused) << "plain HTTP answered " << refused->status;
+  // An event stream over TLS opens and says hello.
+  std::string head;
+  httplib::SSLClient stream("127.0.0.1", port);
+  stream.enable_server_certificate_verification(false);
+  stream.set_read_timeout(5);
+  (void)stream.Get("/api/v1/events", httplib::Headers{{"Authorization", std::string("Bearer ") + kAdminToken}},
+                   [&](const char* data, size_t n) {
+                     head.append(data, n);
+                     return head.find("gridwatch live events") == std::string::npos;  // stop once it spoke
+                   });
+  EXPECT_NE(head.find("gridwatch live events"), std::string::npos) << head;
+}
+
+TEST_F(Abuse, ACertificateThatCannotBeUsedStopsTheStartAndSaysWhich) {
+  make_certificate(dir_);
+  cfg_.tls_cert = dir_ / "cert.pem";
+  cfg_.tls_key = dir_ / "openssl.log";  // not a key
+  center_ = std::make_unique<center::Center>(cfg_, Catalog::builtin());
+  auto st = center_->start();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().field, "http.tls.key");
+  EXPECT_NE(st.error().message.find("cannot use the key " + (dir_ / "openssl.log").string()), std::string::npos)
+      << st.error().message;
 }
 
 }  // namespace

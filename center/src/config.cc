@@ -109,7 +109,12 @@ CenterConfig read(const ConfigNode& root) {
     c.pool_size = static_cast<int>(d->integer("pool_size", 4, 1, 64));
   }
   if (auto h = root.find("http")) {
-    h->allow_only({"host", "port", "threads", "queue", "clip_timeout"});
+    h->allow_only({"host", "port", "threads", "queue", "clip_timeout", "tls"});
+    if (auto t = h->find("tls")) {
+      t->allow_only({"cert", "key"});
+      c.tls_cert = t->path("cert");
+      c.tls_key = t->path("key");
+    }
     c.http_host = h->string("host", c.http_host);
     c.http_port = static_cast<int>(h->integer("port", 8080, 0, 65535));
     c.http_threads = static_cast<int>(h->integer("threads", 8, 1, 256));

@@ -16,6 +16,16 @@ TEST(CenterConfig, DefaultsAndOverrides) {
   EXPECT_EQ(c->share_group, "center");
 }
 
+TEST(CenterConfig, HttpsTakesACertificateAndItsKeyBesideTheFile) {
+  auto c = parse_center_config("http:\n  tls: {cert: tls/center.crt, key: tls/center.key}\n", "/etc/gridwatch/center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->tls_cert, "/etc/gridwatch/tls/center.crt");
+  EXPECT_EQ(c->tls_key, "/etc/gridwatch/tls/center.key");
+  auto bad = parse_center_config("http:\n  tls: {cert: tls/center.crt}\n", "center.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().field, "http.tls.key");
+}
+
 TEST(CenterConfig, UnknownKeyAndWrongType) {
   auto c = parse_center_config("http:\n  port: 18080\n  prot: 1\n", "center.yaml");
   ASSERT_FALSE(c.has_value());

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gridwatch/platform/mqtt.h"
 #include "gridwatch/platform/services.h"
 #include "service_dir.h"
 
@@ -137,6 +138,27 @@ Status RabbitCluster::wait_node(size_t i, std::chrono::steady_clock::time_point 
                           wait_for_tcp(nodes_[i].mqtt_port, 100ms) ? "open" : "closed", log.string(), tail_of(log, 4000)));
 }
 
+Status RabbitCluster::wait_mqtt(size_t i, std::chrono::steady_clock::time_point deadline) {
+  // An open port is not yet a broker that takes clients: the MQTT plugin registers each client
+  // id in its Raft group, which must have a leader.
+  std::string last = "no attempt";
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto client = MqttClient::create({.url = nodes_[i].mqtt_url, .client_id = fmt::format("gw-ready-{}", i + 1)});
+    if (!client) return std::unexpected(client.error());
+    auto st = (*client)->connect(5s);
+    if (st) {
+      (*client)->disconnect(1s);
+      return {};
+    }
+    last = st.error().message;
+    std::this_thread::sleep_for(500ms);
+  }
+  return fail(ErrorCode::kUnavailable,
+              fmt::format("RabbitMQ node {} takes no MQTT client ({}); {} ends with: {}", nodes_[i].name, last,
+                          (options_.dir / fmt::format("rabbitmq-{}.log", i + 1)).string(),
+                          tail_of(options_.dir / fmt::format("rabbitmq-{}.log", i + 1), 4000)));
+}
+
 Result<std::string> RabbitCluster::ctl(size_t i, const std::vector<std::string>& args, std::chrono::seconds timeout) {
   const fs::path out = options_.dir / "rabbitmqctl.out";
   SpawnOptions so = spawn_options(options_.dir / "rabbitmqctl.log");
@@ -231,11 +253,19 @@ Result<std::unique_ptr<RabbitCluster>> RabbitCluster::start(const RabbitClusterO
     return fail(ErrorCode::kUnavailable, fmt::format("epmd did not listen on {}", c->epmd_port_));
 
   const auto deadline = std::chrono::steady_clock::now() + options.boot_timeout;
-  for (size_t i = 0; i < c->nodes_.size(); ++i)
+  // The first node boots alone, then the others join it as they boot (classic peer discovery).
+  // Booted all at once, a node could find no peer up yet and start a cluster of its own; joined
+  // afterwards by reset, its MQTT plugin was seen to refuse connections (client-id registration
+  // in the plugin's Raft group).
+  if (auto st = c->spawn_node(0); !st) return std::unexpected(st.error());
+  if (auto st = c->wait_node(0, deadline); !st) return std::unexpected(st.error());
+  for (size_t i = 1; i < c->nodes_.size(); ++i)
     if (auto st = c->spawn_node(i); !st) return std::unexpected(st.error());
-  for (size_t i = 0; i < c->nodes_.size(); ++i)
+  for (size_t i = 1; i < c->nodes_.size(); ++i)
     if (auto st = c->wait_node(i, deadline); !st) return std::unexpected(st.error());
   if (auto st = c->wait_clustered(deadline); !st) return std::unexpected(st.error());
+  for (size_t i = 0; i < c->nodes_.size(); ++i)
+    if (auto st = c->wait_mqtt(i, deadline); !st) return std::unexpected(st.error());
   // The MQTT plugin (3.10) keeps a QoS 1 subscription in a durable classic queue on the node the
   // client was on: when that node dies, the client's reconnect to another node fails ("home node
   // down") until it is back. Mirrored on every node, the queue survives the node.
@@ -266,7 +296,9 @@ Status RabbitCluster::restart(size_t i) {
   if (i >= nodes_.size()) return fail(ErrorCode::kInvalidArgument, fmt::format("no node {}", i));
   if (procs_[i] && procs_[i]->running()) return {};
   if (auto st = spawn_node(i); !st) return st;
-  return wait_node(i, std::chrono::steady_clock::now() + options_.boot_timeout);
+  const auto deadline = std::chrono::steady_clock::now() + options_.boot_timeout;
+  if (auto st = wait_node(i, deadline); !st) return st;
+  return wait_mqtt(i, deadline);
 }
 
 Result<size_t> RabbitCluster::queue_leader(const std::string& queue, size_t via) {

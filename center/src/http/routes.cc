@@ -19,7 +19,9 @@ void Center::setup_http() {
       .max_body = 1 << 20,
       // No answer is read as another type than it says; no URL (a clip link's ?access_token=)
       // leaves in a Referer.
-      .default_headers = {{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}}});
+      .default_headers = {{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}},
+      .tls_cert = config_.tls_cert,
+      .tls_key = config_.tls_key});
   http::Server& server = *http_;
   add_service_routes(server);
   add_order_routes(server);

@@ -8,9 +8,13 @@
 #include <mutex>
 #include <unordered_set>
 
+#include <variant>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -117,6 +121,7 @@ struct Server::Impl {
   std::atomic<bool> notify_pending{false};
   std::atomic<bool> running{false};
 
+  std::optional<asio::ssl::context> tls;  // listen() with a certificate: every connection is HTTPS
   asio::io_context loop{1};
   tcp::acceptor acceptor{loop};
   asio::steady_timer keep_alive_timer{loop};
@@ -141,10 +146,10 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server::Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  Session(Server::Impl& server, tcp::socket socket) : server_(server), stream_(plain_or_tls(server, std::move(socket))) {
     boost::system::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    auto remote = stream_.socket().remote_endpoint(ec);
+    tcp_stream().socket().set_option(tcp::no_delay(true), ec);
+    auto remote = tcp_stream().socket().remote_endpoint(ec);
     if (!ec) remote_ = remote.address().to_string();
     std::lock_guard lock(server_.sessions_mu);
     server_.sessions.insert(this);
@@ -155,7 +160,20 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.sessions.erase(this);
   }
 
-  void start() { read_header(); }
+  // With TLS the client's handshake comes first (a plain HTTP request fails it: the connection
+  // closes without an answer).
+  void start() {
+    auto* tls = std::get_if<TlsStream>(&stream_);
+    if (!tls) return read_header();
+    tcp_stream().expires_after(server_.options.read_timeout);
+    tls->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        spdlog::debug("HTTPS handshake with {} failed: {}", self->remote_, ec.message());
+        return self->close();
+      }
+      self->read_header();
+    });
+  }
   bool streaming() const { return events_ != nullptr; }
 
   // The loop: closes the connection (a stream ends; pending operations are cancelled).
@@ -163,8 +181,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_stream().close();
   }
 
   // The loop: the stream sends what it has (or notes that it must once its write is done).
@@ -181,7 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // Bounded by the number of streams (one poll each at most): not refused when the queue is full.
     server_.pool.submit([self] {
       auto out = self->events_->poll();
-      asio::post(self->stream_.get_executor(), [self, out = std::move(out)]() mutable {
+      asio::post(self->tcp_stream().get_executor(), [self, out = std::move(out)]() mutable {
         self->polling_ = false;
         self->polled(std::move(out));
       });
@@ -199,9 +217,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(boost::none);  // the route's limit is set once the header names it
-    stream_.expires_after(server_.options.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    tcp_stream().expires_after(server_.options.idle_timeout);
+    std::visit([&](auto& s) {
+      bhttp::async_read_header(s, buffer_, *parser_,
+                               [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    }, stream_);
   }
 
   void on_header(beast::error_code ec) {
@@ -223,23 +243,27 @@ class Session : public std::enable_shared_from_this<Session> {
     limit_ = route_ && route_->options.max_body ? route_->options.max_body : server_.options.max_body;
     parser_->body_limit(limit_);
     if (auto n = parser_->content_length(); n && *n > limit_) return too_large();
-    stream_.expires_after(server_.options.read_timeout);
+    tcp_stream().expires_after(server_.options.read_timeout);
     if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, h.version());
-      return bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code werr, size_t) {
-        if (werr) return self->close();
-        self->read_body();
-      });
+      return std::visit([&](auto& s) {
+        bhttp::async_write(s, *cont, [self = shared_from_this(), cont](beast::error_code werr, size_t) {
+          if (werr) return self->close();
+          self->read_body();
+        });
+      }, stream_);
     }
     read_body();
   }
 
   void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec == bhttp::error::body_limit) return self->too_large();
-      if (ec) return self->bad_request(ec);
-      self->dispatch();
-    });
+    std::visit([&](auto& s) {
+      bhttp::async_read(s, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec == bhttp::error::body_limit) return self->too_large();
+        if (ec) return self->bad_request(ec);
+        self->dispatch();
+      });
+    }, stream_);
   }
 
   // A request that ended before it was whole: the connection closes (with 400 when the client
@@ -301,7 +325,7 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     if (route_->options.on_loop) return send(run());
     const bool queued = server_.pool.submit([self = shared_from_this(), run = std::move(run)] {
-      asio::post(self->stream_.get_executor(), [self, res = run()]() mutable { self->send(std::move(res)); });
+      asio::post(self->tcp_stream().get_executor(), [self, res = run()]() mutable { self->send(std::move(res)); });
     });
     if (!queued) {
       ++server_.busy;
@@ -327,11 +351,13 @@ class Session : public std::enable_shared_from_this<Session> {
     msg->body() = std::move(res.body);
     msg->keep_alive(keep_alive_);
     if (!explicit_length) msg->prepare_payload();
-    stream_.expires_after(server_.options.write_timeout);
-    bhttp::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
-      if (ec || !self->keep_alive_) return self->close();
-      self->read_header();
-    });
+    tcp_stream().expires_after(server_.options.write_timeout);
+    std::visit([&](auto& s) {
+      bhttp::async_write(s, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+        if (ec || !self->keep_alive_) return self->close();
+        self->read_header();
+      });
+    }, stream_);
   }
 
   void open_stream(Response res) {
@@ -343,9 +369,9 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_.streams;
     write_raw(std::move(head));
     // Nothing more is read from the client: a read that ends tells that it went away.
-    stream_.socket().async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code, size_t) {
-      self->close();
-    });
+    std::visit([&](auto& s) {
+      s.async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    }, stream_);
     poll();
   }
 
@@ -372,18 +398,30 @@ class Session : public std::enable_shared_from_this<Session> {
     writing_ = true;
     last_write_ = Clock::now();
     out_ = std::move(bytes);
-    stream_.expires_after(server_.options.write_timeout);
-    asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->writing_ = false;
-      if (ec) return self->close();
-      self->stream_.expires_never();
-      if (!self->events_) return self->close();  // the stream's last chunk
-      if (self->dirty_) self->poll();
-    });
+    tcp_stream().expires_after(server_.options.write_timeout);
+    std::visit([&](auto& s) {
+      asio::async_write(s, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, size_t) {
+        self->written(ec);
+      });
+    }, stream_);
+  }
+
+  void written(beast::error_code ec) {
+    writing_ = false;
+    if (ec) return close();
+    tcp_stream().expires_never();
+    if (!events_) return close();  // the stream's last chunk
+    if (dirty_) poll();
   }
 
   Server::Impl& server_;
-  beast::tcp_stream stream_;
+  using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+  static std::variant<beast::tcp_stream, TlsStream> plain_or_tls(Server::Impl& server, tcp::socket socket);
+  beast::tcp_stream& tcp_stream() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+  }
+
+  std::variant<beast::tcp_stream, TlsStream> stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request request_;
@@ -400,6 +438,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;
   char sink_[64];
 };
+
+std::variant<beast::tcp_stream, Session::TlsStream> Session::plain_or_tls(Server::Impl& server, tcp::socket socket) {
+  if (server.tls) return std::variant<beast::tcp_stream, TlsStream>(std::in_place_type<TlsStream>, std::move(socket), *server.tls);
+  return std::variant<beast::tcp_stream, TlsStream>(std::in_place_type<beast::tcp_stream>, std::move(socket));
+}
 
 }  // namespace
 
@@ -462,6 +505,25 @@ void Server::not_found(Handler h) { impl_->not_found = std::move(h); }
 Result<int> Server::listen(const std::string& host, int port) {
   raise_file_limit();
   boost::system::error_code ec;
+  if (!impl_->options.tls_cert.empty()) {
+    // TLS 1.2 and 1.3 only; the certificate file may hold the chain (leaf first).
+    asio::ssl::context& ctx = impl_->tls.emplace(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                        asio::ssl::context::single_dh_use,
+                    ec);
+    if (!ec) ctx.use_certificate_chain_file(impl_->options.tls_cert.string(), ec);
+    if (ec)
+      return fail(ErrorCode::kConfig, fmt::format("cannot use the certificate {}: {}", impl_->options.tls_cert.string(),
+                                                  ec.message()),
+                  "http.tls.cert");
+    ctx.use_private_key_file(impl_->options.tls_key.string(), asio::ssl::context::pem, ec);
+    if (ec)
+      return fail(ErrorCode::kConfig,
+                  fmt::format("cannot use the key {} with {}: {}", impl_->options.tls_key.string(),
+                              impl_->options.tls_cert.string(), ec.message()),
+                  "http.tls.key");
+  }
   const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return fail(ErrorCode::kInvalidArgument, fmt::format("http.host \"{}\" is not an IP address", host), "http.host");
   const tcp::endpoint at(address, static_cast<unsigned short>(port));

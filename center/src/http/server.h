@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,6 +88,9 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{30};  // an answer (or an event) the client does not take
   std::chrono::seconds keep_alive{15};     // an event stream's comment when it had nothing to say
   Headers default_headers;  // on every answer that does not set them itself
+  // HTTPS: a PEM certificate (chain) and its key; every connection is then TLS and a plain
+  // HTTP request is closed unanswered. Empty: plain HTTP.
+  std::filesystem::path tls_cert, tls_key;
 };
 
 // What the server counts (for /metrics).

@@ -89,6 +89,8 @@ struct CenterConfig {
   int http_port = 8080;  // 0: any free port
   int http_threads = 8;      // workers for handlers (connections and event streams need none)
   size_t http_queue = 256;   // requests waiting for a worker; more are answered 503
+  // HTTPS (http.tls.cert, http.tls.key): PEM files; empty: plain HTTP.
+  std::filesystem::path tls_cert, tls_key;
   // GET /api/v1/orders/{id}/clip waits this long for the agent that keeps the clip
   std::chrono::milliseconds clip_timeout{std::chrono::seconds{20}};
   // administrative layers, coarsest first

@@ -71,6 +71,7 @@ class RabbitCluster {
   Status write_configs();
   Status spawn_node(size_t i);
   // Waits until node `i` accepts AMQP and MQTT, or its process ended.
+  Status wait_mqtt(size_t i, std::chrono::steady_clock::time_point deadline);  // takes an MQTT client
   Status wait_node(size_t i, std::chrono::steady_clock::time_point deadline);
   Status wait_clustered(std::chrono::steady_clock::time_point deadline);
   std::vector<std::string> node_env(size_t i) const;
