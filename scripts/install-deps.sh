@@ -6,6 +6,7 @@
 # script does no network access at all and returns in well under a second.
 #
 # Usage: scripts/install-deps.sh            (build + runtime + test dependencies)
+#        scripts/install-deps.sh --fuzz     (and clang-19 with libFuzzer, for scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -29,6 +30,8 @@ packages=(
   # load generator for the Open311 benchmark (bench/center_bench)
   wrk
 )
+# libFuzzer: Debian 12's clang-19 (clang-14 cannot compile libstdc++ 12's std::expected).
+if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-19 libclang-rt-19-dev); fi
 # Node.js and npm for web/: the machine's own when present (e.g. a newer Node.js), else Debian's.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 

@@ -275,6 +275,18 @@ TEST_F(HttpServer, BodiesOverTheRoutesLimitAreRefusedAsTheyArrive) {
   }
 }
 
+// A header past 16 KB is refused with 431 and the connection closed.
+TEST_F(HttpServer, AHeaderPast16KbIsAnswered431) {
+  start();
+  RawHttp c(port_);
+  c.send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Junk: " + std::string(20'000, 'j') + "\r\n\r\n");
+  auto a = c.answer();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 431);
+  EXPECT_EQ(a->body, R"({"error":"the request's header is larger than 16 KB"})");
+  EXPECT_TRUE(c.closed_within(5s));
+}
+
 TEST_F(HttpServer, AFullQueueIsAnswered503WithRetryAfterNotAHang) {
   start({.threads = 1, .queue = 1});
   RawHttp running(port_), waiting(port_), refused(port_);
