@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "gridwatch/platform/rabbitmq.h"
+
 namespace gridwatch::app {
 
 DemoBroker demo_broker(const platform::ServiceEndpoints& endpoints, const std::map<std::string, std::string>& secret,
@@ -25,7 +27,7 @@ DemoBroker demo_broker(const platform::ServiceEndpoints& endpoints, const std::m
   for (const auto& n : endpoints.rabbitmq_nodes) {
     b.mqtt_urls.push_back(n.mqtt_url);
     // The account is the center's broker.username/password, not part of the URL.
-    b.amqp_urls.push_back("amqp://" + n.amqp_url.substr(n.amqp_url.find('@') + 1));
+    b.amqp_urls.push_back(platform::amqp_address(n));
   }
   b.agent_yaml = fmt::format("  url: {}\n  failover_urls: [{}]\n", b.mqtt_urls.front(),
                              fmt::join(std::vector<std::string>(b.mqtt_urls.begin() + 1, b.mqtt_urls.end()), ", "));

@@ -25,6 +25,7 @@
 #include "gridwatch/center/center.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/platform/amqp.h"
+#include "gridwatch/platform/rabbitmq.h"
 #include "gridwatch/platform/services.h"
 #include "outbox_agent.h"
 
@@ -212,7 +213,7 @@ class Bench {
       if (b.rabbitmq) {
         cfg.broker_kind = center::CenterConfig::BrokerKind::kRabbitmq;
         const size_t n = static_cast<size_t>(i) % b.amqp_urls.size();
-        cfg.broker_url = b.amqp_urls[n].substr(0, 7) + b.amqp_urls[n].substr(b.amqp_urls[n].find('@') + 1);
+        cfg.broker_url = platform::amqp_address({.amqp_url = b.amqp_urls[n]});
       } else {
         cfg.broker_url = b.mqtt_urls[0];
       }

@@ -86,7 +86,7 @@ class Cluster : public ::testing::Test {
     const auto& nodes = g_cluster->nodes();
     for (size_t k = 0; k < nodes.size(); ++k) {
       const auto& n = nodes[(first + k) % nodes.size()];
-      out.push_back(amqp ? fmt::format("amqp://127.0.0.1:{}", n.amqp_port) : n.mqtt_url);
+      out.push_back(amqp ? platform::amqp_address(n) : n.mqtt_url);
     }
     return out;
   }
@@ -178,8 +178,8 @@ TEST_F(Cluster, ACenterKilledMidBatchLeavesItsMessagesToTheOther) {
   // The center to kill is a process of its own; the other runs here.
   CenterUnderTest victim(dir_, {.id = fmt::format("victim-{}", getpid()),
                                 .prefix = prefix_,
-                                .broker = fmt::format("  kind: rabbitmq\n  url: amqp://127.0.0.1:{}\n  share_group: {}\n",
-                                                      g_cluster->nodes()[0].amqp_port, group_)});
+                                .broker = fmt::format("  kind: rabbitmq\n  url: {}\n  share_group: {}\n",
+                                                      platform::amqp_address(g_cluster->nodes()[0]), group_)});
   ASSERT_TRUE(victim.start()) << victim.log();
   center::Center& survivor = start_center(fmt::format("survivor-{}", getpid()), 1);
   // Forgets at the PUBACK: what the victim took is only in the broker's hands.

@@ -44,6 +44,14 @@ std::string tail_of(const fs::path& p, size_t bytes = 1500) {
 
 }  // namespace
 
+std::string amqp_address(const RabbitNode& node) {
+  const std::string& url = node.amqp_url;
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return url;
+  return url.substr(0, scheme + 3) + url.substr(at + 1);
+}
+
 SpawnOptions RabbitCluster::spawn_options(const fs::path& log) const {
   SpawnOptions so;
   so.log_file = log;

@@ -368,10 +368,14 @@ class Session : public std::enable_shared_from_this<Session> {
     events_ = std::move(res.stream);
     ++server_.streams;
     write_raw(std::move(head));
-    // Nothing more is read from the client: a read that ends tells that it went away.
-    std::visit([&](auto& s) {
-      s.async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
-    }, stream_);
+    // Nothing more is read from the client: a read that ends tells that it went away. On the raw
+    // socket, not through tcp_stream, whose timer would then apply to it (expires_after with a
+    // read pending sets the read timer and leaves the write without one). Over TLS a read must go
+    // through the TLS layer: there a client that went away is found by the next keep-alive
+    // comment's write instead.
+    if (std::holds_alternative<beast::tcp_stream>(stream_))
+      tcp_stream().socket().async_read_some(asio::buffer(sink_),
+                                            [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
     poll();
   }
 

@@ -88,6 +88,17 @@ export async function shrinkPhoto(file, side = 1280, quality = 0.8) {
   return new Promise((ok) => canvas.toBlob(ok, 'image/jpeg', quality));
 }
 
+// The Blob a data: URL holds (a queued photo kept in localStorage), decoded here rather than
+// fetched: the pages' Content-Security-Policy lets them connect to the center only.
+export function dataUrlToBlob(url) {
+  const comma = url.indexOf(',');
+  const type = url.slice(5, comma).split(';')[0] || 'application/octet-stream';
+  const bytes = atob(url.slice(comma + 1));
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; ++i) out[i] = bytes.charCodeAt(i);
+  return new Blob([out], { type });
+}
+
 // A random id (works on plain http, where crypto.randomUUID does not).
 export function randomId() {
   const b = crypto.getRandomValues(new Uint8Array(12));

@@ -3,7 +3,7 @@
 // go out in order when it returns; each carries a request_id, so a step whose answer was lost is
 // answered again by the center instead of being taken twice.
 import '../common/style.css';
-import { call, el, formatSpan, liveEvents, loadCatalog, randomId, shrinkPhoto, takeToken, ApiError } from '../common/api.js';
+import { call, dataUrlToBlob, el, formatSpan, liveEvents, loadCatalog, randomId, shrinkPhoto, takeToken, ApiError } from '../common/api.js';
 import { categoryName, lang, setLang, stateName, t } from '../common/i18n.js';
 import { signIn } from '../common/login.js';
 
@@ -113,7 +113,7 @@ async function flushQueue() {
       try {
         if (item.photo && !item.photo_url) {
           // The photo first; its URL is kept with the step so a retry does not upload it again.
-          const blob = await (await fetch(item.photo)).blob();
+          const blob = dataUrlToBlob(item.photo);
           const up = await call('/api/v1/media', { token: w.token, method: 'POST', body: blob, headers: { 'Content-Type': blob.type } });
           item.photo_url = up.url;
           delete item.photo;

@@ -33,6 +33,10 @@ struct RabbitNode {
   std::string mqtt_url;  // tcp://127.0.0.1:PORT
 };
 
+// A node's AMQP URL without its account (amqp://127.0.0.1:PORT): what a center's broker.url takes,
+// the account being broker.username/password.
+std::string amqp_address(const RabbitNode& node);
+
 struct RabbitClusterOptions {
   std::filesystem::path dir;  // logs and configs; data too when the nodes' user can reach it
   int nodes = 3;
