@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 namespace gridwatch::fuzz {
@@ -20,7 +22,14 @@ inline std::string_view text(const uint8_t* data, size_t size) {
 }
 
 // A property the target checks did not hold: a crash for libFuzzer, a failure for the replay.
-[[noreturn]] void broken(const char* what);
+#ifdef GRIDWATCH_LIBFUZZER
+[[noreturn]] inline void broken(const char* what) {
+  std::fprintf(stderr, "gridwatch fuzz: property broken: %s\n", what);
+  std::abort();
+}
+#else
+[[noreturn]] void broken(const char* what);  // replay_test.cc: throws
+#endif
 
 }  // namespace gridwatch::fuzz
 
