@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <thread>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -173,6 +174,27 @@ TEST_F(Abuse, WithACertificateTheCenterSpeaksHttpsOnly) {
                      return head.find("gridwatch live events") == std::string::npos;  // stop once it spoke
                    });
   EXPECT_NE(head.find("gridwatch live events"), std::string::npos) << head;
+  // And stays open after it went quiet: a ticket posted a second later reaches it.
+  std::string events;
+  std::thread poster([&] {
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+    httplib::SSLClient post("127.0.0.1", port);
+    post.enable_server_certificate_verification(false);
+    (void)post.Post("/open311/v2/requests.json",
+                    form_encode({{"api_key", kKey}, {"service_code", "sanitation.dumped_waste"}, {"lat", "39.9"},
+                                 {"long", "116.4"}, {"description", "over TLS"}}),
+                    "application/x-www-form-urlencoded");
+  });
+  httplib::SSLClient live("127.0.0.1", port);
+  live.enable_server_certificate_verification(false);
+  live.set_read_timeout(10);
+  (void)live.Get("/api/v1/events", httplib::Headers{{"Authorization", std::string("Bearer ") + kAdminToken}},
+                 [&](const char* data, size_t n) {
+                   events.append(data, n);
+                   return events.find("sanitation.dumped_waste") == std::string::npos;
+                 });
+  poster.join();
+  EXPECT_NE(events.find("sanitation.dumped_waste"), std::string::npos) << events;
 }
 
 TEST_F(Abuse, ACertificateThatCannotBeUsedStopsTheStartAndSaysWhich) {

@@ -6,18 +6,21 @@
 
 namespace gridwatch::center {
 
-void RateLimiter::refill(Bucket& b, Clock::time_point now) const {
-  if (now <= b.at) return;
+double RateLimiter::level(const Bucket& b, Clock::time_point now) const {
+  if (now <= b.at) return b.tokens;
   const double seconds = std::chrono::duration<double>(now - b.at).count();
-  b.tokens = std::min(limit_.burst, b.tokens + seconds * limit_.rate);
-  b.at = now;
+  return std::min(limit_.burst, b.tokens + seconds * limit_.rate);
+}
+
+void RateLimiter::refill(Bucket& b, Clock::time_point now) const {
+  b.tokens = level(b, now);
+  b.at = std::max(b.at, now);
 }
 
 void RateLimiter::forget(Clock::time_point now) {
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    refill(it->second, now);
-    it = it->second.tokens >= limit_.burst ? buckets_.erase(it) : std::next(it);
-  }
+  // `at` is when a bucket was last touched: read here, not moved (the halving below goes by it).
+  for (auto it = buckets_.begin(); it != buckets_.end();)
+    it = level(it->second, now) >= limit_.burst ? buckets_.erase(it) : std::next(it);
   if (buckets_.size() < max_keys_) return;
   std::vector<Clock::time_point> touched;
   touched.reserve(buckets_.size());

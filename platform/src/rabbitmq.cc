@@ -47,8 +47,9 @@ std::string tail_of(const fs::path& p, size_t bytes = 1500) {
 std::string amqp_address(const RabbitNode& node) {
   const std::string& url = node.amqp_url;
   const size_t scheme = url.find("://");
-  const size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return url;
+  if (scheme == std::string::npos) return url;
+  const size_t at = url.rfind('@', url.find('/', scheme + 3));  // the last '@' of the authority
+  if (at == std::string::npos || at < scheme) return url;
   return url.substr(0, scheme + 3) + url.substr(at + 1);
 }
 

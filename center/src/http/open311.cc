@@ -59,7 +59,9 @@ void Center::add_open311_routes(http::Server& server) {
     // flood of refused forms is answered 429 before it costs a dead letter each.
     const auto given = open311::form_field(body, "api_key");
     const ApiKey* key = given ? find_api_key(config_.api_keys, *given) : nullptr;
-    if (auto wait = over_limit(key ? "open311:" + key->name : "", req))
+    // The report page's key is public (/web/config.json): its callers are limited by address.
+    const bool private_key = key && key->name != config_.web.report_key;
+    if (auto wait = over_limit(private_key ? "open311:" + key->name : "", req))
       return http::too_many(res, *wait, open311::error(429, http::too_many_message(*wait), format),
                             open311::content_type(format));
     auto form = open311::parse_request_form(body, req.get_header_value("Content-Type"), catalog_,
@@ -71,7 +73,7 @@ void Center::add_open311_routes(http::Server& server) {
                    form.error().message);
       // Kept like any bad input, without the key; an unauthorised caller's form only in part.
       std::string kept = open311::without_api_key(body);
-      if (form.error().http_status == 403 && kept.size() > 4096) kept.resize(4096);
+      if (!key && kept.size() > 4096) kept.resize(4096);
       if (auto st = store_->add_dead_letter("open311", form.error().message, kept, config_.refusals_kept); !st)
         spdlog::error("dead letter not stored: {}", st.error().message);
       return o311_error(res, form.error().http_status, form.error().message, format);

@@ -180,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    auto last = std::move(keep_);  // released when this returns
     boost::system::error_code ec;
     tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ec);
     tcp_stream().close();
@@ -376,6 +377,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (std::holds_alternative<beast::tcp_stream>(stream_))
       tcp_stream().socket().async_read_some(asio::buffer(sink_),
                                             [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    else
+      keep_ = shared_from_this();  // no read holds the session between writes: it holds itself until close()
     poll();
   }
 
@@ -437,6 +440,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   // An event stream (the loop only).
   std::shared_ptr<EventStream> events_;
+  std::shared_ptr<Session> keep_;  // a TLS event stream's own reference (open_stream .. close)
   bool writing_ = false, polling_ = false, dirty_ = false;
   Clock::time_point last_write_ = Clock::now();
   std::string out_;

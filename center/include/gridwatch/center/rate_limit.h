@@ -34,8 +34,9 @@ class RateLimiter {
  private:
   struct Bucket {
     double tokens = 0;
-    Clock::time_point at;  // when `tokens` was last brought up to date
+    Clock::time_point at;  // when `tokens` was last brought up to date: the bucket's last use
   };
+  double level(const Bucket& b, Clock::time_point now) const;  // tokens at `now`, `b` unchanged
   void refill(Bucket& b, Clock::time_point now) const;
   void forget(Clock::time_point now);
 
