@@ -163,16 +163,21 @@ TEST_F(Abuse, WithACertificateTheCenterSpeaksHttpsOnly) {
   plain.set_read_timeout(5);
   auto refused = plain.Get("/healthz");
   EXPECT_FALSE(refused) << "plain HTTP answered " << refused->status;
-  // An event stream over TLS opens and says hello.
-  std::string head;
-  httplib::SSLClient stream("127.0.0.1", port);
-  stream.enable_server_certificate_verification(false);
-  stream.set_read_timeout(5);
-  (void)stream.Get("/api/v1/events", httplib::Headers{{"Authorization", std::string("Bearer ") + kAdminToken}},
-                   [&](const char* data, size_t n) {
-                     head.append(data, n);
-                     return head.find("gridwatch live events") == std::string::npos;  // stop once it spoke
-                   });
+  // An event stream over TLS: what it sent until `until` appeared (or it timed out).
+  auto read_events = [port](const std::string& until, time_t timeout_s) {
+    std::string got;
+    httplib::SSLClient stream("127.0.0.1", port);
+    stream.enable_server_certificate_verification(false);
+    stream.set_read_timeout(timeout_s);
+    (void)stream.Get("/api/v1/events", httplib::Headers{{"Authorization", std::string("Bearer ") + kAdminToken}},
+                     [&](const char* data, size_t n) {
+                       got.append(data, n);
+                       return got.find(until) == std::string::npos;
+                     });
+    return got;
+  };
+  // It opens and says hello.
+  const std::string head = read_events("gridwatch live events", 5);
   EXPECT_NE(head.find("gridwatch live events"), std::string::npos) << head;
   // And stays open after it went quiet: a ticket posted a second later reaches it.
   std::string events;
@@ -185,14 +190,7 @@ TEST_F(Abuse, WithACertificateTheCenterSpeaksHttpsOnly) {
                                  {"long", "116.4"}, {"description", "over TLS"}}),
                     "application/x-www-form-urlencoded");
   });
-  httplib::SSLClient live("127.0.0.1", port);
-  live.enable_server_certificate_verification(false);
-  live.set_read_timeout(10);
-  (void)live.Get("/api/v1/events", httplib::Headers{{"Authorization", std::string("Bearer ") + kAdminToken}},
-                 [&](const char* data, size_t n) {
-                   events.append(data, n);
-                   return events.find("sanitation.dumped_waste") == std::string::npos;
-                 });
+  events = read_events("sanitation.dumped_waste", 10);
   poster.join();
   EXPECT_NE(events.find("sanitation.dumped_waste"), std::string::npos) << events;
 }

@@ -63,12 +63,17 @@ std::optional<std::string> image_type(std::string_view bytes) {
   return std::nullopt;
 }
 
+namespace {
+// Retry-After in whole seconds, rounded up, at least 1.
+int64_t retry_after_s(std::chrono::milliseconds wait) { return std::max<int64_t>(1, (wait.count() + 999) / 1000); }
+}  // namespace
+
 std::string too_many_message(std::chrono::milliseconds wait) {
-  return fmt::format("too many requests: try again in {} s", std::max<int64_t>(1, (wait.count() + 999) / 1000));
+  return fmt::format("too many requests: try again in {} s", retry_after_s(wait));
 }
 
 void too_many(Response& res, std::chrono::milliseconds wait, std::string body, std::string type) {
-  res.set_header("Retry-After", std::to_string(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
+  res.set_header("Retry-After", std::to_string(retry_after_s(wait)));
   if (body.empty()) return json_error(res, 429, too_many_message(wait));
   res.status = 429;
   res.set_content(std::move(body), std::move(type));

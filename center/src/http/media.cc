@@ -35,8 +35,7 @@ void Center::add_media_routes(http::Server& server) {
   });
   server.post(R"(/open311/v2/media(?:\.json)?)", [this, store_media](const http::Request& req, http::Response& res) {
     const ApiKey* key = find_api_key(config_.api_keys, req.get_param_value("api_key"));
-    // The report page's key is public (/web/config.json): its callers are limited by address.
-    if (auto wait = over_limit(key && key->name != config_.web.report_key ? "open311:" + key->name : "", req))
+    if (auto wait = over_limit(key, req))
       return http::too_many(res, *wait, open311::error(429, http::too_many_message(*wait), open311::Format::kJson),
                             open311::content_type(open311::Format::kJson));
     if (!key) {

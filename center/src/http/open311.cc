@@ -59,9 +59,7 @@ void Center::add_open311_routes(http::Server& server) {
     // flood of refused forms is answered 429 before it costs a dead letter each.
     const auto given = open311::form_field(body, "api_key");
     const ApiKey* key = given ? find_api_key(config_.api_keys, *given) : nullptr;
-    // The report page's key is public (/web/config.json): its callers are limited by address.
-    const bool private_key = key && key->name != config_.web.report_key;
-    if (auto wait = over_limit(private_key ? "open311:" + key->name : "", req))
+    if (auto wait = over_limit(key, req))
       return http::too_many(res, *wait, open311::error(429, http::too_many_message(*wait), format),
                             open311::content_type(format));
     auto form = open311::parse_request_form(body, req.get_header_value("Content-Type"), catalog_,

@@ -63,6 +63,10 @@ std::optional<std::chrono::milliseconds> Center::over_limit(const std::string& k
   return wait;
 }
 
+std::optional<std::chrono::milliseconds> Center::over_limit(const ApiKey* key, const http::Request& req) {
+  return over_limit(key && key->name != config_.web.report_key ? "open311:" + key->name : "", req);
+}
+
 std::optional<Center::ReadableCase> Center::readable_case(const http::Request& req, http::Response& res,
                                                           bool query_token) {
   const auto who = caller(req, res, query_token);

@@ -134,6 +134,9 @@ class Center {
   // long until it may (counted in the metrics). `key` names the valid API key or token the caller
   // showed, "" when none: its address is limited instead.
   std::optional<std::chrono::milliseconds> over_limit(const std::string& key, const http::Request& req);
+  // The same for an Open311 caller with `key` (nullptr: none valid). The report page's key is
+  // public (/web/config.json): its callers are limited by address like those without a key.
+  std::optional<std::chrono::milliseconds> over_limit(const ApiKey* key, const http::Request& req);
   // The case `req.matches[1]` names (it may be one of its sources) if the caller may read it:
   // the caller, the case as a GeoJSON feature, and its sources, history and tasks ({"sources",
   // "history", "tasks"}); nullopt after answering 400 / 401 / 403 / 404 / 503.
