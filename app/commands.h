@@ -82,6 +82,22 @@ struct VisionReplayOptions {
 // Runs one camera's pipeline over a recorded clip; writes the zone events as JSON lines.
 int run_vision_replay(const VisionReplayOptions& options);
 
+// gridwatch rtsp serve: a clip served as an RTSP camera serves it (H.264; app/rtsp_serve.cc).
+struct RtspServeOptions {
+  std::filesystem::path clip;
+  std::string address = "127.0.0.1";
+  int port = 8554;                 // 0: any free port (printed)
+  std::string path = "/cam";
+  int width = 0, height = 0;       // 0: the clip's size
+  double fps = 0;                  // 0: the clip's rate
+  double start_s = 0;              // from this second of the clip
+  int64_t frames = 0;              // at most this many frames; 0: to the end
+  int bitrate_kbps = 2048;
+  bool shared = false;             // one stream for every client instead of one each
+  std::filesystem::path cache;     // encoded clips; empty: ~/.cache/gridwatch/rtsp
+};
+int run_rtsp_serve(const RtspServeOptions& options);
+
 // Reads px,py,lon,lat control points; prints the homography, per-point and RMS error.
 int run_calibrate(const std::filesystem::path& points_file, const std::string& crs);
 

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <cstdio>
 #include <functional>
 #include <iostream>
 
@@ -334,6 +335,27 @@ int main(int argc, char** argv) {
   token_new->add_option("--unit", token.unit, "A department's unit");
   token_new->add_option("--grid", token.grid, "A worker's grid cell");
 
+  RtspServeOptions rtsp;
+  std::string rtsp_size;
+  auto* rtsp_cmd = app.add_subcommand("rtsp", "RTSP cameras.");
+  rtsp_cmd->require_subcommand(1);
+  auto* rtsp_serve = rtsp_cmd->add_subcommand(
+      "serve", "Serve a clip as an RTSP camera does: H.264 (encoded once into a cache folder), over TCP or UDP "
+               "as each client asks, in real time, until Ctrl-C. Prints the URL when ready.");
+  rtsp_serve->add_option("--clip", rtsp.clip, "Video file")->required();
+  rtsp_serve->add_option("--address", rtsp.address, "Address to listen on (default 127.0.0.1)");
+  rtsp_serve->add_option("--port", rtsp.port, "TCP port (default 8554; 0: any free one)")->check(CLI::Range(0, 65535));
+  rtsp_serve->add_option("--path", rtsp.path, "Path of the stream (default /cam)");
+  rtsp_serve->add_option("--size", rtsp_size, "WIDTHxHEIGHT (default: the clip's)");
+  rtsp_serve->add_option("--fps", rtsp.fps, "Frame rate (default: the clip's)")->check(CLI::Range(1.0, 120.0));
+  rtsp_serve->add_option("--start", rtsp.start_s, "Start at this second of the clip")->check(CLI::NonNegativeNumber);
+  rtsp_serve->add_option("--frames", rtsp.frames, "Serve at most this many frames (default: to the end)")
+      ->check(CLI::NonNegativeNumber);
+  rtsp_serve->add_option("--bitrate", rtsp.bitrate_kbps, "H.264 bit rate in kbit/s (default 2048)")
+      ->check(CLI::Range(64, 100000));
+  rtsp_serve->add_flag("--shared", rtsp.shared, "One stream for all clients (else each gets the clip from its start)");
+  rtsp_serve->add_option("--cache", rtsp.cache, "Folder of encoded clips (default ~/.cache/gridwatch/rtsp)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -353,6 +375,17 @@ int main(int argc, char** argv) {
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*qr_cmd) return run_qr(qr_buildings, qr);
   if (*token_new) return run_token_new(token);
+  if (*rtsp_serve) {
+    if (!rtsp_size.empty() && std::sscanf(rtsp_size.c_str(), "%dx%d", &rtsp.width, &rtsp.height) != 2) {
+      fmt::print(stderr, "error: --size {}: expected WIDTHxHEIGHT, e.g. 1280x720\n", rtsp_size);
+      return kExitUsage;
+    }
+    if (rtsp.width < 0 || rtsp.height < 0 || rtsp.width > 7680 || rtsp.height > 4320) {
+      fmt::print(stderr, "error: --size {}: out of range (at most 7680x4320)\n", rtsp_size);
+      return kExitUsage;
+    }
+    return run_rtsp_serve(rtsp);
+  }
   if (*up) return services_up(services_dir, !no_postgres, !no_mosquitto, services_broker, services_nodes, services_replica);
   if (*down) return services_down(services_dir);
   return kExitUsage;

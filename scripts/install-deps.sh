@@ -23,6 +23,10 @@ packages=(
   rabbitmq-server
   # demo media: vtest.avi and the Haar cascades
   opencv-doc opencv-data
+  # gridwatch rtsp serve: clips served as H.264 RTSP cameras (GStreamer's RTSP server, x264,
+  # Matroska, the H.264 parser and payloader); the agent itself decodes with OpenCV + FFmpeg
+  libgstrtspserver-1.0-dev gstreamer1.0-rtsp gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   # QR sheets of buildings (gridwatch qr) and Chinese text on them and in the browser
   libqrencode-dev fonts-noto-cjk
   # tools used by tests (Open311 validator; the pages in a real browser; a QR decoder)

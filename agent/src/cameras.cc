@@ -63,7 +63,7 @@ Result<std::unique_ptr<CameraRunner>> CameraRunner::create(vision::CameraConfig 
 
 CameraRunner::CameraRunner(vision::CameraConfig config, CameraOptions options, Sink sink)
     : config_(std::move(config)), options_(std::move(options)), sink_(std::move(sink)) {
-  if (!options_.open) options_.open = [](const vision::CameraConfig& c) { return vision::open_capture(c.source); };
+  if (!options_.open) options_.open = [](const vision::CameraConfig& c) { return vision::open_capture(c.source, c.capture); };
 }
 
 CameraRunner::~CameraRunner() { stop(); }

@@ -94,7 +94,7 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   root.allow_only({"camera", "detect", "motion", "detectors", "zones", "evidence", "tracker", "calibration"});
   CameraConfig c;
   ConfigNode cam = root.at("camera");
-  cam.allow_only({"id", "source", "loop", "realtime", "queue"});
+  cam.allow_only({"id", "source", "loop", "realtime", "queue", "transport", "open_timeout", "stall_after"});
   c.id = cam.string("id");
   if (!is_valid_id(c.id, 64) || c.id.find(':') != std::string::npos)
     cam.raise("id", "must be 1-64 characters of A-Z a-z 0-9 . _ -");
@@ -106,6 +106,16 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   c.realtime = cam.boolean("realtime", true);
   c.queue = static_cast<int>(cam.integer("queue", 4, 1, 100));
   if (c.loop && is_live(c.source)) cam.raise("loop", "applies to files, not to streams or devices");
+  c.capture.transport = cam.string("transport", "tcp");
+  if (c.capture.transport != "tcp" && c.capture.transport != "udp") cam.raise("transport", "must be tcp or udp");
+  if (cam.has("transport") && c.source.rfind("rtsp://", 0) != 0 && c.source.rfind("rtsps://", 0) != 0)
+    cam.raise("transport", "applies to rtsp:// sources");
+  c.capture.open_timeout = std::chrono::duration_cast<milliseconds>(
+      cam.duration("open_timeout", c.capture.open_timeout, seconds{1}, minutes{2}));
+  c.capture.stall_after = std::chrono::duration_cast<milliseconds>(
+      cam.duration("stall_after", c.capture.stall_after, seconds{1}, minutes{10}));
+  for (const char* key : {"open_timeout", "stall_after"})
+    if (cam.has(key) && !is_live(c.source)) cam.raise(key, "applies to streams (rtsp://, http://), not to files");
   if (auto d = root.find("detect")) {
     d->allow_only({"width", "height", "fps"});
     c.detect.width = static_cast<int>(d->integer("width", 0, 0, 7680));

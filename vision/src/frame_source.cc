@@ -2,7 +2,10 @@
 
 #include <opencv2/videoio.hpp>
 
+#include <cstdlib>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -47,22 +50,62 @@ Result<std::optional<Frame>> VideoFileSource::next() {
 }
 
 bool is_live(const std::string& source) {
-  return source.rfind("rtsp://", 0) == 0 || source.rfind("http://", 0) == 0 ||
+  return source.rfind("rtsp://", 0) == 0 || source.rfind("rtsps://", 0) == 0 || source.rfind("http://", 0) == 0 ||
          source.rfind("https://", 0) == 0 || source.rfind("/dev/video", 0) == 0;
 }
 
 namespace {
 
+// OpenCV's FFmpeg backend takes RTSP's transport only from the environment
+// (OPENCV_FFMPEG_CAPTURE_OPTIONS, read while a capture opens; unset means TCP). For an RTSP
+// camera on UDP, or when the operator set the variable, the transport is added to it for the time
+// of one opening, under a lock that every opening holds, and the variable put back after.
+class FfmpegTransport {
+ public:
+  FfmpegTransport(const std::string& source, const std::string& transport) : lock_(mu()) {
+    if (source.rfind("rtsp://", 0) != 0 && source.rfind("rtsps://", 0) != 0) return;
+    const char* had = std::getenv(kVar);
+    if (!had && transport == "tcp") return;  // OpenCV's own default
+    if (had) before_ = had;
+    const std::string value =
+        (before_ ? *before_ + "|" : std::string()) + "rtsp_transport;" + transport;
+    setenv(kVar, value.c_str(), 1);
+    changed_ = true;
+  }
+  ~FfmpegTransport() {
+    if (!changed_) return;
+    if (before_) setenv(kVar, before_->c_str(), 1);
+    else unsetenv(kVar);
+  }
+  FfmpegTransport(const FfmpegTransport&) = delete;
+  FfmpegTransport& operator=(const FfmpegTransport&) = delete;
+
+ private:
+  static constexpr const char* kVar = "OPENCV_FFMPEG_CAPTURE_OPTIONS";
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  std::lock_guard<std::mutex> lock_;
+  std::optional<std::string> before_;
+  bool changed_ = false;
+};
+
 // A stream or device: like a file, but opened by URL / device path.
 class CaptureSource final : public FrameSource {
  public:
-  static Result<std::unique_ptr<FrameSource>> open(const std::string& source) {
+  static Result<std::unique_ptr<FrameSource>> open(const std::string& source, const CaptureOptions& o) {
     auto s = std::unique_ptr<CaptureSource>(new CaptureSource());
     s->name_ = source;
     try {
-      s->capture_ = source.rfind("/dev/video", 0) == 0
-                        ? std::make_unique<cv::VideoCapture>(source, cv::CAP_V4L2)
-                        : std::make_unique<cv::VideoCapture>(source, cv::CAP_FFMPEG);
+      if (source.rfind("/dev/video", 0) == 0) {
+        s->capture_ = std::make_unique<cv::VideoCapture>(source, cv::CAP_V4L2);
+      } else {
+        const std::vector<int> params{cv::CAP_PROP_OPEN_TIMEOUT_MSEC, static_cast<int>(o.open_timeout.count()),
+                                      cv::CAP_PROP_READ_TIMEOUT_MSEC, static_cast<int>(o.stall_after.count())};
+        FfmpegTransport transport(source, o.transport);
+        s->capture_ = std::make_unique<cv::VideoCapture>(source, cv::CAP_FFMPEG, params);
+      }
     } catch (const cv::Exception& e) {
       return fail(ErrorCode::kUnavailable, fmt::format("camera {}: {}", source, e.what()), "source");
     }
@@ -103,8 +146,8 @@ class CaptureSource final : public FrameSource {
 
 }  // namespace
 
-Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source) {
-  if (is_live(source)) return CaptureSource::open(source);
+Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source, const CaptureOptions& options) {
+  if (is_live(source)) return CaptureSource::open(source, options);
   auto f = VideoFileSource::open(source);
   if (!f) return std::unexpected(f.error());
   return std::unique_ptr<FrameSource>(std::move(*f));
@@ -150,6 +193,11 @@ Result<std::optional<Frame>> ReconnectingSource::next() {
       had_frames_ = false;
       const double step = current_->fps() > 0 ? 1000.0 / current_->fps() : options_.frame_ms;
       offset_ms_ = last_ms_ < 0 ? 0 : last_ms_ + step;
+      if (!options_.file) {
+        const auto now = options_.now();
+        if (!origin_) origin_ = now;
+        offset_ms_ = std::max(offset_ms_, std::chrono::duration<double, std::milli>(now - *origin_).count());
+      }
     }
     auto f = current_->next();
     if (f && *f) {

@@ -75,6 +75,35 @@ TEST(CameraConfig, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(CameraConfig, AStreamsTransportAndTimeouts) {
+  auto c = parse_camera_config(R"(camera: {id: c, source: "rtsp://10.0.0.7:554/main", transport: udp, open_timeout: 5s, stall_after: 4s}
+detectors: [{type: motion}]
+)", "cam.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->capture.transport, "udp");
+  EXPECT_EQ(c->capture.open_timeout, std::chrono::seconds{5});
+  EXPECT_EQ(c->capture.stall_after, std::chrono::seconds{4});
+  auto d = parse_camera_config("camera: {id: c, source: \"rtsp://h/x\"}\ndetectors: [{type: motion}]\n", "cam.yaml");
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  EXPECT_EQ(d->capture, CaptureOptions{});  // TCP, 10 s and 10 s
+  EXPECT_EQ(d->capture.transport, "tcp");
+  struct Case {
+    std::string camera, field, message;
+  };
+  for (const Case& k : std::vector<Case>{
+           {"{id: c, source: \"rtsp://h/x\", transport: http}", "camera.transport", "must be tcp or udp"},
+           {"{id: c, source: clip.avi, transport: udp}", "camera.transport", "applies to rtsp:// sources"},
+           {"{id: c, source: \"http://h/x.mjpg\", transport: tcp}", "camera.transport", "applies to rtsp:// sources"},
+           {"{id: c, source: clip.avi, stall_after: 5s}", "camera.stall_after", "applies to streams"},
+           {"{id: c, source: \"rtsp://h/x\", stall_after: 100ms}", "camera.stall_after", ""},
+           {"{id: c, source: \"rtsp://h/x\", open_timeout: 1h}", "camera.open_timeout", ""},
+       }) {
+    EXPECT_THAT(parse_camera_config("camera: " + k.camera + "\ndetectors: [{type: motion}]\n", "cam.yaml"),
+                FailsWith(ErrorCode::kConfig, k.field, k.message))
+        << k.camera;
+  }
+}
+
 TEST(Detectors, TheRegistryIsTheOneListOfTypes) {
   EXPECT_EQ(detector_types(), (std::vector<std::string_view>{"dnn", "motion", "stationary", "bin_overflow"}));
   // Every type without a model is built from its configuration, and says its type.

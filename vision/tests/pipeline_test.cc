@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "gridwatch/vision/pipeline.h"
+#include "gridwatch/vision/scene.h"
 #include "test_data.h"
 
 namespace gridwatch::vision {
@@ -400,6 +401,34 @@ TEST(ReconnectingSource, StallsReconnectWithBackoffAndKeepTimeMonotonic) {
   EXPECT_EQ(src.reconnects(), 2);
 }
 
+// A live stream away for a while: its next frames carry the time that passed (a tracker ages its
+// objects by it), a file's next pass continues one frame on.
+TEST(ReconnectingSource, ALiveStreamsOutageCountsAsTime) {
+  const cv::Mat bg = background(4);
+  FakeClock clock;
+  int opens = 0;
+  auto opener = [&]() -> Result<std::unique_ptr<FrameSource>> {
+    ++opens;
+    if (opens >= 2 && opens <= 5) return fail(ErrorCode::kUnavailable, "camera: connection refused");
+    // Ten frames 100 ms apart, then the stream fails.
+    auto s = std::make_unique<FakeSource>([&](int) { clock.t += std::chrono::milliseconds{100}; return bg.clone(); }, 10, 10);
+    s->stall_at_ = 10;
+    return std::unique_ptr<FrameSource>(std::move(s));
+  };
+  ReconnectingSource live(opener, {.sleep = clock.sleep(), .now = clock.now()});
+  std::vector<double> ms;
+  for (int i = 0; i < 12; ++i) {
+    auto f = live.next();
+    ASSERT_TRUE(f.has_value() && f->has_value());
+    ms.push_back((*f)->media_ms);
+  }
+  // Frame 10 is the first of the second stream, after 1 s of frames and 4 failed openings that
+  // waited 0.5 + 1 + 2 + 4 s (the first stream was up less than stable_after).
+  EXPECT_NEAR(ms[9], 900, 1e-6);
+  EXPECT_GE(ms[10], 1000 + 7500);
+  EXPECT_GT(ms[11], ms[10]);
+}
+
 // A camera that accepts the connection, sends one frame and drops it keeps backing off instead
 // of being reopened in a tight loop (the clock does not move: each stream fails at once).
 TEST(ReconnectingSource, AStreamThatFailsRightAfterItsFirstFrameBacksOff) {
@@ -536,6 +565,37 @@ TEST(Evidence, PrivacyFilterBlursAPlateAndNamesMissingCascades) {
   const int n = (*filter)->apply(img);
   EXPECT_GE(n, 1);
   EXPECT_GT(cv::norm(before, img, cv::NORM_L1), 0.0);
+}
+
+// A camera away for 21 s (an outage of its stream) that comes back on the same scene: the parked
+// car keeps its track (the outage is shorter than stationary_max_age), nothing is reported twice.
+TEST(Pipeline, AParkedCarSeenAgainAfterAnOutageKeepsItsTrack) {
+  struct WithOutage final : FrameSource {
+    StreetScene scene;
+    int i = 0;
+    Result<std::optional<Frame>> next() override {
+      if (i == 240)  // 24 s: the stream goes; it comes back showing 45 s
+        for (; i < 450; ++i) (void)scene.next();
+      if (i >= 600) return std::optional<Frame>{};
+      auto f = scene.next();
+      if (!f || !*f) return f;
+      (*f)->media_ms = i * 100.0;
+      ++i;
+      return f;
+    }
+    double fps() const override { return 10; }
+    cv::Size size() const override { return scene.size(); }
+  } src;
+  auto events = replay(src, camera(R"(camera: {id: street}
+detect: {fps: 5}
+detectors: [{type: stationary, label: object, min_area: 0.004, settle: 2s}]
+zones: [{name: no_parking, type: no_parking, polygon: [[70, 225], [340, 225], [340, 302], [70, 302]], classes: [object], dwell: 10s}]
+tracker: {stationary_max_age: 30s}
+)"));
+  EXPECT_EQ(of(events, "no_parking", ZoneEventKind::kEntered).size(), 1u);
+  EXPECT_EQ(of(events, "no_parking", ZoneEventKind::kStationary).size(), 1u);
+  for (const auto& e : of(events, "no_parking", ZoneEventKind::kLeft))
+    EXPECT_GE(e.media_ms, 59'000.0) << "left while the car was still there";
 }
 
 }  // namespace

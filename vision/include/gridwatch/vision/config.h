@@ -12,6 +12,7 @@
 
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/time.h"
+#include "gridwatch/vision/frame_source.h"
 
 namespace gridwatch {
 class ConfigNode;
@@ -81,6 +82,7 @@ struct CameraConfig {
   bool loop = false;      // a file: start again at its end (a recording standing in for a camera)
   bool realtime = true;   // a file: frames at the file's own rate, as a camera would send them
   int queue = 4;          // frames waiting for analysis at most; when full the oldest is dropped
+  CaptureOptions capture;  // a stream's transport and timeouts (transport, open_timeout, stall_after)
   cv::Size detect{0, 0};     // 0: the source's size
   double fps = 5;            // detect rate
   MotionConfig motion;

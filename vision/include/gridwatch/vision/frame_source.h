@@ -40,9 +40,22 @@ class FrameSource {
   virtual cv::Size size() const = 0;
 };
 
+// How a stream is opened (a camera's `camera:` keys; files ignore them).
+struct CaptureOptions {
+  // RTSP's transport: "tcp" (RTP interleaved in the RTSP connection: one port, through NAT and
+  // firewalls, no loss) or "udp" (RTP on its own ports: less delay, loses packets on a bad link).
+  std::string transport = "tcp";
+  std::chrono::milliseconds open_timeout{10'000};  // connecting and the first answers
+  // No frame for this long: the stream has stalled (a camera that hangs without closing the
+  // connection); the read fails and the stream is reopened.
+  std::chrono::milliseconds stall_after{10'000};
+  bool operator==(const CaptureOptions&) const = default;
+};
+
 // A video file, RTSP/HTTP URL or V4L2 device decoded with OpenCV's FFmpeg backend (devices through
-// V4L2). Files end; streams and devices are `live` (an end is a stall).
-Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source);
+// V4L2). Files end; streams and devices are `live` (an end is a stall). A live stream's frame
+// times are their arrival since it was opened.
+Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source, const CaptureOptions& options = {});
 bool is_live(const std::string& source);
 
 // A video file decoded with OpenCV's FFmpeg backend.
@@ -73,7 +86,9 @@ class VideoFileSource final : public FrameSource {
 // from the first back-off; one that gave nothing, or failed sooner, keeps backing off (a camera
 // that accepts and drops connections is not reopened in a tight loop). A file ends (kEnded,
 // then nullopt) unless it loops: then it starts again at once, no reconnect counted. Timestamps
-// stay monotonic across reopenings: each stream continues one frame after the last frame seen.
+// stay monotonic across reopenings: a file's next pass continues one frame after the last frame
+// seen; a live stream's frames keep the time that passed while it was away (an outage of 20 s is
+// 20 s to the tracker, whose objects age as they would had it been watching).
 // The clock and the waiting are injectable, so tests need not wait.
 enum class SourceState {
   kConnected,     // the stream gives frames (said at its first frame)
@@ -122,6 +137,7 @@ class ReconnectingSource final : public FrameSource {
   int failures_ = 0;
   bool had_frames_ = false, ended_ = false;
   Clock::time_point up_since_{};
+  std::optional<Clock::time_point> origin_;  // a live source: when its first stream opened
   double offset_ms_ = 0, last_ms_ = -1;
   int64_t index_ = 0;
   int reconnects_ = 0;
