@@ -93,7 +93,6 @@ struct RtspServeOptions {
   double start_s = 0;              // from this second of the clip
   int64_t frames = 0;              // at most this many frames; 0: to the end
   int bitrate_kbps = 2048;
-  bool shared = false;             // one stream for every client instead of one each
   std::filesystem::path cache;     // encoded clips; empty: ~/.cache/gridwatch/rtsp
 };
 int run_rtsp_serve(const RtspServeOptions& options);

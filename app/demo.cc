@@ -10,6 +10,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -23,6 +24,7 @@
 #include "demo_hotline.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/platform/log.h"
+#include "gridwatch/platform/rtsp_camera.h"
 #include "gridwatch/platform/services.h"
 
 namespace gridwatch::app {
@@ -231,7 +233,17 @@ int run_demo(const DemoOptions& options) {
   DemoHotline hotline(center, (*services)->dir());
   hotline.import_export();
 
-  auto cameras_yaml = demo_cameras_yaml((*services)->dir());
+  // vtest.avi as a camera sends it: H.264 over RTSP from this binary's `rtsp serve`.
+  std::optional<platform::RtspCamera> rtsp_camera;
+  if (std::filesystem::exists(kDemoVtest)) {
+    std::error_code ec;
+    auto cam = platform::RtspCamera::start({.gridwatch = std::filesystem::read_symlink("/proc/self/exe", ec),
+                                            .clip = kDemoVtest,
+                                            .dir = (*services)->dir() / "rtsp"});
+    if (cam) rtsp_camera.emplace(std::move(*cam));
+    else spdlog::warn("demo: no RTSP camera, vtest-cam reads the file: {}", cam.error().message);
+  }
+  auto cameras_yaml = demo_cameras_yaml((*services)->dir(), rtsp_camera ? rtsp_camera->url() : "");
   if (!cameras_yaml) {
     spdlog::error("demo cameras: {}", cameras_yaml.error().message);
     return kExitFailure;
@@ -253,7 +265,9 @@ int run_demo(const DemoOptions& options) {
   }
 
   std::vector<std::string> camera_names;
-  for (const auto& c : edge.config().cameras) camera_names.push_back(fmt::format("{} ({})", c.id, c.source));
+  for (const auto& c : edge.config().cameras)
+    camera_names.push_back(fmt::format("{} ({}{})", c.id, c.source,
+                                       c.source.rfind("rtsp://", 0) == 0 ? ": vtest.avi as H.264 over RTSP" : ""));
   auto camera_totals = [&edge] {
     std::pair<int64_t, int64_t> t{0, 0};
     for (const auto& c : edge.stats().cameras) {

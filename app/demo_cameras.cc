@@ -8,8 +8,6 @@
 namespace gridwatch::app {
 namespace {
 
-constexpr const char* kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
-
 // The street camera: looks at the drawn scene (640x360); the calibration maps its picture to a
 // stretch of Wangfujing Street about 40 m wide.
 constexpr const char* kStreetCamera = R"(  - camera: {{id: street-cam, source: "{clip}", loop: true}}
@@ -25,7 +23,7 @@ constexpr const char* kStreetCamera = R"(  - camera: {{id: street-cam, source: "
     calibration: {calibration}
 )";
 
-constexpr const char* kVtestCamera = R"(  - camera: {{id: vtest-cam, source: "{clip}", loop: true}}
+constexpr const char* kVtestCamera = R"(  - camera: {{id: vtest-cam, source: "{clip}"{loop}}}
     detect: {{fps: 5}}
     detectors:
       - {{type: motion, label: person, min_area: 0.003}}
@@ -35,7 +33,7 @@ constexpr const char* kVtestCamera = R"(  - camera: {{id: vtest-cam, source: "{c
 
 }  // namespace
 
-Result<std::string> demo_cameras_yaml(const std::filesystem::path& dir) {
+Result<std::string> demo_cameras_yaml(const std::filesystem::path& dir, const std::string& vtest_source) {
   const auto clip = dir / "street-scene.avi";
   if (!std::filesystem::exists(clip)) {
     // One whole story (120 s at 10 fps), written once; the camera loops it.
@@ -49,8 +47,11 @@ Result<std::string> demo_cameras_yaml(const std::filesystem::path& dir) {
   }
   std::string yaml = fmt::format(fmt::runtime(kStreetCamera), fmt::arg("clip", clip.string()),
                                  fmt::arg("calibration", vision::StreetScene::calibration_yaml()));
-  if (std::filesystem::exists(kVtest)) yaml += fmt::format(fmt::runtime(kVtestCamera), fmt::arg("clip", kVtest));
-  else spdlog::warn("demo: {} is not installed (Debian package opencv-doc): one camera only", kVtest);
+  if (!vtest_source.empty())
+    yaml += fmt::format(fmt::runtime(kVtestCamera), fmt::arg("clip", vtest_source), fmt::arg("loop", ""));
+  else if (std::filesystem::exists(kDemoVtest))
+    yaml += fmt::format(fmt::runtime(kVtestCamera), fmt::arg("clip", kDemoVtest), fmt::arg("loop", ", loop: true"));
+  else spdlog::warn("demo: {} is not installed (Debian package opencv-doc): one camera only", kDemoVtest);
   return yaml;
 }
 

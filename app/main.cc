@@ -353,7 +353,6 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   rtsp_serve->add_option("--bitrate", rtsp.bitrate_kbps, "H.264 bit rate in kbit/s (default 2048)")
       ->check(CLI::Range(64, 100000));
-  rtsp_serve->add_flag("--shared", rtsp.shared, "One stream for all clients (else each gets the clip from its start)");
   rtsp_serve->add_option("--cache", rtsp.cache, "Folder of encoded clips (default ~/.cache/gridwatch/rtsp)");
 
   try {

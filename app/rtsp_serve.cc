@@ -2,7 +2,8 @@
 //
 // The clip is encoded once into H.264 (x264, no B-frames, a key frame every second, SPS/PPS with
 // each) in a Matroska file kept in a cache folder; each RTSP client then gets that file demuxed
-// and packetised in real time (GStreamer's RTSP server), over TCP (interleaved) or UDP as the
+// and packetised in real time (GStreamer's RTSP server; each frame leaves at its time, as a live
+// camera sends, not the file's first seconds in one burst), over TCP (interleaved) or UDP as the
 // client asks. No encoding happens while serving, so the server costs little beside the cameras
 // it feeds. Used by the tests and benchmarks of RTSP cameras and by the demo; useful to try an
 // agent's camera configuration on a recording.
@@ -148,12 +149,14 @@ int run_rtsp_serve(const RtspServeOptions& o) {
   GstRTSPMountPoints* mounts = gst_rtsp_server_get_mount_points(server);
   GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
   const std::string launch = fmt::format(
-      "( filesrc location=\"{}\" ! matroskademux ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 )",
+      "( filesrc location=\"{}\" ! matroskademux ! h264parse config-interval=-1 ! identity sync=true ! "
+      "rtph264pay name=pay0 pt=96 )",
       encoded.string());
   gst_rtsp_media_factory_set_launch(factory, launch.c_str());
-  // Shared: one pipeline for every client of the path (what a camera does: one encoder, many
-  // viewers); else each client gets the clip from its start.
-  gst_rtsp_media_factory_set_shared(factory, o.shared);
+  // One pipeline a client, each from the clip's start. (A shared one, as a camera's single
+  // encoder, breaks off a few hundred milliseconds in when several clients read this file-fed
+  // pipeline: not offered.)
+  gst_rtsp_media_factory_set_shared(factory, FALSE);
   gst_rtsp_mount_points_add_factory(mounts, o.path.c_str(), factory);
   g_object_unref(mounts);
   g_signal_connect(server, "client-connected", G_CALLBACK(on_client), nullptr);

@@ -267,6 +267,47 @@ Status PrivateServices::start_mosquitto() {
               fmt::format("private Mosquitto did not start; see {}", log.string()));
 }
 
+void PrivateServices::kill_mosquitto() {
+  if (!mosquitto_ || mosquitto_->pid() <= 0) return;
+  ::kill(mosquitto_->pid(), SIGKILL);
+  mosquitto_->wait(10s);
+  mosquitto_.reset();
+}
+
+Status PrivateServices::restart_mosquitto() {
+  kill_mosquitto();
+  SpawnOptions so;
+  so.log_file = options_.dir / "mosquitto.log";
+  so.die_with_parent = !options_.outlive_parent;
+  so.new_session = options_.outlive_parent;
+  auto child = ChildProcess::spawn({kMosquitto, "-c", (options_.dir / "mosquitto.conf").string()}, so);
+  if (!child) return std::unexpected(child.error());
+  if (!wait_for_tcp(endpoints_.mqtt_port, 10s))
+    return fail(ErrorCode::kUnavailable, fmt::format("private Mosquitto did not start again on port {}; see {}",
+                                                     endpoints_.mqtt_port, so.log_file.string()));
+  mosquitto_.emplace(std::move(*child));
+  return {};
+}
+
+void PrivateServices::kill_postgres() {
+  if (!postgres_ || postgres_->pid() <= 0) return;
+  ::kill(postgres_->pid(), SIGKILL);  // its sessions notice the postmaster is gone and exit
+  postgres_->wait(10s);
+  postgres_.reset();
+}
+
+Status PrivateServices::restart_postgres() {
+  kill_postgres();
+  const fs::path log = options_.dir / "postgres.log";
+  // The sessions of the killed server may hold the shared memory for a moment: retry for 30 s.
+  for (auto end = std::chrono::steady_clock::now() + 30s;;) {
+    auto port = spawn_postgres(pg_data_, log, postgres_, endpoints_.pg_port);
+    if (port) return {};
+    if (std::chrono::steady_clock::now() > end) return std::unexpected(port.error());
+    std::this_thread::sleep_for(500ms);
+  }
+}
+
 Status PrivateServices::start_postgres() {
   const std::optional<std::string> run_as = service_user("GRIDWATCH_PG_USER", "postgres");
   std::optional<UserIds> ids;
@@ -309,11 +350,12 @@ SpawnOptions PrivateServices::pg_spawn_options(const fs::path& log) const {
   return so;
 }
 
-Result<int> PrivateServices::spawn_postgres(const fs::path& data, const fs::path& log, std::optional<ChildProcess>& into) {
+Result<int> PrivateServices::spawn_postgres(const fs::path& data, const fs::path& log, std::optional<ChildProcess>& into,
+                                            int fixed_port) {
   const SpawnOptions so = pg_spawn_options(log);
   const char* sync = options_.durable ? "on" : "off";
   for (int attempt = 0; attempt < 5; ++attempt) {
-    auto port = free_tcp_port();
+    auto port = fixed_port > 0 ? Result<int>(fixed_port) : free_tcp_port();
     if (!port) return std::unexpected(port.error());
     auto child = ChildProcess::spawn(
         {fmt::format("{}/postgres", kPgBin), "-D", data.string(), "-p", std::to_string(*port),

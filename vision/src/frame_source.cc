@@ -127,8 +127,21 @@ class CaptureSource final : public FrameSource {
       return fail(ErrorCode::kUnavailable, fmt::format("camera {}: {}", name_, e.what()));
     }
     f.index = index_++;
-    // Live streams: the time of arrival (their own timestamps restart with the stream).
-    f.media_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    // The stream's own timestamps (from its first frame) when it has them: arrival times bunch
+    // up — FFmpeg reads the first seconds of an RTSP stream while it opens and hands them out at
+    // once. A source without timestamps (they stay 0 or stop advancing) is timed by arrival.
+    // Either way the time never goes back.
+    const double pts = capture_->get(cv::CAP_PROP_POS_MSEC);
+    const double arrival =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    if (!first_pts_ && pts > 0) {
+      first_pts_ = pts;
+      first_pts_at_ = arrival;
+    }
+    const double ms = first_pts_ && pts > last_pts_ ? pts - *first_pts_ + first_pts_at_ : arrival;
+    last_pts_ = std::max(last_pts_, pts);
+    f.media_ms = std::max(ms, last_ms_ + 0.001);
+    last_ms_ = f.media_ms;
     return std::optional<Frame>{std::move(f)};
   }
   double fps() const override { return fps_; }
@@ -142,6 +155,9 @@ class CaptureSource final : public FrameSource {
   cv::Size size_;
   int64_t index_ = 0;
   std::chrono::steady_clock::time_point start_;
+  std::optional<double> first_pts_;  // the stream's first timestamp above 0
+  double first_pts_at_ = 0;          // its arrival (the frames before it were timed by arrival)
+  double last_pts_ = 0, last_ms_ = -1;
 };
 
 }  // namespace

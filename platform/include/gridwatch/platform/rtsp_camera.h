@@ -21,7 +21,7 @@ struct RtspCameraOptions {
   std::filesystem::path cache;      // empty: dir / "cache"
   int port = 0;                     // 0: a free port, kept across restarts
   std::string path = "/cam";
-  std::vector<std::string> extra;   // more arguments: --size 1280x720, --frames 300, --shared ...
+  std::vector<std::string> extra;   // more arguments: --size 1280x720, --frames 300 ...
   // Encoding a long clip the first time takes a while (cached after).
   std::chrono::milliseconds ready_timeout{std::chrono::minutes{3}};
 };
@@ -45,6 +45,7 @@ class RtspCamera {
   // How many RTSP SETUPs the server answered with this transport ("tcp" or "udp"), from its log.
   int setups(const std::string& transport) const;
   bool running();
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
 
  private:
   RtspCamera() = default;

@@ -98,6 +98,12 @@ class PrivateServices {
   RabbitCluster* rabbitmq() { return rabbitmq_.get(); }
   // The PostgreSQL server's process (its postmaster; the sessions are its children), or -1.
   pid_t postgres_pid() const { return postgres_ ? postgres_->pid() : -1; }
+  // Faults for tests: kill -9 of the broker or of the database, and a start again on the same
+  // port (the database on its data directory: PostgreSQL runs its crash recovery first).
+  void kill_mosquitto();
+  [[nodiscard]] Status restart_mosquitto();
+  void kill_postgres();
+  [[nodiscard]] Status restart_postgres();
   // Stops both services and removes the database's data directory.
   void stop();
   // Leaves the services running and records them in DIR/services.json for stop_detached().
@@ -122,7 +128,7 @@ class PrivateServices {
   Status start_replica();
   // Starts `postgres` on `data` (as the database's user), waits until it answers: its port.
   Result<int> spawn_postgres(const std::filesystem::path& data, const std::filesystem::path& log,
-                             std::optional<ChildProcess>& into);
+                             std::optional<ChildProcess>& into, int fixed_port = 0);
   SpawnOptions pg_spawn_options(const std::filesystem::path& log) const;
 
   ServicesOptions options_;

@@ -54,7 +54,8 @@ struct CaptureOptions {
 
 // A video file, RTSP/HTTP URL or V4L2 device decoded with OpenCV's FFmpeg backend (devices through
 // V4L2). Files end; streams and devices are `live` (an end is a stall). A live stream's frame
-// times are their arrival since it was opened.
+// times are its own timestamps from its first frame, or the arrival since it was opened when it
+// has none.
 Result<std::unique_ptr<FrameSource>> open_capture(const std::string& source, const CaptureOptions& options = {});
 bool is_live(const std::string& source);
 

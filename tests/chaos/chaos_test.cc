@@ -1,0 +1,472 @@
+// Chaos: the whole system under one fault per run, then the books.
+//
+// Three real agents (`gridwatch agent`, 50 bin sensors each) and two real centers (`gridwatch
+// center`, one share group) on a private Mosquitto and a private PostgreSQL + PostGIS that each
+// run starts for itself (so that it may kill them). The sensors (this program) send 68 readings
+// each, alternately over and under the threshold: 10,200 order events (open, clear, open, ...),
+// one per reading. One fault is injected while they flow; then the faulty part comes back, the
+// stream ends and the books are checked:
+//   - every event an agent's outbox accepted (its log says so) is stored exactly once
+//     (order_events: a duplicate cannot be a second row, it is counted by the centers' metric),
+//     and every reading made its event (none missing, none unexpected);
+//   - every order is one source of one case, and every case is placed (district and grid);
+//   - what each surviving agent's outbox says it had confirmed equals what is stored from it.
+// Each run prints one line of the table in docs/RELIABILITY.md: fault, events the outboxes
+// accepted, events stored, lost (accepted, not stored), duplicates the centers noticed, events the
+// readings called for that were never made, time to recover (from the fault's end until every
+// accepted event is stored).
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "gridwatch/domain/order.h"
+#include "gridwatch/domain/time.h"
+#include "gridwatch/platform/mqtt.h"
+#include "gridwatch/platform/process.h"
+#include "gridwatch/platform/services.h"
+#include "support.h"
+
+namespace gridwatch::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kAgents = 3;
+constexpr int kDevices = 50;  // per agent
+constexpr int kSteps = 68;    // readings per device: 34 opens and 34 clears
+constexpr int kTail = 3;      // readings under the threshold after them: the last clear is decided
+constexpr const char* kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+double metric(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
+std::string device(int agent, int d) { return fmt::format("bin-{}-{:02}", agent, d); }
+
+// Where a device stands: a 10 x 15 grid 150 m apart in Dongcheng, north of Wangfujing.
+LonLat place(int agent, int d) {
+  const int i = agent * kDevices + d;
+  return {.lon = 116.4020 + (i % 10) * 0.00175, .lat = 39.9160 + (i / 10) * 0.00135};
+}
+
+class World {
+ public:
+  explicit World(const std::string& name) : dir_(temp_dir("chaos-" + name)), prefix_(unique_prefix()) {
+    // A durable database (fsync and synchronous commits on), as a system of record runs it: the
+    // centers confirm an event to its agent once its commit returns, which is only a promise when
+    // the commit is on disk. (The other tests' fast settings lose the last commits in a crash.)
+    auto svc = platform::PrivateServices::start({.dir = dir_ / "services", .durable = true});
+    if (!svc) throw std::runtime_error(svc.error().message);
+    svc_ = std::move(*svc);
+    for (int a = 0; a < kAgents; ++a) {
+      agent_ports_[a] = platform::free_tcp_port().value_or(0);
+      write_agent(a);
+    }
+    for (int c = 0; c < 2; ++c) {
+      center_ports_[c] = platform::free_tcp_port().value_or(0);
+      write_center(c);
+    }
+    auto sensors = platform::MqttClient::create(
+        {.url = svc_->endpoints().mqtt_url, .client_id = fmt::format("chaos-sensors-{}", getpid())});
+    if (!sensors || !(*sensors)->connect(10s)) throw std::runtime_error("sensors: no broker");
+    sensors_ = std::move(*sensors);
+  }
+  ~World() {
+    if (::testing::Test::HasFailure())
+      for (const auto& f : {"center-0.log", "center-1.log", "agent-0.log", "agent-1.log", "agent-2.log"})
+        std::cerr << "---- tail of " << f << "\n" << tail(read_file(dir_ / f)) << "\n";
+    centers_.clear();
+    agents_.clear();
+    sensors_.reset();
+    svc_.reset();
+    if (::testing::Test::HasFailure()) std::cerr << "logs kept in " << dir_.string() << "\n";
+    else fs::remove_all(dir_);
+  }
+
+  platform::PrivateServices& services() { return *svc_; }
+  const std::string& conninfo() const { return svc_->endpoints().pg_conninfo; }
+
+  void start_center(int c) {
+    centers_[c].emplace(start_gridwatch({"center", "--config", (dir_ / fmt::format("center-{}.yaml", c)).string()},
+                                        dir_ / fmt::format("center-{}.log", c)));
+    if (!eventually([&] { return http_get(center_ports_[c], "/healthz").status == 200; }, 60s))
+      throw std::runtime_error(fmt::format("center {} did not come up", c));
+  }
+  // `env`: NAME=VALUE for the agent's process (libfaketime).
+  void start_agent(int a, std::vector<std::string> env = {}) {
+    platform::SpawnOptions so{.log_file = dir_ / fmt::format("agent-{}.log", a), .env = std::move(env)};
+    auto p = platform::ChildProcess::spawn(
+        {GRIDWATCH_BIN, "agent", "--config", (dir_ / fmt::format("agent-{}.yaml", a)).string()}, so);
+    if (!p) throw std::runtime_error(p.error().message);
+    agents_[a].emplace(std::move(*p));
+    received_base_[a] = 0;  // its counters start again
+    if (!eventually([&] { return agent_metric(a, "gw_agent_broker_subscribed") == 1; }, 60s))
+      throw std::runtime_error(fmt::format("agent {} did not subscribe", a));
+  }
+  void start_all() {
+    for (int c = 0; c < 2; ++c) start_center(c);
+    for (int a = 0; a < kAgents; ++a) start_agent(a);
+  }
+  // After the broker came back: every client has reconnected and subscribed again (readings
+  // sent before an agent is back would be lost on the way in, which is not what is measured).
+  void wait_reconnected() {
+    const bool back = eventually([&] {
+      if (!sensors_->connected()) return false;
+      for (const auto& [a, p] : agents_)
+        if (p && agent_metric(a, "gw_agent_broker_subscribed") != 1) return false;
+      for (const auto& [c, p] : centers_)
+        if (p && center_metric(c, "gw_center_mqtt_subscribed") != 1) return false;
+      return true;
+    }, 90s);
+    if (!back) throw std::runtime_error("the clients did not reconnect to the broker in 90 s");
+  }
+  platform::ChildProcess& center(int c) { return *centers_[c]; }
+  platform::ChildProcess& agent(int a) { return *agents_[a]; }
+  void kill_agent(int a) {
+    ::kill(agents_[a]->pid(), SIGKILL);
+    agents_[a]->wait(10s);
+    agents_[a].reset();
+  }
+  void kill_center(int c) {
+    ::kill(centers_[c]->pid(), SIGKILL);
+    centers_[c]->wait(10s);
+    centers_[c].reset();
+  }
+
+  double agent_metric(int a, const std::string& name) {
+    const auto r = http_get(agent_ports_[a], "/metrics");
+    return r.status == 200 ? metric(r.body, name) : -1;
+  }
+  double center_metric(int c, const std::string& name) {
+    const auto r = http_get(center_ports_[c], "/metrics");
+    return r.status == 200 ? metric(r.body, name) : -1;
+  }
+
+  // Step k's reading of every device of the agents in `to` (every agent: all), then waits until
+  // each of them has taken its readings (so that a fault never loses a reading on its way in:
+  // the books are about what the agents made of them).
+  void send_step(int k) {
+    const double value = k >= kSteps || k % 2 == 1 ? 50 : 95;
+    // Now (the agents refuse readings behind their lateness), and after the step before.
+    Timestamp t = now_utc();
+    if (!step_ts_.empty()) t = std::max(t, step_ts_.back() + std::chrono::milliseconds{1});
+    step_ts_.push_back(t);
+    const nlohmann::json r = {{"ts", format_rfc3339(t)}, {"type", "bin_fill"}, {"value", value}, {"unit", "%"}};
+    for (int a = 0; a < kAgents; ++a)
+      for (int d = 0; d < kDevices; ++d)
+        for (int attempt = 0;; ++attempt) {
+          if (sensors_->publish(fmt::format("{}/sensors/{}/reading", prefix_, device(a, d)), r.dump(), 1, false)) break;
+          if (attempt > 600) throw std::runtime_error("sensors: cannot publish for a minute");
+          std::this_thread::sleep_for(100ms);
+        }
+    // Every agent subscribes to every reading on the broker (and keeps the others' devices as
+    // dead letters): each takes all of them.
+    for (auto& [a, n] : received_base_) n += kAgents * kDevices;
+    for (const auto& [a, n] : received_base_)
+      if (agents_[a] && !eventually([&] { return agent_metric(a, "gw_agent_readings_received_total") >= static_cast<double>(n); }, 60s))
+        throw std::runtime_error(fmt::format("agent {} did not take step {}", a, k));
+  }
+
+  // Every event stored: (device, event, observed_at) of order_events.
+  std::set<std::tuple<std::string, std::string, std::string>> stored() {
+    std::set<std::tuple<std::string, std::string, std::string>> out;
+    for (const auto& r : sql(conninfo(),
+                             "SELECT payload->'source'->>'device_id', event, gw_rfc3339(observed_at) FROM order_events"))
+      out.emplace(r[0], r[1], r[2]);
+    return out;
+  }
+  // What the agents in `from` should have made of their readings: one event a reading.
+  std::set<std::tuple<std::string, std::string, std::string>> expected(const std::set<int>& from = {0, 1, 2}) {
+    std::set<std::tuple<std::string, std::string, std::string>> out;
+    for (int a : from)
+      for (int d = 0; d < kDevices; ++d)
+        for (size_t k = 0; k < static_cast<size_t>(kSteps); ++k) {
+          const Timestamp t = step_ts_.at(k);
+          const auto ms = t.time_since_epoch().count() % 1000;
+          out.emplace(device(a, d), k % 2 == 0 ? "open" : "clear",
+                      fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(t), ms));
+        }
+    return out;
+  }
+  // What the agents' outboxes accepted, from their logs ("order EVENT ID (...) queued as outbox
+  // event N"): (event, order id) pairs.
+  std::set<std::pair<std::string, std::string>> accepted() const {
+    std::set<std::pair<std::string, std::string>> out;
+    for (int a = 0; a < kAgents; ++a) {
+      std::istringstream in(read_file(dir_ / fmt::format("agent-{}.log", a)));
+      for (std::string line; std::getline(in, line);) {
+        const auto at = line.find("[agent] order ");
+        if (at == std::string::npos || line.find("queued as outbox event") == std::string::npos) continue;
+        std::istringstream words(line.substr(at + 14));
+        std::string event, id;
+        words >> event >> id;
+        out.emplace(event, id);
+      }
+    }
+    return out;
+  }
+  std::set<std::pair<std::string, std::string>> stored_ids() {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const auto& r : sql(conninfo(), "SELECT event, order_id FROM order_events")) out.emplace(r[0], r[1]);
+    return out;
+  }
+  std::string dir() const { return dir_.string(); }
+
+ private:
+  static std::string tail(const std::string& s) { return s.size() > 3000 ? s.substr(s.size() - 3000) : s; }
+
+  void write_agent(int a) {
+    std::string sensors;
+    for (int d = 0; d < kDevices; ++d) {
+      const LonLat p = place(a, d);
+      sensors += fmt::format("  - {{device_id: {}, type: bin_fill, location: {{lon: {:.6f}, lat: {:.6f}, accuracy_m: 5}}}}\n",
+                             device(a, d), p.lon, p.lat);
+    }
+    write_file(dir_ / fmt::format("agent-{}.yaml", a),
+               fmt::format(R"(agent: {{id: chaos-{a}, data_dir: {dir}/agent-{a}}}
+broker: {{url: "{url}", topic_prefix: {prefix}}}
+status: {{interval: 2s, metrics: "127.0.0.1:{port}"}}
+outbox: {{confirm_timeout: 10s}}
+sensors:
+{sensors}rules:
+  lateness: 1s
+  rules:
+    - id: bin_full
+      category: sanitation.bin_overflow
+      input: {{type: bin_fill}}
+      when: {{threshold: {{above: 90, clear_below: 60}}}}
+)",
+                           fmt::arg("a", a), fmt::arg("dir", dir_.string()), fmt::arg("url", svc_->endpoints().mqtt_url),
+                           fmt::arg("prefix", prefix_), fmt::arg("port", agent_ports_[a]), fmt::arg("sensors", sensors)));
+  }
+  void write_center(int c) {
+    write_file(dir_ / fmt::format("center-{}.yaml", c),
+               fmt::format(R"(center: {{id: chaos-center-{c}}}
+broker: {{url: "{url}", topic_prefix: {prefix}, share_group: chaos}}
+database: {{conninfo: "{db}"}}
+http: {{port: {port}}}
+areas:
+  - {{file: "{map}", level: district, crs: gcj02}}
+  - {{level: grid, synthetic_cell_m: 500, within: ["110101"]}}
+{auth})",
+                           fmt::arg("c", c), fmt::arg("url", svc_->endpoints().mqtt_url), fmt::arg("prefix", prefix_),
+                           fmt::arg("db", conninfo()), fmt::arg("port", center_ports_[c]),
+                           fmt::arg("map", echarts_beijing_map()), fmt::arg("auth", auth_yaml())));
+  }
+
+  fs::path dir_;
+  std::string prefix_;
+  std::unique_ptr<platform::PrivateServices> svc_;
+  std::vector<Timestamp> step_ts_;  // each step's readings' time
+  std::map<int, int> agent_ports_, center_ports_;
+  std::map<int, std::optional<platform::ChildProcess>> centers_, agents_;
+  std::map<int, int64_t> received_base_;
+  std::unique_ptr<platform::MqttClient> sensors_;
+};
+
+// The books after a run. `lost` and `unexpected` must be empty; the rest is printed.
+struct Books {
+  size_t accepted = 0;  // events the agents' outboxes accepted
+  size_t lost = 0;      // of those, not stored
+  size_t expected = 0, stored = 0;  // events the readings call for; events stored
+  size_t not_made = 0, unexpected = 0;  // called for but never made; made but not called for
+  int64_t duplicates = 0;
+  double recover_s = 0;
+};
+
+Books settle(World& w, const std::set<std::tuple<std::string, std::string, std::string>>& want,
+             Clock::time_point fault_over, std::chrono::seconds timeout = 120s) {
+  Books b;
+  b.expected = want.size();
+  std::set<std::pair<std::string, std::string>> accepted, stored;
+  // Settled: everything the outboxes accepted is stored (or the time is up).
+  eventually([&] {
+    accepted = w.accepted();
+    stored = w.stored_ids();
+    return std::includes(stored.begin(), stored.end(), accepted.begin(), accepted.end());
+  }, timeout);
+  b.recover_s = std::chrono::duration<double>(Clock::now() - fault_over).count();
+  b.accepted = accepted.size();
+  for (const auto& e : accepted)
+    if (!stored.count(e) && ++b.lost <= 5) fmt::print("lost: {} {}\n", e.first, e.second);
+  const auto got = w.stored();
+  b.stored = got.size();
+  for (const auto& e : want)
+    if (!got.count(e) && ++b.not_made <= 5)
+      fmt::print("not made: {} {} {}\n", std::get<0>(e), std::get<1>(e), std::get<2>(e));
+  for (const auto& e : got) b.unexpected += want.count(e) ? 0u : 1u;
+  for (int c = 0; c < 2; ++c) b.duplicates += static_cast<int64_t>(std::max(0.0, w.center_metric(c, "gw_center_orders_duplicate_total")));
+  return b;
+}
+
+// Every order (episode) is one source in one case; a case never joins two sensors 150 m apart;
+// every source is placed. (Whether a sensor's next episode joins its previous case depends on
+// whether that case's clear was stored first, which is timing with two centers, fault or none:
+// not compared.)
+void check_cases(World& w) {
+  const auto rows = sql(w.conninfo(), R"(
+    SELECT (SELECT count(*) FROM sources),
+           (SELECT count(*) FROM sources s LEFT JOIN orders o ON o.id = s.case_id WHERE o.id IS NULL),
+           (SELECT count(*) FROM (SELECT case_id FROM sources GROUP BY case_id
+                                  HAVING count(DISTINCT device_id) > 1) AS mixed),
+           (SELECT count(*) FROM sources WHERE area_code IS NULL OR areas IS NULL))");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(std::stoi(rows[0][0]), kAgents * kDevices * kSteps / 2) << "one source an episode (an open)";
+  EXPECT_EQ(rows[0][1], "0") << "every source has its case";
+  EXPECT_EQ(rows[0][2], "0") << "no case joins two sensors";
+  EXPECT_EQ(rows[0][3], "0") << "every source is placed";
+}
+
+// A row of docs/RELIABILITY.md's table.
+void report(const std::string& fault, const Books& b) {
+  fmt::print("CHAOS | {} | {} | {} | {} | {} | {} | {:.1f} s |\n", fault, b.accepted, b.stored, b.lost, b.duplicates,
+             b.not_made, b.recover_s);
+  std::fflush(stdout);
+}
+
+// Sends steps [from, to) to every agent.
+void steps(World& w, int from, int to) {
+  for (int k = from; k < to; ++k) w.send_step(k);
+}
+
+// One run: the stream's first `at` steps, then `fault` (it returns once the faulty part is back,
+// with the step the stream goes on from: a fault may send steps while it lasts), the rest of the
+// stream, then the books. Returns them.
+// `strict`: every reading also made its event (not so when an agent dies with readings it took
+// but had not evaluated: see AnAgentLosesPowerMidStream).
+Books run(World& w, const std::string& label, int at, const std::function<int()>& fault, bool strict = true) {
+  w.start_all();
+  steps(w, 0, at);
+  const int next = fault();
+  const auto over = Clock::now();
+  steps(w, next, kSteps + kTail);
+  const Books b = settle(w, w.expected(), over);
+  report(label, b);
+  EXPECT_EQ(b.lost, 0u) << "events the outboxes accepted and no center stored";
+  EXPECT_EQ(b.unexpected, 0u) << "events no reading called for";
+  if (strict) {
+    EXPECT_EQ(b.not_made, 0u) << "readings the agents took and made nothing of";
+    check_cases(w);
+  }
+  return b;
+}
+
+// Steps [at, at + 6) sent while `fault` strikes 300 ms in: events are on their way when it does.
+int during_steps(World& w, int at, const std::function<void()>& fault) {
+  std::thread more([&] { steps(w, at, at + 6); });
+  std::this_thread::sleep_for(300ms);
+  fault();
+  more.join();
+  return at + 6;
+}
+
+TEST(Chaos, NoFault) {
+  World w("none");
+  const Books b = run(w, "none", 0, [] { return 0; });
+  EXPECT_EQ(b.stored, static_cast<size_t>(kAgents * kDevices * kSteps));
+  // The outboxes' books: each agent had every event it made confirmed by a center.
+  for (int a = 0; a < kAgents; ++a)
+    EXPECT_TRUE(eventually([&] { return w.agent_metric(a, "gw_agent_outbox_confirmed_total") == kDevices * kSteps; }, 30s))
+        << "agent " << a << " confirmed " << w.agent_metric(a, "gw_agent_outbox_confirmed_total");
+}
+
+TEST(Chaos, AnAgentLosesPowerMidStream) {
+  // Every event its outbox had accepted reaches the store. The readings it had taken from the
+  // broker (acknowledged on arrival) but not yet evaluated die with it: their events are never
+  // made, which the books show as `not made` (an open problem, docs/RELIABILITY.md).
+  World w("agent");
+  const Books b = run(w, "kill -9 of an agent", kSteps / 2, [&] {
+    w.kill_agent(1);  // its outbox holds events not yet confirmed
+    std::this_thread::sleep_for(5s);
+    w.start_agent(1);
+    return kSteps / 2;
+  }, false);
+  EXPECT_GT(b.accepted, static_cast<size_t>(2 * kDevices * kSteps)) << "the other two agents' events and agent 1's";
+}
+
+TEST(Chaos, TheBrokerIsKilledMidStream) {
+  World w("broker");
+  run(w, "kill -9 of the broker (Mosquitto)", kSteps / 2, [&] {
+    w.services().kill_mosquitto();  // in memory: what it held for the centers is gone
+    std::this_thread::sleep_for(5s);
+    if (auto st = w.services().restart_mosquitto(); !st) throw std::runtime_error(st.error().message);
+    w.wait_reconnected();
+    return kSteps / 2;
+  });
+}
+
+TEST(Chaos, ACenterIsKilledMidBatch) {
+  World w("center");
+  run(w, "kill -9 of a center mid-batch", kSteps / 2, [&] {
+    const int next = during_steps(w, kSteps / 2, [&] { w.kill_center(0); });
+    std::this_thread::sleep_for(3s);
+    w.start_center(0);
+    return next;
+  });
+}
+
+TEST(Chaos, ACenterHangsFor30Seconds) {
+  World w("sigstop");
+  run(w, "SIGSTOP of a center for 30 s", kSteps / 3, [&] {
+    ::kill(w.center(0).pid(), SIGSTOP);
+    steps(w, kSteps / 3, 2 * kSteps / 3);  // the other center goes on
+    std::this_thread::sleep_for(30s);
+    ::kill(w.center(0).pid(), SIGCONT);
+    return 2 * kSteps / 3;
+  });
+}
+
+TEST(Chaos, PostgresqlIsKilledAndRecovers) {
+  World w("postgres");
+  run(w, "kill -9 of PostgreSQL (crash recovery)", kSteps / 2, [&] {
+    const int next = during_steps(w, kSteps / 2, [&] { w.services().kill_postgres(); });
+    std::this_thread::sleep_for(5s);
+    // Crash recovery from the WAL on the same port.
+    if (auto st = w.services().restart_postgres(); !st) throw std::runtime_error(st.error().message);
+    return next;
+  });
+}
+
+TEST(Chaos, AnAgentsClockHoursBehindDeadLettersWhatItCannotPlace) {
+  // Agent 2's clock is 3 hours behind (libfaketime): the sensors' readings are hours ahead of it.
+  // It keeps them as dead letters instead of opening cases in the future; the others go on.
+  if (!fs::exists(kFaketime)) GTEST_SKIP() << "needs " << kFaketime << " (Debian libfaketime)";
+  World w("skew");
+  for (int c = 0; c < 2; ++c) w.start_center(c);
+  w.start_agent(0);
+  w.start_agent(1);
+  w.start_agent(2, {fmt::format("LD_PRELOAD={}", kFaketime), "FAKETIME=-3h", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                    "FAKETIME_DONT_RESET=1"});
+  steps(w, 0, kSteps + kTail);
+  const Books b = settle(w, w.expected({0, 1}), Clock::now());
+  report("clock of an agent 3 h behind (libfaketime)", b);
+  EXPECT_EQ(b.lost, 0u);
+  EXPECT_EQ(b.not_made, 0u);
+  EXPECT_EQ(b.unexpected, 0u) << "agent 2 stored nothing";
+  // It refused every reading (its own as from the future, the others' devices as unknown) and
+  // kept them as dead letters with the reason.
+  EXPECT_EQ(w.agent_metric(2, "gw_agent_readings_rejected_total"), w.agent_metric(2, "gw_agent_readings_received_total"));
+  const std::string dead = read_file(fs::path(w.dir()) / "agent-2" / "dead-letter.jsonl");
+  EXPECT_NE(dead.find("bin-2-00"), std::string::npos);
+  EXPECT_NE(dead.find("future"), std::string::npos) << dead.substr(0, 500);
+  EXPECT_EQ(w.agent_metric(2, "gw_agent_orders_published_total"), 0);
+}
+
+}  // namespace
+}  // namespace gridwatch::testing
