@@ -26,6 +26,9 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
       << out;
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(worker's phone: +http://127\.0\.0\.1:\d+/worker#token=)"))) << out;
   EXPECT_EQ(out.find("without its map"), std::string::npos) << out;
+  // vtest.avi reaches its camera as a real camera sends it: H.264 over RTSP.
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(vtest-cam \(rtsp://127\.0\.0\.1:\d+/cam: vtest\.avi as H\.264 over RTSP\))")))
+      << out;
   EXPECT_NE(out.find((dir / "demo" / "building-qr.png").string()), std::string::npos) << out;
   // 16 districts from the echarts map and synthetic cells in Dongcheng and Xicheng.
   std::smatch m;
