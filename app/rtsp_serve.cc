@@ -90,10 +90,21 @@ std::string encode(const RtspServeOptions& o, const fs::path& clip, const fs::pa
     ++written;
   }
   w.release();
-  if (written == 0) return fmt::format("{}: no frame to serve (start {} s)", clip.string(), o.start_s);
   std::error_code ec;
+  if (written == 0) {
+    fs::remove(tmp, ec);
+    return fmt::format("{}: no frame to serve (start {} s)", clip.string(), o.start_s);
+  }
+  // Only a whole encoding goes into the cache (it is served from there until the clip changes).
+  if (cv::VideoCapture check(tmp.string(), cv::CAP_FFMPEG); !check.isOpened() || fs::file_size(tmp, ec) == 0) {
+    fs::remove(tmp, ec);
+    return fmt::format("{}: the encoded clip cannot be read back", tmp.string());
+  }
   fs::rename(tmp, out, ec);
-  if (ec) return fmt::format("{}: {}", out.string(), ec.message());
+  if (ec) {
+    fs::remove(tmp, ec);
+    return fmt::format("{}: {}", out.string(), ec.message());
+  }
   fmt::print("encoded {} frames of {} at {}x{}, {} fps into {}\n", written, clip.string(), size.width, size.height,
              fps, out.string());
   return "";

@@ -64,18 +64,9 @@ struct Step {
 
 // CPU seconds of one process (user + system), from /proc; 0 when it is gone.
 double pid_cpu_seconds(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  std::getline(in, line);
-  const auto close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(line.substr(close + 2));
-  std::string state;
-  long long skip = 0, utime = 0, stime = 0;
-  rest >> state;
-  for (int i = 0; i < 10; ++i) rest >> skip;
-  rest >> utime >> stime;
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const platform::ProcessInfo& p : platform::list_processes())
+    if (p.pid == pid) return p.cpu_s;
+  return 0;
 }
 
 // `source`: the file (looped) or the RTSP URL; `server`: the RTSP server's pid, or -1.

@@ -39,26 +39,10 @@ namespace {
 double tree_cpu_seconds(pid_t root) {
   std::map<pid_t, pid_t> parent;
   std::map<pid_t, double> cpu;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  DIR* d = opendir("/proc");
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream in(fmt::format("/proc/{}/stat", pid));
-    std::string line;
-    std::getline(in, line);
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    std::string state;
-    long long ppid = 0, skip = 0, utime = 0, stime = 0;
-    rest >> state >> ppid;
-    for (int i = 0; i < 9; ++i) rest >> skip;
-    rest >> utime >> stime;
-    parent[pid] = static_cast<pid_t>(ppid);
-    cpu[pid] = static_cast<double>(utime + stime) / tick;
+  for (const platform::ProcessInfo& p : platform::list_processes()) {
+    parent[p.pid] = p.parent;
+    cpu[p.pid] = p.cpu_s;
   }
-  if (d) closedir(d);
   double total = 0;
   for (const auto& [pid, c] : cpu) {
     for (pid_t p = pid; p > 1; p = parent.count(p) ? parent[p] : 0)

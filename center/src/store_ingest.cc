@@ -114,9 +114,8 @@ Result<std::vector<Result<Outcome>>> Store::apply_batch(const std::vector<EdgeEv
     }
     const bool gone = PQstatus(c) != CONNECTION_OK;
     if (!gone) PgResult(PQexec(c, "ROLLBACK"));
-    // Deadlock, serialization failure, lock timeout, a source another center added meanwhile
-    // (unique violation): nothing was stored; trying again will do.
-    const bool retry = gone || state == "40P01" || state == "40001" || state == "55P03" || state == "23505";
+    // Deadlock, serialization failure, lock timeout: nothing was stored; trying again will do.
+    const bool retry = gone || state == "40P01" || state == "40001" || state == "55P03";
     return fail(retry ? ErrorCode::kUnavailable : ErrorCode::kInternal, fmt::format("database: {}", what));
   };
   if (PQenterPipelineMode(c) != 1) return broken(PQerrorMessage(c));

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <fstream>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -245,6 +246,30 @@ bool stop_foreign_process(pid_t pid, int sig, std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   return true;
+}
+
+std::vector<ProcessInfo> list_processes() {
+  std::vector<ProcessInfo> out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  DIR* d = opendir("/proc");
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')');  // the name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    long long ppid = 0, skip = 0, utime = 0, stime = 0;
+    rest >> state >> ppid;
+    for (int i = 0; i < 9; ++i) rest >> skip;
+    rest >> utime >> stime;
+    out.push_back({.pid = pid, .parent = static_cast<pid_t>(ppid), .cpu_s = static_cast<double>(utime + stime) / tick});
+  }
+  if (d) closedir(d);
+  return out;
 }
 
 double process_cpu_seconds() {

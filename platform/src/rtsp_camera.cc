@@ -39,7 +39,7 @@ Result<RtspCamera> RtspCamera::start(RtspCameraOptions options) {
 }
 
 RtspCamera::~RtspCamera() {
-  if (child_ && child_->pid() > 0) {  // not a moved-from one
+  if (child_ && child_->pid() > 0 && child_->running()) {  // not moved from, not reaped
     ::kill(child_->pid(), SIGCONT);  // a paused server cannot act on the stop signal
     child_->stop(std::chrono::seconds{5});
   }
@@ -78,7 +78,7 @@ Status RtspCamera::launch() {
 
 void RtspCamera::kill() {
   if (!child_ || child_->pid() <= 0) return;
-  ::kill(child_->pid(), SIGKILL);
+  if (child_->running()) ::kill(child_->pid(), SIGKILL);  // a reaped pid may belong to another process
   child_->wait(std::chrono::seconds{10});
   child_.reset();
 }
@@ -90,11 +90,11 @@ Status RtspCamera::restart(std::optional<std::vector<std::string>> extra) {
 }
 
 void RtspCamera::pause() {
-  if (child_ && child_->pid() > 0) ::kill(child_->pid(), SIGSTOP);
+  if (child_ && child_->pid() > 0 && child_->running()) ::kill(child_->pid(), SIGSTOP);
 }
 
 void RtspCamera::resume() {
-  if (child_ && child_->pid() > 0) ::kill(child_->pid(), SIGCONT);
+  if (child_ && child_->pid() > 0 && child_->running()) ::kill(child_->pid(), SIGCONT);
 }
 
 bool RtspCamera::running() { return child_ && child_->running(); }

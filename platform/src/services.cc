@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -282,7 +284,8 @@ Status PrivateServices::restart_mosquitto() {
   so.new_session = options_.outlive_parent;
   auto child = ChildProcess::spawn({kMosquitto, "-c", (options_.dir / "mosquitto.conf").string()}, so);
   if (!child) return std::unexpected(child.error());
-  if (!wait_for_tcp(endpoints_.mqtt_port, 10s))
+  // Its port answering is not enough: another process may have taken it meanwhile.
+  if (!wait_for_tcp(endpoints_.mqtt_port, 10s) || !child->running())
     return fail(ErrorCode::kUnavailable, fmt::format("private Mosquitto did not start again on port {}; see {}",
                                                      endpoints_.mqtt_port, so.log_file.string()));
   mosquitto_.emplace(std::move(*child));
@@ -290,8 +293,15 @@ Status PrivateServices::restart_mosquitto() {
 }
 
 void PrivateServices::kill_postgres() {
-  if (!postgres_ || postgres_->pid() <= 0) return;
-  ::kill(postgres_->pid(), SIGKILL);  // its sessions notice the postmaster is gone and exit
+  if (!postgres_ || postgres_->pid() <= 0 || !postgres_->running()) return;
+  // The whole server at once, as a crash takes it: the postmaster's children (sessions, WAL
+  // writer, checkpointer) first, while they are still its children, then the postmaster. (Killing
+  // the postmaster alone leaves its sessions running, and committing, until they notice.)
+  const pid_t pm = postgres_->pid();
+  ::kill(pm, SIGSTOP);  // no new children meanwhile
+  for (const ProcessInfo& p : list_processes())
+    if (p.parent == pm) ::kill(p.pid, SIGKILL);
+  ::kill(pm, SIGKILL);
   postgres_->wait(10s);
   postgres_.reset();
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -369,10 +370,18 @@ Books run(World& w, const std::string& label, int at, const std::function<int()>
 
 // Steps [at, at + 6) sent while `fault` strikes 300 ms in: events are on their way when it does.
 int during_steps(World& w, int at, const std::function<void()>& fault) {
-  std::thread more([&] { steps(w, at, at + 6); });
+  std::exception_ptr failed;  // a step that throws fails the test here, not in its thread
+  std::thread more([&] {
+    try {
+      steps(w, at, at + 6);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
   std::this_thread::sleep_for(300ms);
   fault();
   more.join();
+  if (failed) std::rethrow_exception(failed);
   return at + 6;
 }
 

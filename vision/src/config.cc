@@ -115,7 +115,8 @@ CameraConfig read_camera_config(const ConfigNode& root) {
   c.capture.stall_after = std::chrono::duration_cast<milliseconds>(
       cam.duration("stall_after", c.capture.stall_after, seconds{1}, minutes{10}));
   for (const char* key : {"open_timeout", "stall_after"})
-    if (cam.has(key) && !is_live(c.source)) cam.raise(key, "applies to streams (rtsp://, http://), not to files");
+    if (cam.has(key) && (!is_live(c.source) || c.source.rfind("/dev/video", 0) == 0))
+      cam.raise(key, "applies to network streams (rtsp://, http://), not to files or devices");
   if (auto d = root.find("detect")) {
     d->allow_only({"width", "height", "fps"});
     c.detect.width = static_cast<int>(d->integer("width", 0, 0, 7680));

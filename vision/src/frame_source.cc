@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -11,12 +12,69 @@
 
 namespace gridwatch::vision {
 
+namespace {
+
+// OpenCV's FFmpeg backend takes RTSP's transport only from the environment
+// (OPENCV_FFMPEG_CAPTURE_OPTIONS, read while a capture opens; unset means TCP). For an RTSP
+// camera on UDP, or when the operator set the variable, the transport is added to it for the time
+// of one opening and the variable put back after. Such an opening holds the lock alone; every
+// other FFmpeg opening (files included: OpenCV reads the variable for them too) holds it shared,
+// so openings over TCP run side by side and none reads the variable while it changes. (Other
+// libraries reading the environment meanwhile are not covered: a UDP camera's opening is the one
+// moment it changes.)
+class FfmpegEnvironment {
+ public:
+  FfmpegEnvironment(const std::string& source, const std::string& transport) : change_(changes(source, transport)) {
+    if (!change_) {
+      shared_ = std::shared_lock(mu());
+      return;
+    }
+    exclusive_ = std::unique_lock(mu());
+    if (const char* had = std::getenv(kVar)) before_ = had;
+    const std::string value = (before_ ? *before_ + "|" : std::string()) + "rtsp_transport;" + transport;
+    setenv(kVar, value.c_str(), 1);
+  }
+  ~FfmpegEnvironment() {
+    if (!change_) return;
+    if (before_) setenv(kVar, before_->c_str(), 1);
+    else unsetenv(kVar);
+  }
+  FfmpegEnvironment(const FfmpegEnvironment&) = delete;
+  FfmpegEnvironment& operator=(const FfmpegEnvironment&) = delete;
+
+ private:
+  static constexpr const char* kVar = "OPENCV_FFMPEG_CAPTURE_OPTIONS";
+  static std::shared_mutex& mu() {
+    static std::shared_mutex m;
+    return m;
+  }
+  // Whether this opening changes the variable. operator_set() comes first, always: its one read
+  // of the variable happens before any opening may change it.
+  static bool changes(const std::string& source, const std::string& transport) {
+    const bool set = operator_set();
+    const bool rtsp = source.rfind("rtsp://", 0) == 0 || source.rfind("rtsps://", 0) == 0;
+    return rtsp && (transport != "tcp" || set);
+  }
+  // Whether the operator set the variable: read once, before any opening changes it.
+  static bool operator_set() {
+    static const bool set = std::getenv(kVar) != nullptr;
+    return set;
+  }
+  bool change_;
+  std::shared_lock<std::shared_mutex> shared_;
+  std::unique_lock<std::shared_mutex> exclusive_;
+  std::optional<std::string> before_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<VideoFileSource>> VideoFileSource::open(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     return fail(ErrorCode::kNotFound, fmt::format("video {}: no such file", path.string()), "video");
   std::unique_ptr<VideoFileSource> s(new VideoFileSource());
   s->path_ = path;
   try {
+    FfmpegEnvironment environment(path.string(), "tcp");
     s->capture_ = std::make_unique<cv::VideoCapture>(path.string(), cv::CAP_FFMPEG);
   } catch (const cv::Exception& e) {
     return fail(ErrorCode::kUnavailable, fmt::format("video {}: {}", path.string(), e.what()), "video");
@@ -56,41 +114,6 @@ bool is_live(const std::string& source) {
 
 namespace {
 
-// OpenCV's FFmpeg backend takes RTSP's transport only from the environment
-// (OPENCV_FFMPEG_CAPTURE_OPTIONS, read while a capture opens; unset means TCP). For an RTSP
-// camera on UDP, or when the operator set the variable, the transport is added to it for the time
-// of one opening, under a lock that every opening holds, and the variable put back after.
-class FfmpegTransport {
- public:
-  FfmpegTransport(const std::string& source, const std::string& transport) : lock_(mu()) {
-    if (source.rfind("rtsp://", 0) != 0 && source.rfind("rtsps://", 0) != 0) return;
-    const char* had = std::getenv(kVar);
-    if (!had && transport == "tcp") return;  // OpenCV's own default
-    if (had) before_ = had;
-    const std::string value =
-        (before_ ? *before_ + "|" : std::string()) + "rtsp_transport;" + transport;
-    setenv(kVar, value.c_str(), 1);
-    changed_ = true;
-  }
-  ~FfmpegTransport() {
-    if (!changed_) return;
-    if (before_) setenv(kVar, before_->c_str(), 1);
-    else unsetenv(kVar);
-  }
-  FfmpegTransport(const FfmpegTransport&) = delete;
-  FfmpegTransport& operator=(const FfmpegTransport&) = delete;
-
- private:
-  static constexpr const char* kVar = "OPENCV_FFMPEG_CAPTURE_OPTIONS";
-  static std::mutex& mu() {
-    static std::mutex m;
-    return m;
-  }
-  std::lock_guard<std::mutex> lock_;
-  std::optional<std::string> before_;
-  bool changed_ = false;
-};
-
 // A stream or device: like a file, but opened by URL / device path.
 class CaptureSource final : public FrameSource {
  public:
@@ -103,7 +126,7 @@ class CaptureSource final : public FrameSource {
       } else {
         const std::vector<int> params{cv::CAP_PROP_OPEN_TIMEOUT_MSEC, static_cast<int>(o.open_timeout.count()),
                                       cv::CAP_PROP_READ_TIMEOUT_MSEC, static_cast<int>(o.stall_after.count())};
-        FfmpegTransport transport(source, o.transport);
+        FfmpegEnvironment environment(source, o.transport);
         s->capture_ = std::make_unique<cv::VideoCapture>(source, cv::CAP_FFMPEG, params);
       }
     } catch (const cv::Exception& e) {

@@ -94,7 +94,8 @@ detectors: [{type: motion}]
            {"{id: c, source: \"rtsp://h/x\", transport: http}", "camera.transport", "must be tcp or udp"},
            {"{id: c, source: clip.avi, transport: udp}", "camera.transport", "applies to rtsp:// sources"},
            {"{id: c, source: \"http://h/x.mjpg\", transport: tcp}", "camera.transport", "applies to rtsp:// sources"},
-           {"{id: c, source: clip.avi, stall_after: 5s}", "camera.stall_after", "applies to streams"},
+           {"{id: c, source: clip.avi, stall_after: 5s}", "camera.stall_after", "applies to network streams"},
+           {"{id: c, source: /dev/video0, open_timeout: 5s}", "camera.open_timeout", "not to files or devices"},
            {"{id: c, source: \"rtsp://h/x\", stall_after: 100ms}", "camera.stall_after", ""},
            {"{id: c, source: \"rtsp://h/x\", open_timeout: 1h}", "camera.open_timeout", ""},
        }) {

@@ -422,10 +422,11 @@ TEST(ReconnectingSource, ALiveStreamsOutageCountsAsTime) {
     ASSERT_TRUE(f.has_value() && f->has_value());
     ms.push_back((*f)->media_ms);
   }
-  // Frame 10 is the first of the second stream, after 1 s of frames and 4 failed openings that
-  // waited 0.5 + 1 + 2 + 4 s (the first stream was up less than stable_after).
+  // Frame 10 is the first of the second stream. The first stream was up less than stable_after,
+  // so its stall waited too: 1 s of frames, then 0.5 (the stall) + 1 + 2 + 4 + 8 s (four failed
+  // openings) = 16.5 s after the first opening.
   EXPECT_NEAR(ms[9], 900, 1e-6);
-  EXPECT_GE(ms[10], 1000 + 7500);
+  EXPECT_NEAR(ms[10], 1000 + 15500, 1e-6);
   EXPECT_GT(ms[11], ms[10]);
 }
 

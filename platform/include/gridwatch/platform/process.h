@@ -69,6 +69,14 @@ Status run_to_completion(const std::vector<std::string>& argv, const SpawnOption
 // until it is gone, then SIGKILL after `grace`. True when it is gone.
 bool stop_foreign_process(pid_t pid, int sig, std::chrono::milliseconds grace);
 
+// Every process on the machine as /proc/PID/stat tells it: its parent and its CPU time (user +
+// system, seconds). Processes that end while the list is read are left out.
+struct ProcessInfo {
+  pid_t pid = 0, parent = 0;
+  double cpu_s = 0;
+};
+std::vector<ProcessInfo> list_processes();
+
 // This process's CPU time (user + system, all threads) and resident memory.
 double process_cpu_seconds();
 uint64_t resident_memory_bytes();
