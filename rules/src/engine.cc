@@ -91,6 +91,9 @@ struct State {
   uint32_t node_base = 0;
   uint32_t buffer_base = 0;
   LastInput last;
+  // A device the state was made for (its first, for group and cell subjects): an episode opened
+  // before any of them reported (no data since the start) is placed and named by it.
+  int32_t home = -1;
 };
 
 // One input on its way through the engine.
@@ -278,7 +281,9 @@ struct Engine::Impl {
       if (r.input.zone_events || !contains_type(ri, type) || !device_selected(r, d)) continue;
       std::string subject = subject_of(r, d);
       if (subject.empty()) continue;
-      made.states.push_back(state_for(ri, subject, now));
+      const uint32_t si = state_for(ri, subject, now);
+      if (states[si].home < 0) states[si].home = device;
+      made.states.push_back(si);
     }
     return made;
   }
@@ -594,6 +599,13 @@ struct Engine::Impl {
     i.location = st.last.device >= 0 ? devices[static_cast<size_t>(st.last.device)].location
                                      : st.last.location;
     json evidence = {{"trigger", by_timer ? "timer" : "input"}};
+    if (st.last.device < 0 && st.last.event.is_null() && st.home >= 0) {
+      // Nothing has come since the start (a device dead from the beginning): its own place.
+      const DeviceInfo& home = devices[static_cast<size_t>(st.home)];
+      i.location = home.location;
+      i.device = home.id;
+      evidence["no_input_since"] = format_rfc3339(ts(st.created));
+    }
     if (st.last.device >= 0) {
       i.device = devices[static_cast<size_t>(st.last.device)].id;
       evidence["readings"] = json::array({{{"ts", format_rfc3339(ts(st.last.t))},

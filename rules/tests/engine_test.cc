@@ -215,6 +215,29 @@ rules:
   EXPECT_EQ(d.intents()[2].location->position.lon, 116.5);
 }
 
+TEST(Engine, ADeviceSilentFromTheStartIsPlacedAndNamedByItsConfiguration) {
+  // It never reported: the no-data episode still has the device's place and id (an order
+  // without a location cannot be published), and the evidence says since when nothing came.
+  Driver d(R"(lateness: 0s
+rules:
+  - id: silent
+    category: sanitation.bin_overflow
+    input: {type: level}
+    when: {no_data: {for: 10m}}
+)",
+           {{.id = "bin-7", .location = OrderLocation{.position = {116.41, 39.91}, .accuracy_m = 5}}});
+  d.tick(0);
+  d.tick(600);
+  ASSERT_EQ(d.intents().size(), 1u);
+  const Intent& i = d.intents()[0];
+  ASSERT_TRUE(i.location.has_value());
+  EXPECT_EQ(i.location->position.lon, 116.41);
+  EXPECT_EQ(i.location->position.lat, 39.91);
+  EXPECT_EQ(i.device, "bin-7");
+  EXPECT_EQ(i.evidence.value("no_input_since", ""), format_rfc3339(at(0)));
+  EXPECT_FALSE(i.evidence.contains("readings"));
+}
+
 TEST(Engine, ZoneEventsStationaryVehicleInNoParkingHours) {
   // No parking 07:00-09:00 Asia/Shanghai on weekdays: 2026-11-23 00:00Z is Monday 08:00 there.
   Driver d(R"(lateness: 0s

@@ -98,6 +98,8 @@ class PrivateServices {
   RabbitCluster* rabbitmq() { return rabbitmq_.get(); }
   // The PostgreSQL server's process (its postmaster; the sessions are its children), or -1.
   pid_t postgres_pid() const { return postgres_ ? postgres_->pid() : -1; }
+  // The broker's process (Mosquitto), or -1.
+  pid_t mosquitto_pid() const { return mosquitto_ ? mosquitto_->pid() : -1; }
   // Faults for tests: kill -9 of the broker or of the database, and a start again on the same
   // port (the database on its data directory: PostgreSQL runs its crash recovery first).
   void kill_mosquitto();
