@@ -64,9 +64,8 @@ struct Step {
 
 // CPU seconds of one process (user + system), from /proc; 0 when it is gone.
 double pid_cpu_seconds(pid_t pid) {
-  for (const platform::ProcessInfo& p : platform::list_processes())
-    if (p.pid == pid) return p.cpu_s;
-  return 0;
+  const auto p = platform::process_info(pid);
+  return p ? p->cpu_s : 0;
 }
 
 // `source`: the file (looped) or the RTSP URL; `server`: the RTSP server's pid, or -1.

@@ -70,17 +70,10 @@ struct ProcStat {
 };
 
 ProcStat proc_stat(pid_t pid) {
-  ProcStat s;
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_mb = std::stod(line.substr(6)) / 1024.0;
-    if (line.rfind("Threads:", 0) == 0) s.threads = std::stod(line.substr(8));
-  }
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec); !ec && it != fs::directory_iterator();
-       it.increment(ec))
-    ++s.fds;
-  return s;
+  const auto p = platform::process_info(pid);
+  if (!p) return {};
+  return {.rss_mb = static_cast<double>(p->rss_bytes) / (1024.0 * 1024.0), .fds = static_cast<double>(platform::open_files(pid)),
+          .threads = static_cast<double>(p->threads)};
 }
 
 // A process and all its descendants (the PostgreSQL server: postmaster, sessions, workers).
@@ -100,21 +93,6 @@ ProcStat tree_stat(pid_t root) {
     sum.threads += s.threads;
   }
   return sum;
-}
-
-// The sum of a metric's samples (all label sets) in a Prometheus text; -1 when absent.
-double metric_sum(const std::string& text, const std::string& name) {
-  double sum = 0;
-  bool seen = false;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-    seen = true;
-  }
-  return seen ? sum : -1;
 }
 
 double dir_mb(const fs::path& dir) {
@@ -494,13 +472,13 @@ int main(int argc, char** argv) {
                              {"db.dead_letters", std::stod(db[0][3])}});
     }
     const std::string am = http_get(agent_port, "/metrics").body, cm = http_get(center_port, "/metrics").body;
-    row.insert(row.end(), {{"agent.outbox_pending", metric_sum(am, "gw_agent_outbox_pending")},
-                           {"agent.camera_queue", metric_sum(am, "gw_agent_camera_queue_depth")},
-                           {"agent.open_episodes", metric_sum(am, "gw_agent_open_episodes")},
+    row.insert(row.end(), {{"agent.outbox_pending", metric(am, "gw_agent_outbox_pending")},
+                           {"agent.camera_queue", metric(am, "gw_agent_camera_queue_depth")},
+                           {"agent.open_episodes", metric(am, "gw_agent_open_episodes")},
                            {"agent.data_dir_mb", dir_mb(dir / "agent")},
-                           {"center.ingest_queue", metric_sum(cm, "gw_center_ingest_queue_depth")},
-                           {"center.http_connections", metric_sum(cm, "gw_center_http_connections")},
-                           {"center.event_streams", metric_sum(cm, "gw_center_http_event_streams")}});
+                           {"center.ingest_queue", metric(cm, "gw_center_ingest_queue_depth")},
+                           {"center.http_connections", metric(cm, "gw_center_http_connections")},
+                           {"center.event_streams", metric(cm, "gw_center_http_event_streams")}});
     if (!header) {
       csv << "minute";
       for (const auto& [k, v] : row) csv << "," << k;

@@ -33,8 +33,9 @@ packages=(
   python3 python3-jsonschema python3-rfc3987 chromium zbar-tools
   # load generator for the Open311 benchmark (bench/center_bench)
   wrk
-  # the chaos suite: an agent's clock set hours off (tests/chaos)
-  libfaketime
+  # the chaos suite (tests/chaos): an agent's clock set hours off; a network partition cut with
+  # nftables rules inside a network namespace of the test's own (as root)
+  libfaketime nftables
 )
 # libFuzzer: Debian 12's clang-19 (clang-14 cannot compile libstdc++ 12's std::expected).
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-19 libclang-rt-19-dev); fi

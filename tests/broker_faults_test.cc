@@ -28,12 +28,6 @@ center::CenterConfig center_config(const std::string& tag, const platform::Servi
   return cfg;
 }
 
-// The value of an unlabelled metric in Prometheus text, or -1.
-double metric(const std::string& text, const std::string& name) {
-  const auto at = text.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
-}
-
 TEST(CenterBroker, ARefusedSubscriptionShowsInHealthzAndMetricsAndTheCenterKeepsServing) {
   const std::string tag = fmt::format("suback{}", getpid());
   const std::string prefix = unique_prefix();

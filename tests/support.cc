@@ -312,4 +312,17 @@ std::optional<nlohmann::json> Listener::last_json() {
   return nlohmann::json::parse(messages_.back().payload, nullptr, false);
 }
 
+double metric(const std::string& text, const std::string& name) {
+  double sum = 0;
+  bool seen = false;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() <= name.size() || line.compare(0, name.size(), name) != 0) continue;
+    if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+    seen = true;
+  }
+  return seen ? sum : -1;
+}
+
 }  // namespace gridwatch::testing

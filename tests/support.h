@@ -85,6 +85,9 @@ HttpReply http_post(int port, const std::string& path, const std::string& body,
 // application/x-www-form-urlencoded, in the order given.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
+// A metric's value in Prometheus text, summed over its label sets; -1 when absent.
+double metric(const std::string& text, const std::string& name);
+
 // Runs a query and returns all rows, each a vector of text values ("" for NULL).
 std::vector<std::vector<std::string>> sql(const std::string& conninfo, const std::string& query,
                                           const std::vector<std::string>& params = {});

@@ -266,7 +266,7 @@ void Agent::publish_all(std::vector<rules::Intent> intents) {
   auto seqs = outbox_->add_all(events);
   if (!seqs) {
     // The disk refuses (full, failing): publish without the safety net rather than not at all.
-    publish_failures_ += events.size();
+    bypassed_ += events.size();
     spdlog::error("{} order events not stored in the outbox ({}); published directly", events.size(),
                   seqs.error().message);
     for (size_t k = 0; k < events.size(); ++k)

@@ -28,6 +28,7 @@ AgentStats Agent::stats() const {
   AgentStats st{received_.load(), rejected_.load(), published, publish_failures_.load(),
                 open_episodes_.load(), late_.load(), duplicates_.load(), zone_events_received_.load(),
                 os.pending, os.dropped};
+  st.outbox_bypassed = bypassed_.load();
   {
     std::lock_guard lock(cameras_mu_);
     for (const auto& c : cameras_) st.cameras.push_back(c->status());
@@ -134,6 +135,11 @@ std::string Agent::metrics_text() const {
   metric("gauge", "gw_agent_open_episodes", "Rule episodes open.", static_cast<double>(st.open_episodes));
   metric("gauge", "gw_agent_outbox_pending", "Order events waiting in the outbox.", static_cast<double>(st.outbox_pending));
   metric("counter", "gw_agent_outbox_dropped_total", "Order events dropped from a full outbox.", static_cast<double>(st.outbox_dropped));
+  metric("counter", "gw_agent_outbox_bypassed_total",
+         "Order events the outbox could not store (a full or failing disk), published directly instead.",
+         static_cast<double>(st.outbox_bypassed));
+  metric("counter", "gw_agent_orders_failed_total", "Order events that could not be made (invalid, over the payload limit).",
+         static_cast<double>(st.publish_failures));
   const OutboxStats os = outbox_ ? outbox_->stats() : OutboxStats{};
   metric("gauge", "gw_agent_outbox_unconfirmed",
          "Order events the broker took and the center has not confirmed stored yet (kept in the outbox).",

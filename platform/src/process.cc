@@ -248,28 +248,57 @@ bool stop_foreign_process(pid_t pid, int sig, std::chrono::milliseconds grace) {
   return true;
 }
 
+namespace {
+
+// One process from /proc/PID/stat; nullopt when it is gone.
+std::optional<ProcessInfo> read_stat(pid_t pid) {
+  static const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  static const long page = sysconf(_SC_PAGESIZE);
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(in, line);
+  const auto close = line.rfind(')');  // the name may hold spaces and parentheses
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 2));
+  std::string state;
+  long long ppid = 0, skip = 0, utime = 0, stime = 0, threads = 0, rss = 0;
+  rest >> state >> ppid;
+  for (int i = 0; i < 9; ++i) rest >> skip;
+  rest >> utime >> stime;
+  for (int i = 0; i < 4; ++i) rest >> skip;  // cutime, cstime, priority, nice
+  rest >> threads;
+  for (int i = 0; i < 3; ++i) rest >> skip;  // itrealvalue, starttime, vsize
+  rest >> rss;
+  return ProcessInfo{.pid = pid,
+                     .parent = static_cast<pid_t>(ppid),
+                     .cpu_s = static_cast<double>(utime + stime) / tick,
+                     .rss_bytes = static_cast<uint64_t>(rss) * static_cast<uint64_t>(page),
+                     .threads = static_cast<int>(threads)};
+}
+
+}  // namespace
+
 std::vector<ProcessInfo> list_processes() {
   std::vector<ProcessInfo> out;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   DIR* d = opendir("/proc");
   while (dirent* e = d ? readdir(d) : nullptr) {
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
-    std::ifstream in(fmt::format("/proc/{}/stat", pid));
-    std::string line;
-    std::getline(in, line);
-    const auto close = line.rfind(')');  // the name may hold spaces and parentheses
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    std::string state;
-    long long ppid = 0, skip = 0, utime = 0, stime = 0;
-    rest >> state >> ppid;
-    for (int i = 0; i < 9; ++i) rest >> skip;
-    rest >> utime >> stime;
-    out.push_back({.pid = pid, .parent = static_cast<pid_t>(ppid), .cpu_s = static_cast<double>(utime + stime) / tick});
+    if (auto p = read_stat(pid)) out.push_back(*p);
   }
   if (d) closedir(d);
   return out;
+}
+
+std::optional<ProcessInfo> process_info(pid_t pid) { return pid > 0 ? read_stat(pid) : std::nullopt; }
+
+int open_files(pid_t pid) {
+  DIR* d = opendir(fmt::format("/proc/{}/fd", pid).c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
 }
 
 double process_cpu_seconds() {

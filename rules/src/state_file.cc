@@ -86,7 +86,8 @@ Result<Recovery> StateFile::recover(Engine& engine) {
   if (std::filesystem::exists(journal_)) {
     std::ifstream in(journal_);
     std::string line;
-    size_t number = 0;
+    size_t number = 0, refused = 0;
+    bool first = true;
     while (std::getline(in, line)) {
       ++number;
       json j = json::parse(line, nullptr, false);
@@ -95,6 +96,13 @@ Result<Recovery> StateFile::recover(Engine& engine) {
         continue;
       }
       const Timestamp now{Duration{j["now"].get<int64_t>()}};
+      if (first && !rec.had_snapshot) {
+        // No snapshot (the process died before its first one): the engine begins where the
+        // journal does, or every reading in it would be behind an engine started now.
+        engine.start(now);
+      }
+      first = false;
+      const auto taken = [&](Offer o) { refused += o == Offer::kLate || o == Offer::kFuture || o == Offer::kUnknownDevice; };
       try {
         if (j.contains("reading")) {
           const json& r = j["reading"];
@@ -102,7 +110,7 @@ Result<Recovery> StateFile::recover(Engine& engine) {
                           .ts = Timestamp{Duration{r.at("ts").get<int64_t>()}},
                           .type = r.at("type").get<std::string>(),
                           .value = r.at("value").get<double>()};
-          (void)engine.offer(reading, now);
+          taken(engine.offer(reading, now));
         } else if (j.contains("event")) {
           const json& e = j["event"];
           ZoneEvent ev{.camera = e.at("camera").get<std::string>(),
@@ -115,7 +123,7 @@ Result<Recovery> StateFile::recover(Engine& engine) {
           if (e.contains("lon") && e.contains("lat"))
             ev.location = OrderLocation{.position = {.lon = e["lon"].get<double>(), .lat = e["lat"].get<double>()}};
           ev.evidence = e.value("evidence", json());
-          (void)engine.offer(ev, now);
+          taken(engine.offer(ev, now));
         }
       } catch (const json::exception&) {
         rec.warnings.push_back(fmt::format("{}:{}: unreadable journal line skipped", journal_.string(), number));
@@ -124,6 +132,9 @@ Result<Recovery> StateFile::recover(Engine& engine) {
       ++rec.journal_inputs;
       for (Intent& i : engine.advance(now)) rec.intents.push_back(std::move(i));
     }
+    if (refused > 0)
+      rec.warnings.push_back(fmt::format("{}: {} journalled inputs refused on replay (late, from the future or of an "
+                                         "unknown device)", journal_.string(), refused));
   }
   return rec;
 }

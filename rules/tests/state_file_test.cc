@@ -64,6 +64,31 @@ TEST_F(StateFileTest, SnapshotPlusJournalRecoversAndFiresOnTime) {
   EXPECT_EQ(log, (Log{"open@660 normal"}));
 }
 
+// A process killed before its first snapshot: its journal alone is replayed, by an engine the
+// new process has just started (whose window is now), from where the journal begins.
+TEST_F(StateFileTest, AJournalWithoutASnapshotIsReplayedFromItsOwnStart) {
+  {
+    Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
+    StateFile files(dir_);
+    ASSERT_TRUE(files.recover(e).has_value());
+    e.start(at(0));
+    ASSERT_EQ(e.offer(level(60, 95), at(60)), Offer::kAccepted);
+    ASSERT_TRUE(files.record(level(60, 95), at(60)).has_value());
+  }  // killed: no snapshot
+  Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
+  e.start(at(300));  // the next process, 4 minutes later
+  StateFile files(dir_);
+  auto rec = files.recover(e);
+  ASSERT_TRUE(rec.has_value()) << rec.error().message;
+  EXPECT_FALSE(rec->had_snapshot);
+  EXPECT_EQ(rec->journal_inputs, 1u);
+  EXPECT_TRUE(rec->warnings.empty()) << rec->warnings.front();
+  Log log;
+  for (double now : {300.0, 659.0, 660.0})
+    for (const Intent& i : e.advance(at(now))) log.push_back(brief(i));
+  EXPECT_EQ(log, (Log{"open@660 normal"})) << "the duration runs from the journalled reading at 60 s";
+}
+
 TEST_F(StateFileTest, TornJournalLineAndBrokenSnapshotAreSurvived) {
   std::filesystem::create_directories(dir_);
   std::ofstream(dir_ / "rules-state.json") << "{\"version\": 1, \"watermark\": ";

@@ -49,7 +49,8 @@ struct AgentStats {
   uint64_t readings_received = 0;
   uint64_t readings_rejected = 0;
   uint64_t orders_published = 0;
-  uint64_t publish_failures = 0;
+  uint64_t publish_failures = 0;     // order events that could not be made (invalid, too large)
+  uint64_t outbox_bypassed = 0;      // order events the outbox's disk refused: published directly
   size_t open_episodes = 0;
   uint64_t readings_late = 0;        // refused by the engine: behind its lateness window
   uint64_t readings_duplicate = 0;   // same device, type and timestamp seen before
@@ -144,7 +145,7 @@ class Agent {
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<OutboxSender> sender_;
 
-  std::atomic<uint64_t> received_{0}, rejected_{0}, publish_failures_{0};
+  std::atomic<uint64_t> received_{0}, rejected_{0}, publish_failures_{0}, bypassed_{0};
   std::atomic<uint64_t> late_{0}, duplicates_{0}, zone_events_received_{0};
   std::atomic<size_t> open_episodes_{0};
   std::string status_topic_, orders_topic_, readings_filter_, clips_topic_, stored_topic_;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,13 +70,19 @@ Status run_to_completion(const std::vector<std::string>& argv, const SpawnOption
 // until it is gone, then SIGKILL after `grace`. True when it is gone.
 bool stop_foreign_process(pid_t pid, int sig, std::chrono::milliseconds grace);
 
-// Every process on the machine as /proc/PID/stat tells it: its parent and its CPU time (user +
-// system, seconds). Processes that end while the list is read are left out.
+// Every process on the machine as /proc/PID/stat tells it: its parent, CPU time (seconds),
+// resident memory and threads. Processes that end while the list is read are left out.
 struct ProcessInfo {
   pid_t pid = 0, parent = 0;
-  double cpu_s = 0;
+  double cpu_s = 0;        // user + system
+  uint64_t rss_bytes = 0;  // resident memory
+  int threads = 0;
 };
 std::vector<ProcessInfo> list_processes();
+// One process; nullopt when it is gone.
+std::optional<ProcessInfo> process_info(pid_t pid);
+// Its open file descriptors; -1 when it is gone or not ours to read.
+int open_files(pid_t pid);
 
 // This process's CPU time (user + system, all threads) and resident memory.
 double process_cpu_seconds();

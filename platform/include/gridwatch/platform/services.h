@@ -78,6 +78,9 @@ struct ServicesOptions {
   // file, which only filters what is delivered and grants every SUBSCRIBE, the plugin refuses a
   // subscription the account may not make (SUBACK 0x80) and denies what no ACL allows.
   bool mqtt_dynsec = false;
+  // The broker's listening address; empty: every address of the host (for a test in a network
+  // namespace of its own, whose clients reach it at other loopback addresses such as 127.0.0.2).
+  std::string mqtt_address = "127.0.0.1";
   std::vector<DynsecAcl> mqtt_dynsec_acls;
   // More than 0: a private RabbitMQ cluster of that many nodes as the broker (MQTT for agents,
   // AMQP for centers; see rabbitmq.h), instead of Mosquitto.
