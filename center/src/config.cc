@@ -1,6 +1,7 @@
 #include "gridwatch/center/config.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -162,12 +163,21 @@ CenterConfig read(const ConfigNode& root) {
     o->allow_only({"api_keys", "page_size"});
     c.open311_page_size = static_cast<int>(o->integer("page_size", c.open311_page_size, 1, 1000));
     for (const ConfigNode& k : o->list("api_keys")) {
-      k.allow_only({"name", "key", "key_file"});
+      k.allow_only({"name", "key", "key_file", "key_sha256"});
       ApiKey key;
       key.name = k.string("name");
-      key.key = required_secret(k, "key");
+      if (k.has("key_sha256")) {
+        if (k.has("key") || k.has("key_file")) k.raise("key_sha256", "give one of key, key_file and key_sha256");
+        key.key_sha256 = k.string("key_sha256");
+        std::transform(key.key_sha256.begin(), key.key_sha256.end(), key.key_sha256.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        if (!platform::is_sha256_hex(key.key_sha256))
+          k.raise("key_sha256", "must be a SHA-256 in hex (64 digits), as `gridwatch token new` prints it");
+      } else {
+        key.key = required_secret(k, "key");
+      }
       for (const ApiKey& other : c.api_keys)
-        if (other.key == key.key || other.name == key.name)
+        if (api_key_digest(other) == api_key_digest(key) || other.name == key.name)
           k.raise("name", fmt::format("\"{}\" repeats the name or key of \"{}\"", key.name, other.name));
       c.api_keys.push_back(std::move(key));
     }
@@ -199,9 +209,14 @@ CenterConfig read(const ConfigNode& root) {
     }
     if (w->has("report_key")) {
       c.web.report_key = w->string("report_key");
-      const bool known = std::any_of(c.api_keys.begin(), c.api_keys.end(),
-                                     [&](const ApiKey& k) { return k.name == c.web.report_key; });
-      if (!known) w->raise("report_key", fmt::format("names no open311.api_keys entry \"{}\"", c.web.report_key));
+      const auto it = std::find_if(c.api_keys.begin(), c.api_keys.end(),
+                                   [&](const ApiKey& k) { return k.name == c.web.report_key; });
+      if (it == c.api_keys.end())
+        w->raise("report_key", fmt::format("names no open311.api_keys entry \"{}\"", c.web.report_key));
+      if (it->key.empty())
+        w->raise("report_key", fmt::format("\"{}\" is configured by its key_sha256 only: the report page is handed "
+                                           "the key itself (it names a channel, it is not a secret)",
+                                           c.web.report_key));
     }
   }
   if (auto l = root.find("limits")) {
@@ -221,10 +236,15 @@ CenterConfig read(const ConfigNode& root) {
 
 }  // namespace
 
+std::string api_key_digest(const ApiKey& k) { return k.key_sha256.empty() ? platform::sha256_hex(k.key) : k.key_sha256; }
+
 const ApiKey* find_api_key(const std::vector<ApiKey>& keys, std::string_view key) {
   if (key.empty()) return nullptr;
-  const auto it = std::find_if(keys.begin(), keys.end(), [&](const ApiKey& k) { return k.key == key; });
-  return it == keys.end() ? nullptr : &*it;
+  const std::string digest = platform::sha256_hex(key);
+  const ApiKey* found = nullptr;
+  for (const ApiKey& k : keys)  // every entry compared: the time does not tell which matched
+    if (platform::equal_in_constant_time(api_key_digest(k), digest) && !found) found = &k;
+  return found;
 }
 
 Result<CenterConfig> parse_center_config(std::string_view yaml, std::string source) {

@@ -1,10 +1,23 @@
 #include "gridwatch/center/rate_limit.h"
 
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 namespace gridwatch::center {
+
+std::string address_bucket(const std::string& address) {
+  in6_addr a6{};
+  if (address.find(':') == std::string::npos || inet_pton(AF_INET6, address.c_str(), &a6) != 1) return address;
+  const uint8_t* b = a6.s6_addr;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(kMapped, kMapped + 12, b)) return fmt::format("{}.{}.{}.{}", b[12], b[13], b[14], b[15]);
+  return fmt::format("{:x}:{:x}:{:x}:{:x}::/64", b[0] << 8 | b[1], b[2] << 8 | b[3], b[4] << 8 | b[5], b[6] << 8 | b[7]);
+}
 
 double RateLimiter::level(const Bucket& b, Clock::time_point now) const {
   if (now <= b.at) return b.tokens;

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "gridwatch/center/config.h"
+#include "gridwatch/platform/secrets.h"
 
 namespace gridwatch::center {
 namespace {
@@ -116,6 +119,47 @@ TEST(CenterConfig, TheWebPagesBaseMapAndReportKey) {
   c = parse_center_config("web:\n  port: 80\n", "center.yaml");
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().field, "web.port");
+}
+
+// An Open311 key given by its SHA-256 only: the configuration holds no secret, the key still
+// finds its entry (and only it), and the report page cannot be handed a key the center does not have.
+TEST(CenterConfig, AnOpen311KeyByItsDigest) {
+  const std::string key = "hotline-key-0123456789";
+  const std::string digest = platform::sha256_hex(key);
+  std::string upper = digest;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  auto c = parse_center_config(fmt::format("open311:\n  api_keys:\n    - {{name: hotline, key_sha256: {}}}\n"
+                                           "    - {{name: kiosk, key: kiosk-key-0123456789}}\n",
+                                           upper),
+                               "center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_TRUE(c->api_keys[0].key.empty());
+  const ApiKey* found = find_api_key(c->api_keys, key);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->name, "hotline");
+  EXPECT_EQ(find_api_key(c->api_keys, "kiosk-key-0123456789")->name, "kiosk");
+  EXPECT_EQ(find_api_key(c->api_keys, digest), nullptr) << "the digest is not the key";
+  EXPECT_EQ(find_api_key(c->api_keys, ""), nullptr);
+
+  c = parse_center_config(fmt::format("open311:\n  api_keys:\n    - {{name: a, key_sha256: {0}}}\n"
+                                      "    - {{name: b, key: {1}}}\n",
+                                      digest, key),
+                          "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("\"b\" repeats the name or key of \"a\""), std::string::npos) << c.error().message;
+  c = parse_center_config("open311:\n  api_keys:\n    - {name: a, key_sha256: abc}\n", "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("must be a SHA-256 in hex (64 digits)"), std::string::npos) << c.error().message;
+  c = parse_center_config(fmt::format("open311:\n  api_keys:\n    - {{name: a, key: {}, key_sha256: {}}}\n", key, digest),
+                          "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("give one of key, key_file and key_sha256"), std::string::npos) << c.error().message;
+  c = parse_center_config(
+      fmt::format("open311:\n  api_keys:\n    - {{name: qr, key_sha256: {}}}\nweb:\n  report_key: qr\n", digest),
+      "center.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("web.report_key: \"qr\" is configured by its key_sha256 only"), std::string::npos)
+      << c.error().message;
 }
 
 // The pages may load from the center, the tile server and the origins named, and from nowhere else.

@@ -51,5 +51,24 @@ TEST(RateLimiter, AFloodFromManyAddressesKeepsAtMostMaxKeysAndTheLatestStayLimit
   EXPECT_FALSE(limiter.take("10.1.0.0", t0 + 9'999ms).has_value());
 }
 
+// An IPv6 client is limited by its /64 (one subscriber's network): addresses spread over it
+// share one bucket, another /64 has its own; IPv4, also IPv4-mapped, by the address.
+TEST(RateLimiter, AnIpv6ClientIsLimitedByItsSlash64) {
+  EXPECT_EQ(address_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(address_bucket("2001:0db8:0001:0002:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+  EXPECT_EQ(address_bucket("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+  EXPECT_EQ(address_bucket("::1"), "0:0:0:0::/64");
+  EXPECT_EQ(address_bucket("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(address_bucket("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(address_bucket("not:an address"), "not:an address");
+
+  RateLimiter limiter({.rate = 1, .burst = 3});
+  const Clock::time_point t0{};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_FALSE(limiter.take(address_bucket(fmt::format("2001:db8:1:2::{:x}", i + 1)), t0).has_value());
+  EXPECT_TRUE(limiter.take(address_bucket("2001:db8:1:2:ffff::9"), t0).has_value()) << "the same /64: limited";
+  EXPECT_FALSE(limiter.take(address_bucket("2001:db8:1:3::1"), t0).has_value()) << "another /64: its own burst";
+}
+
 }  // namespace
 }  // namespace gridwatch::center

@@ -54,7 +54,7 @@ std::optional<Principal> Center::caller(const http::Request& req, http::Response
 }
 
 std::optional<std::chrono::milliseconds> Center::over_limit(const std::string& key, const http::Request& req) {
-  auto wait = key.empty() ? by_address_.take(req.remote_addr) : by_key_.take(key);
+  auto wait = key.empty() ? by_address_.take(address_bucket(req.remote_addr)) : by_key_.take(key);
   if (wait) {
     ++(key.empty() ? metrics_.limited_by_address : metrics_.limited_by_key);
     spdlog::debug("HTTP {} {} from {} limited ({}): {} ms to wait", req.method, req.path, req.remote_addr,

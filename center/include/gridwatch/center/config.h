@@ -31,9 +31,13 @@ struct AreaLayerConfig {
 // An Open311 API key: who may POST requests. `name` is logged and stored with each ticket.
 struct ApiKey {
   std::string name;
-  std::string key;
+  std::string key;         // empty when only its digest is configured
+  std::string key_sha256;  // the key's SHA-256 in hex (`key_sha256`); empty: computed from `key`
 };
-// The entry whose key is `key` (keys are unique); nullptr for an empty or unknown key.
+// The key's SHA-256 in hex, as configured or computed.
+std::string api_key_digest(const ApiKey& k);
+// The entry whose key is `key` (keys are unique), compared by digest in constant time; nullptr
+// for an empty or unknown key.
 const ApiKey* find_api_key(const std::vector<ApiKey>& keys, std::string_view key);
 
 // The web pages (docs/web.md): where the built files are, the base map, the report page.

@@ -22,6 +22,12 @@ struct RateLimit {
   bool enabled() const { return rate > 0; }
 };
 
+// The bucket of a client's address: an IPv4 address itself (also written IPv4-mapped,
+// ::ffff:a.b.c.d), an IPv6 address its /64 — one subscriber's network, which an attacker holds
+// whole and could otherwise spread a flood over — written "2001:db8:1:2::/64". Anything else
+// (a name, garbage) is its own key.
+std::string address_bucket(const std::string& address);
+
 class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
