@@ -12,8 +12,9 @@
 // a reading of an unknown device every 10 s, a reading with a broken time every 30 s, an Open311
 // form with a latitude of 95 every minute, 20 forms without a key every 5 minutes.
 //
-// Every minute: resident memory, open files and threads of each process (PostgreSQL: the server
-// and its sessions together), the database's size and rows, the agent's data directory, and the
+// Every minute: resident memory (RSS, and PSS: shared pages split among the processes that map
+// them, which is what PostgreSQL's shared buffers count for), open files and threads of each
+// process (PostgreSQL: the server and its sessions together), the database's size and rows, the agent's data directory, and the
 // queues (agent outbox, center ingest and HTTP). At the end: each series' slope per hour over the
 // run after a warm-up and over its second half (a leak keeps its slope; a cache that fills
 // flattens), and the warnings and errors in the logs grouped by reason, the injected ones apart.
@@ -67,13 +68,21 @@ constexpr const char* kKey = "soak-hotline-key-0123456789";
 
 struct ProcStat {
   double rss_mb = 0, fds = 0, threads = 0;
+  double pss_mb = 0;  // proportional: shared pages split among their users (PostgreSQL's buffers)
 };
+
+double pss_mb(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/smaps_rollup", pid));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Pss:", 0) == 0) return std::stod(line.substr(4)) / 1024.0;
+  return 0;
+}
 
 ProcStat proc_stat(pid_t pid) {
   const auto p = platform::process_info(pid);
   if (!p) return {};
   return {.rss_mb = static_cast<double>(p->rss_bytes) / (1024.0 * 1024.0), .fds = static_cast<double>(platform::open_files(pid)),
-          .threads = static_cast<double>(p->threads)};
+          .threads = static_cast<double>(p->threads), .pss_mb = pss_mb(pid)};
 }
 
 // A process and all its descendants (the PostgreSQL server: postmaster, sessions, workers).
@@ -91,6 +100,7 @@ ProcStat tree_stat(pid_t root) {
     sum.rss_mb += s.rss_mb;
     sum.fds += s.fds;
     sum.threads += s.threads;
+    sum.pss_mb += s.pss_mb;
   }
   return sum;
 }
@@ -458,10 +468,12 @@ int main(int argc, char** argv) {
     std::vector<std::pair<std::string, double>> row;
     for (const auto& [name, pid] : procs) {
       const ProcStat s = proc_stat(pid);
-      row.insert(row.end(), {{name + ".rss_mb", s.rss_mb}, {name + ".fds", s.fds}, {name + ".threads", s.threads}});
+      row.insert(row.end(), {{name + ".rss_mb", s.rss_mb}, {name + ".pss_mb", s.pss_mb}, {name + ".fds", s.fds},
+                             {name + ".threads", s.threads}});
     }
     const ProcStat pg = tree_stat((*svc)->postgres_pid());
-    row.insert(row.end(), {{"postgres.rss_mb", pg.rss_mb}, {"postgres.fds", pg.fds}, {"postgres.threads", pg.threads}});
+    row.insert(row.end(), {{"postgres.rss_mb", pg.rss_mb}, {"postgres.pss_mb", pg.pss_mb}, {"postgres.fds", pg.fds},
+                           {"postgres.threads", pg.threads}});
     const auto db = sql(ep.pg_conninfo,
                         "SELECT pg_database_size(current_database()), (SELECT count(*) FROM order_events), "
                         "(SELECT count(*) FROM orders), (SELECT count(*) FROM dead_letters)");
@@ -492,11 +504,11 @@ int main(int argc, char** argv) {
     }
     csv << "\n" << std::flush;
     fmt::print("[{:>5.1f} min] center {:.0f} MB {:.0f} fds {:.0f} thr | agent {:.0f} MB {:.0f} fds {:.0f} thr | "
-               "pg {:.0f} MB | db {:.1f} MB, {:.0f} events, {:.0f} dead letters | outbox {:.0f}, ingest {:.0f}\n",
+               "pg {:.0f} MB (pss) | db {:.1f} MB, {:.0f} events, {:.0f} dead letters | outbox {:.0f}, ingest {:.0f}\n",
                minute, series["center.rss_mb"].value.back(), series["center.fds"].value.back(),
                series["center.threads"].value.back(), series["agent.rss_mb"].value.back(),
                series["agent.fds"].value.back(), series["agent.threads"].value.back(),
-               series["postgres.rss_mb"].value.back(), series["db.size_mb"].value.back(),
+               series["postgres.pss_mb"].value.back(), series["db.size_mb"].value.back(),
                series["db.order_events"].value.back(), series["db.dead_letters"].value.back(),
                series["agent.outbox_pending"].value.back(), series["center.ingest_queue"].value.back());
     std::fflush(stdout);
@@ -568,10 +580,10 @@ int main(int argc, char** argv) {
   fmt::print("live stream: {} bytes, reopened {} times\n", outside.stream_bytes(), outside.stream_reopened());
   fmt::print(
       "RESULT minutes={:.0f} scale={} center_rss_mb_per_h={:+.2f} agent_rss_mb_per_h={:+.2f} "
-      "postgres_rss_mb_per_h={:+.2f} center_fds_per_h={:+.2f} agent_fds_per_h={:+.2f} center_threads_per_h={:+.2f} "
+      "postgres_pss_mb_per_h={:+.2f} center_fds_per_h={:+.2f} agent_fds_per_h={:+.2f} center_threads_per_h={:+.2f} "
       "agent_threads_per_h={:+.2f} outbox_per_h={:+.2f} db_bytes_per_event={:.0f} log_unexpected={} "
       "log_injected={} log_setup={}\n",
-      minutes, scale, late_slope["center.rss_mb"], late_slope["agent.rss_mb"], late_slope["postgres.rss_mb"],
+      minutes, scale, late_slope["center.rss_mb"], late_slope["agent.rss_mb"], late_slope["postgres.pss_mb"],
       late_slope["center.fds"], late_slope["agent.fds"], late_slope["center.threads"], late_slope["agent.threads"],
       late_slope["agent.outbox_pending"], size_per_event, by_origin["UNEXPECTED"], by_origin["injected"],
       by_origin["setup"]);
