@@ -32,6 +32,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -61,6 +62,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const fs::path kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 constexpr const char* kKey = "soak-hotline-key-0123456789";
 
@@ -125,7 +127,7 @@ struct Series {
 double slope_per_hour(const Series& s, double from) {
   double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (size_t i = 0; i < s.value.size(); ++i) {
-    if (s.minute[i] < from) continue;
+    if (s.minute[i] < from || std::isnan(s.value[i])) continue;
     const double x = s.minute[i] / 60.0, y = s.value[i];
     n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
   }
@@ -464,7 +466,11 @@ int main(int argc, char** argv) {
   };
   std::ofstream csv(dir / "samples.csv");
   bool header = false;
+  std::set<std::string> died;  // a process that ended samples as nothing: said, not a slope
   auto sample = [&](double minute) {
+    for (auto [name, child] : {std::pair{"center", &*center}, std::pair{"agent", &*agent}})
+      if (!child->running() && died.insert(name).second) fmt::print("PROCESS ENDED: {} (see its log)\n", name);
+    if (rtsp && !rtsp->running() && died.insert("rtsp").second) fmt::print("PROCESS ENDED: rtsp\n");
     std::vector<std::pair<std::string, double>> row;
     for (const auto& [name, pid] : procs) {
       const ProcStat s = proc_stat(pid);
@@ -477,12 +483,11 @@ int main(int argc, char** argv) {
     const auto db = sql(ep.pg_conninfo,
                         "SELECT pg_database_size(current_database()), (SELECT count(*) FROM order_events), "
                         "(SELECT count(*) FROM orders), (SELECT count(*) FROM dead_letters)");
-    if (!db.empty()) {
-      row.insert(row.end(), {{"db.size_mb", std::stod(db[0][0]) / (1024.0 * 1024.0)},
-                             {"db.order_events", std::stod(db[0][1])},
-                             {"db.cases", std::stod(db[0][2])},
-                             {"db.dead_letters", std::stod(db[0][3])}});
-    }
+    const bool db_ok = db.size() == 1 && db[0].size() == 4;
+    row.insert(row.end(), {{"db.size_mb", db_ok ? std::stod(db[0][0]) / (1024.0 * 1024.0) : kNaN},
+                           {"db.order_events", db_ok ? std::stod(db[0][1]) : kNaN},
+                           {"db.cases", db_ok ? std::stod(db[0][2]) : kNaN},
+                           {"db.dead_letters", db_ok ? std::stod(db[0][3]) : kNaN}});
     const std::string am = http_get(agent_port, "/metrics").body, cm = http_get(center_port, "/metrics").body;
     row.insert(row.end(), {{"agent.outbox_pending", metric(am, "gw_agent_outbox_pending")},
                            {"agent.camera_queue", metric(am, "gw_agent_camera_queue_depth")},
@@ -582,11 +587,11 @@ int main(int argc, char** argv) {
       "RESULT minutes={:.0f} scale={} center_rss_mb_per_h={:+.2f} agent_rss_mb_per_h={:+.2f} "
       "postgres_pss_mb_per_h={:+.2f} center_fds_per_h={:+.2f} agent_fds_per_h={:+.2f} center_threads_per_h={:+.2f} "
       "agent_threads_per_h={:+.2f} outbox_per_h={:+.2f} db_bytes_per_event={:.0f} log_unexpected={} "
-      "log_injected={} log_setup={}\n",
+      "log_injected={} log_setup={} processes_ended={}\n",
       minutes, scale, late_slope["center.rss_mb"], late_slope["agent.rss_mb"], late_slope["postgres.pss_mb"],
       late_slope["center.fds"], late_slope["agent.fds"], late_slope["center.threads"], late_slope["agent.threads"],
       late_slope["agent.outbox_pending"], size_per_event, by_origin["UNEXPECTED"], by_origin["injected"],
-      by_origin["setup"]);
+      by_origin["setup"], died.size());
   fmt::print("run kept in {}\n", dir.string());
   (*sensors)->disconnect(1s);
   return 0;

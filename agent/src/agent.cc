@@ -72,8 +72,7 @@ Status Agent::start(std::chrono::milliseconds connect_timeout) {
     std::lock_guard lock(cameras_mu_);
     cameras_.push_back(std::move(*runner));
   }
-  engine_->start(now_utc());
-  auto recovered = state_file_.recover(*engine_);
+  auto recovered = state_file_.recover(*engine_, now_utc());  // starts the engine
   if (!recovered) return std::unexpected(recovered.error());
   for (const std::string& w : recovered->warnings) spdlog::warn("rules: {}", w);
   if (recovered->had_snapshot || recovered->journal_inputs > 0)

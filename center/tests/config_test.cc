@@ -137,7 +137,9 @@ TEST(CenterConfig, AnOpen311KeyByItsDigest) {
   const ApiKey* found = find_api_key(c->api_keys, key);
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->name, "hotline");
-  EXPECT_EQ(find_api_key(c->api_keys, "kiosk-key-0123456789")->name, "kiosk");
+  const ApiKey* kiosk = find_api_key(c->api_keys, "kiosk-key-0123456789");
+  ASSERT_NE(kiosk, nullptr);
+  EXPECT_EQ(kiosk->name, "kiosk");
   EXPECT_EQ(find_api_key(c->api_keys, digest), nullptr) << "the digest is not the key";
   EXPECT_EQ(find_api_key(c->api_keys, ""), nullptr);
 

@@ -30,6 +30,6 @@ GW_FUZZ_TARGET(rules_state) {
                                                                    static_cast<std::streamsize>(size));
   rules::Engine engine(rules, {{.id = "d1"}}, Catalog::builtin());
   rules::StateFile files(dir);
-  (void)files.recover(engine);
+  (void)files.recover(engine, Timestamp{});
   return 0;
 }

@@ -91,8 +91,9 @@ struct State {
   uint32_t node_base = 0;
   uint32_t buffer_base = 0;
   LastInput last;
-  // A device the state was made for (its first, for group and cell subjects): an episode opened
-  // before any of them reported (no data since the start) is placed and named by it.
+  // A device with a configured place that the state was made for (the first such member, for
+  // group and cell subjects): an episode opened before any input (no data since the start) is
+  // placed by it, and for a device subject named by it.
   int32_t home = -1;
 };
 
@@ -282,7 +283,7 @@ struct Engine::Impl {
       std::string subject = subject_of(r, d);
       if (subject.empty()) continue;
       const uint32_t si = state_for(ri, subject, now);
-      if (states[si].home < 0) states[si].home = device;
+      if (states[si].home < 0 && d.location) states[si].home = device;
       made.states.push_back(si);
     }
     return made;
@@ -603,7 +604,7 @@ struct Engine::Impl {
       // Nothing has come since the start (a device dead from the beginning): its own place.
       const DeviceInfo& home = devices[static_cast<size_t>(st.home)];
       i.location = home.location;
-      i.device = home.id;
+      if (r.subject == SubjectKind::kDevice) i.device = home.id;
       evidence["no_input_since"] = format_rfc3339(ts(st.created));
     }
     if (st.last.device >= 0) {

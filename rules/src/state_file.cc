@@ -1,12 +1,16 @@
 #include "gridwatch/rules/state_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -61,81 +65,116 @@ StateFile::~StateFile() {
   if (journal_file_) std::fclose(journal_file_);
 }
 
-Result<Recovery> StateFile::recover(Engine& engine) {
+namespace {
+
+// One journal line: an input and the clock's time when it arrived.
+struct JournalInput {
+  Timestamp now;
+  std::optional<Reading> reading;
+  std::optional<ZoneEvent> event;
+  Timestamp ts() const { return reading ? reading->ts : event->ts; }
+};
+
+std::optional<JournalInput> parse_journal_line(const std::string& line) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.contains("now") || !j["now"].is_number_integer()) return std::nullopt;
+  JournalInput in{.now = Timestamp{Duration{j["now"].get<int64_t>()}}, .reading = {}, .event = {}};
+  try {
+    if (j.contains("reading")) {
+      const json& r = j["reading"];
+      in.reading = Reading{.device_id = r.at("device_id").get<std::string>(),
+                           .ts = Timestamp{Duration{r.at("ts").get<int64_t>()}},
+                           .type = r.at("type").get<std::string>(),
+                           .value = r.at("value").get<double>()};
+    } else if (j.contains("event")) {
+      const json& e = j["event"];
+      ZoneEvent ev{.camera = e.at("camera").get<std::string>(),
+                   .zone = e.at("zone").get<std::string>(),
+                   .kind = parse_zone_event_kind(e.at("kind").get<std::string>()).value_or(ZoneEventKind::kEntered),
+                   .object = e.at("object").get<std::string>(),
+                   .track = e.at("track").get<std::string>(),
+                   .ts = Timestamp{Duration{e.at("ts").get<int64_t>()}},
+                   .stationary = Duration{e.value("stationary_ms", int64_t{0})}};
+      if (e.contains("lon") && e.contains("lat"))
+        ev.location = OrderLocation{.position = {.lon = e["lon"].get<double>(), .lat = e["lat"].get<double>()}};
+      ev.evidence = e.value("evidence", json());
+      in.event = std::move(ev);
+    } else {
+      return std::nullopt;
+    }
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+  return in;
+}
+
+}  // namespace
+
+Result<Recovery> StateFile::recover(Engine& engine, Timestamp now) {
   Recovery rec;
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return fail(ErrorCode::kIo, fmt::format("{}: {}", dir_.string(), ec.message()));
+  auto set_aside = [&](const std::string& why) {
+    const std::filesystem::path bad = snapshot_.string() + ".bad";
+    std::filesystem::rename(snapshot_, bad, ec);
+    rec.warnings.push_back(
+        fmt::format("{}: {}; moved to {} and starting without rule state", snapshot_.string(), why, bad.string()));
+  };
+  std::optional<json> snapshot;
   if (std::filesystem::exists(snapshot_)) {
     std::ifstream in(snapshot_);
     std::stringstream ss;
     ss << in.rdbuf();
-    json snap = json::parse(ss.str(), nullptr, false);
-    auto restored = snap.is_discarded() ? Result<std::vector<std::string>>(fail(ErrorCode::kParse, "not valid JSON"))
-                                        : engine.restore(snap);
-    if (restored) {
-      rec.had_snapshot = true;
-      rec.warnings = std::move(*restored);
-    } else {
-      const std::filesystem::path bad = snapshot_.string() + ".bad";
-      std::filesystem::rename(snapshot_, bad, ec);
-      rec.warnings.push_back(fmt::format("{}: {}; moved to {} and starting without rule state",
-                                         snapshot_.string(), restored.error().message, bad.string()));
+    snapshot = json::parse(ss.str(), nullptr, false);
+    if (snapshot->is_discarded()) {
+      set_aside("not valid JSON");
+      snapshot.reset();
     }
   }
+  std::vector<JournalInput> journal;
+  std::vector<std::string> journal_warnings;
   if (std::filesystem::exists(journal_)) {
     std::ifstream in(journal_);
     std::string line;
-    size_t number = 0, refused = 0;
-    bool first = true;
-    while (std::getline(in, line)) {
-      ++number;
-      json j = json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.contains("now") || !j["now"].is_number_integer()) {
-        rec.warnings.push_back(fmt::format("{}:{}: unreadable journal line skipped", journal_.string(), number));
-        continue;
-      }
-      const Timestamp now{Duration{j["now"].get<int64_t>()}};
-      if (first && !rec.had_snapshot) {
-        // No snapshot (the process died before its first one): the engine begins where the
-        // journal does, or every reading in it would be behind an engine started now.
-        engine.start(now);
-      }
-      first = false;
-      const auto taken = [&](Offer o) { refused += o == Offer::kLate || o == Offer::kFuture || o == Offer::kUnknownDevice; };
-      try {
-        if (j.contains("reading")) {
-          const json& r = j["reading"];
-          Reading reading{.device_id = r.at("device_id").get<std::string>(),
-                          .ts = Timestamp{Duration{r.at("ts").get<int64_t>()}},
-                          .type = r.at("type").get<std::string>(),
-                          .value = r.at("value").get<double>()};
-          taken(engine.offer(reading, now));
-        } else if (j.contains("event")) {
-          const json& e = j["event"];
-          ZoneEvent ev{.camera = e.at("camera").get<std::string>(),
-                       .zone = e.at("zone").get<std::string>(),
-                       .kind = parse_zone_event_kind(e.at("kind").get<std::string>()).value_or(ZoneEventKind::kEntered),
-                       .object = e.at("object").get<std::string>(),
-                       .track = e.at("track").get<std::string>(),
-                       .ts = Timestamp{Duration{e.at("ts").get<int64_t>()}},
-                       .stationary = Duration{e.value("stationary_ms", int64_t{0})}};
-          if (e.contains("lon") && e.contains("lat"))
-            ev.location = OrderLocation{.position = {.lon = e["lon"].get<double>(), .lat = e["lat"].get<double>()}};
-          ev.evidence = e.value("evidence", json());
-          taken(engine.offer(ev, now));
-        }
-      } catch (const json::exception&) {
-        rec.warnings.push_back(fmt::format("{}:{}: unreadable journal line skipped", journal_.string(), number));
-        continue;
-      }
-      ++rec.journal_inputs;
-      for (Intent& i : engine.advance(now)) rec.intents.push_back(std::move(i));
+    for (size_t number = 1; std::getline(in, line); ++number) {
+      if (auto input = parse_journal_line(line)) journal.push_back(std::move(*input));
+      else journal_warnings.push_back(fmt::format("{}:{}: unreadable journal line skipped", journal_.string(), number));
     }
-    if (refused > 0)
-      rec.warnings.push_back(fmt::format("{}: {} journalled inputs refused on replay (late, from the future or of an "
-                                         "unknown device)", journal_.string(), refused));
   }
+  // Where the engine begins. With a snapshot: now, then the snapshot's own window. Without one
+  // (the process died before its first): where the journal begins, early enough that none of its
+  // inputs is behind the window (each was on time when the dead process took it), so that the
+  // no-data clocks also count from then.
+  Timestamp start = now;
+  if (!snapshot && !journal.empty()) {
+    start = journal.front().now;
+    for (const JournalInput& in : journal) start = std::min(start, in.ts() + engine.rules().lateness);
+  }
+  engine.start(start);
+  if (snapshot) {
+    if (auto restored = engine.restore(*snapshot)) {
+      rec.had_snapshot = true;
+      for (std::string& w : *restored) rec.warnings.push_back(std::move(w));
+    } else {
+      set_aside(restored.error().message);
+    }
+  }
+  for (std::string& w : journal_warnings) rec.warnings.push_back(std::move(w));
+  // Every input offered before the window moves (the engine orders them by time), then one
+  // advance to the last one's arrival: stepping the window line by line would be stricter than the
+  // process that took them, which advanced once a second.
+  size_t refused = 0;
+  for (const JournalInput& in : journal) {
+    const Offer o = in.reading ? engine.offer(*in.reading, in.now) : engine.offer(*in.event, in.now);
+    refused += o == Offer::kLate || o == Offer::kFuture || o == Offer::kUnknownDevice;
+    ++rec.journal_inputs;
+  }
+  if (!journal.empty())
+    for (Intent& i : engine.advance(journal.back().now)) rec.intents.push_back(std::move(i));
+  if (refused > 0)
+    rec.warnings.push_back(fmt::format("{}: {} journalled inputs refused on replay (late, from the future or of an "
+                                       "unknown device)", journal_.string(), refused));
   return rec;
 }
 
@@ -143,10 +182,22 @@ Status StateFile::append(const std::string& line) {
   if (!journal_file_) {
     journal_file_ = std::fopen(journal_.c_str(), "ae");
     if (!journal_file_) return io_error(journal_, "cannot open");
+    struct stat st {};
+    journal_size_ = ::fstat(fileno(journal_file_), &st) == 0 ? st.st_size : 0;
   }
   if (std::fwrite(line.data(), 1, line.size(), journal_file_) != line.size() ||
-      std::fputc('\n', journal_file_) == EOF || std::fflush(journal_file_) != 0)
-    return io_error(journal_, "write failed");
+      std::fputc('\n', journal_file_) == EOF || std::fflush(journal_file_) != 0) {
+    Status failed = io_error(journal_, "write failed");
+    // Whole lines or nothing (a full disk takes part of one): what it took is cut back off, so that
+    // the next line, once there is room, is not glued to a torn one and lost with it on replay.
+    std::fclose(journal_file_);
+    journal_file_ = nullptr;
+    if (::truncate(journal_.c_str(), journal_size_) != 0) {
+      // The replay skips a torn line with a warning.
+    }
+    return failed;
+  }
+  journal_size_ += static_cast<off_t>(line.size() + 1);
   return {};
 }
 

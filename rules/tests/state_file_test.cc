@@ -20,7 +20,9 @@ class StateFileTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  const std::string yaml_ = R"(lateness: 0s
+  // A level above 90 for 10 minutes, with `lateness`.
+  static std::string rules_yaml(const std::string& lateness) {
+    return "lateness: " + lateness + R"(
 rules:
   - id: r
     category: water.waterlogging
@@ -28,6 +30,8 @@ rules:
     input: {type: level}
     when: {threshold: {above: 90}, for: 10m}
 )";
+  }
+  const std::string yaml_ = rules_yaml("0s");
 };
 
 // A process that checkpoints, takes more readings (journalled) and dies: the next one recovers
@@ -36,10 +40,9 @@ TEST_F(StateFileTest, SnapshotPlusJournalRecoversAndFiresOnTime) {
   {
     Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
     StateFile files(dir_);
-    auto rec = files.recover(e);
+    auto rec = files.recover(e, at(0));
     ASSERT_TRUE(rec.has_value()) << rec.error().message;
     EXPECT_FALSE(rec->had_snapshot);
-    e.start(at(0));
     ASSERT_EQ(e.offer(level(10, 50), at(10)), Offer::kAccepted);
     ASSERT_TRUE(files.record(level(10, 50), at(10)).has_value());
     EXPECT_TRUE(e.advance(at(10)).empty());
@@ -52,7 +55,7 @@ TEST_F(StateFileTest, SnapshotPlusJournalRecoversAndFiresOnTime) {
   }  // "crash": no checkpoint
   Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
   StateFile files(dir_);
-  auto rec = files.recover(e);
+  auto rec = files.recover(e, at(300));
   ASSERT_TRUE(rec.has_value()) << rec.error().message;
   EXPECT_TRUE(rec->had_snapshot);
   EXPECT_EQ(rec->journal_inputs, 1u);
@@ -64,29 +67,31 @@ TEST_F(StateFileTest, SnapshotPlusJournalRecoversAndFiresOnTime) {
   EXPECT_EQ(log, (Log{"open@660 normal"}));
 }
 
-// A process killed before its first snapshot: its journal alone is replayed, by an engine the
-// new process has just started (whose window is now), from where the journal begins.
+// A process killed before its first snapshot: its journal alone is replayed, from where it
+// begins. The dead process had taken a reading that was on time for its window (last moved at
+// 99 s: 94 s with 5 s of lateness) though older than 100 s - 5 s; the replay takes it too, and the
+// duration runs from it.
 TEST_F(StateFileTest, AJournalWithoutASnapshotIsReplayedFromItsOwnStart) {
+  const std::string yaml = rules_yaml("5s");
   {
-    Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
+    Engine e(rules_from(yaml), {{.id = "d1"}}, Catalog::builtin());
     StateFile files(dir_);
-    ASSERT_TRUE(files.recover(e).has_value());
-    e.start(at(0));
-    ASSERT_EQ(e.offer(level(60, 95), at(60)), Offer::kAccepted);
-    ASSERT_TRUE(files.record(level(60, 95), at(60)).has_value());
+    ASSERT_TRUE(files.recover(e, at(0)).has_value());
+    EXPECT_TRUE(e.advance(at(99)).empty());
+    ASSERT_EQ(e.offer(level(94.5, 95), at(100)), Offer::kAccepted);
+    ASSERT_TRUE(files.record(level(94.5, 95), at(100)).has_value());
   }  // killed: no snapshot
-  Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
-  e.start(at(300));  // the next process, 4 minutes later
+  Engine e(rules_from(yaml), {{.id = "d1"}}, Catalog::builtin());
   StateFile files(dir_);
-  auto rec = files.recover(e);
+  auto rec = files.recover(e, at(300));  // the next process, minutes later
   ASSERT_TRUE(rec.has_value()) << rec.error().message;
   EXPECT_FALSE(rec->had_snapshot);
   EXPECT_EQ(rec->journal_inputs, 1u);
   EXPECT_TRUE(rec->warnings.empty()) << rec->warnings.front();
   Log log;
-  for (double now : {300.0, 659.0, 660.0})
+  for (double now : {300.0, 699.0, 699.5})
     for (const Intent& i : e.advance(at(now))) log.push_back(brief(i));
-  EXPECT_EQ(log, (Log{"open@660 normal"})) << "the duration runs from the journalled reading at 60 s";
+  EXPECT_EQ(log, (Log{"open@694.5 normal"})) << "the duration runs from the journalled reading at 94.5 s";
 }
 
 TEST_F(StateFileTest, TornJournalLineAndBrokenSnapshotAreSurvived) {
@@ -97,7 +102,7 @@ TEST_F(StateFileTest, TornJournalLineAndBrokenSnapshotAreSurvived) {
       << R"({"now":2000,"reading":{"device_id":"d1","ts")";
   Engine e(rules_from(yaml_), {{.id = "d1"}}, Catalog::builtin());
   StateFile files(dir_);
-  auto rec = files.recover(e);
+  auto rec = files.recover(e, at(3));
   ASSERT_TRUE(rec.has_value()) << rec.error().message;
   EXPECT_FALSE(rec->had_snapshot);
   EXPECT_EQ(rec->journal_inputs, 1u);

@@ -19,19 +19,26 @@ namespace gridwatch::platform {
 // Level: trace, debug, info, warn, error. Fails with kInvalidArgument for another word.
 Status init_logging(std::string_view level, std::string_view process_name);
 
+// Bad input kept as JSON lines (ts, source, reason, payload), appended whole: a line the disk
+// refuses (full) is cut back off, logged and counted in lost(), and the next one is kept once
+// there is room.
 class DeadLetterFile {
  public:
   [[nodiscard]] static Result<std::unique_ptr<DeadLetterFile>> open(std::filesystem::path path);
+  ~DeadLetterFile();
+  DeadLetterFile(const DeadLetterFile&) = delete;
+  DeadLetterFile& operator=(const DeadLetterFile&) = delete;
   void add(std::string_view source, std::string_view reason, std::string_view payload);
-  uint64_t count() const;
+  uint64_t count() const;  // kept
+  uint64_t lost() const;   // refused by the disk
   const std::filesystem::path& path() const { return path_; }
 
  private:
   explicit DeadLetterFile(std::filesystem::path path) : path_(std::move(path)) {}
   std::filesystem::path path_;
   mutable std::mutex mu_;
-  std::ofstream out_;
-  uint64_t count_ = 0;
+  int fd_ = -1;
+  uint64_t count_ = 0, lost_ = 0;
 };
 
 }  // namespace gridwatch::platform

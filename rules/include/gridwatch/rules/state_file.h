@@ -11,6 +11,8 @@
 // last lines); a torn last line is skipped with a warning.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -35,9 +37,11 @@ class StateFile {
   StateFile(const StateFile&) = delete;
   StateFile& operator=(const StateFile&) = delete;
 
-  // Restores `engine` from the files (none: a fresh start). A snapshot that cannot be read is
-  // moved aside (rules-state.json.bad) with a warning, and the engine starts fresh.
-  [[nodiscard]] Result<Recovery> recover(Engine& engine);
+  // Starts `engine` (do not call Engine::start yourself) and restores it from the files: the
+  // snapshot, then the journal's inputs; none: a fresh start at `now`. Without a snapshot the
+  // engine starts where the journal begins. A snapshot that cannot be read is moved aside
+  // (rules-state.json.bad) with a warning, and the engine starts fresh.
+  [[nodiscard]] Result<Recovery> recover(Engine& engine, Timestamp now);
   [[nodiscard]] Status record(const Reading& reading, Timestamp now);
   [[nodiscard]] Status record(const ZoneEvent& event, Timestamp now);
   [[nodiscard]] Status checkpoint(const Engine& engine);
@@ -49,6 +53,7 @@ class StateFile {
   Status append(const std::string& line);
   std::filesystem::path dir_, snapshot_, journal_;
   std::FILE* journal_file_ = nullptr;
+  off_t journal_size_ = 0;  // the journal's length after its last whole line
 };
 
 }  // namespace gridwatch::rules
