@@ -25,6 +25,7 @@
 #include "gridwatch/center/center.h"
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/rtsp_camera.h"
+#include "gridwatch/platform/secrets.h"
 #include "gridwatch/platform/services.h"
 
 namespace gridwatch::app {
@@ -172,7 +173,10 @@ int run_demo(const DemoOptions& options) {
   cc.conninfo = endpoints.pg_conninfo;
   cc.http_host = "127.0.0.1";
   cc.http_port = options.http_port;
-  cc.api_keys = {{"demo-hotline", DemoHotline::kApiKey}, {"qr-residents", kResidentsKey}};
+  // The hotline's key by its SHA-256 only (open311.api_keys[].key_sha256: the configuration holds
+  // no secret); the report page's key itself, since the page is handed it.
+  cc.api_keys = {{.name = "demo-hotline", .key = "", .key_sha256 = platform::sha256_hex(DemoHotline::kApiKey)},
+                 {.name = "qr-residents", .key = kResidentsKey, .key_sha256 = ""}};
   // The pages: the control center's map, the grid worker's phone and scan-to-report (一楼一码)
   // for a few buildings of the demo's registry, whose QR sheet is printed below.
   if (std::filesystem::exists(options.web_root / "index.html")) {
