@@ -175,6 +175,7 @@ CenterConfig read(const ConfigNode& root) {
           k.raise("key_sha256", "must be a SHA-256 in hex (64 digits), as `gridwatch token new` prints it");
       } else {
         key.key = required_secret(k, "key");
+        key.key_sha256 = platform::sha256_hex(key.key);  // once here, not at every request
       }
       for (const ApiKey& other : c.api_keys)
         if (api_key_digest(other) == api_key_digest(key) || other.name == key.name)
