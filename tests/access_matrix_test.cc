@@ -143,6 +143,18 @@ TEST_F(AccessMatrix, EveryRouteAndEveryCallerGetTheExpectedStatus) {
       {"GET", "/api/v1/workers", "/api/v1/workers", "", {A, A, F, F, 200, 200}},
       {"PUT", R"(/api/v1/workers/([^/]+)/position)", "/api/v1/workers/{worker}/position",
        R"({"lon": 100.0, "lat": 30.0, "on_duty": true})", {A, A, F, F, F, 200}},
+      // Patrol: a worker reports and sends the track as itself (an admin for anyone); the coverage
+      // is a statistic (a worker sees their grid's); tracks and cells are the dispatcher's, and a
+      // worker's own.
+      {"POST", R"(/api/v1/workers/([^/]+)/reports)", "/api/v1/workers/{worker}/reports",
+       R"({"category": "sanitation.dumped_waste", "lon": 100.0, "lat": 30.0, "request_id": "matrix"})",
+       {A, A, F, F, F, 201}},
+      {"POST", R"(/api/v1/workers/([^/]+)/track)", "/api/v1/workers/{worker}/track",
+       R"({"shift": "matrix", "positions": [{"at": "2026-01-01T00:00:00Z", "lon": 100.0, "lat": 30.0}]})",
+       {A, A, F, F, F, 200}},
+      {"GET", "/api/v1/stats/coverage", "/api/v1/stats/coverage", "", {A, A, 200, 200, 200, 200}},
+      {"GET", "/api/v1/patrol/tracks", "/api/v1/patrol/tracks?worker={worker}", "", {A, A, F, F, 200, 200}},
+      {"GET", "/api/v1/patrol/cells", "/api/v1/patrol/cells?grid={grid}", "", {A, A, F, F, 200, 200}},
       // Steps of a case.
       {"POST", R"(/api/v1/orders/([^/]+)/actions)", "/api/v1/orders/{case}/actions", R"({"action": "accept"})",
        {A, A, F, F, 200, 200}, true},
@@ -182,6 +194,7 @@ TEST_F(AccessMatrix, EveryRouteAndEveryCallerGetTheExpectedStatus) {
       put("{case}", id);
       put("{photo}", photo_url);
       put("{worker}", worker(1));
+      put("{grid}", cell(0, 0, 0));
       put("{ticket}", ticket_token);
       const std::string token = token_of(static_cast<Caller>(c));
       int status = 0;

@@ -36,6 +36,7 @@ class Dispatch : public ::testing::Test {
   static constexpr const char* kStreetA = "dispatch-test-street-a-0001";
   static constexpr const char* kWorker1 = "dispatch-test-worker-1-0001";
   static constexpr const char* kWorker2 = "dispatch-test-worker-2-0001";
+  static constexpr const char* kWorker3 = "dispatch-test-worker-3-0001";  // worker 1's grid too
   static constexpr const char* kExpired = "dispatch-test-expired-00001";
 
   static void SetUpTestSuite() {
@@ -73,7 +74,8 @@ class Dispatch : public ::testing::Test {
                   token("police", Role::kDepartment, kPolice, "traffic_police"),
                   token("street-a", Role::kDepartment, kStreetA, street(0)),
                   token(worker(1), Role::kWorker, kWorker1, "", cell(0, 0, 0)),
-                  token(worker(2), Role::kWorker, kWorker2, "", cell(0, 0, 1))};
+                  token(worker(2), Role::kWorker, kWorker2, "", cell(0, 0, 1)),
+                  token(worker(3), Role::kWorker, kWorker3, "", cell(0, 0, 0))};
     cfg.tokens.push_back(token("gone", Role::kAdmin, kExpired));
     // The pages (a stand-in build), the building registry and the report page's key.
     std::filesystem::create_directories(dir_ / "web" / "assets");

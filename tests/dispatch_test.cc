@@ -150,7 +150,7 @@ TEST_F(Dispatch, ThePagesTheirSettingsTheBuildingsAndWhoATokenIs) {
   EXPECT_EQ(m["name"], worker(1));
   EXPECT_EQ(m["role"], "worker");
   EXPECT_EQ(m["grid"], cell(0, 0, 0));
-  EXPECT_EQ(m["may"]["actions"], json::array({"accept", "start", "resolve"}));
+  EXPECT_EQ(m["may"]["actions"], json::array({"accept", "start", "resolve", "verify", "refuse"}));
   EXPECT_EQ(m["may"]["stats"], false);
   EXPECT_EQ(http_request(port_, "GET", "/api/v1/me", "", "").status, 401);
 }
@@ -388,10 +388,13 @@ TEST_F(Dispatch, SummonedUnitsEachAcknowledgeAndFinishAndTheLastResolvesTheCase)
   EXPECT_EQ(act(id, "resolve", kPolice).status, 403);
   auto last = task(kPolice, "traffic_police", "finish");
   ASSERT_EQ(last.status, 200) << last.body;
-  EXPECT_EQ(json::parse(last.body)["state"], "resolved");
+  // Waterlogging is verified by a sensor (catalog): no gauge has seen the water gone since the
+  // dispatch, so the case waits for its verification.
+  EXPECT_EQ(json::parse(last.body)["state"], "verifying");
   EXPECT_EQ(json::parse(last.body)["resolved"], true);
   const json c = case_of(id);
-  EXPECT_EQ(c["properties"]["state"], "resolved");
+  EXPECT_EQ(c["properties"]["state"], "verifying");
+  EXPECT_EQ(c["properties"]["verification"]["by"], "sensor") << c.dump();
   EXPECT_FALSE(c["properties"]["resolved_at"].is_null());
   std::vector<std::string> steps;
   for (const json& h : steps_of(c))
@@ -452,7 +455,8 @@ TEST_F(Dispatch, ASensorClearMarksTheCaseVerifiedByTheSensor) {
 //             c3 ticket, heating: dispatched, never accepted, respond time passed
 //             c4 ticket, other: never dispatched
 //             c7 ticket, dumped waste: dispatched, within its respond time (not yet due)
-//   street D: c5 sensor, waterlogging: dispatched, accepted after its respond time, resolved
+//   street D: c5 sensor, waterlogging: dispatched, accepted after its respond time, resolved (waiting for
+//             its gauge: not counted), then verified by the admin
 //             c6 ticket, odor: cancelled (not counted)
 // C: 5 cases, 4 dispatched, 3 due to respond, 2 on time (2/3), 1 resolved (1/4), 2 evaluated,
 //    1 satisfied (1/2), 1 proactive (1/5). D: 1 case, 0 of 1 on time, 1 of 1 resolved, none
@@ -488,10 +492,17 @@ TEST_F(Dispatch, TheThreeRatesAndTheProactiveShareOfAFixedScenario) {
     sql(svc_.pg_conninfo, "UPDATE orders SET respond_due = now() - interval '1 minute' WHERE id = $1", {id});
   ok(act(c5, "accept"));
   ok(act(c5, "start"));
-  ok(act(c5, "resolve"));
+  ok(act(c5, "resolve"));  // waits for its gauge's verification
   ok(act(c6, "cancel"));
-
   const std::string span = fmt::format("from={}", format_rfc3339(started_ - 1min));
+  // A case waiting for its verification is not resolved yet (docs/api.md, the three rates).
+  auto waiting = stats(fmt::format("by=street&area={}&{}", street(3), span));
+  ASSERT_EQ(waiting.status, 200) << waiting.body;
+  EXPECT_DOUBLE_EQ(json::parse(waiting.body)["groups"][0]["resolution_rate"].get<double>(), 0.0) << waiting.body;
+  // No worker on duty there: a dispatcher verifies — not the one who resolved it.
+  EXPECT_EQ(act(c5, "verify").status, 403);
+  ok(act(c5, "verify", kAdminToken));
+
   auto r = stats(fmt::format("by=street&area={}&{}", street(2), span));
   ASSERT_EQ(r.status, 200) << r.body;
   json s = json::parse(r.body);

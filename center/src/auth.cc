@@ -42,7 +42,9 @@ bool Principal::may(CaseAction action) const {
       return action == CaseAction::kAccept || action == CaseAction::kStart || action == CaseAction::kResolve ||
              action == CaseAction::kReject;
     case Role::kWorker:
-      return action == CaseAction::kAccept || action == CaseAction::kStart || action == CaseAction::kResolve;
+      // Verification too, of another worker's fix (the store refuses a worker's own).
+      return action == CaseAction::kAccept || action == CaseAction::kStart || action == CaseAction::kResolve ||
+             action == CaseAction::kVerify || action == CaseAction::kRefuse;
   }
   return false;
 }

@@ -31,6 +31,7 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
     spdlog::info("map, tiles and rates read from the replica {}", config_.read_conninfo);
   }
   if (auto st = load_areas(); !st) return st;
+  patrol_ = std::make_unique<PatrolMap>(config_.patrol, areas_, config_.worker_level);
   if (!config_.web.buildings.empty()) {
     auto b = load_buildings(config_.web.buildings);
     if (!b) return std::unexpected(b.error());
@@ -93,6 +94,15 @@ void Center::stop() {
 }
 
 size_t Center::check_sla(Timestamp now) {
+  if (now - patrol_trimmed_ >= std::chrono::hours{1} && patrol_) {
+    // Positions are personal data: kept patrol.keep_days, then deleted (docs/patrol.md).
+    patrol_trimmed_ = now;
+    const std::string oldest = patrol_->day_of(now - std::chrono::days{config_.patrol.keep_days});
+    if (auto gone = store_->trim_patrol(config_.patrol.keep_days, oldest); !gone)
+      spdlog::warn("patrol positions not trimmed: {}", gone.error().message);
+    else if (*gone > 0)
+      spdlog::info("{} patrol position(s) older than {} days deleted", *gone, config_.patrol.keep_days);
+  }
   auto late = store_->mark_overdue(now);
   if (!late) {
     spdlog::warn("SLA check: {}", late.error().message);
@@ -102,8 +112,9 @@ size_t Center::check_sla(Timestamp now) {
     // Every field is a string (Store::mark_overdue).
     auto field = [&](const char* key) -> const std::string& { return l.at(key).get_ref<const std::string&>(); };
     const std::string& id = field("case_id");
-    spdlog::warn("case {} is overdue: not {} by {} (state {})", id, field("overdue") == "respond" ? "accepted" : "resolved",
-                 field("due"), field("state"));
+    const std::string& what = field("overdue");
+    spdlog::warn("case {} is overdue: not {} by {} (state {})", id,
+                 what == "respond" ? "accepted" : what == "verify" ? "verified" : "resolved", field("due"), field("state"));
     publish_case(id, l);
   }
   return late->size();

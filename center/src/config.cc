@@ -1,5 +1,7 @@
 #include "gridwatch/center/config.h"
 
+#include <cctz/time_zone.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -67,7 +69,7 @@ void read_auth(const ConfigNode& a, CenterConfig& c) {
 }
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth", "web"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth", "web", "patrol"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -153,6 +155,18 @@ CenterConfig read(const ConfigNode& root) {
     c.dispatch_level = d->string("level", c.dispatch_level);
     c.worker_level = d->string("worker_level", c.worker_level);
     c.worker_fresh = d->duration("worker_fresh", c.worker_fresh, std::chrono::seconds{10}, std::chrono::hours{24});
+  }
+  if (auto p = root.find("patrol")) {
+    p->allow_only({"time_zone", "keep_days", "cell_m", "pass_m", "max_speed", "min_jump", "max_gap"});
+    c.patrol.time_zone = p->string("time_zone", c.patrol.time_zone);
+    cctz::time_zone tz;
+    if (!cctz::load_time_zone(c.patrol.time_zone, &tz)) p->raise("time_zone", "is not a time zone of the tz database");
+    c.patrol.keep_days = static_cast<int>(p->integer("keep_days", c.patrol.keep_days, 1, 3660));
+    c.patrol.cell_m = p->number("cell_m", c.patrol.cell_m, 5, 1000);
+    c.patrol.pass_m = p->number("pass_m", c.patrol.pass_m, 1, 1000);
+    c.patrol.glitch.max_speed_mps = p->number("max_speed", c.patrol.glitch.max_speed_mps, 1, 1000);
+    c.patrol.glitch.min_jump_m = p->number("min_jump", c.patrol.glitch.min_jump_m, 0, 100'000);
+    c.patrol.max_gap = p->duration("max_gap", c.patrol.max_gap, std::chrono::seconds{1}, std::chrono::hours{1});
   }
   if (auto sla = root.find("sla")) {
     sla->allow_only({"check_interval"});

@@ -24,13 +24,15 @@ const std::vector<Rule>& rules() {
       {A::kAccept, {S::kDispatched}, S::kAccepted},
       {A::kStart, {S::kAccepted}, S::kInProgress},
       {A::kResolve, {S::kAccepted, S::kInProgress}, S::kResolved},
-      {A::kClose, {S::kResolved}, S::kClosed},
+      {A::kClose, {S::kResolved, S::kVerifying}, S::kClosed},
       {A::kReject, {S::kDispatched, S::kAccepted}, S::kRejected},
-      {A::kReopen, {S::kResolved, S::kClosed}, S::kReopened},
+      {A::kReopen, {S::kResolved, S::kVerifying, S::kClosed}, S::kReopened},
       {A::kCancel,
-       {S::kNew, S::kDispatched, S::kAccepted, S::kInProgress, S::kRejected, S::kReopened},
+       {S::kNew, S::kDispatched, S::kAccepted, S::kInProgress, S::kRejected, S::kReopened, S::kVerifying},
        S::kCancelled},
       {A::kMarkDuplicate, {S::kNew, S::kDispatched, S::kRejected, S::kReopened}, S::kDuplicate},
+      {A::kVerify, {S::kVerifying}, S::kClosed},
+      {A::kRefuse, {S::kVerifying}, S::kReopened},
   };
   return table;
 }
@@ -45,12 +47,12 @@ const Rule& rule(A a) {
 namespace {
 
 // Names in the order of the enums (lifecycle.h).
-constexpr std::string_view kStateNames[] = {"new",      "dispatched", "accepted", "in_progress", "resolved",
-                                            "closed",   "rejected",   "reopened", "cancelled",   "duplicate"};
-constexpr std::string_view kStateNamesZh[] = {"待派单", "已派单", "已签收",   "处置中", "已办结",
-                                              "已结案", "已退单", "重新派单", "已撤销", "重复件"};
-constexpr std::string_view kActionNames[] = {"dispatch", "accept", "start",  "resolve",       "close",
-                                             "reject",   "reopen", "cancel", "mark_duplicate"};
+constexpr std::string_view kStateNames[] = {"new",      "dispatched", "accepted", "in_progress", "resolved", "closed",
+                                            "rejected", "reopened",   "cancelled", "duplicate", "verifying"};
+constexpr std::string_view kStateNamesZh[] = {"待派单", "已派单",   "已签收", "处置中", "已办结", "已结案",
+                                              "已退单", "重新派单", "已撤销", "重复件", "待核查"};
+constexpr std::string_view kActionNames[] = {"dispatch", "accept",         "start",  "resolve", "close", "reject",
+                                             "reopen",   "cancel", "mark_duplicate", "verify",  "refuse"};
 static_assert(std::size(kStateNames) == std::size(kAllStates) && std::size(kStateNamesZh) == std::size(kAllStates));
 static_assert(std::size(kActionNames) == std::size(kAllActions));
 
@@ -84,6 +86,16 @@ std::vector<CaseAction> actions_from(CaseState state) {
 }
 
 bool is_final(CaseState s) { return s == S::kClosed || s == S::kCancelled || s == S::kDuplicate; }
+
+CaseState after_resolve(VerifyBy by, bool sensor_saw_it_gone) {
+  switch (by) {
+    case VerifyBy::kWorker: return S::kVerifying;
+    case VerifyBy::kSensor: return sensor_saw_it_gone ? S::kClosed : S::kVerifying;
+    case VerifyBy::kNone: return S::kClosed;
+    case VerifyBy::kResident: break;
+  }
+  return S::kResolved;
+}
 
 Result<CaseState> next_state(CaseState from, CaseAction action) {
   const Rule& r = rule(action);

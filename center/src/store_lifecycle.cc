@@ -23,6 +23,45 @@ namespace gridwatch::center {
 
 using namespace db;  // the store's plumbing (store_db.h)
 
+namespace {
+
+// Where a resolve leads (catalog `verify`) and, for a case to verify on site, who is asked: the
+// nearest fresh on-duty worker of its grid other than the resolver (none: the dispatcher).
+struct ResolvePlan {
+  CaseState to = CaseState::kResolved;
+  Param verify_by, verifier, verify_due;
+  nlohmann::json detail = nlohmann::json::object();  // joins the step's history detail
+};
+
+Result<ResolvePlan> plan_resolve(pg_conn* c, const Catalog& catalog, const std::string& id, const char* category,
+                                 bool sensor_saw_it_gone, const std::string& resolver, const TransitionOptions& o) {
+  const Category* cat = catalog.find(category);
+  if (!cat) return fail(ErrorCode::kInternal, "case of an unknown category", "category");
+  ResolvePlan plan;
+  plan.to = after_resolve(cat->verify_by, sensor_saw_it_gone);
+  plan.verify_by = std::string(to_string(cat->verify_by));
+  plan.verify_due = fmt::format("{} milliseconds", cat->verify_within.count());
+  plan.detail["verify_by"] = *plan.verify_by;
+  if (plan.to == CaseState::kClosed && cat->verify_by == VerifyBy::kSensor)
+    plan.detail["verified"] = "a sensor of the case saw the problem gone since it was dispatched";
+  if (plan.to != CaseState::kVerifying) return plan;
+  plan.detail["verify_due_s"] = std::chrono::duration_cast<std::chrono::seconds>(cat->verify_within).count();
+  auto w = exec(c, sql::nearest_worker,
+                {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count()), resolver});
+  if (!w) return std::unexpected(w.error());
+  if (PQntuples(w->get()) == 1) {
+    plan.verifier = PQgetvalue(w->get(), 0, 0);
+    plan.detail["verifier"] = *plan.verifier;
+    plan.detail["verifier_distance_m"] = std::stod(PQgetvalue(w->get(), 0, 1));
+  } else {
+    plan.detail["verifier"] = nullptr;
+    plan.detail["verifier_why"] = "no other worker of the grid is on duty nearby: the dispatcher verifies";
+  }
+  return plan;
+}
+
+}  // namespace
+
 Result<Store::LockedCase> Store::lock_case(const std::string& id, const char* columns) {
   auto l = lease();
   if (!l) return std::unexpected(l.error());
@@ -37,7 +76,10 @@ Result<Store::LockedCase> Store::lock_case(const std::string& id, const char* co
 Result<Transition> Store::transition(std::string_view case_id, CaseAction action, std::string_view reason,
                                      std::string_view actor, const TransitionOptions& o) {
   const std::string id(case_id);
-  auto locked = lock_case(id, "state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, '')");
+  auto locked = lock_case(id,
+                          "state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, ''), "
+                          "coalesce(resolved_by, ''), "
+                          "coalesce(verified_at >= coalesce(dispatched_at, '-infinity'), false)::text");
   if (!locked) return std::unexpected(locked.error());
   pg_conn* c = locked->conn();
   Transaction& txn = *locked->txn;
@@ -66,8 +108,18 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   }
   const auto from = parse_case_state(PQgetvalue(cur->get(), 0, 0));
   if (!from) return std::unexpected(Error{ErrorCode::kInternal, "unknown state in the database", "state"});
-  auto to = next_state(*from, action);
+  // The resident's evaluation of a case already closed (verified on site before the call-back)
+  // is kept; the case stays closed.
+  const bool evaluation_only = action == CaseAction::kClose && *from == CaseState::kClosed && !o.satisfaction.empty();
+  auto to = evaluation_only ? Result<CaseState>(CaseState::kClosed) : next_state(*from, action);
   if (!to) return std::unexpected(to.error());
+  const std::string resolver = PQgetvalue(cur->get(), 0, 5);
+  if ((action == CaseAction::kVerify || action == CaseAction::kRefuse) && resolver == actor)
+    return fail(ErrorCode::kDenied,
+                fmt::format("{} resolved case \"{}\" and may not verify their own work: another worker of the grid "
+                            "or the dispatcher does",
+                            actor, id),
+                "action");
   if (action == CaseAction::kResolve) {
     // 吹哨报到: the case is done when every summoned unit is.
     auto open = exec(c,
@@ -86,6 +138,16 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   if (!o.request_id.empty()) detail["request_id"] = o.request_id;
   if (!o.photo_url.empty()) detail["photo_url"] = o.photo_url;
   Param unit, department, respond_s, resolve_s, satisfaction, worker;
+  ResolvePlan verification;
+  if (action == CaseAction::kResolve) {
+    auto plan = plan_resolve(c, *catalog_, id, PQgetvalue(cur->get(), 0, 1),
+                             std::string_view(PQgetvalue(cur->get(), 0, 6)) == "true", std::string(actor), o);
+    if (!plan) return std::unexpected(plan.error());
+    verification = std::move(*plan);
+    to = verification.to;
+    detail["to"] = std::string(to_string(*to));
+    detail.update(verification.detail);
+  }
   if (action == CaseAction::kDispatch) {
     // Straight to the unit that owns the place (直派), unless the dispatcher names one; after a
     // 退单 only a named unit (dispatch.h).
@@ -120,7 +182,7 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     detail["department"] = cat->department_code;
     // And to the nearest grid worker on duty in the case's area, when one reported lately.
     auto w = exec(c, sql::nearest_worker,
-                  {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count())});
+                  {id, o.worker_level, fmt::format("{} milliseconds", o.worker_fresh.count()), ""});
     if (!w) return std::unexpected(w.error());
     if (PQntuples(w->get()) == 1) {
       worker = PQgetvalue(w->get(), 0, 0);
@@ -134,7 +196,8 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   }
   auto up = exec(c, sql::take_step,
                  {id, std::string(to_string(*to)), std::string(to_string(action)), std::string(actor), detail.dump(),
-                  unit, department, respond_s, resolve_s, satisfaction, worker});
+                  unit, department, respond_s, resolve_s, satisfaction, worker, verification.verify_by,
+                  verification.verifier, verification.verify_due});
   if (!up) return std::unexpected(up.error());
   const std::string at = PQgetvalue(up->get(), 0, 0);
   // Summons end with the round of work that made them: a case sent back, cancelled, marked a
@@ -151,7 +214,9 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
     if (auto v = exec(c, sql::unverify_case, {id}); !v)
       return std::unexpected(v.error());
   if (auto st = txn.commit(); !st) return std::unexpected(st.error());
-  return Transition{*from, *to, at, unit.value_or(""), worker.value_or("")};
+  Transition out{*from, *to, at, unit.value_or(""), worker.value_or("")};
+  out.verifier = verification.verifier.value_or("");
+  return out;
 }
 
 Status Store::check_scope(std::string_view case_id, const Scope& scope) {
@@ -188,11 +253,13 @@ Result<std::string> Store::summon(std::string_view case_id, const std::vector<st
 }
 
 Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view unit, TaskAction action,
-                                  std::string_view note, std::string_view actor) {
+                                  std::string_view note, std::string_view actor,
+                                  const TransitionOptions& options) {
   const std::string id(case_id), u(unit);
   // The case first, then its sub-task: read after the lock, so two answers of one unit, or an
   // answer and a new summons, are taken one after the other.
-  auto locked = lock_case(id, "state");
+  auto locked = lock_case(id, "state, category, "
+                              "coalesce(verified_at >= coalesce(dispatched_at, '-infinity'), false)::text");
   if (!locked) return std::unexpected(locked.error());
   pg_conn* c = locked->conn();
   Transaction& txn = *locked->txn;
@@ -223,12 +290,18 @@ Result<TaskStep> Store::task_step(std::string_view case_id, std::string_view uni
     if (!rest) return std::unexpected(rest.error());
     const auto cs = parse_case_state(case_state);
     if (std::string_view(PQgetvalue(rest->get(), 0, 0)) == "0" && cs && next_state(*cs, CaseAction::kResolve)) {
-      const nlohmann::json detail = {{"from", case_state}, {"to", "resolved"},
-                                     {"reason", "every summoned unit has finished"}};
+      auto plan = plan_resolve(c, *catalog_, id, PQgetvalue(cur->get(), 0, 1),
+                               std::string_view(PQgetvalue(cur->get(), 0, 2)) == "true", std::string(actor),
+                               options);
+      if (!plan) return std::unexpected(plan.error());
+      nlohmann::json detail = {{"from", case_state}, {"to", std::string(to_string(plan->to))},
+                               {"reason", "every summoned unit has finished"}};
+      detail.update(plan->detail);
       auto res = exec(c, sql::resolve_by_summons,
-                      {id, std::string(actor), detail.dump()});
+                      {id, std::string(actor), detail.dump(), std::string(to_string(plan->to)), plan->verify_by,
+                       plan->verifier, plan->verify_due});
       if (!res) return std::unexpected(res.error());
-      out.case_state = "resolved";
+      out.case_state = std::string(to_string(plan->to));
       out.resolved_case = true;
     }
   }
@@ -252,10 +325,12 @@ Result<nlohmann::json> Store::mark_overdue(Timestamp now) {
     spdlog::debug("SLA check: another center is checking now");
     return out;
   }
-  // Not accepted in time, then not resolved in time: each flagged once per dispatch.
+  // Not accepted in time, then not resolved in time: each flagged once per dispatch; not verified
+  // in time, once per resolve.
   const char* const kChecks[][2] = {
       {"respond", sql::overdue_respond},
-      {"resolve", sql::overdue_resolve}};
+      {"resolve", sql::overdue_resolve},
+      {"verify", sql::overdue_verify}};
   for (const auto& check : kChecks) {
     auto r = exec(c, check[1], {t});
     if (!r) return std::unexpected(r.error());

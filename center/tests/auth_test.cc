@@ -81,6 +81,9 @@ TEST(Auth, RolesTakeTheStepsOfTheirWork) {
   EXPECT_TRUE(dept.may(CaseAction::kReject));
   EXPECT_FALSE(worker.may(CaseAction::kReject));
   EXPECT_TRUE(worker.may(CaseAction::kResolve));
+  EXPECT_TRUE(worker.may(CaseAction::kVerify));
+  EXPECT_TRUE(worker.may(CaseAction::kRefuse));
+  EXPECT_FALSE(dept.may(CaseAction::kVerify)) << "a unit does not verify its own work";
   EXPECT_TRUE(dept.may_answer_summons("water"));
   EXPECT_FALSE(dept.may_answer_summons("housing"));
   EXPECT_FALSE(worker.may_answer_summons("water"));

@@ -41,6 +41,13 @@ const std::map<std::pair<A, S>, S> kAllowed = {
     {{A::kMarkDuplicate, S::kDispatched}, S::kDuplicate},
     {{A::kMarkDuplicate, S::kRejected}, S::kDuplicate},
     {{A::kMarkDuplicate, S::kReopened}, S::kDuplicate},
+    // 核查: another worker confirms the fix (closed) or refuses it (back for another dispatch);
+    // the dispatcher (or the resident's evaluation) may close or re-open it meanwhile.
+    {{A::kVerify, S::kVerifying}, S::kClosed},
+    {{A::kRefuse, S::kVerifying}, S::kReopened},
+    {{A::kClose, S::kVerifying}, S::kClosed},
+    {{A::kReopen, S::kVerifying}, S::kReopened},
+    {{A::kCancel, S::kVerifying}, S::kCancelled},
 };
 
 TEST(Lifecycle, EveryActionFromEveryStateFollowsTheTable) {
@@ -63,7 +70,7 @@ TEST(Lifecycle, EveryActionFromEveryStateFollowsTheTable) {
     }
   }
   EXPECT_EQ(allowed, static_cast<int>(kAllowed.size()));
-  EXPECT_EQ(allowed + refused, 90);
+  EXPECT_EQ(allowed + refused, 11 * 11);
 }
 
 TEST(Lifecycle, TheActionsFromAStateAreThoseTheTableAllows) {
@@ -79,6 +86,16 @@ TEST(Lifecycle, TheActionsFromAStateAreThoseTheTableAllows) {
       EXPECT_EQ(std::find(from.begin(), from.end(), a) != from.end(), next_state(s, a).has_value())
           << to_string(a) << " from " << to_string(s);
     }
+}
+
+TEST(Lifecycle, ResolveLeadsWhereTheCategorysVerificationSays) {
+  EXPECT_EQ(after_resolve(VerifyBy::kWorker, false), S::kVerifying);
+  EXPECT_EQ(after_resolve(VerifyBy::kWorker, true), S::kVerifying) << "a sensor does not verify a worker category";
+  EXPECT_EQ(after_resolve(VerifyBy::kSensor, false), S::kVerifying);
+  EXPECT_EQ(after_resolve(VerifyBy::kSensor, true), S::kClosed);
+  EXPECT_EQ(after_resolve(VerifyBy::kResident, true), S::kResolved);
+  EXPECT_EQ(after_resolve(VerifyBy::kNone, false), S::kClosed);
+  EXPECT_EQ(name_zh(S::kVerifying), "待核查");
 }
 
 TEST(Lifecycle, RefusalsSayWhatTheActionNeeds) {

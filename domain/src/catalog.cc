@@ -22,6 +22,16 @@ std::string_view to_string(Priority p) {
   return "normal";
 }
 
+std::string_view to_string(VerifyBy v) {
+  switch (v) {
+    case VerifyBy::kWorker: return "worker";
+    case VerifyBy::kSensor: return "sensor";
+    case VerifyBy::kResident: return "resident";
+    case VerifyBy::kNone: return "none";
+  }
+  return "resident";
+}
+
 std::optional<Priority> parse_priority(std::string_view text) {
   if (text == "urgent") return Priority::kUrgent;
   if (text == "high") return Priority::kHigh;
@@ -55,7 +65,7 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
     static const std::regex kCode("^[a-z][a-z_]*\\.[a-z][a-z_]*$");
     static const std::regex kTaxonomy("^[0-9]{6}$");
     for (const ConfigNode& n : root.list("categories", true)) {
-      n.allow_only({"code", "name", "department", "sla", "merge", "priority", "taxonomy"});
+      n.allow_only({"code", "name", "department", "sla", "merge", "priority", "taxonomy", "verify"});
       Category cat;
       cat.code = n.string("code");
       if (!std::regex_match(cat.code, kCode))
@@ -68,7 +78,7 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
       cat.department_code = dep.string("code");
       cat.department = {dep.string("zh"), dep.string("en")};
       ConfigNode sla = n.at("sla");
-      sla.allow_only({"respond", "resolve"});
+      sla.allow_only({"respond", "resolve", "verify"});
       using namespace std::chrono;
       if (!sla.has("respond")) sla.raise("respond", "required key is missing");
       if (!sla.has("resolve")) sla.raise("resolve", "required key is missing");
@@ -76,6 +86,12 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
       cat.resolve_within = sla.duration("resolve", {}, minutes{1}, days{365});
       if (cat.resolve_within < cat.respond_within)
         sla.raise("resolve", "must not be shorter than respond");
+      cat.verify_within = sla.duration("verify", cat.verify_within, minutes{1}, days{30});
+      const std::string by = n.choice("verify", {"worker", "sensor", "resident", "none"}, "resident");
+      cat.verify_by = by == "worker"   ? VerifyBy::kWorker
+                      : by == "sensor" ? VerifyBy::kSensor
+                      : by == "none"   ? VerifyBy::kNone
+                                       : VerifyBy::kResident;
       ConfigNode merge = n.at("merge");
       merge.allow_only({"radius_m", "window", "with"});
       cat.merge_radius_m = merge.number("radius_m", 0.0, 10'000.0);

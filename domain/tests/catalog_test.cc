@@ -133,6 +133,28 @@ TEST(Catalog, UrgentCapsComeFromTheFileOrDefaultToTwoAndTwentyFourHours) {
   EXPECT_EQ(Catalog::builtin().urgent_resolve_within(), std::chrono::hours{24}) << "data/categories.yaml";
 }
 
+TEST(Catalog, VerificationIsTheResidentsWithinADayUnlessTheCategorySaysOtherwise) {
+  auto plain = Catalog::load_text(kOne, "c.yaml");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->all()[0].verify_by, VerifyBy::kResident);
+  EXPECT_EQ(plain->all()[0].verify_within, std::chrono::hours{24});
+  std::string own(kOne);
+  own += "    verify: worker\n";
+  own.replace(own.find("resolve: 12h}"), 13, "resolve: 12h, verify: 90m}");
+  auto worker = Catalog::load_text(own, "c.yaml");
+  ASSERT_TRUE(worker.has_value()) << worker.error().message;
+  EXPECT_EQ(worker->all()[0].verify_by, VerifyBy::kWorker);
+  EXPECT_EQ(worker->all()[0].verify_within, std::chrono::minutes{90});
+  std::string odd(kOne);
+  odd += "    verify: neighbour\n";
+  EXPECT_THAT(Catalog::load_text(odd, "c.yaml"), FailsWith(ErrorCode::kConfig, "categories[0].verify", "worker"));
+  // The shipped catalog: street problems by a worker, what a sensor sees by the sensor, what only
+  // the caller can tell by the resident.
+  EXPECT_EQ(Catalog::builtin().find("utilities.manhole_cover")->verify_by, VerifyBy::kWorker);
+  EXPECT_EQ(Catalog::builtin().find("water.waterlogging")->verify_by, VerifyBy::kSensor);
+  EXPECT_EQ(Catalog::builtin().find("utilities.heating")->verify_by, VerifyBy::kResident);
+}
+
 TEST(Catalog, MergeWithNamesAnotherCategoryAndWorksBothWays) {
   const Catalog& c = Catalog::builtin();
   const Category* lane = c.find("fire.blocked_lane");

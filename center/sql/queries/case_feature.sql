@@ -23,5 +23,9 @@
       'first_dispatched_at', gw_rfc3339(o.first_dispatched_at),
       'verified_by_sensor', CASE WHEN o.verified_at IS NULL THEN NULL
                                  ELSE json_build_object('at', gw_rfc3339(o.verified_at), 'source_id', o.verified_by) END,
+      'verification', CASE WHEN o.verify_by IS NULL THEN NULL
+                           ELSE json_build_object('by', o.verify_by, 'verifier', o.verifier,
+                                                  'due', gw_rfc3339(o.verify_due), 'resolved_by', o.resolved_by) END,
       'overdue', to_json(array_remove(ARRAY[CASE WHEN o.overdue_respond_at IS NOT NULL THEN 'respond' END,
-                                            CASE WHEN o.overdue_resolve_at IS NOT NULL THEN 'resolve' END], NULL))))
+                                            CASE WHEN o.overdue_resolve_at IS NOT NULL THEN 'resolve' END,
+                                            CASE WHEN o.overdue_verify_at IS NOT NULL THEN 'verify' END], NULL))))

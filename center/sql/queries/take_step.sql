@@ -1,4 +1,5 @@
--- A lifecycle step: the case's new state, its unit, SLA dues and marks, and the step in its history.
+-- A lifecycle step: the case's new state, its unit, SLA dues and marks, its verification, and the step
+-- in its history.
 WITH moved AS (
   UPDATE orders SET
     state = $2, state_changed_at = now(), updated_at = now(),
@@ -16,7 +17,14 @@ WITH moved AS (
     resolved_at   = CASE WHEN $3 = 'dispatch' THEN NULL WHEN $3 = 'resolve' THEN now() ELSE resolved_at END,
     overdue_respond_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_respond_at END,
     overdue_resolve_at = CASE WHEN $3 = 'dispatch' THEN NULL ELSE overdue_resolve_at END,
-    satisfaction  = coalesce($10, satisfaction)
+    satisfaction  = coalesce($10, satisfaction),
+    -- resolve: who did (may not verify it), and the verification it waits for ($12-$14)
+    resolved_by   = CASE WHEN $3 = 'resolve' THEN $4 ELSE resolved_by END,
+    verify_by     = CASE WHEN $3 = 'resolve' THEN $12 WHEN $3 = 'dispatch' THEN NULL ELSE verify_by END,
+    verifier      = CASE WHEN $3 = 'resolve' THEN $13 WHEN $3 = 'dispatch' THEN NULL ELSE verifier END,
+    verify_due    = CASE WHEN $3 = 'resolve' THEN now() + $14::interval WHEN $3 = 'dispatch' THEN NULL
+                         ELSE verify_due END,
+    overdue_verify_at = CASE WHEN $3 IN ('resolve', 'dispatch') THEN NULL ELSE overdue_verify_at END
   WHERE id = $1 RETURNING id)
 INSERT INTO case_history (case_id, action, actor, detail)
 SELECT id, $3, $4, $5::jsonb FROM moved

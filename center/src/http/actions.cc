@@ -31,6 +31,8 @@ void Center::answer_step(http::Response& res, const std::string& id, CaseAction 
                            {"actor", actor}};
   if (!t->unit.empty()) change["unit"] = t->unit;
   if (!t->worker.empty()) change["worker"] = t->worker;
+  if (t->to == CaseState::kVerifying)
+    change["verifier"] = t->verifier.empty() ? nlohmann::json(nullptr) : nlohmann::json(t->verifier);
   if (t->replayed) {
     // The same request again (a phone that lost the answer): the first result as the history
     // keeps it, nothing changed or published.
@@ -88,6 +90,11 @@ void Center::add_action_routes(http::Server& server) {
                         "action");
     }
     if (!who->may(*action)) return deny(res, *who, fmt::format("{} a case", to_string(*action)));
+    // 核查: a refusal says what is not fixed; a worker's confirmation shows the place as it is now.
+    if (*action == CaseAction::kRefuse && reason->empty())
+      return json_error(res, 400, "refuse needs a reason: what is not fixed", "reason");
+    if (*action == CaseAction::kVerify && who->role == Role::kWorker && photo_url->empty())
+      return json_error(res, 400, "verify needs a photo_url: a photo of the place as it is now", "photo_url");
     TransitionOptions options = step_options(*who);
     options.unit = *unit;
     options.request_id = *request_id;
@@ -212,7 +219,7 @@ void Center::add_action_routes(http::Server& server) {
       return json_error(res, 400, "action must be \"acknowledge\" or \"finish\"", "action");
     if (!note) return json_error(res, 400, "note is a string of at most 1000 characters", "note");
     auto step = store_->task_step(id, unit, *action == "acknowledge" ? TaskAction::kAcknowledge : TaskAction::kFinish,
-                                  *note, who->name);
+                                  *note, who->name, step_options(*who));
     if (!step) return answer_error(res, step.error(), 409);
     nlohmann::json change = {{"case_id", id},       {"action", *action == "acknowledge" ? "task_acknowledged" : "task_done"},
                              {"unit", unit},        {"task_state", step->state},

@@ -31,6 +31,7 @@ void Center::setup_http() {
   add_open311_routes(server);
   add_media_routes(server);
   add_web_routes(server);
+  add_patrol_routes(server);
   server.not_found([](const http::Request& req, http::Response& res) {
     http::json_error(res, 404, fmt::format("no such resource: {}", printable(req.path)));
   });

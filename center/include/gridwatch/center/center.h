@@ -26,6 +26,7 @@
 #include "gridwatch/center/auth.h"
 #include "gridwatch/center/buildings.h"
 #include "gridwatch/center/config.h"
+#include "gridwatch/center/patrol.h"
 #include "gridwatch/center/events.h"
 #include "gridwatch/center/store.h"
 #include "gridwatch/domain/catalog.h"
@@ -127,6 +128,11 @@ class Center {
   void add_open311_routes(http::Server& server);  // Open311 GeoReport v2
   void add_media_routes(http::Server& server);    // photos and clips
   void add_web_routes(http::Server& server);      // pages, their settings, buildings
+  void add_patrol_routes(http::Server& server);   // patrol reports, tracks, coverage
+  // The grid of worker `id` when `who` may act for them (`what`: for the 403), or nullopt after
+  // answering 403 / 404.
+  std::optional<std::string> worker_grid(const Principal& who, const std::string& id, http::Response& res,
+                                         std::string_view what);
   // The authenticated caller of `req`, or nullopt after answering 401.
   // `query_token`: also ?access_token= (for EventSource and map tiles, which cannot send headers).
   std::optional<Principal> caller(const http::Request& req, http::Response& res, bool query_token = false);
@@ -182,6 +188,8 @@ class Center {
   RateLimiter by_address_, by_key_;
   std::unique_ptr<Store> store_;
   std::shared_ptr<const geo::AreaIndex> areas_;
+  std::unique_ptr<PatrolMap> patrol_;  // coverage lattices (set once the areas are loaded)
+  Timestamp patrol_trimmed_{};         // when old positions were last deleted
   std::unique_ptr<Bus> bus_;  // the broker: Mosquitto or a RabbitMQ cluster (src/bus.h)
   std::unique_ptr<http::Server> http_;
   std::thread ingest_thread_;

@@ -16,6 +16,7 @@
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/time.h"
 #include "gridwatch/geo/areas.h"
+#include "gridwatch/geo/patrol.h"
 
 namespace gridwatch::center {
 
@@ -61,6 +62,16 @@ struct WebConfig {
 // The Content-Security-Policy of the pages: the center's own scripts and styles, images and
 // data from the center, the tile URL's origin and web.origins.
 std::string content_security_policy(const WebConfig& web);
+
+// Grid workers' rounds (docs/patrol.md): tracks, their glitch rule and the coverage lattice.
+struct PatrolConfig {
+  std::string time_zone = "Asia/Shanghai";  // the day a position counts for
+  int keep_days = 30;                       // positions and coverage older than this are deleted
+  double cell_m = 50;                       // the coverage lattice's cells
+  double pass_m = 25;                       // a cell is passed when its centre is this near the track
+  geo::GlitchRule glitch;                   // max_speed, min_jump
+  Duration max_gap = std::chrono::minutes{2};  // two fixes further apart in time are not joined
+};
 
 struct CenterConfig {
   std::string id = "center-1";
@@ -121,6 +132,7 @@ struct CenterConfig {
   RateLimit per_key{.rate = 50, .burst = 200};
   size_t refusals_kept = 10'000;
   WebConfig web;
+  PatrolConfig patrol;
 };
 
 [[nodiscard]] Result<CenterConfig> load_center_config(const std::filesystem::path& path);

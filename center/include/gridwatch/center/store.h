@@ -24,6 +24,7 @@
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/geo/areas.h"
+#include "gridwatch/geo/patrol.h"
 
 struct pg_conn;
 
@@ -48,6 +49,7 @@ struct Transition {
   std::string unit;  // dispatch: the unit it went to
   std::string worker;  // dispatch: the grid worker it went to ("" when none is on duty nearby)
   bool replayed = false;  // the step of an earlier request with the same request_id (nothing changed)
+  std::string verifier;   // resolve to verifying: the worker asked to verify ("" : the dispatcher)
 };
 
 enum class TaskAction { kAcknowledge, kFinish };
@@ -161,12 +163,34 @@ class Store {
   // A summoned unit acknowledges (summoned -> acknowledged) or finishes (acknowledged -> done) its
   // sub-task; the last one done resolves the case. kNotFound when the unit was not summoned.
   [[nodiscard]] Result<TaskStep> task_step(std::string_view case_id, std::string_view unit, TaskAction action,
-                                           std::string_view note, std::string_view actor);
+                                           std::string_view note, std::string_view actor,
+                                           const TransitionOptions& options);
   // A grid worker's position (or none) and whether on duty, from the phone.
   [[nodiscard]] Status report_worker(std::string_view id, std::string_view grid, std::optional<LonLat> where,
                                      bool on_duty);
   // GeoJSON FeatureCollection of the workers: id, grid, on_duty, reported_at, open assigned cases.
   [[nodiscard]] Result<std::string> workers_geojson();
+
+  // Patrol tracks (store_patrol.cc, docs/patrol.md). The last position stored of a worker.
+  [[nodiscard]] Result<std::optional<geo::Fix>> last_fix(std::string_view worker);
+  // A batch of a worker's positions on a shift (kept fixes only), the lattice cells of its grid
+  // they passed, per day, and its live position (the last fix) in one transaction. A position
+  // already stored (same worker and instant) is not stored twice. The number of new positions.
+  struct PatrolCell {
+    std::string day;  // YYYY-MM-DD in patrol.time_zone
+    int cell = 0;
+  };
+  [[nodiscard]] Result<int> add_track(std::string_view worker, std::string_view grid, std::string_view shift,
+                                      const std::vector<geo::Fix>& fixes, const std::vector<PatrolCell>& cells);
+  // Cells visited on `day`: {"grids": [{grid, visited}], "workers": [{grid, worker, visited}]}.
+  [[nodiscard]] Result<nlohmann::json> coverage_counts(std::string_view day);
+  // The cells of `grid` visited on `day`, ascending.
+  [[nodiscard]] Result<std::vector<int>> visited_cells(std::string_view day, std::string_view grid);
+  // The tracks in [from, to) as GeoJSON lines, one per worker and shift; `worker` "" for all.
+  [[nodiscard]] Result<std::string> tracks_geojson(Timestamp from, Timestamp to, std::string_view worker);
+  // Deletes positions older than `keep_days` and coverage of days before `oldest_day`: how many
+  // positions went.
+  [[nodiscard]] Result<int64_t> trim_patrol(int keep_days, std::string_view oldest_day);
   // The three rates; see StatsQuery. {"groups": [{key, period, cases, ...}], "total": {...}}.
   [[nodiscard]] Result<nlohmann::json> stats(const StatsQuery& q);
   // True when `case_id` exists and is in `scope`; kNotFound / kDenied otherwise.

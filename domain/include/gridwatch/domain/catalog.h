@@ -20,6 +20,15 @@ enum class Priority { kUrgent, kHigh, kNormal, kLow };
 std::string_view to_string(Priority p);
 std::optional<Priority> parse_priority(std::string_view text);
 
+// Who confirms that a resolved case is fixed before it closes (核查).
+enum class VerifyBy {
+  kWorker,    // another on-duty grid worker of the case's grid, with a photo
+  kSensor,    // a sensor source of the case reporting clear; a worker when the case has none
+  kResident,  // the resident's evaluation (or the dispatcher's call-back) closes it
+  kNone,      // resolving closes the case
+};
+std::string_view to_string(VerifyBy v);
+
 struct LocalizedName {
   std::string zh;
   std::string en;
@@ -32,6 +41,8 @@ struct Category {
   LocalizedName department;
   Duration respond_within{};
   Duration resolve_within{};
+  VerifyBy verify_by = VerifyBy::kResident;
+  Duration verify_within = std::chrono::hours{24};  // after it is resolved
   double merge_radius_m = 0;
   Duration merge_window{};
   // Other categories whose reports may join a case of this one (and the other way round): a car
