@@ -22,6 +22,7 @@
 #include "gridwatch/agent/agent.h"
 #include "demo_broker.h"
 #include "demo_hotline.h"
+#include "demo_patrol.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/rtsp_camera.h"
@@ -210,8 +211,12 @@ int run_demo(const DemoOptions& options) {
     return kExitFailure;
   }
   std::string worker_grid;
+  std::array<double, 4> worker_bbox{};
   if ((*index)->levels() > 1)
-    if (const geo::Area* cell = (*index)->locate({.lon = 116.37070, .lat = 39.94100}, 1)) worker_grid = cell->code;
+    if (const geo::Area* cell = (*index)->locate({.lon = 116.37070, .lat = 39.94100}, 1)) {
+      worker_grid = cell->code;
+      worker_bbox = cell->bbox;
+    }
   cc.tokens = DemoHotline::tokens(worker_grid);
   center::Center center(cc, catalog, *index);
   if (auto st = center.start(); !st) {
@@ -236,6 +241,8 @@ int run_demo(const DemoOptions& options) {
   // The hotline's earlier tickets, from a CSV export.
   DemoHotline hotline(center, (*services)->dir());
   hotline.import_export();
+  std::optional<DemoPatrol> patrol;
+  if (!worker_grid.empty()) patrol.emplace(center, worker_grid, worker_bbox);
 
   // vtest.avi as a camera sends it: H.264 over RTSP from this binary's `rtsp serve`.
   std::optional<platform::RtspCamera> rtsp_camera;
@@ -362,6 +369,13 @@ int run_demo(const DemoOptions& options) {
       send("bin-001", "gw/v1/sensors/bin-001/reading", R"({"ts":"yesterday","type":"bin_fill","value":50})");
     if (t == 4)
       send("bin-999", "gw/v1/sensors/bin-999/reading", reading(50, "bin_fill", "%"));
+    if (patrol) {
+      if (t == 1) {
+        patrol->start();
+        hotline.set_verify_photo(patrol->photo(DemoHotline::kWorker2Token, "underpass dry, verified"));
+      }
+      patrol->tick(t);
+    }
     hotline.tick(t);
     if (t > 0 && t % 10 == 0) {
       auto as = edge.stats();
@@ -391,6 +405,7 @@ int run_demo(const DemoOptions& options) {
              as.orders_published, stored_total(), m.duplicates.load(), m.rejected_total(), count_open(center),
              hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
   fmt::print("{}", hotline.summary());
+  if (patrol) fmt::print("{}", patrol->summary());
   std::fflush(stdout);
   for (auto& [user, c] : devices) c->disconnect(std::chrono::seconds{1});
   edge.stop();

@@ -1,5 +1,7 @@
 #include "demo_hotline.h"
 
+#include "demo_http.h"
+
 #include "gridwatch/platform/secrets.h"
 
 #include <httplib.h>
@@ -135,35 +137,29 @@ std::vector<center::ApiToken> DemoHotline::tokens(const std::string& worker_grid
                                        token("xicheng-office", Role::kDepartment, kStreetToken, "110102"),
                                        token("water-authority", Role::kDepartment, kWaterToken, "water_authority"),
                                        token("traffic-police", Role::kDepartment, kPoliceToken, "traffic_police")};
-  if (!worker_grid.empty()) out.push_back(token(kWorker, Role::kWorker, kWorkerToken, "", worker_grid));
+  if (!worker_grid.empty()) {
+    out.push_back(token(kWorker, Role::kWorker, kWorkerToken, "", worker_grid));
+    out.push_back(token(kWorker2, Role::kWorker, kWorker2Token, "", worker_grid));
+  }
   return out;
 }
 
 std::optional<nlohmann::json> DemoHotline::call(const char* method, const std::string& path,
                                                 const nlohmann::json& body, const char* token) const {
-  httplib::Client cli("127.0.0.1", center_.http_port());
-  cli.set_connection_timeout(2);
-  if (*token) cli.set_bearer_token_auth(token);
-  auto r = std::string_view(method) == "PUT"   ? cli.Put(path, body.dump(), "application/json")
-           : std::string_view(method) == "GET" ? cli.Get(path)
-                                               : cli.Post(path, body.dump(), "application/json");
-  if (!r || r->status != 200) {
-    spdlog::warn("demo: {} {} refused: {}", method, path, r ? r->body : httplib::to_string(r.error()));
-    return std::nullopt;
-  }
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
+  return demo_call(center_.http_port(), method, path, body, token);
 }
 
-void DemoHotline::act(const char* who, const char* token, const std::string& action, const std::string& reason) {
+void DemoHotline::act(const char* who, const char* token, const std::string& action, const std::string& reason,
+                      const std::string& photo_url) {
   if (flood_case_.empty()) return;
-  auto j = call("POST", fmt::format("/api/v1/orders/{}/actions", flood_case_), {{"action", action}, {"reason", reason}},
-                token);
+  nlohmann::json body = {{"action", action}, {"reason", reason}};
+  if (!photo_url.empty()) body["photo_url"] = photo_url;
+  auto j = call("POST", fmt::format("/api/v1/orders/{}/actions", flood_case_), body, token);
   if (!j) return;
   std::string to;
   if (j->contains("unit")) to += fmt::format(", to unit {}", j->value("unit", ""));
   if (j->contains("worker")) to += fmt::format(" and grid worker {}", j->value("worker", ""));
+  if (!photo_url.empty()) to += fmt::format(", photo {}", photo_url);
   fmt::print("  {}: case {} {} -> {} ({}){} — {}\n", who, flood_case_, j->value("from", "?"), j->value("state", "?"),
              j->value("state_zh", "?"), to, reason);
   std::fflush(stdout);
@@ -180,8 +176,11 @@ std::string DemoHotline::summary() const {
         verified = fmt::format("verified by sensor at {}", p.at("verified_by_sensor").value("at", ""));
       size_t done = 0;
       for (const auto& t : p.value("tasks", nlohmann::json::array())) done += t.value("state", "") == "done";
-      out += fmt::format("Flood case {}: {}, {} of {} summoned units done, {}.\n", flood_case_, p.value("state", "?"),
-                         done, p.value("tasks", nlohmann::json::array()).size(), verified);
+      std::string on_site = "not verified on site";
+      for (const auto& h : p.value("history", nlohmann::json::array()))
+        if (h.value("action", "") == "verify") on_site = fmt::format("verified on site by {}", h.value("actor", "?"));
+      out += fmt::format("Flood case {}: {}, {} of {} summoned units done, {}, {}.\n", flood_case_, p.value("state", "?"),
+                         done, p.value("tasks", nlohmann::json::array()).size(), on_site, verified);
     }
   if (auto st = call("GET", "/api/v1/stats", {}, kAdminToken)) {
     const auto& t = (*st)["total"];
@@ -203,7 +202,7 @@ void DemoHotline::task(const char* unit, const char* token, const char* action, 
                 {{"action", action}, {"note", note}}, token);
   if (!j) return;
   fmt::print("  {}: sub-task {} — {}{}\n", unit, j->value("task_state", "?"), note,
-             j->value("resolved", false) ? fmt::format("; every summoned unit done: case {} {} (已办结)", flood_case_,
+             j->value("resolved", false) ? fmt::format("; every summoned unit done: case {} resolved -> {}", flood_case_,
                                                        j->value("state", "?"))
                                          : "");
   std::fflush(stdout);
@@ -281,13 +280,14 @@ void DemoHotline::tick(int t) {
       task("water_authority", kWaterToken, "acknowledge", "报到: pump truck dispatched");
       break;
     case 26:
-      task("traffic_police", kPoliceToken, "acknowledge", "报到: closing the underpass");
-      break;
-    case 29:
       task("traffic_police", kPoliceToken, "finish", "underpass reopened to traffic");
       break;
-    case 31:
+    case 27:
       task("water_authority", kWaterToken, "finish", "积水已排除 water pumped out");
+      // 核查: the other worker of the grid (not the one who worked the case) goes to look and
+      // confirms with a photo, before the gauge has reported the water gone.
+      if (!verify_photo_.empty())
+        act(kWorker2, kWorker2Token, "verify", "核查: 桥下已无积水 the underpass is dry", verify_photo_);
       break;
     case 32:
       // The resident who called evaluates the work with the token of the ticket.
@@ -300,6 +300,7 @@ void DemoHotline::tick(int t) {
         }
       break;
     case 25:
+      task("traffic_police", kPoliceToken, "acknowledge", "报到: closing the underpass");
       // Beside the camera's no-parking zone.
       post(form({{"api_key", key}, {"service_code", "traffic.illegal_parking"}, {"lat", "39.91358"},
                  {"long", "116.41025"}, {"description", "路边违停 car parked where it should not be"}}),

@@ -26,8 +26,10 @@ class DemoHotline {
   static constexpr const char* kPoliceToken = "demo-traffic-police-token";   // department traffic_police
   static constexpr const char* kWorkerToken = "demo-worker-xizhimen-token";  // worker of the underpass's grid
   static constexpr const char* kWorker = "w-xizhimen";
-  // The demo center's tokens: the four above and the dispatcher's and admin's; the worker's grid
-  // is `worker_grid` (empty: no worker).
+  static constexpr const char* kWorker2Token = "demo-worker-xizhimen-2-token";  // a second worker of that grid
+  static constexpr const char* kWorker2 = "w-xizhimen-2";
+  // The demo center's tokens: the four above, the dispatcher's and admin's, and the two workers'
+  // whose grid is `worker_grid` (empty: no workers).
   static std::vector<center::ApiToken> tokens(const std::string& worker_grid);
 
   DemoHotline(center::Center& center, std::filesystem::path dir);
@@ -36,6 +38,9 @@ class DemoHotline {
   void import_export();
   // Posts the tickets scripted for second `t` of the demo.
   void tick(int t);
+
+  // The photo the second worker verifies the flood case with (uploaded by the patrol script).
+  void set_verify_photo(std::string url) { verify_photo_ = std::move(url); }
 
   size_t posted() const { return posted_; }
   size_t imported() const { return imported_; }
@@ -46,8 +51,9 @@ class DemoHotline {
 
  private:
   void post(const std::string& form, const char* what);
-  // A lifecycle step on the flood case, taken by `who` with `token`.
-  void act(const char* who, const char* token, const std::string& action, const std::string& reason);
+  // A lifecycle step on the flood case, taken by `who` with `token` (with a photo: `photo_url`).
+  void act(const char* who, const char* token, const std::string& action, const std::string& reason,
+           const std::string& photo_url = {});
   // A summoned unit's step on the flood case.
   void task(const char* unit, const char* token, const char* action, const std::string& note);
   // POST (or PUT) `body` to `path` with `token`; the answer, or nullopt after a warning.
@@ -57,7 +63,7 @@ class DemoHotline {
   center::Center& center_;
   std::filesystem::path dir_;
   size_t posted_ = 0, imported_ = 0, joined_ = 0, steps_ = 0;
-  std::string last_ticket_, last_token_, flood_case_, resident_token_;
+  std::string last_ticket_, last_token_, flood_case_, resident_token_, verify_photo_;
 };
 
 }  // namespace gridwatch::app

@@ -65,8 +65,9 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_EQ(std::stoi(m[8]), 1 + refused);  // the truncated order message, and the keyless forms refused
   // The car is still parked (with the resident's ticket beside it), the flooded underpass has a
   // resident's ticket (a sensor's clear does not close it), two more tickets were posted, and the
-  // hotline export left six cases (one row joined another, one was broken).
-  EXPECT_EQ(m[9], "10");
+  // hotline export left six cases (one row joined another, one was broken), and a grid worker
+  // reported bikes on patrol.
+  EXPECT_EQ(m[9], "11");
   ASSERT_TRUE(std::regex_search(
       out, m,
       std::regex(R"(Hotline: (\d+) tickets posted \(Open311\), (\d+) imported; (\d+) reports joined an existing case; (\d+) cases preempted)")))
@@ -77,14 +78,27 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_GE(std::stoi(m[4]), 1);
   // The flood case: dispatched to Xicheng (which owns Xizhimen) and the grid worker on duty there,
   // who accepts and starts; the street office summons two departments (吹哨), the last one done
-  // resolves the case, the gauge's clear verifies it and the resident's evaluation closes it.
+  // resolves the case, the other worker of the grid verifies it on site with a photo (核查) and
+  // the gauge's clear confirms it; the resident's evaluation is kept.
   EXPECT_NE(out.find("new -> dispatched (已派单), to unit 110102 and grid worker w-xizhimen"), std::string::npos) << out;
   EXPECT_NE(out.find("w-xizhimen: case"), std::string::npos) << out;
   EXPECT_NE(out.find("summons water_authority, traffic_police"), std::string::npos) << out;
   EXPECT_NE(out.find("every summoned unit done: case"), std::string::npos) << out;
   EXPECT_NE(out.find("resident: satisfied; case"), std::string::npos) << out;
-  EXPECT_TRUE(std::regex_search(out, std::regex(R"(Flood case \S+: closed, 2 of 2 summoned units done, verified by sensor at )")))
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(Flood case \S+: closed, 2 of 2 summoned units done, verified on site by w-xizhimen-2, verified by sensor at )")))
       << out;
+  EXPECT_NE(out.find("w-xizhimen-2: case"), std::string::npos) << out;
+  // Two workers on patrol: a round sent in batches (one GPS jump dropped), a report nobody had
+  // made, and the grid's coverage of the day.
+  EXPECT_NE(out.find("grid worker w-xizhimen reports on patrol: 共享单车乱停放 bike clutter, case"), std::string::npos) << out;
+  ASSERT_TRUE(std::regex_search(
+      out, m,
+      std::regex(R"(Patrol: grid \S+ covered (\d+)% today \((\d+) of (\d+) cells of 50 m; w-xizhimen \d+%, w-xizhimen-2 \d+%\); \d+ positions stored, (\d+) GPS jump\(s\) dropped; reported on patrol: case \S+\.)")))
+      << out;
+  EXPECT_GT(std::stoi(m[2]), 0) << "the round passed some cells";
+  EXPECT_LT(std::stoi(m[2]), std::stoi(m[3])) << "and left some to walk";
+  EXPECT_EQ(m[4], "1");
   ASSERT_TRUE(std::regex_search(
       out, m,
       std::regex(R"(Rates \(last 30 days\): response (\d+)% \((\d+) of (\d+)\), resolution \d+% \((\d+) of (\d+)\), satisfaction 100% \(1 of 1\), proactive share \d+% \((\d+) of (\d+)\))")))

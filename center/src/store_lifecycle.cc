@@ -79,7 +79,8 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   auto locked = lock_case(id,
                           "state, category, priority, coalesce(areas, '{}')::text, coalesce(unit_code, ''), "
                           "coalesce(resolved_by, ''), "
-                          "coalesce(verified_at >= coalesce(dispatched_at, '-infinity'), false)::text");
+                          "coalesce(verified_at >= coalesce(dispatched_at, '-infinity'), false)::text, "
+                          "coalesce(assignee, '')");
   if (!locked) return std::unexpected(locked.error());
   pg_conn* c = locked->conn();
   Transaction& txn = *locked->txn;
@@ -113,12 +114,14 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
   const bool evaluation_only = action == CaseAction::kClose && *from == CaseState::kClosed && !o.satisfaction.empty();
   auto to = evaluation_only ? Result<CaseState>(CaseState::kClosed) : next_state(*from, action);
   if (!to) return std::unexpected(to.error());
-  const std::string resolver = PQgetvalue(cur->get(), 0, 5);
-  if ((action == CaseAction::kVerify || action == CaseAction::kRefuse) && resolver == actor)
+  // Separation of duties: whoever resolved the case, or is the worker it was dispatched to, did
+  // the work and does not verify it.
+  const std::string resolver = PQgetvalue(cur->get(), 0, 5), assignee = PQgetvalue(cur->get(), 0, 7);
+  if ((action == CaseAction::kVerify || action == CaseAction::kRefuse) && (resolver == actor || assignee == actor))
     return fail(ErrorCode::kDenied,
-                fmt::format("{} resolved case \"{}\" and may not verify their own work: another worker of the grid "
+                fmt::format("{} {} case \"{}\" and may not verify their own work: another worker of the grid "
                             "or the dispatcher does",
-                            actor, id),
+                            actor, resolver == actor ? "resolved" : "was dispatched", id),
                 "action");
   if (action == CaseAction::kResolve) {
     // 吹哨报到: the case is done when every summoned unit is.

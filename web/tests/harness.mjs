@@ -14,9 +14,10 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 // The demo's own credentials (app/demo.cc).
 export const DISPATCHER = 'demo-dispatcher-token-0123';
 export const WORKER = 'demo-worker-xizhimen-token';
+export const WORKER2 = 'demo-worker-xizhimen-2-token'; // a second worker of the same grid
 export const HOTLINE_KEY = 'demo-hotline-key-0123456789';
 // The cases the control center's map shows: open problems whose work is not over.
-export const OPEN_MAP = '/api/v1/orders?status=open&state=new,dispatched,accepted,in_progress,resolved,rejected,reopened';
+export const OPEN_MAP = '/api/v1/orders?status=open&state=new,dispatched,accepted,in_progress,resolved,rejected,reopened,verifying';
 
 function freePort() {
   return new Promise((ok, fail) => {

@@ -119,7 +119,7 @@ void Center::add_patrol_routes(http::Server& server) {
         return json_error(res, 400, "observed_at is an RFC 3339 time within the last 7 days", "observed_at");
       observed = *t;
     }
-    nlohmann::json source = {{"id", fmt::format("w-{}-{}", id, *request_id)},
+    nlohmann::json source = {{"id", fmt::format("p-{}-{}", id, *request_id)},
                              {"kind", "patrol"},
                              {"channel", "worker"},
                              {"reporter", "worker:" + id},

@@ -3,7 +3,7 @@
 export const STATE_COLORS = {
   new: '#ffb300', dispatched: '#29b6f6', accepted: '#5c6bc0', in_progress: '#ab47bc',
   resolved: '#66bb6a', closed: '#78909c', rejected: '#ef6c00', reopened: '#ff7043',
-  cancelled: '#78909c', duplicate: '#78909c',
+  cancelled: '#78909c', duplicate: '#78909c', verifying: '#26a69a',
 };
 
 const SIZE = 40; // drawn at pixelRatio 2: 20 px on the map at icon-size 1

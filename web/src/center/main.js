@@ -7,6 +7,7 @@
 //   live.js    the cases' first load and live updates
 //   panel.js   the case panel (actions.js: the dispatcher's actions in it)
 //   drill.js   the drill-down and the rates
+//   patrol.js  grid workers: live positions, today's tracks, cells not yet visited, coverage
 // What they share is read-only: the caller's token and rights, the page's settings, the catalog.
 import '../common/style.css';
 import { call, el, loadCatalog, takeToken } from '../common/api.js';
@@ -19,6 +20,7 @@ import { createMapView } from './map.js';
 import { createLiveCases } from './live.js';
 import { createPanel } from './panel.js';
 import { createDrill } from './drill.js';
+import { createPatrol } from './patrol.js';
 
 const token = takeToken('center');
 const root = document.getElementById('root');
@@ -74,6 +76,7 @@ function start(ctx) {
         el('button', { onclick: () => { token.clear(); location.reload(); } }, t('logout'))),
       el('aside', { class: 'side' },
         el('section', { id: 'drill' }),
+        el('section', { id: 'patrol' }),
         el('section', { class: 'filters', id: 'filters' })),
       el('main', { class: 'mapwrap' },
         el('div', { id: 'map' }),
@@ -88,6 +91,7 @@ function start(ctx) {
     onDrawn: (n) => { document.getElementById('count').textContent = `${t('open_cases')}: ${n}`; },
   });
   const drill = createDrill(ctx, view);
+  const patrol = createPatrol(ctx, view.map);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
     onBatch: () => { if (drill.area()) drill.loadStats(); },
@@ -108,6 +112,9 @@ function start(ctx) {
       // Time to first map: the page's navigation to the first frame with the cases drawn.
       view.map.once('idle', () => { firstMapAt = performance.now(); });
       liveCases.follow();
+      patrol.addLayers();
+      await patrol.load();
+      patrol.follow();
     } catch (e) {
       showError(e);
     }
@@ -129,6 +136,7 @@ function start(ctx) {
     renderFilters(ctx, cases);
     renderLegend();
     drill.render();
+    patrol.render();
     if (panel.openId()) panel.open(panel.openId());
     view.map.resize();
   }
@@ -142,6 +150,7 @@ function start(ctx) {
     get lastEventAt() { return liveCases.lastEventAt(); },
     get shown() { return view.drawn(); },
     get area() { return drill.area(); },
+    patrol: () => patrol.state(),
     cases: () => cases.all(),
     hasCase: (id) => cases.has(id),
     openCase: (id) => panel.open(id),
@@ -151,7 +160,7 @@ function start(ctx) {
 }
 
 function renderLegend() {
-  const shown = ['new', 'dispatched', 'accepted', 'in_progress', 'resolved'];
+  const shown = ['new', 'dispatched', 'accepted', 'in_progress', 'resolved', 'verifying'];
   document.getElementById('legend').replaceChildren(
     ...shown.map((s) => el('div', {}, el('span', { class: 'dot', style: `background:${STATE_COLORS[s]}` }), stateName(s))),
     el('div', {}, el('span', { class: 'dot', style: 'background:transparent;border:2px solid #ef5350' }), t('late')));

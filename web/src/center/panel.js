@@ -52,6 +52,10 @@ function caseView(ctx, f, { close, reopen }) {
     el('div', { class: 'muted' }, [p.unit_code, p.assignee].filter(Boolean).join(' · ')),
     due(t('respond_due'), p.respond_due, p.responded_at),
     due(t('resolve_due'), p.resolve_due, p.resolved_at),
+    p.verification && p.state === 'verifying' ? el('div', { class: 'row', id: 'panel-verification' },
+      el('span', { class: 'muted' }, `${t('verification')} (${p.verification.by}):`),
+      el('span', {}, p.verification.verifier || t('dispatcher_verifies'))) : null,
+    due(t('verify_due'), p.verification && p.verification.due, p.state !== 'verifying'),
     el('h2', {}, `${t('sources')} (${p.sources.length})`),
     el('div', { id: 'panel-sources' }, ...p.sources.map((s) => sourceView(ctx, f.id, s))),
     p.tasks.length ? el('h2', {}, t('tasks')) : null,
@@ -72,13 +76,14 @@ function coordText(ctx, geometry) {
 function sourceView(ctx, caseId, s) {
   const ev = s.evidence || {};
   const attrs = s.attributes && typeof s.attributes === 'object' ? Object.entries(s.attributes) : [];
-  const kind = s.kind === 'camera' || s.kind === 'sensor' ? s.kind : 'hotline';
+  const kind = ['camera', 'sensor', 'patrol'].includes(s.kind) ? s.kind : 'hotline';
   return el('div', { class: `source ${kind}` },
     el('div', { class: 'row' }, el('b', {}, t(kind)), el('span', { class: 'muted' }, `${s.channel} · ${formatTime(s.reported_at)}`)),
     s.description ? el('div', { class: 'description' }, s.description) : null,
     attrs.length ? el('div', { class: 'muted' }, `${t('readings')}: `, attrs.map(([k, v]) => `${k} = ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')) : null,
     ev.snapshot_jpeg ? el('img', { class: 'snapshot', alt: t('snapshot'), src: `data:image/jpeg;base64,${ev.snapshot_jpeg}` }) : null,
     ev.clip && ev.clip.name ? clipView(ctx, caseId, ev.clip) : null,
+    ...(Array.isArray(ev.photos) ? ev.photos.slice(1) : []).map((u) => el('a', { href: u, target: '_blank', rel: 'noopener noreferrer' }, el('img', { class: 'snapshot', alt: t('photo'), src: u }))),
     s.media_url ? el('a', { href: s.media_url, target: '_blank', rel: 'noopener noreferrer' }, el('img', { class: 'snapshot', alt: t('photo'), src: s.media_url })) : null);
 }
 

@@ -2,7 +2,7 @@
 // one; the other parts change it through its functions and hear of every change by `onChange`.
 import { STATES } from '../common/i18n.js';
 
-export const SOURCES = ['hotline', 'camera', 'sensor'];
+export const SOURCES = ['hotline', 'camera', 'sensor', 'patrol'];
 // The map shows open problems whose work is not over: closed, cancelled and duplicate cases are off it.
 export const OPEN_WORK = STATES.filter((s) => !['closed', 'cancelled', 'duplicate'].includes(s));
 

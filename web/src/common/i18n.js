@@ -23,7 +23,11 @@ const dict = {
     unknown_building: '未知楼栋编号', report_off: '本中心未开放扫码上报', my_requests: '我的上报',
     priority: '优先级', all: '全部', grid: '网格', error: '错误', loading: '加载中…',
     apply: '确定', send: '发送', select_sources: '选择要拆出的来源', verified: '传感器已核实',
-    merge: '合并', merge_into: '并入案件编号',
+    merge: '合并', merge_into: '并入案件编号', patrol: '网格员巡查', verify: '核查通过', refuse: '核查不通过',
+    verification: '核查', verifier: '核查人', verify_due: '核查时限', dispatcher_verifies: '由派单员核查',
+    report_problem: '巡查上报', report_sent: '已上报', photos: '照片（最多3张）', my_position: '当前位置',
+    accuracy: '精度', coverage: '今日巡查覆盖', tracks: '巡查轨迹', unvisited: '未巡查网格',
+    own_work: '本人处置的案件由他人核查', photo_required: '核查需拍照', workers: '网格员',
   },
   en: {
     title: 'Grid governance control center', worker_title: 'Grid worker', report_title: 'Report a problem here',
@@ -49,7 +53,12 @@ const dict = {
     report_off: 'This center does not take reports from this page', my_requests: 'My reports',
     priority: 'Priority', all: 'All', grid: 'Grid', error: 'Error', loading: 'Loading…',
     apply: 'OK', send: 'Send', select_sources: 'Sources to move out', verified: 'Verified by sensor',
-    merge: 'Merge', merge_into: 'Merge into case id',
+    merge: 'Merge', merge_into: 'Merge into case id', patrol: 'Patrol', verify: 'Verified: fixed',
+    refuse: 'Not fixed', verification: 'Verification', verifier: 'Verifier', verify_due: 'Verify by',
+    dispatcher_verifies: 'the dispatcher verifies', report_problem: 'Report a problem',
+    report_sent: 'Reported', photos: 'Photos (up to 3)', my_position: 'My position', accuracy: 'accuracy',
+    coverage: 'Patrol coverage today', tracks: 'Patrol tracks', unvisited: 'Cells not yet visited',
+    own_work: 'someone else verifies your own work', photo_required: 'a photo is required', workers: 'Grid workers',
   },
 };
 
@@ -57,7 +66,7 @@ const states = {
   new: ['待派单', 'New'], dispatched: ['已派单', 'Dispatched'], accepted: ['已签收', 'Accepted'],
   in_progress: ['处置中', 'In progress'], resolved: ['已办结', 'Resolved'], closed: ['已结案', 'Closed'],
   rejected: ['已退单', 'Rejected'], reopened: ['再派件', 'Reopened'], cancelled: ['已取消', 'Cancelled'],
-  duplicate: ['重复', 'Duplicate'],
+  duplicate: ['重复', 'Duplicate'], verifying: ['待核查', 'Verifying'],
 };
 
 export const STATES = Object.keys(states);

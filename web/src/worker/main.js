@@ -1,27 +1,38 @@
 // The grid worker's phone: my grid's open cases, nearest first; accept, start, resolve with a
-// photo and a note. Steps taken without a signal wait in a queue on the phone (localStorage) and
-// go out in order when it returns; each carries a request_id, so a step whose answer was lost is
-// answered again by the center instead of being taken twice.
+// photo and a note; verify another worker's fix on site (核查) with a photo, or refuse it with a
+// reason; report what the round finds (report.js); the round's track (track.js). Steps and
+// reports taken without a signal wait in the phone's queue (queue.js) and go out once, in order.
 import '../common/style.css';
-import { call, dataUrlToBlob, el, formatSpan, liveEvents, loadCatalog, randomId, shrinkPhoto, takeToken, ApiError } from '../common/api.js';
+import { call, el, formatSpan, liveEvents, loadCatalog, shrinkPhoto, takeToken } from '../common/api.js';
 import { categoryName, lang, setLang, stateName, t } from '../common/i18n.js';
 import { signIn } from '../common/login.js';
+import { createQueue, toDataUrl } from './queue.js';
+import { createTrack } from './track.js';
+import { reportForm } from './report.js';
 
 const token = takeToken('worker');
 const root = document.getElementById('root');
-const QUEUE = 'gw.worker.queue';
 const DONE = ['resolved', 'closed', 'cancelled', 'duplicate'];
-// The step a worker takes next, by state.
+// The state a queued step leads to, shown on its card until it is sent.
+const AFTER = { accept: 'accepted', start: 'in_progress', resolve: 'resolved', verify: 'closed', refuse: 'reopened' };
+// The steps that open a form on the card (a note, a photo, a reason) instead of going at once.
+const WITH_FORM = ['resolve', 'verify', 'refuse'];
 
-const w = { cases: [], position: null, errors: [] };
-const resolveForms = new Map(); // case id -> its resolve form
+const w = { cases: [], position: null, errors: [], reports: [] };
+const forms = new Map(); // `${case id}/${action}` -> its form (outlives re-renders)
 window.gridwatch = w;
 
-const queue = {
-  all: () => JSON.parse(localStorage.getItem(QUEUE) || '[]'),
-  save: (items) => localStorage.setItem(QUEUE, JSON.stringify(items)),
-};
+const queue = createQueue(w, {
+  onChange: () => { renderCases(); if (navigator.onLine) scheduleRefresh(); },
+  onRefused: (item, message) => {
+    const what = item.kind === 'report' ? t('report_problem') : t(item.action);
+    w.errors.push(`${categoryName(w.catalog, item.category)} · ${what}: ${t('refused')} — ${message}`);
+  },
+  onSent: (item, answer) => { if (item.kind === 'report') w.reports.push(answer); },
+});
+const track = createTrack(w);
 w.queued = () => queue.all();
+w.track = () => track.kept();
 
 async function boot() {
   document.body.className = 'layout-phone';
@@ -29,9 +40,8 @@ async function boot() {
   const who = await signIn(token, root, t('worker_title'), boot, () => JSON.parse(localStorage.getItem('gw.worker.me') || 'null'));
   if (!who) return;
   w.me = who.me;
-  const tok = who.token;
   localStorage.setItem('gw.worker.me', JSON.stringify(w.me));
-  w.token = tok;
+  w.token = who.token;
   try {
     w.catalog = await loadCatalog();
     localStorage.setItem('gw.worker.catalog', JSON.stringify([...w.catalog]));
@@ -39,11 +49,11 @@ async function boot() {
     w.catalog = new Map(JSON.parse(localStorage.getItem('gw.worker.catalog') || '[]'));
   }
   watchPosition();
-  addEventListener('online', () => { flushQueue(); refresh(); });
-  setInterval(flushQueue, 10_000);
+  addEventListener('online', () => { queue.flush(); track.flush(); refresh(); });
+  setInterval(queue.flush, 10_000);
   liveEvents(w.token, () => scheduleRefresh(), (s) => { w.live = s; renderHeader(); });
   render();
-  await flushQueue();
+  await queue.flush();
   await refresh();
 }
 
@@ -52,13 +62,14 @@ function watchPosition() {
   let lastSent = 0;
   navigator.geolocation.watchPosition(async (pos) => {
     const first = !w.position;
-    w.position = { lon: pos.coords.longitude, lat: pos.coords.latitude };
-    if (first) refresh();
+    w.position = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy_m: pos.coords.accuracy ?? null };
+    track.add({ ...w.position, timestamp: pos.timestamp });
+    if (first) { refresh(); renderReport(); }
     if (Date.now() - lastSent < 60_000) return;
     lastSent = Date.now();
     try {
       // The center dispatches new cases to the nearest worker on duty who reported lately.
-      await call(`/api/v1/workers/${encodeURIComponent(w.me.name)}/position`, { token: w.token, method: 'PUT', body: { ...w.position, on_duty: true } });
+      await call(`/api/v1/workers/${encodeURIComponent(w.me.name)}/position`, { token: w.token, method: 'PUT', body: { lon: w.position.lon, lat: w.position.lat, on_duty: true } });
     } catch (e) {
       if (!(e instanceof TypeError)) console.warn(`position not reported: ${e.message}`);
     }
@@ -91,58 +102,14 @@ async function refresh() {
   renderCases();
 }
 
-// ---- the queue ---------------------------------------------------------------------------
-
-function enqueue(item) {
-  const items = queue.all();
-  items.push({ request_id: randomId(), queued_at: new Date().toISOString(), ...item });
-  queue.save(items);
-  renderCases();
-  flushQueue();
-}
-
-let flushing = false;
-async function flushQueue() {
-  if (flushing) return;
-  flushing = true;
-  try {
-    for (;;) {
-      const items = queue.all();
-      if (!items.length) break;
-      const item = items[0];
-      try {
-        if (item.photo && !item.photo_url) {
-          // The photo first; its URL is kept with the step so a retry does not upload it again.
-          const blob = dataUrlToBlob(item.photo);
-          const up = await call('/api/v1/media', { token: w.token, method: 'POST', body: blob, headers: { 'Content-Type': blob.type } });
-          item.photo_url = up.url;
-          delete item.photo;
-          queue.save([item, ...queue.all().slice(1)]);
-        }
-        await call(`/api/v1/orders/${encodeURIComponent(item.case_id)}/actions`, {
-          token: w.token, method: 'POST',
-          body: { action: item.action, reason: item.note || '', request_id: item.request_id, photo_url: item.photo_url || '' },
-        });
-      } catch (e) {
-        if (e instanceof TypeError || (e instanceof ApiError && e.status >= 500)) break; // no signal: later
-        // Refused (the case moved on, another grid's): tell the worker, drop the step.
-        w.errors.push(`${categoryName(w.catalog, item.category)} · ${t(item.action)}: ${t('refused')} — ${e.message}`);
-      }
-      queue.save(queue.all().filter((i) => i.request_id !== item.request_id));
-    }
-  } finally {
-    flushing = false;
-  }
-  renderCases();
-  if (navigator.onLine) scheduleRefresh();
-}
-
 // ---- page ----------------------------------------------------------------------------------
 
 function render() {
   document.title = t('worker_title');
-  root.replaceChildren(el('div', { class: 'phone-page' }, el('header', { id: 'header' }), el('div', { id: 'messages' }), el('main', { id: 'cases' })));
+  root.replaceChildren(el('div', { class: 'phone-page' }, el('header', { id: 'header' }), el('div', { id: 'messages' }),
+    el('section', { id: 'report' }), el('main', { id: 'cases' })));
   renderHeader();
+  renderReport();
   renderCases();
 }
 
@@ -154,7 +121,14 @@ function renderHeader() {
     el('span', { class: `badge ${w.live === 'live' ? 'live' : 'late'}` }, t(w.live === 'live' ? 'live' : 'offline')),
     el('button', { onclick: () => { setLang(lang() === 'zh' ? 'en' : 'zh'); render(); } }, lang() === 'zh' ? 'EN' : '中文'),
     el('button', { onclick: () => { token.clear(); location.reload(); } }, t('logout'))),
-  el('div', { class: 'muted' }, `${t('grid')} ${w.me.grid || ''} · ${w.position ? t('nearest_first') : t('position_unknown')}`));
+  el('div', { class: 'muted' }, `${t('grid')} ${w.me.grid || ''} · ${w.position ? t('nearest_first') : t('position_unknown')}`),
+  el('button', { id: 'report-toggle', onclick: () => { w.reporting = !w.reporting; renderReport(); } }, t('report_problem')));
+}
+
+function renderReport() {
+  const box = document.getElementById('report');
+  if (!box) return;
+  box.replaceChildren(...(w.reporting && w.catalog ? [reportForm(w, (item) => { w.reporting = false; renderReport(); queue.add(item); })] : []));
 }
 
 function showError(text) {
@@ -166,53 +140,63 @@ function renderCases() {
   const box = document.getElementById('cases');
   if (!box) return;
   const pendingByCase = new Map();
-  for (const i of queue.all()) pendingByCase.set(i.case_id, i);
+  for (const i of queue.all()) if (i.kind !== 'report') pendingByCase.set(i.case_id, i);
+  const reportsQueued = queue.all().filter((i) => i.kind === 'report').length;
   const msgs = document.getElementById('messages');
   msgs.replaceChildren(...w.errors.map((m, k) => el('div', { class: 'banner error-banner' }, m, ' ', el('button', { onclick: () => { w.errors.splice(k, 1); renderCases(); } }, '×'))),
-    ...(w.offline ? [el('div', { class: 'banner' }, t('offline'))] : []));
+    ...(w.offline ? [el('div', { class: 'banner' }, t('offline'))] : []),
+    ...(reportsQueued ? [el('div', { class: 'banner', id: 'reports-queued' }, `${t('report_problem')}: ${reportsQueued} ${t('queued')}`)] : []),
+    ...w.reports.slice(-3).map((r) => el('div', { class: 'banner report-sent' }, `${t('report_sent')}: ${r.case_id}`)));
   if (!w.cases.length) return box.replaceChildren(el('p', { class: 'muted' }, t('no_cases')));
   box.replaceChildren(...w.cases.map((f) => caseCard(f, pendingByCase.get(f.id))));
 }
 
+// The form of a step that needs more than a tap: resolve (a note, a photo if any), verify (a photo
+// of the place as it is now), refuse (what is not fixed).
+function stepForm(f, action) {
+  const key = `${f.id}/${action}`;
+  let form = forms.get(key);
+  if (form) return form;
+  const note = el('textarea', { name: 'note', placeholder: t(action === 'refuse' ? 'reason' : 'note'), required: action === 'refuse' });
+  const photo = el('input', { type: 'file', name: 'photo', accept: 'image/*', capture: 'environment', required: action === 'verify' });
+  const photoLabel = action === 'verify' ? `${t('photo')} (${t('photo_required')})` : `${t('photo')} (${t('optional')})`;
+  form = el('div', { class: `step-form ${action}-form hidden` }, el('form', { class: 'report', onsubmit: async (e) => {
+    e.preventDefault();
+    const data = photo.files[0] ? [await toDataUrl(await shrinkPhoto(photo.files[0]))] : [];
+    forms.delete(key);
+    queue.add({ case_id: f.id, category: f.properties.category, action, note: note.value, photos_data: data });
+  } }, el('label', {}, t(action === 'refuse' ? 'reason' : 'note'), note),
+  action === 'refuse' ? null : el('label', {}, photoLabel, photo),
+  el('button', { class: 'primary', type: 'submit' }, t(action))));
+  forms.set(key, form);
+  return form;
+}
+
 function caseCard(f, queued) {
   const p = f.properties;
-  // While a step waits in the queue, the card shows the state it will lead to.
-  const state = queued ? { accept: 'accepted', start: 'in_progress', resolve: 'resolved' }[queued.action] : p.state;
+  const state = queued ? AFTER[queued.action] || p.state : p.state;
   const due = p.resolve_due && !p.resolved_at ? new Date(p.resolve_due).getTime() - Date.now() : null;
-  // The steps the center says this worker may take now (the lifecycle's table and the role).
-  const steps = queued ? [] : p.allowed_actions || [];
-  // The resolve form outlives re-renders (a live event must not wipe a note being typed).
-  let form = resolveForms.get(f.id);
-  if (!form) resolveForms.set(f.id, (form = el('div', { class: 'resolve-form hidden' })));
-  const card = el('article', { class: 'card', dataset: { id: f.id } },
+  // The steps the center says this worker may take now (the lifecycle's table and the role); a
+  // fix of one's own is verified by someone else.
+  const own = p.assignee === w.me.name || (p.verification && p.verification.resolved_by === w.me.name);
+  const steps = queued ? [] : (p.allowed_actions || []).filter((a) => !(own && (a === 'verify' || a === 'refuse')));
+  const stepForms = steps.filter((a) => WITH_FORM.includes(a)).map((a) => stepForm(f, a));
+  return el('article', { class: 'card', dataset: { id: f.id, state } },
     el('h3', {}, categoryName(w.catalog, p.category)),
     el('div', { class: 'row' },
       el('span', { class: 'badge state' }, stateName(state)),
       queued ? el('span', { class: 'badge queued' }, t('queued')) : null,
       p.distance_m !== undefined ? el('span', { class: 'muted' }, `${t('distance')} ${Math.round(p.distance_m)} m`) : null,
       due !== null ? el('span', { class: `badge ${due < 0 ? 'late' : ''}` }, due < 0 ? `${t('late')} ${formatSpan(due)}` : `${formatSpan(due)} ${t('remaining')}`) : null),
+    p.state === 'verifying' && own ? el('div', { class: 'muted' }, t('own_work')) : null,
+    p.state === 'verifying' && p.verification && p.verification.verifier ? el('div', { class: 'muted' }, `${t('verifier')}: ${p.verification.verifier}`) : null,
     p.address ? el('div', {}, p.address) : null,
     p.description ? el('div', { class: 'muted' }, p.description) : null,
     el('div', { class: 'muted' }, p.id),
     el('div', { class: 'actions' },
-      ...steps.map((a) => el('button', { class: a === 'resolve' ? 'primary' : '', dataset: { action: a },
-        onclick: () => (a === 'resolve' ? form.classList.toggle('hidden') : enqueue({ case_id: f.id, category: p.category, action: a })) }, t(a)))),
-    form);
-  if (steps.includes('resolve') && !form.firstChild) {
-    const note = el('textarea', { name: 'note', placeholder: t('note') });
-    const photo = el('input', { type: 'file', name: 'photo', accept: 'image/*', capture: 'environment' });
-    form.append(el('form', { class: 'report', onsubmit: async (e) => {
-      e.preventDefault();
-      let data = null;
-      if (photo.files[0]) {
-        const blob = await shrinkPhoto(photo.files[0]);
-        data = await new Promise((ok) => { const r = new FileReader(); r.onload = () => ok(r.result); r.readAsDataURL(blob); });
-      }
-      resolveForms.delete(f.id);
-      enqueue({ case_id: f.id, category: p.category, action: 'resolve', note: note.value, photo: data });
-    } }, el('label', {}, t('note'), note), el('label', {}, `${t('photo')} (${t('optional')})`, photo), el('button', { class: 'primary', type: 'submit' }, t('resolve'))));
-  }
-  return card;
+      ...steps.map((a) => el('button', { class: a === 'resolve' || a === 'verify' ? 'primary' : '', dataset: { action: a },
+        onclick: () => (WITH_FORM.includes(a) ? stepForm(f, a).classList.toggle('hidden') : queue.add({ case_id: f.id, category: p.category, action: a })) }, t(a)))),
+    ...stepForms);
 }
 
 boot().catch((e) => {

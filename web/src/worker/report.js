@@ -1,0 +1,42 @@
+// 巡查上报: a problem the worker finds on the round — a category (those most reported in their grid
+// first), up to three photos shrunk on the phone, the phone's position with its accuracy, a note.
+// It goes through the queue like a step, so it is sent once even offline (docs/patrol.md).
+import { el, shrinkPhoto } from '../common/api.js';
+import { categoryName, t } from '../common/i18n.js';
+import { toDataUrl } from './queue.js';
+
+// Catalog codes, the grid's most frequent among `cases` first, then the catalog's order.
+export function categoriesFor(catalog, cases) {
+  const count = new Map();
+  for (const f of cases) count.set(f.properties.category, (count.get(f.properties.category) || 0) + 1);
+  const codes = [...catalog.keys()];
+  return codes.sort((a, b) => (count.get(b) || 0) - (count.get(a) || 0) || codes.indexOf(a) - codes.indexOf(b));
+}
+
+// The form; `submit(item)` queues the report.
+export function reportForm(w, submit) {
+  const category = el('select', { name: 'category' },
+    ...categoriesFor(w.catalog, w.cases).map((c) => el('option', { value: c }, categoryName(w.catalog, c))));
+  const photos = el('input', { type: 'file', name: 'photos', accept: 'image/*', capture: 'environment', multiple: true });
+  const note = el('textarea', { name: 'note', placeholder: t('note') });
+  const where = el('div', { class: 'muted', id: 'report-position' }, w.position
+    ? `${t('my_position')}: ${w.position.lon.toFixed(6)}, ${w.position.lat.toFixed(6)}${w.position.accuracy_m ? ` (${t('accuracy')} ${Math.round(w.position.accuracy_m)} m)` : ''}`
+    : t('position_unknown'));
+  const form = el('form', { class: 'report', id: 'report-form', onsubmit: async (e) => {
+    e.preventDefault();
+    if (!w.position) return;
+    const files = [...photos.files].slice(0, 3);
+    const data = [];
+    for (const f of files) data.push(await toDataUrl(await shrinkPhoto(f)));
+    submit({ kind: 'report', category: category.value, note: note.value, photos_data: data,
+      lon: w.position.lon, lat: w.position.lat, accuracy_m: w.position.accuracy_m });
+    form.reset();
+  } },
+  el('h2', {}, t('report_problem')),
+  el('label', {}, t('category'), category),
+  el('label', {}, t('photos'), photos),
+  el('label', {}, t('note'), note),
+  where,
+  el('button', { class: 'primary', type: 'submit', disabled: !w.position }, t('send')));
+  return form;
+}
