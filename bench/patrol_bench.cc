@@ -176,6 +176,17 @@ int main(int argc, char** argv) {
   // table: what a day of batches leaves there).
   PGconn* db = PQconnectdb(ep.pg_conninfo.c_str());
   const std::string day = "2026-06-01";
+  // What the batches left: every position kept, and the cells they passed.
+  auto count = [&](const char* sql) {
+    PGresult* r = PQexec(db, sql);
+    const std::string v = PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?";
+    PQclear(r);
+    return v;
+  };
+  const std::string stored = count("SELECT count(*) FROM patrol_positions"),
+                    passed = count("SELECT count(*) FROM patrol_cells");
+  fmt::print("the batches stored {} positions ({} sent) and {} (worker, cell) passes\n", stored,
+             track.size() * kPositionsPerBatch, passed);
   bench::exec(db, "DELETE FROM patrol_cells");
   std::string copy;
   for (size_t i = 0; i < workers; ++i)
@@ -207,10 +218,11 @@ int main(int argc, char** argv) {
              listed, cold, warm, bare, warm / bare);
   PQfinish(db);
   fmt::print("RESULT workers={} rate={:.1f} put_p99_ms={:.2f} track_p50_ms={:.2f} track_p99_ms={:.2f} "
-             "track_vs_put_p99={:.2f} failed={} coverage_grids={} coverage_cold_s={:.3f} coverage_warm_s={:.3f} "
-             "bare_count_s={:.3f}\n",
-             workers, rate, put99, tr50, tr99, tr99 / put99, failed_put.load() + failed_track.load(), listed, cold,
-             warm, bare);
+             "ratio_track_vs_put_p99={:.2f} failed={} positions_stored={} coverage_grids={} coverage_cold_s={:.3f} "
+             "coverage_warm_s={:.3f} bare_count_s={:.3f} ratio_coverage_vs_count={:.2f} track_goal_met={} "
+             "coverage_goal_met={}\n",
+             workers, rate, put99, tr50, tr99, tr99 / put99, failed_put.load() + failed_track.load(), stored, listed,
+             cold, warm, bare, warm / bare, tr99 < 50 ? 1 : 0, std::max(cold, warm) < 1 ? 1 : 0);
   c->stop();
   (*services)->stop();
   return 0;
