@@ -208,6 +208,32 @@ TEST_F(Patrol, AWorkersReportIsAProactiveCaseThatAResidentsCallLaterJoins) {
   EXPECT_EQ(report(kWorker2, worker(1), body).status, 403);
 }
 
+TEST_F(Patrol, AFixNotVerifiedInTimeIsFlaggedOverdueOnce) {
+  // Dumped waste: verified on site within 8 h of its resolve (catalog).
+  const std::string id = ticket("sanitation.dumped_waste", at(3, 0.0011, 0.0011), "rubble");
+  ok(act(id, "dispatch"));
+  ok(act(id, "accept", kAdminToken));
+  ok(act(id, "resolve", kAdminToken));
+  json c = case_of(id);
+  const auto due = parse_rfc3339(c["properties"]["verification"]["due"].get<std::string>());
+  ASSERT_TRUE(due.has_value());
+  const auto resolved = parse_rfc3339(c["properties"]["resolved_at"].get<std::string>());
+  ASSERT_TRUE(resolved.has_value());
+  EXPECT_NEAR(std::chrono::duration<double>(*due - *resolved).count(), 8 * 3600, 2);
+  center_->check_sla(*due - std::chrono::seconds{1});
+  EXPECT_TRUE(case_of(id)["properties"]["overdue"].empty());
+  center_->check_sla(*due + std::chrono::seconds{1});
+  center_->check_sla(*due + std::chrono::minutes{1});  // flagged once
+  c = case_of(id);
+  EXPECT_EQ(c["properties"]["overdue"], json::array({"verify"})) << c.dump();
+  size_t flags = 0;
+  for (const json& h : c["properties"]["history"]) flags += h["action"] == "overdue";
+  EXPECT_EQ(flags, 1u);
+  // Verified late, it closes all the same.
+  ok(act(id, "verify"));
+  EXPECT_EQ(case_of(id)["properties"]["state"], "closed");
+}
+
 // Noon yesterday in Asia/Shanghai (UTC+8 all year), and that day's date: a day wholly past.
 std::pair<Timestamp, std::string> yesterday_noon() {
   using namespace std::chrono;
