@@ -365,6 +365,8 @@ describe('grid workers on patrol', () => {
     allowOffline = true;
     await page.context().setOffline(true);
     await page.click('#report-toggle');
+    // The grid's open cases nearest the phone come first: it may be known already.
+    assert.match(await page.locator('#report-nearby').textContent(), /Open cases of your grid nearby: .+ m/);
     await page.selectOption('#report-form select[name="category"]', 'sanitation.dumped_waste');
     await page.fill('#report-form textarea[name="note"]', 'rubble left by the kerb, found on patrol');
     const photo = await page.screenshot({ type: 'jpeg', quality: 60 });

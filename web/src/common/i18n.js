@@ -27,7 +27,7 @@ const dict = {
     verification: '核查', verifier: '核查人', verify_due: '核查时限', dispatcher_verifies: '由派单员核查',
     report_problem: '巡查上报', report_sent: '已上报', photos: '照片（最多3张）', my_position: '当前位置',
     accuracy: '精度', coverage: '今日巡查覆盖', tracks: '巡查轨迹', unvisited: '未巡查网格',
-    own_work: '本人处置的案件由他人核查', photo_required: '核查需拍照', workers: '网格员',
+    own_work: '本人处置的案件由他人核查', photo_required: '核查需拍照', workers: '网格员', nearby_cases: '本网格附近已有案件',
   },
   en: {
     title: 'Grid governance control center', worker_title: 'Grid worker', report_title: 'Report a problem here',
@@ -59,6 +59,7 @@ const dict = {
     report_sent: 'Reported', photos: 'Photos (up to 3)', my_position: 'My position', accuracy: 'accuracy',
     coverage: 'Patrol coverage today', tracks: 'Patrol tracks', unvisited: 'Cells not yet visited',
     own_work: 'someone else verifies your own work', photo_required: 'a photo is required', workers: 'Grid workers',
+    nearby_cases: 'Open cases of your grid nearby',
   },
 };
 

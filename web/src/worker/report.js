@@ -33,6 +33,10 @@ export function reportForm(w, submit) {
     form.reset();
   } },
   el('h2', {}, t('report_problem')),
+  // The grid's open cases nearest the phone first: the problem may be known already (a report of
+  // it joins that case on the center all the same).
+  w.cases.length ? el('div', { class: 'muted', id: 'report-nearby' }, `${t('nearby_cases')}: `,
+    w.cases.slice(0, 3).map((f) => `${categoryName(w.catalog, f.properties.category)}${f.properties.distance_m !== undefined ? ` ${Math.round(f.properties.distance_m)} m` : ''}`).join(' · ')) : null,
   el('label', {}, t('category'), category),
   el('label', {}, t('photos'), photos),
   el('label', {}, t('note'), note),
