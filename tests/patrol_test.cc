@@ -109,6 +109,28 @@ TEST_F(Patrol, ASecondWorkerVerifiesWithAPhotoARefusalReopensAndTheResolverMayNo
   EXPECT_EQ(verify_step["detail"]["photo_url"], shot) << verify_step.dump();
 }
 
+TEST_F(Patrol, TheWorkerACaseWasDispatchedToDoesNotVerifyItWhoeverResolvedIt) {
+  ok(position(worker(1), kWorker1, at(0, 0.0010, 0.0010)));
+  ok(position(worker(3), kWorker3, at(0, 0.0020, 0.0020)));
+  const std::string id = ticket("traffic.bike_clutter", at(0, 0.0009, 0.0012), "共享单车堵路 bikes block the way");
+  auto sent = act(id, "dispatch");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(json::parse(sent.body)["worker"], worker(1));
+  ok(act(id, "accept", kWorker1));
+  // The street office resolves it; worker 1 did the work on the spot all the same.
+  auto resolved = act(id, "resolve", kAdminToken);
+  ASSERT_EQ(resolved.status, 200) << resolved.body;
+  EXPECT_EQ(json::parse(resolved.body)["verifier"], worker(3)) << resolved.body;
+  auto own = verify(id, kWorker1, photo());
+  EXPECT_EQ(own.status, 403) << own.body;
+  EXPECT_NE(own.body.find(worker(1) + " was dispatched case \\\"" + id + "\\\" and may not verify their own work"),
+            std::string::npos)
+      << own.body;
+  auto verified = verify(id, kWorker3, photo());
+  ASSERT_EQ(verified.status, 200) << verified.body;
+  EXPECT_EQ(json::parse(verified.body)["state"], "closed");
+}
+
 TEST_F(Patrol, WithNoOtherWorkerOnDutyTheDispatcherVerifiesAndASensorsClearClosesASensorsCase) {
   // Street C: nobody on duty. Dumped waste resolved by the unit waits for the dispatcher.
   const std::string id = ticket("sanitation.dumped_waste", at(2, 0.0011, 0.0011), "rubble");

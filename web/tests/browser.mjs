@@ -362,11 +362,19 @@ describe('grid workers on patrol', () => {
     const page = await newPage('phone', `/worker?lang=en#token=${WORKER}`, { geolocation: spot });
     await page.waitForSelector('#report-toggle');
     await until('the phone\'s position', () => page.evaluate(() => Boolean(window.gridwatch.position)), 15_000);
-    allowOffline = true;
-    await page.context().setOffline(true);
     await page.click('#report-toggle');
     // The grid's open cases nearest the phone come first: it may be known already.
     assert.match(await page.locator('#report-nearby').textContent(), /Open cases of your grid nearby: .+ m/);
+    // The fix is off: the worker moves the point on the map, 80 px east of it.
+    await page.click('#report-move');
+    await page.waitForFunction(() => window.gridwatch.pickMap && window.gridwatch.pickMap.loaded(), null, { timeout: 15_000 });
+    const box = await page.locator('#pick-map').boundingBox();
+    await page.mouse.click(box.x + box.width / 2 + 80, box.y + box.height / 2);
+    const picked = await until('the point moved', () => page.evaluate(() => window.gridwatch.reportPoint), 5000);
+    assert.ok(picked.lon > spot.longitude + 0.0001, `${picked.lon} east of ${spot.longitude}`);
+    assert.match(await page.locator('#report-position').textContent(), /moved on the map/);
+    allowOffline = true;
+    await page.context().setOffline(true);
     await page.selectOption('#report-form select[name="category"]', 'sanitation.dumped_waste');
     await page.fill('#report-form textarea[name="note"]', 'rubble left by the kerb, found on patrol');
     const photo = await page.screenshot({ type: 'jpeg', quality: 60 });
@@ -384,6 +392,7 @@ describe('grid workers on patrol', () => {
     assert.equal(c.properties.proactive, true);
     const src = c.properties.sources.find((s) => s.id === answer.source_id);
     assert.equal(src.kind, 'patrol');
+    assert.ok(Math.abs(src.lon - picked.lon) < 1e-6 && Math.abs(src.lat - picked.lat) < 1e-6, JSON.stringify([src.lon, src.lat, picked]));
     assert.equal(src.evidence.worker, 'w-xizhimen');
     assert.equal(src.evidence.photos.length, 1);
     assert.equal((await fetch(base + src.evidence.photos[0])).status, 200);

@@ -27,7 +27,7 @@ const dict = {
     verification: '核查', verifier: '核查人', verify_due: '核查时限', dispatcher_verifies: '由派单员核查',
     report_problem: '巡查上报', report_sent: '已上报', photos: '照片（最多3张）', my_position: '当前位置',
     accuracy: '精度', coverage: '今日巡查覆盖', tracks: '巡查轨迹', unvisited: '未巡查网格',
-    own_work: '本人处置的案件由他人核查', photo_required: '核查需拍照', workers: '网格员', nearby_cases: '本网格附近已有案件',
+    own_work: '本人处置的案件由他人核查', photo_required: '核查需拍照', workers: '网格员', nearby_cases: '本网格附近已有案件', move_on_map: '在地图上调整位置', moved_on_map: '已在地图上调整',
   },
   en: {
     title: 'Grid governance control center', worker_title: 'Grid worker', report_title: 'Report a problem here',
@@ -59,7 +59,8 @@ const dict = {
     report_sent: 'Reported', photos: 'Photos (up to 3)', my_position: 'My position', accuracy: 'accuracy',
     coverage: 'Patrol coverage today', tracks: 'Patrol tracks', unvisited: 'Cells not yet visited',
     own_work: 'someone else verifies your own work', photo_required: 'a photo is required', workers: 'Grid workers',
-    nearby_cases: 'Open cases of your grid nearby',
+    nearby_cases: 'Open cases of your grid nearby', move_on_map: 'Move the point on the map',
+    moved_on_map: 'moved on the map',
   },
 };
 

@@ -3,6 +3,7 @@
 // It goes through the queue like a step, so it is sent once even offline (docs/patrol.md).
 import { el, shrinkPhoto } from '../common/api.js';
 import { categoryName, t } from '../common/i18n.js';
+import { pickPoint } from './pick.js';
 import { toDataUrl } from './queue.js';
 
 // Catalog codes, the grid's most frequent among `cases` first, then the catalog's order.
@@ -19,17 +20,35 @@ export function reportForm(w, submit) {
     ...categoriesFor(w.catalog, w.cases).map((c) => el('option', { value: c }, categoryName(w.catalog, c))));
   const photos = el('input', { type: 'file', name: 'photos', accept: 'image/*', capture: 'environment', multiple: true });
   const note = el('textarea', { name: 'note', placeholder: t('note') });
-  const where = el('div', { class: 'muted', id: 'report-position' }, w.position
-    ? `${t('my_position')}: ${w.position.lon.toFixed(6)}, ${w.position.lat.toFixed(6)}${w.position.accuracy_m ? ` (${t('accuracy')} ${Math.round(w.position.accuracy_m)} m)` : ''}`
-    : t('position_unknown'));
+  // The phone's fix, unless the worker moved the point on the map (w.reportPoint).
+  const point = () => w.reportPoint || w.position;
+  const whereText = () => {
+    const p = point();
+    if (!p) return t('position_unknown');
+    const how = w.reportPoint ? t('moved_on_map') : p.accuracy_m ? `${t('accuracy')} ${Math.round(p.accuracy_m)} m` : '';
+    return `${t('my_position')}: ${p.lon.toFixed(6)}, ${p.lat.toFixed(6)}${how ? ` (${how})` : ''}`;
+  };
+  const where = el('div', { class: 'muted', id: 'report-position' }, whereText());
+  const send = el('button', { class: 'primary', type: 'submit', disabled: !point() }, t('send'));
+  const mapBox = el('div', { id: 'report-map' });
+  const move = el('button', { type: 'button', id: 'report-move', onclick: async () => {
+    move.disabled = true;
+    await pickPoint(w, mapBox, w.reportPoint || w.position, (p) => {
+      w.reportPoint = { ...p, accuracy_m: null };
+      where.textContent = whereText();
+      send.disabled = false;
+    });
+  } }, t('move_on_map'));
   const form = el('form', { class: 'report', id: 'report-form', onsubmit: async (e) => {
     e.preventDefault();
-    if (!w.position) return;
+    const p = point();
+    if (!p) return;
     const files = [...photos.files].slice(0, 3);
     const data = [];
     for (const f of files) data.push(await toDataUrl(await shrinkPhoto(f)));
     submit({ kind: 'report', category: category.value, note: note.value, photos_data: data,
-      lon: w.position.lon, lat: w.position.lat, accuracy_m: w.position.accuracy_m });
+      lon: p.lon, lat: p.lat, accuracy_m: p.accuracy_m ?? null });
+    w.reportPoint = null;
     form.reset();
   } },
   el('h2', {}, t('report_problem')),
@@ -41,6 +60,8 @@ export function reportForm(w, submit) {
   el('label', {}, t('photos'), photos),
   el('label', {}, t('note'), note),
   where,
-  el('button', { class: 'primary', type: 'submit', disabled: !w.position }, t('send')));
+  move,
+  mapBox,
+  send);
   return form;
 }
