@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "gridwatch/domain/text.h"
+#include "gridwatch/geo/distance.h"
 
 namespace gridwatch::center::http {
 
@@ -77,6 +78,14 @@ void too_many(Response& res, std::chrono::milliseconds wait, std::string body, s
   if (body.empty()) return json_error(res, 429, too_many_message(wait));
   res.status = 429;
   res.set_content(std::move(body), std::move(type));
+}
+
+std::expected<LonLat, std::string> point_of(const nlohmann::json& j) {
+  if (!j.contains("lon") || !j.contains("lat") || !j.at("lon").is_number() || !j.at("lat").is_number())
+    return std::unexpected("lon and lat are numbers, given together");
+  const LonLat p{j.at("lon").get<double>(), j.at("lat").get<double>()};
+  if (!geo::is_valid_wgs84(p)) return std::unexpected("lon must be within [-180, 180] and lat within [-90, 90]");
+  return p;
 }
 
 }  // namespace gridwatch::center::http

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <expected>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "gridwatch/center/auth.h"
 #include "gridwatch/domain/error.h"
+#include "gridwatch/domain/order.h"
 #include "http/server.h"
 
 namespace gridwatch::center::http {
@@ -33,6 +35,9 @@ std::optional<nlohmann::json> json_body(const Request& req, Response& res, std::
 // A text field of `body` ("" when absent) of at most `max` characters; nullopt when it is not a
 // string or too long.
 std::optional<std::string> text_field(const nlohmann::json& body, const char* key, size_t max = 1000);
+
+// lon and lat of `j` as a valid WGS-84 point, or the reason they are not.
+std::expected<LonLat, std::string> point_of(const nlohmann::json& j);
 
 // 403: "{name} ({role}) may not {what}".
 void deny(Response& res, const Principal& who, std::string_view what);

@@ -9,27 +9,18 @@
 #include <spdlog/spdlog.h>
 
 #include "gridwatch/domain/text.h"
-#include "gridwatch/geo/distance.h"
 #include "http/answers.h"
 #include "http/server.h"
 
 namespace gridwatch::center {
 
+using http::point_of;
 using http::text_field;
 
 namespace {
 
 constexpr size_t kMaxPhotos = 3;
 constexpr size_t kMaxPositions = 500;  // a batch: 2 hours of fixes every 15 s, kept while offline
-
-// lon and lat of `j` as a valid WGS-84 point, or the reason they are not.
-std::expected<LonLat, std::string> point_of(const nlohmann::json& j) {
-  if (!j.contains("lon") || !j.contains("lat") || !j.at("lon").is_number() || !j.at("lat").is_number())
-    return std::unexpected("lon and lat are numbers, given together");
-  const LonLat p{j.at("lon").get<double>(), j.at("lat").get<double>()};
-  if (!geo::is_valid_wgs84(p)) return std::unexpected("lon must be within [-180, 180] and lat within [-90, 90]");
-  return p;
-}
 
 // accuracy_m of `j` when given: a number of metres in [0, 10000].
 std::expected<std::optional<double>, std::string> accuracy_of(const nlohmann::json& j) {
@@ -62,7 +53,7 @@ std::string day_param(const http::Request& req, const PatrolMap& patrol) {
 
 std::optional<std::string> Center::worker_grid(const Principal& who, const std::string& id, http::Response& res,
                                                std::string_view what) {
-  if (!who.may_report_position(id)) return deny(res, who, fmt::format("{} for worker {}", what, id)), std::nullopt;
+  if (!who.may_report_position(id)) return deny(res, who, what), std::nullopt;
   if (who.role == Role::kWorker) return who.grid;
   const auto it = std::find_if(config_.tokens.begin(), config_.tokens.end(),
                                [&](const ApiToken& t) { return t.role == Role::kWorker && t.name == id; });
@@ -76,7 +67,7 @@ void Center::add_patrol_routes(http::Server& server) {
     const auto who = caller(req, res);
     if (!who) return;
     const std::string id = req.matches[1];
-    const auto grid = worker_grid(*who, id, res, "report a problem");
+    const auto grid = worker_grid(*who, id, res, fmt::format("report a problem for worker {}", id));
     if (!grid) return;
     const auto body = json_body(req, res, {"category", "lon", "lat", "accuracy_m", "note", "photos", "request_id",
                                            "observed_at"},
@@ -165,7 +156,7 @@ void Center::add_patrol_routes(http::Server& server) {
     const auto who = caller(req, res);
     if (!who) return;
     const std::string id = req.matches[1];
-    const auto grid = worker_grid(*who, id, res, "send the track");
+    const auto grid = worker_grid(*who, id, res, fmt::format("send the track of worker {}", id));
     if (!grid) return;
     const auto body = json_body(req, res, {"shift", "positions"},
                                 R"({"shift": "2026-12-04-am", "positions": [{"at": "2026-12-04T08:00:00Z", )"

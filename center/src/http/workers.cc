@@ -17,32 +17,21 @@ void Center::add_worker_routes(http::Server& server) {
     const auto who = caller(req, res);
     if (!who) return;
     const std::string id = req.matches[1];
-    if (!who->may_report_position(id)) return deny(res, *who, fmt::format("report the position of worker {}", id));
+    const auto grid = worker_grid(*who, id, res, fmt::format("report the position of worker {}", id));
+    if (!grid) return;
     const auto body = json_body(req, res, {"lon", "lat", "on_duty"}, R"({"lon": 116.4, "lat": 39.9, "on_duty": true})");
     if (!body) return;
     std::optional<LonLat> where;
     if (body->contains("lon") || body->contains("lat")) {
-      if (!body->contains("lon") || !body->contains("lat") || !body->at("lon").is_number() ||
-          !body->at("lat").is_number())
-        return json_error(res, 400, "lon and lat are numbers, given together", "lon");
-      const LonLat p{body->at("lon").get<double>(), body->at("lat").get<double>()};
-      if (!std::isfinite(p.lon) || !std::isfinite(p.lat) || std::abs(p.lon) > 180 || std::abs(p.lat) > 90)
-        return json_error(res, 400, "lon must be within [-180, 180] and lat within [-90, 90]", "lon");
-      where = p;
+      const auto p = http::point_of(*body);
+      if (!p) return json_error(res, 400, p.error(), "lon");
+      where = *p;
     }
     if (body->contains("on_duty") && !body->at("on_duty").is_boolean())
       return json_error(res, 400, "on_duty is true or false", "on_duty");
     const bool on_duty = body->contains("on_duty") ? body->at("on_duty").get<bool>() : true;
-    // A worker's grid is that of its token; an admin may place only workers that have one.
-    std::string grid = who->grid;
-    if (who->role != Role::kWorker) {
-      const auto it = std::find_if(config_.tokens.begin(), config_.tokens.end(),
-                                   [&](const ApiToken& t) { return t.role == Role::kWorker && t.name == id; });
-      if (it == config_.tokens.end()) return json_error(res, 404, fmt::format("no worker \"{}\"", id), "id");
-      grid = it->grid;
-    }
-    if (auto st = store_->report_worker(id, grid, where, on_duty); !st) return json_error(res, 503, st.error().message);
-    res.set_content(nlohmann::json({{"worker", id}, {"grid", grid}, {"on_duty", on_duty}}).dump(), "application/json");
+    if (auto st = store_->report_worker(id, *grid, where, on_duty); !st) return json_error(res, 503, st.error().message);
+    res.set_content(nlohmann::json({{"worker", id}, {"grid", *grid}, {"on_duty", on_duty}}).dump(), "application/json");
   });
 
   server.get("/api/v1/workers", [this](const http::Request& req, http::Response& res) {

@@ -129,8 +129,8 @@ class Center {
   void add_media_routes(http::Server& server);    // photos and clips
   void add_web_routes(http::Server& server);      // pages, their settings, buildings
   void add_patrol_routes(http::Server& server);   // patrol reports, tracks, coverage
-  // The grid of worker `id` when `who` may act for them (`what`: for the 403), or nullopt after
-  // answering 403 / 404.
+  // The grid of worker `id` when `who` may act for them (the worker, or an admin for a worker that
+  // has a token), or nullopt after answering 403 (`who` may not `what`) / 404.
   std::optional<std::string> worker_grid(const Principal& who, const std::string& id, http::Response& res,
                                          std::string_view what);
   // The authenticated caller of `req`, or nullopt after answering 401.
