@@ -65,6 +65,28 @@ struct GeoAssignOptions {
 // Reads lon,lat lines (WGS-84) on stdin, writes lon,lat,area_id on stdout.
 int run_geo_assign(const GeoAssignOptions& options);
 
+// gridwatch classify train|eval|predict (docs/classify.md).
+struct ClassifyOptions {
+  std::filesystem::path tickets;   // train, eval: the export
+  std::filesystem::path mapping;   // train, eval: its columns (the import mapping's format)
+  std::filesystem::path keywords;  // optional keyword CSV (label, words...)
+  std::filesystem::path out;       // train: the model file
+  std::filesystem::path model;     // predict
+  std::string name = "model";
+  int folds = 5;
+  int mistakes = 0;  // eval: list this many confident mistakes
+  double c = 100;
+  double keyword_weight = 1.0;
+  double target_precision = 0.97;
+  bool no_normalize = false;
+  bool no_keywords = false;
+  bool no_tfidf = false;
+  uint64_t seed = 1;
+};
+int run_classify_train(const ClassifyOptions& o);
+int run_classify_eval(const ClassifyOptions& o);
+int run_classify_predict(const ClassifyOptions& o);
+
 struct RulesReplayOptions {
   std::filesystem::path rules;
   std::filesystem::path readings;    // CSV ts,device_id,type,value

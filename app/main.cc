@@ -291,6 +291,42 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--readings", replay.readings, "Readings CSV")->required()->check(CLI::ExistingFile);
   replay_cmd->add_option("--events-out", replay.events_out, "Write the intents here (default: stdout)");
 
+  ClassifyOptions classify;
+  auto* classify_cmd = app.add_subcommand("classify", "Text classification of hotline tickets (docs/classify.md).");
+  classify_cmd->require_subcommand(1);
+  auto* ctrain = classify_cmd->add_subcommand(
+      "train", "Train a model from a ticket export (a text and a final category per row); prints the "
+               "suggested auto-fill threshold.");
+  auto* ceval = classify_cmd->add_subcommand(
+      "eval", "k-fold cross-validation: top-1, top-3, macro-F1, confusion, reliability and the "
+              "precision/coverage of auto-filling.");
+  for (auto* sub : {ctrain, ceval}) {
+    sub->add_option("--tickets", classify.tickets, "Ticket export (CSV with a header line)")
+        ->required()->check(CLI::ExistingFile);
+    sub->add_option("--mapping", classify.mapping, "Its columns: text and category (the import mapping's format)")
+        ->required()->check(CLI::ExistingFile);
+    sub->add_option("--keywords", classify.keywords, "Keyword CSV: label, then its words (header line first)")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--c", classify.c, "liblinear's C (inverse regularisation)")->check(CLI::PositiveNumber);
+    sub->add_option("--keyword-weight", classify.keyword_weight, "Scale of the keyword features")
+        ->check(CLI::Range(0.0, 100.0));
+    sub->add_option("--target-precision", classify.target_precision,
+                    "Precision the suggested auto-fill threshold must reach")->check(CLI::Range(0.5, 1.0));
+    sub->add_option("--seed", classify.seed, "Seed of the fold assignment");
+    sub->add_flag("--no-normalize", classify.no_normalize, "Raw text: no NFKC, OpenCC or placeholders");
+    sub->add_flag("--no-keywords", classify.no_keywords, "No keyword features");
+    sub->add_flag("--no-tfidf", classify.no_tfidf, "Raw n-gram counts instead of TF-IDF");
+  }
+  ctrain->add_option("--out", classify.out, "Model file to write")->required();
+  ctrain->add_option("--name", classify.name, "Start of the model id (1-32 of [A-Za-z0-9._-])");
+  ceval->add_option("--folds", classify.folds, "Number of folds")->check(CLI::Range(2, 20));
+  ceval->add_option("--mistakes", classify.mistakes, "List this many of the most confident mistakes")
+      ->check(CLI::Range(0, 10000));
+  auto* cpredict = classify_cmd->add_subcommand(
+      "predict", "Read one text a line on stdin, write one JSON line each: category, p, top3, auto, "
+                 "safety.");
+  cpredict->add_option("--model", classify.model, "Model file (classify train)")->required()->check(CLI::ExistingFile);
+
   VisionReplayOptions vreplay;
   auto* vision_cmd = app.add_subcommand("vision", "Camera tools.");
   vision_cmd->require_subcommand(1);
@@ -370,6 +406,9 @@ int main(int argc, char** argv) {
   if (*import_cmd) return run_tickets_import(tickets);
   if (*assign) return run_geo_assign(geo_assign);
   if (*replay_cmd) return run_rules_replay(replay);
+  if (*ctrain) return run_classify_train(classify);
+  if (*ceval) return run_classify_eval(classify);
+  if (*cpredict) return run_classify_predict(classify);
   if (*vreplay_cmd) return run_vision_replay(vreplay);
   if (*calibrate_cmd) return run_calibrate(points_file, calibrate_crs);
   if (*qr_cmd) return run_qr(qr_buildings, qr);

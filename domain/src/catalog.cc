@@ -65,7 +65,7 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
     static const std::regex kCode("^[a-z][a-z_]*\\.[a-z][a-z_]*$");
     static const std::regex kTaxonomy("^[0-9]{6}$");
     for (const ConfigNode& n : root.list("categories", true)) {
-      n.allow_only({"code", "name", "department", "sla", "merge", "priority", "taxonomy", "verify"});
+      n.allow_only({"code", "name", "department", "sla", "merge", "priority", "taxonomy", "verify", "keywords"});
       Category cat;
       cat.code = n.string("code");
       if (!std::regex_match(cat.code, kCode))
@@ -107,6 +107,7 @@ Result<Catalog> Catalog::load_text(std::string_view yaml, std::string source_nam
       if (!std::regex_match(cat.taxonomy_code, kTaxonomy))
         tax.raise("code", "must be six digits (a leaf of the 12345 taxonomy), quoted");
       cat.taxonomy_name = tax.string("name");
+      cat.keywords = n.strings("keywords");
       c.categories_.push_back(std::move(cat));
     }
     if (c.categories_.empty()) root.raise("categories", "the catalog is empty");

@@ -51,6 +51,8 @@ struct Category {
   Priority default_priority = Priority::kNormal;
   std::string taxonomy_code;  // six digits, a leaf of the 12345 taxonomy
   std::string taxonomy_name;
+  // Words a caller uses for it (besides its names), for the text classifier's keyword features.
+  std::vector<std::string> keywords;
 };
 
 class Catalog {
