@@ -45,10 +45,19 @@ int run_tickets_import(const TicketsImportOptions& o) {
     fmt::print(stderr, "error: {}\n", st.error().message);
     return kExitFailure;
   }
+  std::shared_ptr<const center::Suggester> suggester;
+  if (!config->classify.model.empty()) {
+    auto loaded = center::Suggester::load(config->classify, *catalog);
+    if (!loaded) {
+      fmt::print(stderr, "error: {}\n", loaded.error().message);
+      return kExitUsage;
+    }
+    suggester = std::move(*loaded);
+  }
   auto sum = center::import_tickets(csv, *mapping, *catalog, **store, areas->get(),
                                     [&](size_t line, const std::string& reason) {
                                       fmt::print(stderr, "{}:{}: {}\n", o.csv.string(), line, reason);
-                                    });
+                                    }, suggester.get());
   if (!sum) {
     fmt::print(stderr, "error: {}: {}\n", o.csv.string(), sum.error().message);
     return sum.error().code == ErrorCode::kUnavailable ? kExitFailure : kExitUsage;
@@ -58,6 +67,9 @@ int run_tickets_import(const TicketsImportOptions& o) {
   fmt::print("{}: {} rows: {} imported, {} merged into open cases, {} without location (dispatcher queue), "
              "{} rejected, {} already imported\n",
              o.csv.string(), sum->rows, sum->imported, sum->merged, sum->no_location, sum->rejected, sum->already);
+  if (suggester)
+    fmt::print("{} rows of unmapped categories took the suggested one (model {}, p >= {:.3f})\n", sum->suggested,
+               suggester->model_id(), suggester->threshold());
   if (to_other > 0)
     fmt::print("{} rows of {} unmapped {} values went to {}\n", to_other, sum->unmapped_values.size(),
                mapping->category_column, mapping->unmapped);

@@ -18,8 +18,9 @@ packages=(
   libcpp-httplib-dev libboost1.81-dev libssl-dev libcctz-dev tzdata zlib1g-dev librabbitmq-dev
   googletest libgtest-dev libgmock-dev
   # text classification of hotline tickets (classify/): liblinear's logistic regression and
-  # OpenCC's traditional → simplified Chinese conversion (its data files come with libopencc1.1)
-  liblinear-dev libopencc-dev
+  # OpenCC's traditional → simplified Chinese conversion (its data files come with libopencc1.1),
+  # ICU's NFKC normalisation
+  liblinear-dev libopencc-dev libicu-dev
   # services started privately by the demo and the tests (never as system services)
   mosquitto mosquitto-clients postgresql-15 postgresql-15-postgis-3 postgresql-client-15
   # a private RabbitMQ cluster for the scale-out tests and `demo --cluster`

@@ -155,6 +155,8 @@ TEST_F(AccessMatrix, EveryRouteAndEveryCallerGetTheExpectedStatus) {
       {"GET", "/api/v1/stats/coverage", "/api/v1/stats/coverage", "", {A, A, 200, 200, 200, 200}},
       {"GET", "/api/v1/patrol/tracks", "/api/v1/patrol/tracks?worker={worker}", "", {A, A, F, F, 200, 200}},
       {"GET", "/api/v1/patrol/cells", "/api/v1/patrol/cells?grid={grid}", "", {A, A, F, F, 200, 200}},
+      // Training labels hold callers' words: the dispatch center's only.
+      {"GET", "/api/v1/labels", "/api/v1/labels", "", {A, A, F, F, 200, 200}},
       // Steps of a case.
       {"POST", R"(/api/v1/orders/([^/]+)/actions)", "/api/v1/orders/{case}/actions", R"({"action": "accept"})",
        {A, A, F, F, 200, 200}, true},

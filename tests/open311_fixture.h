@@ -34,12 +34,15 @@ class Open311 : public ::testing::Test {
     prefix_ = unique_prefix();
     center_.emplace(dir_, CenterSpec{.id = "o311-" + tag_,
                                      .prefix = prefix_,
-                                     .sections = fmt::format("open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n", kKey),
+                                     .sections = fmt::format("open311:\n  api_keys:\n    - {{name: tests, key: \"{}\"}}\n", kKey) +
+                                                 extra_sections(),
                                      .auth = auth_yaml(fmt::format(
                                          "    - {{name: dispatcher-7, role: dispatcher, token: \"{}\"}}\n", kDispatcherToken))});
     port_ = center_->port();
     ASSERT_TRUE(center_->start());
   }
+  // More YAML sections of the center's configuration (a derived fixture's).
+  virtual std::string extra_sections() { return ""; }
   void TearDown() override {
     center_.reset();
     std::filesystem::remove_all(dir_);

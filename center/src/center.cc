@@ -32,6 +32,13 @@ Status Center::start(std::chrono::milliseconds connect_timeout) {
   }
   if (auto st = load_areas(); !st) return st;
   patrol_ = std::make_unique<PatrolMap>(config_.patrol, areas_, config_.worker_level);
+  if (!config_.classify.model.empty()) {
+    auto s = Suggester::load(config_.classify, catalog_);
+    if (!s) return std::unexpected(s.error());
+    suggester_ = std::move(*s);
+    spdlog::info("dispatch suggestions by model {} (auto-fill at p >= {:.3f})", suggester_->model_id(),
+                 suggester_->threshold());
+  }
   if (!config_.web.buildings.empty()) {
     auto b = load_buildings(config_.web.buildings);
     if (!b) return std::unexpected(b.error());

@@ -69,7 +69,7 @@ void read_auth(const ConfigNode& a, CenterConfig& c) {
 }
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth", "web", "patrol"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth", "web", "patrol", "classify"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -167,6 +167,13 @@ CenterConfig read(const ConfigNode& root) {
     c.patrol.glitch.max_speed_mps = p->number("max_speed", c.patrol.glitch.max_speed_mps, 1, 1000);
     c.patrol.glitch.min_jump_m = p->number("min_jump", c.patrol.glitch.min_jump_m, 0, 100'000);
     c.patrol.max_gap = p->duration("max_gap", c.patrol.max_gap, std::chrono::seconds{1}, std::chrono::hours{1});
+  }
+  if (auto k = root.find("classify")) {
+    k->allow_only({"model", "auto_threshold", "safety_words", "safety_except"});
+    if (k->has("model")) c.classify.model = k->path("model");
+    if (k->has("auto_threshold")) c.classify.auto_threshold = k->number("auto_threshold", 0.0, 1.0);
+    c.classify.safety_words = k->strings("safety_words");
+    c.classify.safety_except = k->strings("safety_except");
   }
   if (auto sla = root.find("sla")) {
     sla->allow_only({"check_interval"});

@@ -28,7 +28,7 @@ Result<TicketMapping> parse_ticket_mapping(std::string_view yaml, std::string so
     m.source = root.string("source");
     if (!is_valid_id(m.source, 32)) root.raise("source", "1-32 characters of [A-Za-z0-9._:-]");
     ConfigNode cols = root.at("columns");
-    cols.allow_only({"id", "requested_at", "category", "description", "lat", "long", "address"});
+    cols.allow_only({"id", "requested_at", "category", "description", "lat", "long", "address", "text"});
     m.id_column = cols.string("id");
     m.time_column = cols.string("requested_at");
     m.category_column = cols.string("category");
@@ -69,7 +69,8 @@ Result<TicketMapping> load_ticket_mapping(const std::filesystem::path& path, con
 
 Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, const Catalog& catalog, Store& store,
                                      const geo::AreaIndex* areas,
-                                     const std::function<void(size_t, const std::string&)>& on_reject) {
+                                     const std::function<void(size_t, const std::string&)>& on_reject,
+                                     const Suggester* suggester) {
   std::string line;
   if (!std::getline(csv, line)) return fail(ErrorCode::kParse, "the CSV file is empty (no header line)");
   if (line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);  // a spreadsheet's byte-order mark
@@ -133,10 +134,12 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       continue;
     }
     std::string code;
+    bool mapped = true;
     if (auto it = m.categories.find(f[cat_col]); it != m.categories.end()) {
       code = it->second;
     } else if (!m.unmapped.empty()) {
       code = m.unmapped;
+      mapped = false;
       ++sum.unmapped_values[f[cat_col]];
     } else {
       reject(fmt::format("{} \"{}\" has no service code in the mapping", m.category_column, printable(f[cat_col])));
@@ -176,8 +179,18 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
                         {"description", description},
                         {"attributes", {{"imported_category", f[cat_col]}}}};
     if (addr_col && !f[*addr_col].empty()) s["address"] = f[*addr_col];
+    std::optional<Suggestion> suggestion;
+    if (suggester) {
+      if (!mapped) s["category"] = "";  // the mapping did not know it: the suggestion may fill it
+      suggestion = apply_suggestion(suggester, s);
+      if (!mapped && !(suggestion && suggestion->fill)) s["category"] = code;
+      if (suggestion && suggestion->fill) ++sum.suggested;
+    }
     const auto placement = Store::Placement::of(areas, where);
     auto out = store.add_source(std::move(s), where, &placement);
+    if (out && suggestion && out->stored != Stored::kDuplicate)
+      if (auto st = store.record_suggestion(out->id, suggestion->json); !st)
+        on_reject(number, fmt::format("stored, but its suggestion was not kept: {}", st.error().message));
     if (!out) {
       if (out.error().code == ErrorCode::kUnavailable) return std::unexpected(out.error());
       reject(out.error().message);

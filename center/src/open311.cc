@@ -202,7 +202,7 @@ std::string caller_key(std::string_view v) {
 
 std::expected<TicketForm, FormError> parse_request_form(std::string_view body, std::string_view content_type,
                                                         const Catalog& catalog, const std::vector<ApiKey>& keys,
-                                                        Timestamp now) {
+                                                        Timestamp now, bool suggests) {
   if (content_type.substr(0, 33) != "application/x-www-form-urlencoded")
     return bad(fmt::format("POST requests takes a form (Content-Type application/x-www-form-urlencoded), not \"{}\"",
                            printable(content_type)));
@@ -251,8 +251,9 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
       return bad(fmt::format("unknown field \"{}\"", printable(k)));
   }
   const auto code = get("service_code");
-  if (!code) return bad("service_code is required");
-  const Category* cat = catalog.find(*code);
+  if (!code && !(suggests && get("description")))
+    return bad(suggests ? "service_code is required, or a description to suggest it from" : "service_code is required");
+  const Category* cat = code ? catalog.find(*code) : catalog.find(kNoCodeCategory);
   if (!cat) return bad(fmt::format("service_code \"{}\" is not a service (see services.json)", printable(*code)));
 
   TicketForm t;
@@ -260,7 +261,7 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
   nlohmann::json& s = t.source;
   s = {{"kind", "hotline"},
        {"channel", "open311"},
-       {"category", cat->code},
+       {"category", code ? cat->code : std::string()},
        {"priority", std::string(to_string(cat->default_priority))},
        {"reported_at", format_rfc3339(now)},
        {"want_token", true}};

@@ -172,8 +172,19 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
                                         id, o.dispatch_level),
                             "unit"});
     const std::string& u = *routed;
-    const Category* cat = catalog_->find(PQgetvalue(cur->get(), 0, 1));
+    const Category* cat = catalog_->find(o.category.empty() ? std::string(PQgetvalue(cur->get(), 0, 1)) : o.category);
+    if (!cat && !o.category.empty())
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                                   fmt::format("category \"{}\" is not a category of the catalog", o.category),
+                                   "category"});
     if (!cat) return std::unexpected(Error{ErrorCode::kInternal, "case of an unknown category", "category"});
+    if (!o.category.empty()) {
+      // The dispatcher's category (智能派单: a suggestion accepted, or another): the case takes it,
+      // and it is kept as a training label.
+      detail["category"] = {{"from", PQgetvalue(cur->get(), 0, 1)}, {"to", cat->code}};
+      if (auto t = exec(c, sql::set_case_category, {id, cat->code}); !t) return std::unexpected(t.error());
+      if (auto t = exec(c, sql::insert_label, {id, cat->code, std::string(actor)}); !t) return std::unexpected(t.error());
+    }
     const Sla sla = dispatch_sla(*catalog_, *cat,
                                  parse_priority(PQgetvalue(cur->get(), 0, 2)).value_or(cat->default_priority));
     const Duration respond = sla.respond, resolve = sla.resolve;

@@ -7,7 +7,7 @@ SELECT json_build_object(
       'address', s.address, 'description', s.description, 'attributes', s.attributes,
       'evidence', s.evidence, 'media_url', s.media_url, 'reported_at', gw_rfc3339(s.reported_at),
       'received_at', gw_rfc3339(s.received_at), 'cleared_at', gw_rfc3339(s.cleared_at),
-      'merge', s.merge) ORDER BY s.received_at, s.id) FROM sources s WHERE s.case_id = $1), '[]'),
+      'merge', s.merge, 'suggestion', s.suggestion) ORDER BY s.received_at, s.id) FROM sources s WHERE s.case_id = $1), '[]'),
   'history', coalesce((SELECT json_agg(json_build_object(
       'at', gw_rfc3339(h.at), 'action', h.action, 'source_id', h.source_id, 'actor', h.actor,
       'detail', h.detail) ORDER BY h.id) FROM case_history h WHERE h.case_id = $1), '[]'),

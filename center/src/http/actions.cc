@@ -69,14 +69,15 @@ void Center::add_action_routes(http::Server& server) {
     if (!who) return;
     const std::string id = req.matches[1];
     if (!is_valid_id(id)) return json_error(res, 400, "malformed case id", "id");
-    const auto body = json_body(req, res, {"action", "reason", "unit", "request_id", "photo_url"},
+    const auto body = json_body(req, res, {"action", "reason", "unit", "request_id", "photo_url", "category"},
                                 R"({"action": "...", "reason": "..."})");
     if (!body) return;
     const auto action_name = text_field(*body, "action"), reason = text_field(*body, "reason"),
                unit = text_field(*body, "unit"), request_id = text_field(*body, "request_id"),
-               photo_url = text_field(*body, "photo_url");
-    if (!action_name || !reason || !unit || !request_id || !photo_url)
-      return json_error(res, 400, "action, reason, unit, request_id and photo_url are strings of at most 1000 characters");
+               photo_url = text_field(*body, "photo_url"), category = text_field(*body, "category");
+    if (!action_name || !reason || !unit || !request_id || !photo_url || !category)
+      return json_error(res, 400,
+                        "action, reason, unit, request_id, photo_url and category are strings of at most 1000 characters");
     if (!request_id->empty() && !is_valid_id(*request_id, 64))
       return json_error(res, 400, "request_id is a plain name of at most 64 characters", "request_id");
     if (!photo_url->empty() && !photo_url->starts_with("/media/") && !photo_url->starts_with("https://") &&
@@ -95,8 +96,14 @@ void Center::add_action_routes(http::Server& server) {
       return json_error(res, 400, "refuse needs a reason: what is not fixed", "reason");
     if (*action == CaseAction::kVerify && who->role == Role::kWorker && photo_url->empty())
       return json_error(res, 400, "verify needs a photo_url: a photo of the place as it is now", "photo_url");
+    if (!category->empty() && *action != CaseAction::kDispatch)
+      return json_error(res, 400, "category goes with the dispatch action (the dispatcher's category)", "category");
+    if (!category->empty() && !catalog_.find(*category))
+      return json_error(res, 400, fmt::format("category \"{}\" is not a category of the catalog", printable(*category)),
+                        "category");
     TransitionOptions options = step_options(*who);
     options.unit = *unit;
+    options.category = *category;
     options.request_id = *request_id;
     options.photo_url = *photo_url;
     answer_step(res, id, *action, *reason, who->name, options);

@@ -63,7 +63,7 @@ void Center::add_open311_routes(http::Server& server) {
       return http::too_many(res, *wait, open311::error(429, http::too_many_message(*wait), format),
                             open311::content_type(format));
     auto form = open311::parse_request_form(body, req.get_header_value("Content-Type"), catalog_,
-                                            config_.api_keys, now_utc());
+                                            config_.api_keys, now_utc(), suggester_ != nullptr);
     if (!form) {
       metrics_.rejected(Error{form.error().http_status == 403 ? ErrorCode::kInvalidArgument : ErrorCode::kParse,
                               form.error().message, form.error().http_status == 403 ? "api_key" : "open311"});
@@ -76,8 +76,10 @@ void Center::add_open311_routes(http::Server& server) {
         spdlog::error("dead letter not stored: {}", st.error().message);
       return o311_error(res, form.error().http_status, form.error().message, format);
     }
+    const auto suggestion = apply_suggestion(suggester_.get(), form->source);
     const auto placement = Store::Placement::of(areas_.get(), form->where);
     auto out = store_->add_source(form->source, form->where, &placement);
+    if (out && suggestion) record_suggestion(out->id, *suggestion);
     if (out && out->stored == Stored::kDuplicate)
       out = fail(ErrorCode::kInternal, fmt::format("ticket id {} already taken", out->id));
     if (!out) {

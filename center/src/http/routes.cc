@@ -32,6 +32,7 @@ void Center::setup_http() {
   add_media_routes(server);
   add_web_routes(server);
   add_patrol_routes(server);
+  add_label_routes(server);
   server.not_found([](const http::Request& req, http::Response& res) {
     http::json_error(res, 404, fmt::format("no such resource: {}", printable(req.path)));
   });

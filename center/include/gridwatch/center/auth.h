@@ -57,6 +57,8 @@ struct Principal {
   bool may_answer_summons(std::string_view summoned_unit) const;
   bool may_split() const { return role == Role::kAdmin || role == Role::kDispatcher; }
   bool may_take_feedback() const { return role == Role::kAdmin || role == Role::kDispatcher; }
+  // Training labels hold callers' words: the dispatch center's, not a unit's.
+  bool may_export_labels() const { return role == Role::kAdmin || role == Role::kDispatcher; }
   bool may_read_stats() const { return role != Role::kWorker; }
   bool may_list_workers() const { return role == Role::kAdmin || role == Role::kDispatcher; }
   // Report the position of worker `id` (a worker its own only).

@@ -26,6 +26,7 @@
 #include "gridwatch/center/auth.h"
 #include "gridwatch/center/buildings.h"
 #include "gridwatch/center/config.h"
+#include "gridwatch/center/suggest.h"
 #include "gridwatch/center/patrol.h"
 #include "gridwatch/center/events.h"
 #include "gridwatch/center/store.h"
@@ -117,6 +118,8 @@ class Center {
   // Order messages stored per transaction at most.
   static constexpr size_t kIngestBatch = 500;
   void publish_case(const std::string& id, const nlohmann::json& change);
+  // Keeps a hotline source's suggestion (logged when the database refuses: the ticket is stored).
+  void record_suggestion(const std::string& source_id, const Suggestion& s);
 
   // The HTTP API (center/src/http/): the server and its routes, one group a file.
   void setup_http();
@@ -128,6 +131,7 @@ class Center {
   void add_open311_routes(http::Server& server);  // Open311 GeoReport v2
   void add_media_routes(http::Server& server);    // photos and clips
   void add_web_routes(http::Server& server);      // pages, their settings, buildings
+  void add_label_routes(http::Server& server);    // dispatchers' categories as training labels
   void add_patrol_routes(http::Server& server);   // patrol reports, tracks, coverage
   // The grid of worker `id` when `who` may act for them (the worker, or an admin for a worker that
   // has a token), or nullopt after answering 403 (`who` may not `what`) / 404.
@@ -189,6 +193,7 @@ class Center {
   std::unique_ptr<Store> store_;
   std::shared_ptr<const geo::AreaIndex> areas_;
   std::unique_ptr<PatrolMap> patrol_;  // coverage lattices (set once the areas are loaded)
+  std::shared_ptr<const Suggester> suggester_;  // classify.model (nullptr: none configured)
   Timestamp patrol_trimmed_{};         // when old positions were last deleted
   std::unique_ptr<Bus> bus_;  // the broker: Mosquitto or a RabbitMQ cluster (src/bus.h)
   std::unique_ptr<http::Server> http_;

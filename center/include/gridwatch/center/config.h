@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,16 @@ struct PatrolConfig {
   Duration max_gap = std::chrono::minutes{2};  // two fixes further apart in time are not joined
 };
 
+// Dispatch suggestions from the text of hotline tickets (docs/classify.md).
+struct ClassifyConfig {
+  std::filesystem::path model;  // empty: no suggestions (and Open311 needs a service_code)
+  // A suggestion fills the category of a ticket that came without one when its p is at least
+  // this; nullopt: the model's own suggested threshold.
+  std::optional<double> auto_threshold;
+  std::vector<std::string> safety_words;   // empty: the built-in list
+  std::vector<std::string> safety_except;  // empty: the built-in list
+};
+
 struct CenterConfig {
   std::string id = "center-1";
   std::string log_level = "info";
@@ -133,6 +144,7 @@ struct CenterConfig {
   size_t refusals_kept = 10'000;
   WebConfig web;
   PatrolConfig patrol;
+  ClassifyConfig classify;
 };
 
 [[nodiscard]] Result<CenterConfig> load_center_config(const std::filesystem::path& path);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gridwatch/center/store.h"
+#include "gridwatch/center/suggest.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/geo/areas.h"
@@ -41,15 +42,19 @@ struct ImportSummary {
   size_t rejected = 0;     // reported with line number and reason, not stored
   size_t already = 0;      // stored by an earlier import
   std::map<std::string, size_t> unmapped_values;  // category values sent to `unmapped`
+  size_t suggested = 0;  // rows whose category a suggestion filled in (docs/classify.md)
 };
 
 // Reads the CSV (a header line, then one ticket per line) and stores each row. `areas` places
 // rows in the administrative areas (may be empty). `on_reject(line, reason)` is called for each
 // bad row. Fails only when the file cannot be used at all (no header, a mapped column missing)
-// or the database is unavailable.
+// or the database is unavailable. With a `suggester`, each row with a description gets a
+// suggestion; a row whose category the mapping did not know (sent to `unmapped`) takes the
+// suggested category when its p reaches the threshold.
 [[nodiscard]] Result<ImportSummary> import_tickets(
     std::istream& csv, const TicketMapping& mapping, const Catalog& catalog, Store& store,
     const geo::AreaIndex* areas,
-    const std::function<void(size_t line, const std::string& reason)>& on_reject);
+    const std::function<void(size_t line, const std::string& reason)>& on_reject,
+    const Suggester* suggester = nullptr);
 
 }  // namespace gridwatch::center

@@ -38,6 +38,9 @@ std::string content_type(Format format);
 
 // The longest description accepted, in UTF-8 code points (the schema's maxLength).
 inline constexpr size_t kMaxDescription = 4000;
+// The service whose attributes a form without service_code is checked against (and the
+// dispatcher's queue when no category is suggested with confidence).
+inline constexpr std::string_view kNoCodeCategory = "general.other";
 
 struct FormError {
   int http_status;  // 400 or 403
@@ -58,10 +61,13 @@ struct TicketForm {
 // of the service definition, description of at most kMaxDescription code points, email,
 // device_id, account_id, first_name, last_name, phone, media_url, jurisdiction_id. Every value
 // must be valid UTF-8 and every key known and given once; anything else is a 400 naming it.
+// `suggests`: the center suggests categories (docs/classify.md), so a form without service_code
+// but with a description is accepted; its source's category is then empty (the caller fills it).
 std::expected<TicketForm, FormError> parse_request_form(std::string_view body,
                                                         std::string_view content_type,
                                                         const Catalog& catalog,
-                                                        const std::vector<ApiKey>& keys, Timestamp now);
+                                                        const std::vector<ApiKey>& keys, Timestamp now,
+                                                        bool suggests = false);
 
 // The first value of field `name` in a form (decoded), or nullopt when it has none or it does
 // not decode.

@@ -75,6 +75,9 @@ struct TransitionOptions {
   // answer) returns the first one's result instead of acting twice.
   std::string request_id;
   std::string photo_url;  // a photo of the work (e.g. /media/{id}.jpg), kept in the history
+  // dispatch: the dispatcher's category for the case (a suggestion accepted, or another): the
+  // case takes it (its SLA and department follow) and it is kept as a training label.
+  std::string category;
 };
 
 // A photo uploaded by a worker's phone or a resident (POST /api/v1/media, /open311/v2/media).
@@ -212,6 +215,15 @@ class Store {
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
   // Keeps a refused input. With `keep` > 0, the source's letters beyond its newest `keep` are
   // deleted (a source from outside that anyone may flood).
+  // 智能派单 (store_labels.cc): a hotline source's suggestion, kept with it and in its case's
+  // history; the training labels dispatchers' choices made (oldest first, since `since` when
+  // given, at most `limit`).
+  [[nodiscard]] Status record_suggestion(std::string_view source_id, const nlohmann::json& suggestion);
+  struct Label {
+    std::string case_id, text, suggested, category, chosen_by, chosen_at;
+  };
+  [[nodiscard]] Result<std::vector<Label>> labels(std::optional<std::string> since, size_t limit);
+
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
                                        std::string_view payload, size_t keep = 0);
   // A GeoJSON FeatureCollection of the orders matching `q`, newest first.
