@@ -218,6 +218,9 @@ int run_demo(const DemoOptions& options) {
       worker_bbox = cell->bbox;
     }
   cc.tokens = DemoHotline::tokens(worker_grid);
+  // 智能派单: a model trained now on GENERATED tickets (template sentences per category,
+  // classify/src/sample.cc), so that tickets without a service code get a suggestion.
+  if (auto model = train_demo_model(catalog, (*services)->dir() / "classify-model.bin")) cc.classify.model = *model;
   center::Center center(cc, catalog, *index);
   if (auto st = center.start(); !st) {
     spdlog::error("center: {}", st.error().message);

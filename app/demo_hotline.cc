@@ -1,5 +1,9 @@
 #include "demo_hotline.h"
 
+#include "gridwatch/classify/dataset.h"
+#include "gridwatch/classify/model.h"
+#include "gridwatch/classify/sample.h"
+
 #include "demo_http.h"
 
 #include "gridwatch/platform/secrets.h"
@@ -54,6 +58,24 @@ std::string form(std::initializer_list<std::pair<const char*, std::string>> fiel
 }  // namespace
 
 DemoHotline::DemoHotline(center::Center& center, std::filesystem::path dir) : center_(center), dir_(std::move(dir)) {}
+
+std::optional<std::filesystem::path> train_demo_model(const Catalog& catalog, const std::filesystem::path& path) {
+  auto normalizer = classify::Normalizer::create();
+  if (!normalizer) {
+    spdlog::warn("no dispatch suggestions: {}", normalizer.error().message);
+    return std::nullopt;
+  }
+  const auto examples = classify::sample_tickets(40, 2026);
+  auto model = classify::Model::train(examples, classify::catalog_keywords(catalog), {.name = "demo"}, *normalizer);
+  if (!model || !model->save(path)) {
+    spdlog::warn("no dispatch suggestions: the demo model could not be trained or written");
+    return std::nullopt;
+  }
+  fmt::print("Dispatch suggestions (智能派单): model {} trained on {} GENERATED tickets (templates, "
+             "classify/src/sample.cc), auto-fill at p >= {:.3f}\n",
+             model->id(), examples.size(), std::min(model->threshold(), 1.0));
+  return path;
+}
 
 void DemoHotline::import_export() {
   // This morning's tickets, local time. Two are about the same bin (they become one case), two
@@ -217,6 +239,27 @@ void DemoHotline::tick(int t) {
                  {"description", "广场舞音响太吵 loud music on the square"}, {"phone", "13900000001"}}),
            "noise, Xicheng");
       break;
+    case 8: {
+      // 智能派单: a caller says what is wrong and gives no category; the center suggests one.
+      post(form({{"api_key", key}, {"lat", "39.94050"}, {"long", "116.36980"},
+                 {"description", "新街口附近的垃圾桶已经满溢好几天了，垃圾散落一地，没人清理"}}),
+           "no service code, Chinese description only");
+      if (last_ticket_.empty()) break;
+      if (auto c = call("GET", "/api/v1/orders/" + last_ticket_, {}, kDispatcherToken)) {
+        const auto& p = (*c)["properties"];
+        for (const auto& src : p.value("sources", nlohmann::json::array())) {
+          if (!src.contains("suggestion") || !src.at("suggestion").is_object()) continue;
+          const auto& sg = src.at("suggestion");
+          std::string top3;
+          for (const auto& choice : sg.value("top3", nlohmann::json::array()))
+            top3 += fmt::format("{}{} {:.2f}", top3.empty() ? "" : ", ", choice.value("category", "?"), choice.value("p", 0.0));
+          fmt::print("  智能派单: suggested {} p = {:.2f} (top 3: {}); case {} is {} — {}\n", sg.value("category", "?"),
+                     sg.value("p", 0.0), top3, c->value("id", "?"), p.value("category", "?"),
+                     sg.value("filled", false) ? "category filled in" : "waits for the dispatcher");
+        }
+      }
+      break;
+    }
     case 10:
       post(form({{"api_key", key}, {"service_code", "utilities.manhole_cover"},
                  {"address_string", "东城区北新桥三条东口"}, {"description", "井盖松动 loose manhole cover"}}),

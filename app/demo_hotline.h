@@ -15,6 +15,10 @@
 
 namespace gridwatch::app {
 
+// Trains the demo's dispatch suggestion model on generated tickets and writes it to `path`;
+// prints what it did. nullopt (logged) when training fails: the demo runs without suggestions.
+std::optional<std::filesystem::path> train_demo_model(const Catalog& catalog, const std::filesystem::path& path);
+
 class DemoHotline {
  public:
   static constexpr const char* kApiKey = "demo-hotline-key-0123456789";

@@ -65,15 +65,21 @@ TEST(Demo, RunsEverythingAndSummarisesWhatHappened) {
   EXPECT_EQ(std::stoi(m[8]), 1 + refused);  // the truncated order message, and the keyless forms refused
   // The car is still parked (with the resident's ticket beside it), the flooded underpass has a
   // resident's ticket (a sensor's clear does not close it), two more tickets were posted, and the
-  // hotline export left six cases (one row joined another, one was broken), and a grid worker
-  // reported bikes on patrol.
-  EXPECT_EQ(m[9], "11");
+  // hotline export left six cases (one row joined another, one was broken), a grid worker
+  // reported bikes on patrol, and a ticket without a service code took the suggested category.
+  EXPECT_EQ(m[9], "12");
   ASSERT_TRUE(std::regex_search(
       out, m,
       std::regex(R"(Hotline: (\d+) tickets posted \(Open311\), (\d+) imported; (\d+) reports joined an existing case; (\d+) cases preempted)")))
       << out;
-  EXPECT_EQ(m[1], "4");
+  EXPECT_EQ(m[1], "5");
   EXPECT_EQ(m[2], "7");
+  // 智能派单: the model trained at start on generated tickets fills the category in.
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(Dispatch suggestions \(智能派单\): model demo-[0-9a-f]{8} trained on 440 GENERATED tickets)")))
+      << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(智能派单: suggested sanitation\.bin_overflow p = [01]\.\d\d \(top 3: .*\); case \S+ is sanitation\.bin_overflow — category filled in)")))
+      << out;
   EXPECT_GE(std::stoi(m[3]), 1);  // the flood and the parked car were reported before the calls
   EXPECT_GE(std::stoi(m[4]), 1);
   // The flood case: dispatched to Xicheng (which owns Xizhimen) and the grid worker on duty there,

@@ -3,7 +3,7 @@
 // merging into another case and splitting sources off. `reopen(id)` shows a case again after a
 // step (the same one, or the one the step led to).
 import { call, el } from '../common/api.js';
-import { t } from '../common/i18n.js';
+import { categoryName, t } from '../common/i18n.js';
 
 const DANGEROUS = ['cancel', 'mark_duplicate', 'reject'];
 
@@ -23,7 +23,7 @@ export function actionViews(ctx, f, reopen) {
     }
   };
   const step = (action, extra = {}) => run(async () => {
-    await post('actions', { action, reason: extra.reason || '', unit: extra.unit || '' });
+    await post('actions', { action, reason: extra.reason || '', unit: extra.unit || '', category: extra.category || '' });
     return f.id;
   });
   const form = (attrs, submit, ...children) =>
@@ -36,6 +36,18 @@ export function actionViews(ctx, f, reopen) {
     const unit = el('input', { placeholder: `${t('unit')} (${t('optional')})`, name: 'unit' });
     out.push(form({ id: 'form-dispatch' }, () => step('dispatch', { unit: unit.value.trim() }),
       el('div', { class: 'row' }, unit, el('button', { class: 'primary', type: 'submit' }, t('dispatch')))));
+    // 智能派单: the classifier's top 3 for the first ticket that has a suggestion, one click each
+    // (the choice becomes a training label); a safety word says a person decides.
+    const sug = (p.sources || []).map((src) => src.suggestion).find((x) => x);
+    if (sug) {
+      out.push(el('div', { id: 'suggestion', class: 'suggestion' },
+        el('b', {}, `${t('suggested')} (${sug.model})`),
+        sug.safety ? el('div', { class: 'error', id: 'suggestion-safety' }, `${t('safety_word')}: ${sug.safety}`) : null,
+        el('div', { class: 'row' }, ...(sug.top3 || []).map((c) => el('button', {
+          dataset: { category: c.category },
+          onclick: () => step('dispatch', { unit: unit.value.trim(), category: c.category, reason: `${t('suggested')} p=${c.p.toFixed(2)}` }),
+        }, `${t('dispatch_as')} ${categoryName(ctx.catalog, c.category)} · ${Math.round(c.p * 100)}%`)))));
+    }
   }
   if (simple.length)
     out.push(el('div', { class: 'row' }, ...simple.map((a) => el('button', {
