@@ -429,5 +429,46 @@ TEST(Cli, QrSheetsCarryEachBuildingsReportUrl) {
   std::filesystem::remove_all(dir);
 }
 
+// classify train / predict on a small export the test writes: a model file, one JSON line per
+// input line, a bad line answered with its error and the lines after it still classified.
+TEST(Cli, ClassifyTrainThenPredictOneJsonLineEach) {
+  const auto dir = temp_dir("cli-classify");
+  std::string csv = "id,text,label\n";
+  const char* noise[] = {"楼下酒吧音乐太吵", "夜间施工噪音扰民", "广场舞音响声音太大", "装修电钻噪声很大"};
+  const char* bins[] = {"垃圾桶满了没人清理", "垃圾箱溢出来了", "小区垃圾桶满溢", "分类垃圾桶爆满"};
+  for (int round = 0; round < 5; ++round)
+    for (int i = 0; i < 4; ++i)
+      csv += fmt::format("n{0}{1},{2}{0},noise\nb{0}{1},{3}{0},bins\n", round, i, noise[i], bins[i]);
+  csv += "x1,,noise\n";  // no text: skipped with its line number
+  write_file(dir / "export.csv", csv);
+  write_file(dir / "mapping.yaml", "columns:\n  text: text\n  category: label\n");
+  auto [code, out] = run_gridwatch({"classify", "train", "--tickets", (dir / "export.csv").string(), "--mapping",
+                                    (dir / "mapping.yaml").string(), "--out", (dir / "m.bin").string(), "--name", "t"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("export.csv:42: skipped: no text"), std::string::npos) << out;
+  EXPECT_NE(out.find("model t-"), std::string::npos) << out;
+  auto r = run_gridwatch_with_input({"classify", "predict", "--model", (dir / "m.bin").string()},
+                                    "晚上酒吧太吵了\n\n垃圾桶满了\n燃气泄漏了快来\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<nlohmann::json> answers;
+  for (std::string line; std::getline(lines, line);) answers.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(answers.size(), 4u) << r.out;
+  EXPECT_EQ(answers[0]["category"], "noise");
+  EXPECT_EQ(answers[0]["top3"].size(), 2u);
+  EXPECT_EQ(answers[1]["error"], "empty text");
+  EXPECT_EQ(answers[1]["line"], 2);
+  EXPECT_EQ(answers[2]["category"], "bins");
+  EXPECT_EQ(answers[3]["safety"], "燃气泄漏");
+  EXPECT_EQ(answers[3]["auto"], false);
+  EXPECT_NE(r.err.find("stdin:2: empty text"), std::string::npos) << r.err;
+  // a file that is not a model: exit 2 and why
+  write_file(dir / "bad.bin", "nope");
+  auto [bad_code, bad_out] = run_gridwatch({"classify", "predict", "--model", (dir / "bad.bin").string()});
+  EXPECT_EQ(bad_code, 2);
+  EXPECT_NE(bad_out.find("is not a gridwatch classifier model"), std::string::npos) << bad_out;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace gridwatch::testing

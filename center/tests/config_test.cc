@@ -206,6 +206,25 @@ TEST(CenterConfig, RateLimitsAndTheCapOfKeptRefusals) {
   EXPECT_EQ(bad.error().field, "limits.per_address.every");
 }
 
+TEST(CenterConfig, DispatchSuggestions) {
+  auto c = parse_center_config(
+      "classify:\n  model: models/m.bin\n  auto_threshold: 0.9\n  safety_words: [化学品]\n", "/etc/gw/center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->classify.model, std::filesystem::path("/etc/gw/models/m.bin"));
+  EXPECT_EQ(c->classify.auto_threshold, std::optional<double>(0.9));
+  EXPECT_EQ(c->classify.safety_words, std::vector<std::string>{"化学品"});
+  auto none = parse_center_config("center:\n  id: c1\n", "center.yaml");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->classify.model.empty());
+  EXPECT_FALSE(none->classify.auto_threshold.has_value());
+  auto high = parse_center_config("classify:\n  model: m.bin\n  auto_threshold: 1.5\n", "center.yaml");
+  ASSERT_FALSE(high.has_value());
+  EXPECT_EQ(high.error().field, "classify.auto_threshold");
+  auto unknown = parse_center_config("classify:\n  modle: m.bin\n", "center.yaml");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().field, "classify.modle");
+}
+
 TEST(CenterConfig, AreaLayersFromFilesAndSyntheticCells) {
   auto c = parse_center_config(R"(areas:
   - file: districts.json
