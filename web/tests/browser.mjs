@@ -148,6 +148,29 @@ describe('control center', () => {
     await page.click('#panel-close');
   });
 
+  it('offers the suggested categories of a ticket without service code, one click dispatches with one', async () => {
+    const r = await api('/open311/v2/requests.json', { token: null, method: 'POST',
+      form: { api_key: HOTLINE_KEY, lat: '39.9340', long: '116.4600', description: '路边的井盖松动了，车开过去响声很大' } });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const id = (await api(`/api/v1/orders/${r.json[0].service_request_id}`)).json.id;
+    await until('the case on the map', () => page.evaluate((i) => window.gridwatch.hasCase(i), id), 15_000);
+    await page.evaluate((i) => window.gridwatch.openCase(i), id);
+    await page.waitForSelector('#suggestion button');
+    await until('the case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === id, 15_000);
+    assert.equal(await page.locator('#suggestion button').count(), 3);
+    const second = page.locator('#suggestion button').nth(1);
+    const chosen = await second.getAttribute('data-category');
+    assert.match(await second.textContent(), /Dispatch as .+ · \d+%/);
+    await second.click();
+    await until('dispatched with the chosen category', async () => {
+      const p = (await api(`/api/v1/orders/${id}`)).json.properties;
+      return p.state === 'dispatched' && p.category === chosen;
+    });
+    const labels = await fetch(`${base}/api/v1/labels`, { headers: { Authorization: `Bearer ${DISPATCHER}` } });
+    assert.match(await labels.text(), new RegExp(`^${id},路边的井盖松动了.*,${chosen.replace('.', '\\.')},`, 'm'));
+    await page.click('#panel-close');
+  });
+
   it('plays a camera\'s clip in the panel', async () => {
     // The demo's street camera reports the parked car with a snapshot and an MP4 clip that the
     // center fetches from the agent when the panel asks for it.
