@@ -12,6 +12,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "gridwatch/classify/dataset.h"
+#include "gridwatch/classify/model.h"
+#include "gridwatch/classify/sample.h"
+#include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/order.h"
 #include "support.h"
 #include "test_data.h"
@@ -225,6 +229,49 @@ TEST_F(TicketsImport, GeneratedExportCountsAddUpBadRowsAreKeptAndReimportChanges
 }
 
 using TicketsImportRealData = TicketsImport;
+
+// With classify.model in the center's configuration, every row with a description gets a
+// suggestion, and a row whose complaint type the mapping does not know takes the suggested
+// category when it is sure enough; a mapped row keeps its own (docs/classify.md).
+TEST_F(TicketsImport, UnmappedRowsTakeAConfidentSuggestion) {
+  auto normalizer = classify::Normalizer::create();
+  ASSERT_TRUE(normalizer.has_value());
+  auto model = classify::Model::train(classify::sample_tickets(30, 1), classify::catalog_keywords(Catalog::builtin()),
+                                      classify::TrainOptions{.name = "import"}, *normalizer);
+  ASSERT_TRUE(model.has_value());
+  ASSERT_TRUE(model->save(dir_ / "model.bin").has_value());
+  write_file(dir_ / "center.yaml",
+             fmt::format("center:\n  id: import-{}\nbroker:\n  url: {}\ndatabase:\n  conninfo: \"{}\"\n"
+                         "classify:\n  model: model.bin\n  auto_threshold: 0.5\n",
+                         tag_, broker_url_and_account(svc_), svc_.pg_conninfo));
+  const LonLat where{.lon = -73.95, .lat = 40.70};
+  const std::string sure = "垃圾桶满了没人清理，垃圾箱溢出来了", unsure = "你好";
+  const std::string csv = std::string(kNycHeader) + "\n" +
+                          nyc_row("1", "03/01/2011 02:27:57 PM", "Street Condition", sure, "", where) + "\n" +
+                          nyc_row("2", "03/01/2011 02:28:57 PM", "Noise - Residential", sure, "", std::nullopt) + "\n" +
+                          nyc_row("3", "03/01/2011 02:29:57 PM", "Street Condition", unsure, "", std::nullopt) + "\n";
+  const auto p_sure = model->predict("Street Condition / " + sure).ranked.front();
+  const auto p_unsure = model->predict("Street Condition / " + unsure).ranked.front();
+  ASSERT_EQ(p_sure.label, "sanitation.bin_overflow");
+  ASSERT_GE(p_sure.p, 0.5);
+  ASSERT_LT(p_unsure.p, 0.5) << p_unsure.label;
+  write_file(dir_ / "export.csv", csv);
+  const RunResult r = import((dir_ / "export.csv").string());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(fmt::format("1 rows of unmapped categories took the suggested one (model {}, p >= 0.500)",
+                                   model->id())),
+            std::string::npos)
+      << r.out;
+  auto row = [&](const char* key) {
+    auto rows = sql(svc_.pg_conninfo,
+                    "SELECT category, suggestion->>'category', suggestion->>'filled' FROM sources WHERE id = $1",
+                    {fmt::format("{}-{}", tag_, key)});
+    return rows.empty() ? std::vector<std::string>{} : rows[0];
+  };
+  EXPECT_EQ(row("1"), (std::vector<std::string>{"sanitation.bin_overflow", "sanitation.bin_overflow", "true"}));
+  EXPECT_EQ(row("2"), (std::vector<std::string>{"environment.noise", "sanitation.bin_overflow", "false"}));
+  EXPECT_EQ(row("3"), (std::vector<std::string>{"general.other", p_unsure.label, "false"}));
+}
 
 TEST_F(TicketsImportRealData, NycSampleCountsAddUpAndReimportChangesNothing) {
   GW_NEED_DATA(districts, "boundaries/nyc-community-districts.geojson");
