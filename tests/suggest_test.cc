@@ -83,6 +83,13 @@ TEST_F(Suggest, AConfidentSuggestionFillsTheMissingCategory) {
       EXPECT_THAT(h["detail"]["note"].get<std::string>(), HasSubstr(model_->id()));
     }
   EXPECT_TRUE(noted);
+  // a filled category brings its own priority when it is more urgent (manhole covers: high)
+  const std::string hole = "路中间的井盖不见了";
+  ASSERT_EQ(model_->predict(hole).ranked.front().label, "utilities.manhole_cover");
+  ASSERT_GE(model_->predict(hole).ranked.front().p, kThreshold);
+  const json h = case_of(post_text(hole));
+  EXPECT_EQ(h["properties"]["category"], "utilities.manhole_cover");
+  EXPECT_EQ(h["properties"]["priority"], "high");
 }
 
 TEST_F(Suggest, AnUnsureSuggestionWaitsForTheDispatcherWithTheTopThree) {
@@ -117,6 +124,12 @@ TEST_F(Suggest, AnUnsureSuggestionWaitsForTheDispatcherWithTheTopThree) {
                                                  chosen)));
   // the export trains: it is a CSV with the columns config/tickets/labels.yaml names
   EXPECT_TRUE(labels.body.starts_with("case_id,text,suggested,category,chosen_by,chosen_at\n"));
+  // The choice holds: deriving the case from its sources again (as every later report or merge
+  // does) keeps the dispatcher's category.
+  sql(svc_.pg_conninfo, "SELECT gw_refresh_case($1)", {id});
+  EXPECT_EQ(case_of(id)["properties"]["category"], chosen);
+  // one label per case (a later choice would replace it: insert_label.sql)
+  EXPECT_EQ(count("SELECT count(*) FROM classify_labels WHERE case_id = $1", id), 1);
 }
 
 TEST_F(Suggest, ASafetyWordIsUrgentAndAlwaysAPerson) {

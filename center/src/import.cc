@@ -36,6 +36,8 @@ Result<TicketMapping> parse_ticket_mapping(std::string_view yaml, std::string so
     m.long_column = cols.string("long");
     m.address_column = cols.string("address", "");
     m.description_columns = cols.strings("description");
+    if (cols.has("text"))
+      m.text_columns = cols.yaml()["text"].IsScalar() ? std::vector<std::string>{cols.string("text")} : cols.strings("text");
     ConfigNode time = root.at("time");
     time.allow_only({"format", "zone"});
     m.time_format = time.string("format");
@@ -93,6 +95,13 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
   std::optional<size_t> addr_col;
   if (!m.address_column.empty()) addr_col = at[5];
   const std::vector<size_t> desc_cols(at.end() - static_cast<std::ptrdiff_t>(m.description_columns.size()), at.end());
+  std::vector<size_t> text_cols;  // checked only when a suggester reads them
+  if (suggester)
+    for (const std::string& name : m.text_columns) {
+      auto c = column(name);
+      if (!c) return std::unexpected(c.error());
+      text_cols.push_back(*c);
+    }
   cctz::time_zone tz;
   cctz::load_time_zone(m.time_zone, &tz);
 
@@ -182,7 +191,13 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
     std::optional<Suggestion> suggestion;
     if (suggester) {
       if (!mapped) s["category"] = "";  // the mapping did not know it: the suggestion may fill it
-      suggestion = apply_suggestion(suggester, s);
+      std::string text;  // what the model was trained on, when the mapping says (columns.text)
+      for (size_t c : text_cols) {
+        if (f[c].empty()) continue;
+        if (!text.empty()) text += " / ";
+        text += f[c];
+      }
+      suggestion = apply_suggestion(suggester, s, text);
       if (!mapped && !(suggestion && suggestion->fill)) s["category"] = code;
       if (suggestion && suggestion->fill) ++sum.suggested;
     }

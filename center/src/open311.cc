@@ -254,7 +254,9 @@ std::expected<TicketForm, FormError> parse_request_form(std::string_view body, s
   if (!code && !(suggests && get("description")))
     return bad(suggests ? "service_code is required, or a description to suggest it from" : "service_code is required");
   const Category* cat = code ? catalog.find(*code) : catalog.find(kNoCodeCategory);
-  if (!cat) return bad(fmt::format("service_code \"{}\" is not a service (see services.json)", printable(*code)));
+  if (!cat)
+    return bad(code ? fmt::format("service_code \"{}\" is not a service (see services.json)", printable(*code))
+                    : std::string("service_code is required (this catalog has no service for unsorted tickets)"));
 
   TicketForm t;
   t.api_key = who->name;

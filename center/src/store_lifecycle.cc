@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+
 #include <array>
 
 #include <fmt/format.h>
@@ -182,11 +184,15 @@ Result<Transition> Store::transition(std::string_view case_id, CaseAction action
       // The dispatcher's category (智能派单: a suggestion accepted, or another): the case takes it,
       // and it is kept as a training label.
       detail["category"] = {{"from", PQgetvalue(cur->get(), 0, 1)}, {"to", cat->code}};
-      if (auto t = exec(c, sql::set_case_category, {id, cat->code}); !t) return std::unexpected(t.error());
+      if (auto t = exec(c, sql::set_case_category, {id, cat->code, std::string(to_string(cat->default_priority))}); !t)
+        return std::unexpected(t.error());
+      if (auto t = exec(c, sql::refresh_case, {id}); !t) return std::unexpected(t.error());
       if (auto t = exec(c, sql::insert_label, {id, cat->code, std::string(actor)}); !t) return std::unexpected(t.error());
     }
-    const Sla sla = dispatch_sla(*catalog_, *cat,
-                                 parse_priority(PQgetvalue(cur->get(), 0, 2)).value_or(cat->default_priority));
+    Priority priority = parse_priority(PQgetvalue(cur->get(), 0, 2)).value_or(cat->default_priority);
+    // the dispatcher's category: the more urgent of the case's priority and the category's
+    if (!o.category.empty()) priority = std::min(priority, cat->default_priority);
+    const Sla sla = dispatch_sla(*catalog_, *cat, priority);
     const Duration respond = sla.respond, resolve = sla.resolve;
     unit = u;
     department = cat->department_code;

@@ -15,6 +15,11 @@ Result<std::shared_ptr<const Suggester>> Suggester::load(const ClassifyConfig& c
   auto model = classify::Model::load(config.model, *normalizer);
   if (!model)
     return fail(ErrorCode::kConfig, fmt::format("classify.model: {}", model.error().message), "classify.model");
+  if (!catalog.find(kQueueCategory))
+    return fail(ErrorCode::kConfig,
+                fmt::format("classify.model: the catalog has no {} for tickets the model is not sure of",
+                            kQueueCategory),
+                "classify.model");
   for (const auto& label : model->labels())
     if (!catalog.find(label))
       return fail(ErrorCode::kConfig,
@@ -58,6 +63,7 @@ Suggestion Suggester::suggest(std::string_view text, std::string_view given) con
     out.json["filled"] = false;
     out.note = fmt::format("safety word \"{}\": urgent, a dispatcher decides (suggested {}, p = {:.2f}, model {})",
                            *word, best.label, best.p, model_->id());
+    out.json["note"] = out.note;
     return out;
   }
   const bool fill = given.empty() && best.p >= threshold_;
@@ -76,15 +82,24 @@ Suggestion Suggester::suggest(std::string_view text, std::string_view given) con
   return out;
 }
 
-std::optional<Suggestion> apply_suggestion(const Suggester* suggester, nlohmann::json& source) {
+std::optional<Suggestion> apply_suggestion(const Suggester* suggester, nlohmann::json& source, std::string_view text) {
   const std::string given = source.contains("category") && source["category"].is_string()
                                 ? source["category"].get<std::string>() : std::string();
-  const std::string text = source.contains("description") && source["description"].is_string()
-                               ? source["description"].get<std::string>() : std::string();
+  std::string described;
+  if (text.empty() && source.contains("description") && source["description"].is_string())
+    text = described = source["description"].get<std::string>();
   std::optional<Suggestion> s;
   if (suggester && !text.empty() && source.value("kind", std::string()) == "hotline") s = suggester->suggest(text, given);
-  if (s && s->fill) source["category"] = *s->fill;
-  else if (given.empty()) source["category"] = std::string(kQueueCategory);
+  if (s && s->fill) {
+    source["category"] = *s->fill;
+    // the filled category's priority, unless the ticket is more urgent already
+    const std::string was = source.value("priority", std::string("normal"));
+    if (const Category* cat = suggester->catalog().find(*s->fill))
+      if (cat->default_priority < parse_priority(was).value_or(Priority::kNormal))
+        source["priority"] = std::string(to_string(cat->default_priority));
+  } else if (given.empty()) {
+    source["category"] = std::string(kQueueCategory);
+  }
   if (s && s->urgent) source["priority"] = "urgent";
   return s;
 }

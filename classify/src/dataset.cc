@@ -1,5 +1,6 @@
 #include "gridwatch/classify/dataset.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>

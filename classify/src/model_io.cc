@@ -17,7 +17,8 @@ static_assert(std::endian::native == std::endian::little, "the model file is lit
 
 constexpr char kMagic[] = "GWCLS";
 constexpr uint32_t kVersion = 1;
-constexpr uint32_t kMaxCount = 1u << 28;
+constexpr uint32_t kMaxCount = 1u << 28;  // elements of one array
+constexpr uint32_t kMaxLabels = 10000;
 
 class Writer {
  public:
@@ -86,6 +87,10 @@ class Reader {
 }  // namespace
 
 Status Model::save(const std::filesystem::path& path) const {
+  if (labels_.size() > kMaxLabels || weights_.size() > kMaxCount)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("a model of {} labels and {} weights is larger than a model file holds ({} labels, {} weights)",
+                            labels_.size(), weights_.size(), kMaxLabels, kMaxCount));
   std::ostringstream buf;
   Writer w(buf);
   buf.write(kMagic, 5);
@@ -153,6 +158,8 @@ Result<Model> Model::load(const std::filesystem::path& path, std::shared_ptr<con
   m.temperature_ = r.pod<double>();
   m.threshold_ = r.pod<double>();
   const uint32_t k = r.count();
+  if (!r.ok() || k < 2 || k > kMaxLabels)
+    return fail(ErrorCode::kParse, fmt::format("{}: the model file is truncated or damaged", path.string()));
   for (uint32_t j = 0; j < k && r.ok(); ++j) m.labels_.push_back(r.str());
   std::vector<std::vector<std::u32string>> words(k);
   for (uint32_t j = 0; j < k && r.ok(); ++j) {

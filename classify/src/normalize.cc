@@ -59,7 +59,8 @@ std::u32string mask_numbers(std::u32string_view s) {
       if (is_digit(s[j])) {
         ++digits;
         ++j;
-      } else if ((s[j] == U'-' || s[j] == U' ') && j + 1 < s.size() && is_digit(s[j + 1]) && digits >= 3) {
+      } else if ((s[j] == U'-' || s[j] == U' ') && j + 1 < s.size() && is_digit(s[j + 1]) && digits >= 3 &&
+                 digits < 11) {  // groups of one phone number, never past its length
         dash = dash || s[j] == U'-';
         ++j;
       } else {
@@ -175,9 +176,10 @@ std::u32string Normalizer::normalize(std::string_view utf8) const {
   UErrorCode status = U_ZERO_ERROR;
   const icu::UnicodeString folded =
       impl_->nfkc->normalize(icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size()))), status);
+  if (U_FAILURE(status)) return mask_numbers(decode(utf8));  // OpenCC wants what ICU could read
   std::string nfkc;
-  if (U_FAILURE(status)) nfkc.assign(utf8);
-  else folded.toUTF8String(nfkc);
+  folded.toUTF8String(nfkc);
+  std::replace(nfkc.begin(), nfkc.end(), '\0', ' ');  // OpenCC's output would end at a NUL
   std::string simplified;
   try {
     simplified = impl_->t2s->Convert(nfkc);

@@ -33,7 +33,7 @@ std::optional<std::string> SafetyCheck::match(std::string_view text) const {
 
 std::optional<std::string> SafetyCheck::match_normalized(std::u32string text) const {
   for (const auto& ex : except_)
-    for (size_t at = text.find(ex); at != std::u32string::npos; at = text.find(ex, at))
+    for (size_t at = text.find(ex); at != std::u32string::npos; at = text.find(ex, at + ex.size()))
       text.replace(at, ex.size(), ex.size(), U' ');
   for (const auto& [word, spelled] : words_) {
     for (size_t at = text.find(word); at != std::u32string::npos; at = text.find(word, at + 1)) {

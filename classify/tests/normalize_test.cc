@@ -26,6 +26,9 @@ TEST(Normalize, PhoneNumbersBecomeOnePlaceholder) {
   EXPECT_EQ(norm("call 138 1234 5678 now"), "call <tel> now");
   // full-width digits are digits after NFKC
   EXPECT_EQ(norm("电话１３８１２３４５６７８"), "电话<tel>");
+  // a phone number's groups never run past its length into the next number
+  EXPECT_EQ(norm("13812345678 3号楼"), "<tel> <addr>号楼");
+  EXPECT_EQ(norm("0755-12345678 3楼"), "<tel> <addr>楼");
 }
 
 TEST(Normalize, HouseAndRoomNumbersAreAddresses) {

@@ -35,6 +35,9 @@ TEST_F(Safety, ConfiguredListsReplaceTheDefaults) {
   const SafetyCheck custom({.words = {"化学品"}, .except = {}}, *Normalizer::create());
   EXPECT_EQ(custom.match("仓库化学品外泄"), std::optional<std::string>("化学品"));
   EXPECT_EQ(custom.match("燃气泄漏"), std::nullopt);
+  // an exception that is only spaces is removed (as spaces) and the search goes on past it
+  const SafetyCheck spaces({.words = {"火"}, .except = {" "}}, *Normalizer::create());
+  EXPECT_EQ(spaces.match("着 火 了"), std::optional<std::string>("火"));
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ void Center::add_open311_routes(http::Server& server) {
     const auto suggestion = apply_suggestion(suggester_.get(), form->source);
     const auto placement = Store::Placement::of(areas_.get(), form->where);
     auto out = store_->add_source(form->source, form->where, &placement);
-    if (out && suggestion) record_suggestion(out->id, *suggestion);
+    if (out && suggestion && out->stored != Stored::kDuplicate) record_suggestion(out->id, *suggestion);
     if (out && out->stored == Stored::kDuplicate)
       out = fail(ErrorCode::kInternal, fmt::format("ticket id {} already taken", out->id));
     if (!out) {

@@ -22,6 +22,8 @@ struct TicketMapping {
   std::string source;  // id prefix and channel name: ids become "{source}-{id column}"
   std::string id_column, time_column, category_column, lat_column, long_column, address_column;
   std::vector<std::string> description_columns;  // joined with " / "
+  // what the dispatch suggestion model reads (columns.text; empty: the description)
+  std::vector<std::string> text_columns;
   std::string time_format;                        // strptime-like, read by CCTZ
   std::string time_zone;                          // IANA name
   geo::Crs crs = geo::Crs::kWgs84;                // of lat/long: Chinese exports are often GCJ-02

@@ -213,8 +213,6 @@ class Store {
   [[nodiscard]] Result<nlohmann::json> mark_overdue(Timestamp now);
   // {"sources": [...], "history": [...]} of a case (empty lists when there is no such case).
   [[nodiscard]] Result<nlohmann::json> case_sources(std::string_view case_id);
-  // Keeps a refused input. With `keep` > 0, the source's letters beyond its newest `keep` are
-  // deleted (a source from outside that anyone may flood).
   // 智能派单 (store_labels.cc): a hotline source's suggestion, kept with it and in its case's
   // history; the training labels dispatchers' choices made (oldest first, since `since` when
   // given, at most `limit`).
@@ -223,7 +221,8 @@ class Store {
     std::string case_id, text, suggested, category, chosen_by, chosen_at;
   };
   [[nodiscard]] Result<std::vector<Label>> labels(std::optional<std::string> since, size_t limit);
-
+  // Keeps a refused input. With `keep` > 0, the source's letters beyond its newest `keep` are
+  // deleted (a source from outside that anyone may flood).
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,
                                        std::string_view payload, size_t keep = 0);
   // A GeoJSON FeatureCollection of the orders matching `q`, newest first.

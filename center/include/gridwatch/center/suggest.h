@@ -49,6 +49,7 @@ class Suggester {
   // `given`: the caller's category (empty when none).
   Suggestion suggest(std::string_view text, std::string_view given) const;
   const std::string& model_id() const;
+  const Catalog& catalog() const { return *catalog_; }
   double threshold() const { return threshold_; }
 
  private:
@@ -59,10 +60,11 @@ class Suggester {
   double threshold_ = 1.01;
 };
 
-// For a hotline source (kind hotline) with a description and a suggester: the suggestion, with
-// `source` changed as it says (category filled or general.other, priority urgent on a safety
-// word). nullopt, and `source` unchanged, otherwise (a source without a category then gets
-// general.other).
-std::optional<Suggestion> apply_suggestion(const Suggester* suggester, nlohmann::json& source);
+// For a hotline source (kind hotline) with a description (or `text`, when given: what the model
+// was trained on) and a suggester: the suggestion, with `source` changed as it says (category
+// filled, with that category's priority when it is more urgent, or general.other; priority
+// urgent on a safety word). nullopt otherwise, and a source without a category gets general.other.
+std::optional<Suggestion> apply_suggestion(const Suggester* suggester, nlohmann::json& source,
+                                           std::string_view text = {});
 
 }  // namespace gridwatch::center

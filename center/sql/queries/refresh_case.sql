@@ -1,0 +1,2 @@
+-- Derives case $1 from its sources again (gw_refresh_case).
+SELECT gw_refresh_case($1)
