@@ -17,6 +17,17 @@
 namespace gridwatch::center {
 namespace {
 
+// The non-empty fields of `columns`, joined with " / " (a description or a text of several columns).
+std::string joined(const std::vector<std::string>& fields, const std::vector<size_t>& columns) {
+  std::string out;
+  for (size_t c : columns) {
+    if (fields[c].empty()) continue;
+    if (!out.empty()) out += " / ";
+    out += fields[c];
+  }
+  return out;
+}
+
 
 }  // namespace
 
@@ -168,12 +179,7 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
       // 0,0 is what many exports write for "no position".
       if (p.lon != 0 || p.lat != 0) where = geo::to_wgs84(p, m.crs);
     }
-    std::string description;
-    for (size_t c : desc_cols) {
-      if (f[c].empty()) continue;
-      if (!description.empty()) description += " / ";
-      description += f[c];
-    }
+    const std::string description = joined(f, desc_cols);
     if (utf8_length(description) > 4000) {
       reject("the description is longer than 4000 characters");
       continue;
@@ -191,13 +197,8 @@ Result<ImportSummary> import_tickets(std::istream& csv, const TicketMapping& m, 
     std::optional<Suggestion> suggestion;
     if (suggester) {
       if (!mapped) s["category"] = "";  // the mapping did not know it: the suggestion may fill it
-      std::string text;  // what the model was trained on, when the mapping says (columns.text)
-      for (size_t c : text_cols) {
-        if (f[c].empty()) continue;
-        if (!text.empty()) text += " / ";
-        text += f[c];
-      }
-      suggestion = apply_suggestion(suggester, s, text);
+      // what the model was trained on, when the mapping says (columns.text)
+      suggestion = apply_suggestion(suggester, s, joined(f, text_cols));
       if (!mapped && !(suggestion && suggestion->fill)) s["category"] = code;
       if (suggestion && suggestion->fill) ++sum.suggested;
     }
