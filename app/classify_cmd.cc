@@ -144,13 +144,14 @@ int run_classify_predict(const ClassifyOptions& o) {
     } else if (trim_blanks(line).empty()) {
       out = {{"error", "empty text"}, {"line", n}};
     } else {
-      const auto pred = model->predict(line);
+      const std::u32string prepared = model->prepare(line);  // once for the model and the safety words
+      const auto pred = model->predict_prepared(prepared);
       out["category"] = pred.ranked.front().label;
       out["p"] = pred.ranked.front().p;
       out["top3"] = nlohmann::json::array();
       for (size_t i = 0; i < std::min<size_t>(3, pred.ranked.size()); ++i)
         out["top3"].push_back({{"category", pred.ranked[i].label}, {"p", pred.ranked[i].p}});
-      const auto word = safety.match(line);
+      const auto word = model->options().normalize ? safety.match_normalized(prepared) : safety.match(line);
       out["safety"] = word ? nlohmann::json(*word) : nlohmann::json(nullptr);
       out["auto"] = !word && pred.ranked.front().p >= model->threshold();
       out["model"] = model->id();

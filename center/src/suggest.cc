@@ -41,7 +41,9 @@ Result<std::shared_ptr<const Suggester>> Suggester::load(const ClassifyConfig& c
 const std::string& Suggester::model_id() const { return model_->id(); }
 
 Suggestion Suggester::suggest(std::string_view text, std::string_view given) const {
-  const classify::Prediction pred = model_->predict(text);
+  // normalised once for the model and the safety words (when the model reads normalised text)
+  const std::u32string prepared = model_->prepare(text);
+  const classify::Prediction pred = model_->predict_prepared(prepared);
   const classify::Scored& best = pred.ranked.front();
   const Category* cat = catalog_->find(best.label);  // load() checked every label
   Suggestion out;
@@ -57,7 +59,7 @@ Suggestion Suggester::suggest(std::string_view text, std::string_view given) con
               {"top3", top3},
               {"model", model_->id()},
               {"threshold", threshold_}};
-  if (const auto word = safety_->match(text)) {
+  if (const auto word = model_->options().normalize ? safety_->match_normalized(prepared) : safety_->match(text)) {
     out.urgent = true;
     out.json["safety"] = *word;
     out.json["filled"] = false;

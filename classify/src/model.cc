@@ -39,8 +39,7 @@ std::u32string Model::prepare(std::string_view text) const {
   return options_.normalize ? normalizer_->normalize(text) : Normalizer::decode(text);
 }
 
-SparseVector Model::encode(std::string_view text) const {
-  const std::u32string u = prepare(text);
+SparseVector Model::encode(std::u32string_view u) const {
   SparseVector x;
   double norm = 0;
   for (const auto& [hash, count] : ngram_counts(u, options_.hash_bits)) {
@@ -63,12 +62,14 @@ SparseVector Model::encode(std::string_view text) const {
   return x;
 }
 
-std::vector<double> Model::decision(std::string_view text) const {
+std::vector<double> Model::decision(std::string_view text) const { return decision_prepared(prepare(text)); }
+
+std::vector<double> Model::decision_prepared(std::u32string_view prepared) const {
   const size_t k = labels_.size();
   const size_t bias_row = columns_.size() + KeywordMatcher::kColumnsPerLabel * k;
   std::vector<double> d(k);
   for (size_t j = 0; j < k; ++j) d[j] = double(weights_[bias_row * k + j]);
-  for (const auto& [col, v] : encode(text))
+  for (const auto& [col, v] : encode(prepared))
     for (size_t j = 0; j < k; ++j) d[j] += double(v) * double(weights_[size_t(col) * k + j]);
   return d;
 }
@@ -83,8 +84,10 @@ std::vector<double> Model::softmax(const std::vector<double>& decision, double t
   return p;
 }
 
-Prediction Model::predict(std::string_view text) const {
-  const std::vector<double> p = softmax(decision(text), temperature_);
+Prediction Model::predict(std::string_view text) const { return predict_prepared(prepare(text)); }
+
+Prediction Model::predict_prepared(std::u32string_view prepared) const {
+  const std::vector<double> p = softmax(decision_prepared(prepared), temperature_);
   Prediction out;
   out.ranked.reserve(p.size());
   for (size_t j = 0; j < p.size(); ++j) out.ranked.push_back({labels_[j], p[j]});
@@ -160,13 +163,13 @@ Result<Model> Model::fit(const std::vector<const Example*>& examples, const std:
     m.keywords_ = KeywordMatcher(std::move(words));
   }
 
-  // Vocabulary and document frequencies of the training texts.
-  std::vector<SparseVector> counts;
-  counts.reserve(examples.size());
+  // Vocabulary and document frequencies of the training texts (each normalised once).
+  std::vector<std::u32string> prepared;
+  prepared.reserve(examples.size());
   std::unordered_map<uint32_t, uint32_t> df;
   for (const Example* e : examples) {
-    counts.push_back(ngram_counts(m.prepare(e->text), options.hash_bits));
-    for (const auto& [hash, c] : counts.back()) ++df[hash];
+    prepared.push_back(m.prepare(e->text));
+    for (const auto& [hash, c] : ngram_counts(prepared.back(), options.hash_bits)) ++df[hash];
   }
   std::vector<uint32_t> hashes;
   hashes.reserve(df.size());
@@ -184,9 +187,10 @@ Result<Model> Model::fit(const std::vector<const Example*>& examples, const std:
   std::vector<std::vector<feature_node>> rows;
   rows.reserve(examples.size());
   std::vector<double> y;
-  for (const Example* e : examples) {
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Example* e = examples[i];
     std::vector<feature_node> row;
-    for (const auto& [col, v] : m.encode(e->text)) row.push_back({int(col) + 1, double(v)});
+    for (const auto& [col, v] : m.encode(prepared[i])) row.push_back({int(col) + 1, double(v)});
     row.push_back({int(n_cols) + 1, 1.0});
     row.push_back({-1, 0});
     rows.push_back(std::move(row));

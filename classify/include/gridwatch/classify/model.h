@@ -65,6 +65,11 @@ class Model {
   Status save(const std::filesystem::path& path) const;
 
   Prediction predict(std::string_view text) const;
+  // The text as the model reads it (normalised, or only decoded when trained without), and the
+  // prediction of a text prepared so: for a caller that also needs the normalised text (the
+  // safety check) and normalises once.
+  std::u32string prepare(std::string_view text) const;
+  Prediction predict_prepared(std::u32string_view prepared) const;
   // The uncalibrated decision values, one per label (labels() order).
   std::vector<double> decision(std::string_view text) const;
 
@@ -86,8 +91,8 @@ class Model {
 
  private:
   Model() = default;
-  SparseVector encode(std::string_view text) const;
-  std::u32string prepare(std::string_view text) const;
+  SparseVector encode(std::u32string_view prepared) const;
+  std::vector<double> decision_prepared(std::u32string_view prepared) const;
   static Result<Model> fit(const std::vector<const Example*>& examples, const std::vector<std::string>& labels,
                            const std::map<std::string, std::vector<std::string>>& keywords,
                            const TrainOptions& options, std::shared_ptr<const Normalizer> normalizer);
