@@ -18,6 +18,7 @@ namespace gridwatch::app {
 namespace {
 
 constexpr int kStepS = 15;          // a position every 15 s (the page's batching: 15 s or 25 m)
+constexpr int kMinRound = 24;       // positions sent at start, at least (more than 10: one GPS jump among them)
 constexpr double kWalkMps = 1.2;    // a walk
 constexpr double kRowGapM = 100;    // the round's streets run 100 m apart: half the cells are passed
 
@@ -85,10 +86,12 @@ void DemoPatrol::send(Walker& w, size_t upto, Timestamp last, const std::vector<
 
 void DemoPatrol::start() {
   using namespace std::chrono;
-  // The round began two hours ago (or at local midnight, Beijing time, if that is later).
+  // The round began two hours ago (or at local midnight, Beijing time, if that is later), with
+  // kMinRound positions behind it even just after midnight, so that there is a round to show.
   const Timestamp now = now_utc();
   const auto midnight = floor<days>(now + hours{8}) - hours{8};
-  const auto since = std::max<Timestamp>(now - hours{2}, Timestamp{midnight} + minutes{1});
+  const auto since = std::min<Timestamp>(std::max<Timestamp>(now - hours{2}, Timestamp{midnight} + minutes{1}),
+                                         now - seconds{kMinRound * kStepS});
   const auto n = static_cast<size_t>(duration_cast<seconds>(now - since).count() / kStepS);
   for (Walker& w : walkers_) {
     const size_t upto = std::min(n, w.path.size() / 2);

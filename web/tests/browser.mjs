@@ -105,7 +105,7 @@ describe('control center', () => {
       const onMap = await page.evaluate(() => window.gridwatch.renderedCaseTotal());
       const afterIds = (await api(OPEN_MAP)).json.features.filter((f) => f.geometry).map((f) => f.id);
       return before.length > 0 && before.length === afterIds.length && onMap === afterIds.length;
-    }, 20_000, 500);
+    }, 60_000, 500);
   });
 
   it('opens the panel of a clicked marker with its category and sources', async () => {
