@@ -40,6 +40,9 @@ packages=(
   # the chaos suite (tests/chaos): an agent's clock set hours off; a network partition cut with
   # nftables rules inside a network namespace of the test's own (as root)
   libfaketime nftables
+  # the hotspot statistics checked against R's spdep::localG (center/tests); reports' PDF text
+  # read back by pdftotext in the tests
+  r-cran-spdep poppler-utils
 )
 # libFuzzer: Debian 12's clang-19 (clang-14 cannot compile libstdc++ 12's std::expected).
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-19 libclang-rt-19-dev); fi

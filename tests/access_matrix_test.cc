@@ -157,6 +157,15 @@ TEST_F(AccessMatrix, EveryRouteAndEveryCallerGetTheExpectedStatus) {
       {"GET", "/api/v1/patrol/cells", "/api/v1/patrol/cells?grid={grid}", "", {A, A, F, F, 200, 200}},
       // Training labels hold callers' words: the dispatch center's only.
       {"GET", "/api/v1/labels", "/api/v1/labels", "", {A, A, F, F, 200, 200}},
+      // Analytics: whoever reads the rates.
+      {"GET", "/api/v1/analytics/hotspots", "/api/v1/analytics/hotspots?cells=hex&size=5000", "", {A, A, F, 200, 200, 200}},
+      {"GET", "/api/v1/analytics/emerging", "/api/v1/analytics/emerging?cells=hex&size=5000", "", {A, A, F, 200, 200, 200}},
+      {"GET", "/api/v1/analytics/anomalies", "/api/v1/analytics/anomalies", "", {A, A, F, 200, 200, 200}},
+      {"GET", "/api/v1/analytics/monthly-problems", "/api/v1/analytics/monthly-problems?cells=hex&size=5000", "",
+       {A, A, F, 200, 200, 200}},
+      // 每月一题 is picked by the dispatch center (an empty month has no candidate to pick: 400).
+      {"POST", "/api/v1/analytics/monthly-problems/picks", "/api/v1/analytics/monthly-problems/picks",
+       R"({"month": "2020-01", "group": "sanitation"})", {A, A, F, F, 400, 400}},
       // Steps of a case.
       {"POST", R"(/api/v1/orders/([^/]+)/actions)", "/api/v1/orders/{case}/actions", R"({"action": "accept"})",
        {A, A, F, F, 200, 200}, true},

@@ -69,7 +69,7 @@ void read_auth(const ConfigNode& a, CenterConfig& c) {
 }
 
 CenterConfig read(const ConfigNode& root) {
-  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth", "web", "patrol", "classify"});
+  root.allow_only({"center", "broker", "database", "http", "limits", "areas", "open311", "dispatch", "sla", "auth", "web", "patrol", "classify", "analytics"});
   CenterConfig c;
   if (auto n = root.find("center")) {
     n->allow_only({"id", "log_level", "catalog"});
@@ -174,6 +174,18 @@ CenterConfig read(const ConfigNode& root) {
     if (k->has("auto_threshold")) c.classify.auto_threshold = k->number("auto_threshold", 0.0, 1.0);
     c.classify.safety_words = k->strings("safety_words");
     c.classify.safety_except = k->strings("safety_except");
+  }
+  if (auto a = root.find("analytics")) {
+    a->allow_only({"time_zone", "hexagon_m", "q", "anomaly_level"});
+    c.analytics.time_zone = a->string("time_zone", c.analytics.time_zone);
+    cctz::time_zone tz;
+    if (!cctz::load_time_zone(c.analytics.time_zone, &tz)) a->raise("time_zone", "is not a time zone of the tz database");
+    c.analytics.hexagon_m = a->number("hexagon_m", c.analytics.hexagon_m, 50, 5000);
+    c.analytics.q = a->number("q", c.analytics.q, 1e-6, 0.5);
+    c.analytics.anomaly_level = a->string("anomaly_level", c.analytics.anomaly_level);
+    bool known = c.analytics.anomaly_level.empty();
+    for (const AreaLayerConfig& layer : c.areas) known = known || layer.options.level_name == c.analytics.anomaly_level;
+    if (!known) a->raise("anomaly_level", "is not the level of one of the areas");
   }
   if (auto sla = root.find("sla")) {
     sla->allow_only({"check_interval"});

@@ -1,8 +1,11 @@
 #include "gridwatch/center/queries.h"
 
+#include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -42,6 +45,30 @@ std::vector<std::string> split(const std::string& s) {
 
 Error invalid(std::string message, std::string parameter) {
   return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(parameter)};
+}
+
+// A whole number or a number in [lo, hi], or nullopt.
+std::optional<double> number_in(const std::string& v, double lo, double hi) {
+  double d = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (ec != std::errc{} || end != v.data() + v.size() || !(d >= lo && d <= hi)) return std::nullopt;
+  return d;
+}
+
+// The UTC instant of local midnight of a civil day in `tz`.
+Timestamp midnight(const cctz::civil_day& day, const cctz::time_zone& tz) {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(cctz::convert(cctz::civil_second(day), tz));
+}
+
+// "YYYY-MM-DD" (or "YYYY-MM" with `month`) as a valid civil day.
+std::optional<cctz::civil_day> parse_day(const std::string& v, bool month) {
+  int y = 0, m = 0, d = 1, used = 0;
+  const bool ok = month ? std::sscanf(v.c_str(), "%4d-%2d%n", &y, &m, &used) == 2
+                        : std::sscanf(v.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &used) == 3;
+  if (!ok || static_cast<size_t>(used) != v.size() || v.size() != (month ? 7u : 10u)) return std::nullopt;
+  const cctz::civil_day day(y, m, d);
+  if (day.year() != y || day.month() != m || day.day() != d) return std::nullopt;
+  return day;
 }
 
 }  // namespace
@@ -206,6 +233,143 @@ Result<RequestQuery> parse_request_query(const QueryParams& params, const Catalo
     const auto n = parse_int_in(value(params, key), 1, most);
     if (!n) return std::unexpected(invalid(fmt::format("{} must be a whole number from 1 to {}", key, most), key));
     (std::string_view(key) == "page" ? q.page : q.page_size) = *n;
+  }
+  return q;
+}
+
+Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryParams& params,
+                                             const geo::AreaIndex& areas, const Catalog& catalog,
+                                             const AnalyticsDefaults& defaults, Timestamp now) {
+  std::vector<std::string> known = {"category", "cells", "size", "area", "q"};
+  switch (kind) {
+    case AnalyticsKind::kHotspots: known.insert(known.end(), {"from", "to"}); break;
+    case AnalyticsKind::kEmerging: known.insert(known.end(), {"to", "step", "steps"}); break;
+    case AnalyticsKind::kAnomalies: known = {"category", "area", "q", "day", "level", "baseline", "tz"}; break;
+    case AnalyticsKind::kMonthlyProblems: known.insert(known.end(), {"month", "tz"}); break;
+  }
+  for (const auto& [key, v] : params)
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return std::unexpected(
+          invalid(fmt::format("unknown parameter \"{}\" (known: {})", printable(key), fmt::join(known, ", ")), key));
+  AnalyticsQuery q;
+  q.q = defaults.q;
+  q.time_zone = defaults.time_zone;
+  q.cells.size_m = defaults.hexagon_m;
+  if (has(params, "q")) {
+    auto v = number_in(value(params, "q"), 1e-6, 0.5);
+    if (!v) return std::unexpected(invalid("q is a false discovery rate above 0 and at most 0.5", "q"));
+    q.q = *v;
+  }
+  if (has(params, "size")) {
+    auto v = number_in(value(params, "size"), 50, 5000);
+    if (!v) return std::unexpected(invalid("size is a hexagon's edge in metres, from 50 to 5000", "size"));
+    q.cells.size_m = *v;
+  }
+  std::vector<std::string> levels;
+  for (size_t level = 0; level < areas.levels(); ++level)
+    if (!areas.areas(level).empty()) levels.push_back(areas.areas(level).front().level_name);
+  const std::string level_list = levels.empty() ? "none loaded" : fmt::format("{}", fmt::join(levels, ", "));
+  if (has(params, "cells")) {
+    q.cells.cells = value(params, "cells");
+    if (q.cells.cells != "hex" && std::find(levels.begin(), levels.end(), q.cells.cells) == levels.end())
+      return std::unexpected(invalid(
+          fmt::format("cells is hex or an area level ({})", level_list),
+          "cells"));
+  }
+  if (has(params, "category")) {
+    q.cells.category = value(params, "category");
+    const bool code = catalog.find(q.cells.category) != nullptr;
+    bool group = false;
+    for (const Category& c : catalog.all()) group = group || c.code.starts_with(q.cells.category + ".");
+    if (!code && !group)
+      return std::unexpected(invalid(
+          fmt::format("category \"{}\" is neither a category nor a group of them", printable(q.cells.category)),
+          "category"));
+  }
+  if (has(params, "area")) {
+    q.cells.area_code = value(params, "area");
+    for (size_t level = 0; level < areas.levels() && q.cells.area_level.empty(); ++level)
+      for (const geo::Area& a : areas.areas(level))
+        if (a.code == q.cells.area_code) {
+          q.cells.area_level = a.level_name;
+          break;
+        }
+    if (q.cells.area_level.empty())
+      return std::unexpected(invalid(fmt::format("no area \"{}\"", printable(q.cells.area_code)), "area"));
+  }
+  if (has(params, "tz")) q.time_zone = value(params, "tz");
+  cctz::time_zone tz;
+  if (!cctz::load_time_zone(q.time_zone, &tz))
+    return std::unexpected(invalid(fmt::format("unknown time zone \"{}\"", printable(q.time_zone)), "tz"));
+  const cctz::civil_day today = cctz::civil_day(cctz::convert(std::chrono::time_point_cast<std::chrono::seconds>(now), tz));
+
+  auto instant = [&](const char* key, Timestamp fallback) -> Result<Timestamp> {
+    if (!has(params, key)) return fallback;
+    auto t = parse_rfc3339(value(params, key));
+    if (!t) return std::unexpected(invalid(fmt::format("{}: {}", key, t.error().message), key));
+    return *t;
+  };
+  switch (kind) {
+    case AnalyticsKind::kHotspots: {
+      auto to = instant("to", now);
+      if (!to) return std::unexpected(to.error());
+      auto from = instant("from", *to - std::chrono::days{28});
+      if (!from) return std::unexpected(from.error());
+      if (*to <= *from) return std::unexpected(invalid("to must be later than from", "to"));
+      q.cells.from = *from;
+      q.cells.to = *to;
+      break;
+    }
+    case AnalyticsKind::kEmerging: {
+      auto to = instant("to", now);
+      if (!to) return std::unexpected(to.error());
+      const std::string step = has(params, "step") ? value(params, "step") : "week";
+      if (step != "day" && step != "week") return std::unexpected(invalid("step is day or week", "step"));
+      int steps = 13;
+      if (has(params, "steps")) {
+        auto v = number_in(value(params, "steps"), 3, 60);
+        if (!v || *v != std::floor(*v)) return std::unexpected(invalid("steps is a whole number from 3 to 60", "steps"));
+        steps = static_cast<int>(*v);
+      }
+      q.cells.step_seconds = step == "day" ? 86400 : 7 * 86400;
+      q.cells.to = *to;
+      q.cells.from = *to - std::chrono::seconds{q.cells.step_seconds * steps};
+      break;
+    }
+    case AnalyticsKind::kAnomalies: {
+      cctz::civil_day day = today;
+      if (has(params, "day")) {
+        auto d = parse_day(value(params, "day"), false);
+        if (!d) return std::unexpected(invalid("day is a date YYYY-MM-DD", "day"));
+        day = *d;
+      }
+      if (has(params, "baseline")) {
+        auto v = number_in(value(params, "baseline"), 7, 90);
+        if (!v || *v != std::floor(*v)) return std::unexpected(invalid("baseline is a whole number of days from 7 to 90", "baseline"));
+        q.baseline_days = static_cast<int>(*v);
+      }
+      q.level = has(params, "level") ? value(params, "level") : defaults.anomaly_level;
+      if (q.level.empty() && !levels.empty()) q.level = levels[levels.size() >= 2 ? levels.size() - 2 : 0];
+      if (std::find(levels.begin(), levels.end(), q.level) == levels.end())
+        return std::unexpected(invalid(
+            fmt::format("level is an area level ({})", level_list), "level"));
+      q.day = cctz::format("%Y-%m-%d", cctz::convert(cctz::civil_second(day), tz), tz);
+      q.cells.from = midnight(day - q.baseline_days, tz);
+      q.cells.to = midnight(day + 1, tz);
+      break;
+    }
+    case AnalyticsKind::kMonthlyProblems: {
+      cctz::civil_month month = cctz::civil_month(today) - 1;  // the last whole month
+      if (has(params, "month")) {
+        auto d = parse_day(value(params, "month"), true);
+        if (!d) return std::unexpected(invalid("month is YYYY-MM", "month"));
+        month = cctz::civil_month(*d);
+      }
+      q.month = cctz::format("%Y-%m", cctz::convert(cctz::civil_second(month), tz), tz);
+      q.cells.from = midnight(cctz::civil_day(month), tz);
+      q.cells.to = midnight(cctz::civil_day(month + 1), tz);
+      break;
+    }
   }
   return q;
 }

@@ -225,6 +225,44 @@ TEST(CenterConfig, DispatchSuggestions) {
   EXPECT_EQ(unknown.error().field, "classify.modle");
 }
 
+TEST(CenterConfig, AnalyticsDefaults) {
+  auto c = parse_center_config(R"(areas:
+  - file: streets.json
+    level: street
+  - level: grid
+    synthetic_cell_m: 250
+analytics:
+  time_zone: Asia/Urumqi
+  hexagon_m: 400
+  q: 0.1
+  anomaly_level: street
+)",
+                               "/etc/gw/center.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->analytics.time_zone, "Asia/Urumqi");
+  EXPECT_EQ(c->analytics.hexagon_m, 400);
+  EXPECT_EQ(c->analytics.q, 0.1);
+  EXPECT_EQ(c->analytics.anomaly_level, "street");
+  auto none = parse_center_config("center:\n  id: c1\n", "center.yaml");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->analytics.time_zone, "Asia/Shanghai");
+  EXPECT_EQ(none->analytics.hexagon_m, 250);
+  EXPECT_EQ(none->analytics.q, 0.05);
+  struct Bad {
+    const char* yaml;
+    const char* field;
+  } bad[] = {{"analytics:\n  time_zone: Moon/Base\n", "analytics.time_zone"},
+             {"analytics:\n  hexagon_m: 10\n", "analytics.hexagon_m"},
+             {"analytics:\n  q: 0.9\n", "analytics.q"},
+             {"analytics:\n  anomaly_level: city\n", "analytics.anomaly_level"},
+             {"analytics:\n  hexagon: 250\n", "analytics.hexagon"}};
+  for (const Bad& b : bad) {
+    auto r = parse_center_config(b.yaml, "center.yaml");
+    ASSERT_FALSE(r.has_value()) << b.yaml;
+    EXPECT_EQ(r.error().field, b.field) << r.error().message;
+  }
+}
+
 TEST(CenterConfig, AreaLayersFromFilesAndSyntheticCells) {
   auto c = parse_center_config(R"(areas:
   - file: districts.json

@@ -33,6 +33,8 @@ void Center::setup_http() {
   add_web_routes(server);
   add_patrol_routes(server);
   add_label_routes(server);
+  add_analytics_routes(server);
+  add_monthly_problem_routes(server);
   server.not_found([](const http::Request& req, http::Response& res) {
     http::json_error(res, 404, fmt::format("no such resource: {}", printable(req.path)));
   });

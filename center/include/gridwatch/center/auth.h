@@ -60,6 +60,8 @@ struct Principal {
   // Training labels hold callers' words: the dispatch center's, not a unit's.
   bool may_export_labels() const { return role == Role::kAdmin || role == Role::kDispatcher; }
   bool may_read_stats() const { return role != Role::kWorker; }
+  // 每月一题: the dispatch center picks the month's problem, not a unit.
+  bool may_pick_monthly_problem() const { return role == Role::kAdmin || role == Role::kDispatcher; }
   bool may_list_workers() const { return role == Role::kAdmin || role == Role::kDispatcher; }
   // Report the position of worker `id` (a worker its own only).
   bool may_report_position(std::string_view id) const;

@@ -133,6 +133,12 @@ class Center {
   void add_web_routes(http::Server& server);      // pages, their settings, buildings
   void add_label_routes(http::Server& server);    // dispatchers' categories as training labels
   void add_patrol_routes(http::Server& server);   // patrol reports, tracks, coverage
+  void add_analytics_routes(http::Server& server);  // hot spots, emerging hot spots, anomalies
+  void add_monthly_problem_routes(http::Server& server);  // 每月一题: candidates, picks, tracking
+  // The month's top candidates with their evidence, and the picked problems tracked (monthly_problems.cc).
+  Result<nlohmann::json> monthly_problems(const AnalyticsQuery& q);
+  // The parsed analytics request of a caller who may read it, or nullopt after answering 401/403/400.
+  std::optional<AnalyticsQuery> analytics_request(AnalyticsKind kind, const http::Request& req, http::Response& res);
   // The grid of worker `id` when `who` may act for them (the worker, or an admin for a worker that
   // has a token), or nullopt after answering 403 (`who` may not `what`) / 404.
   std::optional<std::string> worker_grid(const Principal& who, const std::string& id, http::Response& res,

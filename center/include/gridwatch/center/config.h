@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gridwatch/center/auth.h"
+#include "gridwatch/center/queries.h"
 #include "gridwatch/center/rate_limit.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
@@ -145,6 +146,7 @@ struct CenterConfig {
   WebConfig web;
   PatrolConfig patrol;
   ClassifyConfig classify;
+  AnalyticsDefaults analytics;  // hot spots, emerging hot spots, anomalies (docs/analytics.md)
 };
 
 [[nodiscard]] Result<CenterConfig> load_center_config(const std::filesystem::path& path);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gridwatch/center/scope.h"
+#include "gridwatch/center/analytics/cells.h"
 #include "gridwatch/domain/catalog.h"
 #include "gridwatch/domain/error.h"
 #include "gridwatch/domain/order.h"
@@ -73,6 +74,30 @@ struct RequestQuery {
 // code of `areas`, for a drill-down).
 [[nodiscard]] Result<StatsQuery> parse_stats_query(const QueryParams& params, const std::vector<std::string>& groupings,
                                                    const geo::AreaIndex& areas, Timestamp now);
+
+// GET /api/v1/analytics/{hotspots,emerging,anomalies,monthly-problems} (docs/analytics.md).
+enum class AnalyticsKind { kHotspots, kEmerging, kAnomalies, kMonthlyProblems };
+struct AnalyticsQuery {
+  analytics::CellQuery cells;  // the window, steps, cells, category and area
+  double q = 0.05;             // the false discovery rate
+  std::string time_zone = "Asia/Shanghai";  // local days and months
+  std::string level;           // anomalies: the series' area level
+  int baseline_days = 28;      // anomalies: the days before `day`
+  std::string day, month;      // anomalies: YYYY-MM-DD; monthly problems: YYYY-MM (local)
+};
+struct AnalyticsDefaults {
+  std::string time_zone = "Asia/Shanghai";
+  double hexagon_m = 250;
+  double q = 0.05;
+  std::string anomaly_level;  // "" : the finest level but one (streets under grid cells)
+};
+// Parameters: from, to (RFC 3339), category (a code or a group: the part before the dot), cells
+// (hex or an area level), size (hexagon edge, 50–5000 m), area (a code of `areas`), q (0–0.5);
+// emerging: step (day, week), steps (3–60, the window ends at `to`); anomalies: day (YYYY-MM-DD),
+// level, baseline (7–90 days); monthly problems: month (YYYY-MM); tz (IANA zone) for the last two.
+[[nodiscard]] Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryParams& params,
+                                                           const geo::AreaIndex& areas, const Catalog& catalog,
+                                                           const AnalyticsDefaults& defaults, Timestamp now);
 
 // GET /open311/v2/requests: service_request_id, service_code (comma-separated), start_date,
 // end_date (without either: the 90 days before `now`, the spec's default), status (open, closed),

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gridwatch/center/analytics/cells.h"
 #include "gridwatch/center/lifecycle.h"
 #include "gridwatch/center/queries.h"
 #include "gridwatch/center/scope.h"
@@ -221,6 +222,28 @@ class Store {
     std::string case_id, text, suggested, category, chosen_by, chosen_at;
   };
   [[nodiscard]] Result<std::vector<Label>> labels(std::optional<std::string> since, size_t limit);
+
+  // Analytics (store_analytics.cc): the cases of a window counted per cell and step, with the
+  // cells' neighbours (kInvalidArgument: a hexagon grid over kMaxCells; an unknown level).
+  [[nodiscard]] Result<analytics::CellGrid> analytics_cells(const analytics::CellQuery& q);
+  // The figures of each category group over [from, to) (monthly problems).
+  struct MonthGroup {
+    std::string group;
+    double cases = 0, evaluated = 0, satisfied = 0, departments = 0, dispatched = 0, resolved = 0;
+    nlohmann::json samples;  // the three latest cases with a description: id, category, description, opened_at
+  };
+  [[nodiscard]] Result<std::vector<MonthGroup>> analytics_month_groups(Timestamp from, Timestamp to,
+                                                                       const std::string& area_level,
+                                                                       const std::string& area_code);
+  // Keeps a picked monthly problem (`month` as YYYY-MM); its time (RFC 3339).
+  [[nodiscard]] Result<std::string> pick_monthly_problem(const std::string& month, const std::string& group,
+                                                         const std::string& by, const std::string& note, double score);
+  // The problems picked up to `month` (YYYY-MM), each with its cases per month since (local months).
+  [[nodiscard]] Result<nlohmann::json> monthly_problem_tracking(const std::string& month, const std::string& tz);
+  // Cases per category group, area of `level` and local day (day 0 is the one `from` falls in).
+  [[nodiscard]] Result<std::vector<analytics::DailyCount>> analytics_daily(Timestamp from, Timestamp to, const std::string& tz,
+                                                                const std::string& level,
+                                                                const analytics::CellQuery& scope);
   // Keeps a refused input. With `keep` > 0, the source's letters beyond its newest `keep` are
   // deleted (a source from outside that anyone may flood).
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,

@@ -1,0 +1,52 @@
+#pragma once
+// What the analytics read from the store: the cases of a window counted per cell and time step,
+// on hexagons of a size (PostGIS ST_HexagonGrid in the UTM zone of the area) or on the polygons
+// of an area level (grid cells, communities, streets), with the cells' neighbours.
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gridwatch/domain/time.h"
+
+namespace gridwatch::center::analytics {
+
+struct CellQuery {
+  Timestamp from, to;             // cases opened in [from, to)
+  int64_t step_seconds = 0;       // counts per step of this length from `from`; 0: one step
+  std::string cells = "hex";      // "hex" or the name of an area level
+  double size_m = 250;            // hexagons: the length of an edge
+  std::string category;           // a category code or group ("sanitation"): only its cases; "": all
+  std::string area_level, area_code;  // only the cells of this area (its cases), when given
+  size_t steps() const;
+};
+
+struct Cell {
+  std::string id;       // "h:I:J" for a hexagon, the area's code for a polygon
+  std::string name;     // the area's name; "" for a hexagon
+  double x = 0, y = 0;  // the centre: metres (hexagons, UTM) or degrees (polygons)
+  double lon = 0, lat = 0;
+  std::string geometry;         // GeoJSON in WGS 84
+  std::vector<double> counts;   // one per step
+  double total() const;
+};
+
+struct CellGrid {
+  std::vector<Cell> cells;
+  std::vector<std::pair<size_t, size_t>> touching;  // polygons: the pairs that share a border or corner
+  double band_m = 0;  // hexagons: centres this far apart are neighbours (√3 × edge, and a little)
+  bool hexagons() const { return band_m > 0; }
+};
+
+// Cases of one category group in one area on one local day.
+struct DailyCount {
+  std::string group, area, area_name;
+  int day = 0;  // 0: the first day of the span read
+  double n = 0;
+};
+
+// Hexagon grids larger than this are refused (a cell size too small for the area).
+inline constexpr size_t kMaxCells = 20000;
+
+}  // namespace gridwatch::center::analytics
