@@ -21,6 +21,7 @@
 #include "demo_cameras.h"
 #include "gridwatch/agent/agent.h"
 #include "demo_broker.h"
+#include "demo_history.h"
 #include "demo_hotline.h"
 #include "demo_patrol.h"
 #include "gridwatch/center/center.h"
@@ -241,6 +242,8 @@ int run_demo(const DemoOptions& options) {
   }
   auto stored_total = [&] { return center.metrics().stored.load() + (second ? second->metrics().stored.load() : 0); };
 
+  // 13 weeks of generated history for the analytics, the big screen and the reports.
+  seed_demo_history(center);
   // The hotline's earlier tickets, from a CSV export.
   DemoHotline hotline(center, (*services)->dir());
   hotline.import_export();
@@ -322,6 +325,8 @@ int run_demo(const DemoOptions& options) {
       "  API token:         /api/v1 needs \"Authorization: Bearer <token>\": dispatcher {7}, admin {8}\n"
       "                     curl -H 'Authorization: Bearer {7}' {0}/api/v1/orders\n"
       "  three rates:       {0}/api/v1/stats?by=district  ?by=department&period=day&tz=Asia/Shanghai\n"
+      "  analytics:         {0}/api/v1/analytics/hotspots?category=sanitation  .../emerging  .../anomalies"
+      "  .../monthly-problems\n"
       "  grid workers:      {0}/api/v1/workers\n"
       "  live events:       curl -N '{0}/api/v1/events?access_token={7}'\n"
       "  map tiles:         {0}/tiles/11/1686/775.mvt?access_token={7} (open cases in central Beijing, vector tile)\n"
@@ -409,6 +414,7 @@ int run_demo(const DemoOptions& options) {
              hotline.posted(), hotline.imported(), m.merged.load(), count_preempted(center));
   fmt::print("{}", hotline.summary());
   if (patrol) fmt::print("{}", patrol->summary());
+  fmt::print("Analytics (generated history and this session):\n{}", demo_analytics_lines(center.http_port()));
   std::fflush(stdout);
   for (auto& [user, c] : devices) c->disconnect(std::chrono::seconds{1});
   edge.stop();

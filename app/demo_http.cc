@@ -13,6 +13,7 @@ std::optional<nlohmann::json> demo_call(int port, const char* method, const std:
                                         const std::string& content_type) {
   httplib::Client cli("127.0.0.1", port);
   cli.set_connection_timeout(2);
+  cli.set_read_timeout(30);  // the analytics over weeks of history take a few seconds
   if (*token) cli.set_bearer_token_auth(token);
   const std::string payload = content_type.empty() ? body.dump() : raw;
   const std::string type = content_type.empty() ? "application/json" : content_type;

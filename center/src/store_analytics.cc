@@ -27,6 +27,21 @@ size_t CellQuery::steps() const {
   return static_cast<size_t>((span + step_seconds - 1) / step_seconds);
 }
 
+CellGrid CellGrid::only(const std::string& group) const {
+  CellGrid g;
+  g.touching = touching;
+  g.band_m = band_m;
+  g.cells.reserve(cells.size());
+  for (const Cell& c : cells) {
+    Cell one = c;
+    one.groups.clear();
+    auto it = c.groups.find(group);
+    one.counts = it != c.groups.end() ? it->second : std::vector<double>(c.counts.size(), 0.0);
+    g.cells.push_back(std::move(one));
+  }
+  return g;
+}
+
 double Cell::total() const {
   double t = 0;
   for (double c : counts) t += c;
@@ -42,17 +57,23 @@ double number(PGresult* r, int row, int col) {
   return std::strtod(v, nullptr);
 }
 
-// {"0": 3, "4": 1} into one count per step (steps outside [0, n) are dropped).
-std::vector<double> step_counts(const char* json, size_t n) {
-  std::vector<double> out(n, 0.0);
+// {"sanitation/0": 3, "traffic/4": 1} into the cell's counts per step (all groups) and per group.
+void step_counts(const char* json, size_t n, analytics::Cell& cell) {
+  cell.counts.assign(n, 0.0);
   const nlohmann::json steps = nlohmann::json::parse(json);
   for (auto it = steps.begin(); it != steps.end(); ++it) {
     const std::string& k = it.key();
+    const size_t slash = k.rfind('/');
+    if (slash == std::string::npos) continue;
     int step = -1;
-    std::from_chars(k.data(), k.data() + k.size(), step);
-    if (step >= 0 && static_cast<size_t>(step) < n) out[static_cast<size_t>(step)] += it.value().get<double>();
+    std::from_chars(k.data() + slash + 1, k.data() + k.size(), step);
+    if (step < 0 || static_cast<size_t>(step) >= n) continue;
+    const double v = it.value().get<double>();
+    cell.counts[static_cast<size_t>(step)] += v;
+    auto& g = cell.groups[k.substr(0, slash)];
+    if (g.empty()) g.assign(n, 0.0);
+    g[static_cast<size_t>(step)] += v;
   }
-  return out;
 }
 
 Param optional_text(const std::string& s) { return s.empty() ? Param{} : Param{s}; }
@@ -68,7 +89,8 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
   analytics::CellGrid grid;
   if (q.cells == "hex") {
     auto est = exec(l->get(), sql::analytics_hex_estimate,
-                    {num(q.size_m), optional_text(q.area_level), optional_text(q.area_code)});
+                    {num(q.size_m), optional_text(q.area_level), optional_text(q.area_code), format_rfc3339(q.from),
+                     format_rfc3339(q.to), optional_text(q.category)});
     if (!est) return std::unexpected(est.error());
     const double cells = number(est->get(), 0, 0);
     if (cells > double(analytics::kMaxCells))
@@ -96,7 +118,7 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
       c.lon = number(r->get(), i, 4);
       c.lat = number(r->get(), i, 5);
       c.geometry = PQgetvalue(r->get(), i, 6);
-      c.counts = step_counts(PQgetvalue(r->get(), i, 7), steps);
+      step_counts(PQgetvalue(r->get(), i, 7), steps, c);
       grid.cells.push_back(std::move(c));
     }
     // Neighbouring hexagons' centres are √3 × edge apart; the next ring's are 3 × edge.
@@ -117,7 +139,7 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
     c.x = c.lon = number(r->get(), i, 2);
     c.y = c.lat = number(r->get(), i, 3);
     c.geometry = PQgetvalue(r->get(), i, 4);
-    c.counts = step_counts(PQgetvalue(r->get(), i, 5), steps);
+    step_counts(PQgetvalue(r->get(), i, 5), steps, c);
     index[c.id] = grid.cells.size();
     grid.cells.push_back(std::move(c));
   }
@@ -185,6 +207,38 @@ Result<nlohmann::json> Store::monthly_problem_tracking(const std::string& month,
   nlohmann::json out = nlohmann::json::array();
   for (int i = 0; i < PQntuples(r->get()); ++i) out.push_back(nlohmann::json::parse(PQgetvalue(r->get(), i, 0)));
   return out;
+}
+
+Result<size_t> Store::insert_history(std::span<const HistoryCase> cases, const std::string& dispatch_level) {
+  auto l = lease();
+  if (!l) return std::unexpected(l.error());
+  size_t written = 0;
+  constexpr size_t kBatch = 2000;
+  for (size_t start = 0; start < cases.size(); start += kBatch) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t i = start; i < std::min(cases.size(), start + kBatch); ++i) {
+      const HistoryCase& h = cases[i];
+      rows.push_back({{"id", h.id},
+                      {"category", h.category},
+                      {"department", h.department},
+                      {"priority", h.priority},
+                      {"kind", h.source_kind},
+                      {"lon", h.at.lon},
+                      {"lat", h.at.lat},
+                      {"opened", format_rfc3339(h.opened)},
+                      {"dispatched", format_rfc3339(h.dispatched)},
+                      {"responded", format_rfc3339(h.responded)},
+                      {"resolved", format_rfc3339(h.resolved)},
+                      {"respond_s", std::chrono::duration<double>(h.respond_within).count()},
+                      {"resolve_s", std::chrono::duration<double>(h.resolve_within).count()},
+                      {"satisfaction", h.satisfaction},
+                      {"description", h.description}});
+    }
+    auto r = exec(l->get(), sql::insert_history, {rows.dump(), dispatch_level});
+    if (!r) return std::unexpected(r.error());
+    written += static_cast<size_t>(number(r->get(), 0, 0));
+  }
+  return written;
 }
 
 }  // namespace gridwatch::center

@@ -1,6 +1,6 @@
--- Cases counted per hexagon and time step. Parameters: the edge in metres, from, to, the step in seconds, the level and code of the area the map covers (NULL and NULL: the coarsest level), the category code or group (NULL: all). The hexagons are those of ST_HexagonGrid that meet the area, in the UTM zone of its centre, so that a hexagon has its size on the ground; a hexagon is named by its column and row of that grid, and a case on the border of two counts in the first of them. With no areas loaded, the area is the cases' extent.
+-- Cases counted per hexagon, category group and time step (keys "group/step"). Parameters: the edge in metres, from, to, the step in seconds, the level and code of the area the map covers (NULL and NULL: the areas of the coarsest level that have cases in the window), the category code or group (NULL: all). The hexagons are those of ST_HexagonGrid that meet the area, in the UTM zone of its centre, so that a hexagon has its size on the ground; a hexagon is named by its column and row of that grid, and a case on the border of two counts in the first of them. With no areas loaded, the area is the cases' extent.
 WITH cases AS (
-  SELECT o.geom, floor(extract(epoch FROM o.opened_at - $2::timestamptz) / $4::float8)::int AS step
+  SELECT o.geom, o.areas, split_part(o.category, '.', 1) AS grp, floor(extract(epoch FROM o.opened_at - $2::timestamptz) / $4::float8)::int AS step
   FROM orders o
   WHERE o.opened_at >= $2::timestamptz AND o.opened_at < $3::timestamptz AND o.geom IS NOT NULL
     AND o.state NOT IN ('cancelled', 'duplicate')
@@ -9,7 +9,9 @@ WITH cases AS (
 ), region AS (
   SELECT coalesce(
     (SELECT ST_Union(a.geom) FROM areas a WHERE $6::text IS NOT NULL AND a.level_name = $5::text AND a.code = $6::text),
-    (SELECT ST_Union(a.geom) FROM areas a WHERE $6::text IS NULL AND a.level = (SELECT min(level) FROM areas)),
+    (SELECT ST_Union(a.geom) FROM areas a
+     WHERE $6::text IS NULL AND a.level = (SELECT min(level) FROM areas)
+       AND a.code IN (SELECT DISTINCT c.areas->>a.level_name FROM cases c)),
     (SELECT ST_Envelope(ST_Collect(geom)) FROM cases)) AS geom
 ), zone AS (
   SELECT geom,
@@ -18,14 +20,14 @@ WITH cases AS (
   FROM region WHERE geom IS NOT NULL
 ), local AS (
   SELECT ST_Transform(geom, srid) AS geom, srid FROM zone
-), counted AS (
-  SELECT h.i, h.j, c.step, count(*) AS n
+), counted AS MATERIALIZED (
+  SELECT h.i, h.j, c.grp, c.step, count(*) AS n
   FROM cases c, local l,
        LATERAL (SELECT g.i, g.j FROM ST_HexagonGrid($1::float8, ST_Transform(c.geom, l.srid)) g
                 WHERE ST_Intersects(g.geom, ST_Transform(c.geom, l.srid)) ORDER BY g.i, g.j LIMIT 1) h
-  GROUP BY 1, 2, 3
-), per_cell AS (
-  SELECT i, j, json_object_agg(step, n) AS steps FROM counted GROUP BY 1, 2
+  GROUP BY 1, 2, 3, 4
+), per_cell AS MATERIALIZED (
+  SELECT i, j, json_object_agg(grp || '/' || step, n) AS steps FROM counted GROUP BY 1, 2
 )
 SELECT h.i, h.j, ST_X(ST_Centroid(h.geom)), ST_Y(ST_Centroid(h.geom)),
        ST_X(ST_Transform(ST_Centroid(h.geom), 4326)), ST_Y(ST_Transform(ST_Centroid(h.geom), 4326)),

@@ -29,16 +29,17 @@ Result<nlohmann::json> Center::monthly_problems(const AnalyticsQuery& q) {
   if (!groups) return std::unexpected(groups.error());
   double all = 0;
   for (const auto& g : *groups) all += g.cases;
+  // The 13 weeks that end with the month, every group at once: where each keeps coming back.
+  analytics::CellQuery cells = q.cells;
+  cells.category.clear();
+  cells.step_seconds = 7 * 86400;
+  cells.from = cells.to - std::chrono::seconds{cells.step_seconds * kWeeks};
+  auto all_groups = store_->analytics_cells(cells);
+  if (!all_groups) return std::unexpected(all_groups.error());
   nlohmann::json candidates = nlohmann::json::array();
   for (const auto& g : *groups) {
-    // The 13 weeks that end with the month: where the group's problem keeps coming back.
-    analytics::CellQuery cells = q.cells;
-    cells.category = g.group;
-    cells.to = q.cells.to;
-    cells.step_seconds = 7 * 86400;
-    cells.from = cells.to - std::chrono::seconds{cells.step_seconds * kWeeks};
-    auto grid = store_->analytics_cells(cells);
-    if (!grid) return std::unexpected(grid.error());
+    const analytics::CellGrid one = all_groups->only(g.group);
+    const analytics::CellGrid* grid = &one;
     const auto classes = analytics::emerging(*grid, q.q);
     size_t weeks = 0;
     std::vector<double> weekly(kWeeks, 0.0);

@@ -90,6 +90,8 @@ class Center {
   std::vector<std::pair<std::string, std::string>> http_routes() const;
   const Metrics& metrics() const { return metrics_; }
   Store& store() { return *store_; }
+  const Catalog& catalog() const { return catalog_; }
+  const CenterConfig& config() const { return config_; }
   // The administrative areas loaded at start (empty index when none are configured).
   const geo::AreaIndex& areas() const { return *areas_; }
   size_t queue_depth() const;

@@ -12,12 +12,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "gridwatch/center/analytics/cells.h"
+#include "gridwatch/center/history.h"
 #include "gridwatch/center/lifecycle.h"
 #include "gridwatch/center/queries.h"
 #include "gridwatch/center/scope.h"
@@ -226,6 +228,9 @@ class Store {
   // Analytics (store_analytics.cc): the cases of a window counted per cell and step, with the
   // cells' neighbours (kInvalidArgument: a hexagon grid over kMaxCells; an unknown level).
   [[nodiscard]] Result<analytics::CellGrid> analytics_cells(const analytics::CellQuery& q);
+  // Writes generated history (history.h) straight in, each case's unit its area of
+  // `dispatch_level`; cases already there are skipped. How many were written.
+  [[nodiscard]] Result<size_t> insert_history(std::span<const HistoryCase> cases, const std::string& dispatch_level);
   // The figures of each category group over [from, to) (monthly problems).
   struct MonthGroup {
     std::string group;

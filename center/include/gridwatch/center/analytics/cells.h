@@ -4,6 +4,7 @@
 // of an area level (grid cells, communities, streets), with the cells' neighbours.
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,11 +30,14 @@ struct Cell {
   double lon = 0, lat = 0;
   std::string geometry;         // GeoJSON in WGS 84
   std::vector<double> counts;   // one per step
+  std::map<std::string, std::vector<double>> groups;  // the same per category group (those with cases)
   double total() const;
 };
 
 struct CellGrid {
   std::vector<Cell> cells;
+  // The same grid with only one category group's counts (empty counts where it has none).
+  CellGrid only(const std::string& group) const;
   std::vector<std::pair<size_t, size_t>> touching;  // polygons: the pairs that share a border or corner
   double band_m = 0;  // hexagons: centres this far apart are neighbours (√3 × edge, and a little)
   bool hexagons() const { return band_m > 0; }
