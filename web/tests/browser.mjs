@@ -296,6 +296,31 @@ describe('control center', () => {
       return Number(await page.locator('#stat-cases b').textContent()) === stats.total.cases;
     }, 10_000, 300);
   });
+
+  it('draws the hot spots of the demo\'s history on the map and counts them beside it', async () => {
+    await until('the hot spot layers loaded', () => page.evaluate(() => window.gridwatch.hotspots().loadedAt > 0), 60_000, 500);
+    // The demo keeps adding cases: compare at a moment when the API answers as the page loaded.
+    let s;
+    await until('the page to agree with the API', async () => {
+      await page.evaluate(() => window.gridwatch.reloadHotspots());
+      s = await page.evaluate(() => {
+        const h = window.gridwatch.hotspots();
+        const f = h.spots.features.find((x) => x.properties.spot === 'hot');
+        return { hot: h.hot, features: h.spots.features.length, cold: h.cold, ring: f && f.geometry.coordinates[0] };
+      });
+      const api28 = (await api('/api/v1/analytics/hotspots')).json;
+      return s.hot === api28.hot && s.features === api28.hot + api28.cold;
+    }, 30_000, 500);
+    assert.ok(s.hot > 0, 'the generated history has hot spots');
+    assert.equal(await page.locator('#hot-count').textContent(), String(s.hot));
+    // The map draws the hot cell where the API puts it.
+    const lon = s.ring.reduce((a, c) => a + c[0], 0) / s.ring.length, lat = s.ring.reduce((a, c) => a + c[1], 0) / s.ring.length;
+    await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 14 }), [lon, lat]);
+    await page.waitForFunction(() => !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
+    await until('the hot cell drawn', () => page.evaluate(() => window.gridwatch.map.queryRenderedFeatures({ layers: ['hotspots'] }).length > 0), 10_000);
+    assert.match(await page.locator('#hotspots').textContent(), /Hot spots \(28 days\)/);
+    await page.screenshot({ path: join(artifacts, 'center-hotspots-desk.png') });
+  });
 });
 
 describe('grid worker', () => {

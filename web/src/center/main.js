@@ -8,6 +8,7 @@
 //   panel.js   the case panel (actions.js: the dispatcher's actions in it)
 //   drill.js   the drill-down and the rates
 //   patrol.js  grid workers: live positions, today's tracks, cells not yet visited, coverage
+//   hotspots.js  hot and cold cells, growing problems and today's unusual counts (analytics)
 // What they share is read-only: the caller's token and rights, the page's settings, the catalog.
 import '../common/style.css';
 import { call, el, loadCatalog, takeToken } from '../common/api.js';
@@ -21,6 +22,7 @@ import { createLiveCases } from './live.js';
 import { createPanel } from './panel.js';
 import { createDrill } from './drill.js';
 import { createPatrol } from './patrol.js';
+import { createHotspots } from './hotspots.js';
 
 const token = takeToken('center');
 const root = document.getElementById('root');
@@ -77,6 +79,7 @@ function start(ctx) {
       el('aside', { class: 'side' },
         el('section', { id: 'drill' }),
         el('section', { id: 'patrol' }),
+        el('section', { id: 'hotspots' }),
         el('section', { class: 'filters', id: 'filters' })),
       el('main', { class: 'mapwrap' },
         el('div', { id: 'map' }),
@@ -92,6 +95,7 @@ function start(ctx) {
   });
   const drill = createDrill(ctx, view);
   const patrol = createPatrol(ctx, view.map);
+  const hotspots = createHotspots(ctx, view.map);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
     onBatch: () => { if (drill.area()) drill.loadStats(); },
@@ -115,6 +119,9 @@ function start(ctx) {
       patrol.addLayers();
       await patrol.load();
       patrol.follow();
+      hotspots.addLayers();
+      await hotspots.load().catch((e) => console.warn(`hot spot layers: ${e.message}`));
+      hotspots.follow();
     } catch (e) {
       showError(e);
     }
@@ -137,6 +144,7 @@ function start(ctx) {
     renderLegend();
     drill.render();
     patrol.render();
+    hotspots.render();
     if (panel.openId()) panel.open(panel.openId());
     view.map.resize();
   }
@@ -151,6 +159,8 @@ function start(ctx) {
     get shown() { return view.drawn(); },
     get area() { return drill.area(); },
     patrol: () => patrol.state(),
+    hotspots: () => hotspots.state(),
+    reloadHotspots: () => hotspots.load(),
     cases: () => cases.all(),
     hasCase: (id) => cases.has(id),
     openCase: (id) => panel.open(id),

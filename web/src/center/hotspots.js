@@ -1,0 +1,68 @@
+// Hot spots on the wall map (docs/analytics.md): the hot and cold cells of the last 28 days
+// (Gi* with a false discovery rate), the cells whose problem is growing (emerging hot spots,
+// 13 weeks), and today's unusual counts, beside the filters. Whoever reads the rates; refreshed
+// every 5 minutes (the statistics move by the day, not by the second).
+import { call, el } from '../common/api.js';
+import { lang, t } from '../common/i18n.js';
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+const REFRESH_MS = 5 * 60_000;
+const shiftAll = (ctx, fc) => ({ ...fc, features: fc.features.filter((f) => f.geometry).map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) });
+const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_hot'];
+
+export function createHotspots(ctx, map) {
+  const state = { spots: EMPTY, emerging: EMPTY, anomalies: [], hot: 0, cold: 0, cells: 0, classes: {}, loadedAt: 0 };
+  const allowed = ctx.me.may && ctx.me.may.stats;
+
+  function addLayers() {
+    map.addSource('hotspots', { type: 'geojson', data: EMPTY });
+    map.addSource('emerging', { type: 'geojson', data: EMPTY });
+    // Below the cases: hot cells red, cold blue; growing ones outlined.
+    map.addLayer({ id: 'hotspots', type: 'fill', source: 'hotspots',
+      paint: { 'fill-color': ['match', ['get', 'spot'], 'hot', '#e53935', '#1e88e5'], 'fill-opacity': 0.28 } }, 'density');
+    map.addLayer({ id: 'emerging', type: 'line', source: 'emerging',
+      paint: { 'line-color': ['match', ['get', 'class'], 'intensifying_hot', '#ff1744', 'new_hot', '#ff9100', '#ffca28'],
+        'line-width': 2 } }, 'density');
+  }
+
+  async function load() {
+    if (!allowed) return;
+    const [spots, emerging, anomalies] = await Promise.all([
+      call('/api/v1/analytics/hotspots', { token: ctx.token }),
+      call('/api/v1/analytics/emerging', { token: ctx.token }),
+      call('/api/v1/analytics/anomalies', { token: ctx.token }),
+    ]);
+    state.spots = shiftAll(ctx, spots);
+    state.emerging = shiftAll(ctx, { ...emerging, features: emerging.features.filter((f) => GROWING.includes(f.properties.class)) });
+    state.hot = spots.hot;
+    state.cold = spots.cold;
+    state.cells = spots.cell_count;
+    state.classes = emerging.classes;
+    state.anomalies = anomalies.items.filter((i) => i.alarm);
+    state.loadedAt = Date.now();
+    map.getSource('hotspots')?.setData(state.spots);
+    map.getSource('emerging')?.setData(state.emerging);
+    render();
+  }
+
+  function render() {
+    const box = document.getElementById('hotspots');
+    if (!box || !allowed) return;
+    const c = state.classes || {};
+    box.replaceChildren(
+      el('h2', {}, t('hotspots')),
+      el('div', { class: 'row' }, el('span', { class: 'grow' }, t('hot_cells')), el('b', { id: 'hot-count' }, String(state.hot))),
+      el('div', { class: 'row' }, el('span', { class: 'grow' }, t('intensifying')), el('b', {}, String(c.intensifying_hot || 0))),
+      el('div', { class: 'row' }, el('span', { class: 'grow' }, t('persistent')), el('b', {}, String(c.persistent_hot || 0))),
+      el('div', { class: 'muted' }, `${t('anomalies')}: ${state.anomalies.length}`),
+      ...state.anomalies.slice(0, 3).map((a) => el('div', { class: 'muted anomaly' },
+        `${a.area_name || a.area} · ${a.group} · ${a.today} (${lang() === 'zh' ? '预期' : 'expected'} ${a.expected.toFixed(1)})`)));
+  }
+
+  function follow() {
+    if (!allowed) return;
+    setInterval(() => load().catch((e) => console.warn(`hot spot layers: ${e.message}`)), REFRESH_MS);
+  }
+
+  return { addLayers, load, render, follow, state: () => state };
+}
