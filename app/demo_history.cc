@@ -37,10 +37,10 @@ bool seed_demo_history(center::Center& center) {
   o.burst_at = {116.3740, 39.9080};
   o.burst = 14;
   o.burst_m = 60;
-  // Within today, Beijing time (the anomalies' day), and at least a few minutes long.
+  // Within today, Beijing time (the anomalies' day): from local midnight or six hours ago,
+  // whichever is later (just after midnight, all at midnight).
   const auto midnight = floor<days>(o.to + hours{8}) - hours{8};
-  o.burst_from = std::min<Timestamp>(std::max<Timestamp>(Timestamp{midnight} + minutes{1}, o.to - hours{6}),
-                                     o.to - minutes{5});
+  o.burst_from = std::max<Timestamp>(Timestamp{midnight}, o.to - hours{6});
   const auto cases = center::generate_history(o, center.catalog());
   auto n = center.store().insert_history(cases, center.config().dispatch_level);
   if (!n) {

@@ -184,13 +184,20 @@ TEST_F(Analytics, RefusesWhatItCannotAnswerAndNamesTheParameter) {
              {"anomalies?day=2026-02-30", "day", "day is a date YYYY-MM-DD"},
              {"anomalies?level=city", "level", "level is an area level (street, grid)"},
              {"anomalies?tz=Mars/Olympus", "tz", "unknown time zone"},
-             {"hotspots?area=nowhere", "area", "no area \\\"nowhere\\\""}};
+             {"hotspots?area=nowhere", "area", "no area \\\"nowhere\\\""},
+             {"monthly-problems?category=sanitation", "category", "unknown parameter \\\"category\\\""},
+             {"hotspots?cells=street&area=" + cell(0, 0, 0), "cells", "no areas of level \\\"street\\\" in area"}};
   for (const Bad& b : bad) {
     auto r = http_get(port_, "/api/v1/analytics/" + b.query);
     EXPECT_EQ(r.status, 400) << b.query << ": " << r.body;
     EXPECT_NE(r.body.find(b.words), std::string::npos) << b.query << ": " << r.body;
     EXPECT_NE(r.body.find("\"" + b.field + "\""), std::string::npos) << b.query << ": " << r.body;
   }
+  // A pick's note is a text.
+  auto note = http_request(port_, "POST", "/api/v1/analytics/monthly-problems/picks",
+                           json({{"month", "2026-11"}, {"group", "sanitation"}, {"note", 5}}).dump(), kDispatcher);
+  EXPECT_EQ(note.status, 400);
+  EXPECT_NE(note.body.find("note is a text of at most 2000 characters"), std::string::npos) << note.body;
   // A worker reads no rates and no analytics.
   auto w = http_request(port_, "GET", "/api/v1/analytics/hotspots", "", kWorker1);
   EXPECT_EQ(w.status, 403);

@@ -64,7 +64,7 @@ std::vector<HistoryCase> generate_history(const HistoryOptions& o, const Catalog
     const auto resolve = duration_cast<milliseconds>(c.resolve_within);
     h.responded = h.dispatched + milliseconds{static_cast<int64_t>(double(respond.count()) * 1.1 * u(rng))};
     h.resolved = h.responded + milliseconds{static_cast<int64_t>(double(resolve.count()) * (0.2 + 1.0 * u(rng)))};
-    h.resolved = std::min(h.resolved, o.to - minutes{1});
+    h.resolved = std::max(std::min(h.resolved, o.to - minutes{1}), opened);
     h.responded = std::min(h.responded, h.resolved);
     h.dispatched = std::min(h.dispatched, h.responded);
     if (u(rng) < 0.7) h.satisfaction = u(rng) < 0.85 ? "satisfied" : "unsatisfied";
@@ -80,8 +80,11 @@ std::vector<HistoryCase> generate_history(const HistoryOptions& o, const Catalog
     for (int i = 0; i < n; ++i) {
       const Timestamp opened = day + milliseconds{static_cast<int64_t>(u(rng) * 86'400'000.0)};
       if (opened < o.from || opened >= o.to - minutes{2}) continue;
+      // One draw after the other (the order of a call's arguments is the compiler's to choose).
       const double k = u(rng);
-      add(*cats[pick(rng)], place(), opened, k < 0.15 ? "camera" : (k < 0.25 ? "sensor" : "hotline"));
+      const Category& c = *cats[pick(rng)];
+      const LonLat at = place();
+      add(c, at, opened, k < 0.15 ? "camera" : (k < 0.25 ? "sensor" : "hotline"));
     }
   }
   const Category* grow = catalog.find(o.grow_category);
@@ -92,7 +95,8 @@ std::vector<HistoryCase> generate_history(const HistoryOptions& o, const Catalog
     for (int i = 0; i < n; ++i) {
       const Timestamp opened = o.to - days{7 * (weeks - w)} + milliseconds{static_cast<int64_t>(u(rng) * 7 * 86'400'000.0)};
       if (opened < o.from || opened >= o.to - minutes{2}) continue;
-      add(*grow, around(o.grow_at, 60, rng), opened, "hotline");
+      const LonLat at = around(o.grow_at, 60, rng);
+      add(*grow, at, opened, "hotline");
     }
   }
   const Category* burst = catalog.find(o.burst_category);
@@ -100,7 +104,8 @@ std::vector<HistoryCase> generate_history(const HistoryOptions& o, const Catalog
   const double burst_ms = double(std::max<int64_t>(0, duration_cast<milliseconds>(o.to - minutes{2} - burst_from).count()));
   for (int i = 0; burst && i < o.burst; ++i) {
     const Timestamp opened = burst_from + milliseconds{static_cast<int64_t>(u(rng) * burst_ms)};
-    add(*burst, around(o.burst_at, o.burst_m, rng), opened, "hotline");
+    const LonLat at = around(o.burst_at, o.burst_m, rng);
+    add(*burst, at, opened, "hotline");
   }
   std::sort(out.begin(), out.end(), [](const HistoryCase& a, const HistoryCase& b) { return a.opened < b.opened; });
   return out;

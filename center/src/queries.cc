@@ -245,7 +245,7 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
     case AnalyticsKind::kHotspots: known.insert(known.end(), {"from", "to"}); break;
     case AnalyticsKind::kEmerging: known.insert(known.end(), {"to", "step", "steps"}); break;
     case AnalyticsKind::kAnomalies: known = {"category", "area", "q", "day", "level", "baseline", "tz"}; break;
-    case AnalyticsKind::kMonthlyProblems: known.insert(known.end(), {"month", "tz"}); break;
+    case AnalyticsKind::kMonthlyProblems: known = {"cells", "size", "area", "q", "month", "tz"}; break;
   }
   for (const auto& [key, v] : params)
     if (std::find(known.begin(), known.end(), key) == known.end())
@@ -350,7 +350,8 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
       }
       q.level = has(params, "level") ? value(params, "level") : defaults.anomaly_level;
       if (q.level.empty() && !levels.empty()) q.level = levels[levels.size() >= 2 ? levels.size() - 2 : 0];
-      if (std::find(levels.begin(), levels.end(), q.level) == levels.end())
+      // No areas loaded and no level asked for: no series (an empty answer, not an error).
+      if ((!q.level.empty() || has(params, "level")) && std::find(levels.begin(), levels.end(), q.level) == levels.end())
         return std::unexpected(invalid(
             fmt::format("level is an area level ({})", level_list), "level"));
       q.day = cctz::format("%Y-%m-%d", cctz::convert(cctz::civil_second(day), tz), tz);

@@ -89,8 +89,8 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
   analytics::CellGrid grid;
   if (q.cells == "hex") {
     auto est = exec(l->get(), sql::analytics_hex_estimate,
-                    {num(q.size_m), optional_text(q.area_level), optional_text(q.area_code), format_rfc3339(q.from),
-                     format_rfc3339(q.to), optional_text(q.category)});
+                    {num(q.size_m), format_rfc3339(q.from), format_rfc3339(q.to), optional_text(q.area_level),
+                     optional_text(q.area_code), optional_text(q.category)});
     if (!est) return std::unexpected(est.error());
     const double cells = number(est->get(), 0, 0);
     if (cells > double(analytics::kMaxCells))
@@ -130,7 +130,11 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
                  optional_text(q.area_code), optional_text(q.category)});
   if (!r) return std::unexpected(r.error());
   const int rows = PQntuples(r->get());
-  if (rows == 0) return fail(ErrorCode::kInvalidArgument, fmt::format("no areas of level \"{}\"", q.cells), "cells");
+  if (rows == 0)
+    return fail(ErrorCode::kInvalidArgument,
+                q.area_code.empty() ? fmt::format("no areas of level \"{}\"", q.cells)
+                                    : fmt::format("no areas of level \"{}\" in area \"{}\"", q.cells, q.area_code),
+                "cells");
   std::map<std::string, size_t, std::less<>> index;
   for (int i = 0; i < rows; ++i) {
     analytics::Cell c;

@@ -254,8 +254,12 @@ TEST(Anomalies, FlagsTheSeriesThatJumpedAndNotTheBusyOne) {
   }
   counts.push_back({"sanitation", "S1", "一街道", 28, 14});  // today: 14 against ~1
   counts.push_back({"traffic", "S2", "二街道", 28, 25});     // today: 25 against ~22
+  counts.push_back({"water", "S3", "三街道", 28, 1});        // one case after 28 quiet days: not a surge
   const auto j = anomalies(counts, 28, 28, 0.05);
-  EXPECT_EQ(j.at("series"), 2);
+  EXPECT_EQ(j.at("series"), 3);
+  EXPECT_EQ(j.at("items")[2].at("area"), "S3");
+  EXPECT_EQ(j.at("items")[2].at("p"), 1.0);
+  EXPECT_EQ(j.at("items")[2].at("alarm"), false);
   EXPECT_EQ(j.at("alarms"), 1);
   EXPECT_EQ(j.at("items")[0].at("area"), "S1");
   EXPECT_EQ(j.at("items")[0].at("alarm"), true);

@@ -1,4 +1,4 @@
--- Cases counted per hexagon, category group and time step (keys "group/step"). Parameters: the edge in metres, from, to, the step in seconds, the level and code of the area the map covers (NULL and NULL: the areas of the coarsest level that have cases in the window), the category code or group (NULL: all). The hexagons are those of ST_HexagonGrid that meet the area, in the UTM zone of its centre, so that a hexagon has its size on the ground; a hexagon is named by its column and row of that grid, and a case on the border of two counts in the first of them. With no areas loaded, the area is the cases' extent.
+-- Cases counted per hexagon, category group and time step (keys "group/step"). Parameters: the edge in metres, from, to, the step in seconds, the level and code of the area the map covers (NULL and NULL: the areas of the coarsest level that have cases in the window), the category code or group (NULL: all). The hexagons are those of ST_HexagonGrid that meet the area (gw_analytics_region), in the UTM zone of its centre, so that a hexagon has its size on the ground; a hexagon is named by its column and row of that grid, and a case on the border of two counts in the first of them.
 WITH cases AS (
   SELECT o.geom, o.areas, split_part(o.category, '.', 1) AS grp, floor(extract(epoch FROM o.opened_at - $2::timestamptz) / $4::float8)::int AS step
   FROM orders o
@@ -7,12 +7,7 @@ WITH cases AS (
     AND ($7::text IS NULL OR o.category = $7::text OR o.category LIKE $7::text || '.%')
     AND ($6::text IS NULL OR o.areas @> jsonb_build_object($5::text, $6::text))
 ), region AS (
-  SELECT coalesce(
-    (SELECT ST_Union(a.geom) FROM areas a WHERE $6::text IS NOT NULL AND a.level_name = $5::text AND a.code = $6::text),
-    (SELECT ST_Union(a.geom) FROM areas a
-     WHERE $6::text IS NULL AND a.level = (SELECT min(level) FROM areas)
-       AND a.code IN (SELECT DISTINCT c.areas->>a.level_name FROM cases c)),
-    (SELECT ST_Envelope(ST_Collect(geom)) FROM cases)) AS geom
+  SELECT gw_analytics_region($5::text, $6::text, $2::timestamptz, $3::timestamptz, $7::text) AS geom
 ), zone AS (
   SELECT geom,
          (CASE WHEN ST_Y(ST_Centroid(geom)) < 0 THEN 32700 ELSE 32600 END)

@@ -1,4 +1,4 @@
--- Generated history (history.h): closed cases written straight in, from a JSON array ($1) of {id, category, department, priority, kind, lon, lat, opened, dispatched, responded, resolved, respond_s, resolve_s, satisfaction, description}; each in the areas its point is in, its unit the area of the dispatch level ($2); an id already there is skipped. The number written.
+-- Generated history (history.h): closed cases written straight in, from a JSON array ($1) of objects with id, category, department, priority, kind, lon, lat, opened, dispatched, responded, resolved, respond_s, resolve_s, satisfaction and description; each in the areas its point is in, its unit the area of the dispatch level ($2); an id already there is skipped. The number written.
 WITH h AS (
   SELECT * FROM json_to_recordset($1::json) AS r(id text, category text, department text, priority text, kind text,
     lon float8, lat float8, opened timestamptz, dispatched timestamptz, responded timestamptz, resolved timestamptz,

@@ -112,7 +112,8 @@ nlohmann::json anomalies(std::span<const DailyCount> counts, int today, int base
   for (const auto& [key, s] : series) {
     all.push_back(&s);
     base.push_back(count_baseline(s.days));
-    p.push_back(s.today > 0 ? upper_tail(base.back(), s.today) : 1.0);
+    // One case is never a surge: a series is tested from two cases today.
+    p.push_back(s.today >= 2 ? upper_tail(base.back(), s.today) : 1.0);
   }
   const std::vector<bool> found = benjamini_hochberg(p, q);
   nlohmann::json items = nlohmann::json::array();

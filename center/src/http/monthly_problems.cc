@@ -112,7 +112,9 @@ void Center::add_monthly_problem_routes(http::Server& server) {
     if (!body->contains("group") || !(*body)["group"].is_string())
       return json_error(res, 400, "group (a category group such as sanitation) is required", "group");
     const std::string group = (*body)["group"];
-    const std::string note = body->value("note", "");
+    const auto note_field = http::text_field(*body, "note", 2000);
+    if (!note_field) return json_error(res, 400, "note is a text of at most 2000 characters", "note");
+    const std::string& note = *note_field;
     QueryParams params = {{"month", (*body)["month"].get<std::string>()}};
     auto q = parse_analytics_query(AnalyticsKind::kMonthlyProblems, params, *areas_, catalog_, config_.analytics,
                                    now_utc());

@@ -27,18 +27,26 @@ export function createHotspots(ctx, map) {
 
   async function load() {
     if (!allowed) return;
-    const [spots, emerging, anomalies] = await Promise.all([
+    // Each answer on its own: one refused (say, too many hexagons for the area) leaves the others.
+    const [spots, emerging, anomalies] = (await Promise.allSettled([
       call('/api/v1/analytics/hotspots', { token: ctx.token }),
       call('/api/v1/analytics/emerging', { token: ctx.token }),
       call('/api/v1/analytics/anomalies', { token: ctx.token }),
-    ]);
-    state.spots = shiftAll(ctx, spots);
-    state.emerging = shiftAll(ctx, { ...emerging, features: emerging.features.filter((f) => GROWING.includes(f.properties.class)) });
-    state.hot = spots.hot;
-    state.cold = spots.cold;
-    state.cells = spots.cell_count;
-    state.classes = emerging.classes;
-    state.anomalies = anomalies.items.filter((i) => i.alarm);
+    ])).map((r) => {
+      if (r.status === 'rejected') console.warn(`hot spot layers: ${r.reason.message}`);
+      return r.status === 'fulfilled' ? r.value : null;
+    });
+    if (spots) {
+      state.spots = shiftAll(ctx, spots);
+      state.hot = spots.hot;
+      state.cold = spots.cold;
+      state.cells = spots.cell_count;
+    }
+    if (emerging) {
+      state.emerging = shiftAll(ctx, { ...emerging, features: emerging.features.filter((f) => GROWING.includes(f.properties.class)) });
+      state.classes = emerging.classes;
+    }
+    if (anomalies) state.anomalies = anomalies.items.filter((i) => i.alarm);
     state.loadedAt = Date.now();
     map.getSource('hotspots')?.setData(state.spots);
     map.getSource('emerging')?.setData(state.emerging);

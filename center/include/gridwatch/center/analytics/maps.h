@@ -30,8 +30,8 @@ nlohmann::json emerging_json(const CellGrid& grid, const std::vector<EmergingRes
 
 // Today (`today`, a day index of `counts`) against the `baseline` days before it, per series
 // (category group × area): each series' expected count, upper bound at level q, today's count,
-// p = P(X ≥ today) and whether it passes the FDR at q over all series. Series with no case
-// today are not tested (they cannot be high).
+// p = P(X ≥ today) and whether it passes the FDR at q over all series. Series with fewer than
+// two cases today are not tested (p = 1): one case is never a surge.
 nlohmann::json anomalies(std::span<const DailyCount> counts, int today, int baseline, double q);
 
 }  // namespace gridwatch::center::analytics
