@@ -23,6 +23,14 @@ std::string required_secret(const ConfigNode& n, const std::string& key) {
 }
 
 // An AMQP URL of a RabbitMQ node, without an account (that is username/password).
+// n.time_zone (default `fallback`), a zone of the tz database.
+std::string read_time_zone(const ConfigNode& n, const std::string& fallback) {
+  std::string zone = n.string("time_zone", fallback);
+  cctz::time_zone tz;
+  if (!cctz::load_time_zone(zone, &tz)) n.raise("time_zone", "is not a time zone of the tz database");
+  return zone;
+}
+
 std::string read_amqp_url(const ConfigNode& b, const std::string& key, const std::string& url) {
   if (!url.starts_with("amqp://"))
     b.raise(key, fmt::format("\"{}\" must start with amqp:// (broker.kind rabbitmq)", url));
@@ -158,9 +166,7 @@ CenterConfig read(const ConfigNode& root) {
   }
   if (auto p = root.find("patrol")) {
     p->allow_only({"time_zone", "keep_days", "cell_m", "pass_m", "max_speed", "min_jump", "max_gap"});
-    c.patrol.time_zone = p->string("time_zone", c.patrol.time_zone);
-    cctz::time_zone tz;
-    if (!cctz::load_time_zone(c.patrol.time_zone, &tz)) p->raise("time_zone", "is not a time zone of the tz database");
+    c.patrol.time_zone = read_time_zone(*p, c.patrol.time_zone);
     c.patrol.keep_days = static_cast<int>(p->integer("keep_days", c.patrol.keep_days, 1, 3660));
     c.patrol.cell_m = p->number("cell_m", c.patrol.cell_m, 5, 1000);
     c.patrol.pass_m = p->number("pass_m", c.patrol.pass_m, 1, 1000);
@@ -177,9 +183,7 @@ CenterConfig read(const ConfigNode& root) {
   }
   if (auto a = root.find("analytics")) {
     a->allow_only({"time_zone", "hexagon_m", "q", "anomaly_level"});
-    c.analytics.time_zone = a->string("time_zone", c.analytics.time_zone);
-    cctz::time_zone tz;
-    if (!cctz::load_time_zone(c.analytics.time_zone, &tz)) a->raise("time_zone", "is not a time zone of the tz database");
+    c.analytics.time_zone = read_time_zone(*a, c.analytics.time_zone);
     c.analytics.hexagon_m = a->number("hexagon_m", c.analytics.hexagon_m, 50, 5000);
     c.analytics.q = a->number("q", c.analytics.q, 1e-6, 0.5);
     c.analytics.anomaly_level = a->string("anomaly_level", c.analytics.anomaly_level);

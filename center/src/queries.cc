@@ -47,6 +47,22 @@ Error invalid(std::string message, std::string parameter) {
   return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(parameter)};
 }
 
+// The level of area `code` of `areas` (parameter `area` of the stats and the analytics).
+Result<std::string> level_of_area(const geo::AreaIndex& areas, const std::string& code) {
+  for (size_t level = 0; level < areas.levels(); ++level)
+    for (const geo::Area& a : areas.areas(level))
+      if (a.code == code) return a.level_name;
+  return std::unexpected(invalid(fmt::format("no area \"{}\"", printable(code)), "area"));
+}
+
+// `name` when it is a zone of the tz database (parameter `tz`).
+Result<cctz::time_zone> load_zone(const std::string& name) {
+  cctz::time_zone tz;
+  if (!cctz::load_time_zone(name, &tz))
+    return std::unexpected(invalid(fmt::format("unknown time zone \"{}\"", printable(name)), "tz"));
+  return tz;
+}
+
 // A whole number or a number in [lo, hi], or nullopt.
 std::optional<double> number_in(const std::string& v, double lo, double hi) {
   double d = 0;
@@ -161,14 +177,9 @@ Result<StatsQuery> parse_stats_query(const QueryParams& params, const std::vecto
           invalid(fmt::format("unknown parameter \"{}\" (known: by, period, from, to, tz, area)", printable(key)), key));
   if (has(params, "area")) {
     q.area_code = value(params, "area");
-    for (size_t level = 0; level < areas.levels() && q.area_level.empty(); ++level)
-      for (const geo::Area& a : areas.areas(level))
-        if (a.code == q.area_code) {
-          q.area_level = a.level_name;
-          break;
-        }
-    if (q.area_level.empty())
-      return std::unexpected(invalid(fmt::format("no area \"{}\"", printable(q.area_code)), "area"));
+    auto level = level_of_area(areas, q.area_code);
+    if (!level) return std::unexpected(level.error());
+    q.area_level = *level;
   }
   q.by = value(params, "by");
   if (!q.by.empty() && std::find(groupings.begin(), groupings.end(), q.by) == groupings.end())
@@ -189,9 +200,7 @@ Result<StatsQuery> parse_stats_query(const QueryParams& params, const std::vecto
   if (q.to <= q.from) return std::unexpected(invalid("to must be later than from", "to"));
   if (has(params, "tz")) {
     q.time_zone = value(params, "tz");
-    cctz::time_zone tz;
-    if (!cctz::load_time_zone(q.time_zone, &tz))
-      return std::unexpected(invalid(fmt::format("unknown time zone \"{}\"", printable(q.time_zone)), "tz"));
+    if (auto zone = load_zone(q.time_zone); !zone) return std::unexpected(zone.error());
   }
   return q;
 }
@@ -288,19 +297,14 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
   }
   if (has(params, "area")) {
     q.cells.area_code = value(params, "area");
-    for (size_t level = 0; level < areas.levels() && q.cells.area_level.empty(); ++level)
-      for (const geo::Area& a : areas.areas(level))
-        if (a.code == q.cells.area_code) {
-          q.cells.area_level = a.level_name;
-          break;
-        }
-    if (q.cells.area_level.empty())
-      return std::unexpected(invalid(fmt::format("no area \"{}\"", printable(q.cells.area_code)), "area"));
+    auto level = level_of_area(areas, q.cells.area_code);
+    if (!level) return std::unexpected(level.error());
+    q.cells.area_level = *level;
   }
   if (has(params, "tz")) q.time_zone = value(params, "tz");
-  cctz::time_zone tz;
-  if (!cctz::load_time_zone(q.time_zone, &tz))
-    return std::unexpected(invalid(fmt::format("unknown time zone \"{}\"", printable(q.time_zone)), "tz"));
+  auto zone = load_zone(q.time_zone);
+  if (!zone) return std::unexpected(zone.error());
+  const cctz::time_zone& tz = *zone;
   const cctz::civil_day today = cctz::civil_day(cctz::convert(std::chrono::time_point_cast<std::chrono::seconds>(now), tz));
 
   auto instant = [&](const char* key, Timestamp fallback) -> Result<Timestamp> {

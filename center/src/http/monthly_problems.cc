@@ -38,18 +38,17 @@ Result<nlohmann::json> Center::monthly_problems(const AnalyticsQuery& q) {
   if (!all_groups) return std::unexpected(all_groups.error());
   nlohmann::json candidates = nlohmann::json::array();
   for (const auto& g : *groups) {
-    const analytics::CellGrid one = all_groups->only(g.group);
-    const analytics::CellGrid* grid = &one;
-    const auto classes = analytics::emerging(*grid, q.q);
+    const analytics::CellGrid grid = all_groups->only(g.group);
+    const auto classes = analytics::emerging(grid, q.q);
     size_t weeks = 0;
     std::vector<double> weekly(kWeeks, 0.0);
     analytics::CellGrid spots;
     std::vector<analytics::EmergingResult> spot_classes;
-    for (size_t i = 0; i < grid->cells.size(); ++i) {
-      for (size_t t = 0; t < weekly.size() && t < grid->cells[i].counts.size(); ++t) weekly[t] += grid->cells[i].counts[t];
+    for (size_t i = 0; i < grid.cells.size(); ++i) {
+      for (size_t t = 0; t < weekly.size() && t < grid.cells[i].counts.size(); ++t) weekly[t] += grid.cells[i].counts[t];
       if (!recurring(classes[i].kind)) continue;
       weeks = std::max(weeks, classes[i].hot_steps);
-      spots.cells.push_back(grid->cells[i]);
+      spots.cells.push_back(grid.cells[i]);
       spot_classes.push_back(classes[i]);
     }
     const analytics::ProblemScore s = analytics::problem_score({.group = g.group,

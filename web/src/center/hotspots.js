@@ -7,7 +7,6 @@ import { lang, t } from '../common/i18n.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const REFRESH_MS = 5 * 60_000;
-const shiftAll = (ctx, fc) => ({ ...fc, features: fc.features.filter((f) => f.geometry).map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) });
 const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_hot'];
 
 export function createHotspots(ctx, map) {
@@ -37,13 +36,13 @@ export function createHotspots(ctx, map) {
       return r.status === 'fulfilled' ? r.value : null;
     });
     if (spots) {
-      state.spots = shiftAll(ctx, spots);
+      state.spots = ctx.shiftAll(spots);
       state.hot = spots.hot;
       state.cold = spots.cold;
       state.cells = spots.cell_count;
     }
     if (emerging) {
-      state.emerging = shiftAll(ctx, { ...emerging, features: emerging.features.filter((f) => GROWING.includes(f.properties.class)) });
+      state.emerging = ctx.shiftAll({ ...emerging, features: emerging.features.filter((f) => GROWING.includes(f.properties.class)) });
       state.classes = emerging.classes;
     }
     if (anomalies) state.anomalies = anomalies.items.filter((i) => i.alarm);

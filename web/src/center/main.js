@@ -42,7 +42,10 @@ async function boot() {
   mark('signed_in');
   const [config, catalog] = await Promise.all([call('/web/config.json'), loadCatalog()]);
   const gcj = config.tiles && config.tiles.crs === 'gcj02';
-  const ctx = Object.freeze({ token: who.token, me: who.me, config, catalog, shift: gcj ? (g) => mapCoords(g, wgs84ToGcj02) : (g) => g });
+  const shift = gcj ? (g) => mapCoords(g, wgs84ToGcj02) : (g) => g;
+  // shiftAll: a FeatureCollection's located features, shifted (those without a geometry dropped).
+  const shiftAll = (fc) => ({ ...fc, features: fc.features.filter((f) => f.geometry).map((f) => ({ ...f, geometry: shift(f.geometry) })) });
+  const ctx = Object.freeze({ token: who.token, me: who.me, config, catalog, shift, shiftAll });
   start(ctx);
 }
 

@@ -5,7 +5,6 @@ import { call, el } from '../common/api.js';
 import { t } from '../common/i18n.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
-const shiftAll = (ctx, fc) => ({ ...fc, features: fc.features.filter((f) => f.geometry).map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) });
 
 export function createPatrol(ctx, map) {
   const state = { workers: EMPTY, tracks: EMPTY, cells: EMPTY, coverage: [], loadedAt: 0 };
@@ -34,9 +33,9 @@ export function createPatrol(ctx, map) {
     // The cells still to walk today, for the grids that have workers.
     const grids = coverage.grids.filter((g) => g.cells > 0).map((g) => g.grid);
     const cells = await Promise.all(grids.map((g) => call(`/api/v1/patrol/cells?grid=${encodeURIComponent(g)}&visited=false`, { token: ctx.token })));
-    state.workers = shiftAll(ctx, workers);
-    state.tracks = shiftAll(ctx, tracks);
-    state.cells = shiftAll(ctx, { type: 'FeatureCollection', features: cells.flatMap((c) => c.features) });
+    state.workers = ctx.shiftAll(workers);
+    state.tracks = ctx.shiftAll(tracks);
+    state.cells = ctx.shiftAll({ type: 'FeatureCollection', features: cells.flatMap((c) => c.features) });
     state.coverage = coverage.grids;
     state.loadedAt = Date.now();
     map.getSource('workers')?.setData(state.workers);
