@@ -7,11 +7,20 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "gridwatch/domain/error.h"
+
 namespace gridwatch {
 class Catalog;
+namespace center {
+struct CenterConfig;
+class Store;
+}  // namespace center
 }
 
 namespace gridwatch::app {
@@ -19,6 +28,9 @@ namespace gridwatch::app {
 // The catalog of a configuration (`path`), or the built-in one when empty; prints the error and
 // returns nullptr when the file is bad.
 const Catalog* load_catalog(const std::filesystem::path& path);
+// The center's store on `config`, its schema migrated; prints the error and returns nullptr when
+// the database cannot be reached or migrated.
+std::unique_ptr<center::Store> open_migrated_store(const center::CenterConfig& config, const Catalog& catalog);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
@@ -56,6 +68,22 @@ struct TicketsImportOptions {
   std::filesystem::path config;  // the center's: database, areas and catalog
 };
 int run_tickets_import(const TicketsImportOptions& options);
+
+// gridwatch report: a report file of the center's database (docs/reports.md).
+struct ReportFileOptions {
+  std::filesystem::path out;       // .html, .pdf (printed by Chromium) or .json (the figures)
+  std::filesystem::path web_root;  // where bulletin/bulletin.js (the charts) is; empty: web.root or web/dist
+  std::string chromium = "chromium";
+};
+struct ReportOptions {
+  std::string kind = "weekly";  // daily, weekly, monthly, span
+  std::string from, to, tz, area, level;  // as the report API takes them; empty: defaults
+  std::filesystem::path config;
+  ReportFileOptions file;
+};
+int run_report(const ReportOptions& options);
+// Writes `report` (center::build_report) as the file `o.out` names.
+Status write_report(const nlohmann::json& report, const ReportFileOptions& o);
 
 struct GeoAssignOptions {
   std::filesystem::path areas;

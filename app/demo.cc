@@ -22,6 +22,7 @@
 #include "gridwatch/agent/agent.h"
 #include "demo_broker.h"
 #include "demo_history.h"
+#include "demo_report.h"
 #include "demo_hotline.h"
 #include "demo_patrol.h"
 #include "gridwatch/center/center.h"
@@ -244,6 +245,8 @@ int run_demo(const DemoOptions& options) {
 
   // 13 weeks of generated history for the analytics, the big screen and the reports.
   seed_demo_history(center);
+  // Last week's report of that history (HTML, and PDF by Chromium).
+  const std::string report_lines = write_demo_reports(center, (*services)->dir() / "reports", options.web_root);
   // The hotline's earlier tickets, from a CSV export.
   DemoHotline hotline(center, (*services)->dir());
   hotline.import_export();
@@ -343,12 +346,13 @@ int run_demo(const DemoOptions& options) {
       "  cameras:           {5}; snapshots and clips in {2}/agent/evidence\n"
       "  agent metrics:     http://127.0.0.1:{9}/metrics  (status: topic gw/v1/agents/+/status)\n"
       "  logs, dead letters: {2}\n"
+      "{13}"
       "{3}\n\n",
       base, broker.banner, (*services)->dir().string(),
       options.duration_s ? fmt::format("Stops after {} s.", *options.duration_s)
                          : std::string("Ctrl-C stops it."),
       area_summary(center), fmt::join(camera_names, ", "), DemoHotline::kApiKey, DemoHotline::kDispatcherToken,
-      DemoHotline::kAdminToken, edge.metrics_port(), "", DemoHotline::kWorkerToken, qr_sheet);
+      DemoHotline::kAdminToken, edge.metrics_port(), "", DemoHotline::kWorkerToken, qr_sheet, report_lines);
   if (second)
     fmt::print("  second center:     http://127.0.0.1:{}  (same database, shares the cluster's order stream; "
                "each map shows the other's changes)\n\n",

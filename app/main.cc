@@ -70,6 +70,19 @@ int wait_for_stop_signal(std::optional<std::chrono::milliseconds> timeout) {
   return sig < 0 ? 0 : sig;
 }
 
+std::unique_ptr<center::Store> open_migrated_store(const center::CenterConfig& config, const Catalog& catalog) {
+  auto store = center::Store::open(config.conninfo, 1, catalog);
+  if (!store) {
+    fmt::print(stderr, "error: {}\n", store.error().message);
+    return nullptr;
+  }
+  if (auto st = (*store)->migrate(); !st) {
+    fmt::print(stderr, "error: {}\n", st.error().message);
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
 const Catalog* load_catalog(const std::filesystem::path& path) {
   if (path.empty()) return &Catalog::builtin();
   static std::optional<Catalog> loaded;
@@ -266,6 +279,24 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  ReportOptions report;
+  auto* report_cmd = app.add_subcommand(
+      "report", "Write a report (日报/周报/月报: figures, hot spots, handling, ranking, proactive share) "
+                "of the center's database as HTML, PDF or JSON; prints the file's path (docs/reports.md).");
+  report_cmd->add_option("kind", report.kind, "daily, weekly, monthly or span")
+      ->check(CLI::IsMember({"daily", "weekly", "monthly", "span"}));
+  report_cmd->add_option("--config", report.config, "Center configuration (database, areas, catalog)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  report_cmd->add_option("--from", report.from, "First day (YYYY-MM-DD, local) or instant (RFC 3339); default: the last whole day, week or month");
+  report_cmd->add_option("--to", report.to, "Last day (included) or instant (excluded)");
+  report_cmd->add_option("--tz", report.tz, "Time zone of the days (default analytics.time_zone)");
+  report_cmd->add_option("--area", report.area, "Only this area (a code)");
+  report_cmd->add_option("--level", report.level, "Area level of the ranking (default analytics.anomaly_level)");
+  report_cmd->add_option("--out", report.file.out, "The file: .html, .pdf or .json")->required();
+  report_cmd->add_option("--web-root", report.file.web_root, "The built pages (the chart script); default web.root or web/dist");
+  report_cmd->add_option("--chromium", report.file.chromium, "Chromium, for PDF (default chromium)");
+
   GeoAssignOptions geo_assign;
   auto* geo_cmd = app.add_subcommand("geo", "Geographic tools.");
   geo_cmd->require_subcommand(1);
@@ -404,6 +435,7 @@ int main(int argc, char** argv) {
     return run_demo(demo);
   }
   if (*import_cmd) return run_tickets_import(tickets);
+  if (*report_cmd) return run_report(report);
   if (*assign) return run_geo_assign(geo_assign);
   if (*replay_cmd) return run_rules_replay(replay);
   if (*ctrain) return run_classify_train(classify);

@@ -36,15 +36,8 @@ int run_tickets_import(const TicketsImportOptions& o) {
     fmt::print(stderr, "error: areas: {}\n", areas.error().message);
     return kExitUsage;
   }
-  auto store = center::Store::open(config->conninfo, 1, *catalog);
-  if (!store) {
-    fmt::print(stderr, "error: {}\n", store.error().message);
-    return kExitFailure;
-  }
-  if (auto st = (*store)->migrate(); !st) {
-    fmt::print(stderr, "error: {}\n", st.error().message);
-    return kExitFailure;
-  }
+  auto store = open_migrated_store(*config, *catalog);
+  if (!store) return kExitFailure;
   std::shared_ptr<const center::Suggester> suggester;
   if (!config->classify.model.empty()) {
     auto loaded = center::Suggester::load(config->classify, *catalog);
@@ -54,7 +47,7 @@ int run_tickets_import(const TicketsImportOptions& o) {
     }
     suggester = std::move(*loaded);
   }
-  auto sum = center::import_tickets(csv, *mapping, *catalog, **store, areas->get(),
+  auto sum = center::import_tickets(csv, *mapping, *catalog, *store, areas->get(),
                                     [&](size_t line, const std::string& reason) {
                                       fmt::print(stderr, "{}:{}: {}\n", o.csv.string(), line, reason);
                                     }, suggester.get());

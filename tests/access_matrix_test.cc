@@ -163,6 +163,8 @@ TEST_F(AccessMatrix, EveryRouteAndEveryCallerGetTheExpectedStatus) {
       {"GET", "/api/v1/analytics/anomalies", "/api/v1/analytics/anomalies", "", {A, A, F, 200, 200, 200}},
       {"GET", "/api/v1/analytics/monthly-problems", "/api/v1/analytics/monthly-problems?cells=hex&size=5000", "",
        {A, A, F, 200, 200, 200}},
+      // Reports: whoever reads the rates.
+      {"GET", "/api/v1/report", "/api/v1/report?spatial=false", "", {A, A, F, 200, 200, 200}},
       // 每月一题 is picked by the dispatch center (an empty month has no candidate to pick: 400).
       {"POST", "/api/v1/analytics/monthly-problems/picks", "/api/v1/analytics/monthly-problems/picks",
        R"({"month": "2020-01", "group": "sanitation"})", {A, A, F, F, 400, 400}},

@@ -15,24 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 cannot carry C0 controls other than tab, LF and CR.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
-    }
-  }
-  return out;
-}
-
 // One JSON object as XML elements, in key order; null values are empty elements; arrays of
 // objects repeat `item` elements.
 void to_xml(std::string& out, const json& j, std::string_view item = "") {

@@ -55,6 +55,29 @@ Result<std::string> level_of_area(const geo::AreaIndex& areas, const std::string
   return std::unexpected(invalid(fmt::format("no area \"{}\"", printable(code)), "area"));
 }
 
+// The names of the area levels that have areas, coarsest first.
+std::vector<std::string> loaded_levels(const geo::AreaIndex& areas) {
+  std::vector<std::string> levels;
+  for (size_t level = 0; level < areas.levels(); ++level)
+    if (!areas.areas(level).empty()) levels.push_back(areas.areas(level).front().level_name);
+  return levels;
+}
+
+std::string level_list(const std::vector<std::string>& levels) {
+  return levels.empty() ? std::string("none loaded") : fmt::format("{}", fmt::join(levels, ", "));
+}
+
+// Parameter `level`: an area level of the series or ranking; by default the configured one or the
+// finest level but one (streets under grid cells); "" when no areas are loaded and none is asked.
+Result<std::string> units_level(const QueryParams& params, const std::vector<std::string>& levels,
+                                const AnalyticsDefaults& defaults) {
+  std::string level = has(params, "level") ? value(params, "level") : defaults.anomaly_level;
+  if (level.empty() && !levels.empty()) level = levels[levels.size() >= 2 ? levels.size() - 2 : 0];
+  if ((!level.empty() || has(params, "level")) && std::find(levels.begin(), levels.end(), level) == levels.end())
+    return std::unexpected(invalid(fmt::format("level is an area level ({})", level_list(levels)), "level"));
+  return level;
+}
+
 // `name` when it is a zone of the tz database (parameter `tz`).
 Result<cctz::time_zone> load_zone(const std::string& name) {
   cctz::time_zone tz;
@@ -274,15 +297,12 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
     if (!v) return std::unexpected(invalid("size is a hexagon's edge in metres, from 50 to 5000", "size"));
     q.cells.size_m = *v;
   }
-  std::vector<std::string> levels;
-  for (size_t level = 0; level < areas.levels(); ++level)
-    if (!areas.areas(level).empty()) levels.push_back(areas.areas(level).front().level_name);
-  const std::string level_list = levels.empty() ? "none loaded" : fmt::format("{}", fmt::join(levels, ", "));
+  const std::vector<std::string> levels = loaded_levels(areas);
   if (has(params, "cells")) {
     q.cells.cells = value(params, "cells");
     if (q.cells.cells != "hex" && std::find(levels.begin(), levels.end(), q.cells.cells) == levels.end())
       return std::unexpected(invalid(
-          fmt::format("cells is hex or an area level ({})", level_list),
+          fmt::format("cells is hex or an area level ({})", level_list(levels)),
           "cells"));
   }
   if (has(params, "category")) {
@@ -352,12 +372,10 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
         if (!v || *v != std::floor(*v)) return std::unexpected(invalid("baseline is a whole number of days from 7 to 90", "baseline"));
         q.baseline_days = static_cast<int>(*v);
       }
-      q.level = has(params, "level") ? value(params, "level") : defaults.anomaly_level;
-      if (q.level.empty() && !levels.empty()) q.level = levels[levels.size() >= 2 ? levels.size() - 2 : 0];
       // No areas loaded and no level asked for: no series (an empty answer, not an error).
-      if ((!q.level.empty() || has(params, "level")) && std::find(levels.begin(), levels.end(), q.level) == levels.end())
-        return std::unexpected(invalid(
-            fmt::format("level is an area level ({})", level_list), "level"));
+      auto level = units_level(params, levels, defaults);
+      if (!level) return std::unexpected(level.error());
+      q.level = *level;
       q.day = cctz::format("%Y-%m-%d", cctz::convert(cctz::civil_second(day), tz), tz);
       q.cells.from = midnight(day - q.baseline_days, tz);
       q.cells.to = midnight(day + 1, tz);
@@ -375,6 +393,133 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
       q.cells.to = midnight(cctz::civil_day(month + 1), tz);
       break;
     }
+  }
+  return q;
+}
+
+std::string_view to_string(ReportKind kind) {
+  switch (kind) {
+    case ReportKind::kDaily: return "daily";
+    case ReportKind::kWeekly: return "weekly";
+    case ReportKind::kMonthly: return "monthly";
+    case ReportKind::kSpan: return "span";
+  }
+  return "span";
+}
+
+Result<ReportQuery> parse_report_query(const QueryParams& params, const geo::AreaIndex& areas,
+                                       const AnalyticsDefaults& defaults, Timestamp now) {
+  static const std::vector<std::string> known = {"kind", "from", "to", "tz", "area", "level", "spatial"};
+  for (const auto& [key, v] : params)
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return std::unexpected(
+          invalid(fmt::format("unknown parameter \"{}\" (known: {})", printable(key), fmt::join(known, ", ")), key));
+  ReportQuery q;
+  q.now = now;
+  q.time_zone = has(params, "tz") ? value(params, "tz") : defaults.time_zone;
+  q.hexagon_m = defaults.hexagon_m;
+  q.q = defaults.q;
+  auto zone = load_zone(q.time_zone);
+  if (!zone) return std::unexpected(zone.error());
+  const cctz::time_zone& tz = *zone;
+  const std::string kind = has(params, "kind") ? value(params, "kind") : "weekly";
+  if (kind == "daily") q.kind = ReportKind::kDaily;
+  else if (kind == "weekly") q.kind = ReportKind::kWeekly;
+  else if (kind == "monthly") q.kind = ReportKind::kMonthly;
+  else if (kind == "span") q.kind = ReportKind::kSpan;
+  else return std::unexpected(invalid("kind is daily, weekly, monthly or span", "kind"));
+
+  auto local_day = [&](Timestamp t) {
+    return cctz::civil_day(cctz::convert(std::chrono::time_point_cast<std::chrono::seconds>(t), tz));
+  };
+  auto day_text = [&](const cctz::civil_day& d) {
+    return fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+  };
+  // A bound: a local date (its midnight; `to` is the next one: the day is included) or an instant.
+  auto bound = [&](const char* key, bool end) -> Result<std::optional<Timestamp>> {
+    if (!has(params, key)) return std::nullopt;
+    const std::string& v = value(params, key);
+    if (auto d = parse_day(v, false)) return midnight(end ? *d + 1 : *d, tz);
+    auto t = parse_rfc3339(v);
+    if (!t) return std::unexpected(invalid(fmt::format("{} is a date YYYY-MM-DD or an RFC 3339 time", key), key));
+    return *t;
+  };
+  auto from = bound("from", false);
+  if (!from) return std::unexpected(from.error());
+  auto to = bound("to", true);
+  if (!to) return std::unexpected(to.error());
+  const cctz::civil_day today = local_day(now);
+  if (*from && *to) {
+    q.from = **from;
+    q.to = **to;
+  } else if (*from || *to) {
+    // One bound: the kind's span from (or up to) it.
+    const cctz::civil_day anchor = *from ? local_day(**from) : local_day(**to - std::chrono::milliseconds{1});
+    cctz::civil_day first = anchor, after = anchor + 1;
+    if (q.kind == ReportKind::kWeekly) {
+      if (*from) after = anchor + 7;
+      else first = anchor - 6;
+    } else if (q.kind == ReportKind::kMonthly) {
+      if (*from) after = cctz::civil_day(cctz::civil_month(anchor) + 1) + (anchor.day() - 1);
+      else first = cctz::civil_day(cctz::civil_month(anchor) - 1) + anchor.day();
+    } else if (q.kind == ReportKind::kSpan) {
+      return std::unexpected(invalid("a span report needs both from and to", *from ? "to" : "from"));
+    }
+    q.from = *from ? **from : midnight(first, tz);
+    q.to = *to ? **to : midnight(after, tz);
+  } else {
+    switch (q.kind) {
+      case ReportKind::kDaily:
+        q.from = midnight(today - 1, tz);
+        q.to = midnight(today, tz);
+        break;
+      case ReportKind::kWeekly: {
+        // The last whole week, Monday to Sunday.
+        const int since_monday = (static_cast<int>(cctz::get_weekday(today)) + 7 -
+                                  static_cast<int>(cctz::weekday::monday)) % 7;
+        const cctz::civil_day monday = today - since_monday;
+        q.from = midnight(monday - 7, tz);
+        q.to = midnight(monday, tz);
+        break;
+      }
+      case ReportKind::kMonthly: {
+        const cctz::civil_month month = cctz::civil_month(today);
+        q.from = midnight(cctz::civil_day(month - 1), tz);
+        q.to = midnight(cctz::civil_day(month), tz);
+        break;
+      }
+      case ReportKind::kSpan:
+        q.to = now;
+        q.from = now - std::chrono::days{30};
+        break;
+    }
+  }
+  if (q.to <= q.from) return std::unexpected(invalid("to must be later than from", "to"));
+  if (q.to - q.from > std::chrono::days{400})
+    return std::unexpected(invalid("a report spans at most 400 days", "to"));
+  // The label people write: one day, a month, or the first and last day.
+  const cctz::civil_day first = local_day(q.from), last = local_day(q.to - std::chrono::milliseconds{1});
+  const bool whole_days = midnight(first, tz) == q.from && midnight(last + 1, tz) == q.to;
+  q.first_day = day_text(first);
+  if (!whole_days) q.label = fmt::format("{} – {}", format_rfc3339(q.from), format_rfc3339(q.to));
+  else if (first == last) q.label = day_text(first);
+  else if (first.day() == 1 && cctz::civil_month(first) == cctz::civil_month(last) && (last + 1).day() == 1)
+    q.label = fmt::format("{:04}-{:02}", first.year(), first.month());
+  else q.label = fmt::format("{} – {}", day_text(first), day_text(last));
+
+  auto units = units_level(params, loaded_levels(areas), defaults);
+  if (!units) return std::unexpected(units.error());
+  q.level = *units;
+  if (has(params, "area")) {
+    q.area_code = value(params, "area");
+    auto level = level_of_area(areas, q.area_code);
+    if (!level) return std::unexpected(level.error());
+    q.area_level = *level;
+  }
+  if (has(params, "spatial")) {
+    const std::string& v = value(params, "spatial");
+    if (v != "true" && v != "false") return std::unexpected(invalid("spatial is true or false", "spatial"));
+    q.spatial = v == "true";
   }
   return q;
 }

@@ -76,8 +76,6 @@ void step_counts(const char* json, size_t n, analytics::Cell& cell) {
   }
 }
 
-Param optional_text(const std::string& s) { return s.empty() ? Param{} : Param{s}; }
-
 }  // namespace
 
 Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q) {

@@ -23,6 +23,8 @@ struct ResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 using Param = std::optional<std::string>;
+// NULL for "", the text otherwise (an optional filter).
+inline Param optional_text(const std::string& s) { return s.empty() ? Param{} : Param{s}; }
 
 // Opens a session on `conninfo` (keyword/value string or URI) named `application_name`; the name
 // stays across PQreset. The caller checks PQstatus and PQfinishes it.

@@ -152,5 +152,74 @@ TEST(RequestQueryParse, TheSpecsDefaultsAndRefusals) {
               FailsWith(ErrorCode::kInvalidArgument, "api_key", "unknown parameter \"api_key\""));
 }
 
+TEST(ReportQueryParse, DefaultsAreTheLastWholeDayWeekAndMonthInTheLocalZone) {
+  const auto areas = two_districts();
+  const AnalyticsDefaults d;  // Asia/Shanghai; kNow is Monday 2026-11-23, 16:00 there
+  auto daily = parse_report_query({{"kind", "daily"}}, *areas, d, kNow);
+  ASSERT_TRUE(daily.has_value());
+  EXPECT_EQ(format_rfc3339(daily->from), "2026-11-21T16:00:00Z");
+  EXPECT_EQ(format_rfc3339(daily->to), "2026-11-22T16:00:00Z");
+  EXPECT_EQ(daily->label, "2026-11-22");
+  EXPECT_EQ(daily->first_day, "2026-11-22");
+  EXPECT_EQ(daily->level, "district") << "one level loaded: it ranks";
+  auto weekly = parse_report_query({}, *areas, d, kNow);
+  ASSERT_TRUE(weekly.has_value());
+  EXPECT_EQ(weekly->kind, ReportKind::kWeekly);
+  EXPECT_EQ(format_rfc3339(weekly->from), "2026-11-15T16:00:00Z");
+  EXPECT_EQ(format_rfc3339(weekly->to), "2026-11-22T16:00:00Z");
+  EXPECT_EQ(weekly->label, "2026-11-16 – 2026-11-22");
+  auto monthly = parse_report_query({{"kind", "monthly"}}, *areas, d, kNow);
+  ASSERT_TRUE(monthly.has_value());
+  EXPECT_EQ(format_rfc3339(monthly->from), "2026-09-30T16:00:00Z");
+  EXPECT_EQ(format_rfc3339(monthly->to), "2026-10-31T16:00:00Z");
+  EXPECT_EQ(monthly->label, "2026-10");
+  EXPECT_TRUE(monthly->spatial);
+}
+
+TEST(ReportQueryParse, DatesIncludeTheLastDayAndOneBoundTakesTheKindsSpan) {
+  const auto areas = two_districts();
+  const AnalyticsDefaults d;
+  auto nov = parse_report_query({{"kind", "monthly"}, {"from", "2026-11-01"}, {"to", "2026-11-30"}}, *areas, d, kNow);
+  ASSERT_TRUE(nov.has_value());
+  EXPECT_EQ(format_rfc3339(nov->to), "2026-11-30T16:00:00Z");
+  EXPECT_EQ(nov->label, "2026-11");
+  auto week = parse_report_query({{"from", "2026-11-02"}}, *areas, d, kNow);
+  ASSERT_TRUE(week.has_value());
+  EXPECT_EQ(format_rfc3339(week->to), "2026-11-08T16:00:00Z");
+  auto month_to = parse_report_query({{"kind", "monthly"}, {"to", "2026-11-15"}}, *areas, d, kNow);
+  ASSERT_TRUE(month_to.has_value());
+  EXPECT_EQ(month_to->label, "2026-10-16 – 2026-11-15");
+  auto instants = parse_report_query({{"kind", "span"}, {"from", "2026-11-20T00:00:00Z"}, {"to", "2026-11-23T08:00:00Z"},
+                                      {"tz", "UTC"}, {"area", "D2"}, {"spatial", "false"}},
+                                     *areas, d, kNow);
+  ASSERT_TRUE(instants.has_value());
+  EXPECT_EQ(instants->label, "2026-11-20T00:00:00Z – 2026-11-23T08:00:00Z");
+  EXPECT_EQ(instants->area_level, "district");
+  EXPECT_EQ(instants->area_code, "D2");
+  EXPECT_FALSE(instants->spatial);
+}
+
+TEST(ReportQueryParse, RefusalsNameTheParameter) {
+  const auto areas = two_districts();
+  const AnalyticsDefaults d;
+  using E = ErrorCode;
+  EXPECT_THAT(parse_report_query({{"kind", "yearly"}}, *areas, d, kNow), FailsWith(E::kInvalidArgument, "kind", "daily, weekly"));
+  EXPECT_THAT(parse_report_query({{"from", "2026-13-01"}}, *areas, d, kNow),
+              FailsWith(E::kInvalidArgument, "from", "a date YYYY-MM-DD or an RFC 3339 time"));
+  EXPECT_THAT(parse_report_query({{"from", "2026-11-10"}, {"to", "2026-11-09"}}, *areas, d, kNow),
+              FailsWith(E::kInvalidArgument, "to", "later than from"));
+  EXPECT_THAT(parse_report_query({{"kind", "span"}, {"from", "2026-11-10"}}, *areas, d, kNow),
+              FailsWith(E::kInvalidArgument, "to", "both from and to"));
+  EXPECT_THAT(parse_report_query({{"from", "2025-01-01"}, {"to", "2026-11-01"}}, *areas, d, kNow),
+              FailsWith(E::kInvalidArgument, "to", "at most 400 days"));
+  EXPECT_THAT(parse_report_query({{"level", "street"}}, *areas, d, kNow),
+              FailsWith(E::kInvalidArgument, "level", "level is an area level (district)"));
+  EXPECT_THAT(parse_report_query({{"area", "D9"}}, *areas, d, kNow), FailsWith(E::kInvalidArgument, "area", "no area \"D9\""));
+  EXPECT_THAT(parse_report_query({{"spatial", "yes"}}, *areas, d, kNow), FailsWith(E::kInvalidArgument, "spatial", "true or false"));
+  EXPECT_THAT(parse_report_query({{"tz", "Mars/Base"}}, *areas, d, kNow), FailsWith(E::kInvalidArgument, "tz", "unknown time zone"));
+  EXPECT_THAT(parse_report_query({{"format", "pdf"}}, *areas, d, kNow),
+              FailsWith(E::kInvalidArgument, "format", "unknown parameter \"format\" (known: kind, from, to"));
+}
+
 }  // namespace
 }  // namespace gridwatch::center

@@ -35,6 +35,7 @@ void Center::setup_http() {
   add_label_routes(server);
   add_analytics_routes(server);
   add_monthly_problem_routes(server);
+  add_report_routes(server);
   server.not_found([](const http::Request& req, http::Response& res) {
     http::json_error(res, 404, fmt::format("no such resource: {}", printable(req.path)));
   });

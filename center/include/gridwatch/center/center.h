@@ -137,6 +137,7 @@ class Center {
   void add_patrol_routes(http::Server& server);   // patrol reports, tracks, coverage
   void add_analytics_routes(http::Server& server);  // hot spots, emerging hot spots, anomalies
   void add_monthly_problem_routes(http::Server& server);  // 每月一题: candidates, picks, tracking
+  void add_report_routes(http::Server& server);  // a report's figures (the wall screen reads them)
   // The month's top candidates with their evidence, and the picked problems tracked (monthly_problems.cc).
   Result<nlohmann::json> monthly_problems(const AnalyticsQuery& q);
   // The parsed analytics request of a caller who may read it, or nullopt after answering 401/403/400.

@@ -99,6 +99,30 @@ struct AnalyticsDefaults {
                                                            const geo::AreaIndex& areas, const Catalog& catalog,
                                                            const AnalyticsDefaults& defaults, Timestamp now);
 
+// A report (日报 / 周报 / 月报, docs/reports.md): the figures of the cases opened in [from, to),
+// against the span of the same length before it.
+enum class ReportKind { kDaily, kWeekly, kMonthly, kSpan };
+struct ReportQuery {
+  ReportKind kind = ReportKind::kWeekly;
+  Timestamp from, to;  // the cases opened in [from, to)
+  Timestamp now;       // the work open and overdue at this instant (the report's end when earlier)
+  std::string time_zone = "Asia/Shanghai";  // local days, weeks (Monday) and months
+  std::string label;   // the span as people write it: "2026-11-30", "2026-11-23 – 2026-11-29", "2026-11"
+  std::string first_day;  // the local date `from` falls on (YYYY-MM-DD)
+  std::string level;   // the ranking's area level ("" : no areas loaded)
+  std::string area_level, area_code;  // only this area, when given
+  bool spatial = true;  // hot spots and growing problems (reads the cells; the wall leaves them out)
+  double hexagon_m = 250;
+  double q = 0.05;
+};
+// kind (daily, weekly, monthly; or span: any from/to), from/to (local dates YYYY-MM-DD, both
+// included, or RFC 3339 instants, `to` excluded; without them: yesterday, last Monday–Sunday, last
+// calendar month), tz, area (a code of `areas`), level (the ranking's area level, default the
+// analytics' anomaly level or the finest level but one), spatial (true/false).
+[[nodiscard]] Result<ReportQuery> parse_report_query(const QueryParams& params, const geo::AreaIndex& areas,
+                                                     const AnalyticsDefaults& defaults, Timestamp now);
+std::string_view to_string(ReportKind kind);
+
 // GET /open311/v2/requests: service_request_id, service_code (comma-separated), start_date,
 // end_date (without either: the 90 days before `now`, the spec's default), status (open, closed),
 // page, page_size (default `page_size`, at most 1000); jurisdiction_id and locale are accepted

@@ -249,6 +249,14 @@ class Store {
   [[nodiscard]] Result<std::vector<analytics::DailyCount>> analytics_daily(Timestamp from, Timestamp to, const std::string& tz,
                                                                 const std::string& level,
                                                                 const analytics::CellQuery& scope);
+  // Reports (store_report.cc): cases per category opened in [from, to) ("cases") and in
+  // [previous_from, from) ("previous"), busiest first; and how the cases opened in [from, to) were
+  // handled: by_kind, respond_late, resolve_late, median_respond_hours, median_resolve_hours (from
+  // the first dispatch), with the work open at `now` (open, overdue). An area when its code is set.
+  [[nodiscard]] Result<nlohmann::json> report_categories(Timestamp from, Timestamp to, Timestamp previous_from,
+                                                         const std::string& area_level, const std::string& area_code);
+  [[nodiscard]] Result<nlohmann::json> report_handling(Timestamp from, Timestamp to, Timestamp now,
+                                                       const std::string& area_level, const std::string& area_code);
   // Keeps a refused input. With `keep` > 0, the source's letters beyond its newest `keep` are
   // deleted (a source from outside that anyone may flood).
   [[nodiscard]] Status add_dead_letter(std::string_view source, std::string_view reason,

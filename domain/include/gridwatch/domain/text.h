@@ -25,5 +25,7 @@ std::optional<int> parse_int_in(std::string_view s, int lo, int hi);
 // `s` for an error message: cut to at most `max_bytes` on a character boundary, and "(not UTF-8)"
 // when it is not valid UTF-8.
 std::string printable(std::string_view s, size_t max_bytes = 60);
+// Text for XML or HTML: & < > " ' escaped, C0 controls other than tab, LF and CR dropped.
+std::string xml_escape(std::string_view s);
 
 }  // namespace gridwatch
