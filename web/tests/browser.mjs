@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DISPATCHER, HOTLINE_KEY, OPEN_MAP as OPEN_CASES, WORKER, WORKER2, launchChromium, startDemo, until } from './harness.mjs';
@@ -320,6 +320,54 @@ describe('control center', () => {
     await until('the hot cell drawn', () => page.evaluate(() => window.gridwatch.map.queryRenderedFeatures({ layers: ['hotspots'] }).length > 0), 10_000);
     assert.match(await page.locator('#hotspots').textContent(), /Hot spots \(28 days\)/);
     await page.screenshot({ path: join(artifacts, 'center-hotspots-desk.png') });
+  });
+});
+
+describe('the big screen and the reports', () => {
+  it('draws the wall layout: KPIs, the trend and top problems, the ranking, a live ticker and the district names', async () => {
+    const page = await newPage('wall', `/?lang=en&layout=wall#token=${DISPATCHER}`);
+    await page.waitForFunction(() => window.gridwatch && window.gridwatch.loadedAt, null, { timeout: 30_000 });
+    await until('the big screen loaded', () => page.evaluate(() => window.gridwatch.screen().loadedAt > 0), 60_000, 500);
+    const s = await page.evaluate(() => {
+      const r = window.gridwatch.screen().report;
+      return { days: r.daily.length, rows: r.units.rows.map((u) => u.name), cases: r.totals.cases, rate: r.totals.satisfaction_rate };
+    });
+    assert.ok(s.days >= 30, `a 30-day trend (${s.days} days)`);
+    assert.ok(s.cases > 1000, 'the generated month is counted');
+    assert.equal(await page.locator('#kpi-satisfaction').textContent(), `${(s.rate * 100).toFixed(1)}%`);
+    assert.ok(Number(await page.locator('#kpi-open').textContent()) >= 0);
+    // Both charts drawn as SVG, the trend with a bar a day.
+    assert.equal(await page.locator('#screen .chart svg').count(), 2);
+    assert.ok(await page.locator('#chart-trend svg path').count() >= s.days, 'a bar per day');
+    // The ranking as the API ranks it.
+    const ranked = await page.locator('#ranking tr td:nth-child(2)').allTextContents();
+    assert.deepEqual(ranked, s.rows.slice(0, 10));
+    assert.ok(ranked.includes('东城区') && ranked.includes('西城区'), ranked.join(', '));
+    // District names on the map.
+    await until('district names on the map', () => page.evaluate(() => window.gridwatch.areaNames().includes('东城区')), 10_000);
+    // A new case appears in the ticker as it opens.
+    await ticket(116.4109, 39.9139, 'environment.odor', 'big screen ticker');
+    await until('the new case in the ticker', async () => /Odor/.test(await page.locator('#ticker').textContent()), 15_000);
+    await page.screenshot({ path: join(artifacts, 'center-big-screen-wall.png') });
+    await page.close();
+  });
+
+  it('writes last week\'s report: the PDF has its sections and the HTML draws its charts', async () => {
+    const dir = join(dataDir, 'reports');
+    const files = readdirSync(dir);
+    const pdf = files.find((f) => f.endsWith('.pdf'));
+    const html = files.find((f) => f.endsWith('.html'));
+    assert.ok(pdf && html, `report files in ${dir}: ${files.join(', ')}`);
+    const text = execFileSync('pdftotext', ['-layout', join(dir, pdf), '-'], { encoding: 'utf8' });
+    for (const heading of ['接诉即办周报', '一、总体情况 Overview', '二、热点与趋势 Hot spots and trends', '三、办理与时效 Handling and SLA',
+      '四、单位排名 Ranking of units', '五、未诉先办 Proactive share'])
+      assert.ok(text.includes(heading), `the PDF has "${heading}"`);
+    assert.match(text, /东城区/, 'the ranking names the districts');
+    const page = await browser.newPage();
+    await page.goto(`file://${join(dir, html)}`);
+    await page.waitForFunction(() => document.documentElement.dataset.charts === 'drawn', null, { timeout: 10_000 });
+    assert.equal(await page.locator('[data-chart] svg').count(), 5);
+    await page.close();
   });
 });
 

@@ -2,7 +2,7 @@
 // /api/v1/events fetches its case again (batched every 150 ms; a burst of more than 200 is one
 // reload), so the map follows the center. `onCase(id)` after each case fetched again (the panel
 // shows it afresh), `onBatch()` after each batch (the area's rates), `onState(s)` as the stream
-// comes and goes ('live', 'reconnecting', ...).
+// comes and goes ('live', 'reconnecting', ...), `onOpened(feature)` for a case new to the map.
 import { call, liveEvents, ApiError } from '../common/api.js';
 import { OPEN_WORK } from './state.js';
 
@@ -14,7 +14,7 @@ function mapFeature(f) {
     reports: p.reports, proactive: p.proactive, preempted: p.preempted, overdue: p.overdue.length > 0 } };
 }
 
-export function createLiveCases(ctx, cases, { onCase, onBatch, onState }) {
+export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened = () => {} }) {
   let loadedAt = 0;
   let lastEventAt = 0;
   let offline = false;
@@ -32,7 +32,11 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState }) {
       const f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: ctx.token });
       const p = f.properties;
       if (p.status !== 'open' || !OPEN_WORK.includes(p.state)) cases.remove(f.id);
-      else cases.put(mapFeature(f));
+      else {
+        const fresh = !cases.has(f.id);
+        cases.put(mapFeature(f));
+        if (fresh) onOpened(mapFeature(f));
+      }
       onCase(f.id);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) cases.remove(id);

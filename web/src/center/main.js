@@ -9,6 +9,7 @@
 //   drill.js   the drill-down and the rates
 //   patrol.js  grid workers: live positions, today's tracks, cells not yet visited, coverage
 //   hotspots.js  hot and cold cells, growing problems and today's unusual counts (analytics)
+//   screen.js  the big screen (wall layout): KPIs, trends, top categories, ranking, ticker
 // What they share is read-only: the caller's token and rights, the page's settings, the catalog.
 import '../common/style.css';
 import { call, el, loadCatalog, takeToken } from '../common/api.js';
@@ -23,6 +24,7 @@ import { createPanel } from './panel.js';
 import { createDrill } from './drill.js';
 import { createPatrol } from './patrol.js';
 import { createHotspots } from './hotspots.js';
+import { createScreen } from './screen.js';
 
 const token = takeToken('center');
 const root = document.getElementById('root');
@@ -56,6 +58,7 @@ function start(ctx) {
   const setLayout = (layout) => {
     document.body.className = `layout-${layout}`;
     if (view) view.map.resize();
+    if (view) screen.render();
   };
   setLayout(layoutFor(innerWidth));
   addEventListener('resize', () => setLayout(layoutFor(innerWidth)));
@@ -79,6 +82,7 @@ function start(ctx) {
           ...['wall', 'desk', 'phone'].map((l) => el('option', { value: l, selected: document.body.className === `layout-${l}` }, t(l)))),
         el('button', { id: 'lang', onclick: () => { setLang(lang() === 'zh' ? 'en' : 'zh'); rerender(); } }, lang() === 'zh' ? 'EN' : '中文'),
         el('button', { onclick: () => { token.clear(); location.reload(); } }, t('logout'))),
+      el('aside', { class: 'screen', id: 'screen' }),
       el('aside', { class: 'side' },
         el('section', { id: 'drill' }),
         el('section', { id: 'patrol' }),
@@ -99,10 +103,12 @@ function start(ctx) {
   const drill = createDrill(ctx, view);
   const patrol = createPatrol(ctx, view.map);
   const hotspots = createHotspots(ctx, view.map);
+  const screen = createScreen(ctx);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
     onBatch: () => { if (drill.area()) drill.loadStats(); },
     onState: setLive,
+    onOpened: (f) => screen.opened(f),
   });
   renderFilters(ctx, cases);
   renderLegend();
@@ -125,6 +131,8 @@ function start(ctx) {
       hotspots.addLayers();
       await hotspots.load().catch((e) => console.warn(`hot spot layers: ${e.message}`));
       hotspots.follow();
+      await screen.load().catch((e) => console.warn(`big screen: ${e.message}`));
+      screen.follow();
     } catch (e) {
       showError(e);
     }
@@ -148,6 +156,7 @@ function start(ctx) {
     drill.render();
     patrol.render();
     hotspots.render();
+    screen.render();
     if (panel.openId()) panel.open(panel.openId());
     view.map.resize();
   }
@@ -164,11 +173,13 @@ function start(ctx) {
     patrol: () => patrol.state(),
     hotspots: () => hotspots.state(),
     reloadHotspots: () => hotspots.load(),
+    screen: () => screen.state(),
     cases: () => cases.all(),
     hasCase: (id) => cases.has(id),
     openCase: (id) => panel.open(id),
     fitAll: () => view.fitAll(),
     renderedCaseTotal: () => view.renderedCaseTotal(),
+    areaNames: () => view.areaNames(),
   };
 }
 

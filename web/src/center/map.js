@@ -68,6 +68,24 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     for (const [id, m] of clusterMarkers) if (!seen.has(id)) { m.remove(); clusterMarkers.delete(id); }
   }
 
+  // Area names as HTML too: districts until street zoom, streets from zoom 12, those in view.
+  let names = []; // [{level, name, at}]
+  const nameMarkers = new Map(); // 'level:name' -> marker
+  function updateAreaNames() {
+    const z = map.getZoom();
+    const view = map.getBounds();
+    const seen = new Set();
+    for (const n of names) {
+      if ((n.level === 0 && z >= 14) || (n.level === 1 && z < 12) || !view.contains(n.at) || seen.size >= 200) continue;
+      const key = `${n.level}:${n.name}`;
+      seen.add(key);
+      if (!nameMarkers.has(key))
+        nameMarkers.set(key, new maplibregl.Marker({ element: el('div', { class: `area-name level-${n.level}` }, n.name) }).setLngLat(n.at).addTo(map));
+    }
+    for (const [key, m] of nameMarkers) if (!seen.has(key)) { m.remove(); nameMarkers.delete(key); }
+  }
+  map.on('moveend', updateAreaNames);
+
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-right');
   map.on('load', () => {
@@ -110,8 +128,13 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
       redraw();
     },
-    // The areas of each level as outlines (a level's finer ones from a zoom on), each selectable.
+    // The areas of each level as outlines (a level's finer ones from a zoom on), each selectable,
+    // and the names of the districts and streets (the two coarsest levels of three or more).
     drawAreas(byLevel) {
+      names = byLevel.filter(([level]) => level === 0 || (level === 1 && byLevel.length >= 3))
+        .flatMap(([level, features]) => features.filter((f) => f.properties.label).map((f) => ({
+          level, name: f.properties.name || f.properties.code, at: ctx.shift({ type: 'Point', coordinates: f.properties.label }).coordinates })));
+      updateAreaNames();
       for (const [level, features] of byLevel) {
         const data = { type: 'FeatureCollection', features: features.map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) };
         map.addSource(`areas-${level}`, { type: 'geojson', data, promoteId: 'code' });
@@ -146,6 +169,8 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       const single = new Set(map.queryRenderedFeatures({ layers: ['cases'] }).map((f) => f.properties.id));
       return n + single.size;
     },
+    // The area names shown now.
+    areaNames: () => [...nameMarkers.values()].map((m) => m.getElement().textContent),
     // Frames every case the map holds.
     fitAll() {
       const b = new maplibregl.LngLatBounds();

@@ -17,6 +17,12 @@ const pct = (v) => (v == null ? null : Math.round(v * 1000) / 10);
 function draw(el, option, { animate = false, dark = false } = {}) {
   const chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: 'svg' });
   const text = dark ? '#d7e0ea' : '#1d2733';
+  // Axis words and lines readable on the wall's dark background as on paper.
+  for (const axis of ['xAxis', 'yAxis']) {
+    if (!option[axis]) continue;
+    option[axis] = { ...option[axis], axisLabel: { color: text, ...option[axis].axisLabel },
+      axisLine: { lineStyle: { color: dark ? '#5b7a99' : '#8795a1' } }, splitLine: { lineStyle: { color: dark ? '#24425f' : '#e0e6ed' } } };
+  }
   chart.setOption({
     animation: animate, color: COLORS, textStyle: { color: text },
     legend: { top: 0, textStyle: { color: text } }, tooltip: { trigger: 'axis' },
