@@ -1,6 +1,7 @@
 // Reports on real PostGIS (the dispatch fixture's four streets): five weeks of generated history
 // written into the store, one case left open and late; the report's figures equal those counted
 // here from the same cases, the units are ranked by their score, and refusals name the parameter.
+#include <cstdlib>
 #include <map>
 
 #include "dispatch_fixture.h"
@@ -119,6 +120,69 @@ TEST_F(Reports, RefusalsNameTheParameterAndWorkersMayNotRead) {
   EXPECT_NE(r.body.find("level is an area level"), std::string::npos) << r.body;
   r = http_request(port_, "GET", "/api/v1/report", "", kWorker1);
   EXPECT_EQ(r.status, 403) << r.body;
+}
+
+// `gridwatch report` on the same database: the JSON equals the API's figures, the PDF (printed by
+// Chromium) has every section, a bad option exits 2 naming it.
+TEST_F(Reports, TheCommandWritesJsonHtmlAndPdf) {
+  center::HistoryOptions o;
+  o.to = *parse_rfc3339("2026-10-31T00:00:00Z");
+  o.from = o.to - std::chrono::days{14};
+  o.per_day = 8;
+  o.seed = 11;
+  o.west = at(0, 0.0003, 0).lon;
+  o.east = at(3, 0.0047, 0).lon;
+  o.south = kLat0 + 0.0003;
+  o.north = kLat0 + 0.0047;
+  std::vector<center::HistoryCase> cases = center::generate_history(o, Catalog::builtin());
+  for (auto& c : cases) c.id = tag_ + "-cli-" + c.id;
+  ASSERT_TRUE(center_->store().insert_history(cases, "street").has_value());
+  write_file(dir_ / "report.yaml",
+             fmt::format("center:\n  id: report-{}\nbroker:\n  url: {}\ndatabase:\n  conninfo: \"{}\"\n"
+                         "areas:\n  - file: {}\n    level: street\n    id_property: code\n"
+                         "analytics:\n  time_zone: UTC\n",
+                         tag_, broker_url_and_account(svc_), svc_.pg_conninfo, (dir_ / "streets.geojson").string()));
+  const std::string config = (dir_ / "report.yaml").string();
+  const std::string web = std::string(GRIDWATCH_SOURCE_DIR) + "/web/dist";
+  const std::string json_out = (dir_ / "week.json").string();
+  auto [code, out] = run_gridwatch({"report", "weekly", "--config", config, "--from", "2026-10-24", "--out", json_out});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find(json_out), std::string::npos) << "prints the file's path: " << out;
+  const json file = json::parse(read_file(json_out));
+  auto api = http_get(port_, "/api/v1/report?kind=weekly&from=2026-10-24&tz=UTC");
+  ASSERT_EQ(api.status, 200) << api.body;
+  const json j = json::parse(api.body);
+  EXPECT_EQ(file["label"], "2026-10-24 – 2026-10-30");
+  EXPECT_EQ(file["totals"], j["totals"]);
+  EXPECT_EQ(file["units"]["rows"], j["units"]["rows"]);
+  EXPECT_GT(file["totals"]["cases"].get<int>(), 20);
+
+  std::tie(code, out) = run_gridwatch({"report", "weekly", "--config", config, "--from", "2026-10-32", "--out", json_out});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("--from: from is a date YYYY-MM-DD or an RFC 3339 time"), std::string::npos) << out;
+  std::tie(code, out) = run_gridwatch({"report", "weekly", "--config", config, "--out", (dir_ / "week.txt").string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("ends in .html, .pdf or .json"), std::string::npos) << out;
+
+  const std::string html = (dir_ / "week.html").string();
+  std::tie(code, out) = run_gridwatch({"report", "weekly", "--config", config, "--from", "2026-10-24", "--out", html,
+                                       "--web-root", (dir_ / "no-pages").string()});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(read_file(html).find("Charts not drawn"), std::string::npos) << "no chart script: the page says so";
+
+  if (!std::filesystem::exists("/usr/bin/chromium") || !std::filesystem::exists("/usr/bin/pdftotext"))
+    GTEST_SKIP() << "the PDF needs Debian's chromium and poppler-utils (scripts/install-deps.sh installs both)";
+  const std::string pdf = (dir_ / "week.pdf").string();
+  std::tie(code, out) = run_gridwatch({"report", "weekly", "--config", config, "--from", "2026-10-24", "--out", pdf,
+                                       "--web-root", web});
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_EQ(std::system(fmt::format("/usr/bin/pdftotext -layout '{}' '{}.txt'", pdf, pdf).c_str()), 0);
+  const std::string text = read_file(pdf + ".txt");
+  for (const char* heading : {"接诉即办周报", "一、总体情况 Overview", "二、热点与趋势 Hot spots and trends",
+                              "三、办理与时效 Handling and SLA", "四、单位排名 Ranking of units", "五、未诉先办 Proactive share"})
+    EXPECT_NE(text.find(heading), std::string::npos) << heading << "\n" << text.substr(0, 2000);
+  EXPECT_NE(text.find("街道 A"), std::string::npos) << "the ranking names the streets";
+  EXPECT_FALSE(std::filesystem::exists(pdf + ".html")) << "the page printed is removed";
 }
 
 }  // namespace
