@@ -11,25 +11,32 @@
 namespace gridwatch::testing {
 namespace {
 
-class Reports : public Dispatch {};
+class Reports : public Dispatch {
+ protected:
+  // Generated history over the four streets, written into the store: the cases (ids tagged).
+  std::vector<center::HistoryCase> seed(Timestamp to, int days, double per_day, uint64_t seed, const std::string& tag) {
+    center::HistoryOptions o;
+    o.to = to;
+    o.from = to - std::chrono::days{days};
+    o.per_day = per_day;
+    o.seed = seed;
+    o.west = at(0, 0.0003, 0).lon;
+    o.east = at(3, 0.0047, 0).lon;
+    o.south = kLat0 + 0.0003;
+    o.north = kLat0 + 0.0047;
+    std::vector<center::HistoryCase> cases = center::generate_history(o, Catalog::builtin());
+    for (auto& c : cases) c.id = tag_ + tag + c.id;
+    auto written = center_->store().insert_history(cases, "street");
+    EXPECT_TRUE(written.has_value()) << written.error().message;
+    EXPECT_EQ(written.value_or(0), cases.size());
+    return cases;
+  }
+};
 
 TEST_F(Reports, FiguresEqualTheCasesCountedByHandAndUnitsAreRankedByScore) {
-  center::HistoryOptions o;
-  o.to = *parse_rfc3339("2026-11-30T00:00:00Z");
-  o.from = o.to - std::chrono::days{35};
-  o.per_day = 12;
-  o.seed = 7;
-  o.west = at(0, 0.0003, 0).lon;
-  o.east = at(3, 0.0047, 0).lon;
-  o.south = kLat0 + 0.0003;
-  o.north = kLat0 + 0.0047;
-  std::vector<center::HistoryCase> cases = center::generate_history(o, Catalog::builtin());
-  for (auto& c : cases) c.id = tag_ + "-" + c.id;
-  auto written = center_->store().insert_history(cases, "street");
-  ASSERT_TRUE(written.has_value()) << written.error().message;
-  ASSERT_EQ(*written, cases.size());
+  const Timestamp from = *parse_rfc3339("2026-11-23T00:00:00Z"), to = *parse_rfc3339("2026-11-30T00:00:00Z");
+  const std::vector<center::HistoryCase> cases = seed(to, 35, 12, 7, "-");
   // One case of the week still being worked on and past its resolve due.
-  const Timestamp from = *parse_rfc3339("2026-11-23T00:00:00Z"), to = o.to;
   std::string late;
   for (const auto& c : cases)
     if (c.opened >= from && c.opened < to) late = c.id;
@@ -125,18 +132,7 @@ TEST_F(Reports, RefusalsNameTheParameterAndWorkersMayNotRead) {
 // `gridwatch report` on the same database: the JSON equals the API's figures, the PDF (printed by
 // Chromium) has every section, a bad option exits 2 naming it.
 TEST_F(Reports, TheCommandWritesJsonHtmlAndPdf) {
-  center::HistoryOptions o;
-  o.to = *parse_rfc3339("2026-10-31T00:00:00Z");
-  o.from = o.to - std::chrono::days{14};
-  o.per_day = 8;
-  o.seed = 11;
-  o.west = at(0, 0.0003, 0).lon;
-  o.east = at(3, 0.0047, 0).lon;
-  o.south = kLat0 + 0.0003;
-  o.north = kLat0 + 0.0047;
-  std::vector<center::HistoryCase> cases = center::generate_history(o, Catalog::builtin());
-  for (auto& c : cases) c.id = tag_ + "-cli-" + c.id;
-  ASSERT_TRUE(center_->store().insert_history(cases, "street").has_value());
+  seed(*parse_rfc3339("2026-10-31T00:00:00Z"), 14, 8, 11, "-cli-");
   write_file(dir_ / "report.yaml",
              fmt::format("center:\n  id: report-{}\nbroker:\n  url: {}\ndatabase:\n  conninfo: \"{}\"\n"
                          "areas:\n  - file: {}\n    level: street\n    id_property: code\n"
