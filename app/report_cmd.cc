@@ -1,5 +1,6 @@
 // gridwatch report daily|weekly|monthly: a report file (HTML, PDF or JSON) from the center's
 // database (docs/reports.md).
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -32,6 +33,17 @@ Status write_all(const std::filesystem::path& path, std::string_view text) {
   return {};
 }
 
+// file:// URL of an absolute path: bytes other than unreserved ones and '/' percent-encoded.
+std::string file_url(const std::filesystem::path& path) {
+  std::string url = "file://";
+  for (const char ch : path.string()) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') url += static_cast<char>(c);
+    else url += fmt::format("%{:02X}", c);
+  }
+  return url;
+}
+
 }  // namespace
 
 Status write_report(const nlohmann::json& report, const ReportFileOptions& o) {
@@ -50,11 +62,12 @@ Status write_report(const nlohmann::json& report, const ReportFileOptions& o) {
   spawn.log_file = o.out.string() + ".log";
   std::error_code ec;
   std::filesystem::remove(o.out, ec);
+  std::filesystem::remove(spawn.log_file, ec);  // this print's log only
   auto st = platform::run_to_completion(
       {o.chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
        "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000",
        "--print-to-pdf=" + std::filesystem::absolute(o.out).string(),
-       "file://" + std::filesystem::absolute(page).string()},
+       file_url(std::filesystem::absolute(page))},
       spawn, std::chrono::seconds{120});
   std::filesystem::remove(page, ec);
   if (!st) return st;

@@ -35,7 +35,22 @@ class Reports : public Dispatch {
 
 TEST_F(Reports, FiguresEqualTheCasesCountedByHandAndUnitsAreRankedByScore) {
   const Timestamp from = *parse_rfc3339("2026-11-23T00:00:00Z"), to = *parse_rfc3339("2026-11-30T00:00:00Z");
-  const std::vector<center::HistoryCase> cases = seed(to, 35, 12, 7, "-");
+  std::vector<center::HistoryCase> cases = seed(to, 35, 12, 7, "-");
+  // A jump on the last day: 10 parking cases in street A on 11-29 (its daily report alarms).
+  std::vector<center::HistoryCase> jump;
+  const Category* parking = Catalog::builtin().find("traffic.illegal_parking");
+  ASSERT_NE(parking, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    const Timestamp opened = *parse_rfc3339("2026-11-29T10:00:00Z") + std::chrono::minutes{7 * i};
+    jump.push_back({.id = fmt::format("{}-jump-{}", tag_, i), .category = parking->code,
+                    .department = parking->department_code, .priority = "normal", .source_kind = "hotline",
+                    .description = "jump", .at = at(0, 0.001 + 0.0001 * i, 0.002), .opened = opened,
+                    .dispatched = opened + std::chrono::minutes{5}, .responded = opened + std::chrono::minutes{20},
+                    .resolved = opened + std::chrono::hours{3}, .respond_within = parking->respond_within,
+                    .resolve_within = parking->resolve_within, .satisfaction = ""});
+  }
+  ASSERT_EQ(center_->store().insert_history(jump, "street").value_or(0), jump.size());
+  cases.insert(cases.end(), jump.begin(), jump.end());
   // One case of the week still being worked on and past its resolve due.
   std::string late;
   for (const auto& c : cases)
@@ -93,7 +108,11 @@ TEST_F(Reports, FiguresEqualTheCasesCountedByHandAndUnitsAreRankedByScore) {
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i]["rank"], i + 1);
     EXPECT_EQ(rows[i]["name"].get<std::string>().rfind("街道 ", 0), 0u) << rows[i].dump();
-    EXPECT_DOUBLE_EQ(rows[i]["score"].get<double>(), center::unit_score(rows[i]).get<double>());
+    // Every street has evaluations: the score is the three rates weighed 0.10 / 0.45 / 0.45.
+    EXPECT_NEAR(rows[i]["score"].get<double>(),
+                0.10 * rows[i]["response_rate"].get<double>() + 0.45 * rows[i]["resolution_rate"].get<double>() +
+                    0.45 * rows[i]["satisfaction_rate"].get<double>(),
+                1e-12);
     if (i > 0) {
       EXPECT_LE(rows[i]["score"].get<double>(), rows[i - 1]["score"].get<double>());
     }
@@ -101,9 +120,16 @@ TEST_F(Reports, FiguresEqualTheCasesCountedByHandAndUnitsAreRankedByScore) {
   }
   EXPECT_EQ(total, n) << "every case is in one street";
 
-  // The trend: 28 days to the end, each day's cases as counted.
+  // The trend: 28 days to the end, each day's cases as counted (days without a case too).
   ASSERT_EQ(j["daily"].size(), 28u);
+  EXPECT_EQ(j["daily"][0]["day"], "2026-11-02");
   EXPECT_EQ(j["daily"][27]["day"], "2026-11-29");
+  std::map<std::string, double> per_day;
+  for (const auto& c : cases) {
+    const std::string day = format_rfc3339(c.opened).substr(0, 10);
+    per_day[day] += 1;
+  }
+  for (const json& d : j["daily"]) EXPECT_EQ(d["cases"].get<double>(), per_day[d["day"].get<std::string>()]) << d.dump();
   // Hot spots read (hexagons of the configured size) and the 12 weeks of growing problems.
   EXPECT_GT(j["hotspots"]["cells"].get<int>(), 10) << j["hotspots"].dump();
   EXPECT_EQ(j["emerging"]["weeks"], 12);
@@ -115,7 +141,13 @@ TEST_F(Reports, FiguresEqualTheCasesCountedByHandAndUnitsAreRankedByScore) {
   const json day = json::parse(r.body);
   EXPECT_EQ(day["anomalies"]["baseline_days"], 28);
   EXPECT_EQ(day["anomalies"]["level"], "street");
+  EXPECT_EQ(day["anomalies"]["day"], "2026-11-29");
   EXPECT_FALSE(day.contains("hotspots"));
+  // The jump is the day's alarm: parking in street A, all ten cases and then some of the background.
+  bool jumped = false;
+  for (const json& a : day["anomalies"]["alarms"])
+    jumped = jumped || (a["group"] == "traffic" && a["area"] == street(0) && a["today"].get<double>() >= 10);
+  EXPECT_TRUE(jumped) << day["anomalies"].dump();
 }
 
 TEST_F(Reports, RefusalsNameTheParameterAndWorkersMayNotRead) {

@@ -460,8 +460,16 @@ Result<ReportQuery> parse_report_query(const QueryParams& params, const geo::Are
       if (*from) after = anchor + 7;
       else first = anchor - 6;
     } else if (q.kind == ReportKind::kMonthly) {
-      if (*from) after = cctz::civil_day(cctz::civil_month(anchor) + 1) + (anchor.day() - 1);
-      else first = cctz::civil_day(cctz::civil_month(anchor) - 1) + anchor.day();
+      // A calendar month when the bound is its first (or last) day; otherwise the same day of the
+      // next (or previous) month, the month's last day when it has no such day.
+      auto same_day = [](const cctz::civil_month& m, int day) {
+        const cctz::civil_day last = cctz::civil_day(m + 1) - 1;
+        return cctz::civil_day(m.year(), m.month(), std::min(day, last.day()));
+      };
+      if (*from) after = anchor.day() == 1 ? cctz::civil_day(cctz::civil_month(anchor) + 1)
+                                           : same_day(cctz::civil_month(anchor) + 1, anchor.day());
+      else first = (anchor + 1).day() == 1 ? cctz::civil_day(cctz::civil_month(anchor))
+                                           : same_day(cctz::civil_month(anchor) - 1, anchor.day()) + 1;
     } else if (q.kind == ReportKind::kSpan) {
       return std::unexpected(invalid("a span report needs both from and to", *from ? "to" : "from"));
     }
@@ -501,6 +509,14 @@ Result<ReportQuery> parse_report_query(const QueryParams& params, const geo::Are
   const cctz::civil_day first = local_day(q.from), last = local_day(q.to - std::chrono::milliseconds{1});
   const bool whole_days = midnight(first, tz) == q.from && midnight(last + 1, tz) == q.to;
   q.first_day = day_text(first);
+  // The last day's unusual counts are read against the 28 local days before it.
+  q.last_day = day_text(last);
+  q.last_day_from = midnight(last - kReportBaselineDays, tz);
+  q.last_day_to = midnight(last + 1, tz);
+  // The trend: every local day of the span, and at least the 28 to its end.
+  const cctz::civil_day trend_first = std::min(first, last - 27);
+  q.trend_from = midnight(trend_first, tz);
+  for (cctz::civil_day d = trend_first; d <= last; ++d) q.trend_days.push_back(day_text(d));
   if (!whole_days) q.label = fmt::format("{} – {}", format_rfc3339(q.from), format_rfc3339(q.to));
   else if (first == last) q.label = day_text(first);
   else if (first.day() == 1 && cctz::civil_month(first) == cctz::civil_month(last) && (last + 1).day() == 1)

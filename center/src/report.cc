@@ -154,16 +154,27 @@ Result<json> build_report(Store& store, const geo::AreaIndex& areas, const Catal
   out["previous"] = previous->at("total");
 
   // The days of the span, and at least the 28 days to its end: a trend to read the span against.
+  // Every day, those without a case too.
   s.period = "day";
-  s.from = std::min(q.from, q.to - std::chrono::days{28});
+  s.from = q.trend_from;
   s.to = q.to;
   auto days = store.stats(s);
   if (!days) return std::unexpected(days.error());
+  std::map<std::string, const json*> by_day;
+  for (const json& g : days->at("groups")) by_day[g.at("period").get<std::string>()] = &g;
   json daily = json::array();
-  for (const json& g : days->at("groups"))
-    daily.push_back({{"day", g.at("period")}, {"cases", g.at("cases")}, {"proactive", g.at("proactive")},
+  for (const std::string& day : q.trend_days) {
+    const auto it = by_day.find(day);
+    if (it == by_day.end()) {
+      daily.push_back({{"day", day}, {"cases", 0}, {"proactive", 0}, {"resolved", 0}, {"response_rate", nullptr},
+                       {"resolution_rate", nullptr}, {"satisfaction_rate", nullptr}});
+      continue;
+    }
+    const json& g = *it->second;
+    daily.push_back({{"day", day}, {"cases", g.at("cases")}, {"proactive", g.at("proactive")},
                      {"resolved", g.at("resolved")}, {"response_rate", g.at("response_rate")},
                      {"resolution_rate", g.at("resolution_rate")}, {"satisfaction_rate", g.at("satisfaction_rate")}});
+  }
   out["daily"] = std::move(daily);
   out["trend_from"] = format_rfc3339(s.from);
 
@@ -226,17 +237,18 @@ Result<json> build_report(Store& store, const geo::AreaIndex& areas, const Catal
 
   if (q.spatial) out.update(spatial(store, areas, q));
 
-  // A daily report: the day's unusual counts per category group and unit, against 28 days.
+  // A daily report: its (last) day's unusual counts per category group and unit, against the 28
+  // local days before it (day index 28 of the counts read from their first midnight).
   if (q.kind == ReportKind::kDaily && !q.level.empty()) {
-    constexpr int kBaseline = 28;
+    constexpr int kBaseline = kReportBaselineDays;
     analytics::CellQuery scope{.area_level = q.area_level, .area_code = q.area_code};
-    auto counts = store.analytics_daily(q.from - std::chrono::days{kBaseline}, q.to, q.time_zone, q.level, scope);
+    auto counts = store.analytics_daily(q.last_day_from, q.last_day_to, q.time_zone, q.level, scope);
     if (!counts) return std::unexpected(counts.error());
     json a = analytics::anomalies(*counts, kBaseline, kBaseline, q.q);
     json alarms = json::array();
     for (const json& it : a.at("items"))
       if (it.at("alarm").get<bool>()) alarms.push_back(it);
-    out["anomalies"] = {{"level", q.level}, {"series", a.at("series")}, {"baseline_days", kBaseline},
+    out["anomalies"] = {{"day", q.last_day}, {"level", q.level}, {"series", a.at("series")}, {"baseline_days", kBaseline},
                         {"alarms", std::move(alarms)}};
   }
   return out;

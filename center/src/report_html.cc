@@ -41,14 +41,17 @@ std::string points(const json& now, const json& before) {
   return fmt::format("{:+.1f} pp", 100.0 * (now.get<double>() - before.get<double>()));
 }
 
-// JSON inside <script>: "</" would end the element.
+// JSON inside <script>: no < > & at all ("</script>" would end the element, "<!--" would change
+// how the parser reads it); inside a JSON string they are written as \u escapes.
 std::string script_json(const json& j) {
-  std::string s = j.dump();
+  const std::string s = j.dump();
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '<' && i + 1 < s.size() && s[i + 1] == '/') out += "<\\";
-    else out += s[i];
+  for (const char c : s) {
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else out += c;
   }
   return out;
 }

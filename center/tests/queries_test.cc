@@ -189,6 +189,25 @@ TEST(ReportQueryParse, DatesIncludeTheLastDayAndOneBoundTakesTheKindsSpan) {
   auto month_to = parse_report_query({{"kind", "monthly"}, {"to", "2026-11-15"}}, *areas, d, kNow);
   ASSERT_TRUE(month_to.has_value());
   EXPECT_EQ(month_to->label, "2026-10-16 – 2026-11-15");
+  // A month's last day (or first) as the one bound: that calendar month; a day the month before
+  // has not: its last day.
+  auto label = [&](const QueryParams& p) {
+    auto r = parse_report_query(p, *areas, d, kNow);
+    return r ? r->label : r.error().message;
+  };
+  EXPECT_EQ(label({{"kind", "monthly"}, {"to", "2026-11-30"}}), "2026-11");
+  EXPECT_EQ(label({{"kind", "monthly"}, {"to", "2026-03-31"}}), "2026-03");
+  EXPECT_EQ(label({{"kind", "monthly"}, {"from", "2026-02-01"}}), "2026-02");
+  EXPECT_EQ(label({{"kind", "monthly"}, {"to", "2026-03-30"}}), "2026-03-01 – 2026-03-30") << "Feb has no 30th";
+  EXPECT_EQ(label({{"kind", "monthly"}, {"from", "2026-01-31"}}), "2026-01-31 – 2026-02-27");
+  // The trend's days: at least 28, every one; the last day's baseline the 28 local days before it.
+  EXPECT_EQ(week->trend_days.size(), 28u);
+  EXPECT_EQ(week->trend_days.back(), "2026-11-08");
+  EXPECT_EQ(nov->trend_days.size(), 30u);
+  EXPECT_EQ(nov->trend_days.front(), "2026-11-01");
+  EXPECT_EQ(nov->last_day, "2026-11-30");
+  EXPECT_EQ(format_rfc3339(nov->last_day_from), "2026-11-01T16:00:00Z");
+  EXPECT_EQ(format_rfc3339(nov->last_day_to), "2026-11-30T16:00:00Z");
   auto instants = parse_report_query({{"kind", "span"}, {"from", "2026-11-20T00:00:00Z"}, {"to", "2026-11-23T08:00:00Z"},
                                       {"tz", "UTC"}, {"area", "D2"}, {"spatial", "false"}},
                                      *areas, d, kNow);

@@ -20,7 +20,7 @@ json figures() {
           {"to", "2026-11-22T16:00:00Z"}, {"previous_from", "2026-11-08T16:00:00Z"}, {"time_zone", "Asia/Shanghai"},
           {"generated_at", "2026-11-23T08:00:00Z"}, {"totals", rates}, {"previous", before},
           {"daily", json::array({{{"day", "2026-11-16"}, {"cases", 30}}})},
-          {"categories", json::array({{{"category", "x"}, {"name_zh", "乱堆物堆料"}, {"name_en", "Dumped <waste>"},
+          {"categories", json::array({{{"category", "x"}, {"name_zh", "乱堆物堆料"}, {"name_en", "Dumped <waste> <!--<script>"},
                                        {"cases", 12}, {"previous", 8}}})},
           {"handling", {{"by_kind", {{"hotline", 150}, {"camera", 50}}}, {"respond_late", 3}, {"resolve_late", 4},
                         {"median_respond_hours", 1.25}, {"median_resolve_hours", nullptr}, {"open", 7}, {"overdue", 2}}},
@@ -48,15 +48,16 @@ TEST(ReportHtml, HasEverySectionAndTheFiguresAsPeopleReadThem) {
 
 TEST(ReportHtml, EscapesTextAndKeepsTheEmbeddedFiguresInsideTheirScript) {
   const std::string h = report_html(figures(), "");
-  EXPECT_NE(h.find("Dumped &lt;waste&gt;"), std::string::npos);
+  EXPECT_NE(h.find("Dumped &lt;waste&gt; &lt;!--&lt;script&gt;"), std::string::npos);
   EXPECT_NE(h.find("东四街道&lt;/script&gt;"), std::string::npos);
   const size_t data = h.find(R"(<script type="application/json" id="gw-report">)");
   ASSERT_NE(data, std::string::npos);
   const size_t end = h.find("</script>", data);
   const std::string embedded = h.substr(data, end - data);
-  EXPECT_NE(embedded.find(R"(东四街道<\/script>)"), std::string::npos) << "</ inside the JSON would end the element";
   const std::string json_text = embedded.substr(embedded.find('>') + 1);
-  EXPECT_EQ(json::parse(json_text), figures()) << "\\/ is JSON for /: the chart script reads the figures back unchanged";
+  EXPECT_EQ(json_text.find_first_of("<>&"), std::string::npos) << "no < > & inside the script element: " << json_text;
+  EXPECT_NE(json_text.find(R"(东四街道\u003c/script\u003e)"), std::string::npos);
+  EXPECT_EQ(json::parse(json_text), figures()) << "the chart script reads the figures back unchanged";
   EXPECT_NE(h.find("Charts not drawn"), std::string::npos) << "no chart script: said so";
 }
 

@@ -336,9 +336,13 @@ describe('the big screen and the reports', () => {
     assert.ok(s.cases > 1000, 'the generated month is counted');
     assert.equal(await page.locator('#kpi-satisfaction').textContent(), `${(s.rate * 100).toFixed(1)}%`);
     assert.ok(Number(await page.locator('#kpi-open').textContent()) >= 0);
-    // Both charts drawn as SVG, the trend with a bar a day.
+    // Both charts drawn as SVG (their module loads when the wall shows), the trend with a bar a day.
+    await until('the charts drawn', () => page.evaluate(() => window.gridwatch.screen().charts === 2), 15_000);
     assert.equal(await page.locator('#screen .chart svg').count(), 2);
-    assert.ok(await page.locator('#chart-trend svg path').count() >= s.days, 'a bar per day');
+    // A red bar for each day with cases (zero-height ones may be left out), and the legend's.
+    const withCases = await page.evaluate(() => window.gridwatch.screen().report.daily.filter((d) => d.cases > 0).length);
+    const bars = await page.locator('#chart-trend svg path[fill="#c0392b"]').count();
+    assert.ok(bars >= withCases + 1 && bars <= s.days + 1, `${bars} red paths for ${withCases} days with cases of ${s.days}`);
     // The ranking as the API ranks it.
     const ranked = await page.locator('#ranking tr td:nth-child(2)').allTextContents();
     assert.deepEqual(ranked, s.rows.slice(0, 10));
@@ -358,6 +362,7 @@ describe('the big screen and the reports', () => {
     const pdf = files.find((f) => f.endsWith('.pdf'));
     const html = files.find((f) => f.endsWith('.html'));
     assert.ok(pdf && html, `report files in ${dir}: ${files.join(', ')}`);
+    assert.ok(!files.some((f) => f.endsWith('.pdf.html') || f.endsWith('.pdf.log')), `no page or log left from the print: ${files.join(', ')}`);
     const text = execFileSync('pdftotext', ['-layout', join(dir, pdf), '-'], { encoding: 'utf8' });
     for (const heading of ['接诉即办周报', '一、总体情况 Overview', '二、热点与趋势 Hot spots and trends', '三、办理与时效 Handling and SLA',
       '四、单位排名 Ranking of units', '五、未诉先办 Proactive share'])

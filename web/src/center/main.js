@@ -58,7 +58,10 @@ function start(ctx) {
   const setLayout = (layout) => {
     document.body.className = `layout-${layout}`;
     if (view) view.map.resize();
-    if (view) screen.render();
+    if (view) {
+      screen.render();
+      screen.refreshIfStale();
+    }
   };
   setLayout(layoutFor(innerWidth));
   addEventListener('resize', () => setLayout(layoutFor(innerWidth)));

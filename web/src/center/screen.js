@@ -2,13 +2,17 @@
 // three rates and the proactive share of the last 30 days), the 30-day trend with the last 7 days
 // shaded, the top categories against the 30 days before, the streets ranked on the three rates,
 // and a ticker of the cases as they open. The figures are the report API's (the same a report
-// file prints), refreshed every minute; the ticker follows the live events.
+// file prints), refreshed every minute while the wall layout shows and the page is visible;
+// the ticker follows the live events.
 import { call, el } from '../common/api.js';
 import { categoryName, lang, t } from '../common/i18n.js';
-import { categoriesChart, trendChart } from '../common/charts.js';
 
 const REFRESH_MS = 60_000;
 const TICKER = 8;
+
+// The chart module (echarts) is loaded when the wall first shows: desks and phones never fetch it.
+let charts = null;
+const chartModule = async () => (charts ||= await import('../common/charts.js'));
 
 const pct = (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
 
@@ -16,8 +20,11 @@ export function createScreen(ctx) {
   const state = { report: null, ticker: [], loadedAt: 0, charts: 0 };
   const allowed = ctx.me.may && ctx.me.may.stats;
 
+  // Only the wall shows the screen: other layouts (and a hidden tab) do not ask.
+  const shown = () => document.body.classList.contains('layout-wall') && !document.hidden;
+
   async function load() {
-    if (!allowed) return;
+    if (!allowed || !shown()) return;
     const to = new Date();
     const from = new Date(to.getTime() - 30 * 86400_000);
     state.report = await call(`/api/v1/report?kind=span&spatial=false&from=${from.toISOString()}&to=${to.toISOString()}`, { token: ctx.token });
@@ -42,7 +49,9 @@ export function createScreen(ctx) {
     const r = state.report;
     if (!r) return;
     const tot = r.totals;
-    const week = new Date(Date.now() - 6 * 86400_000).toISOString().slice(0, 10);
+    // The last 7 of the days (local days, one entry each) shaded.
+    const week = r.daily.length >= 7 ? r.daily[r.daily.length - 7].day : undefined;
+    if (charts) for (const c of box.querySelectorAll('.chart')) charts.disposeChart(c);
     box.replaceChildren(
       el('div', { class: 'stats kpis' },
         kpi(t('open_cases'), String(r.handling.open), 'kpi-open'),
@@ -63,13 +72,16 @@ export function createScreen(ctx) {
           el('td', {}, pct(u.response_rate)), el('td', {}, pct(u.resolution_rate)), el('td', {}, pct(u.satisfaction_rate))))),
       el('h2', {}, t('ticker')),
       el('div', { id: 'ticker' }));
-    const dark = { dark: true };
+    renderTicker();
     // The categories named in the page's language.
     const named = r.categories.map((c) => ({ ...c, name_zh: categoryName(ctx.catalog, c.category) }));
-    trendChart(document.getElementById('chart-trend'), r.daily, { from: week, ...dark });
-    categoriesChart(document.getElementById('chart-categories'), named.slice(0, 6), dark);
-    state.charts = box.querySelectorAll('.chart svg').length;
-    renderTicker();
+    chartModule().then(({ categoriesChart, trendChart }) => {
+      const trend = document.getElementById('chart-trend'), top = document.getElementById('chart-categories');
+      if (!trend || !top || !trend.isConnected) return; // drawn again meanwhile
+      trendChart(trend, r.daily, { from: week, dark: true });
+      categoriesChart(top, named.slice(0, 6), { dark: true });
+      state.charts = box.querySelectorAll('.chart svg').length;
+    }).catch((e) => console.warn(`big screen charts: ${e.message}`));
   }
 
   function renderTicker() {
@@ -80,10 +92,17 @@ export function createScreen(ctx) {
       ` ${categoryName(ctx.catalog, c.category)} · ${t(c.source) || c.source}`)) : [el('div', { class: 'muted' }, t('no_cases'))]));
   }
 
-  function follow() {
-    if (!allowed) return;
-    setInterval(() => load().catch((e) => console.warn(`big screen: ${e.message}`)), REFRESH_MS);
+  const reload = () => load().catch((e) => console.warn(`big screen: ${e.message}`));
+  // Back on the wall (a layout switched, a tab shown) with figures older than a refresh: now.
+  function refreshIfStale() {
+    if (shown() && Date.now() - state.loadedAt > REFRESH_MS) reload();
   }
 
-  return { load, render, follow, opened, state: () => state };
+  function follow() {
+    if (!allowed) return;
+    setInterval(reload, REFRESH_MS);
+    document.addEventListener('visibilitychange', refreshIfStale);
+  }
+
+  return { load, render, follow, opened, refreshIfStale, state: () => state };
 }

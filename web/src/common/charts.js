@@ -31,7 +31,13 @@ function draw(el, option, { animate = false, dark = false } = {}) {
   return chart;
 }
 
-// Cases and proactive cases per day, the report's span shaded (`from`: its first day).
+// Removes the chart drawn in `el`, if any (before `el` leaves the page).
+export function disposeChart(el) {
+  const chart = echarts.getInstanceByDom(el);
+  if (chart) chart.dispose();
+}
+
+// Cases and proactive cases per day (one entry a day), the days from `from` on shaded.
 export function trendChart(el, daily, { from, ...opts } = {}) {
   const days = daily.map((d) => d.day.slice(5));
   const first = from ? daily.findIndex((d) => d.day >= from) : -1;
@@ -40,7 +46,7 @@ export function trendChart(el, daily, { from, ...opts } = {}) {
     yAxis: { type: 'value', minInterval: 1 },
     series: [
       { name: '受理 Cases', type: 'bar', data: daily.map((d) => d.cases),
-        markArea: first > 0 ? { silent: true, itemStyle: { color: 'rgba(192,57,43,0.08)' }, data: [[{ xAxis: days[first] }, { xAxis: days[days.length - 1] }]] } : undefined },
+        markArea: first >= 0 ? { silent: true, itemStyle: { color: 'rgba(192,57,43,0.08)' }, data: [[{ xAxis: days[first] }, { xAxis: days[days.length - 1] }]] } : undefined },
       { name: '主动发现 Proactive', type: 'line', data: daily.map((d) => d.proactive), symbol: 'none' },
     ],
   }, opts);

@@ -102,13 +102,20 @@ struct AnalyticsDefaults {
 // A report (日报 / 周报 / 月报, docs/reports.md): the figures of the cases opened in [from, to),
 // against the span of the same length before it.
 enum class ReportKind { kDaily, kWeekly, kMonthly, kSpan };
+inline constexpr int kReportBaselineDays = 28;  // a daily report's unusual counts: against these days
 struct ReportQuery {
   ReportKind kind = ReportKind::kWeekly;
   Timestamp from, to;  // the cases opened in [from, to)
-  Timestamp now;       // the work open and overdue at this instant (the report's end when earlier)
+  Timestamp now;       // the work open and overdue at this instant (when the report is made)
   std::string time_zone = "Asia/Shanghai";  // local days, weeks (Monday) and months
   std::string label;   // the span as people write it: "2026-11-30", "2026-11-23 – 2026-11-29", "2026-11"
   std::string first_day;  // the local date `from` falls on (YYYY-MM-DD)
+  // The span's last local day and the kReportBaselineDays before it: [last_day_from, last_day_to).
+  std::string last_day;
+  Timestamp last_day_from, last_day_to;
+  // The trend's local days (YYYY-MM-DD): those of the span and at least the 28 to its end.
+  Timestamp trend_from;
+  std::vector<std::string> trend_days;
   std::string level;   // the ranking's area level ("" : no areas loaded)
   std::string area_level, area_code;  // only this area, when given
   bool spatial = true;  // hot spots and growing problems (reads the cells; the wall leaves them out)
