@@ -39,6 +39,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "gridwatch/domain/order.h"
@@ -163,15 +164,19 @@ class World {
   // After the broker came back: every client has reconnected and subscribed again (readings
   // sent before an agent is back would be lost on the way in, which is not what is measured).
   void wait_reconnected() {
+    std::vector<std::string> away;  // the clients not (yet) back, for the message
     const bool back = eventually([&] {
-      if (!sensors_->connected()) return false;
+      away.clear();
+      if (!sensors_->connected()) away.push_back("the sensors' client");
       for (const auto& [a, p] : agents_)
-        if (p && agent_metric(a, "gw_agent_broker_subscribed") != 1) return false;
+        if (p && agent_metric(a, "gw_agent_broker_subscribed") != 1) away.push_back(fmt::format("agent {}", a));
       for (const auto& [c, p] : centers_)
-        if (p && center_metric(c, "gw_center_mqtt_subscribed") != 1) return false;
-      return true;
+        if (p && center_metric(c, "gw_center_mqtt_subscribed") != 1) away.push_back(fmt::format("center {}", c));
+      return away.empty();
     }, 90s);
-    if (!back) throw std::runtime_error("the clients did not reconnect to the broker in 90 s");
+    if (!back)
+      throw std::runtime_error(fmt::format("the clients did not reconnect to the broker in 90 s: {} still away",
+                                           fmt::join(away, ", ")));
   }
   platform::ChildProcess& center(int c) { return *centers_[c]; }
   platform::ChildProcess& agent(int a) { return *agents_[a]; }
