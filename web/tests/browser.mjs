@@ -198,23 +198,25 @@ describe('control center', () => {
     await until('the camera case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === found.id, 15_000);
     const video = page.locator('#panel-sources video');
     await video.waitFor({ timeout: 15_000 });
-    // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame. A media
-    // error (undecodable, or the center's answer was not the clip) fails at once, with its code.
+    // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame, and knows
+    // its size. Read together from one element: the panel is drawn again when the case changes
+    // (the camera keeps reporting the car), and a fresh <video> starts from nothing. A media error
+    // (undecodable, or the center's answer was not the clip) fails at once, with its code.
     let last = {};
     try {
       await until('the clip decoded in the panel', async () => {
         last = await page.evaluate(() => {
           const v = document.querySelector('#panel-sources video');
-          return v ? { readyState: v.readyState, networkState: v.networkState, error: v.error && `${v.error.code} ${v.error.message}` } : {};
+          return v ? { readyState: v.readyState, networkState: v.networkState, width: v.videoWidth, height: v.videoHeight,
+            error: v.error && `${v.error.code} ${v.error.message}` } : {};
         });
         if (last.error) throw new Error(`the panel's video failed: ${last.error}`);
-        return last.readyState >= 2;
+        return last.readyState >= 2 && last.width > 0;
       }, 30_000, 500);
     } catch (e) {
       throw new Error(`${e.message} (video ${JSON.stringify(last)})`);
     }
-    const size = await page.evaluate(() => { const v = document.querySelector('#panel-sources video'); return [v.videoWidth, v.videoHeight]; });
-    assert.ok(size[0] > 0 && size[1] > 0, `video size ${size}`);
+    assert.ok(last.width > 0 && last.height > 0, `video size ${last.width}x${last.height}`);
     await page.screenshot({ path: join(artifacts, 'center-panel-clip-desk.png') });
     await page.click('#panel-close');
   });
