@@ -2,7 +2,6 @@
 // database (docs/reports.md).
 #include <cctype>
 #include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,20 +9,13 @@
 #include "commands.h"
 #include "gridwatch/center/center.h"
 #include "gridwatch/center/report.h"
+#include "gridwatch/domain/config.h"
 #include "gridwatch/platform/log.h"
 #include "gridwatch/platform/process.h"
 
 namespace gridwatch::app {
 
 namespace {
-
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 Status write_all(const std::filesystem::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -50,7 +42,7 @@ Status write_report(const nlohmann::json& report, const ReportFileOptions& o) {
   const std::string ext = o.out.extension().string();
   if (ext == ".json") return write_all(o.out, report.dump(2) + "\n");
   const std::filesystem::path script = o.web_root / "bulletin" / "bulletin.js";
-  std::string charts = read_all(script);
+  const std::string charts = read_text_file(script).value_or("");
   if (charts.empty())
     spdlog::warn("report: no chart script at {} (npm run build in web/): the report has no charts", script.string());
   const std::string html = center::report_html(report, charts);

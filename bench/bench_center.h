@@ -1,7 +1,10 @@
 // The center the benchmarks run in their own process, on their private services.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -11,6 +14,18 @@
 #include "gridwatch/platform/services.h"
 
 namespace gridwatch::bench {
+
+// Private services (broker and PostGIS) in a temporary directory named after the benchmark and
+// this process; a failure ends the benchmark.
+inline std::unique_ptr<platform::PrivateServices> start_services(const std::string& name) {
+  auto services = platform::PrivateServices::start(
+      {.dir = std::filesystem::temp_directory_path() / fmt::format("gw-{}-{}", name, getpid())});
+  if (!services) {
+    fmt::print(stderr, "services: {}\n", services.error().message);
+    std::exit(1);
+  }
+  return std::move(*services);
+}
 
 // Center "bench" on `ep`: any free HTTP port, `threads` database connections and HTTP workers,
 // the Open311 key "bench-key-0123456789" and a dispatcher's token `token` (none when empty).

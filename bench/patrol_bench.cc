@@ -81,15 +81,10 @@ int main(int argc, char** argv) {
   const size_t workers = argc > 2 ? std::stoul(argv[2]) : 1000;
   spdlog::set_level(spdlog::level::warn);
 
-  auto services = platform::PrivateServices::start(
-      {.dir = std::filesystem::temp_directory_path() / fmt::format("gw-patrol-bench-{}", getpid())});
-  if (!services) {
-    fmt::print(stderr, "services: {}\n", services.error().message);
-    return 1;
-  }
-  const auto ep = (*services)->endpoints();
+  auto services = bench::start_services("patrol-bench");
+  const auto ep = services->endpoints();
   // One district of ~12 km x 11 km at Beijing cut into ~500 m grids: 24 x 22 = 528 of them.
-  const auto dir = (*services)->dir();
+  const auto dir = services->dir();
   const double lon0 = 116.30, lat0 = 39.85, lon1 = 116.44, lat1 = 39.95;
   {
     json fc = {{"type", "FeatureCollection"},
@@ -224,6 +219,6 @@ int main(int argc, char** argv) {
              workers, rate, put99, tr50, tr99, tr99 / put99, failed_put.load() + failed_track.load(), stored, listed,
              cold, warm, bare, warm / bare, tr99 < 50 ? 1 : 0, std::max(cold, warm) < 1 ? 1 : 0);
   c->stop();
-  (*services)->stop();
+  services->stop();
   return 0;
 }

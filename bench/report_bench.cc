@@ -25,14 +25,9 @@ int main(int argc, char** argv) {
   const double per_month = argc > 1 ? std::stod(argv[1]) : 100'000;
   const int repeats = argc > 2 ? std::stoi(argv[2]) : 3;
   spdlog::set_level(spdlog::level::warn);
-  auto services = platform::PrivateServices::start(
-      {.dir = std::filesystem::temp_directory_path() / fmt::format("gw-report-bench-{}", getpid())});
-  if (!services) {
-    fmt::print(stderr, "services: {}\n", services.error().message);
-    return 1;
-  }
-  const auto ep = (*services)->endpoints();
-  const auto dir = (*services)->dir();
+  auto services = bench::start_services("report-bench");
+  const auto ep = services->endpoints();
+  const auto dir = services->dir();
   // 20 streets, 5 x 4, over the district.
   const double lon0 = 116.30, lat0 = 39.85, lon1 = 116.44, lat1 = 39.95;
   json streets = {{"type", "FeatureCollection"}, {"features", json::array()}};
