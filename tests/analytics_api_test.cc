@@ -45,18 +45,22 @@ class Analytics : public Dispatch {
 };
 
 TEST_F(Analytics, FindAPlantedGrowingHotSpotAndAJumpInOneStreetsCounts) {
-  // Background: a lattice of 330 points ~55 m apart over the four streets, one bin case at each
-  // every week of the 13 (the same every week), and noise cases at 24 spots every 4 days.
+  // 19 weeks of history: the 13 up to now, and the 13 up to the end of last month (which ended up
+  // to 31 days ago). Background: a lattice of 330 points ~55 m apart over the four streets, one
+  // bin case at each every week (the same every week), and noise cases at 24 spots every 4 days.
+  constexpr int kWeeks = 19;
   for (int col = 0; col < 33; ++col)
     for (int row = 0; row < 10; ++row)
-      for (int w = 0; w < 13; ++w)
+      for (int w = 0; w < kWeeks; ++w)
         history("sanitation.bin_overflow", at(0, 0.0003 + 0.0006 * col, 0.00025 + 0.0005 * row), 1, 7.0 * w + 2.5);
   for (int s = 0; s < 24; ++s)
-    for (int d = s % 4; d < 91; d += 4)
+    for (int d = s % 4; d < 7 * kWeeks; d += 4)
       history("environment.noise", at(s % 4, 0.0006 + 0.0009 * (s / 4 % 5), 0.0007 + 0.0011 * (s / 4 % 4)), 1, d + 0.3);
-  // The planted spot in street B: 16 cases in the oldest week, two more each week, 40 in the last.
+  // The planted spot in street B: 16 cases a week until 13 weeks ago, then two more each week, 40
+  // in the last.
   const LonLat spot = at(1, 0.0025, 0.0025);
-  for (int w = 0; w < 13; ++w) history("sanitation.dumped_waste", spot, 16 + 2 * w, 7.0 * (12 - w) + 3.5);
+  for (int w = 13 - kWeeks; w < 13; ++w)
+    history("sanitation.dumped_waste", spot, 16 + 2 * std::max(w, 0), 7.0 * (12 - w) + 3.5);
   // Street C: about one parking case every three days, then 9 today.
   const LonLat lane = at(2, 0.004, 0.001);
   for (int d = 1; d <= 28; d += 3) history("traffic.illegal_parking", lane, 1, d + 0.25);
@@ -128,18 +132,21 @@ TEST_F(Analytics, FindAPlantedGrowingHotSpotAndAJumpInOneStreetsCounts) {
   EXPECT_TRUE(alarm) << r.body;
   EXPECT_GE(j["alarms"].get<int>(), 1);
 
-  // 每月一题 of the month four days ago: sanitation leads (the largest share, and a spot hot in
+  // 每月一题 of last month (the default): sanitation leads (the largest share, and a spot hot in
   // all 13 weeks); a dispatcher picks it, and it is tracked from that month on.
-  const std::string month = format_rfc3339(now_utc() - std::chrono::days{4}).substr(0, 7);
-  r = http_get(port_, "/api/v1/analytics/monthly-problems?tz=UTC&cells=hex&size=50&month=" + month);
+  const std::string this_month = format_rfc3339(now_utc()).substr(0, 7);
+  const int y = std::stoi(this_month.substr(0, 4)), m = std::stoi(this_month.substr(5, 2));
+  const std::string month = m == 1 ? fmt::format("{}-12", y - 1) : fmt::format("{}-{:02}", y, m - 1);
+  r = http_get(port_, "/api/v1/analytics/monthly-problems?tz=UTC&cells=hex&size=50");
   ASSERT_EQ(r.status, 200) << r.body;
   j = json::parse(r.body);
+  EXPECT_EQ(j["month"], month);
   ASSERT_GE(j["candidates"].size(), 3u) << r.body;
   const json& top = j["candidates"][0];
   EXPECT_EQ(top["group"], "sanitation");
   EXPECT_EQ(top["rank"], 1);
-  // The 13 weeks end with the month, a few days before the planted spot's last week: 12 or 13 of
-  // them hold one of its weeks (when in the day the test runs decides).
+  // The 13 weeks end with the month; each holds one of the planted spot's weeks (12 when a week's
+  // cases fall on the boundary).
   const int weeks = top["recurring_weeks"];
   EXPECT_GE(weeks, 12);
   EXPECT_DOUBLE_EQ(top["recurrence"].get<double>(), weeks / 13.0);
