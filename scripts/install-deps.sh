@@ -43,6 +43,8 @@ packages=(
   # the hotspot statistics checked against R's spdep::localG (center/tests); reports' PDF text
   # read back by pdftotext in the tests
   r-cran-spdep poppler-utils
+  # the map's vector tiles read back in the tests (protozero, Mapbox's protocol buffer reader)
+  libprotozero-dev
 )
 # libFuzzer: Debian 12's clang-19 (clang-14 cannot compile libstdc++ 12's std::expected).
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-19 libclang-rt-19-dev); fi

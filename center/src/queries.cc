@@ -47,6 +47,31 @@ Error invalid(std::string message, std::string parameter) {
   return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(parameter)};
 }
 
+// Parameter `state`: work states, comma-separated (empty: any).
+Result<std::vector<std::string>> states_of(const QueryParams& params) {
+  std::vector<std::string> states;
+  for (auto& st : split(value(params, "state"))) {
+    if (!parse_case_state(st))
+      return std::unexpected(invalid(fmt::format("unknown state \"{}\" (known: new, dispatched, accepted, in_progress, "
+                                                 "resolved, closed, rejected, reopened, cancelled, duplicate)",
+                                                 printable(st)),
+                                     "state"));
+    states.push_back(st);
+  }
+  return states;
+}
+
+// Parameter `category`: category codes of the catalog, comma-separated (empty: any).
+Result<std::vector<std::string>> categories_of(const QueryParams& params, const Catalog& catalog) {
+  std::vector<std::string> categories;
+  for (auto& c : split(value(params, "category"))) {
+    if (!catalog.find(c))
+      return std::unexpected(invalid(fmt::format("unknown category \"{}\"", printable(c)), "category"));
+    categories.push_back(c);
+  }
+  return categories;
+}
+
 // The level of area `code` of `areas` (parameter `area` of the stats and the analytics).
 Result<std::string> level_of_area(const geo::AreaIndex& areas, const std::string& code) {
   for (size_t level = 0; level < areas.levels(); ++level)
@@ -127,18 +152,12 @@ Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& c
       return std::unexpected(invalid(fmt::format("unknown status \"{}\" (known: open, cleared)", s), "status"));
     q.statuses.push_back(s);
   }
-  for (auto& st : split(value(params, "state"))) {
-    if (!parse_case_state(st))
-      return std::unexpected(invalid(fmt::format("unknown state \"{}\" (known: new, dispatched, accepted, in_progress, "
-                                                 "resolved, closed, rejected, reopened, cancelled, duplicate)",
-                                                 printable(st)),
-                                     "state"));
-    q.states.push_back(st);
-  }
-  for (auto& c : split(value(params, "category"))) {
-    if (!catalog.find(c)) return std::unexpected(invalid(fmt::format("unknown category \"{}\"", c), "category"));
-    q.categories.push_back(c);
-  }
+  auto states = states_of(params);
+  if (!states) return std::unexpected(states.error());
+  q.states = std::move(*states);
+  auto categories = categories_of(params, catalog);
+  if (!categories) return std::unexpected(categories.error());
+  q.categories = std::move(*categories);
   if (has(params, "bbox")) {
     auto parts = split(value(params, "bbox"));
     std::array<double, 4> b{};
@@ -187,6 +206,35 @@ Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& c
     const auto n = parse_int_in(value(params, "limit"), 1, most);
     if (!n) return std::unexpected(invalid(fmt::format("limit must be a whole number from 1 to {}", most), "limit"));
     q.limit = *n;
+  }
+  return q;
+}
+
+Result<TileQuery> parse_tile_query(const QueryParams& params, const Catalog& catalog) {
+  static const std::vector<std::string> known = {"category", "state", "source", "overdue", "proactive", "access_token"};
+  for (const auto& [key, v] : params)
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return std::unexpected(invalid(
+          fmt::format("unknown parameter \"{}\" (known: category, state, source, overdue, proactive)", printable(key)),
+          key));
+  TileQuery q;
+  auto states = states_of(params);
+  if (!states) return std::unexpected(states.error());
+  q.states = std::move(*states);
+  auto categories = categories_of(params, catalog);
+  if (!categories) return std::unexpected(categories.error());
+  q.categories = std::move(*categories);
+  for (auto& s : split(value(params, "source"))) {
+    if (s != "hotline" && s != "camera" && s != "sensor" && s != "patrol")
+      return std::unexpected(invalid(
+          fmt::format("unknown source \"{}\" (known: hotline, camera, sensor, patrol)", printable(s)), "source"));
+    q.sources.push_back(s);
+  }
+  for (const char* flag : {"overdue", "proactive"}) {
+    if (!has(params, flag)) continue;
+    const std::string v = value(params, flag);
+    if (v != "true" && v != "false") return std::unexpected(invalid(fmt::format("{} is true or false", flag), flag));
+    (std::string_view(flag) == "overdue" ? q.overdue_only : q.proactive_only) = v == "true";
   }
   return q;
 }

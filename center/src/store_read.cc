@@ -53,12 +53,15 @@ Result<std::optional<std::string>> Store::request_of_token(std::string_view toke
   return std::optional<std::string>{PQgetvalue(r->get(), 0, 0)};
 }
 
-Result<std::string> Store::cases_tile(int z, int x, int y, const Scope& scope) {
+Result<std::string> Store::cases_tile(const TileQuery& q) {
   auto l = lease_read();
   if (!l) return std::unexpected(l.error());
-  const auto sp = scope_params(scope);
+  const auto sp = scope_params(q.scope);
   const std::string text = fmt::format(fmt::runtime(sql::cases_tile), fmt::arg("scope", scope_sql(4)));
-  auto r = exec(l->get(), text.c_str(), {std::to_string(z), std::to_string(x), std::to_string(y), sp[0], sp[1], sp[2]});
+  auto r = exec(l->get(), text.c_str(),
+                {std::to_string(q.z), std::to_string(q.x), std::to_string(q.y), sp[0], sp[1], sp[2],
+                 text_array(q.categories), text_array(q.states), text_array(q.sources),
+                 q.overdue_only ? "true" : "false", q.proactive_only ? "true" : "false"});
   if (!r) return std::unexpected(r.error());
   if (PQntuples(r->get()) == 0 || PQgetisnull(r->get(), 0, 0)) return std::string();
   size_t n = 0;

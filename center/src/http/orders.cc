@@ -55,15 +55,22 @@ void Center::add_order_routes(http::Server& server) {
     res.set_content(feature.dump(), "application/geo+json");
   });
 
-  // Vector tiles of the open cases for the map (MapLibre / Mapbox GL): a map of 50,000 cases
-  // loads only the tiles it shows. Token as for /api/v1/events.
+  // Vector tiles of the open cases for the map (MapLibre / Mapbox GL), filtered as the map page
+  // filters and clustered up to zoom 13: a map of 50,000 cases loads only the tiles it shows.
+  // Token as for /api/v1/events.
   server.get(R"(/tiles/(\d{1,2})/(\d{1,7})/(\d{1,7})\.mvt)", [this](const http::Request& req, http::Response& res) {
     const auto who = caller(req, res, /*query_token=*/true);
     if (!who) return;
-    const int z = std::stoi(req.matches[1]), x = std::stoi(req.matches[2]), y = std::stoi(req.matches[3]);
-    if (z > 22) return json_error(res, 400, fmt::format("zoom {} is above 22", z), "z");
-    if (x >= (1 << z) || y >= (1 << z)) return json_error(res, 400, fmt::format("no tile {}/{}/{}", z, x, y), "x");
-    auto tile = store_->cases_tile(z, x, y, who->read_scope(config_.worker_level));
+    auto q = parse_tile_query(req.params, catalog_);
+    if (!q) return json_error(res, 400, q.error().message, q.error().field);
+    q->z = std::stoi(req.matches[1]);
+    q->x = std::stoi(req.matches[2]);
+    q->y = std::stoi(req.matches[3]);
+    if (q->z > 22) return json_error(res, 400, fmt::format("zoom {} is above 22", q->z), "z");
+    if (q->x >= (1 << q->z) || q->y >= (1 << q->z))
+      return json_error(res, 400, fmt::format("no tile {}/{}/{}", q->z, q->x, q->y), "x");
+    q->scope = who->read_scope(config_.worker_level);
+    auto tile = store_->cases_tile(*q);
     if (!tile) return json_error(res, 503, tile.error().message);
     res.set_header("Cache-Control", "no-store");  // cases change every minute
     if (tile->empty()) {

@@ -44,6 +44,16 @@ struct OrderQuery {
   std::string allowed_by_state;
 };
 
+// A vector tile of the open cases (/tiles/z/x/y.mvt) with the map's filters: only the cases of
+// these categories, work states and source kinds (each empty: any), only the overdue, only the
+// proactive. Cases pass as on the map page (web/src/center/state.js).
+struct TileQuery {
+  int z = 0, x = 0, y = 0;
+  std::vector<std::string> categories, states, sources;
+  bool overdue_only = false, proactive_only = false;
+  Scope scope;
+};
+
 // The three rates (response, resolution, satisfaction) and the proactive share of the cases opened
 // in [from, to), per group and period. See docs/api.md, "The three rates".
 struct StatsQuery {
@@ -68,6 +78,8 @@ struct RequestQuery {
 // GET /api/v1/orders: status, state, category (comma-separated lists), bbox, since, near +
 // radius_m, limit, fields=map. An unknown parameter is refused, naming the known ones.
 [[nodiscard]] Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& catalog);
+// The filters of a tile (z, x, y and the scope are the route's).
+[[nodiscard]] Result<TileQuery> parse_tile_query(const QueryParams& params, const Catalog& catalog);
 
 // GET /api/v1/stats: by (one of `groupings`: area level names, "unit", "department"), period (day,
 // week, month), from/to (RFC 3339; default: the 30 days before `now`), tz (IANA zone), area (a

@@ -206,9 +206,11 @@ class Store {
   // The image with that id; nullopt when there is none.
   [[nodiscard]] Result<std::optional<Media>> media(std::string_view id);
   // The open cases whose work is not over (not closed, cancelled or duplicate) in web-map tile
-  // z/x/y (EPSG:3857) as a Mapbox Vector Tile with one layer "cases" (points; id, category, state,
-  // priority, source, overdue, preempted, reports), limited to `scope`; empty when none are there.
-  [[nodiscard]] Result<std::string> cases_tile(int z, int x, int y, const Scope& scope);
+  // q.z/x/y (EPSG:3857) that pass q's filters, limited to q.scope, as a Mapbox Vector Tile with
+  // one layer "cases" of points: each case with the map's properties (id, category, state,
+  // priority, status, source, overdue, proactive, preempted, reports), or up to zoom 13 the cases
+  // near each other as one cluster (point_count, point_count_abbreviated); empty when none.
+  [[nodiscard]] Result<std::string> cases_tile(const TileQuery& q);
   // Flags the cases that became late by `now` (dispatched and not accepted by respond_due; not
   // resolved by resolve_due), each once per dispatch, with an "overdue" entry in their history.
   // Returns [{case_id, overdue: "respond"|"resolve", due, state, at}]. Centers sharing the
