@@ -47,9 +47,10 @@ Error invalid(std::string message, std::string parameter) {
   return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(parameter)};
 }
 
-// Parameter `state`: work states, comma-separated (empty: any).
-Result<std::vector<std::string>> states_of(const QueryParams& params) {
-  std::vector<std::string> states;
+// Parameters `state` (work states) and `category` (codes of the catalog), comma-separated lists
+// (empty: any), into `states` and `categories`.
+Status states_and_categories(const QueryParams& params, const Catalog& catalog, std::vector<std::string>& states,
+                             std::vector<std::string>& categories) {
   for (auto& st : split(value(params, "state"))) {
     if (!parse_case_state(st))
       return std::unexpected(invalid(fmt::format("unknown state \"{}\" (known: new, dispatched, accepted, in_progress, "
@@ -58,18 +59,12 @@ Result<std::vector<std::string>> states_of(const QueryParams& params) {
                                      "state"));
     states.push_back(st);
   }
-  return states;
-}
-
-// Parameter `category`: category codes of the catalog, comma-separated (empty: any).
-Result<std::vector<std::string>> categories_of(const QueryParams& params, const Catalog& catalog) {
-  std::vector<std::string> categories;
   for (auto& c : split(value(params, "category"))) {
     if (!catalog.find(c))
       return std::unexpected(invalid(fmt::format("unknown category \"{}\"", printable(c)), "category"));
     categories.push_back(c);
   }
-  return categories;
+  return {};
 }
 
 // The level of area `code` of `areas` (parameter `area` of the stats and the analytics).
@@ -152,12 +147,7 @@ Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& c
       return std::unexpected(invalid(fmt::format("unknown status \"{}\" (known: open, cleared)", s), "status"));
     q.statuses.push_back(s);
   }
-  auto states = states_of(params);
-  if (!states) return std::unexpected(states.error());
-  q.states = std::move(*states);
-  auto categories = categories_of(params, catalog);
-  if (!categories) return std::unexpected(categories.error());
-  q.categories = std::move(*categories);
+  if (auto st = states_and_categories(params, catalog, q.states, q.categories); !st) return std::unexpected(st.error());
   if (has(params, "bbox")) {
     auto parts = split(value(params, "bbox"));
     std::array<double, 4> b{};
@@ -218,12 +208,7 @@ Result<TileQuery> parse_tile_query(const QueryParams& params, const Catalog& cat
           fmt::format("unknown parameter \"{}\" (known: category, state, source, overdue, proactive)", printable(key)),
           key));
   TileQuery q;
-  auto states = states_of(params);
-  if (!states) return std::unexpected(states.error());
-  q.states = std::move(*states);
-  auto categories = categories_of(params, catalog);
-  if (!categories) return std::unexpected(categories.error());
-  q.categories = std::move(*categories);
+  if (auto st = states_and_categories(params, catalog, q.states, q.categories); !st) return std::unexpected(st.error());
   for (auto& s : split(value(params, "source"))) {
     if (s != "hotline" && s != "camera" && s != "sensor" && s != "patrol")
       return std::unexpected(invalid(
