@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DISPATCHER, HOTLINE_KEY, OPEN_MAP as OPEN_CASES, WORKER, WORKER2, launchChromium, startDemo, until } from './harness.mjs';
+import { DISPATCHER, HOTLINE_KEY, OPEN_MAP as OPEN_CASES, WORKER, WORKER2, apiClient, launchChromium, startDemo, until } from './harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,18 +27,9 @@ const OPEN_MAP = `${OPEN_CASES}&limit=10000`;
 const SIZES = { wall: { width: 2560, height: 1440 }, desk: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } };
 
 let demo, base, brokerUrl, dataDir, browser;
+let api, ticket, placesForWorker; // the demo's API (harness.mjs)
 const consoleErrors = [];
 let allowOffline = false; // while the worker's phone is offline, failed requests are expected
-
-async function api(path, { token = DISPATCHER, method = 'GET', body, form } = {}) {
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  let payload;
-  if (form) payload = new URLSearchParams(form);
-  else if (body) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
-  const res = await fetch(base + path, { method, headers, body: payload });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
 
 async function newPage(size, url, { geolocation } = {}) {
   const context = await browser.newContext({ viewport: SIZES[size], locale: 'en-US', geolocation, permissions: geolocation ? ['geolocation'] : [] });
@@ -53,32 +44,10 @@ async function newPage(size, url, { geolocation } = {}) {
   return page;
 }
 
-// A point inside the worker's grid cell and one in another district, from the areas the center has.
-async function placesForWorker() {
-  const me = (await api('/api/v1/me', { token: WORKER })).json;
-  const areas = (await api('/api/v1/areas')).json.features;
-  const cell = areas.find((f) => f.id === me.grid);
-  assert.ok(cell, `the worker's grid ${me.grid} is among the areas`);
-  const ring = cell.geometry.type === 'MultiPolygon' ? cell.geometry.coordinates[0][0] : cell.geometry.coordinates[0];
-  const lons = ring.map((c) => c[0]), lats = ring.map((c) => c[1]);
-  const inside = { lon: (Math.min(...lons) + Math.max(...lons)) / 2, lat: (Math.min(...lats) + Math.max(...lats)) / 2 };
-  return { me, inside };
-}
-
-let ticketSeq = 0;
-async function ticket(lon, lat, category = 'sanitation.dumped_waste', description = 'browser test') {
-  ticketSeq += 1;
-  const r = await api('/open311/v2/requests.json', { token: null, method: 'POST',
-    form: { api_key: HOTLINE_KEY, service_code: category, lat: String(lat), long: String(lon), description: `${description} ${ticketSeq}`, phone: `1380000${String(ticketSeq).padStart(4, '0')}` } });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  const id = r.json[0].service_request_id;
-  const c = await api(`/api/v1/orders/${id}`);
-  return c.json.id; // the case it opened or joined
-}
-
 before(async () => {
   demo = await startDemo(args.gridwatch);
   ({ base, brokerUrl, dataDir } = demo);
+  ({ api, ticket, placesForWorker } = apiClient(base));
   browser = await launchChromium(args.chromium);
 });
 
@@ -287,6 +256,39 @@ describe('control center', () => {
     assert.match(await page.locator('#count').textContent(), new RegExp(`: ${await page.evaluate(() => window.gridwatch.shown)}$`));
     await page.check('#f-source-hotline');
     await until('every case on the map again', () => drawnIs('all'), 5000);
+  });
+
+  it('draws the center\'s tiles when asked (?map=tiles): every case, filtered, a new one live', async () => {
+    const p = await newPage('desk', `/?lang=en&map=tiles#token=${DISPATCHER}`);
+    await p.waitForFunction(() => window.gridwatch && window.gridwatch.loadedAt && window.gridwatch.tiles, null, { timeout: 30_000 });
+    assert.equal(await p.evaluate(() => window.gridwatch.cases().length), 0, 'with tiles the page holds no cases');
+    // Every open case in view (the box of all of them), counted in the clusters and one by one,
+    // against the API at a moment when it answers the same before and after.
+    const agrees = (keep) => async () => {
+      const placed = (await api(`${OPEN_MAP}&fields=map`)).json.features.filter((f) => f.geometry);
+      const lons = placed.map((f) => f.geometry.coordinates[0]), lats = placed.map((f) => f.geometry.coordinates[1]);
+      await p.evaluate((b) => window.gridwatch.map.fitBounds(b, { padding: 80, duration: 0, maxZoom: 15 }),
+        [[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]]);
+      await p.waitForFunction(() => window.gridwatch.map.loaded() && !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
+      await p.waitForTimeout(300);
+      const onMap = await p.evaluate(() => window.gridwatch.renderedCaseTotal());
+      const after = (await api(`${OPEN_MAP}&fields=map`)).json.features.filter((f) => f.geometry);
+      const want = after.filter((f) => keep === 'all' || f.properties.source !== keep).length;
+      return placed.length === after.length && placed.length > 0 && onMap === want && (keep === 'all' || want < after.length);
+    };
+    await until('the tiles to agree with the API', agrees('all'), 60_000, 500);
+    assert.match(await p.locator('#count').textContent(), /^Open cases in view: \d+$/);
+    await p.uncheck('#f-source-hotline');
+    await until('the filter in the tiles\' address', () => p.evaluate(() =>
+      /[?&]source=camera%2Csensor%2Cpatrol(&|$)/.test(window.gridwatch.map.getSource('case-tiles').tiles[0])), 5000);
+    await until('the hotline cases off the tiles', agrees('hotline'), 60_000, 500);
+    await p.check('#f-source-hotline');
+    // A new case appears in the tiles, one by one at street zoom.
+    const id = await ticket(116.4012, 39.9012, 'environment.noise', 'tiles test');
+    await p.evaluate(() => window.gridwatch.map.jumpTo({ center: [116.4012, 39.9012], zoom: 15 }));
+    await until('the new case in the tiles', () => p.evaluate((i) =>
+      window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
+    await p.context().close();
   });
 
   it('drills down to a district with its rates', async () => {

@@ -1,5 +1,7 @@
 // What the browser tests and the web benchmark share: the demo on a free loopback port in a
-// temporary folder, and Debian's Chromium started headless for this machine's closed network.
+// temporary folder, its API as the tests call it, and Debian's Chromium started headless for this
+// machine's closed network.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -74,4 +76,44 @@ export function launchChromium(executablePath = '/usr/bin/chromium') {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   });
+}
+
+// The demo's API at `base`: api(path, {token, method, body, form}) -> {status, json} (the
+// dispatcher's token unless told), ticket(lon, lat, category, description) -> the id of the case
+// a hotline ticket opened or joined, placesForWorker() -> the worker's identity and a point
+// inside its grid cell.
+export function apiClient(base) {
+  async function api(path, { token = DISPATCHER, method = 'GET', body, form } = {}) {
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    let payload;
+    if (form) payload = new URLSearchParams(form);
+    else if (body) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }
+    const res = await fetch(base + path, { method, headers, body: payload });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  }
+
+  let ticketSeq = 0;
+  async function ticket(lon, lat, category = 'sanitation.dumped_waste', description = 'browser test') {
+    ticketSeq += 1;
+    const r = await api('/open311/v2/requests.json', { token: null, method: 'POST',
+      form: { api_key: HOTLINE_KEY, service_code: category, lat: String(lat), long: String(lon), description: `${description} ${ticketSeq}`, phone: `1380000${String(ticketSeq).padStart(4, '0')}` } });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const id = r.json[0].service_request_id;
+    const c = await api(`/api/v1/orders/${id}`);
+    return c.json.id; // the case it opened or joined
+  }
+
+  async function placesForWorker() {
+    const me = (await api('/api/v1/me', { token: WORKER })).json;
+    const areas = (await api('/api/v1/areas')).json.features;
+    const cell = areas.find((f) => f.id === me.grid);
+    assert.ok(cell, `the worker's grid ${me.grid} is among the areas`);
+    const ring = cell.geometry.type === 'MultiPolygon' ? cell.geometry.coordinates[0][0] : cell.geometry.coordinates[0];
+    const lons = ring.map((c) => c[0]), lats = ring.map((c) => c[1]);
+    const inside = { lon: (Math.min(...lons) + Math.max(...lons)) / 2, lat: (Math.min(...lats) + Math.max(...lats)) / 2 };
+    return { me, inside };
+  }
+
+  return { api, ticket, placesForWorker };
 }

@@ -1,10 +1,17 @@
 // The cases on the map and their live updates: the first load, then every event of
 // /api/v1/events fetches its case again (batched every 150 ms; a burst of more than 200 is one
 // reload), so the map follows the center. `onCase(id)` after each case fetched again (the panel
-// shows it afresh), `onBatch()` after each batch (the area's rates), `onState(s)` as the stream
-// comes and goes ('live', 'reconnecting', ...), `onOpened(feature)` for a case new to the map.
+// shows it afresh), `onBatch()` after each batch (the area's rates, the map's tiles), `onState(s)`
+// as the stream comes and goes ('live', 'reconnecting', ...), `onOpened(feature)` for a case new
+// to the map, `onMany()` when the first load finds TILES_FROM open cases or more (the map then
+// draws the center's tiles, and the page holds only the cases it hears of).
 import { call, liveEvents, ApiError } from '../common/api.js';
 import { OPEN_WORK } from './state.js';
+
+// From this many open cases on the map draws the center's tiles (docs/web.md).
+export const TILES_FROM = 5000;
+// A case first heard of with tiles counts as new (the ticker) when it opened this recently.
+const NEW_MS = 10 * 60_000;
 
 // The map's few properties of a case from its full view.
 function mapFeature(f) {
@@ -14,16 +21,29 @@ function mapFeature(f) {
     reports: p.reports, proactive: p.proactive, preempted: p.preempted, overdue: p.overdue.length > 0 } };
 }
 
-export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened = () => {} }) {
+export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened = () => {}, onMany = () => {}, mode = 'auto' }) {
   let loadedAt = 0;
+  let many = false; // TILES_FROM open cases or more: the map draws tiles
   let lastEventAt = 0;
   let offline = false;
   const pending = new Set();
   let flushTimer = null;
 
+  // The open cases: all of them, or with tiles none (the tiles draw them; `mode` 'tiles' or
+  // 'geojson' decides regardless of the count).
   async function load() {
-    const fc = await call(`/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}&fields=map`, { token: ctx.token });
-    cases.replaceAll(fc.features);
+    if (!many && mode !== 'tiles') {
+      const limit = mode === 'geojson' ? '' : `&limit=${TILES_FROM}`;
+      const fc = await call(`/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}&fields=map${limit}`, { token: ctx.token });
+      many = mode !== 'geojson' && fc.features.length >= TILES_FROM;
+      if (!many) cases.replaceAll(fc.features);
+    } else {
+      many = true;
+    }
+    if (many) {
+      cases.replaceAll([]);
+      onMany();
+    }
     loadedAt = performance.now();
   }
 
@@ -33,7 +53,7 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
       const p = f.properties;
       if (p.status !== 'open' || !OPEN_WORK.includes(p.state)) cases.remove(f.id);
       else {
-        const fresh = !cases.has(f.id);
+        const fresh = !cases.has(f.id) && (!many || Date.now() - Date.parse(p.opened_at) < NEW_MS);
         cases.put(mapFeature(f));
         if (fresh) onOpened(mapFeature(f));
       }

@@ -101,7 +101,7 @@ function start(ctx) {
   view = createMapView(ctx, cases, {
     onCaseClick: (id) => panel.open(id),
     onReady: firstLoad,
-    onDrawn: (n) => { document.getElementById('count').textContent = `${t('open_cases')}: ${n}`; },
+    onDrawn: (n, inView) => { document.getElementById('count').textContent = `${t(inView ? 'open_in_view' : 'open_cases')}: ${n}`; },
   });
   const drill = createDrill(ctx, view);
   const patrol = createPatrol(ctx, view.map);
@@ -109,9 +109,15 @@ function start(ctx) {
   const screen = createScreen(ctx);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
-    onBatch: () => { if (drill.area()) drill.loadStats(); },
+    onBatch: () => {
+      if (drill.area()) drill.loadStats();
+      view.refreshTiles();
+    },
     onState: setLive,
     onOpened: (f) => screen.opened(f),
+    // Tiles from the first load on; a reload later (a burst, the stream back) reloads them.
+    onMany: () => { if (view.tiles()) view.refreshTiles(); else view.useTiles(); },
+    mode: mapMode(ctx),
   });
   renderFilters(ctx, cases);
   renderLegend();
@@ -177,6 +183,7 @@ function start(ctx) {
     get firstMapAt() { return firstMapAt; },
     get lastEventAt() { return liveCases.lastEventAt(); },
     get shown() { return view.drawn(); },
+    get tiles() { return view.tiles(); },
     get area() { return drill.area(); },
     patrol: () => patrol.state(),
     hotspots: () => hotspots.state(),
@@ -189,6 +196,14 @@ function start(ctx) {
     renderedCaseTotal: () => view.renderedCaseTotal(),
     areaNames: () => view.areaNames(),
   };
+}
+
+// How the map draws the cases: ?map=tiles or ?map=geojson, else by their number (live.js); the
+// tiles are WGS-84, so a GCJ-02 base map keeps the GeoJSON.
+function mapMode(ctx) {
+  if (ctx.config.tiles && ctx.config.tiles.crs === 'gcj02') return 'geojson';
+  const q = new URLSearchParams(location.search).get('map');
+  return ['tiles', 'geojson'].includes(q) ? q : 'auto';
 }
 
 function renderLegend() {

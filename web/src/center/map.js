@@ -1,11 +1,15 @@
 // The wall map: base style, the cases' layers (clusters, state colours, category icons, the
 // density heat map), the areas' outlines, and the redraw whenever the cases or filters change.
+// Two ways to draw the cases: the cases the page holds as GeoJSON, clustered in the browser (a
+// district's few thousand), or from 5,000 open cases on (useTiles) the center's vector tiles,
+// clustered by the center up to zoom 13 and filtered by the tiles' parameters; the page then
+// holds only the cases it was told of since, and reloads the tiles in view after live changes.
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import { el } from '../common/api.js';
 import { mapCoords } from '../common/gcj02.js';
 import { caseIcons, STATE_COLORS } from './icons.js';
-import { groupOf } from './state.js';
+import { groupOf, SOURCES } from './state.js';
 
 export const HOME = { center: [116.40, 39.91], zoom: 9.2 };
 
@@ -19,13 +23,32 @@ function baseStyle(tiles) {
 }
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
+// Tiles in view are loaded again at most this often while live changes come in.
+const TILE_REFRESH_MS = 2000;
+
+// The tiles' parameters for the map's filters (state.js), or null when no case can pass.
+export function tileQuery(cases) {
+  const q = new URLSearchParams();
+  const f = cases.filters();
+  if (!f.sources.size) return null;
+  if (f.categories.size) q.set('category', [...f.categories].join(','));
+  if (f.states.size) q.set('state', [...f.states].join(','));
+  if (f.sources.size < SOURCES.length) q.set('source', [...f.sources].join(','));
+  if (f.overdue) q.set('overdue', 'true');
+  if (f.proactive) q.set('proactive', 'true');
+  return q;
+}
 
 // The map in the element #map, drawing `cases` (state.js). `onCaseClick(id)` when a case is
-// clicked, `onReady()` once its layers exist, `onDrawn(n)` after each redraw with the number drawn.
+// clicked, `onReady()` once its layers exist, `onDrawn(n, inView)` after each redraw with the
+// number drawn (with tiles: the cases in view, counted when the map is idle).
 export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   const map = new maplibregl.Map({ container: 'map', style: baseStyle(ctx.config.tiles), ...HOME, attributionControl: false, fadeDuration: 0 });
   let drawn = 0;
   let redrawQueued = false;
+  let tileUrl = null; // with tiles: the URL of the tiles for the filters now
+  let refreshTimer = null;
+  let refreshedAt = 0;
   const densityShown = () => map.getLayoutProperty('density', 'visibility') === 'visible';
 
   // Draws the cases that pass the filters, once per animation frame however many changes came.
@@ -34,6 +57,10 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     redrawQueued = true;
     requestAnimationFrame(() => {
       redrawQueued = false;
+      if (tileUrl !== null) {
+        filterTiles();
+        return;
+      }
       const features = cases.shown().map((f) => ({ type: 'Feature', id: f.id, geometry: ctx.shift(f.geometry), properties: { ...f.properties, group: groupOf(f.properties.category) } }));
       drawn = features.length;
       const data = { type: 'FeatureCollection', features };
@@ -48,12 +75,51 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   }
   cases.onChange(redraw);
 
+  // With tiles: the filters become the tiles' parameters (new tiles only when they change); no
+  // source ticked shows nothing.
+  function filterTiles() {
+    const q = tileQuery(cases);
+    const visibility = q ? 'visible' : 'none';
+    for (const id of ['clusters', 'cases', 'case-icons']) map.setLayoutProperty(id, 'visibility', visibility);
+    if (!q) return;
+    q.set('access_token', ctx.token);
+    const url = `${location.origin}/tiles/{z}/{x}/{y}.mvt?${q}`;
+    if (url !== tileUrl) {
+      tileUrl = url;
+      map.getSource('case-tiles').setTiles([url]);
+    }
+  }
+
+  // The layers of the cases, from the page's GeoJSON or (vector) the center's tiles.
+  function addCaseLayers(vector) {
+    const from = vector ? { source: 'case-tiles', 'source-layer': 'cases' } : { source: 'cases' };
+    const visible = map.getLayer('density') && densityShown() ? 'visible' : 'none';
+    for (const id of ['case-icons', 'cases', 'clusters', 'density']) if (map.getLayer(id)) map.removeLayer(id);
+    map.addLayer({ id: 'density', type: 'heatmap', ...(vector ? from : { source: 'density' }), layout: { visibility: visible },
+      paint: { 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 8, 8, 15, 30], 'heatmap-opacity': 0.75,
+        'heatmap-weight': ['coalesce', ['get', 'point_count'], 1] } });
+    map.addLayer({ id: 'clusters', type: 'circle', ...from, filter: ['has', 'point_count'],
+      paint: { 'circle-color': '#0288d1', 'circle-opacity': 0.85, 'circle-stroke-color': '#b3e5fc', 'circle-stroke-width': 1.5,
+        'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } });
+    map.addLayer({ id: 'cases', type: 'circle', ...from, filter: ['!', ['has', 'point_count']],
+      paint: { 'circle-color': ['match', ['get', 'state'], ...Object.entries(STATE_COLORS).flat(), '#90a4ae'],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 7, 16, 12],
+        'circle-stroke-color': ['case', ['get', 'overdue'], '#ef5350', '#0d1b2a'],
+        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1] } });
+    map.addLayer({ id: 'case-icons', type: 'symbol', ...from, filter: ['!', ['has', 'point_count']],
+      layout: { 'icon-image': ['coalesce', ['image', ['concat', 'cat-', ['get', 'group']]], ['image', 'cat-general']],
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.55, 16, 0.9], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+  }
+
+  // A cluster's key: its id in the browser's clusters, its place in the center's.
+  const clusterKey = (f) => f.properties.cluster_id ?? f.geometry.coordinates.join(',');
+
   // Numbers on clusters as HTML (no glyph server on a closed network): only those in view.
   const clusterMarkers = new Map(); // cluster id -> marker
   function updateClusterLabels() {
     const seen = new Set();
     for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
-      const id = f.properties.cluster_id;
+      const id = clusterKey(f);
       if (seen.has(id)) continue;
       seen.add(id);
       let m = clusterMarkers.get(id);
@@ -92,41 +158,70 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     for (const [name, img] of caseIcons()) map.addImage(name, img, { pixelRatio: 2 });
     map.addSource('density', { type: 'geojson', data: EMPTY });
     map.addSource('cases', { type: 'geojson', data: EMPTY, cluster: true, clusterMaxZoom: 13, clusterRadius: 42 });
-    map.addLayer({ id: 'density', type: 'heatmap', source: 'density', layout: { visibility: 'none' },
-      paint: { 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 8, 8, 15, 30], 'heatmap-opacity': 0.75 } });
-    map.addLayer({ id: 'clusters', type: 'circle', source: 'cases', filter: ['has', 'point_count'],
-      paint: { 'circle-color': '#0288d1', 'circle-opacity': 0.85, 'circle-stroke-color': '#b3e5fc', 'circle-stroke-width': 1.5,
-        'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } });
-    map.addLayer({ id: 'cases', type: 'circle', source: 'cases', filter: ['!', ['has', 'point_count']],
-      paint: { 'circle-color': ['match', ['get', 'state'], ...Object.entries(STATE_COLORS).flat(), '#90a4ae'],
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 7, 16, 12],
-        'circle-stroke-color': ['case', ['get', 'overdue'], '#ef5350', '#0d1b2a'],
-        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1] } });
-    map.addLayer({ id: 'case-icons', type: 'symbol', source: 'cases', filter: ['!', ['has', 'point_count']],
-      layout: { 'icon-image': ['coalesce', ['image', ['concat', 'cat-', ['get', 'group']]], ['image', 'cat-general']],
-        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.55, 16, 0.9], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+    addCaseLayers(false);
     map.on('click', 'cases', (e) => onCaseClick(e.features[0].properties.id));
     map.on('click', 'clusters', async (e) => {
       const f = e.features[0];
-      const zoom = await map.getSource('cases').getClusterExpansionZoom(f.properties.cluster_id);
+      const zoom = tileUrl !== null ? Math.min(map.getZoom() + 2, 14)
+        : await map.getSource('cases').getClusterExpansionZoom(f.properties.cluster_id);
       map.easeTo({ center: f.geometry.coordinates, zoom });
     });
     for (const id of ['cases', 'clusters']) {
       map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
       map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
     }
-    map.on('idle', updateClusterLabels);
+    map.on('idle', () => {
+      updateClusterLabels();
+      if (tileUrl !== null) {
+        drawn = renderedCaseTotal();
+        onDrawn(drawn, true);
+      }
+    });
     onReady();
   });
   map.on('error', (e) => console.warn('map:', e.error && e.error.message));
 
+  // What the map shows in view: cases drawn one by one plus those inside clusters.
+  function renderedCaseTotal() {
+    let n = 0;
+    const clusters = new Set();
+    for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
+      if (clusters.has(clusterKey(f))) continue;
+      clusters.add(clusterKey(f));
+      n += f.properties.point_count;
+    }
+    const single = new Set(map.queryRenderedFeatures({ layers: ['cases'] }).map((f) => f.properties.id));
+    return n + single.size;
+  }
+
   return {
     map,
     drawn: () => drawn,
+    tiles: () => tileUrl !== null,
+    // From now on the cases are drawn from the center's tiles (once; the map's layers exist).
+    useTiles() {
+      if (tileUrl !== null) return;
+      tileUrl = '';
+      map.addSource('case-tiles', { type: 'vector', tiles: [`${location.origin}/tiles/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
+      map.getSource('cases').setData(EMPTY);
+      map.getSource('density').setData(EMPTY);
+      addCaseLayers(true);
+      filterTiles();
+    },
+    // With tiles: the tiles in view are loaded again (live changes), at most every 2 s.
+    refreshTiles() {
+      if (tileUrl === null || refreshTimer) return;
+      const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
+      refreshTimer = setTimeout(() => {
+        refreshTimer = null;
+        refreshedAt = Date.now();
+        map.refreshTiles('case-tiles');
+      }, wait);
+    },
     densityShown,
     showDensity(on) {
       map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
-      redraw();
+      if (tileUrl === null) redraw();
     },
     // The areas of each level as outlines (a level's finer ones from a zoom on), each selectable,
     // and the names of the districts and streets (the two coarsest levels of three or more).
@@ -157,18 +252,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       mapCoords(ctx.shift(next.geometry), (c) => { b.extend(c); return c; });
       map.fitBounds(b, { padding: 40, duration: 600 });
     },
-    // What the map shows in view: cases drawn one by one plus those inside clusters.
-    renderedCaseTotal() {
-      let n = 0;
-      const clusters = new Set();
-      for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
-        if (clusters.has(f.properties.cluster_id)) continue;
-        clusters.add(f.properties.cluster_id);
-        n += f.properties.point_count;
-      }
-      const single = new Set(map.queryRenderedFeatures({ layers: ['cases'] }).map((f) => f.properties.id));
-      return n + single.size;
-    },
+    renderedCaseTotal,
     // The area names shown now.
     areaNames: () => [...nameMarkers.values()].map((m) => m.getElement().textContent),
     // Frames every case the map holds.

@@ -51,6 +51,8 @@ export function createCases() {
       changed();
     },
     flag: (name) => filters[name],
+    // The filters themselves, to read (the map's tiles take them as parameters).
+    filters: () => filters,
     setFlag(name, on) {
       filters[name] = on;
       changed();
