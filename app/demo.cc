@@ -322,7 +322,7 @@ int run_demo(const DemoOptions& options) {
   }
   fmt::print(
       "\ngridwatch demo is running.\n"
-      "  control center:    {0}/#token={7}  (live map; ?layout=wall|desk|phone, ?lang=zh|en)\n"
+      "  control center:    {0}/#token={7}  (live map; ?layout=wall|desk|phone, ?lang=zh|en, ?map=tiles)\n"
       "  worker's phone:    {0}/worker#token={11}\n"
       "  scan to report:    {0}/report?b=XC-0001  (QR codes of the demo's buildings: {12})\n"
       "  API token:         /api/v1 needs \"Authorization: Bearer <token>\": dispatcher {7}, admin {8}\n"

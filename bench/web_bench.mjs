@@ -1,6 +1,8 @@
 // The pages' figures (docs/PERFORMANCE.md): bundle size (gzipped) against the map library alone,
 // time to first map on loopback and the frame rate while panning, each with CASES open cases
-// against the same page with the demo's handful (measured in the same run, same browser).
+// against the same page with the demo's handful (measured in the same run, same browser): with
+// CASES the page as it chooses (the center's tiles from 5,000 cases) and, as before tiles,
+// forced to load every case as GeoJSON (?map=geojson).
 //
 //   node bench/web_bench.mjs [--cases 50000] [--gridwatch build/app/gridwatch]
 //
@@ -47,13 +49,14 @@ async function openCount() {
   return (await r.json()).features.length;
 }
 
-async function measure(label) {
+async function measure(label, mode = '') {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   const t0 = Date.now();
-  await page.goto(`${demo.base}/?lang=en&layout=desk#token=${DISPATCHER}`);
+  await page.goto(`${demo.base}/?lang=en&layout=desk${mode ? `&map=${mode}` : ''}#token=${DISPATCHER}`);
   await page.waitForFunction(() => window.gridwatch && window.gridwatch.firstMapAt, null, { timeout: 120_000 });
   const firstMap = await page.evaluate(() => window.gridwatch.firstMapAt);
   const shown = await page.evaluate(() => window.gridwatch.shown);
+  const tiles = await page.evaluate(() => window.gridwatch.tiles);
   const marks = await page.evaluate(() => window.gridwatch.marks);
   const fps = {};
   // Panning across the city (clusters) and across central streets at zoom 14 (single cases).
@@ -77,8 +80,8 @@ async function measure(label) {
   }
   await page.close();
   console.log(`${label}: first load (ms since navigation): ${JSON.stringify(marks)}`);
-  console.log(`${label}: ${shown} cases drawn; first map ${firstMap.toFixed(0)} ms (wall ${Date.now() - t0} ms incl. panning); panning ${fps.city.toFixed(1)} fps (city), ${fps.streets.toFixed(1)} fps (streets, zoom 14)`);
-  return { shown, firstMap, fps };
+  console.log(`${label}: ${shown} cases drawn${tiles ? ' (tiles: in view)' : ''}; first map ${firstMap.toFixed(0)} ms (wall ${Date.now() - t0} ms incl. panning); panning ${fps.city.toFixed(1)} fps (city), ${fps.streets.toFixed(1)} fps (streets, zoom 14)`);
+  return { shown, tiles, firstMap, fps };
 }
 
 try {
@@ -98,9 +101,10 @@ try {
          LATERAL (SELECT ST_SetSRID(ST_MakePoint(116.15 + random() * 0.50, 39.75 + random() * 0.35 + i * 0), 4326) AS geom) p;`;
   execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
   console.log(`wrote ${N} open cases in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${await openCount()} cases open`);
-  const big = await measure(`${N} tickets`);
+  const geojson = await measure(`${N} tickets, every case as GeoJSON (before tiles)`, 'geojson');
+  const big = await measure(`${N} tickets, as the page chooses`);
   const r = (a, b) => (a / b).toFixed(2);
-  console.log(`RESULT cases=${big.shown} bundle_center_gz_kib=${(bundle.center / 1024).toFixed(1)} bundle_worker_gz_kib=${(bundle.worker / 1024).toFixed(1)} bundle_report_gz_kib=${(bundle.report / 1024).toFixed(1)} ratio_center_vs_maplibre=${r(bundle.center, maplibre)} first_map_ms=${big.firstMap.toFixed(0)} first_map_base_ms=${base.firstMap.toFixed(0)} ratio_first_map=${r(big.firstMap, base.firstMap)} fps_city=${big.fps.city.toFixed(1)} fps_city_base=${base.fps.city.toFixed(1)} ratio_fps_city=${r(big.fps.city, base.fps.city)} fps_streets=${big.fps.streets.toFixed(1)} fps_streets_base=${base.fps.streets.toFixed(1)} ratio_fps_streets=${r(big.fps.streets, base.fps.streets)}`);
+  console.log(`RESULT cases=${big.shown} bundle_center_gz_kib=${(bundle.center / 1024).toFixed(1)} bundle_worker_gz_kib=${(bundle.worker / 1024).toFixed(1)} bundle_report_gz_kib=${(bundle.report / 1024).toFixed(1)} ratio_center_vs_maplibre=${r(bundle.center, maplibre)} first_map_ms=${big.firstMap.toFixed(0)} first_map_base_ms=${base.firstMap.toFixed(0)} ratio_first_map=${r(big.firstMap, base.firstMap)} fps_city=${big.fps.city.toFixed(1)} fps_city_base=${base.fps.city.toFixed(1)} ratio_fps_city=${r(big.fps.city, base.fps.city)} fps_streets=${big.fps.streets.toFixed(1)} fps_streets_base=${base.fps.streets.toFixed(1)} ratio_fps_streets=${r(big.fps.streets, base.fps.streets)} geojson_first_map_ms=${geojson.firstMap.toFixed(0)} geojson_ratio_first_map=${r(geojson.firstMap, base.firstMap)} geojson_ratio_fps_city=${r(geojson.fps.city, base.fps.city)} geojson_ratio_fps_streets=${r(geojson.fps.streets, base.fps.streets)}`);
 } finally {
   await browser.close();
   await demo.stop();

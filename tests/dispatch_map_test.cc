@@ -181,6 +181,20 @@ TEST_F(Dispatch, TheMapViewHoldsOnlyWhatAMapDraws) {
   EXPECT_EQ((*f)["properties"]["source"], "hotline");
   EXPECT_EQ((*f)["properties"]["overdue"], false);
   EXPECT_EQ((*f)["geometry"]["type"], "Point");
+  // How many pass, without the cases: the same filters, no limit, the caller's scope.
+  ticket("sanitation.dumped_waste", at(0, 0.0004, 0.0006), "worker 1's grid");
+  const std::string box = fmt::format("bbox={:.6f},{:.6f},{:.6f},{:.6f}", lon0_, kLat0, lon0_ + 0.02, kLat0 + 0.005);
+  for (const char* token : {kDispatcher, kWorker1}) {
+    const size_t listed =
+        json::parse(http_request(port_, "GET", "/api/v1/orders?fields=map&limit=100000&" + box, "", token).body)["features"]
+            .size();
+    r = http_request(port_, "GET", "/api/v1/orders?fields=count&limit=1&" + box, "", token);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body), json({{"count", listed}})) << token;
+    EXPECT_GE(listed, 1u) << token;
+  }
+  EXPECT_LT(json::parse(http_request(port_, "GET", "/api/v1/orders?fields=count&" + box, "", kWorker1).body)["count"],
+            json::parse(http_get(port_, "/api/v1/orders?fields=count&" + box).body)["count"]);
   // A map may ask for up to 100,000 cases; the full view stays at 10,000.
   EXPECT_EQ(http_get(port_, "/api/v1/orders?fields=map&limit=100000").status, 200);
   EXPECT_EQ(http_get(port_, "/api/v1/orders?limit=20000").status, 400);

@@ -185,10 +185,13 @@ Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& c
     q.since = *t;
   }
   if (has(params, "fields")) {
-    if (value(params, "fields") != "map")
-      return std::unexpected(
-          invalid("fields must be map (the few properties a map draws) or absent (every property)", "fields"));
+    const std::string fields = value(params, "fields");
+    if (fields != "map" && fields != "count")
+      return std::unexpected(invalid(
+          "fields must be map (the few properties a map draws), count (how many pass) or absent (every property)",
+          "fields"));
     q.map_fields = true;
+    q.count_only = fields == "count";
     q.limit = kMaxMapLimit;
   }
   if (has(params, "limit")) {

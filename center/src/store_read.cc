@@ -149,9 +149,12 @@ Result<std::string> Store::orders_geojson(const OrderQuery& q) {
   if (!l) return std::unexpected(l.error());
   // The radius test runs on geography (ellipsoidal metres); the box around the circle, 1 % wider
   // than the spherical one to cover the ellipsoid, lets the geometry GiST index pick candidates.
-  const std::string text = fmt::format(fmt::runtime(sql::orders_geojson),
-                                fmt::arg("feature", q.map_fields ? sql::case_map_feature : sql::case_feature),
-                                fmt::arg("scope", scope_sql(16)));
+  const std::string filter = fmt::format(fmt::runtime(sql::orders_filter), fmt::arg("scope", scope_sql(16)));
+  const std::string text =
+      q.count_only ? fmt::format(fmt::runtime(sql::orders_count), fmt::arg("filter", filter))
+                   : fmt::format(fmt::runtime(sql::orders_geojson),
+                                 fmt::arg("feature", q.map_fields ? sql::case_map_feature : sql::case_feature),
+                                 fmt::arg("filter", filter));
   Param b0, b1, b2, b3, since, near_lon, near_lat, radius, n0, n1, n2, n3;
   if (q.bbox) {
     b0 = num((*q.bbox)[0]);

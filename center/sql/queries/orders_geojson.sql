@@ -1,4 +1,4 @@
--- Cases as a GeoJSON FeatureCollection, filtered, nearest first when near a point, each with the steps the caller may take when $20 maps states to them (pattern: the placeholder feature is case_feature or case_map_feature, the placeholder scope the caller's scope).
+-- Cases as a GeoJSON FeatureCollection, filtered, nearest first when near a point, each with the steps the caller may take when $20 maps states to them (pattern: the placeholder feature is case_feature or case_map_feature, the placeholder filter is orders_filter).
 SELECT json_build_object('type', 'FeatureCollection',
                          'features', coalesce(json_agg(
                             CASE WHEN f.dist IS NULL THEN f.feature
@@ -14,17 +14,6 @@ FROM (SELECT CASE WHEN $20::jsonb IS NULL THEN {feature}
                                    ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326)::geography)
              END AS dist
       FROM orders o
-      WHERE ($1::text[] IS NULL OR o.status = ANY($1::text[]))
-        AND ($19::text[] IS NULL OR o.state = ANY($19::text[]))
-        AND ($2::text[] IS NULL OR o.category = ANY($2::text[]))
-        AND ($3::float8 IS NULL OR o.geom && ST_MakeEnvelope($3::float8, $4::float8, $5::float8,
-                                                             $6::float8, 4326))
-        AND ($7::timestamptz IS NULL OR o.updated_at >= $7::timestamptz)
-        AND ($9::float8 IS NULL OR
-             (o.geom && ST_MakeEnvelope($12::float8, $13::float8, $14::float8, $15::float8, 4326)
-              AND ST_DWithin(o.geom::geography,
-                             ST_SetSRID(ST_MakePoint($9::float8, $10::float8), 4326)::geography,
-                             $11::float8)))
-        AND {scope}
+      {filter}
       ORDER BY dist, o.updated_at DESC
       LIMIT $8::int) f

@@ -1,7 +1,8 @@
 // The cases on the map and their live updates: the first load, then every event of
 // /api/v1/events fetches its case again (batched every 150 ms; a burst of more than 200 is one
 // reload), so the map follows the center. `onCase(id)` after each case fetched again (the panel
-// shows it afresh), `onBatch()` after each batch (the area's rates, the map's tiles), `onState(s)`
+// shows it afresh), `onBatch(where)` after each batch with the cases' positions (null after a
+// reload; the area's rates, the map's tiles), `onState(s)`
 // as the stream comes and goes ('live', 'reconnecting', ...), `onOpened(feature)` for a case new
 // to the map, `onMany()` when the first load finds TILES_FROM open cases or more (the map then
 // draws the center's tiles, and the page holds only the cases it hears of).
@@ -27,22 +28,20 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
   let lastEventAt = 0;
   let offline = false;
   const pending = new Set();
+  let touched = []; // where the cases of this batch are ([lon, lat])
   let flushTimer = null;
 
-  // The open cases: all of them, or with tiles none (the tiles draw them; `mode` 'tiles' or
-  // 'geojson' decides regardless of the count).
+  // The open cases: all of them, or with tiles none (the tiles draw them). How many there are
+  // decides, unless `mode` is 'tiles' or 'geojson'.
   async function load() {
-    if (!many && mode !== 'tiles') {
-      const limit = mode === 'geojson' ? '' : `&limit=${TILES_FROM}`;
-      const fc = await call(`/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}&fields=map${limit}`, { token: ctx.token });
-      many = mode !== 'geojson' && fc.features.length >= TILES_FROM;
-      if (!many) cases.replaceAll(fc.features);
-    } else {
-      many = true;
-    }
+    const open = `/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}`;
+    if (mode === 'auto' && !many) many = (await call(`${open}&fields=count`, { token: ctx.token })).count >= TILES_FROM;
+    if (mode === 'tiles') many = true;
     if (many) {
       cases.replaceAll([]);
       onMany();
+    } else {
+      cases.replaceAll((await call(`${open}&fields=map`, { token: ctx.token })).features);
     }
     loadedAt = performance.now();
   }
@@ -51,6 +50,7 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     try {
       const f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: ctx.token });
       const p = f.properties;
+      if (f.geometry) touched.push(f.geometry.coordinates);
       if (p.status !== 'open' || !OPEN_WORK.includes(p.state)) cases.remove(f.id);
       else {
         const fresh = !cases.has(f.id) && (!many || Date.now() - Date.parse(p.opened_at) < NEW_MS);
@@ -68,9 +68,10 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     flushTimer = null;
     const ids = [...pending];
     pending.clear();
+    touched = [];
     if (ids.length > 200) await load(); // a burst: one reload is cheaper
     else await Promise.all(ids.map(refresh));
-    onBatch();
+    onBatch(ids.length > 200 ? null : touched);
   }
 
   function onEvent(ev) {

@@ -109,9 +109,9 @@ function start(ctx) {
   const screen = createScreen(ctx);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
-    onBatch: () => {
+    onBatch: (where) => {
       if (drill.area()) drill.loadStats();
-      view.refreshTiles();
+      view.refreshTiles(where);
     },
     onState: setLive,
     onOpened: (f) => screen.opened(f),

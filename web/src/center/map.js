@@ -26,6 +26,21 @@ const EMPTY = { type: 'FeatureCollection', features: [] };
 // Tiles in view are loaded again at most this often while live changes come in.
 const TILE_REFRESH_MS = 2000;
 
+// The tiles at zoom z-1 .. z+1 (the map may be drawing any of them) that hold the points.
+export function tilesAround(points, z) {
+  const ids = new Map();
+  for (let zoom = Math.max(0, z - 1); zoom <= Math.min(16, z + 1); zoom += 1) {
+    const n = 2 ** zoom;
+    for (const [lon, lat] of points) {
+      const r = (lat * Math.PI) / 180;
+      const x = Math.floor(((lon + 180) / 360) * n);
+      const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
+      if (x >= 0 && x < n && y >= 0 && y < n) ids.set(`${zoom}/${x}/${y}`, { z: zoom, x, y });
+    }
+  }
+  return [...ids.values()];
+}
+
 // The tiles' parameters for the map's filters (state.js), or null when no case can pass.
 export function tileQuery(cases) {
   const q = new URLSearchParams();
@@ -49,6 +64,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   let tileUrl = null; // with tiles: the URL of the tiles for the filters now
   let refreshTimer = null;
   let refreshedAt = 0;
+  let stale = { all: false, points: [] }; // what the next tile refresh reloads
   const densityShown = () => map.getLayoutProperty('density', 'visibility') === 'visible';
 
   // Draws the cases that pass the filters, once per animation frame however many changes came.
@@ -82,13 +98,13 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     const visibility = q ? 'visible' : 'none';
     for (const id of ['clusters', 'cases', 'case-icons']) map.setLayoutProperty(id, 'visibility', visibility);
     if (!q) return;
-    q.set('access_token', ctx.token);
-    const url = `${location.origin}/tiles/{z}/{x}/{y}.mvt?${q}`;
+    const url = tilesFor(q);
     if (url !== tileUrl) {
       tileUrl = url;
       map.getSource('case-tiles').setTiles([url]);
     }
   }
+  const tilesFor = (q) => `${location.origin}/tiles/{z}/{x}/{y}.mvt?${new URLSearchParams([...q, ['access_token', ctx.token]])}`;
 
   // The layers of the cases, from the page's GeoJSON or (vector) the center's tiles.
   function addCaseLayers(vector) {
@@ -201,21 +217,28 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     // From now on the cases are drawn from the center's tiles (once; the map's layers exist).
     useTiles() {
       if (tileUrl !== null) return;
-      tileUrl = '';
-      map.addSource('case-tiles', { type: 'vector', tiles: [`${location.origin}/tiles/{z}/{x}/{y}.mvt`], minzoom: 0, maxzoom: 16 });
+      tileUrl = tilesFor(tileQuery(cases) || new URLSearchParams());
+      map.addSource('case-tiles', { type: 'vector', tiles: [tileUrl], minzoom: 0, maxzoom: 16 });
       map.getSource('cases').setData(EMPTY);
       map.getSource('density').setData(EMPTY);
       addCaseLayers(true);
       filterTiles();
     },
-    // With tiles: the tiles in view are loaded again (live changes), at most every 2 s.
-    refreshTiles() {
-      if (tileUrl === null || refreshTimer) return;
+    // With tiles: the tiles that hold `where` ([lon, lat] of changed cases; null: all tiles) are
+    // loaded again, at most every 2 s (changes in between wait and go together).
+    refreshTiles(where = null) {
+      if (tileUrl === null) return;
+      if (where === null) stale.all = true;
+      else for (const p of where) stale.points.push(p);
+      if (refreshTimer) return;
       const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
       refreshTimer = setTimeout(() => {
         refreshTimer = null;
         refreshedAt = Date.now();
-        map.refreshTiles('case-tiles');
+        const { all, points } = stale;
+        stale = { all: false, points: [] };
+        if (all) map.refreshTiles('case-tiles');
+        else if (points.length) map.refreshTiles('case-tiles', tilesAround(points, Math.floor(map.getZoom())));
       }, wait);
     },
     densityShown,

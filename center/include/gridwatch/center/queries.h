@@ -38,6 +38,8 @@ struct OrderQuery {
   // Only what a map draws (id, category, state, status, source kind, priority, overdue, proactive,
   // preempted, reports): a tenth of the size, for tens of thousands of cases.
   bool map_fields = false;
+  // Only how many cases pass the filters, without a limit: {"count": n} (fields=count).
+  bool count_only = false;
   Scope scope;
   // {"state": ["action", ...]}: each case gets properties.allowed_actions, the steps the caller
   // may take from its state (not with map_fields). Empty: none.
@@ -76,7 +78,7 @@ struct RequestQuery {
 };
 
 // GET /api/v1/orders: status, state, category (comma-separated lists), bbox, since, near +
-// radius_m, limit, fields=map. An unknown parameter is refused, naming the known ones.
+// radius_m, limit, fields=map|count. An unknown parameter is refused, naming the known ones.
 [[nodiscard]] Result<OrderQuery> parse_order_query(const QueryParams& params, const Catalog& catalog);
 // The filters of a tile (z, x, y and the scope are the route's).
 [[nodiscard]] Result<TileQuery> parse_tile_query(const QueryParams& params, const Catalog& catalog);
