@@ -39,7 +39,7 @@ export async function until(what, check, timeoutMs = 10_000, stepMs = 100) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-// `gridwatch demo` with its pages; resolves once its banner is out: {base, brokerUrl, dataDir, stop()}.
+// `gridwatch demo` with its pages; resolves once its banner is out: {base, brokerUrl, dataDir, pid, stop()}.
 export async function startDemo(gridwatch, seconds = 900) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-web-'));
@@ -67,7 +67,7 @@ export async function startDemo(gridwatch, seconds = 900) {
     await stop();
     throw new Error(`${e.message}\n${out.slice(-3000)}`);
   }
-  return { base: `http://127.0.0.1:${port}`, brokerUrl: /broker:\s+(tcp:\/\/\S+)/.exec(out)[1], dataDir, stop };
+  return { base: `http://127.0.0.1:${port}`, brokerUrl: /broker:\s+(tcp:\/\/\S+)/.exec(out)[1], dataDir, pid: demo.pid, stop };
 }
 
 export function launchChromium(executablePath = '/usr/bin/chromium') {

@@ -33,9 +33,18 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
 
   // The open cases: all of them, or with tiles none (the tiles draw them). How many there are
   // decides, unless `mode` is 'tiles' or 'geojson'.
+  const open = `/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}`;
+  const count = () => call(`${open}&fields=count`, { token: ctx.token });
+  // The first count is asked at once, while the map loads its style.
+  let firstCount = mode === 'auto' ? count() : null;
+  if (firstCount) firstCount.catch(() => {}); // a failure is load()'s to report
+
   async function load() {
-    const open = `/api/v1/orders?status=open&state=${OPEN_WORK.join(',')}`;
-    if (mode === 'auto' && !many) many = (await call(`${open}&fields=count`, { token: ctx.token })).count >= TILES_FROM;
+    if (mode === 'auto' && !many) {
+      const answer = firstCount || count();
+      firstCount = null;
+      many = (await answer).count >= TILES_FROM;
+    }
     if (mode === 'tiles') many = true;
     if (many) {
       cases.replaceAll([]);

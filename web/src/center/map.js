@@ -65,6 +65,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   let refreshTimer = null;
   let refreshedAt = 0;
   let stale = { all: false, points: [] }; // what the next tile refresh reloads
+  let refreshes = 0;
   const densityShown = () => map.getLayoutProperty('density', 'visibility') === 'visible';
 
   // Draws the cases that pass the filters, once per animation frame however many changes came.
@@ -232,15 +233,24 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       else for (const p of where) stale.points.push(p);
       if (refreshTimer) return;
       const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
-      refreshTimer = setTimeout(() => {
+      // Not while tiles are loading (the first map, a pan): reloads would keep the map from
+      // ever being drawn; the changes wait for the map to be idle.
+      const reload = () => {
         refreshTimer = null;
         refreshedAt = Date.now();
+        refreshes += 1;
         const { all, points } = stale;
         stale = { all: false, points: [] };
         if (all) map.refreshTiles('case-tiles');
         else if (points.length) map.refreshTiles('case-tiles', tilesAround(points, Math.floor(map.getZoom())));
+      };
+      refreshTimer = setTimeout(() => {
+        if (map.areTilesLoaded()) reload();
+        else map.once('idle', reload);
       }, wait);
     },
+    // How many times the tiles were reloaded for live changes.
+    tileRefreshes: () => refreshes,
     densityShown,
     showDensity(on) {
       map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
