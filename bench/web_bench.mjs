@@ -120,7 +120,7 @@ async function measure(label, mode = '') {
   }
   await page.close();
   console.log(`${label}: the center was quiet after ${waited.toFixed(1)} s`);
-  if (tileLog.length) {
+  if (tileLog.some(([k]) => k === 'had')) {
     const asked = tileLog.filter(([k]) => k === 'asked').map(([, t]) => t), had = tileLog.filter(([k]) => k === 'had').map(([, t]) => t);
     console.log(`${label}: tiles of the cases asked ${asked.length} times from ${Math.min(...asked)} ms, the last had at ${Math.max(...had)} ms (before the first map: ${had.filter((t) => t <= firstMap).length})`);
   }

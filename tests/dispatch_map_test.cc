@@ -17,6 +17,14 @@ std::pair<double, double> tile_xy(LonLat p, int z) {
   return {(p.lon + 180) / 360 * n, (1 - std::log(std::tan(lat) + 1 / std::cos(lat)) / M_PI) / 2 * n};
 }
 
+// The centre of the 512-unit square of zoom z's tile (what the tiles cluster up to zoom 13) that
+// holds `p`.
+LonLat square_centre(LonLat p, int z) {
+  const auto [x, y] = tile_xy(p, z);
+  const double n = std::pow(2.0, z), cx = (std::floor(x * 8) + 0.5) / 8, cy = (std::floor(y * 8) + 0.5) / 8;
+  return {.lon = cx / n * 360 - 180, .lat = std::atan(std::sinh(M_PI * (1 - 2 * cy / n))) * 180 / M_PI};
+}
+
 // The web-map tile (z, x, y) that holds `p`.
 std::string tile_of(LonLat p, int z) {
   const auto [x, y] = tile_xy(p, z);
@@ -61,8 +69,11 @@ TEST_F(Dispatch, VectorTilesHoldTheOpenCasesTheCallerMaySee) {
 
 TEST_F(Dispatch, TilesClusterTheCasesUpToZoom13AndFilterAsTheMapDoes) {
   // 30 cases within ~15 m of p (10 by cameras, proactive and late, 20 parking tickets, 4 of
-  // them dispatched and one accepted), 1,234 within ~15 m of r, one alone at q (far from both).
-  const LonLat p = at(1, 0.0021, 0.0023), q = at(1, 0.0021 + 0.03, 0.0023), r = at(2, 0.0031, 0.0041);
+  // them dispatched and one accepted), 1,234 within ~15 m of r, one alone at q (far from both):
+  // north of the streets, where no other test writes, p and r each at the centre of a cluster's
+  // square at zoom 12 (~1.1 km x 1 km), so that nothing splits them.
+  const LonLat p = square_centre(at(1, 0.0021, 0.0223), 12), r = square_centre(at(1, 0.0021, 0.0346), 12),
+               q = at(1, 0.0021, 0.0473);
   std::vector<std::string> rows;
   for (int i = 0; i < 30; ++i)
     rows.push_back(fmt::format("('{}-t{}', '{}', '{}', {:.7f}, {:.7f}, {}, '{}')", tag_, i,
@@ -146,6 +157,21 @@ TEST_F(Dispatch, TilesClusterTheCasesUpToZoom13AndFilterAsTheMapDoes) {
   }
   EXPECT_EQ(cases_at_14, 30);
   EXPECT_EQ(ids.size(), 30u);
+
+  // A case on the edge between two tiles is in one of them only.
+  const auto [ex, ey] = tile_xy(q, 14);
+  const LonLat edge{.lon = std::ceil(ex) / std::pow(2.0, 14) * 360 - 180, .lat = q.lat};
+  sql(svc_.pg_conninfo,
+      fmt::format("INSERT INTO orders (id, category, priority, status, source_kind, geom, observed_at, opened_at, state) "
+                  "VALUES ('{}-edge', 'environment.noise', 'normal', 'open', 'hotline', "
+                  "ST_SetSRID(ST_MakePoint({:.12f}, {:.12f}), 4326), now(), now(), 'new')",
+                  tag_, edge.lon, edge.lat));
+  int on_edge = 0;
+  for (int x : {static_cast<int>(ex), static_cast<int>(ex) + 1}) {
+    auto got = http_request(port_, "GET", fmt::format("/tiles/14/{}/{}.mvt", x, static_cast<int>(ey)), "", kDispatcher);
+    for (const MvtPoint& f : mvt_points(got.body, "cases")) on_edge += f.text("id") == tag_ + "-edge" ? 1 : 0;
+  }
+  EXPECT_EQ(on_edge, 1);
 
   // Filters a tile cannot take are refused, naming the parameter.
   const struct {

@@ -36,7 +36,7 @@ void Center::add_order_routes(http::Server& server) {
     if (!q->map_fields) q->allowed_by_state = allowed_by_state(*who).dump();
     auto body = store_->orders_geojson(*q);
     if (!body) return json_error(res, 503, body.error().message);
-    res.set_content(*body, "application/geo+json");
+    res.set_content(*body, q->count_only ? "application/json" : "application/geo+json");
   });
 
 

@@ -1,11 +1,11 @@
 // The cases on the map and their live updates: the first load, then every event of
 // /api/v1/events fetches its case again (batched every 150 ms; a burst of more than 200 is one
 // reload), so the map follows the center. `onCase(id)` after each case fetched again (the panel
-// shows it afresh), `onBatch(where)` after each batch with the cases' positions (null after a
-// reload; the area's rates, the map's tiles), `onState(s)`
+// shows it afresh), `onBatch()` after each batch (the area's rates, the map's tiles), `onState(s)`
 // as the stream comes and goes ('live', 'reconnecting', ...), `onOpened(feature)` for a case new
-// to the map, `onMany()` when the first load finds TILES_FROM open cases or more (the map then
-// draws the center's tiles, and the page holds only the cases it hears of).
+// to the map, `onMany()` when a load finds TILES_FROM open cases or more (the map then draws the
+// center's tiles, and the page holds only the cases it hears of; a later load — a burst, the
+// stream back — may find them too).
 import { call, liveEvents, ApiError } from '../common/api.js';
 import { OPEN_WORK } from './state.js';
 
@@ -28,7 +28,6 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
   let lastEventAt = 0;
   let offline = false;
   const pending = new Set();
-  let touched = []; // where the cases of this batch are ([lon, lat])
   let flushTimer = null;
 
   // The open cases: all of them, or with tiles none (the tiles draw them). How many there are
@@ -59,7 +58,6 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     try {
       const f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: ctx.token });
       const p = f.properties;
-      if (f.geometry) touched.push(f.geometry.coordinates);
       if (p.status !== 'open' || !OPEN_WORK.includes(p.state)) cases.remove(f.id);
       else {
         const fresh = !cases.has(f.id) && (!many || Date.now() - Date.parse(p.opened_at) < NEW_MS);
@@ -77,10 +75,9 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     flushTimer = null;
     const ids = [...pending];
     pending.clear();
-    touched = [];
     if (ids.length > 200) await load(); // a burst: one reload is cheaper
     else await Promise.all(ids.map(refresh));
-    onBatch(ids.length > 200 ? null : touched);
+    onBatch();
   }
 
   function onEvent(ev) {

@@ -109,9 +109,9 @@ function start(ctx) {
   const screen = createScreen(ctx);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
-    onBatch: (where) => {
+    onBatch: () => {
       if (drill.area()) drill.loadStats();
-      view.refreshTiles(where);
+      view.refreshTiles();
     },
     onState: setLive,
     onOpened: (f) => screen.opened(f),

@@ -3,7 +3,7 @@
 // Two ways to draw the cases: the cases the page holds as GeoJSON, clustered in the browser (a
 // district's few thousand), or from 5,000 open cases on (useTiles) the center's vector tiles,
 // clustered by the center up to zoom 13 and filtered by the tiles' parameters; the page then
-// holds only the cases it was told of since, and reloads the tiles in view after live changes.
+// holds only the cases it was told of since, and reloads the tiles after live changes.
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import { el } from '../common/api.js';
@@ -25,21 +25,6 @@ function baseStyle(tiles) {
 const EMPTY = { type: 'FeatureCollection', features: [] };
 // Tiles in view are loaded again at most this often while live changes come in.
 const TILE_REFRESH_MS = 2000;
-
-// The tiles at zoom z-1 .. z+1 (the map may be drawing any of them) that hold the points.
-export function tilesAround(points, z) {
-  const ids = new Map();
-  for (let zoom = Math.max(0, z - 1); zoom <= Math.min(16, z + 1); zoom += 1) {
-    const n = 2 ** zoom;
-    for (const [lon, lat] of points) {
-      const r = (lat * Math.PI) / 180;
-      const x = Math.floor(((lon + 180) / 360) * n);
-      const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
-      if (x >= 0 && x < n && y >= 0 && y < n) ids.set(`${zoom}/${x}/${y}`, { z: zoom, x, y });
-    }
-  }
-  return [...ids.values()];
-}
 
 // The tiles' parameters for the map's filters (state.js), or null when no case can pass.
 export function tileQuery(cases) {
@@ -64,9 +49,9 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   let tileUrl = null; // with tiles: the URL of the tiles for the filters now
   let refreshTimer = null;
   let refreshedAt = 0;
-  let stale = { all: false, points: [] }; // what the next tile refresh reloads
   let refreshes = 0;
-  const densityShown = () => map.getLayoutProperty('density', 'visibility') === 'visible';
+  let densityOn = false; // the Density box
+  const densityShown = () => densityOn;
 
   // Draws the cases that pass the filters, once per animation frame however many changes came.
   function redraw() {
@@ -98,6 +83,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     const q = tileQuery(cases);
     const visibility = q ? 'visible' : 'none';
     for (const id of ['clusters', 'cases', 'case-icons']) map.setLayoutProperty(id, 'visibility', visibility);
+    map.setLayoutProperty('density', 'visibility', q && densityOn ? 'visible' : 'none');
     if (!q) return;
     const url = tilesFor(q);
     if (url !== tileUrl) {
@@ -110,22 +96,25 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   // The layers of the cases, from the page's GeoJSON or (vector) the center's tiles.
   function addCaseLayers(vector) {
     const from = vector ? { source: 'case-tiles', 'source-layer': 'cases' } : { source: 'cases' };
-    const visible = map.getLayer('density') && densityShown() ? 'visible' : 'none';
+    // In their place: below the layers added after them (the workers' dots).
+    const order = map.getStyle().layers.map((l) => l.id);
+    const before = order.includes('case-icons') ? order[order.indexOf('case-icons') + 1] : undefined;
     for (const id of ['case-icons', 'cases', 'clusters', 'density']) if (map.getLayer(id)) map.removeLayer(id);
-    map.addLayer({ id: 'density', type: 'heatmap', ...(vector ? from : { source: 'density' }), layout: { visibility: visible },
+    // A cluster of the tiles weighs the log of its count (its cases would saturate the heat).
+    map.addLayer({ id: 'density', type: 'heatmap', ...(vector ? from : { source: 'density' }), layout: { visibility: densityOn ? 'visible' : 'none' },
       paint: { 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 8, 8, 15, 30], 'heatmap-opacity': 0.75,
-        'heatmap-weight': ['coalesce', ['get', 'point_count'], 1] } });
+        'heatmap-weight': ['case', ['has', 'point_count'], ['ln', ['+', 1, ['get', 'point_count']]], 1] } }, before);
     map.addLayer({ id: 'clusters', type: 'circle', ...from, filter: ['has', 'point_count'],
       paint: { 'circle-color': '#0288d1', 'circle-opacity': 0.85, 'circle-stroke-color': '#b3e5fc', 'circle-stroke-width': 1.5,
-        'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } });
+        'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } }, before);
     map.addLayer({ id: 'cases', type: 'circle', ...from, filter: ['!', ['has', 'point_count']],
       paint: { 'circle-color': ['match', ['get', 'state'], ...Object.entries(STATE_COLORS).flat(), '#90a4ae'],
         'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 7, 16, 12],
         'circle-stroke-color': ['case', ['get', 'overdue'], '#ef5350', '#0d1b2a'],
-        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1] } });
+        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1] } }, before);
     map.addLayer({ id: 'case-icons', type: 'symbol', ...from, filter: ['!', ['has', 'point_count']],
       layout: { 'icon-image': ['coalesce', ['image', ['concat', 'cat-', ['get', 'group']]], ['image', 'cat-general']],
-        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.55, 16, 0.9], 'icon-allow-overlap': true, 'icon-ignore-placement': true } });
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.55, 16, 0.9], 'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
   }
 
   // A cluster's key: its id in the browser's clusters, its place in the center's.
@@ -225,13 +214,11 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       addCaseLayers(true);
       filterTiles();
     },
-    // With tiles: the tiles that hold `where` ([lon, lat] of changed cases; null: all tiles) are
-    // loaded again, at most every 2 s (changes in between wait and go together).
-    refreshTiles(where = null) {
-      if (tileUrl === null) return;
-      if (where === null) stale.all = true;
-      else for (const p of where) stale.points.push(p);
-      if (refreshTimer) return;
+    // With tiles: the tiles are loaded again (live changes), at most every 2 s; changes in
+    // between wait and go together. Every tile: MapLibre reloads only the tiles in view by id and
+    // would keep the others it holds as they were.
+    refreshTiles() {
+      if (tileUrl === null || refreshTimer) return;
       const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
       // Not while tiles are loading (the first map, a pan): reloads would keep the map from
       // ever being drawn; the changes wait for the map to be idle.
@@ -239,10 +226,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
         refreshTimer = null;
         refreshedAt = Date.now();
         refreshes += 1;
-        const { all, points } = stale;
-        stale = { all: false, points: [] };
-        if (all) map.refreshTiles('case-tiles');
-        else if (points.length) map.refreshTiles('case-tiles', tilesAround(points, Math.floor(map.getZoom())));
+        map.refreshTiles('case-tiles');
       };
       refreshTimer = setTimeout(() => {
         if (map.areTilesLoaded()) reload();
@@ -253,8 +237,13 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     tileRefreshes: () => refreshes,
     densityShown,
     showDensity(on) {
-      map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
-      if (tileUrl === null) redraw();
+      densityOn = on;
+      if (tileUrl === null) {
+        map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
+        redraw();
+      } else {
+        filterTiles();
+      }
     },
     // The areas of each level as outlines (a level's finer ones from a zoom on), each selectable,
     // and the names of the districts and streets (the two coarsest levels of three or more).
