@@ -27,9 +27,13 @@ Result<PgResult> exec(pg_conn* c, const char* sql, const std::vector<Param>& par
 }
 
 pg_conn* connect_as(const std::string& conninfo, const std::string& application_name) {
-  // expand_dbname: "dbname" is the whole conninfo; the keywords after it take precedence.
-  const char* keys[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), application_name.c_str(), nullptr};
+  // expand_dbname: "dbname" is the whole conninfo; the keywords after it take precedence, so
+  // the conninfo's own `options` replace the ones before it.
+  // JIT off: PostGIS's function costs put the center's short queries over jit_above_cost, and
+  // compiling them took 0.4-0.9 s where the query itself takes 0.2 s (a zoom-9 tile of 27,000
+  // cases; docs/operations.md).
+  const char* keys[] = {"options", "dbname", "application_name", nullptr};
+  const char* values[] = {"-c jit=off", conninfo.c_str(), application_name.c_str(), nullptr};
   return PQconnectdbParams(keys, values, 1);
 }
 
