@@ -37,7 +37,9 @@ export function createDrill(ctx, mapView) {
     mapView.drawAreas(numbers.map((l) => [l, fc.features.filter((f) => f.properties.level === l)]));
   }
 
-  function render() {
+  // The drill-down's box; its figures are asked unless `stats` is false (the first load asks
+  // them once the first map is drawn).
+  function render({ stats = true } = {}) {
     const box = document.getElementById('drill');
     if (!box) return;
     const trail = [];
@@ -53,7 +55,7 @@ export function createDrill(ctx, mapView) {
         el('label', {}, el('input', { type: 'checkbox', id: 'density', checked: mapView.densityShown(), onchange: (e) => mapView.showDensity(e.target.checked) }), t('density'))),
       el('div', { class: 'stats', id: 'stats' }),
       el('table', { class: 'children', id: 'children' }));
-    loadStats();
+    if (stats) loadStats();
   }
 
   function select(code, level) {

@@ -126,9 +126,10 @@ function start(ctx) {
   async function firstLoad() {
     mark('map_loaded');
     try {
-      // The areas and the cases at once; what else the map shows waits for the first map (its
-      // queries would take the center's CPU while the cases are drawn).
-      const areas = drill.load().then(() => { mark('areas'); drill.render(); });
+      // The areas and the cases at once; what else the map shows, and the drill-down's figures,
+      // wait for the first map (their queries would take the center's CPU while the cases are
+      // drawn).
+      const areas = drill.load().then(() => { mark('areas'); drill.render({ stats: false }); });
       await liveCases.load();
       mark('cases');
       liveCases.follow();
@@ -151,6 +152,7 @@ function start(ctx) {
         check();
         setTimeout(drawn, 10_000);
       });
+      drill.loadStats();
       patrol.addLayers();
       await patrol.load();
       patrol.follow();
