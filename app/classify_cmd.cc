@@ -41,8 +41,8 @@ std::optional<Loaded> load(const ClassifyOptions& o) {
     fmt::print(stderr, "error: {}: {}\n", o.tickets.string(), data.error().message);
     return std::nullopt;
   }
-  fmt::print(stderr, "{}: {} rows, {} examples, {} skipped\n", o.tickets.string(), data->rows,
-             data->examples.size(), data->skipped);
+  fmt::print(stderr, "{}: {} rows, {} examples, {} skipped, {} repeated tickets kept once\n", o.tickets.string(),
+             data->rows, data->examples.size(), data->skipped, data->repeats);
   Loaded out{std::move(data->examples), classify::catalog_keywords(Catalog::builtin())};
   for (auto& [label, words] : mapping->keywords) out.keywords[label] = std::move(words);
   if (!o.keywords.empty()) {

@@ -104,7 +104,7 @@ struct ClassifyOptions {
   int folds = 5;
   int mistakes = 0;  // eval: list this many confident mistakes
   double c = 100;
-  double keyword_weight = 1.0;
+  double keyword_weight = 0.25;  // the default of TrainOptions
   double target_precision = 0.97;
   bool no_normalize = false;
   bool no_keywords = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -27,6 +28,7 @@ Result<DatasetMapping> parse_dataset_mapping(std::string_view yaml, std::string 
     }
     if (m.text_columns.empty()) cols.raise("text", "a column (or a list of columns) holding the complaint text");
     m.category_column = cols.string("category");
+    m.id_column = cols.string("id", "");
     if (auto cats = root.find("categories")) {
       if (!cats->yaml().IsMap()) root.raise("categories", "a mapping of column value -> label");
       for (const auto& kv : cats->yaml()) {
@@ -117,6 +119,19 @@ Result<Dataset> load_dataset(std::istream& csv, const DatasetMapping& m,
   }
   auto label_col = column(m.category_column);
   if (!label_col) return std::unexpected(label_col.error());
+  std::optional<size_t> id_col;
+  if (!m.id_column.empty()) {
+    auto c = column(m.id_column);
+    if (!c) return std::unexpected(c.error());
+    id_col = *c;
+  }
+  // With ids: the lines and the example (or none: a repeat) of each id, checked at the end.
+  struct Ticket {
+    std::vector<size_t> lines;
+    std::vector<std::string> labels;
+    std::vector<std::optional<size_t>> example;
+  };
+  std::map<std::string, Ticket> tickets;
 
   Dataset d;
   size_t n = 1;
@@ -164,8 +179,43 @@ Result<Dataset> load_dataset(std::istream& csv, const DatasetMapping& m,
         continue;
       }
     }
+    if (id_col) {
+      Ticket& t = tickets[std::string(trim_blanks(fields[*id_col]))];
+      bool repeat = false;
+      for (const auto& e : t.example) repeat = repeat || (e && d.examples[*e].text == text && d.examples[*e].label == label);
+      t.lines.push_back(n);
+      t.labels.push_back(label);
+      t.example.push_back(repeat ? std::nullopt : std::optional<size_t>(d.examples.size()));
+      if (repeat) {
+        ++d.repeats;
+        continue;
+      }
+    }
     d.examples.push_back({std::move(text), std::move(label)});
   }
+  // A ticket labelled two ways: each of its rows left out, in the order of the file.
+  std::vector<bool> drop(d.examples.size(), false);
+  std::vector<std::pair<size_t, std::string>> dropped;
+  for (const auto& [id, t] : tickets) {
+    const std::set<std::string> labels(t.labels.begin(), t.labels.end());
+    if (labels.size() < 2) continue;
+    std::string both;
+    for (const auto& l : labels) both += (both.empty() ? "\"" : "\", \"") + printable(l);
+    for (size_t i = 0; i < t.lines.size(); ++i) {
+      if (t.example[i]) drop[*t.example[i]] = true;
+      else --d.repeats;
+      dropped.emplace_back(t.lines[i], fmt::format("ticket \"{}\" is labelled {}\" (its label is not known)", printable(id), both));
+    }
+  }
+  std::sort(dropped.begin(), dropped.end());
+  for (const auto& [line_no, why] : dropped) {
+    ++d.skipped;
+    if (on_skip) on_skip(line_no, why);
+  }
+  std::vector<Example> kept;
+  for (size_t i = 0; i < d.examples.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(d.examples[i]));
+  d.examples = std::move(kept);
   return d;
 }
 

@@ -23,6 +23,7 @@ keywords: {environment.noise: [loud music, banging]}
   ASSERT_TRUE(m.has_value()) << m.error().message;
   EXPECT_EQ(m->text_columns, (std::vector<std::string>{"Descriptor", "Incident Address"}));
   EXPECT_EQ(m->category_column, "Complaint Type");
+  EXPECT_EQ(m->id_column, "Unique Key");
   EXPECT_EQ(m->unmapped, std::optional<std::string>("general.other"));
   EXPECT_EQ(m->keywords["environment.noise"].size(), 2u);
 }
@@ -61,6 +62,41 @@ TEST(Dataset, BadRowsAreReportedWithTheirLineAndTheRestIsRead) {
   EXPECT_EQ(skipped[1].first, 4u);
   EXPECT_THAT(skipped[1].second, ::testing::HasSubstr("not in the mapping's categories"));
   EXPECT_EQ(skipped[2], (std::pair<size_t, std::string>{5, "3 fields where the header has 4"}));
+}
+
+TEST(Dataset, ATicketTwiceIsKeptOnceAndATicketLabelledTwoWaysIsLeftOut) {
+  auto m = parse_dataset_mapping("columns: {id: id, category: type, text: body}\n", "m.yaml", ".");
+  ASSERT_TRUE(m.has_value());
+  std::istringstream csv(
+      "id,body,type\n"
+      "7,bins full,sanitation\n"
+      "8,insurance online,labour\n"
+      "7,bins full,sanitation\n"  // the same ticket again: kept once
+      "9,road dug up,transport\n"
+      "8,insurance online,building\n"  // ticket 8 labelled two ways: both rows left out
+      "8,insurance online,labour\n"
+      "10,bins full,transport\n");  // the same text as 7 but another ticket: kept
+  std::vector<std::pair<size_t, std::string>> skipped;
+  auto d = load_dataset(csv, *m, [&](size_t line, const std::string& why) { skipped.emplace_back(line, why); });
+  ASSERT_TRUE(d.has_value());
+  std::vector<std::string> labels;
+  for (const auto& e : d->examples) labels.push_back(e.text + "|" + e.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"bins full|sanitation", "road dug up|transport", "bins full|transport"}));
+  EXPECT_EQ(d->rows, 7u);
+  EXPECT_EQ(d->repeats, 1u);
+  EXPECT_EQ(d->skipped, 3u);
+  ASSERT_EQ(skipped.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(skipped[i].first, std::vector<size_t>({3, 6, 7})[i]);
+    EXPECT_EQ(skipped[i].second, "ticket \"8\" is labelled \"building\", \"labour\" (its label is not known)");
+  }
+  // Without an id column every row is a ticket of its own.
+  auto plain = parse_dataset_mapping("columns: {category: type, text: body}\n", "m.yaml", ".");
+  std::istringstream again(csv.str());
+  auto all = load_dataset(again, *plain, {});
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->examples.size(), 7u);
+  EXPECT_EQ(all->repeats, 0u);
 }
 
 TEST(Dataset, AMissingColumnFailsTheFile) {

@@ -158,14 +158,17 @@ TEST(ClassifyRealData, HotlineMessagesTopOneAndTopThree) {
   std::ifstream csv(csv_path);
   auto data = load_dataset(csv, *mapping, {});
   ASSERT_TRUE(data.has_value());
-  ASSERT_EQ(data->examples.size(), 394u);
+  // 394 rows: ticket 37042 is there twice, labelled two ways, and left out.
+  ASSERT_EQ(data->rows, 394u);
+  ASSERT_EQ(data->examples.size(), 392u);
   auto keywords = load_keywords_csv(taxonomy);
   ASSERT_TRUE(keywords.has_value());
   auto ev = cross_validate(data->examples, *keywords, TrainOptions{}, 5, normalizer());
   ASSERT_TRUE(ev.has_value()) << ev.error().message;
   EXPECT_GE(ev->top1, 0.85);
-  EXPECT_GE(ev->top3, 0.965);
+  EXPECT_GE(ev->top3, 0.97);
   EXPECT_GE(ev->auto_coverage, 0.40);
+  EXPECT_GE(ev->auto_precision, 0.955);  // the goal is 0.97: not met (docs/PERFORMANCE.md)
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 // labels (a complaint type → a catalog code) and `unmapped` says what happens to labels it does
 // not list: "reject" (the row is left out, the default) or a label. `keywords` (optional) is a
 // mapping of label → words, or the path of a CSV file (relative to the mapping) whose first
-// column is a label and whose other columns are its words, after a header line.
+// column is a label and whose other columns are its words, after a header line. `columns.id`
+// (optional) names the ticket id: an export that holds a ticket twice keeps it once, and a ticket
+// labelled two ways is left out (its true label is not known: it would teach the model both and
+// count as a mistake whichever it said).
 #pragma once
 
 #include <filesystem>
@@ -28,6 +31,7 @@ using Keywords = std::map<std::string, std::vector<std::string>>;
 struct DatasetMapping {
   std::vector<std::string> text_columns;
   std::string category_column;
+  std::string id_column;  // empty: every row is a ticket of its own
   std::map<std::string, std::string> categories;  // empty: labels as they are
   std::optional<std::string> unmapped;            // nullopt: rows with other labels are left out
   Keywords keywords;
@@ -46,11 +50,13 @@ struct Dataset {
   std::vector<Example> examples;
   size_t rows = 0;     // data rows read
   size_t skipped = 0;  // rows left out (reported through on_skip)
+  size_t repeats = 0;  // rows repeating an earlier row's ticket id, text and label (kept once)
 };
 
 // Reads a CSV export with a header line. Rows without text or label, with an unmapped label
 // (when unmapped is reject) or with the wrong number of fields are left out and reported with
-// their line number; a missing column fails the whole file (kInvalidArgument naming it).
+// their line number, as are the rows of a ticket id labelled two ways (each row); a missing
+// column fails the whole file (kInvalidArgument naming it).
 [[nodiscard]] Result<Dataset> load_dataset(std::istream& csv, const DatasetMapping& mapping,
                                            const std::function<void(size_t line, const std::string& why)>& on_skip);
 

@@ -32,7 +32,7 @@ struct TrainOptions {
   bool tfidf = true;       // false: raw counts (the baseline)
   int hash_bits = 20;
   double c = 100;          // liblinear's C (TF-IDF rows have unit length: little regularisation)
-  double keyword_weight = 1.0;
+  double keyword_weight = 0.25;  // the keyword features beside unit-length TF-IDF rows (docs/classify.md)
   int calibration_folds = 5;
   double target_precision = 0.97;
   uint64_t seed = 1;
