@@ -25,6 +25,11 @@ function baseStyle(tiles) {
 const EMPTY = { type: 'FeatureCollection', features: [] };
 // Tiles in view are loaded again at most this often while live changes come in.
 const TILE_REFRESH_MS = 2000;
+// What waits for a still view (the cluster labels, the count in view, tile reloads): this long
+// without a move. A drag, or a view moved frame by frame, does it once at the end.
+const STILL_MS = 300;
+const RELOAD_STILL_MS = 1000;
+const RELOAD_AT_MOST_MS = 10_000; // a view that never stops reloads anyway
 
 // The tiles' parameters for the map's filters (state.js), or null when no case can pass.
 export function tileQuery(cases) {
@@ -50,6 +55,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   let refreshTimer = null;
   let refreshedAt = 0;
   let refreshes = 0;
+  let movedAt = 0; // when the view last moved (performance.now())
   let densityOn = false; // the Density box
   const densityShown = () => densityOn;
 
@@ -176,12 +182,19 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
       map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
     }
+    // The labels and the count once the map is idle and the view still: `idle` comes after each
+    // frame of a view moved frame by frame, and these read every feature drawn.
+    let labelTimer = null;
+    map.on('move', () => { movedAt = performance.now(); clearTimeout(labelTimer); });
     map.on('idle', () => {
-      updateClusterLabels();
-      if (tileUrl !== null) {
-        drawn = renderedCaseTotal();
-        onDrawn(drawn, true);
-      }
+      clearTimeout(labelTimer);
+      labelTimer = setTimeout(() => {
+        updateClusterLabels();
+        if (tileUrl !== null) {
+          drawn = renderedCaseTotal();
+          onDrawn(drawn, true);
+        }
+      }, Math.max(0, STILL_MS - (performance.now() - movedAt)));
     });
     onReady();
   });
@@ -221,17 +234,26 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       if (tileUrl === null || refreshTimer) return;
       const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
       // Not while tiles are loading (the first map, a pan): reloads would keep the map from
-      // ever being drawn; the changes wait for the map to be idle.
+      // ever being drawn; the changes wait for the map to be idle. Nor while the view moves (a
+      // drag, a view moved frame by frame): every tile in view would be asked again under the
+      // user's hands; they wait for a second of still view, 10 s at most.
+      const asked = Date.now();
       const reload = () => {
         refreshTimer = null;
         refreshedAt = Date.now();
         refreshes += 1;
         map.refreshTiles('case-tiles');
       };
-      refreshTimer = setTimeout(() => {
+      const attempt = () => {
+        const still = performance.now() - movedAt;
+        if (still < RELOAD_STILL_MS && Date.now() - asked < RELOAD_AT_MOST_MS) {
+          refreshTimer = setTimeout(attempt, RELOAD_STILL_MS - still);
+          return;
+        }
         if (map.areTilesLoaded()) reload();
         else map.once('idle', reload);
-      }, wait);
+      };
+      refreshTimer = setTimeout(attempt, wait);
     },
     // How many times the tiles were reloaded for live changes.
     tileRefreshes: () => refreshes,
