@@ -286,7 +286,20 @@ describe('control center', () => {
     await p.evaluate(() => window.gridwatch.map.jumpTo({ center: [116.4012, 39.9012], zoom: 15 }));
     await p.waitForFunction(() => window.gridwatch.map.loaded() && window.gridwatch.map.areTilesLoaded());
     const reloads = await p.evaluate(() => window.gridwatch.tileRefreshes);
+    // While the view moves (frame by frame, 4 s) the change does not reload the tiles; once it is
+    // still it does.
+    const moving = p.evaluate(() => new Promise((done) => {
+      const map = window.gridwatch.map, start = performance.now(), before = window.gridwatch.tileRefreshes;
+      const tick = () => {
+        const t = performance.now() - start;
+        if (t >= 4000) return done(window.gridwatch.tileRefreshes - before);
+        map.panBy([Math.sin(t / 300) * 3, 0], { duration: 0 });
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }));
     const id = await ticket(116.4012, 39.9012, 'environment.noise', 'tiles test');
+    assert.equal(await moving, 0, 'no tile reload while the view moved');
     await until('the new case in the tiles', () => p.evaluate((i) =>
       window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
     assert.ok(await p.evaluate(() => window.gridwatch.tileRefreshes) > reloads, 'the tiles were reloaded for the change');
