@@ -125,10 +125,9 @@ Result<Dataset> load_dataset(std::istream& csv, const DatasetMapping& m,
     if (!c) return std::unexpected(c.error());
     id_col = *c;
   }
-  // With ids: the lines and the example (or none: a repeat) of each id, checked at the end.
+  // With ids: the lines and the example (or none: a repeat of one) of each id, checked at the end.
   struct Ticket {
     std::vector<size_t> lines;
-    std::vector<std::string> labels;
     std::vector<std::optional<size_t>> example;
   };
   std::map<std::string, Ticket> tickets;
@@ -184,7 +183,6 @@ Result<Dataset> load_dataset(std::istream& csv, const DatasetMapping& m,
       bool repeat = false;
       for (const auto& e : t.example) repeat = repeat || (e && d.examples[*e].text == text && d.examples[*e].label == label);
       t.lines.push_back(n);
-      t.labels.push_back(label);
       t.example.push_back(repeat ? std::nullopt : std::optional<size_t>(d.examples.size()));
       if (repeat) {
         ++d.repeats;
@@ -197,7 +195,9 @@ Result<Dataset> load_dataset(std::istream& csv, const DatasetMapping& m,
   std::vector<bool> drop(d.examples.size(), false);
   std::vector<std::pair<size_t, std::string>> dropped;
   for (const auto& [id, t] : tickets) {
-    const std::set<std::string> labels(t.labels.begin(), t.labels.end());
+    std::set<std::string> labels;  // a repeat's label is its example's
+    for (const auto& e : t.example)
+      if (e) labels.insert(d.examples[*e].label);
     if (labels.size() < 2) continue;
     std::string both;
     for (const auto& l : labels) both += (both.empty() ? "\"" : "\", \"") + printable(l);
