@@ -8,8 +8,9 @@
 //
 // Runs the demo on a free port, measures the page, writes CASES open cases spread over Beijing
 // (seeded) into its database, then measures ROUNDS rounds of the empty map (the cases cleared),
-// the page with the cases open and the page forced to GeoJSON; figures are medians of the rounds. Headless Chromium draws WebGL in software
-// (SwiftShader) on this machine's CPU: frame rates are a floor, the ratio is the figure.
+// the page with the cases open and the page forced to GeoJSON; figures are medians of the
+// rounds. Headless Chromium draws WebGL in software (SwiftShader) on this machine's CPU: frame
+// rates are a floor, the ratio is the figure.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,8 +65,9 @@ const idleCores = demoCores(3000);
 console.log(`the demo idle: ${idleCores.toFixed(2)} cores (its cameras, sensors and generators)`);
 
 // Waits until the demo's database runs no query but this one (nor an autovacuum) and the demo's
-// process is back to its idle load (at most 120 s): the page measured before leaves the center its analytics over
-// the cases to finish (the database's part and the process's), which would slow the next.
+// process is back to its idle load (at most 120 s): the page measured before leaves the center
+// its analytics over the cases to finish (the database's part and the process's), which would
+// slow the next.
 function quiet() {
   const t0 = Date.now();
   for (;;) {
@@ -140,10 +142,14 @@ async function measure(label, mode = '') {
 // Hides the bench's cases (cleared) or shows them again (open), without the change trigger's 50,000
 // notifications (the pages measured read the database; nothing the center holds changes).
 function benchCases(open) {
-  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c',
-    `SET session_replication_role = replica; UPDATE orders SET status = '${open ? 'open' : 'cleared'}' WHERE id LIKE 'bench-%'`,
-    // the autovacuum the 50,000 changed rows call for, done now rather than under a page measured
-    '-c', 'VACUUM ANALYZE orders'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  writeThenVacuum(`SET session_replication_role = replica; UPDATE orders SET status = '${open ? 'open' : 'cleared'}' WHERE id LIKE 'bench-%'`);
+}
+
+// Runs `sql` on the demo's database, then the autovacuum the changed rows call for, now rather
+// than under a page measured.
+function writeThenVacuum(sql) {
+  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', sql, '-c', 'VACUUM ANALYZE orders'],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -161,7 +167,7 @@ try {
            (SELECT jsonb_object_agg(a.level_name, a.code) FROM areas a WHERE ST_Intersects(a.geom, p.geom))
     FROM generate_series(1, ${N}) i,
          LATERAL (SELECT ST_SetSRID(ST_MakePoint(116.15 + random() * 0.50, 39.75 + random() * 0.35 + i * 0), 4326) AS geom) p;`;
-  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', sql, '-c', 'VACUUM ANALYZE orders'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  writeThenVacuum(sql);
   console.log(`wrote ${N} open cases in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${await openCount()} cases open`);
   // Rounds of three pages on the same database: the empty map (the N cases cleared: history, as
   // the demo's own), the N open as the page chooses (tiles), and forced to GeoJSON (the page
