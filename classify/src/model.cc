@@ -132,11 +132,16 @@ double Model::pick_threshold(const std::vector<double>& top_p, const std::vector
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return top_p[a] > top_p[b]; });
   double best = 1.01;
   size_t correct = 0;
+  double expected = 0;
   for (size_t n = 0; n < order.size(); ++n) {
     correct += right[order[n]] ? size_t{1} : size_t{0};
+    expected += top_p[order[n]];
     // only cut between distinct probabilities: everything at a threshold is filled or none is
     if (n + 1 < order.size() && top_p[order[n + 1]] == top_p[order[n]]) continue;
-    if (double(correct) >= target * double(n + 1)) best = top_p[order[n]];
+    // Both estimates of the precision above the cut must reach the target: the share seen right
+    // (noisy: a few lucky examples can lift it at one cut) and the mean calibrated p (smooth).
+    const double filled = double(n + 1);
+    if (double(correct) >= target * filled && expected >= target * filled) best = top_p[order[n]];
   }
   return best;
 }

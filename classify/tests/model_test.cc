@@ -74,6 +74,15 @@ TEST(Calibration, ThresholdIsTheLowestWithPrecisionAboveTarget) {
   EXPECT_GT(Model::pick_threshold({0.9}, {false}, 0.5), 1.0);    // never
 }
 
+TEST(Calibration, ThresholdNeedsTheMeanProbabilityAboveTargetTooNotOnlyLuckyExamples) {
+  // All three right, but below 0.99 the probabilities promise less than 90 %: (0.99 + 0.75) / 2
+  // = 0.87. Without the mean p the lucky 0.75 and 0.7 would be filled.
+  EXPECT_DOUBLE_EQ(Model::pick_threshold({0.7, 0.99, 0.75}, {true, true, true}, 0.9), 0.99);
+  // With a 0.95 beside them the mean above 0.75 is (0.99 + 0.95 + 0.75) / 3 = 0.897 < 0.9, above
+  // 0.7 it is 0.8475: the cut stays at 0.95.
+  EXPECT_DOUBLE_EQ(Model::pick_threshold({0.7, 0.99, 0.75, 0.95}, {true, true, true, true}, 0.9), 0.95);
+}
+
 class Trained : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -168,7 +177,8 @@ TEST(ClassifyRealData, HotlineMessagesTopOneAndTopThree) {
   EXPECT_GE(ev->top1, 0.85);
   EXPECT_GE(ev->top3, 0.97);
   EXPECT_GE(ev->auto_coverage, 0.40);
-  EXPECT_GE(ev->auto_precision, 0.955);  // the goal is 0.97: not met (docs/PERFORMANCE.md)
+  // The goal: 97 % (264 of 272 filled on these folds; the fold seeds 1-5 give 96.3-97.4 %, docs/PERFORMANCE.md).
+  EXPECT_GE(ev->auto_precision, 0.97);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 //
 // Training fits the temperature on decision values of held-out folds (the model never sees the
 // texts it is calibrated on) and, from the same held-out predictions, the lowest probability at
-// which the suggestions above it reach `target_precision`: the suggested auto-fill threshold.
+// which the suggestions above it reach `target_precision` (seen right that often, and promising it
+// by their mean probability): the suggested auto-fill threshold.
 // A Model is immutable after training or loading; predict() is const and thread-safe.
 #pragma once
 
@@ -86,7 +87,7 @@ class Model {
   // The temperature minimising the log loss of `decisions` against `truth` (label indexes).
   static double fit_temperature(const std::vector<std::vector<double>>& decisions, const std::vector<size_t>& truth);
   // The lowest p such that the predictions with top probability ≥ p are right at least `target`
-  // of the time; 1.01 when none is.
+  // of the time and their mean top probability is at least `target` too; 1.01 when none is.
   static double pick_threshold(const std::vector<double>& top_p, const std::vector<bool>& right, double target);
 
  private:
