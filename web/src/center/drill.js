@@ -28,9 +28,15 @@ export function createDrill(ctx, mapView) {
     return levels[levels.findIndex((l) => l.level === area.level) + 1] || null;
   }
 
+  // The areas are asked at once, while the map loads its style; load() draws them.
+  let firstAreas = call('/api/v1/areas', { token: ctx.token });
+  firstAreas.catch(() => {}); // a failure is load()'s to report
+
   // Reads the areas of every level and draws them.
   async function load() {
-    const fc = await call('/api/v1/areas', { token: ctx.token });
+    const answer = firstAreas || call('/api/v1/areas', { token: ctx.token });
+    firstAreas = null;
+    const fc = await answer;
     areas = new Map(fc.features.map((f) => [key(f.properties.level, f.id), f]));
     const numbers = [...new Set(fc.features.map((f) => f.properties.level))].sort((a, b) => a - b);
     levels = numbers.map((l) => ({ level: l, name: fc.features.find((f) => f.properties.level === l).properties.level_name }));

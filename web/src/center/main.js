@@ -39,10 +39,13 @@ function layoutFor(width) {
 }
 
 async function boot() {
+  // The page's settings and the catalog need no token: asked while the token is checked.
+  const settings = Promise.all([call('/web/config.json'), loadCatalog()]);
+  settings.catch(() => {}); // a failure is reported below, once signed in
   const who = await signIn(token, root, t('title'), boot);
   if (!who) return;
   mark('signed_in');
-  const [config, catalog] = await Promise.all([call('/web/config.json'), loadCatalog()]);
+  const [config, catalog] = await settings;
   const gcj = config.tiles && config.tiles.crs === 'gcj02';
   const shift = gcj ? (g) => mapCoords(g, wgs84ToGcj02) : (g) => g;
   // shiftAll: a FeatureCollection's located features, shifted (those without a geometry dropped).
