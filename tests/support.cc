@@ -235,6 +235,15 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
   return {r->status, r->body};
 }
 
+void expect_refusals(const std::vector<Refusal>& refusals, const std::function<HttpReply(const std::string&)>& ask) {
+  for (const Refusal& r : refusals) {
+    const HttpReply got = ask(r.query);
+    EXPECT_EQ(got.status, 400) << r.query << ": " << got.body;
+    EXPECT_NE(got.body.find(r.words), std::string::npos) << r.query << ": " << got.body;
+    EXPECT_NE(got.body.find("\"parameter\":\"" + r.parameter + "\""), std::string::npos) << r.query << ": " << got.body;
+  }
+}
+
 HttpReply http_get(int port, const std::string& path) {
   std::string token;
   {

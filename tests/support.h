@@ -82,6 +82,13 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
 HttpReply http_get(int port, const std::string& path);
 HttpReply http_post(int port, const std::string& path, const std::string& body,
                     const std::string& content_type = "application/x-www-form-urlencoded");
+// A request the API must refuse (400): its path or query, the parameter the answer names
+// ("parameter": ...) and words the answer says why with (as they stand in the JSON body).
+struct Refusal {
+  std::string query, parameter, words;
+};
+// Asks each refusal's query with `ask` and expects 400, its words and its parameter named.
+void expect_refusals(const std::vector<Refusal>& refusals, const std::function<HttpReply(const std::string&)>& ask);
 // application/x-www-form-urlencoded, in the order given.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
