@@ -14,6 +14,8 @@ describe('control center', () => {
     page = await newPage('desk', `/?lang=en#token=${DISPATCHER}`);
     await page.waitForFunction(() => window.gridwatch && window.gridwatch.loadedAt, null, { timeout: 30_000 });
   });
+  // Waits until the page holds every one of `ids` (new tickets reach it by the live events).
+  const casesOnMap = (...ids) => until('the cases on the map', () => page.evaluate((all) => all.every((i) => window.gridwatch.hasCase(i)), ids), 15_000);
 
   it('shows as many case markers as /api/v1/orders returns', async () => {
     // The demo keeps opening and clearing cases: compare at a moment when the API answers the
@@ -52,7 +54,7 @@ describe('control center', () => {
   it('dispatches from the panel and merges a second report of the same problem into it', async () => {
     const first = await ticket(116.4520, 39.9320, 'sanitation.dumped_waste', 'rubble on the pavement');
     const second = await ticket(116.4560, 39.9320, 'sanitation.dumped_waste', 'rubble dumped by the gate');
-    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [first, second]), 15_000);
+    await casesOnMap(first, second);
     await page.evaluate((id) => window.gridwatch.openCase(id), first);
     await page.waitForSelector('#form-dispatch');
     await page.click('#form-dispatch button[type="submit"]');
@@ -145,7 +147,7 @@ describe('control center', () => {
   it('keeps the panel of the case opened last when an earlier case answers late', async () => {
     const slow = await ticket(116.4620, 39.9400, 'sanitation.bin_overflow', 'bin full by the school');
     const fast = await ticket(116.4700, 39.9400, 'traffic.illegal_parking', 'van on the crossing');
-    await until('both cases on the map', () => page.evaluate(([a, b]) => window.gridwatch.hasCase(a) && window.gridwatch.hasCase(b), [slow, fast]), 15_000);
+    await casesOnMap(slow, fast);
     const route = `**/api/v1/orders/${slow}`;
     await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
     try {
