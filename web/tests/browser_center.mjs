@@ -264,9 +264,17 @@ describe('control center', () => {
   });
 
   it('drills down to a district with its rates', async () => {
+    const filled = () => page.evaluate(() => window.gridwatch.map.queryRenderedFeatures({ layers: ['areas-0-fill'] }).map((f) => f.properties.code));
+    assert.deepEqual(await filled(), [], 'no area is filled before one is chosen');
+    // The grid cells' outlines (drawn from zoom 10) were handed to the map once the first map was drawn.
+    assert.ok(await page.evaluate(() => window.gridwatch.map.getLayer('areas-1-line') !== undefined), 'the finer level drawn after the first map');
     await page.click('#children tr:nth-child(2)');
     await until('a district in the breadcrumb', async () => (await page.locator('.crumbs a').count()) === 2, 15_000);
     const code = await page.evaluate(() => window.gridwatch.area.code);
+    await until('the chosen district filled, and only it', async () => {
+      const codes = await filled();
+      return codes.length > 0 && codes.every((c) => c === code);
+    }, 10_000, 200);
     await until('the district\'s case count', async () => {
       const stats = (await api(`/api/v1/stats?area=${code}`)).json;
       return Number(await page.locator('#stat-cases b').textContent()) === stats.total.cases;

@@ -38,7 +38,9 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
   let firstCount = mode === 'auto' ? count() : null;
   if (firstCount) firstCount.catch(() => {}); // a failure is load()'s to report
 
-  async function load() {
+  // Decides how the cases are drawn (how many are open, unless told) and, with tiles, has the
+  // map draw them (onMany); true with tiles.
+  async function choose() {
     if (mode === 'auto' && !many) {
       const answer = firstCount || count();
       firstCount = null;
@@ -48,9 +50,14 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     if (many) {
       cases.replaceAll([]);
       onMany();
-    } else {
-      cases.replaceAll((await call(`${open}&fields=map`, { token: ctx.token })).features);
     }
+    return many;
+  }
+
+  // Loads the cases (none with tiles: the tiles draw them); `chosen` is choose()'s answer when
+  // the caller asked it already.
+  async function load(chosen = choose()) {
+    if (!(await chosen)) cases.replaceAll((await call(`${open}&fields=map`, { token: ctx.token })).features);
     loadedAt = performance.now();
   }
 
@@ -87,6 +94,7 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
   }
 
   return {
+    choose,
     load,
     loadedAt: () => loadedAt,
     lastEventAt: () => lastEventAt,

@@ -18,7 +18,7 @@ import { mapCoords, wgs84ToGcj02 } from '../common/gcj02.js';
 import { signIn } from '../common/login.js';
 import { STATE_COLORS } from './icons.js';
 import { createCases, OPEN_WORK, SOURCES } from './state.js';
-import { createMapView } from './map.js';
+import { createMapView, prewarmMap } from './map.js';
 import { createLiveCases } from './live.js';
 import { createPanel } from './panel.js';
 import { createDrill } from './drill.js';
@@ -39,6 +39,7 @@ function layoutFor(width) {
 }
 
 async function boot() {
+  prewarmMap();
   // The page's settings and the catalog need no token: asked while the token is checked.
   const settings = Promise.all([call('/web/config.json'), loadCatalog()]);
   settings.catch(() => {}); // a failure is reported below, once signed in
@@ -129,11 +130,14 @@ function start(ctx) {
   async function firstLoad() {
     mark('map_loaded');
     try {
-      // The areas and the cases at once; what else the map shows, and the drill-down's figures,
-      // wait for the first map (their queries would take the center's CPU while the cases are
-      // drawn).
-      const areas = drill.load().then(() => { mark('areas'); drill.render({ stats: false }); });
-      await liveCases.load();
+      // The cases, then the areas; what else the map shows, and the drill-down's figures, wait
+      // for the first map (their queries would take the center's CPU while the cases are drawn).
+      // With tiles the areas wait until the map asked the cases' tiles: the map's worker takes
+      // its jobs in turn, and the areas' outlines keep it busy for a few hundred ms.
+      const chosen = liveCases.choose();
+      const areas = chosen.then((tiles) => tiles && view.tilesAsked()).then(() => drill.load())
+        .then(() => { mark('areas'); drill.render({ stats: false }); });
+      await liveCases.load(chosen);
       mark('cases');
       liveCases.follow();
       await areas;
@@ -155,6 +159,7 @@ function start(ctx) {
         check();
         setTimeout(drawn, 10_000);
       });
+      view.drawLaterAreas();
       drill.loadStats();
       patrol.addLayers();
       await patrol.load();

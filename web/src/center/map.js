@@ -13,6 +13,10 @@ import { groupOf, SOURCES } from './state.js';
 
 export const HOME = { center: [116.40, 39.91], zoom: 9.2 };
 
+// Starts the map's worker (its script is compiled once there) before the map exists: the page
+// calls it at once, and the worker is ready by the time the map loads its style.
+export const prewarmMap = () => maplibregl.prewarm();
+
 function baseStyle(tiles) {
   const style = { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0d1b2a' } }] };
   if (tiles && tiles.type === 'raster') {
@@ -200,6 +204,26 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   });
   map.on('error', (e) => console.warn('map:', e.error && e.error.message));
 
+  // A level's outlines show from this zoom on.
+  const areaMinZoom = (level) => (level === 0 ? 0 : 8 + 2 * level);
+  function addAreaLevel(level, features) {
+    const data = { type: 'FeatureCollection', features: features.map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) };
+    map.addSource(`areas-${level}`, { type: 'geojson', data });
+    // Only the selected area is filled (highlightArea sets the filter): a fill over the whole
+    // view, even a faint one, costs every frame drawn a fifth more in a browser drawing in software.
+    map.addLayer({ id: `areas-${level}-fill`, type: 'fill', source: `areas-${level}`, minzoom: areaMinZoom(level),
+      filter: selectedOnly(null), paint: { 'fill-color': '#4fc3f7', 'fill-opacity': 0.12 } }, 'density');
+    map.addLayer({ id: `areas-${level}-line`, type: 'line', source: `areas-${level}`, minzoom: areaMinZoom(level),
+      paint: { 'line-color': level === 0 ? '#4fc3f7' : '#2b6a8f', 'line-width': level === 0 ? 1.6 : 0.7, 'line-opacity': 0.8 } }, 'density');
+  }
+  const selectedOnly = (code) => ['==', ['get', 'code'], code ?? ''];
+  let laterAreas = []; // [[level, features]] not drawn yet
+  function drawLaterAreas() {
+    const levels = laterAreas;
+    laterAreas = [];
+    for (const [level, features] of levels) addAreaLevel(level, features);
+  }
+
   // What the map shows in view: cases drawn one by one plus those inside clusters.
   function renderedCaseTotal() {
     let n = 0;
@@ -226,6 +250,18 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       map.getSource('density').setData(EMPTY);
       addCaseLayers(true);
       filterTiles();
+    },
+    // Resolves once the map asked the first tiles of the cases (or after `ms` whatever happens).
+    tilesAsked(ms = 1000) {
+      return new Promise((asked) => {
+        const seen = (e) => {
+          if (e.sourceId !== 'case-tiles' || !e.tile) return;
+          map.off('dataloading', seen);
+          asked();
+        };
+        map.on('dataloading', seen);
+        setTimeout(() => { map.off('dataloading', seen); asked(); }, ms);
+      });
     },
     // With tiles: the tiles are loaded again (live changes), at most every 2 s; changes in
     // between wait and go together. Every tile: MapLibre reloads only the tiles in view by id and
@@ -268,30 +304,32 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       }
     },
     // The areas of each level as outlines (a level's finer ones from a zoom on), each selectable,
-    // and the names of the districts and streets (the two coarsest levels of three or more).
+    // and the names of the districts and streets (the two coarsest levels of three or more). A
+    // level whose outlines do not show at this zoom waits for drawLaterAreas() (or the first move
+    // of the view): the map's worker indexes every outline it is given, a few hundred ms for a
+    // city's streets, and the first map does not need them.
     drawAreas(byLevel) {
       names = byLevel.filter(([level]) => level === 0 || (level === 1 && byLevel.length >= 3))
         .flatMap(([level, features]) => features.filter((f) => f.properties.label).map((f) => ({
           level, name: f.properties.name || f.properties.code, at: ctx.shift({ type: 'Point', coordinates: f.properties.label }).coordinates })));
       updateAreaNames();
       for (const [level, features] of byLevel) {
-        const data = { type: 'FeatureCollection', features: features.map((f) => ({ ...f, geometry: ctx.shift(f.geometry) })) };
-        map.addSource(`areas-${level}`, { type: 'geojson', data, promoteId: 'code' });
-        map.addLayer({ id: `areas-${level}-fill`, type: 'fill', source: `areas-${level}`, minzoom: level === 0 ? 0 : 8 + 2 * level,
-          paint: { 'fill-color': '#4fc3f7', 'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.12, 0.02] } }, 'density');
-        map.addLayer({ id: `areas-${level}-line`, type: 'line', source: `areas-${level}`, minzoom: level === 0 ? 0 : 8 + 2 * level,
-          paint: { 'line-color': level === 0 ? '#4fc3f7' : '#2b6a8f', 'line-width': level === 0 ? 1.6 : 0.7, 'line-opacity': 0.8 } }, 'density');
+        if (map.getZoom() < areaMinZoom(level)) laterAreas.push([level, features]);
+        else addAreaLevel(level, features);
       }
+      if (laterAreas.length) map.once('movestart', drawLaterAreas);
     },
+    drawLaterAreas,
     // Unmarks `previous` (an area's properties, or null), marks and frames `next` (an area
     // feature); no `next` goes back to the whole city.
     highlightArea(previous, next) {
-      if (previous) map.setFeatureState({ source: `areas-${previous.level}`, id: previous.code }, { selected: false });
+      drawLaterAreas();
+      if (previous) map.setFilter(`areas-${previous.level}-fill`, selectedOnly(null));
       if (!next) {
         map.easeTo(HOME);
         return;
       }
-      map.setFeatureState({ source: `areas-${next.properties.level}`, id: next.properties.code }, { selected: true });
+      map.setFilter(`areas-${next.properties.level}-fill`, selectedOnly(next.properties.code));
       const b = new maplibregl.LngLatBounds();
       mapCoords(ctx.shift(next.geometry), (c) => { b.extend(c); return c; });
       map.fitBounds(b, { padding: 40, duration: 600 });
