@@ -19,6 +19,12 @@ if(GRIDWATCH_SANITIZE)
   target_link_options(gridwatch_sanitizer_flags INTERFACE -fsanitize=address,undefined)
 endif()
 
+# The tests' own code is compiled for debugging (-Og), not for speed: the code under test is the
+# modules' libraries, compiled as the build type says. A test file takes about half the time to
+# compile (28 s -> 16 s for a file of the integration tests at -O2 -g, on this project's CI).
+add_library(gridwatch_test_flags INTERFACE)
+target_compile_options(gridwatch_test_flags INTERFACE -Og)
+
 # gridwatch_module(NAME SOURCES ... ) : a module library with the project's flags and the
 # alias gridwatch::NAME. Public headers live in NAME/include/gridwatch/NAME/.
 function(gridwatch_module name)
@@ -35,7 +41,7 @@ function(gridwatch_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;PROPERTIES" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
-    gridwatch_developer_flags gridwatch_sanitizer_flags)
+    gridwatch_developer_flags gridwatch_sanitizer_flags gridwatch_test_flags)
   target_compile_definitions(${name} PRIVATE GRIDWATCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   # Shared test helpers: matchers for Result errors (matchers.h), the real-data folder
   # (test_data.h).
