@@ -20,8 +20,8 @@ if(GRIDWATCH_SANITIZE)
 endif()
 
 # The tests' own code is compiled for debugging (-Og), not for speed: the code under test is the
-# modules' libraries, compiled as the build type says. A test file takes about half the time to
-# compile (28 s -> 16 s for a file of the integration tests at -O2 -g, on this project's CI).
+# modules' libraries, compiled as the build type says. A test file compiles in about 40 % less
+# time (28 s -> 16 s for tests/dispatch_test.cc at -O2 -g, compiled alone on 2 cores).
 add_library(gridwatch_test_flags INTERFACE)
 target_compile_options(gridwatch_test_flags INTERFACE -Og)
 
