@@ -297,11 +297,26 @@ describe('control center', () => {
     }, 30_000, 500);
     assert.ok(s.hot > 0, 'the generated history has hot spots');
     assert.equal(await page.locator('#hot-count').textContent(), String(s.hot));
-    // The map draws the hot cell where the API puts it.
+    // The map draws the hot cell where the API puts it: filled at city zoom, outlined (not
+    // filled) at street zoom.
     const lon = s.ring.reduce((a, c) => a + c[0], 0) / s.ring.length, lat = s.ring.reduce((a, c) => a + c[1], 0) / s.ring.length;
-    await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 14 }), [lon, lat]);
-    await page.waitForFunction(() => !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
-    await until('the hot cell drawn', () => page.evaluate(() => window.gridwatch.map.queryRenderedFeatures({ layers: ['hotspots'] }).length > 0), 10_000);
+    const drawnAt = async (zoom) => {
+      await page.evaluate(([x, y, z]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: z }), [lon, lat, zoom]);
+      await page.waitForFunction(() => !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
+      let layers;
+      await until(`the hot cell drawn at zoom ${zoom}`, async () => {
+        layers = await page.evaluate(([x, y]) => {
+          const map = window.gridwatch.map;
+          const at = map.project([x, y]);
+          const box = [[at.x - 80, at.y - 80], [at.x + 80, at.y + 80]];
+          return [...new Set(map.queryRenderedFeatures(box, { layers: ['hotspots', 'hotspots-line'] }).map((f) => f.layer.id))].sort();
+        }, [lon, lat]);
+        return layers.length > 0;
+      }, 10_000);
+      return layers;
+    };
+    assert.deepEqual(await drawnAt(12), ['hotspots']);
+    assert.deepEqual(await drawnAt(14), ['hotspots-line']);
     assert.match(await page.locator('#hotspots').textContent(), /Hot spots \(28 days\)/);
     await page.screenshot({ path: join(artifacts, 'center-hotspots-desk.png') });
   });

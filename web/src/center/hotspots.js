@@ -7,6 +7,8 @@ import { lang, t } from '../common/i18n.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const REFRESH_MS = 5 * 60_000;
+// From this zoom on the hot and cold cells are outlined instead of filled.
+export const OUTLINED_FROM = 14;
 const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_hot'];
 
 export function createHotspots(ctx, map) {
@@ -16,9 +18,15 @@ export function createHotspots(ctx, map) {
   function addLayers() {
     map.addSource('hotspots', { type: 'geojson', data: EMPTY });
     map.addSource('emerging', { type: 'geojson', data: EMPTY });
-    // Below the cases: hot cells red, cold blue; growing ones outlined.
-    map.addLayer({ id: 'hotspots', type: 'fill', source: 'hotspots',
-      paint: { 'fill-color': ['match', ['get', 'spot'], 'hot', '#e53935', '#1e88e5'], 'fill-opacity': 0.28 } }, 'density');
+    // Below the cases: hot cells red, cold blue; growing ones outlined. From street zoom on
+    // (single cases drawn) the hot and cold cells are outlined, dashed, not filled: a fill under
+    // the cases would tint their colours and the streets, and a fill over much of the view costs
+    // each frame drawn in software about a third.
+    const spotColor = ['match', ['get', 'spot'], 'hot', '#e53935', '#1e88e5'];
+    map.addLayer({ id: 'hotspots', type: 'fill', source: 'hotspots', maxzoom: OUTLINED_FROM,
+      paint: { 'fill-color': spotColor, 'fill-opacity': 0.28 } }, 'density');
+    map.addLayer({ id: 'hotspots-line', type: 'line', source: 'hotspots', minzoom: OUTLINED_FROM,
+      paint: { 'line-color': spotColor, 'line-width': 1.5, 'line-dasharray': [3, 2] } }, 'density');
     map.addLayer({ id: 'emerging', type: 'line', source: 'emerging',
       paint: { 'line-color': ['match', ['get', 'class'], 'intensifying_hot', '#ff1744', 'new_hot', '#ff9100', '#ffca28'],
         'line-width': 2 } }, 'density');

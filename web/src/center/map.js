@@ -17,8 +17,11 @@ export const HOME = { center: [116.40, 39.91], zoom: 9.2 };
 // calls it at once, and the worker is ready by the time the map loads its style.
 export const prewarmMap = () => maplibregl.prewarm();
 
+// The map's own style: no layer but the base map's tiles, if any. The background colour is the
+// page's (#map in style.css), under a transparent canvas: a background layer is one more pass
+// over every pixel of every frame, which a browser drawing in software pays (~10 % of the first map).
 function baseStyle(tiles) {
-  const style = { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0d1b2a' } }] };
+  const style = { version: 8, sources: {}, layers: [] };
   if (tiles && tiles.type === 'raster') {
     style.sources.base = { type: 'raster', tiles: [tiles.url], tileSize: 256, attribution: tiles.attribution || '' };
     style.layers.push({ id: 'base', type: 'raster', source: 'base' });
@@ -246,8 +249,12 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       if (tileUrl !== null) return;
       tileUrl = tilesFor(tileQuery(cases) || new URLSearchParams());
       map.addSource('case-tiles', { type: 'vector', tiles: [tileUrl], minzoom: 0, maxzoom: 16 });
-      map.getSource('cases').setData(EMPTY);
-      map.getSource('density').setData(EMPTY);
+      // The page's GeoJSON emptied, if it held any (the first load has not drawn it: no need to
+      // have the map's worker clear it, and draw a frame for it, before the tiles are asked).
+      if (drawn > 0) {
+        map.getSource('cases').setData(EMPTY);
+        map.getSource('density').setData(EMPTY);
+      }
       addCaseLayers(true);
       filterTiles();
     },
