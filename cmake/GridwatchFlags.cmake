@@ -11,6 +11,12 @@ target_compile_options(gridwatch_developer_flags INTERFACE
 if(GRIDWATCH_DEVELOPER)
   target_compile_options(gridwatch_developer_flags INTERFACE -Werror)
 endif()
+# With optimisation and debug information (RelWithDebInfo), GCC's tracking of where each variable
+# lives takes a fifth to a third of the compile time (center/src/http/server.cc: 98 s -> 73 s).
+# Without it the debug information keeps every type, function, line and variable; an optimised
+# variable shows as <optimized out> more often.
+target_compile_options(gridwatch_developer_flags INTERFACE
+  $<$<CONFIG:RelWithDebInfo>:-fno-var-tracking-assignments>)
 
 add_library(gridwatch_sanitizer_flags INTERFACE)
 if(GRIDWATCH_SANITIZE)
