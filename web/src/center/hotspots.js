@@ -8,7 +8,7 @@ import { lang, t } from '../common/i18n.js';
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const REFRESH_MS = 5 * 60_000;
 // From this zoom on the hot and cold cells are outlined instead of filled.
-export const OUTLINED_FROM = 14;
+const OUTLINED_FROM = 14;
 const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_hot'];
 
 export function createHotspots(ctx, map) {
