@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DISPATCHER, HOTLINE_KEY, until } from './harness.mjs';
+import { STATE_COLORS } from '../src/center/icons.js';
 import { OPEN_MAP, SIZES, api, artifacts, base, brokerUrl, browser, dataDir, newPage, ticket } from './browser_session.mjs';
 
 describe('control center', () => {
@@ -257,9 +258,34 @@ describe('control center', () => {
     await until('the new case in the tiles', () => p.evaluate((i) =>
       window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
     assert.ok(await p.evaluate(() => window.gridwatch.tileRefreshes) > reloads, 'the tiles were reloaded for the change');
-    // Its category's icon, from the tile's group (symbols are placed a frame or more after the dots).
-    await until('the new case\'s icon of its group', () => p.evaluate((i) => window.gridwatch.map.queryRenderedFeatures({ layers: ['case-icons'] })
-      .some((f) => f.properties.id === i && f.properties.group === 'environment'), id), 5000, 100);
+    // Drawn as its group's image: a dot of its state's colour ringed dark (not overdue), made
+    // for it by the page; an overdue case's image is ringed red. Pixels of the images the map
+    // holds (64 px at pixel ratio 2, dot radius 24 px): (32, 10) is the dot above the shape,
+    // (32, 7) the dark ring, (32, 5) inside the overdue ring only.
+    const image = await p.evaluate((i) => {
+      const map = window.gridwatch.map;
+      const f = map.queryRenderedFeatures({ layers: ['cases'] }).find((g) => g.properties.id === i);
+      map.fire('styleimagemissing', { id: 'case-traffic-dispatched-overdue' });
+      const pixels = (name) => {
+        const img = map.style.getImage(name);
+        if (!img) return null;
+        const at = (x, y) => Array.from(img.data.data.slice((y * img.data.width + x) * 4, (y * img.data.width + x) * 4 + 4));
+        return { size: img.data.width, ratio: img.pixelRatio, dot: at(32, 10), ring: at(32, 7), outer: at(32, 5) };
+      };
+      const name = `case-${f.properties.group}-${f.properties.state}-${f.properties.overdue ? 'overdue' : 'due'}`;
+      return { name, state: f.properties.state, own: pixels(name), overdue: pixels('case-traffic-dispatched-overdue') };
+    }, id);
+    const rgb = (hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+    const near = (got, want, what) => assert.ok(got.slice(0, 3).every((c, k) => Math.abs(c - want[k]) <= 12) && got[3] > 240,
+      `${what}: ${JSON.stringify(got)} is not ${JSON.stringify(want)}`);
+    assert.equal(image.name, `case-environment-${image.state}-due`);
+    assert.ok(image.own, `the map holds the image ${image.name}`);
+    assert.deepEqual([image.own.size, image.own.ratio], [64, 2]);
+    near(image.own.dot, rgb(STATE_COLORS[image.state]), `the dot of ${image.name}`);
+    near(image.own.ring, rgb('#0d1b2a'), `the ring of ${image.name}`);
+    assert.equal(image.own.outer[3], 0, 'nothing outside the dark ring');
+    near(image.overdue.dot, rgb(STATE_COLORS.dispatched), 'the dot of an overdue dispatched case');
+    near(image.overdue.outer, rgb('#ef5350'), 'the red ring of an overdue case');
     await p.context().close();
   });
 

@@ -8,7 +8,7 @@ import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import { el } from '../common/api.js';
 import { mapCoords } from '../common/gcj02.js';
-import { caseIcons, STATE_COLORS } from './icons.js';
+import { CASE_IMAGE, caseImage } from './icons.js';
 import { groupOf, SOURCES } from './state.js';
 
 export const HOME = { center: [116.40, 39.91], zoom: 9.2 };
@@ -96,7 +96,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   function filterTiles() {
     const q = tileQuery(cases);
     const visibility = q ? 'visible' : 'none';
-    for (const id of ['clusters', 'cases', 'case-icons']) map.setLayoutProperty(id, 'visibility', visibility);
+    for (const id of ['clusters', 'cases']) map.setLayoutProperty(id, 'visibility', visibility);
     map.setLayoutProperty('density', 'visibility', q && densityOn ? 'visible' : 'none');
     if (!q) return;
     const url = tilesFor(q);
@@ -112,8 +112,8 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     const from = vector ? { source: 'case-tiles', 'source-layer': 'cases' } : { source: 'cases' };
     // In their place: below the layers added after them (the workers' dots).
     const order = map.getStyle().layers.map((l) => l.id);
-    const before = order.includes('case-icons') ? order[order.indexOf('case-icons') + 1] : undefined;
-    for (const id of ['case-icons', 'cases', 'clusters', 'density']) if (map.getLayer(id)) map.removeLayer(id);
+    const before = order.includes('cases') ? order[order.indexOf('cases') + 1] : undefined;
+    for (const id of ['cases', 'clusters', 'density']) if (map.getLayer(id)) map.removeLayer(id);
     // A cluster of the tiles weighs the log of its count (its cases would saturate the heat).
     map.addLayer({ id: 'density', type: 'heatmap', ...(vector ? from : { source: 'density' }), layout: { visibility: densityOn ? 'visible' : 'none' },
       paint: { 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 8, 8, 15, 30], 'heatmap-opacity': 0.75,
@@ -121,14 +121,11 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     map.addLayer({ id: 'clusters', type: 'circle', ...from, filter: ['has', 'point_count'],
       paint: { 'circle-color': '#0288d1', 'circle-opacity': 0.85, 'circle-stroke-color': '#b3e5fc', 'circle-stroke-width': 1.5,
         'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } }, before);
-    map.addLayer({ id: 'cases', type: 'circle', ...from, filter: ['!', ['has', 'point_count']],
-      paint: { 'circle-color': ['match', ['get', 'state'], ...Object.entries(STATE_COLORS).flat(), '#90a4ae'],
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 7, 16, 12],
-        'circle-stroke-color': ['case', ['get', 'overdue'], '#ef5350', '#0d1b2a'],
-        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1] } }, before);
-    map.addLayer({ id: 'case-icons', type: 'symbol', ...from, filter: ['!', ['has', 'point_count']],
-      layout: { 'icon-image': ['coalesce', ['image', ['concat', 'cat-', ['get', 'group']]], ['image', 'cat-general']],
-        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.55, 16, 0.9], 'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
+    // Each case one image (icons.js): its state's dot, its domain's shape, the overdue ring; the
+    // dot's radius 7 px at zoom 10 to 12 px from zoom 16.
+    map.addLayer({ id: 'cases', type: 'symbol', ...from, filter: ['!', ['has', 'point_count']],
+      layout: { 'icon-image': CASE_IMAGE, 'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 7 / 12, 16, 1],
+        'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
   }
 
   // A cluster's key: its id in the browser's clusters, its place in the center's.
@@ -175,7 +172,11 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-right');
   map.on('load', () => {
-    for (const [name, img] of caseIcons()) map.addImage(name, img, { pixelRatio: 2 });
+    // The cases' images as the map meets them (a domain × state × overdue each).
+    map.on('styleimagemissing', (e) => {
+      const img = caseImage(e.id);
+      if (img && !map.hasImage(e.id)) map.addImage(e.id, img, { pixelRatio: 2 });
+    });
     map.addSource('density', { type: 'geojson', data: EMPTY });
     map.addSource('cases', { type: 'geojson', data: EMPTY, cluster: true, clusterMaxZoom: 13, clusterRadius: 42 });
     addCaseLayers(false);
