@@ -2,6 +2,8 @@
 // of history written into the store (a steady background of bin cases on a lattice), a hot spot
 // planted at one spot and growing week by week, a jump in one street's parking cases today; the
 // answers find each, and only them.
+#include <cmath>
+
 #include <fmt/ranges.h>
 
 #include "dispatch_fixture.h"
@@ -175,6 +177,36 @@ TEST_F(Analytics, FindAPlantedGrowingHotSpotAndAJumpInOneStreetsCounts) {
   ASSERT_EQ(j["picked"][0]["months"].size(), 1u);
   EXPECT_EQ(j["picked"][0]["months"][0]["month"], month);
   EXPECT_GT(j["picked"][0]["months"][0]["cases"].get<int>(), 0);
+}
+
+TEST_F(Analytics, FitsLargerHexagonsToALargeAreaUnlessTheSizeWasAsked) {
+  // Two cases of a past month 1° apart and in no area: the map's area is their extent (~10,000
+  // km², some 60,000 hexagons of the default 250 m edge: more than 20,000).
+  const LonLat a = at(0, 0.5, 0.5), b = at(0, 1.5, 1.5);
+  history("sanitation.bin_overflow", a, 1, 400);
+  history("sanitation.bin_overflow", b, 1, 400);
+  flush();
+  const double area_m2 = std::stod(sql(svc_.pg_conninfo,
+                                       fmt::format("SELECT ST_Area(ST_MakeEnvelope({:.7f}, {:.7f}, {:.7f}, {:.7f}, 4326)::geography)",
+                                                   a.lon, a.lat, b.lon, b.lat))[0][0]);
+  const double default_cells = area_m2 / (3 * std::sqrt(3.0) / 2 * 250 * 250);
+  ASSERT_GT(default_cells, 50000);
+  // The documented rule: 250 m × √(hexagons / 18,000), rounded up to 50 m.
+  const double fitted = std::ceil(250 * std::sqrt(default_cells / 18000) / 50) * 50;
+  const std::string window = "from=" + format_rfc3339(now_utc() - std::chrono::days{410}) +
+                             "&to=" + format_rfc3339(now_utc() - std::chrono::days{390});
+  auto r = http_get(port_, "/api/v1/analytics/hotspots?cells=hex&" + window);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["size_m"], fitted) << r.body.substr(0, 300);
+  EXPECT_GT(j["cell_count"].get<int>(), 15000);
+  EXPECT_LE(j["cell_count"].get<int>(), 20000);
+  EXPECT_EQ(j["cases"], 2);
+  // The size asked is kept, and refused for this area.
+  auto asked = http_get(port_, "/api/v1/analytics/hotspots?cells=hex&size=250&" + window);
+  EXPECT_EQ(asked.status, 400);
+  EXPECT_NE(asked.body.find("hexagons of 250 m would make about"), std::string::npos) << asked.body;
+  EXPECT_NE(asked.body.find("\"parameter\":\"size\""), std::string::npos) << asked.body;
 }
 
 TEST_F(Analytics, RefusesWhatItCannotAnswerAndNamesTheParameter) {

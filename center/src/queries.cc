@@ -333,6 +333,7 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
     if (!v) return std::unexpected(invalid("size is a hexagon's edge in metres, from 50 to 5000", "size"));
     q.cells.size_m = *v;
   }
+  q.cells.fit_size = !has(params, "size");
   const std::vector<std::string> levels = loaded_levels(areas);
   if (has(params, "cells")) {
     q.cells.cells = value(params, "cells");

@@ -41,6 +41,7 @@ json spatial(Store& store, const geo::AreaIndex& areas, const ReportQuery& q) {
   analytics::CellQuery cells{.from = std::min(q.from, q.to - std::chrono::days{28}),
                              .to = q.to,
                              .size_m = q.hexagon_m,
+                             .fit_size = true,
                              .area_level = q.area_level,
                              .area_code = q.area_code};
   auto grid = store.analytics_cells(cells);
@@ -69,7 +70,7 @@ json spatial(Store& store, const geo::AreaIndex& areas, const ReportQuery& q) {
     const size_t hot = top.size();
     if (top.size() > kTop) top.erase(top.begin() + static_cast<std::ptrdiff_t>(kTop), top.end());
     out["hotspots"] = {{"from", format_rfc3339(cells.from)}, {"to", format_rfc3339(cells.to)},
-                       {"size_m", q.hexagon_m}, {"cells", h.at("cell_count")}, {"cases", h.at("cases")},
+                       {"size_m", grid->size_m}, {"cells", h.at("cell_count")}, {"cases", h.at("cases")},
                        {"hot", hot}, {"cold", h.at("cold")}, {"q", q.q}, {"top", std::move(top)}};
   }
   if (q.to - q.from < std::chrono::days{7}) return out;

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "sql_queries.h"
 #include "store_db.h"
@@ -31,6 +32,7 @@ CellGrid CellGrid::only(const std::string& group) const {
   CellGrid g;
   g.touching = touching;
   g.band_m = band_m;
+  g.size_m = size_m;
   g.cells.reserve(cells.size());
   for (const Cell& c : cells) {
     Cell one = c;
@@ -40,6 +42,13 @@ CellGrid CellGrid::only(const std::string& group) const {
     g.cells.push_back(std::move(one));
   }
   return g;
+}
+
+double fitted_hexagon_m(double size_m, double cells) {
+  const double room = 0.9 * double(kMaxCells);
+  if (cells <= room) return size_m;
+  // A hexagon's area grows with the square of its edge.
+  return std::ceil(size_m * std::sqrt(cells / room) / 50.0) * 50.0;
 }
 
 double Cell::total() const {
@@ -91,20 +100,28 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
                      optional_text(q.area_code), optional_text(q.category)});
     if (!est) return std::unexpected(est.error());
     const double cells = number(est->get(), 0, 0);
-    if (cells > double(analytics::kMaxCells))
+    double size_m = q.size_m;
+    if (cells > double(analytics::kMaxCells) && q.fit_size) {
+      size_m = analytics::fitted_hexagon_m(q.size_m, cells);
+      if (size_m <= analytics::kMaxHexagonM)
+        spdlog::debug("analytics: hexagons of {} m would make about {:.0f} cells over the area; {} m instead", q.size_m,
+                     cells, size_m);
+    }
+    if (cells * (q.size_m / size_m) * (q.size_m / size_m) > double(analytics::kMaxCells) ||
+        size_m > analytics::kMaxHexagonM)
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("hexagons of {} m would make about {:.0f} cells over the area (at most {}): use a larger "
                               "size or a smaller area",
                               q.size_m, cells, analytics::kMaxCells),
                   "size");
     auto r = exec(l->get(), sql::analytics_hex_cells,
-                  {num(q.size_m), format_rfc3339(q.from), format_rfc3339(q.to), step, optional_text(q.area_level),
+                  {num(size_m), format_rfc3339(q.from), format_rfc3339(q.to), step, optional_text(q.area_level),
                    optional_text(q.area_code), optional_text(q.category)});
     if (!r) return std::unexpected(r.error());
     const int rows = PQntuples(r->get());
     if (static_cast<size_t>(rows) > analytics::kMaxCells)
       return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("hexagons of {} m make {} cells over the area (at most {})", q.size_m, rows,
+                  fmt::format("hexagons of {} m make {} cells over the area (at most {})", size_m, rows,
                               analytics::kMaxCells),
                   "size");
     grid.cells.reserve(static_cast<size_t>(rows));
@@ -120,7 +137,8 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
       grid.cells.push_back(std::move(c));
     }
     // Neighbouring hexagons' centres are √3 × edge apart; the next ring's are 3 × edge.
-    grid.band_m = std::sqrt(3.0) * q.size_m * 1.01;
+    grid.band_m = std::sqrt(3.0) * size_m * 1.01;
+    grid.size_m = size_m;
     return grid;
   }
   auto r = exec(l->get(), sql::analytics_area_cells,

@@ -323,6 +323,8 @@ describe('control center', () => {
     }, 30_000, 500);
     assert.ok(s.hot > 0, 'the generated history has hot spots');
     assert.equal(await page.locator('#hot-count').textContent(), String(s.hot));
+    // The hexagons' edge the center used, beside the counts.
+    assert.equal(await page.locator('#hex-size').textContent(), `Hexagon edge: ${(await api('/api/v1/analytics/hotspots')).json.size_m} m`);
     // The map draws the hot cell where the API puts it: filled at city zoom, outlined (not
     // filled) at street zoom.
     const lon = s.ring.reduce((a, c) => a + c[0], 0) / s.ring.length, lat = s.ring.reduce((a, c) => a + c[1], 0) / s.ring.length;

@@ -11,12 +11,14 @@ namespace gridwatch::center {
 
 namespace {
 
-nlohmann::json describe(const AnalyticsQuery& q) {
+// The window and cells of an answer; size_m is the hexagons' edge used (the grid's: larger than
+// the default when it was fitted to the area).
+nlohmann::json describe(const AnalyticsQuery& q, const analytics::CellGrid& grid) {
   nlohmann::json j = {{"from", format_rfc3339(q.cells.from)},
                       {"to", format_rfc3339(q.cells.to)},
                       {"cells", q.cells.cells},
                       {"category", q.cells.category.empty() ? nlohmann::json(nullptr) : nlohmann::json(q.cells.category)}};
-  if (q.cells.cells == "hex") j["size_m"] = q.cells.size_m;
+  if (q.cells.cells == "hex") j["size_m"] = grid.size_m;
   if (!q.cells.area_code.empty()) j["area"] = {{"level", q.cells.area_level}, {"code", q.cells.area_code}};
   return j;
 }
@@ -47,7 +49,7 @@ void Center::add_analytics_routes(http::Server& server) {
     auto grid = store_->analytics_cells(q->cells);
     if (!grid) return answer_error(res, grid.error(), 400);
     nlohmann::json out = analytics::hotspots(*grid, q->q);
-    out.update(describe(*q));
+    out.update(describe(*q, *grid));
     res.set_content(out.dump(), "application/geo+json");
   });
 
@@ -58,7 +60,7 @@ void Center::add_analytics_routes(http::Server& server) {
     auto grid = store_->analytics_cells(q->cells);
     if (!grid) return answer_error(res, grid.error(), 400);
     nlohmann::json out = analytics::emerging_json(*grid, analytics::emerging(*grid, q->q));
-    out.update(describe(*q));
+    out.update(describe(*q, *grid));
     out["step"] = q->cells.step_seconds == 86400 ? "day" : "week";
     out["steps"] = q->cells.steps();
     out["q"] = q->q;

@@ -12,7 +12,7 @@ const OUTLINED_FROM = 14;
 const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_hot'];
 
 export function createHotspots(ctx, map) {
-  const state = { spots: EMPTY, emerging: EMPTY, anomalies: [], hot: 0, cold: 0, cells: 0, classes: {}, loadedAt: 0 };
+  const state = { spots: EMPTY, emerging: EMPTY, anomalies: [], hot: 0, cold: 0, cells: 0, size: null, classes: {}, loadedAt: 0 };
   const allowed = ctx.me.may && ctx.me.may.stats;
 
   function addLayers() {
@@ -48,6 +48,7 @@ export function createHotspots(ctx, map) {
       state.hot = spots.hot;
       state.cold = spots.cold;
       state.cells = spots.cell_count;
+      state.size = spots.size_m ?? null; // the center enlarges the hexagons over a large area
     }
     if (emerging) {
       state.emerging = ctx.shiftAll({ ...emerging, features: emerging.features.filter((f) => GROWING.includes(f.properties.class)) });
@@ -69,6 +70,7 @@ export function createHotspots(ctx, map) {
       el('div', { class: 'row' }, el('span', { class: 'grow' }, t('hot_cells')), el('b', { id: 'hot-count' }, String(state.hot))),
       el('div', { class: 'row' }, el('span', { class: 'grow' }, t('intensifying')), el('b', {}, String(c.intensifying_hot || 0))),
       el('div', { class: 'row' }, el('span', { class: 'grow' }, t('persistent')), el('b', {}, String(c.persistent_hot || 0))),
+      ...(state.size ? [el('div', { class: 'muted', id: 'hex-size' }, `${t('hexagon_edge')}: ${state.size} m`)] : []),
       el('div', { class: 'muted' }, `${t('anomalies')}: ${state.anomalies.length}`),
       ...state.anomalies.slice(0, 3).map((a) => el('div', { class: 'muted anomaly' },
         `${a.area_name || a.area} · ${a.group} · ${a.today} (${lang() === 'zh' ? '预期' : 'expected'} ${a.expected.toFixed(1)})`)));

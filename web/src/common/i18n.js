@@ -27,7 +27,7 @@ const dict = {
     merge: '合并', merge_into: '并入案件编号', patrol: '网格员巡查', verify: '核查通过', refuse: '核查不通过',
     verification: '核查', verifier: '核查人', verify_due: '核查时限', dispatcher_verifies: '由派单员核查',
     report_problem: '巡查上报', report_sent: '已上报', photos: '照片（最多3张）', my_position: '当前位置',
-    accuracy: '精度', coverage: '今日巡查覆盖', hotspots: '热点（近28天）', hot_cells: '热点网格', intensifying: '加剧热点', persistent: '持续热点', anomalies: '今日异常', trend30: '近30天受理（阴影为近7天）', top_categories: '主要问题（近30天）', ranking: '街乡排名', ticker: '新案件', overdue_cases: '超期案件', tracks: '巡查轨迹', unvisited: '未巡查网格',
+    accuracy: '精度', coverage: '今日巡查覆盖', hotspots: '热点（近28天）', hot_cells: '热点网格', hexagon_edge: '六边形边长', intensifying: '加剧热点', persistent: '持续热点', anomalies: '今日异常', trend30: '近30天受理（阴影为近7天）', top_categories: '主要问题（近30天）', ranking: '街乡排名', ticker: '新案件', overdue_cases: '超期案件', tracks: '巡查轨迹', unvisited: '未巡查网格',
     own_work: '本人处置的案件由他人核查', photo_required: '核查需拍照', workers: '网格员', nearby_cases: '本网格附近已有案件', move_on_map: '在地图上调整位置', moved_on_map: '已在地图上调整',
   },
   en: {
@@ -59,7 +59,7 @@ const dict = {
     refuse: 'Not fixed', verification: 'Verification', verifier: 'Verifier', verify_due: 'Verify by',
     dispatcher_verifies: 'the dispatcher verifies', report_problem: 'Report a problem',
     report_sent: 'Reported', photos: 'Photos (up to 3)', my_position: 'My position', accuracy: 'accuracy',
-    coverage: 'Patrol coverage today', hotspots: 'Hot spots (28 days)', hot_cells: 'Hot cells', intensifying: 'Intensifying', persistent: 'Persistent', anomalies: 'Unusual today', trend30: 'Cases, 30 days (last 7 shaded)', top_categories: 'Top problems (30 days)', ranking: 'Ranking', ticker: 'New cases', overdue_cases: 'Overdue', tracks: 'Patrol tracks', unvisited: 'Cells not yet visited',
+    coverage: 'Patrol coverage today', hotspots: 'Hot spots (28 days)', hot_cells: 'Hot cells', hexagon_edge: 'Hexagon edge', intensifying: 'Intensifying', persistent: 'Persistent', anomalies: 'Unusual today', trend30: 'Cases, 30 days (last 7 shaded)', top_categories: 'Top problems (30 days)', ranking: 'Ranking', ticker: 'New cases', overdue_cases: 'Overdue', tracks: 'Patrol tracks', unvisited: 'Cells not yet visited',
     own_work: 'someone else verifies your own work', photo_required: 'a photo is required', workers: 'Grid workers',
     nearby_cases: 'Open cases of your grid nearby', move_on_map: 'Move the point on the map',
     moved_on_map: 'moved on the map',

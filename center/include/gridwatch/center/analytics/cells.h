@@ -18,6 +18,9 @@ struct CellQuery {
   int64_t step_seconds = 0;       // counts per step of this length from `from`; 0: one step
   std::string cells = "hex";      // "hex" or the name of an area level
   double size_m = 250;            // hexagons: the length of an edge
+  // Hexagons: when the area would take more than kMaxCells of size_m, larger ones that fit (the
+  // size was a default, not asked for); otherwise such a grid is refused.
+  bool fit_size = false;
   std::string category;           // a category code or group ("sanitation"): only its cases; "": all
   std::string area_level, area_code;  // only the cells of this area (its cases), when given
   size_t steps() const;
@@ -40,6 +43,7 @@ struct CellGrid {
   CellGrid only(const std::string& group) const;
   std::vector<std::pair<size_t, size_t>> touching;  // polygons: the pairs that share a border or corner
   double band_m = 0;  // hexagons: centres this far apart are neighbours (√3 × edge, and a little)
+  double size_m = 0;  // hexagons: the edge used (larger than asked when fitted)
   bool hexagons() const { return band_m > 0; }
 };
 
@@ -50,7 +54,14 @@ struct DailyCount {
   double n = 0;
 };
 
-// Hexagon grids larger than this are refused (a cell size too small for the area).
+// Hexagon grids larger than this are refused (a cell size too small for the area), or made of
+// larger hexagons when the size was not asked for (CellQuery::fit_size).
 inline constexpr size_t kMaxCells = 20000;
+inline constexpr double kMaxHexagonM = 5000;  // the largest edge asked or fitted
+
+// The edge of hexagons that cover an area of `cells` hexagons of `size_m` in at most 90 % of
+// kMaxCells (room for the hexagons on the area's border), rounded up to 50 m; size_m itself when
+// it already fits.
+double fitted_hexagon_m(double size_m, double cells);
 
 }  // namespace gridwatch::center::analytics
