@@ -10,7 +10,8 @@
 // (seeded) into its database, then measures ROUNDS rounds of the empty map (the cases cleared),
 // the page with the cases open and the page forced to GeoJSON; figures are medians of the
 // rounds. Headless Chromium draws WebGL in software (SwiftShader) on this machine's CPU: frame
-// rates are a floor, the ratio is the figure.
+// rates are a floor, the ratio is the figure. The pans start once the page has loaded what it asks
+// for after the first map (the hot spot layers last) and the center is idle again.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,6 +108,13 @@ async function measure(label, mode = '') {
     .filter((e) => e.startTime <= until && new URL(e.name).pathname.startsWith('/api'))
     .map((e) => [new URL(e.name).pathname.replace(/^\/api\/v1/, '') + new URL(e.name).search.slice(0, 40), Math.round(e.startTime), Math.round(e.duration), e.transferSize])
     .sort((a, b) => b[2] - a[2]).slice(0, 12), firstMap);
+  // The pans measure the page as loaded: after the layers it asks for once the first map is drawn
+  // (the hot spots last: their analytics over a whole city's hexagons take the center seconds)
+  // and with the center back to its idle load.
+  const later = Date.now();
+  await page.waitForFunction(() => window.gridwatch.hotspots().loadedAt > 0, null, { timeout: 120_000 })
+    .catch(() => console.log(`${label}: the hot spot layers did not load in 120 s`));
+  const loaded = (Date.now() - later) / 1000, settled = quiet();
   const fps = {};
   // Panning across the city (clusters) and across central streets at zoom 14 (single cases).
   for (const [name, zoom, center] of [['city', 9.5, [116.40, 39.91]], ['streets', 14, [116.39, 39.92]]]) {
@@ -128,7 +136,7 @@ async function measure(label, mode = '') {
     }), Number(args.seconds));
   }
   await page.close();
-  console.log(`${label}: the center was quiet after ${waited.toFixed(1)} s`);
+  console.log(`${label}: the center was quiet after ${waited.toFixed(1)} s; the hot spot layers loaded ${loaded.toFixed(1)} s after the first map, the center quiet again ${settled.toFixed(1)} s later`);
   if (tileLog.some(([k]) => k === 'had')) {
     const asked = tileLog.filter(([k]) => k === 'asked').map(([, t]) => t), had = tileLog.filter(([k]) => k === 'had').map(([, t]) => t);
     console.log(`${label}: tiles of the cases asked ${asked.length} times from ${Math.min(...asked)} ms, the last had at ${Math.max(...had)} ms (before the first map: ${had.filter((t) => t <= firstMap).length})`);
