@@ -100,20 +100,19 @@ Result<analytics::CellGrid> Store::analytics_cells(const analytics::CellQuery& q
                      optional_text(q.area_code), optional_text(q.category)});
     if (!est) return std::unexpected(est.error());
     const double cells = number(est->get(), 0, 0);
-    double size_m = q.size_m;
-    if (cells > double(analytics::kMaxCells) && q.fit_size) {
-      size_m = analytics::fitted_hexagon_m(q.size_m, cells);
-      if (size_m <= analytics::kMaxHexagonM)
-        spdlog::debug("analytics: hexagons of {} m would make about {:.0f} cells over the area; {} m instead", q.size_m,
-                     cells, size_m);
-    }
-    if (cells * (q.size_m / size_m) * (q.size_m / size_m) > double(analytics::kMaxCells) ||
-        size_m > analytics::kMaxHexagonM)
+    // Too many: larger hexagons when the size was not asked for (they fit by construction),
+    // refused otherwise or when even those would be beyond the largest edge.
+    const bool too_many = cells > double(analytics::kMaxCells);
+    const double size_m = too_many && q.fit_size ? analytics::fitted_hexagon_m(q.size_m, cells) : q.size_m;
+    if ((too_many && !q.fit_size) || size_m > analytics::kMaxHexagonM)
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("hexagons of {} m would make about {:.0f} cells over the area (at most {}): use a larger "
                               "size or a smaller area",
                               q.size_m, cells, analytics::kMaxCells),
                   "size");
+    if (size_m != q.size_m)
+      spdlog::debug("analytics: hexagons of {} m would make about {:.0f} cells over the area; {} m instead", q.size_m,
+                    cells, size_m);
     auto r = exec(l->get(), sql::analytics_hex_cells,
                   {num(size_m), format_rfc3339(q.from), format_rfc3339(q.to), step, optional_text(q.area_level),
                    optional_text(q.area_code), optional_text(q.category)});
