@@ -134,7 +134,10 @@ function start(ctx) {
       // for the first map (their queries would take the center's CPU while the cases are drawn).
       // With tiles the areas wait until the map asked the cases' tiles: the map's worker takes
       // its jobs in turn, and the areas' outlines keep it busy for a few hundred ms.
-      const chosen = liveCases.choose();
+      const chosen = liveCases.choose().then((tiles) => {
+        if (!tiles) view.useGeoJSON();
+        return tiles;
+      });
       const areas = chosen.then((tiles) => tiles && view.tilesAsked()).then(() => drill.load())
         .then(() => { mark('areas'); drill.render({ stats: false }); });
       await liveCases.load(chosen);

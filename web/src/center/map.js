@@ -134,6 +134,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   // Numbers on clusters as HTML (no glyph server on a closed network): only those in view.
   const clusterMarkers = new Map(); // cluster id -> marker
   function updateClusterLabels() {
+    if (!map.getLayer('clusters')) return;
     const seen = new Set();
     for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
       const id = clusterKey(f);
@@ -177,9 +178,8 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       const img = caseImage(e.id);
       if (img && !map.hasImage(e.id)) map.addImage(e.id, img, { pixelRatio: 2 });
     });
-    map.addSource('density', { type: 'geojson', data: EMPTY });
-    map.addSource('cases', { type: 'geojson', data: EMPTY, cluster: true, clusterMaxZoom: 13, clusterRadius: 42 });
-    addCaseLayers(false);
+    // The cases' layers come once the page knows how it draws them (useGeoJSON or useTiles):
+    // layers added here and replaced then would cost the first map a frame.
     map.on('click', 'cases', (e) => onCaseClick(e.features[0].properties.id));
     map.on('click', 'clusters', async (e) => {
       const f = e.features[0];
@@ -217,10 +217,12 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     // Only the selected area is filled (highlightArea sets the filter): a fill over the whole
     // view, even a faint one, costs every frame drawn a fifth more in a browser drawing in software.
     map.addLayer({ id: `areas-${level}-fill`, type: 'fill', source: `areas-${level}`, minzoom: areaMinZoom(level),
-      filter: selectedOnly(null), paint: { 'fill-color': '#4fc3f7', 'fill-opacity': 0.12 } }, 'density');
+      filter: selectedOnly(null), paint: { 'fill-color': '#4fc3f7', 'fill-opacity': 0.12 } }, casesBelow());
     map.addLayer({ id: `areas-${level}-line`, type: 'line', source: `areas-${level}`, minzoom: areaMinZoom(level),
-      paint: { 'line-color': level === 0 ? '#4fc3f7' : '#2b6a8f', 'line-width': level === 0 ? 1.6 : 0.7, 'line-opacity': 0.8 } }, 'density');
+      paint: { 'line-color': level === 0 ? '#4fc3f7' : '#2b6a8f', 'line-width': level === 0 ? 1.6 : 0.7, 'line-opacity': 0.8 } }, casesBelow());
   }
+  // Under the cases' layers, once they exist (they are added on top).
+  const casesBelow = () => (map.getLayer('density') ? 'density' : undefined);
   const selectedOnly = (code) => ['==', ['get', 'code'], code ?? ''];
   let laterAreas = []; // [[level, features]] not drawn yet
   function drawLaterAreas() {
@@ -231,6 +233,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
 
   // What the map shows in view: cases drawn one by one plus those inside clusters.
   function renderedCaseTotal() {
+    if (!map.getLayer('clusters')) return 0;
     let n = 0;
     const clusters = new Set();
     for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
@@ -246,14 +249,22 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     map,
     drawn: () => drawn,
     tiles: () => tileUrl !== null,
-    // From now on the cases are drawn from the center's tiles (once; the map's layers exist).
+    // The cases are drawn from the page's GeoJSON (once; the map is loaded, no tiles).
+    useGeoJSON() {
+      if (tileUrl !== null || map.getSource('cases')) return;
+      map.addSource('density', { type: 'geojson', data: EMPTY });
+      map.addSource('cases', { type: 'geojson', data: EMPTY, cluster: true, clusterMaxZoom: 13, clusterRadius: 42 });
+      addCaseLayers(false);
+      redraw();
+    },
+    // From now on the cases are drawn from the center's tiles (once; the map is loaded).
     useTiles() {
       if (tileUrl !== null) return;
       tileUrl = tilesFor(tileQuery(cases) || new URLSearchParams());
       map.addSource('case-tiles', { type: 'vector', tiles: [tileUrl], minzoom: 0, maxzoom: 16 });
       // The page's GeoJSON emptied, if it held any (the first load has not drawn it: no need to
       // have the map's worker clear it, and draw a frame for it, before the tiles are asked).
-      if (drawn > 0) {
+      if (drawn > 0 && map.getSource('cases')) {
         map.getSource('cases').setData(EMPTY);
         map.getSource('density').setData(EMPTY);
       }
@@ -306,7 +317,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     showDensity(on) {
       densityOn = on;
       if (tileUrl === null) {
-        map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
+        if (map.getLayer('density')) map.setLayoutProperty('density', 'visibility', on ? 'visible' : 'none');
         redraw();
       } else {
         filterTiles();
