@@ -162,6 +162,27 @@ describe('control center', () => {
     await page.click('#panel-close');
   });
 
+  it('stays with the case opened last when a step on an earlier one answers late', async () => {
+    const acted = await ticket(116.4620, 39.9460, 'sanitation.bin_overflow', 'bin full by the clinic');
+    const later = await ticket(116.4700, 39.9460, 'traffic.illegal_parking', 'van on the corner');
+    await casesOnMap(acted, later);
+    await page.evaluate((id) => window.gridwatch.openCase(id), acted);
+    await page.waitForSelector('#form-dispatch');
+    const route = `**/api/v1/orders/${acted}/actions`;
+    await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
+    try {
+      await page.click('#form-dispatch button[type="submit"]');
+      await page.evaluate((id) => window.gridwatch.openCase(id), later);
+      await until('the later case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === later, 15_000);
+      await until('dispatched', async () => (await api(`/api/v1/orders/${acted}`)).json.properties.state === 'dispatched');
+      await page.waitForTimeout(1000); // the step's answer has reached the page by now
+      assert.equal(await page.locator('#panel .muted').first().textContent(), later);
+    } finally {
+      await page.unroute(route);
+    }
+    await page.click('#panel-close');
+  });
+
   it('shows an order published on MQTT within 2 s without reload', async () => {
     const [lon, lat] = [116.4700, 39.9500];
     await page.evaluate(([x, y]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: 16 }), [lon, lat]);

@@ -23,7 +23,10 @@ export function createPanel(ctx) {
       return;
     }
     if (load !== loads || openId !== id) return;
-    panel.replaceChildren(caseView(ctx, f, { close, reopen: open }));
+    // After a step the panel shows the case it led to, unless another case was opened while the
+    // step was on its way: the panel stays with the case the user chose last.
+    const reopen = (next) => (openId === id ? open(next) : undefined);
+    panel.replaceChildren(caseView(ctx, f, { close, reopen }));
     tickSla();
   }
 
