@@ -280,28 +280,39 @@ describe('control center', () => {
       window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
     assert.ok(await p.evaluate(() => window.gridwatch.tileRefreshes) > reloads, 'the tiles were reloaded for the change');
     // Drawn as its group's image: a dot of its state's colour ringed dark (not overdue), made
-    // for it by the page; an overdue case's image is ringed red. Pixels of the images the map
-    // holds (64 px at pixel ratio 2, dot radius 24 px): (32, 10) is the dot above the shape,
-    // (32, 7) the dark ring, (32, 5) inside the overdue ring only.
+    // for it by the page at the size drawn at this zoom (radius 11 px at zoom 15) and the
+    // display's pixel ratio, so the map draws it unscaled; an overdue case's image is ringed red.
+    // Pixels of the largest images (radius 12 px), at points of the 64-unit design scaled to the
+    // image: (32, 10) is the dot above the shape, (32, 7) the dark ring, (32, 5) inside the
+    // overdue ring only.
     const image = await p.evaluate((i) => {
       const map = window.gridwatch.map;
       const f = map.queryRenderedFeatures({ layers: ['cases'] }).find((g) => g.properties.id === i);
-      map.fire('styleimagemissing', { id: 'case-traffic-dispatched-overdue' });
-      const pixels = (name) => {
-        const img = map.style.getImage(name);
+      const name = `case-${f.properties.group}-${f.properties.state}-${f.properties.overdue ? 'overdue' : 'due'}`;
+      for (const n of [`${name}-12`, 'case-traffic-dispatched-overdue-12']) map.fire('styleimagemissing', { id: n });
+      const pixels = (n) => {
+        const img = map.style.getImage(n);
         if (!img) return null;
-        const at = (x, y) => Array.from(img.data.data.slice((y * img.data.width + x) * 4, (y * img.data.width + x) * 4 + 4));
+        const k = img.data.width / 64;
+        const at = (x, y) => {
+          const o = (Math.floor(y * k) * img.data.width + Math.floor(x * k)) * 4;
+          return Array.from(img.data.data.slice(o, o + 4));
+        };
         return { size: img.data.width, ratio: img.pixelRatio, dot: at(32, 10), ring: at(32, 7), outer: at(32, 5) };
       };
-      const name = `case-${f.properties.group}-${f.properties.state}-${f.properties.overdue ? 'overdue' : 'due'}`;
-      return { name, state: f.properties.state, own: pixels(name), overdue: pixels('case-traffic-dispatched-overdue') };
+      const held = [7, 8, 9, 10, 11, 12].filter((r) => map.style.getImage(`${name}-${r}`));
+      return { name, state: f.properties.state, zoom: map.getZoom(), mapRatio: map.getPixelRatio(), held,
+        drawn: pixels(`${name}-11`), own: pixels(`${name}-12`), overdue: pixels('case-traffic-dispatched-overdue-12') };
     }, id);
     const rgb = (hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
-    const near = (got, want, what) => assert.ok(got.slice(0, 3).every((c, k) => Math.abs(c - want[k]) <= 12) && got[3] > 240,
+    const near = (got, want, what) => assert.ok(got.slice(0, 3).every((c, k) => Math.abs(c - want[k]) <= 12) && got[3] > 220,
       `${what}: ${JSON.stringify(got)} is not ${JSON.stringify(want)}`);
     assert.equal(image.name, `case-environment-${image.state}-due`);
-    assert.ok(image.own, `the map holds the image ${image.name}`);
-    assert.deepEqual([image.own.size, image.own.ratio], [64, 2]);
+    assert.equal(image.zoom, 15);
+    assert.ok(image.held.includes(11), `the map holds ${image.name}'s image for zoom 15 (it holds radii ${image.held})`);
+    const side = (r) => 2 * Math.ceil((32 * r * image.mapRatio) / 24);
+    assert.deepEqual([image.drawn.size, image.drawn.ratio], [side(11), image.mapRatio], 'drawn at its size for the display');
+    assert.deepEqual([image.own.size, image.own.ratio], [side(12), image.mapRatio]);
     near(image.own.dot, rgb(STATE_COLORS[image.state]), `the dot of ${image.name}`);
     near(image.own.ring, rgb('#0d1b2a'), `the ring of ${image.name}`);
     assert.equal(image.own.outer[3], 0, 'nothing outside the dark ring');

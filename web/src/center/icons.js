@@ -13,12 +13,18 @@ const OTHER_STATE = '#90a4ae';
 const OVERDUE_RING = '#ef5350';
 const RING = '#0d1b2a';
 
-// Drawn at pixelRatio 2: 32 px on the map at icon-size 1, a dot of radius 12 px (and its ring)
-// with the domain's shape in the middle (drawn in a 40 px box, scaled to 36 px).
+// Designed in a 64-unit box: a dot of radius 24 units (and its ring) with the domain's shape in
+// the middle (drawn in a 40-unit box, scaled to 36 units). Each image is made at the size the map
+// draws it, for the display's pixel ratio, so the map copies its pixels unscaled (nearest)
+// rather than filtering them (linear) in every frame.
 const SIZE = 64;
 const RADIUS = 24;
 const SHAPE_BOX = 40;
 const SHAPE_SCALE = 0.9;
+
+// The dot's radius in CSS pixels by zoom: 7 px to zoom 10, one pixel more per zoom step or so,
+// 12 px from zoom 16. A step of the tiles' zoom, not a smooth scale: a scaled image is filtered.
+export const RADII = [[0, 7], [11, 8], [12, 9], [13, 10], [15, 11], [16, 12]];
 
 const shapes = {
   // bin: a trash can
@@ -37,19 +43,26 @@ const shapes = {
   general(c) { c.beginPath(); c.arc(20, 20, 8, 0, 7); c.fill(); },
 };
 
-// The name of a case's image, as a map expression over the case's properties.
-export const CASE_IMAGE = ['concat', 'case-', ['get', 'group'], '-', ['get', 'state'], '-', ['case', ['get', 'overdue'], 'overdue', 'due']];
+// The name of a case's image, as a map expression over the case's properties and the zoom.
+const nameAt = (radius) => ['concat', 'case-', ['get', 'group'], '-', ['get', 'state'], '-',
+  ['case', ['get', 'overdue'], 'overdue', 'due'], `-${radius}`];
+export const CASE_IMAGE = ['step', ['zoom'], nameAt(RADII[0][1]), ...RADII.slice(1).flatMap(([z, r]) => [z, nameAt(r)])];
 
-// The ImageData of image `name` (case-<domain>-<state>-<overdue|due>) for map.addImage, or
-// null when the name is not a case's. An unknown domain gets the general shape, an unknown state
-// grey.
-export function caseImage(name) {
-  const m = /^case-(.*)-([a-z_]*)-(overdue|due)$/.exec(name);
+// The ImageData of image `name` (case-<domain>-<state>-<overdue|due>-<radius>) for map.addImage
+// at pixel ratio `ratio`, or null when the name is not a case's. An unknown domain gets the
+// general shape, an unknown state grey.
+export function caseImage(name, ratio) {
+  const m = /^case-(.*)-([a-z_]*)-(overdue|due)-([0-9]+)$/.exec(name);
   if (!m) return null;
-  const [, domain, state, due] = m;
+  const [, domain, state, due, radius] = m;
+  // Scaled from the 64-unit design; an even size keeps the dot's centre on a pixel corner.
+  const k = (Number(radius) * ratio) / RADIUS;
+  const size = 2 * Math.ceil((SIZE / 2) * k);
   const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = SIZE;
+  canvas.width = canvas.height = size;
   const c = canvas.getContext('2d');
+  const shift = size / 2 - (SIZE / 2) * k;
+  c.setTransform(k, 0, 0, k, shift, shift);
   const ring = due === 'overdue' ? 6 : 2;
   c.beginPath();
   c.arc(SIZE / 2, SIZE / 2, RADIUS + ring / 2, 0, 2 * Math.PI);
@@ -61,9 +74,9 @@ export function caseImage(name) {
   c.fillStyle = STATE_COLORS[state] || OTHER_STATE;
   c.fill();
   const offset = (SIZE - SHAPE_BOX * SHAPE_SCALE) / 2;
-  c.setTransform(SHAPE_SCALE, 0, 0, SHAPE_SCALE, offset, offset);
+  c.transform(SHAPE_SCALE, 0, 0, SHAPE_SCALE, offset, offset);
   c.fillStyle = '#fff';
   c.strokeStyle = '#fff';
   (shapes[domain] || shapes.general)(c);
-  return c.getImageData(0, 0, SIZE, SIZE);
+  return c.getImageData(0, 0, size, size);
 }

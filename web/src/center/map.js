@@ -122,10 +122,9 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       paint: { 'circle-color': '#0288d1', 'circle-opacity': 0.85, 'circle-stroke-color': '#b3e5fc', 'circle-stroke-width': 1.5,
         'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 100, 22, 1000, 30] } }, before);
     // Each case one image (icons.js): its state's dot, its domain's shape, the overdue ring; the
-    // dot's radius 7 px at zoom 10 to 12 px from zoom 16.
+    // dot's radius 7 px at zoom 10 to 12 px from zoom 16, an image per size drawn unscaled.
     map.addLayer({ id: 'cases', type: 'symbol', ...from, filter: ['!', ['has', 'point_count']],
-      layout: { 'icon-image': CASE_IMAGE, 'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 7 / 12, 16, 1],
-        'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
+      layout: { 'icon-image': CASE_IMAGE, 'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
   }
 
   // A cluster's key: its id in the browser's clusters, its place in the center's.
@@ -173,10 +172,12 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-right');
   map.on('load', () => {
-    // The cases' images as the map meets them (a domain × state × overdue each).
+    // The cases' images as the map meets them (a domain × state × overdue × size each), at the
+    // display's pixel ratio: the map draws an image of its own ratio unscaled.
     map.on('styleimagemissing', (e) => {
-      const img = caseImage(e.id);
-      if (img && !map.hasImage(e.id)) map.addImage(e.id, img, { pixelRatio: 2 });
+      const ratio = map.getPixelRatio();
+      const img = caseImage(e.id, ratio);
+      if (img && !map.hasImage(e.id)) map.addImage(e.id, img, { pixelRatio: ratio });
     });
     // The cases' layers come once the page knows how it draws them (useGeoJSON or useTiles):
     // layers added here and replaced then would cost the first map a frame.
