@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DISPATCHER, HOTLINE_KEY, until } from './harness.mjs';
-import { STATE_COLORS } from '../src/center/icons.js';
+import { RADII, STATE_COLORS } from '../src/center/icons.js';
 import { OPEN_MAP, SIZES, api, artifacts, base, brokerUrl, browser, dataDir, newPage, ticket } from './browser_session.mjs';
 
 describe('control center', () => {
@@ -17,6 +17,18 @@ describe('control center', () => {
   });
   // Waits until the page holds every one of `ids` (new tickets reach it by the live events).
   const casesOnMap = (...ids) => until('the cases on the map', () => page.evaluate((all) => all.every((i) => window.gridwatch.hasCase(i)), ids), 15_000);
+  // The id of the case the panel shows, and a wait until it shows `id`.
+  const panelCase = () => page.locator('#panel .muted').first().textContent();
+  const panelShows = (what, id) => until(what, async () => (await panelCase()) === id, 15_000);
+  // Runs `body` while the page's requests to `route` are answered 1.5 s late.
+  async function withLateAnswers(route, body) {
+    await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
+    try {
+      await body();
+    } finally {
+      await page.unroute(route);
+    }
+  }
 
   it('shows as many case markers as /api/v1/orders returns', async () => {
     // The demo keeps opening and clearing cases: compare at a moment when the API answers the
@@ -44,7 +56,7 @@ describe('control center', () => {
     const box = await page.locator('#map').boundingBox();
     await page.mouse.click(box.x + point.x, box.y + point.y);
     await page.waitForSelector('#panel:not(.hidden) #panel-category');
-    await until('the panel of the clicked case', async () => (await page.locator('#panel .muted').first().textContent()) === id, 15_000);
+    await panelShows('the panel of the clicked case', id);
     assert.equal(await page.locator('#panel-category').textContent(), 'Noise');
     assert.equal(await page.locator('#panel-sources .source').count(), full.properties.sources.length);
     assert.match(await page.locator('#panel-sources').textContent(), /construction noise at night/);
@@ -62,7 +74,7 @@ describe('control center', () => {
     await until('dispatched', async () => (await api(`/api/v1/orders/${first}`)).json.properties.state === 'dispatched');
     await page.evaluate((id) => window.gridwatch.openCase(id), second);
     await page.waitForSelector('#form-merge');
-    await until('the second case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === second, 15_000);
+    await panelShows('the second case\'s panel', second);
     await page.fill('#form-merge input[name="into"]', first);
     await page.fill('#form-merge input[name="reason"]', 'the same pile');
     await page.click('#form-merge button[type="submit"]');
@@ -80,7 +92,7 @@ describe('control center', () => {
     await until('the case on the map', () => page.evaluate((i) => window.gridwatch.hasCase(i), id), 15_000);
     await page.evaluate((i) => window.gridwatch.openCase(i), id);
     await page.waitForSelector('#suggestion button');
-    await until('the case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === id, 15_000);
+    await panelShows('the case\'s panel', id);
     assert.equal(await page.locator('#suggestion button').count(), 3);
     const second = page.locator('#suggestion button').nth(1);
     const chosen = await second.getAttribute('data-category');
@@ -119,7 +131,7 @@ describe('control center', () => {
       return r.status === 200 && type === 'video/mp4';
     }, 60_000, 1000);
     await page.evaluate((id) => window.gridwatch.openCase(id), found.id);
-    await until('the camera case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === found.id, 15_000);
+    await panelShows('the camera case\'s panel', found.id);
     const video = page.locator('#panel-sources video');
     await video.waitFor({ timeout: 15_000 });
     // readyState 2 (HAVE_CURRENT_DATA): the browser has decoded the clip's first frame, and knows
@@ -149,16 +161,12 @@ describe('control center', () => {
     const slow = await ticket(116.4620, 39.9400, 'sanitation.bin_overflow', 'bin full by the school');
     const fast = await ticket(116.4700, 39.9400, 'traffic.illegal_parking', 'van on the crossing');
     await casesOnMap(slow, fast);
-    const route = `**/api/v1/orders/${slow}`;
-    await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
-    try {
+    await withLateAnswers(`**/api/v1/orders/${slow}`, async () => {
       await page.evaluate(([a, b]) => { window.gridwatch.openCase(a); window.gridwatch.openCase(b); }, [slow, fast]);
-      await until('the later case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === fast, 15_000);
+      await panelShows('the later case\'s panel', fast);
       await page.waitForTimeout(2500); // the slow answer has arrived by now
-      assert.equal(await page.locator('#panel .muted').first().textContent(), fast);
-    } finally {
-      await page.unroute(route);
-    }
+      assert.equal(await panelCase(), fast);
+    });
     await page.click('#panel-close');
   });
 
@@ -168,18 +176,14 @@ describe('control center', () => {
     await casesOnMap(acted, later);
     await page.evaluate((id) => window.gridwatch.openCase(id), acted);
     await page.waitForSelector('#form-dispatch');
-    const route = `**/api/v1/orders/${acted}/actions`;
-    await page.route(route, async (r) => { await new Promise((ok) => setTimeout(ok, 1500)); await r.continue(); });
-    try {
+    await withLateAnswers(`**/api/v1/orders/${acted}/actions`, async () => {
       await page.click('#form-dispatch button[type="submit"]');
       await page.evaluate((id) => window.gridwatch.openCase(id), later);
-      await until('the later case\'s panel', async () => (await page.locator('#panel .muted').first().textContent()) === later, 15_000);
+      await panelShows('the later case\'s panel', later);
       await until('dispatched', async () => (await api(`/api/v1/orders/${acted}`)).json.properties.state === 'dispatched');
       await page.waitForTimeout(1000); // the step's answer has reached the page by now
-      assert.equal(await page.locator('#panel .muted').first().textContent(), later);
-    } finally {
-      await page.unroute(route);
-    }
+      assert.equal(await panelCase(), later);
+    });
     await page.click('#panel-close');
   });
 
@@ -285,7 +289,7 @@ describe('control center', () => {
     // Pixels of the largest images (radius 12 px), at points of the 64-unit design scaled to the
     // image: (32, 10) is the dot above the shape, (32, 7) the dark ring, (32, 5) inside the
     // overdue ring only.
-    const image = await p.evaluate((i) => {
+    const image = await p.evaluate(([i, radii]) => {
       const map = window.gridwatch.map;
       const f = map.queryRenderedFeatures({ layers: ['cases'] }).find((g) => g.properties.id === i);
       const name = `case-${f.properties.group}-${f.properties.state}-${f.properties.overdue ? 'overdue' : 'due'}`;
@@ -300,10 +304,10 @@ describe('control center', () => {
         };
         return { size: img.data.width, ratio: img.pixelRatio, dot: at(32, 10), ring: at(32, 7), outer: at(32, 5) };
       };
-      const held = [7, 8, 9, 10, 11, 12].filter((r) => map.style.getImage(`${name}-${r}`));
+      const held = radii.filter((r) => map.style.getImage(`${name}-${r}`));
       return { name, state: f.properties.state, zoom: map.getZoom(), mapRatio: map.getPixelRatio(), held,
         drawn: pixels(`${name}-11`), own: pixels(`${name}-12`), overdue: pixels('case-traffic-dispatched-overdue-12') };
-    }, id);
+    }, [id, RADII.map(([, r]) => r)]);
     const rgb = (hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
     const near = (got, want, what) => assert.ok(got.slice(0, 3).every((c, k) => Math.abs(c - want[k]) <= 12) && got[3] > 220,
       `${what}: ${JSON.stringify(got)} is not ${JSON.stringify(want)}`);
