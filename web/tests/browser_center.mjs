@@ -278,11 +278,22 @@ describe('control center', () => {
       };
       requestAnimationFrame(tick);
     }));
+    const asked = []; // the tiles of the cases asked from now on (z/x/y)
+    const onRequest = (r) => { const m = /\/tiles\/(\d+\/\d+\/\d+)\.mvt/.exec(r.url()); if (m) asked.push(m[1]); };
+    p.on('request', onRequest);
     const id = await ticket(116.4012, 39.9012, 'environment.noise', 'tiles test');
     assert.equal(await moving, 0, 'no tile reload while the view moved');
     await until('the new case in the tiles', () => p.evaluate((i) =>
       window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
+    p.off('request', onRequest);
     assert.ok(await p.evaluate(() => window.gridwatch.tileRefreshes) > reloads, 'the tiles were reloaded for the change');
+    // Only the tiles holding a change are asked again: the zoom-15 tile holding the new case's
+    // place (the slippy map's numbering), not every tile in view.
+    const holding = (lon, lat, z) => `${z}/${Math.floor(((lon + 180) / 360) * 2 ** z)}/${Math.floor(((1 - Math.asinh(Math.tan((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z)}`;
+    const inView = await p.evaluate(() => window.gridwatch.map.style.tileManagers['case-tiles'].getIds().length);
+    const again = new Set(asked.filter((t) => t.startsWith('15/')));
+    assert.ok(again.has(holding(116.4012, 39.9012, 15)), `the new case's tile asked again (asked: ${[...again]})`);
+    assert.ok(again.size < inView, `only the tiles holding changes asked again: ${again.size} of the ${inView} in view`);
     // Drawn as its group's image: a dot of its state's colour ringed dark (not overdue), made
     // for it by the page at the size drawn at this zoom (radius 11 px at zoom 15) and the
     // display's pixel ratio, so the map draws it unscaled; an overdue case's image is ringed red.

@@ -1,7 +1,9 @@
 // The cases on the map and their live updates: the first load, then every event of
 // /api/v1/events fetches its case again (batched every 150 ms; a burst of more than 200 is one
 // reload), so the map follows the center. `onCase(id)` after each case fetched again (the panel
-// shows it afresh), `onBatch()` after each batch (the area's rates, the map's tiles), `onState(s)`
+// shows it afresh), `onBatch(places)` after each batch (the area's rates, the map's tiles; `places`
+// the [lon, lat] of the changed cases, before and after, or null when a place is not known or the
+// batch was one reload), `onState(s)`
 // as the stream comes and goes ('live', 'reconnecting', ...), `onOpened(feature)` for a case new
 // to the map, `onMany()` when a load finds TILES_FROM open cases or more (the map then draws the
 // center's tiles, and the page holds only the cases it hears of; a later load — a burst, the
@@ -61,7 +63,10 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     loadedAt = performance.now();
   }
 
+  // Fetches case `id` again; answers where it is and was on the map ([lon, lat] each; none
+  // without a position), or null when that is not known (not fetched, or gone unseen).
   async function refresh(id) {
+    const before = cases.get(id)?.geometry;
     try {
       const f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: ctx.token });
       const p = f.properties;
@@ -72,9 +77,14 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
         if (fresh) onOpened(mapFeature(f));
       }
       onCase(f.id);
+      return [before, f.geometry].filter(Boolean).map((g) => g.coordinates);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) cases.remove(id);
-      else console.warn(`case ${id} not refreshed: ${e.message}`);
+      if (e instanceof ApiError && e.status === 404) {
+        cases.remove(id);
+        return before ? [before.coordinates] : null;
+      }
+      console.warn(`case ${id} not refreshed: ${e.message}`);
+      return null;
     }
   }
 
@@ -82,9 +92,13 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
     flushTimer = null;
     const ids = [...pending];
     pending.clear();
+    let places = null;
     if (ids.length > 200) await load(); // a burst: one reload is cheaper
-    else await Promise.all(ids.map(refresh));
-    onBatch();
+    else {
+      const each = await Promise.all(ids.map(refresh));
+      if (!each.includes(null)) places = each.flat();
+    }
+    onBatch(places);
   }
 
   function onEvent(ev) {

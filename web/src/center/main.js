@@ -113,9 +113,9 @@ function start(ctx) {
   const screen = createScreen(ctx);
   const liveCases = createLiveCases(ctx, cases, {
     onCase: (id) => { if (panel.openId() === id) panel.open(id); },
-    onBatch: () => {
+    onBatch: (places) => {
       if (drill.area()) drill.loadStats();
-      view.refreshTiles();
+      view.refreshTiles(places);
     },
     onState: setLive,
     onOpened: (f) => screen.opened(f),

@@ -38,6 +38,25 @@ const TILE_REFRESH_MS = 2000;
 const STILL_MS = 300;
 const RELOAD_STILL_MS = 1000;
 const RELOAD_AT_MOST_MS = 10_000; // a view that never stops reloads anyway
+// The places of live changes kept to reload the tiles holding them (more: every tile again).
+const CHANGED_AT_MOST = 500;
+const TILE_MAXZOOM = 16;
+
+// The tiles (every zoom of the cases' tiles) that hold the places [[lon, lat]]: the center puts
+// each case in the one tile of a zoom that holds it (cases_tile.sql), by the spherical Mercator.
+export function tilesHolding(places) {
+  const ids = new Map();
+  for (const [lon, lat] of places) {
+    const fx = (lon + 180) / 360;
+    const fy = (1 - Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360)) / Math.PI) / 2;
+    for (let z = 0; z <= TILE_MAXZOOM; z++) {
+      const n = 2 ** z;
+      const x = Math.floor(fx * n), y = Math.floor(fy * n);
+      if (x >= 0 && x < n && y >= 0 && y < n) ids.set(`${z}/${x}/${y}`, { z, x, y });
+    }
+  }
+  return [...ids.values()];
+}
 
 // The tiles' parameters for the map's filters (state.js), or null when no case can pass.
 export function tileQuery(cases) {
@@ -63,6 +82,10 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   let refreshTimer = null;
   let refreshedAt = 0;
   let refreshes = 0;
+  // Where live changes happened since the tiles were last loaded in full; null: reload them all.
+  // Tiles the map keeps out of view are not reloaded with those in view: the places stay, and the
+  // tiles holding them are reloaded again when the view has moved (a kept tile back in view).
+  let changed = [];
   let movedAt = 0; // when the view last moved (performance.now())
   let densityOn = false; // the Density box
   const densityShown = () => densityOn;
@@ -102,6 +125,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     const url = tilesFor(q);
     if (url !== tileUrl) {
       tileUrl = url;
+      changed = []; // every tile loaded afresh
       map.getSource('case-tiles').setTiles([url]);
     }
   }
@@ -126,6 +150,41 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     map.addLayer({ id: 'cases', type: 'symbol', ...from, filter: ['!', ['has', 'point_count']],
       layout: { 'icon-image': CASE_IMAGE, 'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
   }
+
+  // Reloads the tiles for the changes (`changed`) once, at most every 2 s.
+  function scheduleReload() {
+    if (refreshTimer) return;
+    const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
+    // Not while tiles are loading (the first map, a pan): reloads would keep the map from
+    // ever being drawn; the changes wait for the map to be idle. Nor while the view moves (a
+    // drag, a view moved frame by frame): every tile in view would be asked again under the
+    // user's hands; they wait for a second of still view, 10 s at most.
+    const asked = Date.now();
+    const reload = () => {
+      refreshTimer = null;
+      refreshedAt = Date.now();
+      refreshes += 1;
+      // Every tile (and none kept out of view), or those in view holding a change.
+      if (changed === null) {
+        changed = [];
+        map.refreshTiles('case-tiles');
+      } else {
+        map.refreshTiles('case-tiles', tilesHolding(changed));
+      }
+    };
+    const attempt = () => {
+      const still = performance.now() - movedAt;
+      if (still < RELOAD_STILL_MS && Date.now() - asked < RELOAD_AT_MOST_MS) {
+        refreshTimer = setTimeout(attempt, RELOAD_STILL_MS - still);
+        return;
+      }
+      if (map.areTilesLoaded()) reload();
+      else map.once('idle', reload);
+    };
+    refreshTimer = setTimeout(attempt, wait);
+  }
+  // A tile kept out of view and back in view may not hold the changes made meanwhile.
+  map.on('moveend', () => { if (tileUrl !== null && changed && changed.length) scheduleReload(); });
 
   // A cluster's key: its id in the browser's clusters, its place in the center's.
   const clusterKey = (f) => f.properties.cluster_id ?? f.geometry.coordinates.join(',');
@@ -284,33 +343,14 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
         setTimeout(() => { map.off('dataloading', seen); asked(); }, ms);
       });
     },
-    // With tiles: the tiles are loaded again (live changes), at most every 2 s; changes in
-    // between wait and go together. Every tile: MapLibre reloads only the tiles in view by id and
-    // would keep the others it holds as they were.
-    refreshTiles() {
-      if (tileUrl === null || refreshTimer) return;
-      const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
-      // Not while tiles are loading (the first map, a pan): reloads would keep the map from
-      // ever being drawn; the changes wait for the map to be idle. Nor while the view moves (a
-      // drag, a view moved frame by frame): every tile in view would be asked again under the
-      // user's hands; they wait for a second of still view, 10 s at most.
-      const asked = Date.now();
-      const reload = () => {
-        refreshTimer = null;
-        refreshedAt = Date.now();
-        refreshes += 1;
-        map.refreshTiles('case-tiles');
-      };
-      const attempt = () => {
-        const still = performance.now() - movedAt;
-        if (still < RELOAD_STILL_MS && Date.now() - asked < RELOAD_AT_MOST_MS) {
-          refreshTimer = setTimeout(attempt, RELOAD_STILL_MS - still);
-          return;
-        }
-        if (map.areTilesLoaded()) reload();
-        else map.once('idle', reload);
-      };
-      refreshTimer = setTimeout(attempt, wait);
+    // With tiles: the tiles holding `places` ([[lon, lat]] of live changes; null: every tile)
+    // are loaded again, at most every 2 s; changes in between wait and go together.
+    refreshTiles(places = null) {
+      if (tileUrl === null) return;
+      if (places === null || changed === null || changed.length + places.length > CHANGED_AT_MOST) changed = null;
+      else if (!places.length) return;
+      else changed.push(...places);
+      scheduleReload();
     },
     // How many times the tiles were reloaded for live changes.
     tileRefreshes: () => refreshes,

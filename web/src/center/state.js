@@ -40,6 +40,7 @@ export function createCases() {
       if (cases.delete(id)) changed();
     },
     has: (id) => cases.has(id),
+    get: (id) => cases.get(id),
     all: () => [...cases.values()],
     // What the map draws: the cases with a position that pass the filters.
     shown: () => [...cases.values()].filter((f) => f.geometry && passes(f.properties, filters)),
