@@ -392,6 +392,35 @@ describe('control center', () => {
     };
     assert.deepEqual(await drawnAt(12), ['hotspots']);
     assert.deepEqual(await drawnAt(14), ['hotspots-line']);
+    // A growing problem's cell (the demo's history plants one): filled in its class's colour in the
+    // one fill layer until street zoom, no outline layer drawn there; outlined from street zoom.
+    const grow = await page.evaluate(() => {
+      const f = window.gridwatch.hotspots().emerging.features[0];
+      if (!f) return null;
+      const ring = f.geometry.coordinates[0];
+      return { cls: f.properties.class, lon: ring.reduce((a, c) => a + c[0], 0) / ring.length, lat: ring.reduce((a, c) => a + c[1], 0) / ring.length };
+    });
+    assert.ok(grow, 'the demo\'s history has a growing cell');
+    const growingAt = async (zoom, half) => {
+      await page.evaluate(([x, y, z]) => window.gridwatch.map.jumpTo({ center: [x, y], zoom: z }), [grow.lon, grow.lat, zoom]);
+      await page.waitForFunction(() => !window.gridwatch.map.isMoving() && window.gridwatch.map.areTilesLoaded());
+      let found;
+      await until(`the growing cell drawn at zoom ${zoom}`, async () => {
+        found = await page.evaluate(([x, y, h]) => {
+          const map = window.gridwatch.map;
+          const at = map.project([x, y]);
+          return map.queryRenderedFeatures([[at.x - h, at.y - h], [at.x + h, at.y + h]], { layers: ['hotspots', 'emerging'] })
+            .map((f) => `${f.layer.id}:${f.properties.class}`);
+        }, [grow.lon, grow.lat, half]);
+        return found.length > 0;
+      }, 10_000);
+      return [...new Set(found)].sort();
+    };
+    // At its middle at city zoom: the fill alone; at street zoom, within 80 px (its outline): the
+    // growing outline, no fill.
+    assert.deepEqual(await growingAt(12, 2), [`hotspots:${grow.cls}`]);
+    const street = await growingAt(14, 80);
+    assert.ok(street.includes(`emerging:${grow.cls}`) && !street.some((x) => x.startsWith('hotspots:')), `outlined at street zoom: ${street}`);
     assert.match(await page.locator('#hotspots').textContent(), /Hot spots \(28 days\)/);
     await page.screenshot({ path: join(artifacts, 'center-hotspots-desk.png') });
   });

@@ -10,6 +10,31 @@ const REFRESH_MS = 5 * 60_000;
 // From this zoom on the hot and cold cells are outlined instead of filled.
 const OUTLINED_FROM = 14;
 const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_hot'];
+const SPOT_COLOR = ['match', ['get', 'spot'], 'hot', '#e53935', '#1e88e5'];
+const CLASS_COLOR = ['match', ['get', 'class'], 'intensifying_hot', '#ff1744', 'new_hot', '#ff9100', '#ffca28'];
+
+// A cell's key, the same in both answers (the same hexagons of one grid, or the same areas): the
+// mean vertex of its first ring.
+function cellKey(geometry) {
+  const ring = geometry.type === 'MultiPolygon' ? geometry.coordinates[0][0] : geometry.coordinates[0];
+  let x = 0, y = 0;
+  for (const [lon, lat] of ring) { x += lon; y += lat; }
+  return `${(x / ring.length).toFixed(6)},${(y / ring.length).toFixed(6)}`;
+}
+
+// The cells filled until street zoom, one layer: the hot and cold cells (`spot`), each with its
+// growing class (`class`) when it has one, and the growing cells that are neither.
+export function filledCells(spots, growing) {
+  const classOf = new Map(growing.features.map((f) => [cellKey(f.geometry), f.properties.class]));
+  const features = spots.features.map((f) => {
+    const c = classOf.get(cellKey(f.geometry));
+    classOf.delete(cellKey(f.geometry));
+    return c ? { ...f, properties: { ...f.properties, class: c } } : f;
+  });
+  for (const f of growing.features)
+    if (classOf.has(cellKey(f.geometry))) features.push({ type: 'Feature', geometry: f.geometry, properties: { class: f.properties.class } });
+  return { type: 'FeatureCollection', features };
+}
 
 export function createHotspots(ctx, map) {
   const state = { spots: EMPTY, emerging: EMPTY, anomalies: [], hot: 0, cold: 0, cells: 0, size: null, classes: {}, loadedAt: 0 };
@@ -18,18 +43,18 @@ export function createHotspots(ctx, map) {
   function addLayers() {
     map.addSource('hotspots', { type: 'geojson', data: EMPTY });
     map.addSource('emerging', { type: 'geojson', data: EMPTY });
-    // Below the cases: hot cells red, cold blue; growing ones outlined. From street zoom on
-    // (single cases drawn) the hot and cold cells are outlined, dashed, not filled: a fill under
-    // the cases would tint their colours and the streets, and a fill over much of the view costs
-    // each frame drawn in software about a third.
-    const spotColor = ['match', ['get', 'spot'], 'hot', '#e53935', '#1e88e5'];
+    // Below the cases. Until street zoom one fill: hot cells red, cold blue, a growing problem's
+    // cells in its class's colour, more opaque; a second layer over thousands of cells ~10 px
+    // across (the growing ones' outlines) cost a frame drawn in software as much as all the rest
+    // of it. From street zoom on (single cases drawn) the hot and cold cells are outlined,
+    // dashed, not filled — a fill under the cases would tint their colours and the streets — and
+    // the growing ones outlined in their class's colour.
     map.addLayer({ id: 'hotspots', type: 'fill', source: 'hotspots', maxzoom: OUTLINED_FROM,
-      paint: { 'fill-color': spotColor, 'fill-opacity': 0.28 } }, 'density');
-    map.addLayer({ id: 'hotspots-line', type: 'line', source: 'hotspots', minzoom: OUTLINED_FROM,
-      paint: { 'line-color': spotColor, 'line-width': 1.5, 'line-dasharray': [3, 2] } }, 'density');
-    map.addLayer({ id: 'emerging', type: 'line', source: 'emerging',
-      paint: { 'line-color': ['match', ['get', 'class'], 'intensifying_hot', '#ff1744', 'new_hot', '#ff9100', '#ffca28'],
-        'line-width': 2 } }, 'density');
+      paint: { 'fill-color': ['case', ['has', 'class'], CLASS_COLOR, SPOT_COLOR], 'fill-opacity': ['case', ['has', 'class'], 0.5, 0.28] } }, 'density');
+    map.addLayer({ id: 'hotspots-line', type: 'line', source: 'hotspots', minzoom: OUTLINED_FROM, filter: ['has', 'spot'],
+      paint: { 'line-color': SPOT_COLOR, 'line-width': 1.5, 'line-dasharray': [3, 2] } }, 'density');
+    map.addLayer({ id: 'emerging', type: 'line', source: 'emerging', minzoom: OUTLINED_FROM,
+      paint: { 'line-color': CLASS_COLOR, 'line-width': 2 } }, 'density');
   }
 
   async function load() {
@@ -56,7 +81,7 @@ export function createHotspots(ctx, map) {
     }
     if (anomalies) state.anomalies = anomalies.items.filter((i) => i.alarm);
     state.loadedAt = Date.now();
-    map.getSource('hotspots')?.setData(state.spots);
+    map.getSource('hotspots')?.setData(filledCells(state.spots, state.emerging));
     map.getSource('emerging')?.setData(state.emerging);
     render();
   }
