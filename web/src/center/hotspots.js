@@ -13,9 +13,10 @@ const GROWING = ['intensifying_hot', 'persistent_hot', 'new_hot', 'consecutive_h
 const SPOT_COLOR = ['match', ['get', 'spot'], 'hot', '#e53935', '#1e88e5'];
 const CLASS_COLOR = ['match', ['get', 'class'], 'intensifying_hot', '#ff1744', 'new_hot', '#ff9100', '#ffca28'];
 
-// A cell's key, the same in both answers (the same hexagons of one grid, or the same areas): the
-// mean vertex of its first ring.
+// A cell's key, the same in both answers when their cells are (hexagons of one size, or the same
+// areas): the mean vertex of its first ring; none without a polygon.
 function cellKey(geometry) {
+  if (!geometry || !geometry.coordinates || !geometry.coordinates.length) return null;
   const ring = geometry.type === 'MultiPolygon' ? geometry.coordinates[0][0] : geometry.coordinates[0];
   let x = 0, y = 0;
   for (const [lon, lat] of ring) { x += lon; y += lat; }
@@ -23,13 +24,20 @@ function cellKey(geometry) {
 }
 
 // The cells filled until street zoom, one layer: the hot and cold cells (`spot`), each with its
-// growing class (`class`) when it has one, and the growing cells that are neither.
+// growing class (`class`) when it has one, and the growing cells that are neither (all of them,
+// drawn over the hot and cold ones, when the two answers' hexagons differ in size: the center
+// sizes each answer's hexagons to its own window when the area is large).
 export function filledCells(spots, growing) {
-  const classOf = new Map(growing.features.map((f) => [cellKey(f.geometry), f.properties.class]));
+  const classOf = new Map();
+  for (const f of growing.features) {
+    const key = cellKey(f.geometry);
+    if (key) classOf.set(key, f.properties.class);
+  }
   const features = spots.features.map((f) => {
-    const c = classOf.get(cellKey(f.geometry));
-    classOf.delete(cellKey(f.geometry));
-    return c ? { ...f, properties: { ...f.properties, class: c } } : f;
+    const key = cellKey(f.geometry), c = key && classOf.get(key);
+    if (!c) return f;
+    classOf.delete(key);
+    return { ...f, properties: { ...f.properties, class: c } };
   });
   for (const f of growing.features)
     if (classOf.has(cellKey(f.geometry))) features.push({ type: 'Feature', geometry: f.geometry, properties: { class: f.properties.class } });

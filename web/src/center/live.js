@@ -29,7 +29,7 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
   let many = false; // TILES_FROM open cases or more: the map draws tiles
   let lastEventAt = 0;
   let offline = false;
-  const pending = new Set();
+  const pending = new Map(); // case id -> whether an event may have moved it (a merge, a split)
   let flushTimer = null;
 
   // The open cases: all of them, or with tiles none (the tiles draw them). How many there are
@@ -64,8 +64,10 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
   }
 
   // Fetches case `id` again; answers where it is and was on the map ([lon, lat] each; none
-  // without a position), or null when that is not known (not fetched, or gone unseen).
-  async function refresh(id) {
+  // without a position), or null when that is not known: not fetched, gone unseen, or maybe
+  // moved (`mayMove`: a report that joined it or a split can change its primary report, whose
+  // place is the case's) from a place the page never held.
+  async function refresh(id, mayMove) {
     const before = cases.get(id)?.geometry;
     try {
       const f = await call(`/api/v1/orders/${encodeURIComponent(id)}`, { token: ctx.token });
@@ -77,6 +79,7 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
         if (fresh) onOpened(mapFeature(f));
       }
       onCase(f.id);
+      if (mayMove && !before) return null;
       return [before, f.geometry].filter(Boolean).map((g) => g.coordinates);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
@@ -90,12 +93,12 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
 
   async function flush() {
     flushTimer = null;
-    const ids = [...pending];
+    const batch = [...pending];
     pending.clear();
     let places = null;
-    if (ids.length > 200) await load(); // a burst: one reload is cheaper
+    if (batch.length > 200) await load(); // a burst: one reload is cheaper
     else {
-      const each = await Promise.all(ids.map(refresh));
+      const each = await Promise.all(batch.map(([id, mayMove]) => refresh(id, mayMove)));
       if (!each.includes(null)) places = each.flat();
     }
     onBatch(places);
@@ -103,7 +106,8 @@ export function createLiveCases(ctx, cases, { onCase, onBatch, onState, onOpened
 
   function onEvent(ev) {
     lastEventAt = Date.now();
-    for (const id of [ev.case_id, ev.new_case_id]) if (id) pending.add(id);
+    const mayMove = ev.type === 'merged' || ev.type === 'split';
+    for (const id of [ev.case_id, ev.new_case_id]) if (id) pending.set(id, pending.get(id) || mayMove);
     if (!flushTimer) flushTimer = setTimeout(flush, 150);
   }
 

@@ -38,7 +38,7 @@ const TILE_REFRESH_MS = 2000;
 const STILL_MS = 300;
 const RELOAD_STILL_MS = 1000;
 const RELOAD_AT_MOST_MS = 10_000; // a view that never stops reloads anyway
-// The places of live changes kept to reload the tiles holding them (more: every tile again).
+// The places of live changes waiting for a reload of the tiles holding them (more: every tile).
 const CHANGED_AT_MOST = 500;
 const TILE_MAXZOOM = 16;
 
@@ -82,9 +82,7 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
   let refreshTimer = null;
   let refreshedAt = 0;
   let refreshes = 0;
-  // Where live changes happened since the tiles were last loaded in full; null: reload them all.
-  // Tiles the map keeps out of view are not reloaded with those in view: the places stay, and the
-  // tiles holding them are reloaded again when the view has moved (a kept tile back in view).
+  // Where the live changes waiting for a reload happened; null: reload every tile.
   let changed = [];
   let movedAt = 0; // when the view last moved (performance.now())
   let densityOn = false; // the Density box
@@ -164,13 +162,13 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       refreshTimer = null;
       refreshedAt = Date.now();
       refreshes += 1;
-      // Every tile (and none kept out of view), or those in view holding a change.
-      if (changed === null) {
-        changed = [];
-        map.refreshTiles('case-tiles');
-      } else {
-        map.refreshTiles('case-tiles', tilesHolding(changed));
-      }
+      // Those holding a change: asked again if in view, forgotten if kept out of view (MapLibre
+      // would show a kept tile again as it was); every tile (none kept) if the map's cache of
+      // tiles out of view cannot be reached.
+      const ids = changed && tilesHolding(changed);
+      changed = [];
+      if (ids && dropKeptTiles(ids)) map.refreshTiles('case-tiles', ids);
+      else map.refreshTiles('case-tiles');
     };
     const attempt = () => {
       const still = performance.now() - movedAt;
@@ -183,8 +181,15 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     };
     refreshTimer = setTimeout(attempt, wait);
   }
-  // A tile kept out of view and back in view may not hold the changes made meanwhile.
-  map.on('moveend', () => { if (tileUrl !== null && changed && changed.length) scheduleReload(); });
+  // Drops the cases' tiles `ids` ([{z, x, y}]) from the tiles MapLibre keeps out of view (its
+  // TileManager's cache: not public; false when it is not there, e.g. in another version).
+  function dropKeptTiles(ids) {
+    const cache = map.style?.tileManagers?.['case-tiles']?._outOfViewCache;
+    if (!cache || typeof cache.filter !== 'function') return false;
+    const keys = new Set(ids.map(({ z, x, y }) => `${z}/${x}/${y}`));
+    cache.filter((tile) => { const c = tile.tileID.canonical; return !keys.has(`${c.z}/${c.x}/${c.y}`); });
+    return true;
+  }
 
   // A cluster's key: its id in the browser's clusters, its place in the center's.
   const clusterKey = (f) => f.properties.cluster_id ?? f.geometry.coordinates.join(',');
