@@ -273,8 +273,9 @@ describe('control center', () => {
       };
     });
     await p.evaluate(() => window.gridwatch.map.jumpTo({ center: [116.4012, 39.9012], zoom: 15 }));
-    // (A reload from before the recording has its tiles loaded by then.)
-    await p.waitForFunction(() => window.gridwatch.map.loaded() && window.gridwatch.map.areTilesLoaded());
+    // (A reload from before the recording has its tiles loaded by then.) No reload still waiting
+    // from the moves above: one asked 10 s ago is done even while the view moves.
+    await p.waitForFunction(() => window.gridwatch.map.loaded() && window.gridwatch.map.areTilesLoaded() && !window.gridwatch.tileReloadPending, null, { timeout: 20_000 });
     const reloads = await p.evaluate(() => window.gridwatch.tileRefreshes);
     // While the view moves (frame by frame, 4 s) the change does not reload the tiles; once it is
     // still it does.

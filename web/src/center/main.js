@@ -210,6 +210,7 @@ function start(ctx) {
     get shown() { return view.drawn(); },
     get tiles() { return view.tiles(); },
     get tileRefreshes() { return view.tileRefreshes(); },
+    get tileReloadPending() { return view.tileReloadPending(); },
     get area() { return drill.area(); },
     patrol: () => patrol.state(),
     hotspots: () => hotspots.state(),

@@ -359,6 +359,8 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
     },
     // How many times the tiles were reloaded for live changes.
     tileRefreshes: () => refreshes,
+    // Whether a reload of the tiles for live changes waits to be done.
+    tileReloadPending: () => refreshTimer !== null,
     densityShown,
     showDensity(on) {
       densityOn = on;
