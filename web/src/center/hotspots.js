@@ -28,19 +28,16 @@ function cellKey(geometry) {
 // drawn over the hot and cold ones, when the two answers' hexagons differ in size: the center
 // sizes each answer's hexagons to its own window when the area is large).
 export function filledCells(spots, growing) {
-  const classOf = new Map();
-  for (const f of growing.features) {
-    const key = cellKey(f.geometry);
-    if (key) classOf.set(key, f.properties.class);
-  }
+  const keyed = growing.features.map((f) => [cellKey(f.geometry), f]);
+  const classOf = new Map(keyed.filter(([key]) => key).map(([key, f]) => [key, f.properties.class]));
   const features = spots.features.map((f) => {
     const key = cellKey(f.geometry), c = key && classOf.get(key);
     if (!c) return f;
     classOf.delete(key);
     return { ...f, properties: { ...f.properties, class: c } };
   });
-  for (const f of growing.features)
-    if (classOf.has(cellKey(f.geometry))) features.push({ type: 'Feature', geometry: f.geometry, properties: { class: f.properties.class } });
+  for (const [key, f] of keyed)
+    if (classOf.has(key)) features.push({ type: 'Feature', geometry: f.geometry, properties: { class: f.properties.class } });
   return { type: 'FeatureCollection', features };
 }
 

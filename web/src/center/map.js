@@ -44,7 +44,7 @@ const TILE_MAXZOOM = 16;
 
 // The tiles (every zoom of the cases' tiles) that hold the places [[lon, lat]]: the center puts
 // each case in the one tile of a zoom that holds it (cases_tile.sql), by the spherical Mercator.
-export function tilesHolding(places) {
+function tilesHolding(places) {
   const ids = new Map();
   for (const [lon, lat] of places) {
     const fx = (lon + 180) / 360;
@@ -149,38 +149,6 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       layout: { 'icon-image': CASE_IMAGE, 'icon-allow-overlap': true, 'icon-ignore-placement': true } }, before);
   }
 
-  // Reloads the tiles for the changes (`changed`) once, at most every 2 s.
-  function scheduleReload() {
-    if (refreshTimer) return;
-    const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
-    // Not while tiles are loading (the first map, a pan): reloads would keep the map from
-    // ever being drawn; the changes wait for the map to be idle. Nor while the view moves (a
-    // drag, a view moved frame by frame): every tile in view would be asked again under the
-    // user's hands; they wait for a second of still view, 10 s at most.
-    const asked = Date.now();
-    const reload = () => {
-      refreshTimer = null;
-      refreshedAt = Date.now();
-      refreshes += 1;
-      // Those holding a change: asked again if in view, forgotten if kept out of view (MapLibre
-      // would show a kept tile again as it was); every tile (none kept) if the map's cache of
-      // tiles out of view cannot be reached.
-      const ids = changed && tilesHolding(changed);
-      changed = [];
-      if (ids && dropKeptTiles(ids)) map.refreshTiles('case-tiles', ids);
-      else map.refreshTiles('case-tiles');
-    };
-    const attempt = () => {
-      const still = performance.now() - movedAt;
-      if (still < RELOAD_STILL_MS && Date.now() - asked < RELOAD_AT_MOST_MS) {
-        refreshTimer = setTimeout(attempt, RELOAD_STILL_MS - still);
-        return;
-      }
-      if (map.areTilesLoaded()) reload();
-      else map.once('idle', reload);
-    };
-    refreshTimer = setTimeout(attempt, wait);
-  }
   // Drops the cases' tiles `ids` ([{z, x, y}]) from the tiles MapLibre keeps out of view (its
   // TileManager's cache: not public; false when it is not there, e.g. in another version).
   function dropKeptTiles(ids) {
@@ -355,7 +323,35 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
       if (places === null || changed === null || changed.length + places.length > CHANGED_AT_MOST) changed = null;
       else if (!places.length) return;
       else changed.push(...places);
-      scheduleReload();
+      if (refreshTimer) return;
+      const wait = Math.max(0, refreshedAt + TILE_REFRESH_MS - Date.now());
+      // Not while tiles are loading (the first map, a pan): reloads would keep the map from
+      // ever being drawn; the changes wait for the map to be idle. Nor while the view moves (a
+      // drag, a view moved frame by frame): every tile in view would be asked again under the
+      // user's hands; they wait for a second of still view, 10 s at most.
+      const asked = Date.now();
+      const reload = () => {
+        refreshTimer = null;
+        refreshedAt = Date.now();
+        refreshes += 1;
+        // Those holding a change: asked again if in view, forgotten if kept out of view (MapLibre
+        // would show a kept tile again as it was); every tile (none kept) if the map's cache of
+        // tiles out of view cannot be reached.
+        const ids = changed && tilesHolding(changed);
+        changed = [];
+        if (ids && dropKeptTiles(ids)) map.refreshTiles('case-tiles', ids);
+        else map.refreshTiles('case-tiles');
+      };
+      const attempt = () => {
+        const still = performance.now() - movedAt;
+        if (still < RELOAD_STILL_MS && Date.now() - asked < RELOAD_AT_MOST_MS) {
+          refreshTimer = setTimeout(attempt, RELOAD_STILL_MS - still);
+          return;
+        }
+        if (map.areTilesLoaded()) reload();
+        else map.once('idle', reload);
+      };
+      refreshTimer = setTimeout(attempt, wait);
     },
     // How many times the tiles were reloaded for live changes.
     tileRefreshes: () => refreshes,
