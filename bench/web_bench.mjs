@@ -181,19 +181,26 @@ try {
   // the demo's own), the N open as the page chooses (tiles), and forced to GeoJSON (the page
   // before tiles). The machine drifts by a third within minutes: each figure is the median of
   // the rounds, each ratio taken within its round.
+  // The empty map first in odd rounds, the N open first in even ones: a page measured right after
+  // another (the browser's and the center's leftovers of it) is not always the same one.
   const rounds = [];
   for (let k = 1; k <= Number(args.rounds); k++) {
-    benchCases(false);
-    const empty = await measure(`round ${k}: the empty map (the ${N} cleared)`);
-    benchCases(true);
-    const big = await measure(`round ${k}: ${N} open, as the page chooses`);
-    const geojson = await measure(`round ${k}: ${N} open, every case as GeoJSON (before tiles)`, 'geojson');
-    rounds.push({ empty, big, geojson });
+    const round = {};
+    for (const open of (k % 2 ? [false, true] : [true, false])) {
+      benchCases(open);
+      if (open) round.big = await measure(`round ${k}: ${N} open, as the page chooses`);
+      else round.empty = await measure(`round ${k}: the empty map (the ${N} cleared)`);
+    }
+    if (k % 2 === 0) benchCases(true);
+    round.geojson = await measure(`round ${k}: ${N} open, every case as GeoJSON (before tiles)`, 'geojson');
+    rounds.push(round);
   }
   const r = (a, b) => (a / b).toFixed(2);
   const fig = (pick) => median(rounds.map(pick));
   const first = (page) => fig((x) => x[page].firstMap), ratioFirst = (page) => fig((x) => x[page].firstMap / x.empty.firstMap);
   const fps = (page, where) => fig((x) => x[page].fps[where]), ratioFps = (page, where) => fig((x) => x[page].fps[where] / x.empty.fps[where]);
+  const each = (pick) => rounds.map((x) => pick(x).toFixed(2)).join(', ');
+  console.log(`rounds, N open against the empty map: first map ${each((x) => x.big.firstMap / 1000)} s, ratio ${each((x) => x.big.firstMap / x.empty.firstMap)}; city pans ${each((x) => x.big.fps.city / x.empty.fps.city)}; street pans ${each((x) => x.big.fps.streets / x.empty.fps.streets)}`);
   const shown = rounds[rounds.length - 1].big.shown;
   console.log(`RESULT rounds=${rounds.length} cases=${shown} bundle_center_gz_kib=${(bundle.center / 1024).toFixed(1)} bundle_worker_gz_kib=${(bundle.worker / 1024).toFixed(1)} bundle_report_gz_kib=${(bundle.report / 1024).toFixed(1)} ratio_center_vs_maplibre=${r(bundle.center, maplibre)} first_map_before_ms=${before.firstMap.toFixed(0)} first_map_empty_ms=${first('empty').toFixed(0)} first_map_ms=${first('big').toFixed(0)} ratio_first_map=${ratioFirst('big').toFixed(2)} fps_city_empty=${fps('empty', 'city').toFixed(1)} fps_city=${fps('big', 'city').toFixed(1)} ratio_fps_city=${ratioFps('big', 'city').toFixed(2)} fps_streets_empty=${fps('empty', 'streets').toFixed(1)} fps_streets=${fps('big', 'streets').toFixed(1)} ratio_fps_streets=${ratioFps('big', 'streets').toFixed(2)} geojson_first_map_ms=${first('geojson').toFixed(0)} geojson_ratio_first_map=${ratioFirst('geojson').toFixed(2)} geojson_ratio_fps_city=${ratioFps('geojson', 'city').toFixed(2)} geojson_ratio_fps_streets=${ratioFps('geojson', 'streets').toFixed(2)}`);
 } finally {

@@ -185,10 +185,15 @@ describe('grid workers on patrol', () => {
     await laneCard.locator('.refuse-form textarea[name="note"]').fill('the van is back in the lane');
     await page.screenshot({ path: join(artifacts, 'worker-verify-phone.png') });
     await laneCard.locator('.refuse-form button[type="submit"]').click();
+    // On a timeout, what the phone holds says why: the step still queued (no answer, or a 5xx: it
+    // retries every 10 s) or refused by the center (its message in the errors).
     const reopened = await until('reopened', async () => {
       const c = (await api(`/api/v1/orders/${lane.id}`)).json;
       return c.properties.state === 'reopened' && c;
-    }, 15_000);
+    }, 15_000).catch(async (e) => {
+      const phone = await page.evaluate(() => ({ queued: window.gridwatch.queued().map((i) => [i.action || i.kind, i.case_id, i.queued_at]), errors: window.gridwatch.errors }));
+      throw new Error(`${e.message}; the phone: ${JSON.stringify(phone)}`);
+    });
     assert.equal(reopened.properties.history.filter((h) => h.action === 'refuse').at(-1).detail.reason, 'the van is back in the lane');
     await page.context().close();
   });
