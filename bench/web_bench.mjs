@@ -115,11 +115,13 @@ async function measure(label, mode = '') {
   await page.waitForFunction(() => window.gridwatch.hotspots().loadedAt > 0, null, { timeout: 120_000 })
     .catch(() => console.log(`${label}: the hot spot layers did not load in 120 s`));
   const loaded = (Date.now() - later) / 1000, settled = quiet();
-  const fps = {};
+  const fps = {}, driver = {};
   // Panning across the city (clusters) and across central streets at zoom 14 (single cases).
   for (const [name, zoom, center] of [['city', 9.5, [116.40, 39.91]], ['streets', 14, [116.39, 39.92]]]) {
     await page.evaluate(([z, c]) => window.gridwatch.map.jumpTo({ center: c, zoom: z }), [zoom, center]);
     await page.waitForFunction(() => window.gridwatch.map.loaded() && !window.gridwatch.map.isMoving(), null, { timeout: 60_000 });
+    // The CPU this script (Playwright's end of the browser) used during the pan: it shares the cores.
+    const cpu0 = process.cpuUsage(), wall0 = performance.now();
     fps[name] = await page.evaluate((seconds) => new Promise((done) => {
       const map = window.gridwatch.map;
       let frames = 0;
@@ -134,9 +136,11 @@ async function measure(label, mode = '') {
       };
       requestAnimationFrame(tick);
     }), Number(args.seconds));
+    const used = process.cpuUsage(cpu0);
+    driver[name] = (used.user + used.system) / 1000 / (performance.now() - wall0);
   }
   await page.close();
-  console.log(`${label}: the center was quiet after ${waited.toFixed(1)} s; the hot spot layers loaded ${loaded.toFixed(1)} s after the first map, the center quiet again ${settled.toFixed(1)} s later`);
+  console.log(`${label}: the center was quiet after ${waited.toFixed(1)} s; the hot spot layers loaded ${loaded.toFixed(1)} s after the first map, the center quiet again ${settled.toFixed(1)} s later; this script used ${driver.city.toFixed(2)} and ${driver.streets.toFixed(2)} cores during the pans`);
   if (tileLog.some(([k]) => k === 'had')) {
     const asked = tileLog.filter(([k]) => k === 'asked').map(([, t]) => t), had = tileLog.filter(([k]) => k === 'had').map(([, t]) => t);
     console.log(`${label}: tiles of the cases asked ${asked.length} times from ${Math.min(...asked)} ms, the last had at ${Math.max(...had)} ms (before the first map: ${had.filter((t) => t <= firstMap).length})`);
