@@ -289,14 +289,15 @@ describe('control center', () => {
       };
       requestAnimationFrame(tick);
     }));
+    // The tiles of the cases asked once the view is still (z/x/y; while it moves the map asks
+    // for tiles at the view's edge itself), and those the map held then (with their data: a
+    // tile that came into view in the last frames is asked for a moment after).
+    const requests = []; // [z/x/y, when]
+    const onRequest = (r) => { const m = /\/tiles\/(\d+\/\d+\/\d+)\.mvt/.exec(r.url()); if (m) requests.push([m[1], Date.now()]); };
+    p.on('request', onRequest);
     const id = await ticket(116.4012, 39.9012, 'environment.noise', 'tiles test');
     assert.equal(await moving, 0, 'no tile reload while the view moved');
-    // The tiles of the cases asked once the view is still (z/x/y), and those the map held then
-    // (with their data: a tile that came into view in the last frames is asked for a moment
-    // after); the reload waits for a second without a move.
-    const asked = [];
-    const onRequest = (r) => { const m = /\/tiles\/(\d+\/\d+\/\d+)\.mvt/.exec(r.url()); if (m) asked.push(m[1]); };
-    p.on('request', onRequest);
+    const stillAt = Date.now();
     const held = new Set(await p.evaluate(() => {
       const tiles = window.gridwatch.map.style.tileManagers['case-tiles'];
       return tiles.getIds().map((i) => tiles.getTileByID(i)).filter((t) => t.hasData())
@@ -305,6 +306,7 @@ describe('control center', () => {
     await until('the new case in the tiles', () => p.evaluate((i) =>
       window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
     p.off('request', onRequest);
+    const asked = requests.filter(([, when]) => when >= stillAt).map(([t]) => t);
     assert.ok(await p.evaluate(() => window.gridwatch.tileRefreshes) > reloads, 'the tiles were reloaded for the change');
     // Only the tiles holding a change are asked again (the new case's, and any the demo changed
     // meanwhile): of the tiles the map held, the zoom-15 one holding the new case's place (the
