@@ -348,8 +348,10 @@ export function createMapView(ctx, cases, { onCaseClick, onReady, onDrawn }) {
           refreshTimer = setTimeout(attempt, RELOAD_STILL_MS - still);
           return;
         }
+        // Tiles loading: the reload waits for the map to be idle, then asks again whether the
+        // view is still (a view moved frame by frame is idle between its frames).
         if (map.areTilesLoaded()) reload();
-        else map.once('idle', reload);
+        else map.once('idle', attempt);
       };
       refreshTimer = setTimeout(attempt, wait);
     },
