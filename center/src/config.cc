@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "gridwatch/center/analytics/cells.h"
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/order.h"
 #include "gridwatch/platform/mqtt.h"
@@ -184,7 +185,7 @@ CenterConfig read(const ConfigNode& root) {
   if (auto a = root.find("analytics")) {
     a->allow_only({"time_zone", "hexagon_m", "q", "anomaly_level"});
     c.analytics.time_zone = read_time_zone(*a, c.analytics.time_zone);
-    c.analytics.hexagon_m = a->number("hexagon_m", c.analytics.hexagon_m, 50, 5000);
+    c.analytics.hexagon_m = a->number("hexagon_m", c.analytics.hexagon_m, analytics::kMinHexagonM, analytics::kMaxHexagonM);
     c.analytics.q = a->number("q", c.analytics.q, 1e-6, 0.5);
     c.analytics.anomaly_level = a->string("anomaly_level", c.analytics.anomaly_level);
     bool known = c.analytics.anomaly_level.empty();

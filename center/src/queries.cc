@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "gridwatch/center/analytics/cells.h"
 #include "gridwatch/center/lifecycle.h"
 #include "gridwatch/domain/config.h"
 #include "gridwatch/domain/text.h"
@@ -329,8 +330,12 @@ Result<AnalyticsQuery> parse_analytics_query(AnalyticsKind kind, const QueryPara
     q.q = *v;
   }
   if (has(params, "size")) {
-    auto v = number_in(value(params, "size"), 50, 5000);
-    if (!v) return std::unexpected(invalid("size is a hexagon's edge in metres, from 50 to 5000", "size"));
+    auto v = number_in(value(params, "size"), analytics::kMinHexagonM, analytics::kMaxHexagonM);
+    if (!v) {
+      return std::unexpected(invalid(
+          fmt::format("size is a hexagon's edge in metres, from {} to {}", analytics::kMinHexagonM, analytics::kMaxHexagonM),
+          "size"));
+    }
     q.cells.size_m = *v;
   }
   q.cells.fit_size = !has(params, "size");

@@ -253,6 +253,7 @@ analytics:
     const char* field;
   } bad[] = {{"analytics:\n  time_zone: Moon/Base\n", "analytics.time_zone"},
              {"analytics:\n  hexagon_m: 10\n", "analytics.hexagon_m"},
+             {"analytics:\n  hexagon_m: 5001\n", "analytics.hexagon_m"},
              {"analytics:\n  q: 0.9\n", "analytics.q"},
              {"analytics:\n  anomaly_level: city\n", "analytics.anomaly_level"},
              {"analytics:\n  hexagon: 250\n", "analytics.hexagon"}};

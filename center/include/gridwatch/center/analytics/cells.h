@@ -57,7 +57,8 @@ struct DailyCount {
 // Hexagon grids larger than this are refused (a cell size too small for the area), or made of
 // larger hexagons when the size was not asked for (CellQuery::fit_size).
 inline constexpr size_t kMaxCells = 20000;
-inline constexpr double kMaxHexagonM = 5000;  // the largest edge asked or fitted
+inline constexpr double kMinHexagonM = 50;    // the smallest edge asked or configured
+inline constexpr double kMaxHexagonM = 5000;  // the largest edge asked, configured or fitted
 
 // The edge of hexagons that cover an area of `cells` hexagons of `size_m` in at most 90 % of
 // kMaxCells (room for the hexagons on the area's border), rounded up to 50 m; size_m itself when
