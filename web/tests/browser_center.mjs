@@ -302,30 +302,49 @@ describe('control center', () => {
     // tile that came into view in the last frames is asked for a moment after).
     const requests = []; // [z/x/y, when]
     const onRequest = (r) => { const m = /\/tiles\/(\d+\/\d+\/\d+)\.mvt/.exec(r.url()); if (m) requests.push([m[1], Date.now()]); };
-    p.on('request', onRequest);
-    const id = await ticket(116.4012, 39.9012, 'environment.noise', 'tiles test');
-    const moved = await moving;
-    assert.equal(moved.reloads, 0, `no tile reload while the view moved (longest time between frames: ${moved.longest} ms)`);
-    const stillAt = Date.now();
-    const held = new Set(await p.evaluate(() => {
+    const heldTiles = async () => new Set(await p.evaluate(() => {
       const tiles = window.gridwatch.map.style.tileManagers['case-tiles'];
       return tiles.getIds().map((i) => tiles.getTileByID(i)).filter((t) => t.hasData())
         .map((t) => t.tileID.canonical).map((c) => `${c.z}/${c.x}/${c.y}`);
     }));
-    await until('the new case in the tiles', () => p.evaluate((i) =>
-      window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), id), 15_000, 200);
-    p.off('request', onRequest);
-    const asked = requests.filter(([, when]) => when >= stillAt).map(([t]) => t);
+    const holding = (lon, lat, z) => `${z}/${Math.floor(((lon + 180) / 360) * 2 ** z)}/${Math.floor(((1 - Math.asinh(Math.tan((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z)}`;
+    // A new case, made while the view moves (the first time) or still; what the map asked and
+    // reloaded until it is drawn.
+    const newCase = async (lon, moving = null) => {
+      requests.length = 0;
+      p.on('request', onRequest);
+      const caseId = await ticket(lon, 39.9012, 'environment.noise', 'tiles test');
+      if (moving) {
+        const moved = await moving;
+        assert.equal(moved.reloads, 0, `no tile reload while the view moved (longest time between frames: ${moved.longest} ms)`);
+      }
+      const stillAt = Date.now();
+      const held = await heldTiles();
+      await until('the new case in the tiles', () => p.evaluate((i) =>
+        window.gridwatch.map.queryRenderedFeatures({ layers: ['cases'] }).some((f) => f.properties.id === i), caseId), 15_000, 200);
+      p.off('request', onRequest);
+      const asked = requests.filter(([, when]) => when >= stillAt).map(([t]) => t);
+      return { caseId, lon, held, asked, refreshed: await p.evaluate(() => window.tilesRefreshed.splice(0)) };
+    };
+    let made = await newCase(116.4012, moving);
     assert.ok(await p.evaluate(() => window.gridwatch.tileRefreshes) > reloads, 'the tiles were reloaded for the change');
+    // Every tile is reloaded, rightly, when the same batch of changes holds one whose place the
+    // page cannot know (with tiles, a report the demo's cameras joined to a case the page never
+    // held): a case is made again, twice at most, the view still, each 240 m east of the one
+    // before (beyond the 100 m within which a noise report joins a case; in the same tile).
+    for (let tries = 1; tries < 3 && made.refreshed.includes('every'); tries += 1) {
+      await p.waitForFunction(() => window.gridwatch.map.areTilesLoaded() && !window.gridwatch.tileReloadPending, null, { timeout: 20_000 });
+      made = await newCase(116.4012 + tries * 0.0028);
+    }
+    const id = made.caseId;
     // Only the tiles holding a change are asked again (the new case's, and any the demo changed
     // meanwhile): of the tiles the map held, the zoom-15 one holding the new case's place (the
     // slippy map's numbering), and none that the page did not name as holding a change.
-    const holding = (lon, lat, z) => `${z}/${Math.floor(((lon + 180) / 360) * 2 ** z)}/${Math.floor(((1 - Math.asinh(Math.tan((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z)}`;
-    const refreshed = await p.evaluate(() => window.tilesRefreshed);
+    const { held, asked, refreshed } = made;
     const named = new Set(refreshed.flatMap((ids) => (ids === 'every' ? [] : ids)));
     const again = [...new Set(asked)].filter((t) => held.has(t));
     assert.ok(held.size > 1, `the view holds several tiles: ${[...held]}`);
-    assert.ok(again.includes(holding(116.4012, 39.9012, 15)), `the new case's tile asked again (asked: ${again})`);
+    assert.ok(again.includes(holding(made.lon, 39.9012, 15)), `the new case's tile asked again (asked: ${again})`);
     assert.deepEqual(again.filter((t) => !named.has(t)), [], `only the tiles holding a change asked again (asked: ${asked}; held: ${[...held]}; reloads: ${JSON.stringify(refreshed).slice(0, 2000)})`);
     // Drawn as its group's image: a dot of its state's colour ringed dark (not overdue), made
     // for it by the page at the size drawn at this zoom (radius 11 px at zoom 15) and the
